@@ -1,0 +1,74 @@
+# tunec — `make demo` and `make test` are the two commands a new user needs.
+# Both install what is missing: jansson (through apt-get when pkg-config cannot
+# find it) and a virtual environment in .venv with tunec built into it.
+
+PYTHON ?= python3
+VENV   := .venv
+VPY    := $(VENV)/bin/python
+CC     ?= cc
+
+ENGINE_SRC  := $(sort $(wildcard src/engine/*.c))
+CTEST_SRC   := $(sort $(wildcard tests/c/test_*.c))
+CTEST_BIN   := $(patsubst tests/c/%.c,tests/c/bin/%,$(CTEST_SRC))
+CTEST_ASAN  := $(patsubst tests/c/%.c,tests/c/bin/asan_%,$(CTEST_SRC))
+CFLAGS_C    := -std=c11 -O1 -g -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -D_GNU_SOURCE -Isrc/engine
+SAN_FLAGS   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+.PHONY: all deps venv build demo test test-c test-c-asan test-c-valgrind test-py bench sanitize clean
+
+all: build
+
+# --- installation -----------------------------------------------------------
+deps:
+	@pkg-config --exists jansson 2>/dev/null || { \
+	  echo "jansson not found by pkg-config: installing libjansson-dev with apt-get"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get install -y libjansson-dev pkg-config >/dev/null 2>&1 || \
+	  { $$SUDO apt-get update >/dev/null && $$SUDO apt-get install -y libjansson-dev pkg-config >/dev/null; }; }
+	@pkg-config --exists jansson || { echo "error: could not install libjansson-dev; install it and rerun"; exit 1; }
+
+$(VENV)/.stamp: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install -q --upgrade pip setuptools wheel
+	$(VPY) -m pip install -q numpy cloudpickle pandas pytest hypothesis psutil
+	$(VPY) -m pip install -q --no-build-isolation --no-deps -e .
+	touch $@
+
+venv: deps $(VENV)/.stamp
+
+build: venv
+	$(VPY) setup.py -q build_ext --inplace
+
+demo: build
+	$(VPY) examples/quickstart.py
+
+# --- tests ------------------------------------------------------------------
+tests/c/bin/%: tests/c/%.c $(ENGINE_SRC) src/engine/*.h tests/c/tc_test.h | deps
+	@mkdir -p tests/c/bin
+	$(CC) $(CFLAGS_C) -o $@ $< $(ENGINE_SRC) $$(pkg-config --cflags --libs jansson) -lm
+
+tests/c/bin/asan_%: tests/c/%.c $(ENGINE_SRC) src/engine/*.h tests/c/tc_test.h | deps
+	@mkdir -p tests/c/bin
+	$(CC) $(CFLAGS_C) $(SAN_FLAGS) -o $@ $< $(ENGINE_SRC) $$(pkg-config --cflags --libs jansson) -lm
+
+test-c: $(CTEST_BIN)
+	@set -e; for t in $(CTEST_BIN); do $$t; done
+
+test-c-asan: $(CTEST_ASAN)
+	@set -e; for t in $(CTEST_ASAN); do ASAN_OPTIONS=detect_leaks=1 $$t; done
+
+test-c-valgrind: $(CTEST_BIN)
+	@if command -v valgrind >/dev/null; then set -e; for t in $(CTEST_BIN); do \
+	  valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite $$t >/dev/null; done; \
+	  echo "valgrind: engine tests clean"; else echo "valgrind not installed: skipped"; fi
+
+test-py: build
+	$(VPY) -m pytest -q -x tests
+
+test: build test-c test-c-asan test-py
+
+bench: build
+	$(VPY) benchmarks/run.py
+
+clean:
+	rm -rf build tests/c/bin tunec/*.so *.egg-info

@@ -1,0 +1,272 @@
+/* tunec.h — the public API of the tunec engine.
+ *
+ * Plain C11 + jansson. No Python.h, no clock reads, no direct file I/O in the
+ * state machine: the host (the CPython extension, or a C test) hands in the
+ * clock, the random seed, directory creation and output sinks. The analysis
+ * loader (analysis.c) is the one reader of files and says so.
+ *
+ * Ownership words used below (jansson's convention):
+ *   new      — the caller receives a reference it must release;
+ *   borrowed — the caller must not release it, valid until the owner changes;
+ *   stolen   — the callee takes the caller's reference, even on failure.
+ *
+ * Errors: functions return 0 / -1 (or NULL) and fill a caller-owned tc_error;
+ * the first error set wins (error.c).
+ */
+#ifndef TUNEC_H
+#define TUNEC_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------- */
+/* error.c — caller-owned error record, first error wins                      */
+/* ------------------------------------------------------------------------- */
+
+typedef enum {
+    TC_OK = 0,
+    TC_ERR_VALUE,      /* -> ValueError */
+    TC_ERR_TUNE,       /* -> TuneError */
+    TC_ERR_TYPE,       /* -> TypeError */
+    TC_ERR_NOMEM,      /* -> MemoryError */
+    TC_ERR_IO,         /* -> OSError */
+    TC_ERR_CALLBACK,   /* a host callback failed; the host holds the details
+                          (a Python exception is already set) */
+    TC_ERR_DEPENDENCY  /* sample_from touched an unresolved value: retry later */
+} tc_errcode;
+
+typedef struct tc_error {
+    int code;          /* tc_errcode; TC_OK when nothing happened */
+    char text[1024];
+} tc_error;
+
+void tc_error_init(tc_error *err);
+/* Sets the error unless one is already set. Always returns -1 so callers can
+ * `return tc_error_set(...)`. */
+int tc_error_set(tc_error *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Forgets a previous error (used when a retry makes it moot). */
+void tc_error_clear(tc_error *err);
+
+/* ------------------------------------------------------------------------- */
+/* buf.c — growable byte buffer                                               */
+/* ------------------------------------------------------------------------- */
+
+typedef struct tc_buf {
+    char *data;        /* always NUL-terminated when non-NULL */
+    size_t len;
+    size_t cap;
+} tc_buf;
+
+void tc_buf_init(tc_buf *b);
+void tc_buf_free(tc_buf *b);
+void tc_buf_clear(tc_buf *b);                 /* len = 0, keeps the memory */
+int tc_buf_reserve(tc_buf *b, size_t extra);  /* 0 / -1 on ENOMEM */
+int tc_buf_append(tc_buf *b, const char *data, size_t len);
+int tc_buf_puts(tc_buf *b, const char *s);
+int tc_buf_putc(tc_buf *b, char c);
+int tc_buf_printf(tc_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ------------------------------------------------------------------------- */
+/* jsonx.c — JSON the way Python's json module writes it                      */
+/* ------------------------------------------------------------------------- */
+
+/* jansson cannot hold NaN or ±Infinity, which Ray writes as the bare tokens
+ * NaN / Infinity / -Infinity. Inside the engine such a value is a JSON string
+ * made of TC_NONFINITE_MARK followed by "NaN", "Infinity" or "-Infinity";
+ * tc_json_dump writes it back as the bare token. */
+#define TC_NONFINITE_MARK "\x1f"
+
+json_t *tc_json_real(double v);                     /* new; finite -> json_real, else marker string */
+int tc_json_number(const json_t *v, double *out);   /* 1 if integer, real or marker; 0 otherwise */
+int tc_json_is_nonfinite(const json_t *v);
+
+/* Parse one JSON text; accepts NaN, Infinity, -Infinity outside strings. New
+ * reference, or NULL with err set (TC_ERR_VALUE, message names line/column). */
+json_t *tc_json_loads(const char *text, size_t len, tc_error *err);
+
+enum {
+    TC_DUMP_COMPACT = 0,     /* {"a": 1, "b": [1, 2]} — json.dumps default separators */
+    TC_DUMP_INDENT2_SORTED = 1 /* params.json: indent=2, sort_keys=True */
+};
+/* Appends the JSON text of v to out. Floats use the shortest text that reads
+ * back to the same double, with a ".0" when Python would print one. Returns
+ * 0 / -1 (ENOMEM). */
+int tc_json_dump(const json_t *v, tc_buf *out, int mode);
+
+/* Python repr of a double ("0.1", "1.0", "1e+16", "nan", "inf"), NUL-terminated
+ * into buf (at least 32 bytes). Returns the length. */
+int tc_format_double(double v, char *buf);
+/* Python's format(v, ".5"): five significant digits, used in experiment tags. */
+int tc_format_double_5(double v, char *buf);
+
+/* Appends Python's str(value) of the JSON value: strings bare at top level,
+ * quoted inside containers, True/False/None, lists as "[1, 2]", dicts as
+ * "{'a': 1}". Used for CSV cells and tags. */
+int tc_py_str(const json_t *v, tc_buf *out);
+
+/* ------------------------------------------------------------------------- */
+/* flatten.c — "/"-joined views of nested results                             */
+/* ------------------------------------------------------------------------- */
+
+/* New object with nested dicts flattened, keys joined by delim. Lists are kept
+ * as values. A top-level key equal to skip_key (may be NULL) is left out.
+ * Values are borrowed into the new object (incref'd). */
+json_t *tc_flatten(const json_t *obj, const char *delim, const char *skip_key);
+/* Borrowed value at a "/"-separated path ("a/b/c") in a nested object: first
+ * the literal key, then the nested walk. NULL if absent. */
+json_t *tc_json_path_get(const json_t *obj, const char *path);
+
+/* ------------------------------------------------------------------------- */
+/* log_json.c / log_csv.c — result.json lines and progress.csv rows           */
+/* ------------------------------------------------------------------------- */
+
+/* Appends one result.json line (compact JSON + "\n"). */
+int tc_log_json_line(const json_t *result, tc_buf *out);
+
+/* progress.csv: the header is fixed by the first row's keys (the result with
+ * "config" dropped and dicts flattened with "/"); later keys are dropped,
+ * missing ones are empty cells; rows end in "\r\n" like csv.DictWriter. */
+typedef struct tc_csv tc_csv;
+/* existing_header: the header line of a file that already exists (resume),
+ * or NULL for a new file. New object. */
+tc_csv *tc_csv_new(const char *existing_header);
+void tc_csv_free(tc_csv *csv);
+/* Appends the header (first call on a new file) and one row. */
+int tc_csv_row(tc_csv *csv, const json_t *result, tc_buf *out);
+
+/* ------------------------------------------------------------------------- */
+/* rng.c — xoshiro256**, seeded with splitmix64                               */
+/* ------------------------------------------------------------------------- */
+
+typedef struct tc_rng { uint64_t s[4]; } tc_rng;
+
+void tc_rng_seed(tc_rng *r, uint64_t seed);
+uint64_t tc_rng_next(tc_rng *r);
+double tc_rng_uniform(tc_rng *r);             /* [0, 1) */
+double tc_rng_normal(tc_rng *r);              /* mean 0, sd 1 */
+uint64_t tc_rng_below(tc_rng *r, uint64_t n); /* [0, n), unbiased; n > 0 */
+
+/* ------------------------------------------------------------------------- */
+/* space.c — search-space expansion (spec §5)                                 */
+/* ------------------------------------------------------------------------- */
+
+/* The search space is the experiment spec as JSON, {"config": {...}}, where
+ * these nodes are unresolved (everything else is a constant):
+ *   {"grid_search": [v0, v1, ...]}                       grid variable
+ *   {"$tunec": "fn", "id": N}                            Python sample_from / eval,
+ *                                                        resolved through tc_eval_fn
+ *   {"$tunec": "domain", "kind": K, ...}                 sampled in C, kinds:
+ *        "uniform"     lower, upper                  float in [lower, upper)
+ *        "quniform"    lower, upper, q               round(u / q) * q
+ *        "loguniform"  lower, upper, base            base ** U(log lower, log upper)
+ *        "qloguniform" lower, upper, q, base
+ *        "randint"     lower, upper                  int in [lower, upper)
+ *        "qrandint"    lower, upper, q               int, multiple of q, upper inclusive
+ *        "lograndint"  lower, upper, base            int, log-uniform, upper exclusive
+ *        "qlograndint" lower, upper, q, base         upper inclusive
+ *        "randn"       mean, sd, [q], [shape]        normal; shape (a list) gives nested lists
+ *        "choice"      categories                    one of the list's values
+ *   {"$tunec": "obj", "id": N, "repr": "..."}            opaque Python constant
+ * Paths are JSON arrays of keys (strings) and list indices (integers). */
+
+/* Host callback resolving {"$tunec": "fn"} node `id` at `path`, given the
+ * partially resolved spec (borrowed). Returns a new reference. On a reference
+ * to a still-unresolved value, set err->code = TC_ERR_DEPENDENCY (retried in the
+ * next pass); other failures set another code and abort. */
+typedef json_t *(*tc_eval_fn)(void *ctx, json_int_t id, const json_t *path,
+                              const json_t *spec, tc_error *err);
+
+typedef struct tc_variant {
+    long index;              /* running counter, 0-based (the tag's prefix) */
+    json_t *config;          /* new: fully resolved config */
+    json_t *resolved_vars;   /* new: [[path, value], ...] sorted by path */
+    json_t *evaluated_params;/* new: {"a/b": value} for grid and sampled paths */
+    char *tag;               /* malloc'd: "3_alpha=0.5,beta=2" */
+} tc_variant;
+
+typedef struct tc_space tc_space;
+
+/* Validates the spec (bad domains name their config path: TC_ERR_VALUE) and
+ * prepares num_samples repetitions of the grid (num_samples < 0: unbounded).
+ * spec is borrowed (deep-copied). Variants are drawn from one stream seeded
+ * with `seed`, so the same seed gives the same configs, in order. */
+tc_space *tc_space_new(const json_t *spec, long num_samples, uint64_t seed, tc_error *err);
+void tc_space_free(tc_space *s);
+/* 1 = *out filled (caller clears it with tc_variant_clear), 0 = exhausted,
+ * -1 = error. fn may be NULL when the spec has no "fn" nodes. */
+int tc_space_next(tc_space *s, tc_eval_fn fn, void *ctx, tc_variant *out, tc_error *err);
+/* Grid points per repetition (product of grid sizes found before sampling). */
+long tc_space_grid_size(const tc_space *s);
+/* Continue numbering variants from `next_index` (several experiments share
+ * one counter, spec §5.4). */
+void tc_space_set_next_index(tc_space *s, long next_index);
+long tc_space_next_index(const tc_space *s);
+void tc_variant_clear(tc_variant *v);
+
+/* format_vars of spec §5.5 over [[path, value], ...]: "alpha=0.5,beta=2".
+ * Appends to out. */
+int tc_format_vars(const json_t *resolved_vars, tc_buf *out);
+
+/* ------------------------------------------------------------------------- */
+/* resources.c — trial resource requests and the capacity they draw on        */
+/* ------------------------------------------------------------------------- */
+
+#define TC_MAX_CUSTOM 16
+#define TC_MAX_GPUS 64
+
+typedef struct tc_custom_res { char name[64]; double amount; } tc_custom_res;
+
+typedef struct tc_resources {
+    double cpu, gpu, extra_cpu, extra_gpu;
+    int ncustom;
+    tc_custom_res custom[TC_MAX_CUSTOM];   /* custom + extra_custom, summed */
+} tc_resources;
+
+typedef struct tc_capacity {
+    tc_resources total;
+    tc_resources used;
+    int ngpus;                       /* whole devices, ids 0..ngpus-1 */
+    double gpu_free[TC_MAX_GPUS];    /* free fraction per device */
+} tc_capacity;
+
+/* Parses {"cpu": 1, "gpu": 0.5, "extra_cpu": ..., "custom_resources": {...},
+ * "extra_custom_resources": {...}, "memory": ..} into r. Unknown keys and
+ * negative amounts are TC_ERR_TUNE naming `where` and the key. */
+int tc_resources_parse(const json_t *obj, tc_resources *r, const char *where, tc_error *err);
+void tc_capacity_init(tc_capacity *c, double cpus, int gpus, const json_t *custom /* may be NULL */);
+/* 1 if the request could ever fit the total capacity; else 0 and err explains. */
+int tc_capacity_can_ever_fit(const tc_capacity *c, const tc_resources *r, tc_error *err);
+/* 1 if it fits now. */
+int tc_capacity_fits(const tc_capacity *c, const tc_resources *r);
+/* Takes the resources; fills gpu_ids (at most TC_MAX_GPUS) with the devices
+ * assigned, *ngpu_ids with their count. Requires tc_capacity_fits. */
+void tc_capacity_acquire(tc_capacity *c, const tc_resources *r, int *gpu_ids, int *ngpu_ids);
+void tc_capacity_release(tc_capacity *c, const tc_resources *r, const int *gpu_ids, int ngpu_ids);
+/* "Resources requested: 2/2 CPUs, 0/0 GPUs, 0.0/0.0 GiB heap, 0.0/0.0 GiB objects" */
+int tc_capacity_debug_string(const tc_capacity *c, tc_buf *out);
+/* {"cpu": 1, "gpu": 0, ...} new object */
+json_t *tc_resources_to_json(const tc_resources *r);
+
+/* ------------------------------------------------------------------------- */
+/* stopper.c — the stop dict (spec §7.1)                                      */
+/* ------------------------------------------------------------------------- */
+
+/* Validates a stop dict before any trial starts: values must be numbers; a
+ * dict value is TC_ERR_VALUE ("Stopping criteria is now flattened ..."). */
+int tc_stop_validate(const json_t *criteria, tc_error *err);
+/* Sets *stop to 1 if result["done"] is truthy or any result[key] >= value.
+ * A key missing from the result is TC_ERR_TUNE ("Stopping criteria k not
+ * provided in result ..."). result is the nested result; keys may use "/". */
+int tc_stop_check(const json_t *criteria, const json_t *result, int *stop, tc_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TUNEC_H */

@@ -1,0 +1,53 @@
+/* tcx.h — shared declarations of the tunec._tunec extension (src/ext).
+ *
+ * The module uses multi-phase init and keeps what it needs in module state
+ * (no C globals holding Python objects). Each ext file adds its functions and
+ * types from an exec hook listed in module.c. */
+#ifndef TCX_H
+#define TCX_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include "tunec.h"
+
+typedef struct tcx_state {
+    PyObject *TuneError;        /* tunec.error.TuneError (strong) */
+    PyObject *RecursiveDependencyError; /* tunec.error.RecursiveDependencyError */
+    PyTypeObject *RunType;      /* executor_local.c */
+    PyTypeObject *SessionType;  /* worker_session.c */
+} tcx_state;
+
+/* Borrowed state of the module object. */
+tcx_state *tcx_get_state(PyObject *module);
+
+/* errors.c — the one place that turns engine errors into Python exceptions.
+ * Always returns NULL (for `return tcx_raise(...)`). If err->code is
+ * TC_ERR_CALLBACK the Python exception is already set and kept. */
+PyObject *tcx_raise(PyObject *module, const tc_error *err);
+/* Turns the current Python exception into err (code TC_ERR_CALLBACK, the
+ * exception stays set). Returns -1. */
+int tcx_error_from_python(tc_error *err);
+
+/* convert.c — Python <-> jansson. */
+/* New json_t for a Python value: dict (str keys), list/tuple, str, int, float,
+ * bool, None, NumPy scalars and arrays (as nested lists). NaN/inf use the
+ * engine's non-finite markers. `where` names the value in error messages
+ * (e.g. "config"); an unsupported object is TypeError naming its path. */
+json_t *tcx_to_json(PyObject *obj, const char *where);
+/* New Python object for a json_t (markers back to float nan/inf). */
+PyObject *tcx_from_json(const json_t *v);
+
+/* numpy.c — the NumPy C API, loaded on first need. `import tunec` must not
+ * import NumPy (import-time budget), and a NumPy object can only exist once
+ * NumPy is imported, so loading on first sight of one is enough. Returns 1
+ * when the API is loaded, 0 when NumPy is not imported, -1 on error. */
+int tcx_numpy_ready(void);
+
+/* Exec hooks, one per file; each returns 0 / -1. */
+int tcx_convert_exec(PyObject *m);
+int tcx_space_exec(PyObject *m);
+int tcx_analysis_exec(PyObject *m);
+int tcx_run_exec(PyObject *m);
+int tcx_worker_exec(PyObject *m);
+
+#endif

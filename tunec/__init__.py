@@ -1,0 +1,1 @@
+from tunec._version import __version__
