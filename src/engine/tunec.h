@@ -90,6 +90,10 @@ int tc_json_is_nonfinite(const json_t *v);
 /* Parse one JSON text; accepts NaN, Infinity, -Infinity outside strings. New
  * reference, or NULL with err set (TC_ERR_VALUE, message names line/column). */
 json_t *tc_json_loads(const char *text, size_t len, tc_error *err);
+/* The same reader through jansson alone (bare tokens rewritten to markers
+ * first): slower, and what tc_json_loads falls back to for errors. Kept
+ * public as the reference the fast reader is tested against. */
+json_t *tc_json_loads_jansson(const char *text, size_t len, tc_error *err);
 
 enum {
     TC_DUMP_COMPACT = 0,     /* {"a": 1, "b": [1, 2]} — json.dumps default separators */
@@ -103,13 +107,21 @@ int tc_json_dump(const json_t *v, tc_buf *out, int mode);
 /* Python repr of a double ("0.1", "1.0", "1e+16", "nan", "inf"), NUL-terminated
  * into buf (at least 32 bytes). Returns the length. */
 int tc_format_double(double v, char *buf);
-/* Python's format(v, ".5"): five significant digits, used in experiment tags. */
+/* Python's format(v, ".5"): five significant digits, used in experiment tags.
+ * Like %.5g with ".0" on whole numbers, and exponent form from 1e4 on:
+ * 1.0 -> "1.0", 1234.0 -> "1234.0", 12345.0 -> "1.2345e+04" (CPython's
+ * Py_DTSF_ADD_DOT_0 rule). buf: at least 32 bytes; returns the length. */
 int tc_format_double_5(double v, char *buf);
+/* Decimal text of v into buf (at least 24 bytes); returns the length. */
+int tc_format_int(long long v, char *buf);
 
 /* Appends Python's str(value) of the JSON value: strings bare at top level,
  * quoted inside containers, True/False/None, lists as "[1, 2]", dicts as
  * "{'a': 1}". Used for CSV cells and tags. */
 int tc_py_str(const json_t *v, tc_buf *out);
+/* Appends Python's repr(value): like tc_py_str, but a top-level string is
+ * quoted too ("'abc'"). Used in error messages. */
+int tc_py_repr(const json_t *v, tc_buf *out);
 
 /* ------------------------------------------------------------------------- */
 /* flatten.c — "/"-joined views of nested results                             */
@@ -119,6 +131,14 @@ int tc_py_str(const json_t *v, tc_buf *out);
  * as values. A top-level key equal to skip_key (may be NULL) is left out.
  * Values are borrowed into the new object (incref'd). */
 json_t *tc_flatten(const json_t *obj, const char *delim, const char *skip_key);
+/* One flattened (key, value) pair; key is NUL-terminated (key_len bytes),
+ * value borrowed. Return 0 to go on, -1 to stop the walk. */
+typedef int (*tc_flatten_fn)(void *ctx, const char *key, size_t key_len, json_t *value);
+/* Visits what tc_flatten would hold, in the same order (Ray's flatten_dict:
+ * breadth first), without building an object. keybuf is caller-owned scratch
+ * reused across calls. Returns 0, or -1 (obj not an object, ENOMEM, fn). */
+int tc_flatten_walk(const json_t *obj, const char *delim, const char *skip_key, tc_buf *keybuf,
+                    tc_flatten_fn fn, void *ctx);
 /* Borrowed value at a "/"-separated path ("a/b/c") in a nested object: first
  * the literal key, then the nested walk. NULL if absent. */
 json_t *tc_json_path_get(const json_t *obj, const char *path);
@@ -173,6 +193,8 @@ uint64_t tc_rng_below(tc_rng *r, uint64_t n); /* [0, n), unbiased; n > 0 */
  *        "qlograndint" lower, upper, q, base         upper inclusive
  *        "randn"       mean, sd, [q], [shape]        normal; shape (a list) gives nested lists
  *        "choice"      categories                    one of the list's values
+ *      ("base" defaults to 10, randn's mean/sd to 0/1; "int": true on quniform,
+ *       qloguniform and randn emits integers; domain.c documents each kind)
  *   {"$tunec": "obj", "id": N, "repr": "..."}            opaque Python constant
  * Paths are JSON arrays of keys (strings) and list indices (integers). */
 
@@ -189,6 +211,7 @@ typedef struct tc_variant {
     json_t *resolved_vars;   /* new: [[path, value], ...] sorted by path */
     json_t *evaluated_params;/* new: {"a/b": value} for grid and sampled paths */
     char *tag;               /* malloc'd: "3_alpha=0.5,beta=2" */
+    json_t *spec;            /* new: the whole resolved spec (config included) */
 } tc_variant;
 
 typedef struct tc_space tc_space;
@@ -265,6 +288,91 @@ int tc_stop_validate(const json_t *criteria, tc_error *err);
  * A key missing from the result is TC_ERR_TUNE ("Stopping criteria k not
  * provided in result ..."). result is the nested result; keys may use "/". */
 int tc_stop_check(const json_t *criteria, const json_t *result, int *stop, tc_error *err);
+
+/* ------------------------------------------------------------------------- */
+/* analysis.c, result_table.c — the experiment loader (spec §10.1–10.7)       */
+/* ------------------------------------------------------------------------- */
+
+/* analysis.c is the one engine file that reads files itself (plain stdio);
+ * result_table.c parses the text. A trial table has the columns progress.csv
+ * would have (§10.4: result minus "config", dicts flattened with "/", column
+ * set and order fixed by the first row), read from result.json when it gives
+ * a row, else from progress.csv. */
+
+typedef enum {
+    TC_SOURCE_NONE = 0,      /* no readable row: the trial is skipped */
+    TC_SOURCE_RESULT_JSON,
+    TC_SOURCE_PROGRESS_CSV
+} tc_table_source;
+
+typedef struct tc_column {
+    char *name;      /* malloc'd "/"-flattened result key */
+    double *num;     /* n_rows numbers; NaN where the cell is missing, null or
+                        not a number (NULL when n_rows is 0) */
+    json_t **val;    /* NULL when every present cell is a number or null;
+                        else n_rows new references, json null where missing */
+    int is_int;      /* every row holds an integer (pandas would read int64) */
+} tc_column;
+
+typedef struct tc_trial_table {
+    char *logdir;       /* malloc'd, as found (walk) or as given */
+    json_t *params;     /* new: params.json, NULL if absent or unreadable */
+    int source;         /* tc_table_source */
+    size_t n_rows, n_cols;
+    tc_column *cols;
+    size_t n_bad_lines; /* invalid lines skipped, the last line not counted */
+    int torn_tail;      /* the last line was invalid (a write in progress) */
+} tc_trial_table;
+
+typedef struct tc_analysis {
+    tc_trial_table *trials;  /* every trial dir found or given, in order */
+    size_t n_trials, cap;
+    size_t n_skipped;        /* trials with source TC_SOURCE_NONE */
+    size_t n_bad_lines;      /* sum over the trials */
+} tc_analysis;
+
+void tc_trial_table_init(tc_trial_table *t);
+void tc_trial_table_clear(tc_trial_table *t);
+/* analysis.c: reads params.json, then result.json or progress.csv, of one
+ * trial dir. Unreadable or invalid files are treated as absent; -1 only on
+ * ENOMEM. */
+int tc_trial_table_load(tc_trial_table *t, const char *logdir, tc_error *err);
+/* result_table.c: the parsers, on text in memory; t must have no columns
+ * yet. An empty CSV leaves source TC_SOURCE_NONE. -1 only on ENOMEM. */
+int tc_table_from_json_lines(tc_trial_table *t, const char *text, size_t len, tc_error *err);
+int tc_table_from_csv(tc_trial_table *t, const char *text, size_t len, tc_error *err);
+/* Borrowed column by name, NULL if absent. */
+const tc_column *tc_trial_table_find(const tc_trial_table *t, const char *name);
+
+void tc_analysis_init(tc_analysis *a);
+void tc_analysis_clear(tc_analysis *a);
+/* Walks dir (recursively, names sorted, parents first, checkpoint_* dirs and
+ * links to dirs not entered) and loads every dir holding a result.json or
+ * progress.csv. TC_ERR_VALUE "<dir> is not a valid directory." if dir is not
+ * one; -1 + TC_ERR_NOMEM otherwise. */
+int tc_analysis_load(tc_analysis *a, const char *dir, tc_error *err);
+/* Loads the given trial dirs, in order (ExperimentAnalysis's trial logdirs). */
+int tc_analysis_load_dirs(tc_analysis *a, const char *const *logdirs, size_t n, tc_error *err);
+
+/* ------------------------------------------------------------------------- */
+/* metrics.c — a trial's metric_analysis (spec §6.3)                          */
+/* ------------------------------------------------------------------------- */
+
+/* Per numeric key of the flattened results: max, min, avg, last,
+ * last-5-avg, last-10-avg, updated as Ray's Trial.update_last_result does. */
+typedef struct tc_metrics tc_metrics;
+tc_metrics *tc_metrics_new(void);               /* new, NULL on ENOMEM */
+void tc_metrics_free(tc_metrics *m);
+/* Folds in one flattened result (borrowed). Integers, reals and non-finite
+ * markers count; booleans do not. Returns 0 / -1 (ENOMEM, not an object). */
+int tc_metrics_update(tc_metrics *m, const json_t *flat_result);
+/* New {"key": {"max": .., "min": .., "avg": .., "last": .., "last-5-avg": ..,
+ * "last-10-avg": ..}, ...} in first-seen key order; non-finite values as
+ * markers. */
+json_t *tc_metrics_to_json(const tc_metrics *m);
+/* 1 and *out filled if key has stat ("max", "min", "avg", "last",
+ * "last-5-avg", "last-10-avg"); else 0. */
+int tc_metrics_get(const tc_metrics *m, const char *key, const char *stat, double *out);
 
 #ifdef __cplusplus
 }

@@ -36,6 +36,22 @@ int tcx_error_from_python(tc_error *err);
 json_t *tcx_to_json(PyObject *obj, const char *where);
 /* New Python object for a json_t (markers back to float nan/inf). */
 PyObject *tcx_from_json(const json_t *v);
+/* Appends the compact JSON text of obj to out: the worker's result encoder
+ * (no json_t in between). Same types as tcx_to_json, but written the way
+ * Python's json does (NaN/Infinity/-Infinity as bare tokens, floats as repr,
+ * UTF-8 strings), and an unsupported value falls back to str(value) (spec
+ * §10.2) instead of failing. On error out is left as it was and a Python
+ * exception naming the path from `where` is set. Returns 0 / -1. */
+int tcx_encode_json(PyObject *obj, tc_buf *out, const char *where);
+
+/* space_ext.c — the engine's tc_eval_fn for Python resolvers. ctx is a
+ * borrowed resolver callable, resolver(id: int, path: list, spec: dict) ->
+ * value (already encoded into markers); the GIL is held by the caller. A
+ * tunec.error.RecursiveDependencyError becomes TC_ERR_DEPENDENCY with its
+ * message (the exception is cleared); any other exception TC_ERR_CALLBACK with
+ * the exception left set. Returns a new reference or NULL. */
+json_t *tcx_eval_fn(void *ctx, json_int_t id, const json_t *path, const json_t *spec,
+                    tc_error *err);
 
 /* numpy.c — the NumPy C API, loaded on first need. `import tunec` must not
  * import NumPy (import-time budget), and a NumPy object can only exist once

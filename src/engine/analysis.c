@@ -1,0 +1,294 @@
+/* analysis.c — the experiment loader behind Analysis and ExperimentAnalysis
+ * (spec §10.1, §10.7, §10.8).
+ *
+ * This is the one engine file that reads files itself (tunec.h says so): an
+ * analysis has no running experiment and no host to hand it sinks, and doing
+ * the reads here lets the extension release the GIL for the whole load.
+ * Plain stdio and POSIX directory calls only; the parsing is result_table.c's.
+ *
+ * Per trial dir: params.json, then the rows of result.json when it gives at
+ * least one (its values are typed), else those of progress.csv.
+ *
+ * Invariants:
+ *   - bad input never fails a load: an unreadable file is treated as absent,
+ *     and a trial dir with no readable rows is kept with source
+ *     TC_SOURCE_NONE so its params still count. Only ENOMEM and a top
+ *     directory that is not a directory return -1;
+ *   - the walk never follows a link to a directory, so it ends on any tree.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "tunec.h"
+
+#define RESULT_FILE "result.json"
+#define PROGRESS_FILE "progress.csv"
+#define PARAMS_FILE "params.json"
+/* Ray's experiment dirs are two or three levels deep; a tree deeper than
+ * this is not an experiment, and the cap bounds the recursion. */
+#define MAX_WALK_DEPTH 64
+
+static int nomem(tc_error *err, const char *what)
+{
+    return tc_error_set(err, TC_ERR_NOMEM, "out of memory while loading %s", what);
+}
+
+/* ------------------------------------------------------------------------- */
+/* files                                                                      */
+/* ------------------------------------------------------------------------- */
+
+/* "dir/name" without a doubled separator; malloc'd, NULL on ENOMEM. */
+static char *path_join(const char *dir, const char *name)
+{
+    size_t dl = strlen(dir), nl = strlen(name);
+    int sep = dl > 0 && dir[dl - 1] != '/';
+    char *p = malloc(dl + sep + nl + 1);
+    if (!p)
+        return NULL;
+    memcpy(p, dir, dl);
+    if (sep)
+        p[dl] = '/';
+    memcpy(p + dl + sep, name, nl + 1);
+    return p;
+}
+
+/* Reads the whole file into out. 0 = read, 1 = unreadable (absent, a
+ * directory, permission, I/O error), -1 = ENOMEM. */
+static int read_file(const char *dir, const char *name, tc_buf *out)
+{
+    tc_buf_clear(out);
+    char *path = path_join(dir, name);
+    if (!path)
+        return -1;
+    FILE *f = fopen(path, "rb");
+    free(path);
+    if (!f)
+        return 1;
+    int rc = 0;
+    for (;;) {
+        if (tc_buf_reserve(out, 65536) < 0) {
+            rc = -1;
+            break;
+        }
+        size_t got = fread(out->data + out->len, 1, out->cap - out->len - 1, f);
+        out->len += got;
+        out->data[out->len] = '\0';
+        if (got == 0) {
+            if (ferror(f))
+                rc = 1;
+            break;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+/* Forgets the rows and columns of a file that gave none, keeping logdir and
+ * params, before the other file is tried. */
+static void reset_rows(tc_trial_table *t)
+{
+    char *logdir = t->logdir;
+    json_t *params = t->params;
+    t->logdir = NULL;
+    t->params = NULL;
+    tc_trial_table_clear(t);
+    t->logdir = logdir;
+    t->params = params;
+}
+
+int tc_trial_table_load(tc_trial_table *t, const char *logdir, tc_error *err)
+{
+    tc_buf text;
+    int rc = -1, got;
+    tc_buf_init(&text);
+    tc_trial_table_init(t);
+    if (!(t->logdir = strdup(logdir))) {
+        nomem(err, logdir);
+        goto done;
+    }
+
+    if ((got = read_file(logdir, PARAMS_FILE, &text)) < 0) {
+        nomem(err, logdir);
+        goto done;
+    }
+    if (got == 0) {
+        tc_error perr;
+        tc_error_init(&perr);
+        t->params = tc_json_loads(text.data ? text.data : "", text.len, &perr);
+        if (!t->params && perr.code == TC_ERR_NOMEM) {
+            nomem(err, logdir);
+            goto done;
+        }
+    }
+
+    if ((got = read_file(logdir, RESULT_FILE, &text)) < 0) {
+        nomem(err, logdir);
+        goto done;
+    }
+    if (got == 0) {
+        if (tc_table_from_json_lines(t, text.data ? text.data : "", text.len, err) < 0)
+            goto done;
+        if (t->n_rows > 0) {
+            rc = 0;
+            goto done;
+        }
+        reset_rows(t);
+    }
+
+    if ((got = read_file(logdir, PROGRESS_FILE, &text)) < 0) {
+        nomem(err, logdir);
+        goto done;
+    }
+    if (got == 0 && tc_table_from_csv(t, text.data ? text.data : "", text.len, err) < 0)
+        goto done;
+    rc = 0;
+done:
+    tc_buf_free(&text);
+    if (rc < 0)
+        tc_trial_table_clear(t);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------- */
+/* experiments                                                                */
+/* ------------------------------------------------------------------------- */
+
+void tc_analysis_init(tc_analysis *a)
+{
+    memset(a, 0, sizeof *a);
+}
+
+void tc_analysis_clear(tc_analysis *a)
+{
+    for (size_t i = 0; i < a->n_trials; i++)
+        tc_trial_table_clear(&a->trials[i]);
+    free(a->trials);
+    tc_analysis_init(a);
+}
+
+static int analysis_add(tc_analysis *a, const char *logdir, tc_error *err)
+{
+    if (a->n_trials == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 16;
+        tc_trial_table *trials = realloc(a->trials, cap * sizeof *trials);
+        if (!trials)
+            return nomem(err, logdir);
+        a->trials = trials;
+        a->cap = cap;
+    }
+    tc_trial_table *t = &a->trials[a->n_trials];
+    if (tc_trial_table_load(t, logdir, err) < 0)
+        return -1;
+    a->n_trials++;
+    if (t->source == TC_SOURCE_NONE)
+        a->n_skipped++;
+    a->n_bad_lines += t->n_bad_lines;
+    return 0;
+}
+
+static int cmp_names(const void *x, const void *y)
+{
+    return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* Top-down walk in name order (os.walk order, made deterministic). A dir
+ * that holds a result.json or progress.csv (any non-directory entry of that
+ * name, so a broken link still marks the trial) is a trial dir. Links to
+ * directories are not followed, as os.walk does not, and checkpoint_* dirs
+ * are not entered: they hold a trainable's files, not results. Unreadable
+ * directories are skipped. */
+static int walk(tc_analysis *a, const char *dir, int depth, tc_error *err)
+{
+    char **names = NULL, **subdirs = NULL;
+    size_t n = 0, cap = 0, nsub = 0;
+    int rc = -1, is_trial = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 32;
+            char **p = realloc(names, ncap * sizeof *p);
+            if (!p)
+                goto nomem;
+            names = p;
+            cap = ncap;
+        }
+        if (!(names[n] = strdup(e->d_name)))
+            goto nomem;
+        n++;
+    }
+    closedir(d);
+    d = NULL;
+    if (n)
+        qsort(names, n, sizeof *names, cmp_names);
+    if (!(subdirs = calloc(n ? n : 1, sizeof *subdirs)))
+        goto nomem;
+    for (size_t i = 0; i < n; i++) {
+        char *path = path_join(dir, names[i]);
+        struct stat st;
+        if (!path)
+            goto nomem;
+        int is_dir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+        int is_link = lstat(path, &st) == 0 && S_ISLNK(st.st_mode);
+        if (!is_dir) {
+            if (!strcmp(names[i], RESULT_FILE) || !strcmp(names[i], PROGRESS_FILE))
+                is_trial = 1;
+            free(path);
+        } else if (is_link || strncmp(names[i], "checkpoint_", 11) == 0 ||
+                   depth >= MAX_WALK_DEPTH) {
+            free(path);
+        } else {
+            subdirs[nsub++] = path;
+        }
+    }
+    if (is_trial && analysis_add(a, dir, err) < 0)
+        goto done;
+    for (size_t i = 0; i < nsub; i++)
+        if (walk(a, subdirs[i], depth + 1, err) < 0)
+            goto done;
+    rc = 0;
+    goto done;
+nomem:
+    nomem(err, dir);
+done:
+    if (d)
+        closedir(d);
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    for (size_t i = 0; i < nsub; i++)
+        free(subdirs[i]);
+    free(subdirs);
+    return rc;
+}
+
+int tc_analysis_load(tc_analysis *a, const char *dir, tc_error *err)
+{
+    struct stat st;
+    tc_analysis_init(a);
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return tc_error_set(err, TC_ERR_VALUE, "%s is not a valid directory.", dir);
+    if (walk(a, dir, 0, err) < 0) {
+        tc_analysis_clear(a);
+        return -1;
+    }
+    return 0;
+}
+
+int tc_analysis_load_dirs(tc_analysis *a, const char *const *logdirs, size_t n, tc_error *err)
+{
+    tc_analysis_init(a);
+    for (size_t i = 0; i < n; i++) {
+        if (analysis_add(a, logdirs[i], err) < 0) {
+            tc_analysis_clear(a);
+            return -1;
+        }
+    }
+    return 0;
+}

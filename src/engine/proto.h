@@ -1,0 +1,57 @@
+/* proto.h — frames between the driver and its worker processes (DESIGN §3).
+ *
+ * A frame is a fixed 12-byte header in host byte order (both ends run on the
+ * same machine) followed by `len` payload bytes. Payloads are JSON text,
+ * UTF-8 traceback text, or opaque cloudpickle bytes the engine never reads.
+ *
+ * Worker -> driver:
+ *   HELLO   {"pid": .., "hostname": .., "node_ip": ..}     once, at start
+ *   RESULT  one result dict, auto-filled by the worker (JSON)
+ *   DONE    the function trainable returned (spec §3.2 duplicate marker)
+ *   ERROR   traceback text: the trial failed
+ *   READY   the worker finished its trial (normally or stopped) and is idle
+ * Driver -> worker:
+ *   TRAINABLE  cloudpickle of the trainable (sent once per worker)
+ *   OBJECTS    cloudpickle of {id: object} for opaque config values
+ *   START      {"trial_id", "trial_name", "logdir", "config", ...} (JSON)
+ *   STOP       end the current trial at its next report
+ *   EXIT       leave the process
+ */
+#ifndef TUNEC_PROTO_H
+#define TUNEC_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "tunec.h"
+
+enum {
+    TC_MSG_HELLO = 1,
+    TC_MSG_RESULT = 2,
+    TC_MSG_DONE = 3,
+    TC_MSG_ERROR = 4,
+    TC_MSG_READY = 5,
+    TC_MSG_TRAINABLE = 16,
+    TC_MSG_OBJECTS = 17,
+    TC_MSG_START = 18,
+    TC_MSG_STOP = 19,
+    TC_MSG_EXIT = 20
+};
+
+#define TC_FRAME_HEADER 12u
+#define TC_FRAME_MAX (256u * 1024u * 1024u)   /* refuse absurd lengths */
+
+typedef struct tc_frame {
+    uint32_t len;      /* payload bytes */
+    uint16_t type;     /* TC_MSG_* */
+    uint16_t flags;    /* reserved, 0 */
+    int32_t trial;     /* trial index the frame is about, -1 for none */
+    const char *payload;   /* borrowed: points into the parsed buffer */
+} tc_frame;
+
+/* Appends one frame to out. 0 / -1 (ENOMEM). */
+int tc_frame_append(tc_buf *out, uint16_t type, int32_t trial, const void *payload, size_t len);
+/* Parses the frame at the start of data. Returns the bytes it spans (header +
+ * payload), 0 when data holds only part of a frame, -1 on a corrupt header. */
+long tc_frame_parse(const char *data, size_t len, tc_frame *out);
+
+#endif

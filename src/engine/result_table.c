@@ -1,0 +1,635 @@
+/* result_table.c — one trial's results as columns (spec §10.2, §10.4): the
+ * parsers behind the analysis loader, for result.json lines and for
+ * progress.csv. Text in, table out; no I/O (analysis.c reads the files).
+ *
+ * A trial table holds the columns progress.csv would have (§10.4): the result
+ * with "config" dropped, dicts flattened with "/", the column set and order
+ * fixed by the first row's keys, later keys dropped, missing keys as empty
+ * cells. result.json rows are typed by JSON; progress.csv cells are typed the
+ * way pandas.read_csv reads them (with one deliberate difference, see
+ * csv_cell). So a tunec or a Ray directory gives the same columns from
+ * either file.
+ *
+ * Invariants:
+ *   - every column has n_rows entries in num[]; num[r] is NaN unless the cell
+ *     is a number (integer, real, NaN or ±Infinity);
+ *   - val is NULL exactly when every present cell is a number or null, so
+ *     num[] says everything; otherwise val[r] is a new reference for every
+ *     row, json null where the cell is missing;
+ *   - a row is added to every column or to none, so a failed parse leaves a
+ *     table that tc_trial_table_clear releases completely;
+ *   - bad input never fails a parse: a torn or invalid line is skipped (and
+ *     counted when it is not the last one). Only ENOMEM returns -1.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "tunec.h"
+
+#define RESULT_FILE "result.json"
+#define PROGRESS_FILE "progress.csv"
+
+static int nomem(tc_error *err, const char *what)
+{
+    return tc_error_set(err, TC_ERR_NOMEM, "out of memory while loading %s", what);
+}
+
+/* ------------------------------------------------------------------------- */
+/* tables                                                                     */
+/* ------------------------------------------------------------------------- */
+
+void tc_trial_table_init(tc_trial_table *t)
+{
+    memset(t, 0, sizeof *t);
+}
+
+static void columns_free(tc_column *cols, size_t n_cols, size_t n_rows)
+{
+    for (size_t i = 0; i < n_cols; i++) {
+        tc_column *c = &cols[i];
+        if (c->val) {
+            for (size_t r = 0; r < n_rows; r++)
+                json_decref(c->val[r]);
+            free(c->val);
+        }
+        free(c->num);
+        free(c->name);
+    }
+    free(cols);
+}
+
+void tc_trial_table_clear(tc_trial_table *t)
+{
+    columns_free(t->cols, t->n_cols, t->n_rows);
+    free(t->logdir);
+    json_decref(t->params);
+    tc_trial_table_init(t);
+}
+
+const tc_column *tc_trial_table_find(const tc_trial_table *t, const char *name)
+{
+    for (size_t i = 0; i < t->n_cols; i++)
+        if (strcmp(t->cols[i].name, name) == 0)
+            return &t->cols[i];
+    return NULL;
+}
+
+/* Column building state: the shared row capacity and, per column, whether a
+ * cell that is neither a number nor null has been seen. */
+typedef struct builder {
+    size_t cap;
+    unsigned char *nonnum;
+} builder;
+
+/* Creates the columns from names (n of them, each NUL-terminated and
+ * concatenated in `names`). */
+static int table_set_columns(tc_trial_table *t, builder *b, size_t n, const char *const *names,
+                             tc_error *err)
+{
+    t->cols = calloc(n ? n : 1, sizeof *t->cols);
+    b->nonnum = calloc(n ? n : 1, 1);
+    if (!t->cols || !b->nonnum)
+        return nomem(err, "column names");
+    t->n_cols = n;
+    for (size_t i = 0; i < n; i++) {
+        t->cols[i].is_int = 1;
+        if (!(t->cols[i].name = strdup(names[i])))
+            return nomem(err, "column names");
+    }
+    return 0;
+}
+
+/* Makes room for one more row in every column. */
+static int table_grow(tc_trial_table *t, builder *b, tc_error *err)
+{
+    if (t->n_rows < b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap * 2 : 16;
+    for (size_t i = 0; i < t->n_cols; i++) {
+        tc_column *c = &t->cols[i];
+        double *num = realloc(c->num, cap * sizeof *num);
+        if (!num)
+            return nomem(err, "a column");
+        c->num = num;
+        json_t **val = realloc(c->val, cap * sizeof *val);
+        if (!val)
+            return nomem(err, "a column");
+        c->val = val;
+    }
+    b->cap = cap;
+    return 0;
+}
+
+/* Stores cell v (borrowed; NULL = missing) at row t->n_rows of column i.
+ * Needs table_grow first; cannot fail. */
+static void table_put(tc_trial_table *t, builder *b, size_t i, json_t *v)
+{
+    tc_column *c = &t->cols[i];
+    size_t r = t->n_rows;
+    double d;
+    if (v && tc_json_number(v, &d)) {
+        c->num[r] = d;
+    } else {
+        c->num[r] = NAN;
+        if (v && !json_is_null(v))
+            b->nonnum[i] = 1;
+    }
+    if (!v || !json_is_integer(v))
+        c->is_int = 0;
+    c->val[r] = v ? json_incref(v) : json_null();
+}
+
+/* Numeric columns give up their json values: num[] holds everything. */
+static void table_finish(tc_trial_table *t, builder *b)
+{
+    for (size_t i = 0; i < t->n_cols; i++) {
+        tc_column *c = &t->cols[i];
+        if (t->n_rows == 0)
+            c->is_int = 0;   /* pandas reads a header-only column as object */
+        if (b->nonnum[i] || !c->val)
+            continue;
+        for (size_t r = 0; r < t->n_rows; r++)
+            json_decref(c->val[r]);
+        free(c->val);
+        c->val = NULL;
+    }
+    free(b->nonnum);
+    b->nonnum = NULL;
+}
+
+/* ------------------------------------------------------------------------- */
+/* result.json                                                                */
+/* ------------------------------------------------------------------------- */
+
+static int is_space(char ch)
+{
+    return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n' || ch == '\f' || ch == '\v';
+}
+
+/* Column names of the first row, in its key order (jansson keeps insertion
+ * order, and the flattening order is tc_flatten's). */
+static int columns_from_row(tc_trial_table *t, builder *b, json_t *flat, tc_error *err)
+{
+    size_t n = json_object_size(flat), i = 0;
+    const char **names = calloc(n ? n : 1, sizeof *names);
+    if (!names)
+        return nomem(err, "column names");
+    const char *key;
+    json_t *value;
+    json_object_foreach(flat, key, value)
+        names[i++] = key;
+    int rc = table_set_columns(t, b, n, names, err);
+    free(names);
+    return rc;
+}
+
+int tc_table_from_json_lines(tc_trial_table *t, const char *text, size_t len, tc_error *err)
+{
+    builder b = {0, NULL};
+    json_t *row = NULL, *flat = NULL;
+    int rc = -1;
+    int have_columns = 0;
+
+    /* The line holding the last non-blank byte is "the last line": only it
+     * may be a write in progress, so only it is skipped without counting. */
+    size_t content_end = len;
+    while (content_end > 0 && is_space(text[content_end - 1]))
+        content_end--;
+
+    size_t pos = 0;
+    while (pos < content_end) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        size_t end = nl ? (size_t)(nl - text) : len;
+        size_t a = pos, z = end;
+        pos = end + 1;
+        while (a < z && is_space(text[a]))
+            a++;
+        while (z > a && is_space(text[z - 1]))
+            z--;
+        if (a == z)
+            continue;
+
+        tc_error perr;
+        tc_error_init(&perr);
+        row = tc_json_loads(text + a, z - a, &perr);
+        if (!row && perr.code == TC_ERR_NOMEM) {
+            nomem(err, RESULT_FILE);
+            goto done;
+        }
+        if (!json_is_object(row)) {
+            if (z >= content_end)
+                t->torn_tail = 1;
+            else
+                t->n_bad_lines++;
+            json_decref(row);
+            row = NULL;
+            continue;
+        }
+        flat = tc_flatten(row, "/", "config");
+        if (!flat) {
+            nomem(err, RESULT_FILE);
+            goto done;
+        }
+        if (!have_columns) {
+            if (columns_from_row(t, &b, flat, err) < 0)
+                goto done;
+            have_columns = 1;
+        }
+        if (table_grow(t, &b, err) < 0)
+            goto done;
+        for (size_t i = 0; i < t->n_cols; i++)
+            table_put(t, &b, i, json_object_get(flat, t->cols[i].name));
+        t->n_rows++;
+        json_decref(flat);
+        json_decref(row);
+        flat = row = NULL;
+    }
+    if (!have_columns && table_set_columns(t, &b, 0, NULL, err) < 0)
+        goto done;
+    table_finish(t, &b);
+    t->source = TC_SOURCE_RESULT_JSON;
+    rc = 0;
+done:
+    json_decref(flat);
+    json_decref(row);
+    free(b.nonnum);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------- */
+/* progress.csv                                                               */
+/* ------------------------------------------------------------------------- */
+
+/* One CSV record: the field texts, each NUL-terminated, packed in `text`. */
+typedef struct csv_record {
+    tc_buf text;
+    size_t *off;
+    size_t n, cap;
+    int blank;       /* the line was empty: Python's csv yields [], pandas skips it */
+    int terminated;  /* it ended in a line break (not at the end of the data) */
+} csv_record;
+
+static int record_add_field(csv_record *rec)
+{
+    if (rec->n == rec->cap) {
+        size_t cap = rec->cap ? rec->cap * 2 : 32;
+        size_t *off = realloc(rec->off, cap * sizeof *off);
+        if (!off)
+            return -1;
+        rec->off = off;
+        rec->cap = cap;
+    }
+    rec->off[rec->n++] = rec->text.len;
+    return 0;
+}
+
+static const char *record_field(const csv_record *rec, size_t i, size_t *len)
+{
+    size_t start = rec->off[i];
+    size_t stop = i + 1 < rec->n ? rec->off[i + 1] - 1 : rec->text.len - 1;
+    *len = stop - start;
+    return rec->text.data + start;
+}
+
+/* Reads the record at *pos, the way Python's csv module (default dialect,
+ * strict=False) does: "," separates, '"' quotes, "" inside quotes is one
+ * quote, line breaks inside quotes belong to the field, a record ends at
+ * \r\n, \n or \r. A quoted field cut off by the end of the data ends there.
+ * Returns 1 (record read), 0 (no data left), -1 (ENOMEM). */
+static int csv_next(const char *text, size_t len, size_t *pos, csv_record *rec)
+{
+    size_t p = *pos;
+    if (p >= len)
+        return 0;
+    tc_buf_clear(&rec->text);
+    rec->n = 0;
+    rec->terminated = 0;
+    if (record_add_field(rec) < 0)
+        return -1;
+    int quoted = 0, any = 0;
+    while (p < len) {
+        char ch = text[p];
+        if (quoted) {
+            if (ch == '"') {
+                if (p + 1 < len && text[p + 1] == '"') {
+                    if (tc_buf_putc(&rec->text, '"') < 0)
+                        return -1;
+                    p += 2;
+                    continue;
+                }
+                quoted = 0;
+                p++;
+                continue;
+            }
+            if (tc_buf_putc(&rec->text, ch) < 0)
+                return -1;
+            p++;
+            continue;
+        }
+        if (ch == '\r' || ch == '\n') {
+            p += (ch == '\r' && p + 1 < len && text[p + 1] == '\n') ? 2 : 1;
+            rec->terminated = 1;
+            break;
+        }
+        any = 1;
+        if (ch == ',') {
+            if (tc_buf_putc(&rec->text, '\0') < 0 || record_add_field(rec) < 0)
+                return -1;
+        } else if (ch == '"' && rec->text.len == rec->off[rec->n - 1]) {
+            quoted = 1;   /* only at a field's start; elsewhere it is literal */
+        } else if (tc_buf_putc(&rec->text, ch) < 0) {
+            return -1;
+        }
+        p++;
+    }
+    if (tc_buf_putc(&rec->text, '\0') < 0)
+        return -1;
+    rec->blank = !any;
+    *pos = p;
+    return 1;
+}
+
+static void csv_record_free(csv_record *rec)
+{
+    tc_buf_free(&rec->text);
+    free(rec->off);
+}
+
+/* pandas.read_csv's default missing-value strings (STR_NA_VALUES). The NaN
+ * spellings become a NaN number, the others a missing cell; pandas turns both
+ * into NaN, but a NaN in a column of strings stays a float either way. */
+static const char *const csv_nan_words[] = {"NaN", "-NaN", "nan", "-nan", NULL};
+static const char *const csv_na_words[] = {
+    "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "1.#IND", "1.#QNAN", "<NA>",
+    "N/A", "NA", "NULL", "None", "n/a", "null", NULL};
+
+static int in_words(const char *s, const char *const *words)
+{
+    for (size_t i = 0; words[i]; i++)
+        if (strcmp(s, words[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* [+-]?digits */
+static int is_int_text(const char *s, size_t n)
+{
+    size_t i = 0;
+    if (i < n && (s[i] == '+' || s[i] == '-'))
+        i++;
+    if (i == n)
+        return 0;
+    for (; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return 1;
+}
+
+/* [+-]?(digits[.digits*]|.digits)([eE][+-]?digits)?  or  [+-]?inf(inity)? */
+static int is_float_text(const char *s, size_t n)
+{
+    size_t i = 0, digits = 0;
+    if (i < n && (s[i] == '+' || s[i] == '-'))
+        i++;
+    if ((n - i == 3 && strncasecmp(s + i, "inf", 3) == 0) ||
+        (n - i == 8 && strncasecmp(s + i, "infinity", 8) == 0))
+        return 1;
+    while (i < n && s[i] >= '0' && s[i] <= '9')
+        i++, digits++;
+    if (i < n && s[i] == '.') {
+        i++;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++, digits++;
+    }
+    if (!digits)
+        return 0;
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        size_t exp_digits = 0;
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-'))
+            i++;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++, exp_digits++;
+        if (!exp_digits)
+            return 0;
+    }
+    return i == n;
+}
+
+/* Length of the UTF-8 sequence at s (at most n bytes), 0 if it is invalid:
+ * overlong forms, surrogates and code points past U+10FFFF included, the
+ * same rules jansson applies to strings. */
+static size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t len;
+    unsigned int cp;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; }
+    else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; }
+    else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07; }
+    else return 0;
+    if (len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return len;
+}
+
+/* New JSON string of s; bytes that are not UTF-8 become U+FFFD, as Python's
+ * errors="replace" would make them (jansson only holds valid UTF-8). */
+static json_t *utf8_string(const char *s, size_t n)
+{
+    json_t *str = json_stringn(s, n);
+    if (str)
+        return str;
+    tc_buf fixed;
+    tc_buf_init(&fixed);
+    for (size_t i = 0; i < n;) {
+        size_t k = utf8_seq_len((const unsigned char *)s + i, n - i);
+        int rc = k ? tc_buf_append(&fixed, s + i, k) : tc_buf_append(&fixed, "\xEF\xBF\xBD", 3);
+        if (rc < 0) {
+            tc_buf_free(&fixed);
+            return NULL;
+        }
+        i += k ? k : 1;
+    }
+    str = json_stringn(fixed.data ? fixed.data : "", fixed.len);
+    tc_buf_free(&fixed);
+    return str;
+}
+
+/* The value of one CSV cell (NUL-terminated s of length n), typed the way
+ * pandas.read_csv types it: empty or an NA word is missing (*out = NULL),
+ * True/False are booleans, integer and float text are numbers, anything else
+ * is a string — except that zero-padded digits stay a string, where pandas
+ * would read "00001" as 1. Returns 0, or -1 on ENOMEM. */
+static int csv_cell(const char *s, size_t n, json_t **out)
+{
+    *out = NULL;
+    if (n == 0 || in_words(s, csv_na_words))
+        return 0;
+    if (in_words(s, csv_nan_words)) {
+        *out = tc_json_real(NAN);
+        return *out ? 0 : -1;
+    }
+    if (!strcmp(s, "True") || !strcmp(s, "TRUE") || !strcmp(s, "true")) {
+        *out = json_true();
+        return 0;
+    }
+    if (!strcmp(s, "False") || !strcmp(s, "FALSE") || !strcmp(s, "false")) {
+        *out = json_false();
+        return 0;
+    }
+    /* Surrounding blanks do not stop pandas from reading a number. */
+    size_t a = 0, z = n;
+    while (a < z && s[a] == ' ')
+        a++;
+    while (z > a && s[z - 1] == ' ')
+        z--;
+    /* Python's str() of a number never starts with a 0 followed by a digit,
+     * so "00003" was a string (a zero-padded trial id), whatever pandas
+     * would make of it. */
+    size_t lead = a + (a < z && (s[a] == '+' || s[a] == '-'));
+    if (z - lead >= 2 && s[lead] == '0' && s[lead + 1] >= '0' && s[lead + 1] <= '9') {
+        *out = utf8_string(s, n);
+        return *out ? 0 : -1;
+    }
+    if (is_int_text(s + a, z - a)) {
+        errno = 0;
+        long long v = strtoll(s + a, NULL, 10);
+        if (errno != ERANGE) {
+            *out = json_integer((json_int_t)v);
+            return *out ? 0 : -1;
+        }
+        /* too wide for int64: pandas falls back to float (or uint64) */
+    }
+    if (is_float_text(s + a, z - a)) {
+        *out = tc_json_real(strtod(s + a, NULL));
+        return *out ? 0 : -1;
+    }
+    *out = utf8_string(s, n);
+    return *out ? 0 : -1;
+}
+
+/* Header names as pandas would give them: a repeated name gets ".1", ".2"…
+ * (csv.DictWriter never repeats one, a hand-edited file might). */
+static int csv_header(tc_trial_table *t, builder *b, const csv_record *rec, tc_error *err)
+{
+    int rc = -1;
+    char **names = calloc(rec->n, sizeof *names);
+    if (!names)
+        return nomem(err, PROGRESS_FILE);
+    for (size_t i = 0; i < rec->n; i++) {
+        size_t len;
+        const char *field = record_field(rec, i, &len);
+        tc_buf name;
+        tc_buf_init(&name);
+        if (tc_buf_append(&name, field, len) < 0)
+            goto done;
+        for (long dup = 1;; dup++) {
+            size_t j = 0;
+            while (j < i && strcmp(names[j], name.data) != 0)
+                j++;
+            if (j == i)
+                break;
+            tc_buf_clear(&name);
+            if (tc_buf_append(&name, field, len) < 0 || tc_buf_printf(&name, ".%ld", dup) < 0) {
+                tc_buf_free(&name);
+                goto done;
+            }
+        }
+        names[i] = name.data;   /* taken over */
+    }
+    rc = table_set_columns(t, b, rec->n, (const char *const *)names, err);
+done:
+    if (rc < 0)
+        nomem(err, PROGRESS_FILE);
+    for (size_t i = 0; i < rec->n; i++)
+        free(names[i]);
+    free(names);
+    return rc;
+}
+
+int tc_table_from_csv(tc_trial_table *t, const char *text, size_t len, tc_error *err)
+{
+    builder b = {0, NULL};
+    csv_record rec = {0};
+    json_t **cells = NULL;
+    int rc = -1, have_header = 0, got;
+    size_t pos = 0;
+    tc_buf_init(&rec.text);
+
+    while ((got = csv_next(text, len, &pos, &rec)) == 1) {
+        if (rec.blank)
+            continue;
+        if (!have_header) {
+            if (csv_header(t, &b, &rec, err) < 0)
+                goto done;
+            if (!(cells = calloc(t->n_cols ? t->n_cols : 1, sizeof *cells))) {
+                nomem(err, PROGRESS_FILE);
+                goto done;
+            }
+            have_header = 1;
+            continue;
+        }
+        /* pandas refuses a row longer than the header; one cut short at the
+         * very end of the data is a write in progress. */
+        int last = pos >= len;
+        if (rec.n > t->n_cols || (last && !rec.terminated && rec.n < t->n_cols)) {
+            if (last)
+                t->torn_tail = 1;
+            else
+                t->n_bad_lines++;
+            continue;
+        }
+        for (size_t i = 0; i < rec.n; i++) {
+            size_t flen;
+            const char *field = record_field(&rec, i, &flen);
+            if (csv_cell(field, flen, &cells[i]) < 0) {
+                nomem(err, PROGRESS_FILE);
+                goto done;
+            }
+        }
+        if (table_grow(t, &b, err) < 0)
+            goto done;
+        for (size_t i = 0; i < t->n_cols; i++) {
+            table_put(t, &b, i, i < rec.n ? cells[i] : NULL);
+            if (i < rec.n) {
+                json_decref(cells[i]);
+                cells[i] = NULL;
+            }
+        }
+        t->n_rows++;
+    }
+    if (got < 0) {
+        nomem(err, PROGRESS_FILE);
+        goto done;
+    }
+    if (!have_header) {
+        /* An empty file: pandas raises EmptyDataError, Ray skips the trial. */
+        t->source = TC_SOURCE_NONE;
+        rc = 0;
+        goto done;
+    }
+    table_finish(t, &b);
+    t->source = TC_SOURCE_PROGRESS_CSV;
+    rc = 0;
+done:
+    if (cells)
+        for (size_t i = 0; i < t->n_cols; i++)
+            json_decref(cells[i]);
+    free(cells);
+    free(b.nonnum);
+    csv_record_free(&rec);
+    return rc;
+}

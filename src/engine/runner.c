@@ -1,0 +1,824 @@
+/* runner.c — the trial runner state machine (see runner.h for invariants).
+ *
+ * Spec references: trial lifecycle §6, result processing §6.3, failures §6.4,
+ * stop rules §7, trial names and directories §5.6, experiment state §10.6. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "runner.h"
+
+const char *const tc_status_names[5] = {"PENDING", "RUNNING", "PAUSED", "TERMINATED", "ERROR"};
+
+typedef struct experiment {
+    tc_experiment_opts opts;       /* strings below are owned copies */
+    json_t *stop;                  /* owned */
+    tc_space *space;               /* owned; NULL once exhausted */
+    int space_started;             /* its numbering was aligned (below) */
+} experiment;
+
+struct tc_runner {
+    tc_runner_opts opts;
+    char *session_str;
+    tc_host host;
+    tc_capacity capacity;
+    experiment *exps;
+    int nexps;
+    tc_trial **trials;
+    long ntrials, cap_trials;
+    long next_trial_number;        /* trial ids "%05d", shared by experiments */
+    long next_variant_index;       /* tag counter, shared by experiments (§5.4) */
+    long running;
+    int stopping;                  /* stop_all requested */
+    long total_results;
+    tc_buf scratch;                /* reused per result for log lines */
+};
+
+/* ------------------------------------------------------------------------ */
+/* small helpers                                                            */
+/* ------------------------------------------------------------------------ */
+
+static char *xstrdup(const char *s)
+{
+    if (!s)
+        return NULL;
+    size_t n = strlen(s) + 1;
+    char *p = malloc(n);
+    if (p)
+        memcpy(p, s, n);
+    return p;
+}
+
+static void format_date(double epoch, char out[32])
+{
+    time_t t = (time_t)epoch;
+    struct tm tm;
+    localtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%d_%H-%M-%S", &tm);
+}
+
+/* The class name inside an opaque marker's repr "<class 'pkg.mod.Env'>". */
+static void env_name(const json_t *env, tc_buf *out)
+{
+    if (json_is_string(env)) {
+        tc_buf_puts(out, json_string_value(env));
+        return;
+    }
+    const json_t *repr = json_is_object(env) ? json_object_get(env, "repr") : NULL;
+    if (json_is_string(repr)) {
+        const char *s = json_string_value(repr);
+        const char *q = strstr(s, "<class '");
+        if (q) {
+            q += 8;
+            const char *end = strchr(q, '\'');
+            const char *dot = q;
+            for (const char *p = q; end && p < end; p++)
+                if (*p == '.')
+                    dot = p + 1;
+            if (end) {
+                tc_buf_append(out, dot, (size_t)(end - dot));
+                return;
+            }
+        }
+        tc_buf_puts(out, s);
+        return;
+    }
+    tc_py_str(env, out);
+}
+
+/* Replaces '/' (and NUL-unsafe bytes) so a name is one path component. */
+static void make_path_safe(char *s)
+{
+    for (; *s; s++)
+        if (*s == '/')
+            *s = '_';
+}
+
+/* Copy of v where opaque markers {"$tunec": "obj", "repr": r} become the
+ * string r: what Ray's fallback encoder writes for objects JSON cannot hold
+ * (spec §10.2). New reference. */
+static json_t *public_copy(const json_t *v)
+{
+    if (json_is_object(v)) {
+        const json_t *mark = json_object_get(v, "$tunec");
+        if (json_is_string(mark) && strcmp(json_string_value(mark), "obj") == 0) {
+            const json_t *repr = json_object_get(v, "repr");
+            return json_string(json_is_string(repr) ? json_string_value(repr) : "<object>");
+        }
+        json_t *out = json_object();
+        const char *key;
+        json_t *item;
+        json_object_foreach((json_t *)v, key, item) {
+            json_object_set_new(out, key, public_copy(item));
+        }
+        return out;
+    }
+    if (json_is_array(v)) {
+        json_t *out = json_array();
+        size_t i;
+        json_t *item;
+        json_array_foreach(v, i, item) {
+            json_array_append_new(out, public_copy(item));
+        }
+        return out;
+    }
+    return json_deep_copy(v);
+}
+
+static int truthy(const json_t *v)
+{
+    double d;
+    if (!v || json_is_null(v) || json_is_false(v))
+        return 0;
+    if (json_is_true(v))
+        return 1;
+    if (json_is_string(v))
+        return json_string_length(v) > 0;
+    if (tc_json_number(v, &d))
+        return d != 0.0;
+    if (json_is_array(v))
+        return json_array_size(v) > 0;
+    if (json_is_object(v))
+        return json_object_size(v) > 0;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* construction                                                             */
+/* ------------------------------------------------------------------------ */
+
+tc_runner *tc_runner_new(const tc_runner_opts *opts, const tc_host *host, tc_error *err)
+{
+    tc_runner *r = calloc(1, sizeof *r);
+    if (!r) {
+        tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    r->opts = *opts;
+    if (r->opts.max_len_identifier <= 0)
+        r->opts.max_len_identifier = 130;
+    r->session_str = xstrdup(opts->session_str ? opts->session_str : "session");
+    r->opts.session_str = r->session_str;
+    r->host = *host;
+    tc_capacity_init(&r->capacity, 1, 0, NULL);
+    tc_buf_init(&r->scratch);
+    return r;
+}
+
+static void trial_close_sinks(tc_runner *r, tc_trial *t)
+{
+    if (t->json_sink)
+        r->host.sink_close(r->host.ctx, t->json_sink);
+    if (t->csv_sink)
+        r->host.sink_close(r->host.ctx, t->csv_sink);
+    t->json_sink = t->csv_sink = NULL;
+}
+
+static void trial_free(tc_runner *r, tc_trial *t)
+{
+    trial_close_sinks(r, t);
+    free(t->name);
+    free(t->custom_name);
+    free(t->tag);
+    free(t->logdir);
+    free(t->error_msg);
+    free(t->error_file);
+    json_decref(t->config);
+    json_decref(t->evaluated_params);
+    json_decref(t->last_result);
+    tc_metrics_free((tc_metrics *)t->metrics);
+    if (t->csv)
+        tc_csv_free(t->csv);
+    free(t);
+}
+
+void tc_runner_free(tc_runner *r)
+{
+    if (!r)
+        return;
+    for (long i = 0; i < r->ntrials; i++)
+        trial_free(r, r->trials[i]);
+    free(r->trials);
+    for (int i = 0; i < r->nexps; i++) {
+        experiment *e = &r->exps[i];
+        free((char *)e->opts.name);
+        free((char *)e->opts.exp_dir);
+        free((char *)e->opts.trainable_name);
+        json_decref(e->stop);
+        tc_space_free(e->space);
+    }
+    free(r->exps);
+    free(r->session_str);
+    tc_buf_free(&r->scratch);
+    free(r);
+}
+
+int tc_runner_add_experiment(tc_runner *r, const tc_experiment_opts *opts, tc_space *space,
+                             tc_error *err)
+{
+    experiment *grown = realloc(r->exps, (size_t)(r->nexps + 1) * sizeof *grown);
+    if (!grown) {
+        tc_space_free(space);
+        return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+    }
+    r->exps = grown;
+    experiment *e = &r->exps[r->nexps];
+    memset(e, 0, sizeof *e);
+    e->opts = *opts;
+    e->opts.name = xstrdup(opts->name);
+    e->opts.exp_dir = xstrdup(opts->exp_dir);
+    e->opts.trainable_name = xstrdup(opts->trainable_name);
+    e->stop = opts->stop ? json_deep_copy(opts->stop) : NULL;
+    e->opts.stop = e->stop;
+    e->space = space;
+    return r->nexps++;
+}
+
+tc_capacity *tc_runner_capacity_mut(tc_runner *r) { return &r->capacity; }
+const tc_capacity *tc_runner_capacity(const tc_runner *r) { return &r->capacity; }
+long tc_runner_num_trials(const tc_runner *r) { return r->ntrials; }
+long tc_runner_total_results(const tc_runner *r) { return r->total_results; }
+int tc_runner_stopping(const tc_runner *r) { return r->stopping; }
+
+tc_trial *tc_runner_trial(tc_runner *r, long index)
+{
+    return (index >= 0 && index < r->ntrials) ? r->trials[index] : NULL;
+}
+
+const tc_experiment_opts *tc_runner_experiment(const tc_runner *r, int index)
+{
+    return (index >= 0 && index < r->nexps) ? &r->exps[index].opts : NULL;
+}
+
+long tc_runner_count(const tc_runner *r, tc_status status)
+{
+    long n = 0;
+    for (long i = 0; i < r->ntrials; i++)
+        n += r->trials[i]->status == status;
+    return n;
+}
+
+/* ------------------------------------------------------------------------ */
+/* trial generation                                                         */
+/* ------------------------------------------------------------------------ */
+
+/* str(trial): <trainable>[_<env>]_<trial_id>, or the custom name (§5.6). */
+static int trial_set_name(tc_trial *t, const char *trainable)
+{
+    tc_buf b;
+    tc_buf_init(&b);
+    if (t->custom_name) {
+        tc_buf_puts(&b, t->custom_name);
+    } else {
+        tc_buf_puts(&b, trainable);
+        const json_t *env = json_object_get(t->config, "env");
+        if (env && truthy(env)) {
+            tc_buf_putc(&b, '_');
+            env_name(env, &b);
+        }
+        tc_buf_putc(&b, '_');
+        tc_buf_puts(&b, t->trial_id);
+    }
+    if (!b.data)
+        return -1;
+    if (!t->custom_name)      /* a custom name is the user's, verbatim (§5.6) */
+        make_path_safe(b.data);
+    free(t->name);
+    t->name = b.data;   /* takes the buffer */
+    return 0;
+}
+
+static int push_trial(tc_runner *r, tc_trial *t, tc_error *err)
+{
+    if (r->ntrials == r->cap_trials) {
+        long cap = r->cap_trials ? r->cap_trials * 2 : 64;
+        tc_trial **grown = realloc(r->trials, (size_t)cap * sizeof *grown);
+        if (!grown)
+            return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+        r->trials = grown;
+        r->cap_trials = cap;
+    }
+    t->index = r->ntrials;
+    r->trials[r->ntrials++] = t;
+    return 0;
+}
+
+long tc_runner_generate(tc_runner *r, tc_eval_fn fn, void *ctx, long max_new, tc_error *err)
+{
+    long added = 0;
+    for (int e = 0; e < r->nexps && added < max_new; e++) {
+        experiment *ex = &r->exps[e];
+        if (ex->space && !ex->space_started) {
+            tc_space_set_next_index(ex->space, r->next_variant_index);
+            ex->space_started = 1;
+        }
+        while (ex->space && added < max_new && !r->stopping) {
+            tc_variant v;
+            memset(&v, 0, sizeof v);
+            int rc = tc_space_next(ex->space, fn, ctx, &v, err);
+            if (rc < 0)
+                return -1;
+            if (rc == 0) {
+                tc_space_free(ex->space);
+                ex->space = NULL;
+                break;
+            }
+            r->next_variant_index = v.index + 1;
+            tc_trial *t = calloc(1, sizeof *t);
+            if (!t) {
+                tc_variant_clear(&v);
+                return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+            }
+            t->experiment = e;
+            snprintf(t->trial_id, sizeof t->trial_id, "%05ld", r->next_trial_number++);
+            t->config = v.config;
+            v.config = NULL;
+            t->evaluated_params = v.evaluated_params;
+            v.evaluated_params = NULL;
+            t->tag = v.tag;
+            v.tag = NULL;
+            tc_variant_clear(&v);
+            t->metrics = tc_metrics_new();
+            t->status = TC_PENDING;
+            if (!t->metrics || trial_set_name(t, ex->opts.trainable_name) < 0 ||
+                push_trial(r, t, err) < 0) {
+                trial_free(r, t);
+                return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+            }
+            added++;
+        }
+    }
+    return added;
+}
+
+int tc_runner_generation_done(const tc_runner *r)
+{
+    if (r->stopping)
+        return 1;
+    for (int e = 0; e < r->nexps; e++)
+        if (r->exps[e].space)
+            return 0;
+    return 1;
+}
+
+int tc_runner_set_custom_name(tc_runner *r, long index, const char *name, tc_error *err)
+{
+    tc_trial *t = tc_runner_trial(r, index);
+    if (!t)
+        return tc_error_set(err, TC_ERR_VALUE, "no trial %ld", index);
+    free(t->custom_name);
+    t->custom_name = xstrdup(name);
+    return trial_set_name(t, r->exps[t->experiment].opts.trainable_name);
+}
+
+/* ------------------------------------------------------------------------ */
+/* scheduling (FIFO, spec §8.1)                                             */
+/* ------------------------------------------------------------------------ */
+
+tc_trial *tc_runner_choose(tc_runner *r)
+{
+    if (r->stopping)
+        return NULL;
+    if (r->opts.max_concurrent > 0 && r->running >= r->opts.max_concurrent)
+        return NULL;
+    for (long i = 0; i < r->ntrials; i++) {
+        tc_trial *t = r->trials[i];
+        if (t->status == TC_PENDING &&
+            tc_capacity_fits(&r->capacity, &r->exps[t->experiment].opts.resources))
+            return t;
+    }
+    return NULL;
+}
+
+int tc_runner_blocked(tc_runner *r, tc_error *err)
+{
+    if (r->running > 0 || r->stopping)
+        return 0;
+    for (long i = 0; i < r->ntrials; i++) {
+        tc_trial *t = r->trials[i];
+        if (t->status != TC_PENDING)
+            continue;
+        const tc_resources *req = &r->exps[t->experiment].opts.resources;
+        if (!tc_capacity_can_ever_fit(&r->capacity, req, err))
+            return 1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* starting a trial                                                         */
+/* ------------------------------------------------------------------------ */
+
+/* `<identifier[:max_len]>_<date>` where identifier = name prefix + "_" + tag
+ * (spec §5.6). The cut never splits a UTF-8 sequence. */
+static char *logdir_prefix(tc_runner *r, tc_trial *t, double now)
+{
+    const experiment *ex = &r->exps[t->experiment];
+    tc_buf b;
+    tc_buf_init(&b);
+    if (t->custom_name) {
+        tc_buf_puts(&b, t->custom_name);
+    } else {
+        tc_buf_puts(&b, ex->opts.trainable_name);
+        const json_t *env = json_object_get(t->config, "env");
+        if (env && truthy(env)) {
+            tc_buf_putc(&b, '_');
+            env_name(env, &b);
+        }
+    }
+    tc_buf_putc(&b, '_');
+    tc_buf_puts(&b, t->tag ? t->tag : "");
+    if (!b.data)
+        return NULL;
+    size_t cut = (size_t)r->opts.max_len_identifier;
+    if (b.len > cut) {
+        while (cut > 0 && ((unsigned char)b.data[cut] & 0xC0) == 0x80)
+            cut--;
+        b.len = cut;
+        b.data[cut] = '\0';
+    }
+    char date[32];
+    format_date(now, date);
+    tc_buf_putc(&b, '_');
+    tc_buf_puts(&b, date);
+    if (!b.data)
+        return NULL;
+    make_path_safe(b.data);
+    return b.data;
+}
+
+static char *join_path(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+static int write_params(tc_runner *r, tc_trial *t, tc_error *err)
+{
+    int rc = -1;
+    char *path = join_path(t->logdir, "params.json");
+    json_t *pub = public_copy(t->config);
+    tc_buf b;
+    tc_buf_init(&b);
+    if (!path || !pub || tc_json_dump(pub, &b, TC_DUMP_INDENT2_SORTED) < 0) {
+        tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    rc = r->host.write_atomic(r->host.ctx, path, b.data, b.len, err);
+done:
+    free(path);
+    json_decref(pub);
+    tc_buf_free(&b);
+    return rc;
+}
+
+static int open_sinks(tc_runner *r, tc_trial *t, tc_error *err)
+{
+    const experiment *ex = &r->exps[t->experiment];
+    int existed = 0;
+    if (ex->opts.log_json && !t->json_sink) {
+        char *path = join_path(t->logdir, "result.json");
+        t->json_sink = path ? r->host.open_sink(r->host.ctx, path, &existed, err) : NULL;
+        free(path);
+        if (!t->json_sink)
+            return -1;
+    }
+    if (ex->opts.log_csv && !t->csv_sink) {
+        char *path = join_path(t->logdir, "progress.csv");
+        t->csv_sink = path ? r->host.open_sink(r->host.ctx, path, &existed, err) : NULL;
+        free(path);
+        if (!t->csv_sink)
+            return -1;
+        /* A restarted trial keeps its header state; a fresh object on an
+         * existing file would repeat the header, so pass no header only
+         * when the file is new. */
+        if (!t->csv) {
+            t->csv = tc_csv_new(NULL);
+            if (!t->csv)
+                return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+        }
+    }
+    return 0;
+}
+
+int tc_runner_start(tc_runner *r, tc_trial *t, long pid, const char *hostname, tc_error *err)
+{
+    const experiment *ex = &r->exps[t->experiment];
+    if (t->status != TC_PENDING)
+        return tc_error_set(err, TC_ERR_VALUE, "trial %s is %s, not PENDING", t->name,
+                            tc_status_names[t->status]);
+    double now = r->host.now(r->host.ctx);
+    if (!t->logdir) {
+        char *prefix = logdir_prefix(r, t, now);
+        if (!prefix)
+            return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+        t->logdir = r->host.make_trial_dir(r->host.ctx, ex->opts.exp_dir, prefix, err);
+        free(prefix);
+        if (!t->logdir || write_params(r, t, err) < 0)
+            return -1;
+    }
+    if (open_sinks(r, t, err) < 0)
+        return -1;
+    tc_capacity_acquire(&r->capacity, &ex->opts.resources, t->gpu_ids, &t->ngpu_ids);
+    t->status = TC_RUNNING;
+    r->running++;
+    if (t->start_time == 0)
+        t->start_time = now;
+    t->pid = pid;
+    snprintf(t->hostname, sizeof t->hostname, "%s", hostname ? hostname : "");
+    return 0;
+}
+
+/* RUNNING -> another status: gives the resources back, closes the sinks. */
+static void leave_running(tc_runner *r, tc_trial *t, tc_status next)
+{
+    if (t->status == TC_RUNNING) {
+        tc_capacity_release(&r->capacity, &r->exps[t->experiment].opts.resources, t->gpu_ids,
+                            t->ngpu_ids);
+        t->ngpu_ids = 0;
+        r->running--;
+        trial_close_sinks(r, t);
+    }
+    t->status = next;
+}
+
+/* ------------------------------------------------------------------------ */
+/* results                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static int log_result(tc_runner *r, tc_trial *t, const json_t *result, tc_error *err)
+{
+    if (t->json_sink) {
+        tc_buf_clear(&r->scratch);
+        if (tc_log_json_line(result, &r->scratch) < 0)
+            return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+        if (r->host.sink_write(r->host.ctx, t->json_sink, r->scratch.data, r->scratch.len, err) < 0)
+            return -1;
+    }
+    if (t->csv_sink && t->csv) {
+        tc_buf_clear(&r->scratch);
+        if (tc_csv_row(t->csv, result, &r->scratch) < 0)
+            return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+        if (r->host.sink_write(r->host.ctx, t->csv_sink, r->scratch.data, r->scratch.len, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int tc_runner_on_result(tc_runner *r, tc_trial *t, const char *text, size_t len,
+                        tc_decision *decision, tc_error *err)
+{
+    tc_error rule_err;
+    int stop = 0, rc = -1;
+    json_t *result = NULL, *flat = NULL;
+    *decision = TC_STOP;
+    if (t->status != TC_RUNNING)
+        return 0;   /* the worker ran ahead of a stop decision */
+
+    tc_error_init(&rule_err);
+    result = tc_json_loads(text, len, &rule_err);
+    if (!result || !json_is_object(result)) {
+        if (result)
+            tc_error_set(&rule_err, TC_ERR_TUNE, "a result must be a dict");
+        rc = tc_runner_on_error(r, t, rule_err.text, err);
+        goto done;
+    }
+    /* Driver-owned fields (spec §2.2, §6.3): config in its place (the worker
+     * sends a placeholder), then trial_id and experiment_tag. */
+    json_t *pub = public_copy(t->config);
+    json_object_set_new(result, "config", pub);
+    json_object_set_new(result, "trial_id", json_string(t->trial_id));
+    if (t->tag && t->tag[0])
+        json_object_set_new(result, "experiment_tag", json_string(t->tag));
+
+    const experiment *ex = &r->exps[t->experiment];
+    stop = truthy(json_object_get(result, "done"));
+    if (!stop && ex->stop && tc_stop_check(ex->stop, result, &stop, &rule_err) < 0) {
+        rc = tc_runner_on_error(r, t, rule_err.text, err);
+        goto done;
+    }
+    if (!stop && r->host.trial_stopper &&
+        r->host.trial_stopper(r->host.ctx, t->index, result, &stop, &rule_err) < 0) {
+        if (rule_err.code == TC_ERR_CALLBACK) {     /* a Python exception: not a trial error */
+            tc_error_set(err, rule_err.code, "%s", rule_err.text);
+            goto done;
+        }
+        rc = tc_runner_on_error(r, t, rule_err.text, err);
+        goto done;
+    }
+    /* `done` in files means "this result ended the trial" (spec §17.1). */
+    json_object_set_new(result, "done", json_boolean(stop));
+
+    if (log_result(r, t, result, err) < 0)
+        goto done;
+    flat = tc_flatten(result, "/", "config");
+    if (!flat || tc_metrics_update((tc_metrics *)t->metrics, flat) < 0) {
+        tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    json_decref(t->last_result);
+    t->last_result = result;
+    result = NULL;
+    t->last_update_time = r->host.now(r->host.ctx);
+    t->n_results++;
+    r->total_results++;
+    if (stop)
+        leave_running(r, t, TC_TERMINATED);
+    *decision = stop ? TC_STOP : TC_CONTINUE;
+    rc = 0;
+done:
+    json_decref(result);
+    json_decref(flat);
+    return rc;
+}
+
+int tc_runner_on_complete(tc_runner *r, tc_trial *t, tc_error *err)
+{
+    if (t->status != TC_RUNNING)
+        return 0;
+    if (!t->last_result) {
+        /* A function that never reported still ends with done=True (§18.11). */
+        t->last_result = json_object();
+        json_object_set_new(t->last_result, "trial_id", json_string(t->trial_id));
+    }
+    json_object_set_new(t->last_result, "done", json_true());
+    t->last_update_time = r->host.now(r->host.ctx);
+    leave_running(r, t, TC_TERMINATED);
+    return 0;
+}
+
+static int append_error_file(tc_runner *r, tc_trial *t, const char *message, tc_error *err)
+{
+    if (!t->logdir)
+        return 0;
+    char *path = join_path(t->logdir, "error.txt");
+    if (!path)
+        return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+    int existed = 0, rc = -1;
+    tc_sink *s = r->host.open_sink(r->host.ctx, path, &existed, err);
+    if (s) {
+        char date[32];
+        format_date(r->host.now(r->host.ctx), date);
+        tc_buf b;
+        tc_buf_init(&b);
+        tc_buf_printf(&b, "Failure # %d (occurred at %s)\n%s\n", t->num_failures, date, message);
+        rc = b.data ? r->host.sink_write(r->host.ctx, s, b.data, b.len, err) : -1;
+        tc_buf_free(&b);
+        r->host.sink_close(r->host.ctx, s);
+    }
+    free(t->error_file);
+    t->error_file = path;
+    return rc;
+}
+
+int tc_runner_on_error(tc_runner *r, tc_trial *t, const char *message, tc_error *err)
+{
+    if (t->status != TC_RUNNING && t->status != TC_PENDING)
+        return 0;
+    const experiment *ex = &r->exps[t->experiment];
+    /* should_recover is decided before the failure is counted (§6.4, §18.34). */
+    int recover = ex->opts.max_failures < 0 || t->num_failures < ex->opts.max_failures;
+    t->num_failures++;
+    free(t->error_msg);
+    t->error_msg = xstrdup(message);
+    t->last_update_time = r->host.now(r->host.ctx);
+    int rc = append_error_file(r, t, message, err);
+    if (recover && !r->stopping) {
+        leave_running(r, t, TC_PENDING);
+    } else {
+        leave_running(r, t, TC_ERROR);
+        if (r->opts.fail_fast)
+            tc_runner_stop_all(r);
+    }
+    return rc;
+}
+
+void tc_runner_stop_all(tc_runner *r)
+{
+    r->stopping = 1;
+    for (long i = 0; i < r->ntrials; i++) {
+        tc_trial *t = r->trials[i];
+        if (t->status == TC_PENDING || t->status == TC_PAUSED)
+            t->status = TC_TERMINATED;
+    }
+}
+
+int tc_runner_on_stopped(tc_runner *r, tc_trial *t, tc_error *err)
+{
+    if (t->status == TC_RUNNING)
+        leave_running(r, t, TC_TERMINATED);
+    return 0;
+}
+
+int tc_runner_is_finished(const tc_runner *r)
+{
+    if (!tc_runner_generation_done(r))
+        return 0;
+    for (long i = 0; i < r->ntrials; i++) {
+        tc_status s = r->trials[i]->status;
+        if (s == TC_PENDING || s == TC_RUNNING || s == TC_PAUSED)
+            return 0;
+    }
+    return 1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* views                                                                    */
+/* ------------------------------------------------------------------------ */
+
+static json_t *str_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+json_t *tc_trial_snapshot(const tc_runner *r, const tc_trial *t)
+{
+    const experiment *ex = &r->exps[t->experiment];
+    json_t *o = json_object();
+    json_object_set_new(o, "trainable_name", json_string(ex->opts.trainable_name));
+    json_object_set_new(o, "trial_id", json_string(t->trial_id));
+    json_object_set(o, "config", t->config);
+    json_object_set_new(o, "local_dir", json_string(ex->opts.exp_dir));
+    json_object_set(o, "evaluated_params", t->evaluated_params);
+    json_object_set_new(o, "experiment_tag", json_string(t->tag ? t->tag : ""));
+    json_object_set_new(o, "resources", tc_resources_to_json(&ex->opts.resources));
+    json_object_set_new(o, "stopping_criterion", ex->stop ? json_deep_copy(ex->stop) : json_object());
+    json_object_set_new(o, "max_failures", json_integer(ex->opts.max_failures));
+    json_object_set_new(o, "num_failures", json_integer(t->num_failures));
+    json_object_set_new(o, "status", json_string(tc_status_names[t->status]));
+    json_object_set_new(o, "start_time", t->start_time ? json_real(t->start_time) : json_null());
+    json_object_set_new(o, "logdir", str_or_null(t->logdir));
+    json_object_set_new(o, "last_result",
+                        t->last_result ? json_incref(t->last_result) : json_object());
+    json_object_set_new(o, "last_update_time", tc_json_real(t->last_update_time ? t->last_update_time
+                                                                                : -INFINITY));
+    json_object_set_new(o, "metric_analysis", tc_metrics_to_json((const tc_metrics *)t->metrics));
+    json_object_set_new(o, "error_file", str_or_null(t->error_file));
+    json_object_set_new(o, "error_msg", str_or_null(t->error_msg));
+    json_object_set_new(o, "custom_trial_name", str_or_null(t->custom_name));
+    json_object_set_new(o, "location", t->pid ? json_pack("[sI]", t->hostname, (json_int_t)t->pid)
+                                              : json_null());
+    json_object_set_new(o, "n_results", json_integer(t->n_results));
+    return o;
+}
+
+json_t *tc_runner_state(const tc_runner *r, double start_time)
+{
+    json_t *state = json_object();
+    json_t *checkpoints = json_array();
+    for (long i = 0; i < r->ntrials; i++) {
+        json_t *snap = tc_trial_snapshot(r, r->trials[i]);
+        /* Files hold the public form of configs (objects as their repr). */
+        json_object_set_new(snap, "config", public_copy(r->trials[i]->config));
+        json_array_append_new(checkpoints, snap);
+    }
+    json_object_set_new(state, "checkpoints", checkpoints);
+    double now = r->host.now(r->host.ctx);
+    json_t *runner_data = json_object();
+    json_object_set_new(runner_data, "_session_str", json_string(r->session_str));
+    json_object_set_new(runner_data, "_start_time", json_real(start_time));
+    json_object_set_new(runner_data, "_total_results", json_integer(r->total_results));
+    json_object_set_new(runner_data, "_fail_fast", json_boolean(r->opts.fail_fast));
+    json_object_set_new(runner_data, "_has_errored",
+                        json_boolean(tc_runner_count(r, TC_ERROR) > 0));
+    json_object_set_new(runner_data, "_local_checkpoint_dir",
+                        r->nexps ? json_string(r->exps[0].opts.exp_dir) : json_null());
+    json_object_set_new(runner_data, "launch_web_server", json_false());
+    json_object_set_new(state, "runner_data", runner_data);
+    json_object_set_new(state, "stats", json_pack("{s:f,s:f}", "start_time", start_time,
+                                                  "timestamp", now));
+    return state;
+}
+
+int tc_runner_write_state(tc_runner *r, double start_time, tc_error *err)
+{
+    int rc = 0;
+    json_t *state = tc_runner_state(r, start_time);
+    tc_buf b;
+    tc_buf_init(&b);
+    if (!state || tc_json_dump(state, &b, TC_DUMP_INDENT2_SORTED) < 0) {
+        rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (int e = 0; e < r->nexps && rc == 0; e++) {
+        int seen = 0;   /* several experiments may share one directory */
+        for (int p = 0; p < e; p++)
+            seen |= strcmp(r->exps[p].opts.exp_dir, r->exps[e].opts.exp_dir) == 0;
+        if (seen)
+            continue;
+        tc_buf name;
+        tc_buf_init(&name);
+        tc_buf_printf(&name, "%s/experiment_state-%s.json", r->exps[e].opts.exp_dir,
+                      r->session_str);
+        rc = name.data ? r->host.write_atomic(r->host.ctx, name.data, b.data, b.len, err)
+                       : tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+        tc_buf_free(&name);
+    }
+done:
+    json_decref(state);
+    tc_buf_free(&b);
+    return rc;
+}

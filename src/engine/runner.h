@@ -1,0 +1,170 @@
+/* runner.h — the trial runner: the engine's state machine (spec §6).
+ *
+ * Events in (a trial started, a result arrived, the function returned, the
+ * trial failed), decisions out (which trial to start next, continue or stop).
+ * The runner owns the trial table, the experiments' search spaces, resource
+ * accounting, stop rules, per-trial result logging (through host sinks) and
+ * the experiment-state record. It does no I/O of its own: the clock, trial
+ * directory creation and file sinks come from tc_host.
+ *
+ * Invariants:
+ *   - a trial's status only moves PENDING -> RUNNING -> (TERMINATED | ERROR),
+ *     or RUNNING -> PENDING on a retry after an error (max_failures);
+ *   - resources are held exactly while a trial is RUNNING;
+ *   - results for a trial that is not RUNNING are ignored (a worker may run
+ *     ahead of a stop decision by a few reports);
+ *   - result.json and progress.csv get exactly one line per accepted result.
+ */
+#ifndef TUNEC_RUNNER_H
+#define TUNEC_RUNNER_H
+
+#include "tunec.h"
+
+typedef enum {
+    TC_PENDING = 0,
+    TC_RUNNING,
+    TC_PAUSED,
+    TC_TERMINATED,
+    TC_ERROR
+} tc_status;
+
+extern const char *const tc_status_names[5];
+
+typedef enum { TC_CONTINUE = 0, TC_STOP = 1 } tc_decision;
+
+/* Host services. Sinks are opaque to the engine. */
+typedef struct tc_sink tc_sink;
+typedef struct tc_host {
+    void *ctx;
+    double (*now)(void *ctx);  /* wall clock, epoch seconds */
+    /* Creates a new directory `<parent>/<prefix><8 random chars>` (mkdtemp
+     * style, spec §5.6); returns the malloc'd absolute path or NULL + err. */
+    char *(*make_trial_dir)(void *ctx, const char *parent, const char *prefix, tc_error *err);
+    /* Opens path for appending (created if missing); *existed tells whether
+     * it held data already. */
+    tc_sink *(*open_sink)(void *ctx, const char *path, int *existed, tc_error *err);
+    int (*sink_write)(void *ctx, tc_sink *s, const char *data, size_t len, tc_error *err);
+    void (*sink_close)(void *ctx, tc_sink *s);
+    /* Replaces path with data atomically (temp file, fsync, rename). */
+    int (*write_atomic)(void *ctx, const char *path, const char *data, size_t len, tc_error *err);
+    /* Optional: a stop rule implemented by the host (a Python stopper).
+     * Sets *stop; -1 + err on failure (becomes a trial error). */
+    int (*trial_stopper)(void *ctx, long trial, const json_t *result, int *stop, tc_error *err);
+} tc_host;
+
+typedef struct tc_experiment_opts {
+    const char *name;
+    const char *exp_dir;          /* absolute <local_dir>/<name> */
+    const char *trainable_name;
+    int trainable_id;             /* host's handle for the trainable */
+    const json_t *stop;           /* borrowed stop dict (validated) or NULL */
+    tc_resources resources;       /* per trial */
+    int max_failures;             /* -1 = unlimited */
+    int log_json, log_csv;        /* built-in loggers on */
+    int has_name_creator;         /* host renames trials (trial_name_creator) */
+} tc_experiment_opts;
+
+typedef struct tc_runner_opts {
+    int fail_fast;
+    long max_concurrent;          /* 0 = no limit besides resources */
+    long max_len_identifier;      /* MAX_LEN_IDENTIFIER, default 130 */
+    double time_budget_s;         /* <= 0: none */
+    const char *session_str;      /* %Y-%m-%d_%H-%M-%S of the run start */
+} tc_runner_opts;
+
+typedef struct tc_trial tc_trial;
+typedef struct tc_runner tc_runner;
+
+struct tc_trial {
+    long index;                   /* position in the trial table */
+    int experiment;               /* index of its experiment */
+    char trial_id[32];
+    char *name;                   /* str(trial) */
+    char *custom_name;            /* trial_name_creator's value or NULL */
+    char *tag;                    /* experiment_tag */
+    char *logdir;                 /* NULL until first started */
+    json_t *config;               /* resolved config (owned) */
+    json_t *evaluated_params;     /* owned */
+    json_t *last_result;          /* owned, nested; NULL before the first */
+    void *metrics;                /* tc_metrics * (metrics.c) */
+    tc_status status;
+    int num_failures;
+    char *error_msg;              /* last failure text */
+    char *error_file;
+    int gpu_ids[TC_MAX_GPUS];
+    int ngpu_ids;
+    double start_time;            /* first start, epoch s; 0 before */
+    double last_update_time;
+    long pid;                     /* of the worker running it, 0 if none */
+    char hostname[256];
+    long n_results;
+    /* logging state */
+    tc_sink *json_sink, *csv_sink;
+    tc_csv *csv;
+};
+
+/* New runner; opts and host are copied. */
+tc_runner *tc_runner_new(const tc_runner_opts *opts, const tc_host *host, tc_error *err);
+void tc_runner_free(tc_runner *r);
+
+/* Adds an experiment whose trials come from `space` (stolen, even on
+ * failure). Returns the experiment index or -1. */
+int tc_runner_add_experiment(tc_runner *r, const tc_experiment_opts *opts, tc_space *space,
+                             tc_error *err);
+
+/* Pulls up to max_new variants from the experiments' spaces into new PENDING
+ * trials (fn/ctx resolve sample_from nodes, see tc_space_next). Returns the
+ * number added, or -1. */
+long tc_runner_generate(tc_runner *r, tc_eval_fn fn, void *ctx, long max_new, tc_error *err);
+int tc_runner_generation_done(const tc_runner *r);
+
+/* Sets a trial's custom name (trial_name_creator), before it first starts. */
+int tc_runner_set_custom_name(tc_runner *r, long trial, const char *name, tc_error *err);
+
+/* FIFO choice (spec §8.1): the first PENDING trial whose resources fit now,
+ * NULL if none (or the concurrency limit is reached). Borrowed. */
+tc_trial *tc_runner_choose(tc_runner *r);
+/* 1 when nothing runs, PENDING trials remain and none of them can ever run
+ * with the total capacity; err says which (spec §1.3). */
+int tc_runner_blocked(tc_runner *r, tc_error *err);
+
+/* PENDING -> RUNNING: takes resources and GPU ids, creates the logdir and
+ * params.json on the first start, opens the result sinks. */
+int tc_runner_start(tc_runner *r, tc_trial *t, long pid, const char *hostname, tc_error *err);
+
+/* A RESULT payload (JSON text from the worker). Fills *decision. A failure
+ * of a stop rule becomes a trial error (decision TC_STOP, status ERROR or a
+ * retry); only host-level failures return -1. */
+int tc_runner_on_result(tc_runner *r, tc_trial *t, const char *json, size_t len,
+                        tc_decision *decision, tc_error *err);
+/* The function trainable returned (spec §3.2): last_result gets done=True,
+ * no new row is logged; the trial is TERMINATED. */
+int tc_runner_on_complete(tc_runner *r, tc_trial *t, tc_error *err);
+/* The trial failed with `message` (traceback or signal). Appends to
+ * error.txt; retries (-> PENDING) while max_failures allows, else ERROR.
+ * With fail_fast, the experiment stops. */
+int tc_runner_on_error(tc_runner *r, tc_trial *t, const char *message, tc_error *err);
+/* Stops the experiment: PENDING trials become TERMINATED; RUNNING ones are
+ * listed for the host to stop (tc_runner_on_stopped when they are). */
+void tc_runner_stop_all(tc_runner *r);
+int tc_runner_stopping(const tc_runner *r);
+/* A RUNNING trial the host stopped on request (stop_all, time budget). */
+int tc_runner_on_stopped(tc_runner *r, tc_trial *t, tc_error *err);
+
+int tc_runner_is_finished(const tc_runner *r);
+long tc_runner_num_trials(const tc_runner *r);
+tc_trial *tc_runner_trial(tc_runner *r, long index);   /* borrowed or NULL */
+const tc_experiment_opts *tc_runner_experiment(const tc_runner *r, int index);
+long tc_runner_count(const tc_runner *r, tc_status status);
+const tc_capacity *tc_runner_capacity(const tc_runner *r);
+tc_capacity *tc_runner_capacity_mut(tc_runner *r);
+long tc_runner_total_results(const tc_runner *r);
+
+/* New JSON views. A snapshot has the attributes of tunec.trial.Trial. */
+json_t *tc_trial_snapshot(const tc_runner *r, const tc_trial *t);
+/* experiment_state-<session>.json content (spec §10.6). */
+json_t *tc_runner_state(const tc_runner *r, double start_time);
+/* Writes it atomically into every experiment dir. */
+int tc_runner_write_state(tc_runner *r, double start_time, tc_error *err);
+
+#endif

@@ -1,0 +1,1195 @@
+/* executor_local.c — the local executor: tunec._tunec.Run.
+ *
+ * Owns a pool of worker processes (`python -m tunec._worker`, DESIGN §3),
+ * each connected by a socketpair, and one poll loop over them. The loop runs
+ * with the GIL released; it takes the GIL only to call a Python callback the
+ * user asked for (sample_from, a stop function, trial_name_creator, pickling
+ * opaque config objects). Frames go to the engine's runner (runner.c), and
+ * its decisions go back to the workers as frames.
+ *
+ * Worker states: STARTING (spawned, HELLO not seen yet; frames can already be
+ * queued), IDLE, BUSY (running a trial), STOPPING (STOP sent or trial over,
+ * waiting for READY), DEAD. A worker bound to one CUDA_VISIBLE_DEVICES value
+ * only runs trials given the same devices. */
+#include <errno.h>
+#include <stddef.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tcx.h"
+#include "tcx_host.h"
+#include "proto.h"
+
+extern char **environ;
+
+enum { W_STARTING, W_IDLE, W_BUSY, W_STOPPING, W_DEAD };
+
+typedef struct worker {
+    pid_t pid;
+    int fd;
+    int state;
+    long trial;              /* trial index being run, -1 if none */
+    char gpu_key[256];       /* CUDA_VISIBLE_DEVICES it was started with */
+    uint64_t trainables_sent;/* bit per trainable id */
+    double stop_sent_at;     /* when it entered STOPPING */
+    int finishing;           /* its trial ended (DONE/ERROR seen): READY is imminent,
+                                so the next START may be queued behind it */
+    int starts_pending;      /* STARTs sent whose READY has not come back; a retried
+                                trial keeps its index, so READY(trial) alone is ambiguous */
+    tc_buf in, out;          /* unparsed input, unsent output */
+    char hostname[256];
+} worker;
+
+typedef struct {
+    PyObject_HEAD
+    tc_runner *runner;
+    tc_host host;
+    tcx_host_ctx host_ctx;
+    worker *workers;
+    int nworkers, cap_workers;
+    int max_workers;
+    PyObject *trainables;    /* list of bytes */
+    PyObject *resolver;      /* callable or None */
+    PyObject *stopper;       /* callable(trial_id, result) or None */
+    PyObject *objects;       /* callable(ids) -> bytes, or None */
+    PyObject *name_creator;  /* callable(snapshot) -> str, or None */
+    PyObject *module;        /* for errors (borrowed from the type's module) */
+    char **worker_argv;
+    char **worker_env;
+    char **gpu_names;        /* device id -> CUDA_VISIBLE_DEVICES name */
+    worker local;            /* the in-process "worker" of local mode */
+    double start_time;
+    double time_budget_s;
+    double stop_grace_s;
+    double last_state_write;
+    double state_period_s;
+    int local_mode;
+    PyThreadState *saved;    /* set while the GIL is released */
+    int callback_failed;     /* a Python callback raised during the loop */
+    tc_buf scratch;
+} RunObject;
+
+/* ------------------------------------------------------------------------ */
+/* small helpers                                                            */
+/* ------------------------------------------------------------------------ */
+
+static void free_strv(char **v)
+{
+    if (!v)
+        return;
+    for (char **p = v; *p; p++)
+        free(*p);
+    free(v);
+}
+
+static char **strv_from_json(const json_t *arr)
+{
+    size_t n = json_is_array(arr) ? json_array_size(arr) : 0;
+    char **v = calloc(n + 1, sizeof *v);
+    if (!v)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        const char *s = json_string_value(json_array_get(arr, i));
+        v[i] = strdup(s ? s : "");
+    }
+    return v;
+}
+
+static double opt_num(const json_t *o, const char *key, double dflt)
+{
+    double d;
+    const json_t *v = json_object_get(o, key);
+    return (v && tc_json_number(v, &d)) ? d : dflt;
+}
+
+/* Runs a Python callback from inside the GIL-released loop. */
+#define WITH_GIL_BEGIN(self) do { if ((self)->saved) { PyEval_RestoreThread((self)->saved); (self)->saved = NULL; } } while (0)
+#define WITH_GIL_END(self, was) do { if (was) (self)->saved = PyEval_SaveThread(); } while (0)
+
+/* ------------------------------------------------------------------------ */
+/* host callbacks that call Python                                          */
+/* ------------------------------------------------------------------------ */
+
+/* The host stopper: calls stopper(trial_id, result) for a Python stopper
+ * (spec §7.2). GIL taken for the call only. The host context is embedded in
+ * the Run object, which gives the Run back. */
+static int python_stopper(void *ctx, long trial, const json_t *result, int *stop, tc_error *err)
+{
+    RunObject *self = (RunObject *)((char *)ctx - offsetof(RunObject, host_ctx));
+    int was_released = self->saved != NULL;
+    int rc = 0;
+    WITH_GIL_BEGIN(self);
+    tc_trial *t = tc_runner_trial(self->runner, trial);
+    PyObject *res = tcx_from_json(result);
+    PyObject *ret = res ? PyObject_CallFunction(self->stopper, "sO", t->trial_id, res) : NULL;
+    if (!ret) {
+        rc = tcx_error_from_python(err);
+    } else {
+        int truth = PyObject_IsTrue(ret);
+        if (truth < 0)
+            rc = tcx_error_from_python(err);
+        else
+            *stop = truth;
+    }
+    Py_XDECREF(res);
+    Py_XDECREF(ret);
+    WITH_GIL_END(self, was_released);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* workers                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static int set_nonblock(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+/* Builds the environment of a new worker: ours, the Python-supplied
+ * overrides, and CUDA_VISIBLE_DEVICES (set before the worker imports
+ * anything, DESIGN §3). */
+static char **worker_environ(RunObject *self, const char *gpu_key)
+{
+    size_t n = 0, m = 0;
+    for (char **p = self->worker_env; p && *p; p++)
+        m++;
+    for (char **p = environ; *p; p++)
+        n++;
+    char **env = calloc(n + m + 2, sizeof *env);
+    if (!env)
+        return NULL;
+    size_t k = 0;
+    for (char **p = environ; *p; p++) {
+        if (strncmp(*p, "CUDA_VISIBLE_DEVICES=", 21) == 0)
+            continue;
+        int overridden = 0;
+        const char *eq = strchr(*p, '=');
+        size_t keylen = eq ? (size_t)(eq - *p) + 1 : strlen(*p);
+        for (char **q = self->worker_env; q && *q; q++)
+            overridden |= strncmp(*p, *q, keylen) == 0;
+        if (!overridden)
+            env[k++] = strdup(*p);
+    }
+    for (char **q = self->worker_env; q && *q; q++)
+        env[k++] = strdup(*q);
+    size_t len = strlen(gpu_key) + 32;
+    env[k] = malloc(len);
+    if (env[k])
+        snprintf(env[k++], len, "CUDA_VISIBLE_DEVICES=%s", gpu_key);
+    env[k] = NULL;
+    return env;
+}
+
+/* Spawns a worker; returns its slot or -1 with err set. */
+static int spawn_worker(RunObject *self, const char *gpu_key, tc_error *err)
+{
+    int sv[2] = {-1, -1};
+    int child_fd = -1;
+    char **env = NULL;
+    posix_spawn_file_actions_t fa;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+        return tc_error_set(err, TC_ERR_IO, "socketpair: %s", strerror(errno));
+    /* The child's end becomes fd 3; keep it away from 3 first so dup2 is a
+     * real duplication (which clears close-on-exec). */
+    child_fd = fcntl(sv[1], F_DUPFD_CLOEXEC, 10);
+    close(sv[1]);
+    if (child_fd < 0) {
+        close(sv[0]);
+        return tc_error_set(err, TC_ERR_IO, "dup: %s", strerror(errno));
+    }
+    env = worker_environ(self, gpu_key);
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, child_fd, 3);
+    pid_t pid;
+    int rc = posix_spawn(&pid, self->worker_argv[0], &fa, NULL, self->worker_argv, env);
+    posix_spawn_file_actions_destroy(&fa);
+    free_strv(env);
+    close(child_fd);
+    if (rc != 0) {
+        close(sv[0]);
+        return tc_error_set(err, TC_ERR_IO, "cannot start worker %s: %s", self->worker_argv[0],
+                            strerror(rc));
+    }
+    set_nonblock(sv[0]);
+    if (self->nworkers == self->cap_workers) {
+        int cap = self->cap_workers ? self->cap_workers * 2 : 8;
+        worker *grown = realloc(self->workers, (size_t)cap * sizeof *grown);
+        if (!grown) {
+            kill(pid, SIGKILL);
+            close(sv[0]);
+            return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+        }
+        self->workers = grown;
+        self->cap_workers = cap;
+    }
+    worker *w = &self->workers[self->nworkers];
+    memset(w, 0, sizeof *w);
+    w->pid = pid;
+    w->fd = sv[0];
+    w->state = W_STARTING;
+    w->trial = -1;
+    snprintf(w->gpu_key, sizeof w->gpu_key, "%s", gpu_key);
+    tc_buf_init(&w->in);
+    tc_buf_init(&w->out);
+    return self->nworkers++;
+}
+
+static int live_workers(RunObject *self)
+{
+    int n = 0;
+    for (int i = 0; i < self->nworkers; i++)
+        n += self->workers[i].state != W_DEAD;
+    return n;
+}
+
+static void worker_send(worker *w, uint16_t type, int32_t trial, const void *data, size_t len)
+{
+    if (w->state != W_DEAD)
+        tc_frame_append(&w->out, type, trial, data, len);
+}
+
+/* Closes a dead worker's resources (the slot stays, marked DEAD). */
+static void worker_bury(worker *w)
+{
+    if (w->fd >= 0)
+        close(w->fd);
+    w->fd = -1;
+    w->state = W_DEAD;
+    tc_buf_free(&w->in);
+    tc_buf_free(&w->out);
+}
+
+/* Text for a worker that died: its exit status or signal. */
+static void death_message(pid_t pid, char *out, size_t n)
+{
+    int status = 0;
+    pid_t got = waitpid(pid, &status, 0);
+    if (got == pid && WIFSIGNALED(status))
+        snprintf(out, n, "Worker process %ld died: killed by signal %d (%s)", (long)pid,
+                 WTERMSIG(status), strsignal(WTERMSIG(status)));
+    else if (got == pid && WIFEXITED(status))
+        snprintf(out, n, "Worker process %ld died: exited with code %d", (long)pid,
+                 WEXITSTATUS(status));
+    else
+        snprintf(out, n, "Worker process %ld died", (long)pid);
+}
+
+/* ------------------------------------------------------------------------ */
+/* starting trials                                                          */
+/* ------------------------------------------------------------------------ */
+
+/* CUDA_VISIBLE_DEVICES for a trial: the names (as the driver sees them) of
+ * the devices the engine assigned. */
+static void gpu_key_of(RunObject *self, const tc_trial *t, char *out, size_t n)
+{
+    size_t k = 0;
+    int ngpu_names = 0;
+    while (self->gpu_names && self->gpu_names[ngpu_names])
+        ngpu_names++;
+    out[0] = '\0';
+    for (int i = 0; i < t->ngpu_ids && k + 8 < n; i++) {
+        int id = t->gpu_ids[i];
+        if (id < ngpu_names)
+            k += (size_t)snprintf(out + k, n - k, i ? ",%s" : "%s", self->gpu_names[id]);
+        else
+            k += (size_t)snprintf(out + k, n - k, i ? ",%d" : "%d", id);
+    }
+}
+
+/* Collects the ids of opaque-object markers in a config. */
+static void collect_object_ids(const json_t *v, json_t *ids)
+{
+    if (json_is_object(v)) {
+        const json_t *mark = json_object_get(v, "$tunec");
+        if (json_is_string(mark) && strcmp(json_string_value(mark), "obj") == 0) {
+            json_array_append(ids, json_object_get(v, "id"));
+            return;
+        }
+        const char *k;
+        json_t *item;
+        json_object_foreach((json_t *)v, k, item) collect_object_ids(item, ids);
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *item;
+        json_array_foreach(v, i, item) collect_object_ids(item, ids);
+    }
+}
+
+/* Queues TRAINABLE (first time), OBJECTS (when the config holds opaque
+ * values) and START frames for trial t on worker w. Called with the GIL. */
+static int send_start(RunObject *self, worker *w, tc_trial *t, tc_error *err)
+{
+    const tc_experiment_opts *ex = tc_runner_experiment(self->runner, t->experiment);
+    int tid = ex->trainable_id;
+    if (!(w->trainables_sent & (1ull << tid))) {
+        PyObject *blob = PyList_GET_ITEM(self->trainables, tid);   /* borrowed */
+        worker_send(w, TC_MSG_TRAINABLE, tid, PyBytes_AS_STRING(blob),
+                    (size_t)PyBytes_GET_SIZE(blob));
+        w->trainables_sent |= 1ull << tid;
+    }
+    json_t *ids = json_array();
+    collect_object_ids(t->config, ids);
+    if (json_array_size(ids) > 0 && self->objects != Py_None) {
+        PyObject *pyids = tcx_from_json(ids);
+        PyObject *blob = pyids ? PyObject_CallOneArg(self->objects, pyids) : NULL;
+        Py_XDECREF(pyids);
+        if (!blob || !PyBytes_Check(blob)) {
+            Py_XDECREF(blob);
+            json_decref(ids);
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_TypeError, "objects callback must return bytes");
+            return tcx_error_from_python(err);
+        }
+        worker_send(w, TC_MSG_OBJECTS, (int32_t)t->index, PyBytes_AS_STRING(blob),
+                    (size_t)PyBytes_GET_SIZE(blob));
+        Py_DECREF(blob);
+    }
+    json_decref(ids);
+    json_t *msg = json_pack("{s:s,s:s,s:s,s:O,s:s,s:i,s:I,s:o}", "trial_id", t->trial_id,
+                            "trial_name", t->name, "logdir", t->logdir, "config", t->config,
+                            "experiment_tag", t->tag ? t->tag : "", "trainable", tid,
+                            "trial", (json_int_t)t->index,
+                            "resources", tc_resources_to_json(&ex->resources));
+    tc_buf_clear(&self->scratch);
+    if (!msg || tc_json_dump(msg, &self->scratch, TC_DUMP_COMPACT) < 0) {
+        json_decref(msg);
+        return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+    }
+    json_decref(msg);
+    worker_send(w, TC_MSG_START, (int32_t)t->index, self->scratch.data, self->scratch.len);
+    w->state = W_BUSY;
+    w->trial = t->index;
+    w->finishing = 0;
+    w->starts_pending++;
+    return 0;
+}
+
+/* Starts every trial the runner chooses while a worker can take it.
+ * Returns 0, or -1 with err set. Called with the GIL. */
+static int start_trials(RunObject *self, tc_error *err)
+{
+    tc_trial *t;
+    while ((t = tc_runner_choose(self->runner)) != NULL) {
+        /* Resources are taken first: they decide the GPU devices, and the
+         * devices decide which worker may run the trial. */
+        if (tc_runner_start(self->runner, t, 0, NULL, err) < 0)
+            return -1;
+        char key[256];
+        gpu_key_of(self, t, key, sizeof key);
+        /* An idle worker first, then one finishing its trial (the START
+         * waits in its socket behind READY), else a new process. */
+        int slot = -1;
+        for (int pass = 0; pass < 2 && slot < 0; pass++) {
+            for (int i = 0; i < self->nworkers; i++) {
+                worker *w = &self->workers[i];
+                int usable = pass == 0 ? w->state == W_IDLE
+                                       : (w->state == W_STOPPING && w->finishing);
+                if (usable && strcmp(w->gpu_key, key) == 0) {
+                    slot = i;
+                    break;
+                }
+            }
+        }
+        if (slot < 0) {
+            /* Make room: idle workers bound to other devices go first. */
+            if (live_workers(self) >= self->max_workers) {
+                for (int i = 0; i < self->nworkers; i++) {
+                    worker *w = &self->workers[i];
+                    if (w->state == W_IDLE) {
+                        worker_send(w, TC_MSG_EXIT, -1, NULL, 0);
+                        kill(w->pid, SIGTERM);
+                        waitpid(w->pid, NULL, 0);
+                        worker_bury(w);
+                        break;
+                    }
+                }
+            }
+            slot = spawn_worker(self, key, err);
+            if (slot < 0)
+                return -1;
+        }
+        worker *w = &self->workers[slot];
+        t->pid = w->pid;
+        snprintf(t->hostname, sizeof t->hostname, "%s", w->hostname);
+        if (send_start(self, w, t, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* frames from workers                                                      */
+/* ------------------------------------------------------------------------ */
+
+static void request_stop(worker *w)
+{
+    if (w->state == W_BUSY) {
+        worker_send(w, TC_MSG_STOP, (int32_t)w->trial, NULL, 0);
+        w->state = W_STOPPING;
+        w->stop_sent_at = tcx_now();
+    }
+}
+
+static int handle_frame(RunObject *self, worker *w, const tc_frame *f, tc_error *err)
+{
+    tc_trial *t = f->trial >= 0 ? tc_runner_trial(self->runner, f->trial) : NULL;
+    /* A retried trial may run on another worker while this one still
+     * reports on its old run: only the trial's current worker counts. */
+    int mine = t && w->trial == f->trial && t->pid == w->pid;
+    switch (f->type) {
+    case TC_MSG_HELLO: {
+        json_t *hello = tc_json_loads(f->payload, f->len, NULL);
+        const char *host = hello ? json_string_value(json_object_get(hello, "hostname")) : NULL;
+        snprintf(w->hostname, sizeof w->hostname, "%s", host ? host : "");
+        if (w->trial >= 0) {
+            tc_trial *cur = tc_runner_trial(self->runner, w->trial);
+            if (cur)
+                snprintf(cur->hostname, sizeof cur->hostname, "%s", w->hostname);
+        }
+        json_decref(hello);
+        if (w->state == W_STARTING)
+            w->state = w->trial >= 0 ? W_BUSY : W_IDLE;
+        return 0;
+    }
+    case TC_MSG_RESULT: {
+        if (!mine || t->status != TC_RUNNING)
+            return 0;
+        tc_decision d;
+        if (tc_runner_on_result(self->runner, t, f->payload, f->len, &d, err) < 0)
+            return -1;
+        if (d == TC_STOP)
+            request_stop(w);
+        return 0;
+    }
+    case TC_MSG_DONE:
+        if (mine && tc_runner_on_complete(self->runner, t, err) < 0)
+            return -1;
+        if (mine && (w->state == W_BUSY || w->state == W_STOPPING)) {
+            if (w->state == W_BUSY)
+                w->stop_sent_at = tcx_now();
+            w->state = W_STOPPING;
+            w->finishing = 1;
+        }
+        return 0;
+    case TC_MSG_ERROR: {
+        if (!mine)
+            return 0;
+        char *text = strndup(f->payload, f->len);
+        int rc = tc_runner_on_error(self->runner, t, text ? text : "error", err);
+        free(text);
+        if (w->state == W_BUSY)
+            w->stop_sent_at = tcx_now();
+        w->state = W_STOPPING;
+        w->finishing = 1;
+        return rc;
+    }
+    case TC_MSG_READY:
+        if (w->starts_pending > 0)
+            w->starts_pending--;
+        if (w->starts_pending > 0)
+            return 0;    /* READY for an earlier run; a queued START follows */
+        if (mine && t->status == TC_RUNNING) {
+            /* The trainable ended without DONE (a class trainable that was
+             * stopped from outside): the trial is over. */
+            tc_runner_on_stopped(self->runner, t, err);
+        }
+        w->state = W_IDLE;
+        w->trial = -1;
+        w->finishing = 0;
+        return 0;
+    default:
+        return tc_error_set(err, TC_ERR_TUNE, "worker %ld sent an unknown frame type %d",
+                            (long)w->pid, f->type);
+    }
+}
+
+static int drain_frames(RunObject *self, worker *w, tc_error *err)
+{
+    size_t off = 0;
+    while (off < w->in.len && w->state != W_DEAD) {
+        tc_frame f;
+        long used = tc_frame_parse(w->in.data + off, w->in.len - off, &f);
+        if (used == 0)
+            break;
+        if (used < 0) {
+            kill(w->pid, SIGKILL);
+            return tc_error_set(err, TC_ERR_TUNE, "corrupt frame from worker %ld", (long)w->pid);
+        }
+        if (handle_frame(self, w, &f, err) < 0)
+            return -1;
+        off += (size_t)used;
+    }
+    if (off > 0 && w->state != W_DEAD) {
+        memmove(w->in.data, w->in.data + off, w->in.len - off);
+        w->in.len -= off;
+    }
+    return 0;
+}
+
+/* The worker's socket closed: its trial (if any) failed. */
+static int worker_lost(RunObject *self, worker *w, tc_error *err)
+{
+    char msg[256];
+    long trial = w->trial;
+    death_message(w->pid, msg, sizeof msg);
+    worker_bury(w);
+    tc_trial *t = trial >= 0 ? tc_runner_trial(self->runner, trial) : NULL;
+    if (t && t->status == TC_RUNNING)
+        return tc_runner_on_error(self->runner, t, msg, err);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* the poll loop                                                            */
+/* ------------------------------------------------------------------------ */
+
+/* One poll round over all workers (GIL released by the caller). */
+static int poll_once(RunObject *self, int timeout_ms, tc_error *err)
+{
+    struct pollfd fds[self->nworkers + 1];
+    int map[self->nworkers + 1];
+    int n = 0;
+    for (int i = 0; i < self->nworkers; i++) {
+        worker *w = &self->workers[i];
+        if (w->state == W_DEAD)
+            continue;
+        fds[n].fd = w->fd;
+        fds[n].events = POLLIN | (w->out.len ? POLLOUT : 0);
+        fds[n].revents = 0;
+        map[n++] = i;
+    }
+    if (n == 0) {
+        if (timeout_ms > 0)
+            usleep((useconds_t)timeout_ms * 1000);
+        return 0;
+    }
+    int ready = poll(fds, (nfds_t)n, timeout_ms);
+    if (ready < 0)
+        return errno == EINTR ? 0 : tc_error_set(err, TC_ERR_IO, "poll: %s", strerror(errno));
+    for (int k = 0; k < n; k++) {
+        worker *w = &self->workers[map[k]];
+        if (fds[k].revents & POLLOUT && w->out.len) {
+            ssize_t m = write(w->fd, w->out.data, w->out.len);
+            if (m > 0) {
+                memmove(w->out.data, w->out.data + m, w->out.len - (size_t)m);
+                w->out.len -= (size_t)m;
+            }
+        }
+        if (fds[k].revents & (POLLIN | POLLHUP | POLLERR)) {
+            int closed = 0;
+            for (;;) {
+                if (tc_buf_reserve(&w->in, 1 << 16) < 0)
+                    return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+                ssize_t m = read(w->fd, w->in.data + w->in.len, w->in.cap - w->in.len - 1);
+                if (m > 0) {
+                    w->in.len += (size_t)m;
+                    if (drain_frames(self, w, err) < 0)
+                        return -1;
+                    if ((size_t)m < (size_t)(1 << 16))
+                        break;
+                    continue;
+                }
+                if (m == 0)
+                    closed = 1;
+                else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                    closed = 1;
+                break;
+            }
+            if (closed && w->state != W_DEAD && worker_lost(self, w, err) < 0)
+                return -1;
+        }
+    }
+    /* Frames queued while handling input go out now rather than next turn. */
+    for (int i = 0; i < self->nworkers; i++) {
+        worker *w = &self->workers[i];
+        if (w->state != W_DEAD && w->out.len) {
+            ssize_t m = write(w->fd, w->out.data, w->out.len);
+            if (m > 0) {
+                memmove(w->out.data, w->out.data + m, w->out.len - (size_t)m);
+                w->out.len -= (size_t)m;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Workers that ignore a STOP for too long (a function blocked after
+ * reporting done, spec §18.13) are killed; their trial is already over. */
+static void reap_stuck(RunObject *self)
+{
+    double now = tcx_now();
+    for (int i = 0; i < self->nworkers; i++) {
+        worker *w = &self->workers[i];
+        if (w->state == W_STOPPING && now - w->stop_sent_at > self->stop_grace_s) {
+            kill(w->pid, SIGKILL);
+            waitpid(w->pid, NULL, 0);
+            long trial = w->trial;
+            worker_bury(w);
+            tc_trial *t = trial >= 0 ? tc_runner_trial(self->runner, trial) : NULL;
+            if (t && t->status == TC_RUNNING)
+                tc_runner_on_stopped(self->runner, t, NULL);
+        }
+    }
+}
+
+/* Stops every running trial (stop_all, time budget, fail_fast). */
+static void stop_running(RunObject *self)
+{
+    for (int i = 0; i < self->nworkers; i++) {
+        worker *w = &self->workers[i];
+        if (w->state == W_BUSY || w->state == W_STARTING) {
+            long trial = w->trial;
+            if (trial >= 0) {
+                request_stop(w);
+                if (w->state == W_STARTING)
+                    w->state = W_STOPPING, w->stop_sent_at = tcx_now();
+                tc_trial *t = tc_runner_trial(self->runner, trial);
+                if (t && t->status == TC_RUNNING)
+                    tc_runner_on_stopped(self->runner, t, NULL);
+            }
+        }
+    }
+}
+
+/* New trials from the search spaces, with names from trial_name_creator.
+ * Called with the GIL (resolvers are Python). */
+static int generate(RunObject *self, tc_error *err)
+{
+    if (tc_runner_generation_done(self->runner))
+        return 0;
+    long pending = tc_runner_count(self->runner, TC_PENDING);
+    if (pending >= 1024)
+        return 0;
+    long before = tc_runner_num_trials(self->runner);
+    long added = tc_runner_generate(self->runner, tcx_eval_fn,
+                                    self->resolver == Py_None ? NULL : self->resolver,
+                                    4096 - pending, err);
+    if (added < 0)
+        return -1;
+    if (self->name_creator != Py_None) {
+        for (long i = before; i < before + added; i++) {
+            tc_trial *t = tc_runner_trial(self->runner, i);
+            json_t *snap = tc_trial_snapshot(self->runner, t);
+            PyObject *py = snap ? tcx_from_json(snap) : NULL;
+            json_decref(snap);
+            PyObject *name = py ? PyObject_CallOneArg(self->name_creator, py) : NULL;
+            Py_XDECREF(py);
+            if (!name)
+                return tcx_error_from_python(err);
+            if (!PyUnicode_Check(name)) {
+                Py_DECREF(name);
+                PyErr_Format(PyExc_TypeError, "trial_name_creator must return a str");
+                return tcx_error_from_python(err);
+            }
+            int rc = tc_runner_set_custom_name(self->runner, i, PyUnicode_AsUTF8(name), err);
+            Py_DECREF(name);
+            if (rc < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+static int maybe_write_state(RunObject *self, int force, tc_error *err)
+{
+    double now = tcx_now();
+    if (!force && now - self->last_state_write < self->state_period_s)
+        return 0;
+    self->last_state_write = now;
+    return tc_runner_write_state(self->runner, self->start_time, err);
+}
+
+PyDoc_STRVAR(run_step_doc,
+"step(timeout) -> bool\n\n"
+"Runs the experiment for up to `timeout` seconds: starts trials, moves\n"
+"results from workers into the engine, stops trials. Returns True once\n"
+"every trial is finished. The GIL is released while waiting.");
+
+static PyObject *Run_step(RunObject *self, PyObject *arg)
+{
+    double timeout = PyFloat_AsDouble(arg);
+    if (timeout == -1.0 && PyErr_Occurred())
+        return NULL;
+    tc_error err;
+    tc_error_init(&err);
+    double deadline = tcx_now() + timeout;
+    for (;;) {
+        if (generate(self, &err) < 0 || start_trials(self, &err) < 0)
+            goto fail;
+        if (tc_runner_is_finished(self->runner)) {
+            tcx_sinks_flush(&self->host_ctx);
+            if (maybe_write_state(self, 1, &err) < 0)
+                goto fail;
+            Py_RETURN_TRUE;
+        }
+        if (tc_runner_blocked(self->runner, &err)) {
+            if (err.code == TC_OK)
+                tc_error_set(&err, TC_ERR_TUNE, "Insufficient cluster resources to launch trial");
+            goto fail;
+        }
+        double now = tcx_now();
+        if (now >= deadline)
+            break;
+        int wait_ms = (int)((deadline - now) * 1000.0);
+        if (wait_ms > 100)
+            wait_ms = 100;
+        int rc;
+        self->saved = PyEval_SaveThread();
+        rc = poll_once(self, wait_ms, &err);
+        tcx_sinks_flush(&self->host_ctx);
+        if (rc == 0)
+            reap_stuck(self);
+        if (self->saved) {
+            PyEval_RestoreThread(self->saved);
+            self->saved = NULL;
+        }
+        if (rc < 0)
+            goto fail;
+        if (self->time_budget_s > 0 && tcx_now() - self->start_time > self->time_budget_s &&
+            !tc_runner_stopping(self->runner)) {
+            tc_runner_stop_all(self->runner);
+            stop_running(self);
+        }
+        if (tc_runner_stopping(self->runner))
+            stop_running(self);
+        if (maybe_write_state(self, 0, &err) < 0)
+            goto fail;
+        if (PyErr_CheckSignals() < 0) {
+            return NULL;
+        }
+    }
+    Py_RETURN_FALSE;
+fail:
+    tcx_sinks_flush(&self->host_ctx);
+    return tcx_raise(self->module, &err);
+}
+
+/* ------------------------------------------------------------------------ */
+/* other methods                                                            */
+/* ------------------------------------------------------------------------ */
+
+static PyObject *Run_trials(RunObject *self, PyObject *unused)
+{
+    long n = tc_runner_num_trials(self->runner);
+    PyObject *list = PyList_New(n);
+    if (!list)
+        return NULL;
+    for (long i = 0; i < n; i++) {
+        json_t *snap = tc_trial_snapshot(self->runner, tc_runner_trial(self->runner, i));
+        PyObject *py = snap ? tcx_from_json(snap) : NULL;
+        json_decref(snap);
+        if (!py) {
+            Py_DECREF(list);
+            return NULL;
+        }
+        PyList_SET_ITEM(list, i, py);
+    }
+    return list;
+}
+
+static PyObject *Run_resources_string(RunObject *self, PyObject *unused)
+{
+    tc_buf b;
+    tc_buf_init(&b);
+    tc_capacity_debug_string(tc_runner_capacity(self->runner), &b);
+    PyObject *s = PyUnicode_FromString(b.data ? b.data : "Resources requested: ?");
+    tc_buf_free(&b);
+    return s;
+}
+
+static PyObject *Run_stop_all(RunObject *self, PyObject *unused)
+{
+    tc_runner_stop_all(self->runner);
+    stop_running(self);
+    Py_RETURN_NONE;
+}
+
+static PyObject *Run_write_state(RunObject *self, PyObject *unused)
+{
+    tc_error err;
+    tc_error_init(&err);
+    tcx_sinks_flush(&self->host_ctx);
+    if (maybe_write_state(self, 1, &err) < 0)
+        return tcx_raise(self->module, &err);
+    Py_RETURN_NONE;
+}
+
+static PyObject *Run_total_results(RunObject *self, PyObject *unused)
+{
+    return PyLong_FromLong(tc_runner_total_results(self->runner));
+}
+
+/* ------------------------------------------------------------------------ */
+/* local mode: the trial runs in this process (tunec/_local.py)             */
+/* ------------------------------------------------------------------------ */
+
+PyDoc_STRVAR(local_start_doc,
+"local_start() -> dict | None\n\n"
+"Local mode: starts the next trial in this process and returns its START\n"
+"message (as a dict), or None when no trial can start now.");
+
+static PyObject *Run_local_start(RunObject *self, PyObject *unused)
+{
+    tc_error err;
+    tc_error_init(&err);
+    if (generate(self, &err) < 0)
+        return tcx_raise(self->module, &err);
+    tc_trial *t = tc_runner_choose(self->runner);
+    if (!t) {
+        if (tc_runner_blocked(self->runner, &err))
+            return tcx_raise(self->module, &err);
+        Py_RETURN_NONE;
+    }
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    if (tc_runner_start(self->runner, t, (long)getpid(), host, &err) < 0)
+        return tcx_raise(self->module, &err);
+    const tc_experiment_opts *ex = tc_runner_experiment(self->runner, t->experiment);
+    json_t *msg = json_pack("{s:s,s:s,s:s,s:O,s:s,s:i,s:I,s:o}", "trial_id", t->trial_id,
+                            "trial_name", t->name, "logdir", t->logdir, "config", t->config,
+                            "experiment_tag", t->tag ? t->tag : "", "trainable",
+                            ex->trainable_id, "trial", (json_int_t)t->index,
+                            "resources", tc_resources_to_json(&ex->resources));
+    PyObject *py = msg ? tcx_from_json(msg) : PyErr_NoMemory();
+    json_decref(msg);
+    self->local.state = W_BUSY;
+    self->local.trial = t->index;
+    self->local.pid = getpid();
+    self->local.fd = -1;
+    return py;
+}
+
+PyDoc_STRVAR(local_frame_doc,
+"local_frame(type, trial, payload) -> bool\n\n"
+"Local mode: one frame from the in-process trial. Returns True when the\n"
+"trial must stop.");
+
+static PyObject *Run_local_frame(RunObject *self, PyObject *args)
+{
+    int type;
+    long trial;
+    const char *payload;
+    Py_ssize_t len;
+    if (!PyArg_ParseTuple(args, "ily#", &type, &trial, &payload, &len))
+        return NULL;
+    tc_error err;
+    tc_error_init(&err);
+    tc_frame f = {(uint32_t)len, (uint16_t)type, 0, (int32_t)trial, payload};
+    if (handle_frame(self, &self->local, &f, &err) < 0)
+        return tcx_raise(self->module, &err);
+    tc_buf_clear(&self->local.out);   /* a STOP frame has no reader here */
+    tcx_sinks_flush(&self->host_ctx);
+    tc_trial *t = tc_runner_trial(self->runner, trial);
+    return PyBool_FromLong(self->local.state != W_BUSY || !t || t->status != TC_RUNNING);
+}
+
+static PyObject *Run_is_finished(RunObject *self, PyObject *unused)
+{
+    return PyBool_FromLong(tc_runner_is_finished(self->runner));
+}
+
+/* Ends every worker: EXIT, a short grace, then SIGKILL. */
+static void shutdown_workers(RunObject *self, double grace_s)
+{
+    for (int i = 0; i < self->nworkers; i++) {
+        worker *w = &self->workers[i];
+        if (w->state == W_DEAD)
+            continue;
+        worker_send(w, TC_MSG_EXIT, -1, NULL, 0);
+        if (w->out.len) {
+            ssize_t m = write(w->fd, w->out.data, w->out.len);
+            (void)m;
+        }
+        shutdown(w->fd, SHUT_WR);
+    }
+    double deadline = tcx_now() + grace_s;
+    for (int i = 0; i < self->nworkers; i++) {
+        worker *w = &self->workers[i];
+        if (w->state == W_DEAD)
+            continue;
+        for (;;) {
+            pid_t got = waitpid(w->pid, NULL, WNOHANG);
+            if (got == w->pid || got < 0)
+                break;
+            if (tcx_now() > deadline) {
+                kill(w->pid, SIGKILL);
+                waitpid(w->pid, NULL, 0);
+                break;
+            }
+            usleep(2000);
+        }
+        worker_bury(w);
+    }
+}
+
+static PyObject *Run_shutdown(RunObject *self, PyObject *args)
+{
+    double grace = 2.0;
+    if (!PyArg_ParseTuple(args, "|d", &grace))
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    shutdown_workers(self, grace);
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
+static PyObject *Run_worker_pids(RunObject *self, PyObject *unused)
+{
+    PyObject *list = PyList_New(0);
+    for (int i = 0; list && i < self->nworkers; i++) {
+        if (self->workers[i].state == W_DEAD)
+            continue;
+        PyObject *pid = PyLong_FromLong(self->workers[i].pid);
+        if (!pid || PyList_Append(list, pid) < 0) {
+            Py_XDECREF(pid);
+            Py_CLEAR(list);
+            break;
+        }
+        Py_DECREF(pid);
+    }
+    return list;
+}
+
+/* ------------------------------------------------------------------------ */
+/* construction                                                             */
+/* ------------------------------------------------------------------------ */
+
+static int add_experiments(RunObject *self, const json_t *opts, tc_error *err)
+{
+    const json_t *exps = json_object_get(opts, "experiments");
+    size_t i;
+    json_t *e;
+    json_array_foreach(exps, i, e) {
+        tc_experiment_opts xo;
+        memset(&xo, 0, sizeof xo);
+        xo.name = json_string_value(json_object_get(e, "name"));
+        xo.exp_dir = json_string_value(json_object_get(e, "exp_dir"));
+        xo.trainable_name = json_string_value(json_object_get(e, "trainable_name"));
+        xo.trainable_id = (int)json_integer_value(json_object_get(e, "trainable_id"));
+        if (!xo.name || !xo.exp_dir || !xo.trainable_name || xo.trainable_id < 0 ||
+            xo.trainable_id >= 64)
+            return tc_error_set(err, TC_ERR_VALUE, "experiment %zu: malformed options", i);
+        const json_t *stop = json_object_get(e, "stop");
+        if (stop && !json_is_null(stop)) {
+            if (tc_stop_validate(stop, err) < 0)
+                return -1;
+            xo.stop = stop;
+        }
+        if (tc_resources_parse(json_object_get(e, "resources"), &xo.resources,
+                               "resources_per_trial", err) < 0)
+            return -1;
+        if (!tc_capacity_can_ever_fit(tc_runner_capacity(self->runner), &xo.resources, err))
+            return -1;
+        xo.max_failures = (int)opt_num(e, "max_failures", 0);
+        xo.log_json = json_is_true(json_object_get(e, "log_json"));
+        xo.log_csv = json_is_true(json_object_get(e, "log_csv"));
+        if (tcx_mkdirs(xo.exp_dir, err) < 0)
+            return -1;
+        long num_samples = (long)opt_num(e, "num_samples", 1);
+        uint64_t seed = (uint64_t)json_integer_value(json_object_get(e, "seed"));
+        tc_space *space = tc_space_new(json_object_get(e, "spec"), num_samples, seed, err);
+        if (!space)
+            return -1;
+        if (tc_runner_add_experiment(self->runner, &xo, space, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int max_workers_for(const tc_capacity *cap, const json_t *opts)
+{
+    /* Enough workers for every slot the resources allow, plus spares for
+     * workers still finishing a stopped trial. */
+    double cpus = cap->total.cpu > 0 ? cap->total.cpu : 1;
+    int n = (int)cpus * 2 + 2;
+    double limit = opt_num(opts, "max_workers", 0);
+    if (limit > 0)
+        n = (int)limit;
+    return n < 2 ? 2 : n;
+}
+
+static int Run_init(RunObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"options", "trainables", "callbacks", NULL};
+    const char *options_text;
+    Py_ssize_t options_len;
+    PyObject *trainables, *callbacks;
+    json_t *opts = NULL;
+    tc_error err;
+    tc_error_init(&err);
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "s#O!O!", kwlist, &options_text, &options_len,
+                                     &PyList_Type, &trainables, &PyDict_Type, &callbacks))
+        return -1;
+    if (self->runner) {
+        PyErr_SetString(PyExc_RuntimeError, "Run already initialised");
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(trainables); i++) {
+        if (!PyBytes_Check(PyList_GET_ITEM(trainables, i))) {
+            PyErr_SetString(PyExc_TypeError, "trainables must be a list of bytes");
+            return -1;
+        }
+    }
+    Py_INCREF(trainables);
+    self->trainables = trainables;
+#define CALLBACK(field, name) do { PyObject *cb_ = PyDict_GetItemString(callbacks, name); \
+        self->field = cb_ ? cb_ : Py_None; Py_INCREF(self->field); } while (0)
+    CALLBACK(resolver, "resolver");
+    CALLBACK(stopper, "stopper");
+    CALLBACK(objects, "objects");
+    CALLBACK(name_creator, "name_creator");
+#undef CALLBACK
+    opts = tc_json_loads(options_text, (size_t)options_len, &err);
+    if (!opts)
+        goto fail;
+
+    tc_runner_opts ro;
+    memset(&ro, 0, sizeof ro);
+    ro.fail_fast = json_is_true(json_object_get(opts, "fail_fast"));
+    ro.max_concurrent = (long)opt_num(opts, "max_concurrent", 0);
+    ro.max_len_identifier = (long)opt_num(opts, "max_len_identifier", 130);
+    ro.session_str = json_string_value(json_object_get(opts, "session_str"));
+    tcx_host_init(&self->host, &self->host_ctx);
+    if (self->stopper != Py_None)
+        self->host.trial_stopper = python_stopper;
+    self->runner = tc_runner_new(&ro, &self->host, &err);
+    if (!self->runner)
+        goto fail;
+    const json_t *cap = json_object_get(opts, "capacity");
+    tc_capacity_init(tc_runner_capacity_mut(self->runner), opt_num(cap, "cpu", 1),
+                     (int)opt_num(cap, "gpu", 0), json_object_get(cap, "custom"));
+    self->worker_argv = strv_from_json(json_object_get(opts, "worker_argv"));
+    self->worker_env = strv_from_json(json_object_get(opts, "worker_env"));
+    self->gpu_names = strv_from_json(json_object_get(opts, "gpu_names"));
+    if (!self->worker_argv || !self->worker_argv[0] || !self->worker_env) {
+        tc_error_set(&err, TC_ERR_VALUE, "worker_argv must name the Python executable");
+        goto fail;
+    }
+    self->time_budget_s = opt_num(opts, "time_budget_s", 0);
+    self->stop_grace_s = opt_num(opts, "stop_grace_s", 10);
+    self->state_period_s = opt_num(opts, "state_period_s", 10);
+    self->max_workers = max_workers_for(tc_runner_capacity(self->runner), opts);
+    self->start_time = tcx_now();
+    self->last_state_write = 0;
+    if (add_experiments(self, opts, &err) < 0)
+        goto fail;
+    json_decref(opts);
+    return 0;
+fail:
+    json_decref(opts);
+    tcx_raise(self->module, &err);
+    return -1;
+}
+
+static PyObject *Run_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    RunObject *self = (RunObject *)type->tp_alloc(type, 0);
+    if (!self)
+        return NULL;
+    self->module = PyType_GetModule(type);   /* borrowed */
+    tc_buf_init(&self->scratch);
+    tc_buf_init(&self->local.out);
+    tc_buf_init(&self->local.in);
+    self->local.fd = -1;
+    self->local.trial = -1;
+    self->local.state = W_DEAD;
+    return (PyObject *)self;
+}
+
+static int Run_traverse(RunObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->trainables);
+    Py_VISIT(self->resolver);
+    Py_VISIT(self->stopper);
+    Py_VISIT(self->objects);
+    Py_VISIT(self->name_creator);
+    return 0;
+}
+
+static int Run_clear(RunObject *self)
+{
+    Py_CLEAR(self->trainables);
+    Py_CLEAR(self->resolver);
+    Py_CLEAR(self->stopper);
+    Py_CLEAR(self->objects);
+    Py_CLEAR(self->name_creator);
+    return 0;
+}
+
+static void Run_dealloc(RunObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    shutdown_workers(self, 0.5);
+    free(self->workers);
+    tc_runner_free(self->runner);
+    free_strv(self->worker_argv);
+    free_strv(self->worker_env);
+    free_strv(self->gpu_names);
+    tc_buf_free(&self->local.out);
+    tc_buf_free(&self->scratch);
+    Run_clear(self);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+static PyMethodDef Run_methods[] = {
+    {"step", (PyCFunction)Run_step, METH_O, run_step_doc},
+    {"trials", (PyCFunction)Run_trials, METH_NOARGS, "Snapshots of every trial (list of dicts)."},
+    {"resources_string", (PyCFunction)Run_resources_string, METH_NOARGS,
+     "The 'Resources requested: ...' status line."},
+    {"stop_all", (PyCFunction)Run_stop_all, METH_NOARGS,
+     "Stops the experiment: pending trials end TERMINATED, running ones are stopped."},
+    {"write_state", (PyCFunction)Run_write_state, METH_NOARGS,
+     "Writes experiment_state-<session>.json now (atomically)."},
+    {"total_results", (PyCFunction)Run_total_results, METH_NOARGS, "Results accepted so far."},
+    {"shutdown", (PyCFunction)Run_shutdown, METH_VARARGS,
+     "shutdown(grace=2.0): ends every worker process."},
+    {"worker_pids", (PyCFunction)Run_worker_pids, METH_NOARGS, "Pids of live workers."},
+    {"local_start", (PyCFunction)Run_local_start, METH_NOARGS, local_start_doc},
+    {"local_frame", (PyCFunction)Run_local_frame, METH_VARARGS, local_frame_doc},
+    {"is_finished", (PyCFunction)Run_is_finished, METH_NOARGS, "All trials are finished."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyType_Slot Run_slots[] = {
+    {Py_tp_doc, "Run(options_json, trainables, callbacks): one tune.run on the local executor."},
+    {Py_tp_new, Run_new},
+    {Py_tp_init, Run_init},
+    {Py_tp_dealloc, Run_dealloc},
+    {Py_tp_traverse, Run_traverse},
+    {Py_tp_clear, Run_clear},
+    {Py_tp_methods, Run_methods},
+    {0, NULL},
+};
+
+static PyType_Spec Run_spec = {
+    .name = "tunec._tunec.Run",
+    .basicsize = sizeof(RunObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .slots = Run_slots,
+};
+
+int tcx_run_exec(PyObject *m)
+{
+    PyObject *type = PyType_FromModuleAndSpec(m, &Run_spec, NULL);
+    if (!type)
+        return -1;
+    tcx_get_state(m)->RunType = (PyTypeObject *)type;
+    Py_INCREF(type);
+    if (PyModule_AddObject(m, "Run", type) < 0) {
+        Py_DECREF(type);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,19 @@
+/* tcx_host.h — host services the local executor hands to the engine (host.c). */
+#ifndef TCX_HOST_H
+#define TCX_HOST_H
+#include "tunec.h"
+#include "runner.h"
+
+typedef struct tcx_host_ctx {
+    tc_sink *sinks;          /* open sinks, flushed once per loop turn */
+} tcx_host_ctx;
+
+/* Fills host with the functions of host.c; h must outlive the runner.
+ * Callers may then override host->trial_stopper. */
+void tcx_host_init(tc_host *host, tcx_host_ctx *h);
+void tcx_sinks_flush(tcx_host_ctx *h);
+int tcx_mkdirs(const char *path, tc_error *err);
+int tcx_write_atomic(const char *path, const char *data, size_t len, tc_error *err);
+double tcx_now(void);
+
+#endif

@@ -1,0 +1,381 @@
+/* test_runner.c — the runner state machine driven by synthetic events: trial
+ * generation and naming, FIFO choice under resource limits, result handling
+ * (auto fields, stop rules, done), failures and retries, fail_fast,
+ * stop_all, and what reaches the sinks. The host is in memory: a fake clock,
+ * directories recorded by name, sinks that are growable buffers. */
+#include <stdlib.h>
+#include <string.h>
+#include "tc_test.h"
+#include "tunec.h"
+#include "runner.h"
+
+/* ---- an in-memory host ---------------------------------------------- */
+
+#define MAX_FILES 256
+struct tc_sink { int file; };
+typedef struct {
+    double clock;
+    int ndirs;
+    struct { char path[512]; tc_buf data; } files[MAX_FILES];
+    int nfiles;
+    struct tc_sink sinks[MAX_FILES];
+    int stopper_calls;
+} mem_host;
+
+static int file_index(mem_host *h, const char *path)
+{
+    for (int i = 0; i < h->nfiles; i++)
+        if (strcmp(h->files[i].path, path) == 0)
+            return i;
+    int i = h->nfiles++;
+    snprintf(h->files[i].path, sizeof h->files[i].path, "%s", path);
+    tc_buf_init(&h->files[i].data);
+    return i;
+}
+
+static const char *file_text(mem_host *h, const char *dir, const char *name)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    for (int i = 0; i < h->nfiles; i++)
+        if (strcmp(h->files[i].path, path) == 0)
+            return h->files[i].data.data ? h->files[i].data.data : "";
+    return NULL;
+}
+
+static double h_now(void *ctx) { return ((mem_host *)ctx)->clock; }
+
+static char *h_mkdir(void *ctx, const char *parent, const char *prefix, tc_error *err)
+{
+    mem_host *h = ctx;
+    char *p = malloc(strlen(parent) + strlen(prefix) + 16);
+    sprintf(p, "%s/%sxxxx%04d", parent, prefix, h->ndirs++);
+    return p;
+}
+
+static tc_sink *h_open(void *ctx, const char *path, int *existed, tc_error *err)
+{
+    mem_host *h = ctx;
+    int i = file_index(h, path);
+    *existed = h->files[i].data.len > 0;
+    h->sinks[i].file = i;
+    return &h->sinks[i];
+}
+
+static int h_write(void *ctx, tc_sink *s, const char *data, size_t len, tc_error *err)
+{
+    mem_host *h = ctx;
+    return tc_buf_append(&h->files[s->file].data, data, len);
+}
+
+static void h_close(void *ctx, tc_sink *s) {}
+
+static int h_atomic(void *ctx, const char *path, const char *data, size_t len, tc_error *err)
+{
+    mem_host *h = ctx;
+    int i = file_index(h, path);
+    tc_buf_clear(&h->files[i].data);
+    return tc_buf_append(&h->files[i].data, data, len);
+}
+
+static void mem_host_free(mem_host *h)
+{
+    for (int i = 0; i < h->nfiles; i++)
+        tc_buf_free(&h->files[i].data);
+}
+
+static tc_host make_host(mem_host *h)
+{
+    tc_host host;
+    memset(&host, 0, sizeof host);
+    host.ctx = h;
+    host.now = h_now;
+    host.make_trial_dir = h_mkdir;
+    host.open_sink = h_open;
+    host.sink_write = h_write;
+    host.sink_close = h_close;
+    host.write_atomic = h_atomic;
+    return host;
+}
+
+static tc_runner *make_runner(mem_host *h, const char *space_json, long num_samples,
+                              const char *stop_json, double cpus, int max_failures,
+                              int fail_fast)
+{
+    tc_error err;
+    tc_error_init(&err);
+    tc_host host = make_host(h);
+    tc_runner_opts ro;
+    memset(&ro, 0, sizeof ro);
+    ro.fail_fast = fail_fast;
+    ro.session_str = "2020-01-01_00-00-00";
+    tc_runner *r = tc_runner_new(&ro, &host, &err);
+    tc_capacity_init(tc_runner_capacity_mut(r), cpus, 0, NULL);
+    json_t *spec = json_loads(space_json, 0, NULL);
+    json_t *stop = stop_json ? json_loads(stop_json, 0, NULL) : NULL;
+    tc_space *space = tc_space_new(spec, num_samples, 42, &err);
+    CHECK(space != NULL);
+    tc_experiment_opts xo;
+    memset(&xo, 0, sizeof xo);
+    xo.name = "exp";
+    xo.exp_dir = "/r/exp";
+    xo.trainable_name = "train";
+    xo.stop = stop;
+    xo.resources.cpu = 1;
+    xo.max_failures = max_failures;
+    xo.log_json = 1;
+    xo.log_csv = 1;
+    CHECK_INT(tc_runner_add_experiment(r, &xo, space, &err), 0);
+    json_decref(spec);
+    json_decref(stop);
+    CHECK(tc_runner_generate(r, NULL, NULL, 1000, &err) >= 0);
+    return r;
+}
+
+static tc_trial *start_next(tc_runner *r)
+{
+    tc_error err;
+    tc_error_init(&err);
+    tc_trial *t = tc_runner_choose(r);
+    if (t)
+        CHECK_INT(tc_runner_start(r, t, 1234, "host", &err), 0);
+    return t;
+}
+
+static tc_decision result(tc_runner *r, tc_trial *t, const char *json)
+{
+    tc_error err;
+    tc_error_init(&err);
+    tc_decision d = TC_CONTINUE;
+    CHECK_INT(tc_runner_on_result(r, t, json, strlen(json), &d, &err), 0);
+    return d;
+}
+
+static int count_lines(const char *s)
+{
+    int n = 0;
+    for (; s && *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+/* ---- tests ------------------------------------------------------------ */
+
+static void test_generation_and_names(void)
+{
+    mem_host h = {.clock = 1588334400.0};
+    tc_runner *r = make_runner(&h,
+        "{\"config\": {\"alpha\": {\"grid_search\": [0.2, 0.4, 0.6]}, "
+        "\"beta\": {\"grid_search\": [1, 2]}}}", 2, NULL, 2, 0, 0);
+    CHECK_INT(tc_runner_num_trials(r), 12);
+    CHECK(tc_runner_generation_done(r));
+    static const struct { long i; const char *id; const char *tag; } rows[] = {
+        {0, "00000", "0_alpha=0.2,beta=1"},
+        {1, "00001", "1_alpha=0.4,beta=1"},
+        {2, "00002", "2_alpha=0.6,beta=1"},
+        {3, "00003", "3_alpha=0.2,beta=2"},
+        {6, "00006", "6_alpha=0.2,beta=1"},
+        {11, "00011", "11_alpha=0.6,beta=2"},
+    };
+    for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++) {
+        tc_trial *t = tc_runner_trial(r, rows[k].i);
+        CHECK_STR(t->trial_id, rows[k].id);
+        CHECK_STR(t->tag, rows[k].tag);
+    }
+    CHECK_STR(tc_runner_trial(r, 0)->name, "train_00000");
+    tc_runner_free(r);
+    mem_host_free(&h);
+}
+
+static void test_fifo_and_resources(void)
+{
+    mem_host h = {.clock = 1000.0};
+    tc_runner *r = make_runner(&h, "{\"config\": {\"x\": {\"grid_search\": [1, 2, 3]}}}", 1,
+                               NULL, 2, 0, 0);
+    tc_trial *a = start_next(r), *b = start_next(r);
+    CHECK(a && b && a->index == 0 && b->index == 1);
+    CHECK(tc_runner_choose(r) == NULL);              /* 2 CPUs, both taken */
+    CHECK_INT(tc_runner_count(r, TC_RUNNING), 2);
+    CHECK(a->logdir && strstr(a->logdir, "/r/exp/train_0_x=1_") == a->logdir);
+    CHECK(file_text(&h, a->logdir, "params.json") != NULL);
+    CHECK_STR(file_text(&h, a->logdir, "params.json"), "{\n  \"x\": 1\n}");
+    tc_error err;
+    tc_error_init(&err);
+    CHECK_INT(tc_runner_on_complete(r, a, &err), 0);
+    CHECK_INT(a->status, TC_TERMINATED);
+    tc_trial *c = start_next(r);
+    CHECK(c && c->index == 2);
+    CHECK(!tc_runner_is_finished(r));
+    tc_runner_on_complete(r, b, &err);
+    tc_runner_on_complete(r, c, &err);
+    CHECK(tc_runner_is_finished(r));
+    CHECK_INT(tc_runner_count(r, TC_TERMINATED), 3);
+    tc_runner_free(r);
+    mem_host_free(&h);
+}
+
+static void test_results_and_stop_dict(void)
+{
+    mem_host h = {.clock = 1000.0};
+    tc_runner *r = make_runner(&h, "{\"config\": {\"lr\": 0.1}}", 1,
+                               "{\"training_iteration\": 3}", 1, 0, 0);
+    tc_trial *t = start_next(r);
+    CHECK_INT(result(r, t, "{\"acc\": 0.5, \"training_iteration\": 1, \"config\": null}"),
+              TC_CONTINUE);
+    CHECK_INT(result(r, t, "{\"acc\": 0.6, \"training_iteration\": 2, \"config\": null}"),
+              TC_CONTINUE);
+    CHECK_INT(result(r, t, "{\"acc\": NaN, \"training_iteration\": 3, \"config\": null}"),
+              TC_STOP);
+    CHECK_INT(t->status, TC_TERMINATED);
+    /* A result after the stop (worker ran ahead) is dropped. */
+    CHECK_INT(result(r, t, "{\"acc\": 0.9, \"training_iteration\": 4}"), TC_STOP);
+    const char *lines = file_text(&h, t->logdir, "result.json");
+    CHECK_INT(count_lines(lines), 3);
+    CHECK(strstr(lines, "\"config\": {\"lr\": 0.1}") != NULL);
+    CHECK(strstr(lines, "\"trial_id\": \"00000\"") != NULL);
+    CHECK(strstr(lines, "NaN") != NULL);
+    /* done is true only on the row that ended the trial (spec §17.1). */
+    const char *last_line = strstr(strstr(strstr(lines, "\n") + 1, "\n") + 1, "{");
+    CHECK(strstr(lines, "\"done\": false") < last_line);
+    CHECK(strstr(lines, "\"done\": true") > last_line);
+    const char *csv = file_text(&h, t->logdir, "progress.csv");
+    CHECK_INT(count_lines(csv), 4);
+    CHECK(strncmp(csv, "acc,training_iteration,trial_id,experiment_tag,done\r\n", 53) == 0);
+    CHECK(strstr(csv, "nan,3,00000,0,True\r\n") != NULL);
+    double last;
+    CHECK(tc_metrics_get((tc_metrics *)t->metrics, "acc", "last", &last) == 1);
+    CHECK_INT(t->n_results, 3);
+    tc_runner_free(r);
+    mem_host_free(&h);
+}
+
+static void test_missing_stop_key_is_trial_error(void)
+{
+    mem_host h = {.clock = 1000.0};
+    tc_runner *r = make_runner(&h, "{\"config\": {}}", 1, "{\"mean_accuracy\": 0.9}", 1, 0, 0);
+    tc_trial *t = start_next(r);
+    CHECK_INT(result(r, t, "{\"acc\": 0.5}"), TC_STOP);
+    CHECK_INT(t->status, TC_ERROR);
+    CHECK_INT(t->num_failures, 1);
+    CHECK(t->error_msg && strstr(t->error_msg, "Stopping criteria mean_accuracy not provided"));
+    const char *errtxt = file_text(&h, t->logdir, "error.txt");
+    CHECK(errtxt && strncmp(errtxt, "Failure # 1 (occurred at ", 25) == 0);
+    tc_runner_free(r);
+    mem_host_free(&h);
+}
+
+static void test_user_done_and_max_failures(void)
+{
+    mem_host h = {.clock = 1000.0};
+    tc_runner *r = make_runner(&h, "{\"config\": {}}", 1, NULL, 1, 2, 0);
+    tc_trial *t = start_next(r);
+    tc_error err;
+    tc_error_init(&err);
+    /* max_failures=2: two retries, three failures in total (spec §18.34). */
+    for (int failure = 1; failure <= 3; failure++) {
+        CHECK_INT(t->status, TC_RUNNING);
+        CHECK_INT(tc_runner_on_error(r, t, "Traceback: boom", &err), 0);
+        CHECK_INT(t->num_failures, failure);
+        if (failure < 3) {
+            CHECK_INT(t->status, TC_PENDING);
+            CHECK(start_next(r) == t);
+        }
+    }
+    CHECK_INT(t->status, TC_ERROR);
+    const char *errtxt = file_text(&h, t->logdir, "error.txt");
+    CHECK(errtxt && strstr(errtxt, "Failure # 3") != NULL && strstr(errtxt, "Failure # 2"));
+    tc_runner_free(r);
+
+    r = make_runner(&h, "{\"config\": {}}", 1, NULL, 1, 0, 0);
+    t = start_next(r);
+    CHECK_INT(result(r, t, "{\"x\": 1, \"done\": true}"), TC_STOP);
+    CHECK_INT(t->status, TC_TERMINATED);
+    tc_runner_free(r);
+    mem_host_free(&h);
+}
+
+static void test_function_return_marks_done(void)
+{
+    mem_host h = {.clock = 1000.0};
+    tc_runner *r = make_runner(&h, "{\"config\": {}}", 1, NULL, 1, 0, 0);
+    tc_trial *t = start_next(r);
+    result(r, t, "{\"x\": 1}");
+    result(r, t, "{\"x\": 2}");
+    tc_error err;
+    tc_error_init(&err);
+    tc_runner_on_complete(r, t, &err);
+    CHECK(json_is_true(json_object_get(t->last_result, "done")));
+    CHECK_INT(count_lines(file_text(&h, t->logdir, "result.json")), 2);   /* no extra row */
+    tc_runner_free(r);
+    mem_host_free(&h);
+}
+
+static void test_fail_fast_and_stop_all(void)
+{
+    mem_host h = {.clock = 1000.0};
+    tc_runner *r = make_runner(&h, "{\"config\": {\"x\": {\"grid_search\": [1, 2, 3, 4]}}}", 1,
+                               NULL, 2, 0, 1);
+    tc_trial *a = start_next(r);
+    tc_trial *b = start_next(r);
+    tc_error err;
+    tc_error_init(&err);
+    tc_runner_on_error(r, a, "boom", &err);
+    CHECK_INT(a->status, TC_ERROR);
+    CHECK(tc_runner_stopping(r));
+    CHECK_INT(tc_runner_trial(r, 2)->status, TC_TERMINATED);   /* pending ones end */
+    CHECK(tc_runner_choose(r) == NULL);
+    CHECK_INT(b->status, TC_RUNNING);                          /* the host stops it */
+    tc_runner_on_stopped(r, b, &err);
+    CHECK(tc_runner_is_finished(r));
+    tc_runner_free(r);
+    mem_host_free(&h);
+}
+
+static void test_insufficient_resources(void)
+{
+    mem_host h = {.clock = 1000.0};
+    tc_runner *r = make_runner(&h, "{\"config\": {}}", 1, NULL, 0.5, 0, 0);
+    tc_error err;
+    tc_error_init(&err);
+    CHECK(tc_runner_choose(r) == NULL);
+    CHECK_INT(tc_runner_blocked(r, &err), 1);
+    CHECK(strstr(err.text, "Insufficient cluster resources") != NULL);
+    tc_runner_free(r);
+    mem_host_free(&h);
+}
+
+static void test_state_json(void)
+{
+    mem_host h = {.clock = 1000.0};
+    tc_runner *r = make_runner(&h, "{\"config\": {\"x\": {\"grid_search\": [1, 2]}}}", 1, NULL,
+                               2, 0, 0);
+    tc_trial *t = start_next(r);
+    result(r, t, "{\"acc\": 1}");
+    tc_error err;
+    tc_error_init(&err);
+    CHECK_INT(tc_runner_write_state(r, 999.0, &err), 0);
+    const char *state = file_text(&h, "/r/exp", "experiment_state-2020-01-01_00-00-00.json");
+    CHECK(state != NULL);
+    json_t *j = state ? tc_json_loads(state, strlen(state), &err) : NULL;
+    CHECK(j && json_array_size(json_object_get(j, "checkpoints")) == 2);
+    CHECK(j && json_object_get(j, "runner_data") && json_object_get(j, "stats"));
+    json_t *first = json_array_get(json_object_get(j, "checkpoints"), 0);
+    CHECK_STR(json_string_value(json_object_get(first, "status")), "RUNNING");
+    json_decref(j);
+    tc_runner_free(r);
+    mem_host_free(&h);
+}
+
+int main(void)
+{
+    test_generation_and_names();
+    test_fifo_and_resources();
+    test_results_and_stop_dict();
+    test_missing_stop_key_is_trial_error();
+    test_user_done_and_max_failures();
+    test_function_return_marks_done();
+    test_fail_fast_and_stop_all();
+    test_insufficient_resources();
+    test_state_json();
+    TEST_MAIN_END();
+}

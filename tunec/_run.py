@@ -1,0 +1,438 @@
+"""``tune.run`` and ``tune.run_experiments`` (spec §1).
+
+This module checks arguments, turns experiments into engine options and runs
+the local executor (``_tunec.Run``) until every trial is finished. The per-
+result work happens in C; Python wakes up a few times a second to print the
+status table and to ask a Stopper's ``stop_all``.
+"""
+import datetime
+import json
+import os
+import sys
+import time
+
+from tunec import _capacity
+from tunec.error import TuneError
+from tunec.experiment import Experiment, convert_to_experiment_list, default_local_dir
+
+_RESUME_CHOICES = (False, True, "LOCAL", "REMOTE", "PROMPT", "ERRORED_ONLY", "AUTO")
+_EXPORT_FORMATS = ("checkpoint", "model", "h5")
+_RESOURCE_KEYS = ("cpu", "gpu", "memory", "object_store_memory", "extra_cpu", "extra_gpu",
+                  "extra_memory", "extra_object_store_memory", "custom_resources",
+                  "extra_custom_resources")
+
+
+class TrialsFailedError(TuneError):
+    """``TuneError("Trials did not complete", trials)`` whose message also
+    names every failed trial and the start of its error (users otherwise have
+    to dig the real error out of error.txt)."""
+
+    def __str__(self):
+        trials = self.args[1] if len(self.args) > 1 else []
+        lines = ["Trials did not complete: {} of them".format(len(trials))]
+        for trial in trials:
+            where = " (error file: {})".format(trial.error_file) if trial.error_file else ""
+            lines.append("- {} [{}], {} failure(s){}".format(trial, trial.status,
+                                                             trial.num_failures, where))
+            lines.extend("    " + line for line in _error_excerpt(trial.error_msg))
+        return "\n".join(lines)
+
+
+def _error_excerpt(text, head=4, tail=4):
+    if not text:
+        return []
+    lines = text.rstrip().splitlines()
+    if len(lines) <= head + tail + 1:
+        return lines
+    return lines[:head] + ["..."] + lines[-tail:]
+
+
+# --------------------------------------------------------------------------
+# argument checking
+# --------------------------------------------------------------------------
+
+def _check_resources(resources, where="resources_per_trial"):
+    if resources is None:
+        return {"cpu": 1, "gpu": 0}
+    if hasattr(resources, "_asdict"):
+        resources = resources._asdict()
+    if not isinstance(resources, dict):
+        raise TuneError("{} must be a dict, got {!r}".format(where, resources))
+    for key, value in resources.items():
+        if key not in _RESOURCE_KEYS:
+            raise TuneError("{}: unknown resource key {!r}; expected one of {}".format(
+                where, key, ", ".join(_RESOURCE_KEYS)))
+        if key in ("custom_resources", "extra_custom_resources"):
+            if not isinstance(value, dict) or not all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
+                    for v in value.values()):
+                raise TuneError("{}[{!r}] must map names to amounts >= 0".format(where, key))
+        elif not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+            raise TuneError("{}[{!r}] must be a number >= 0, got {!r}".format(where, key, value))
+    gpu = resources.get("gpu", 0)
+    if gpu > 1 and gpu != int(gpu):
+        raise TuneError("{}['gpu']: a request above 1 GPU must be a whole number, got {}".format(
+            where, gpu))
+    out = dict(resources)
+    out.setdefault("cpu", 1)
+    out.setdefault("gpu", 0)
+    return out
+
+
+def _resources_for(exp):
+    requested = exp.spec["resources_per_trial"]
+    trainable = exp.trainable
+    default = None
+    if isinstance(trainable, type) and hasattr(trainable, "default_resource_request"):
+        default = trainable.default_resource_request(exp.spec["config"])
+    if default is not None:
+        if requested is not None:
+            raise ValueError(
+                "Resources for {} have been automatically set to {} by its "
+                "`default_resource_request()` method. Please clear the `resources_per_trial` "
+                "option.".format(trainable, default))
+        requested = default
+    return _check_resources(requested)
+
+
+def _check_loggers(loggers):
+    """Which built-in files the engine writes, and the user's Python loggers."""
+    if loggers is None:
+        return True, True, []
+    if not isinstance(loggers, (list, tuple)):
+        raise TuneError("loggers must be a list of Logger classes, got {!r}".format(loggers))
+    from tunec.logger import _builtin_kind
+    builtin = set()
+    custom = []
+    for logger in loggers:
+        kind = _builtin_kind(logger)
+        if kind:
+            builtin.add(kind)
+        elif isinstance(logger, type) or callable(logger):
+            custom.append(logger)
+        else:
+            raise TuneError("loggers: {!r} is not a Logger class".format(logger))
+    if custom:
+        raise NotImplementedError(
+            "custom Logger classes are not supported by this tunec release; the built-in "
+            "JsonLogger, CSVLogger and TBXLogger are")
+    return "json" in builtin, "csv" in builtin, custom
+
+
+def _unsupported(name, value, default):
+    if value is not default and value != default:
+        raise NotImplementedError(
+            "tune.run({}=...) is not supported by this tunec release yet".format(name))
+
+
+def _session_str():
+    return datetime.datetime.today().strftime("%Y-%m-%d_%H-%M-%S")
+
+
+def _worker_env():
+    path = [os.path.abspath(p) if p else os.getcwd() for p in sys.path]
+    return ["PYTHONPATH=" + os.pathsep.join(path), "PYTHONUNBUFFERED=1"]
+
+
+def _pickle(obj, what):
+    try:
+        import cloudpickle
+        return cloudpickle.dumps(obj)
+    except ImportError:
+        import pickle
+        try:
+            return pickle.dumps(obj)
+        except Exception as exc:
+            raise TuneError("cannot send {} to worker processes: {}; install cloudpickle for "
+                            "functions defined in __main__ or a notebook".format(what, exc))
+    except Exception as exc:
+        raise TuneError("cannot send {} to worker processes: {}".format(what, exc)) from exc
+
+
+# --------------------------------------------------------------------------
+# run
+# --------------------------------------------------------------------------
+
+def run(run_or_experiment, name=None, stop=None, config=None, resources_per_trial=None,
+        num_samples=1, local_dir=None, upload_dir=None, trial_name_creator=None, loggers=None,
+        sync_to_cloud=None, sync_to_driver=None, checkpoint_freq=0, checkpoint_at_end=False,
+        sync_on_checkpoint=True, keep_checkpoints_num=None, checkpoint_score_attr=None,
+        global_checkpoint_period=10, export_formats=None, max_failures=0, fail_fast=False,
+        restore=None, search_alg=None, scheduler=None, with_server=False, server_port=None,
+        verbose=2, progress_reporter=None, resume=False, queue_trials=False, reuse_actors=False,
+        trial_executor=None, raise_on_failed_trial=True, return_trials=False,
+        ray_auto_init=True, *, metric=None, mode=None, time_budget_s=None, storage_path=None,
+        max_concurrent_trials=None, log_to_file=False, trial_dirname_creator=None,
+        sync_config=None, callbacks=None, checkpoint_config=None, seed=None):
+    """Runs an experiment and returns an ExperimentAnalysis (spec §1).
+
+    tunec extension: ``seed`` makes the generated configs reproducible.
+    """
+    if mode is not None and mode not in ("min", "max"):
+        raise ValueError("mode must be 'min' or 'max', got {!r}".format(mode))
+    if verbose not in (0, 1, 2, 3) and not isinstance(verbose, bool):
+        raise ValueError("verbose must be 0, 1, 2 or 3, got {!r}".format(verbose))
+    if fail_fast and max_failures != 0:
+        raise ValueError("max_failures must be 0 if fail_fast=True.")
+    if not isinstance(max_failures, int) or max_failures < -1:
+        raise ValueError("max_failures must be an int >= -1, got {!r}".format(max_failures))
+    if keep_checkpoints_num == 0:
+        raise ValueError("keep_checkpoints_num must be > 0 (or None to keep all).")
+    if resume not in _RESUME_CHOICES:
+        raise ValueError("resume_type {!r} is not one of {}".format(resume, _RESUME_CHOICES))
+    if sync_to_cloud is not None and upload_dir is None:
+        raise ValueError("Need `upload_dir` if `sync_to_cloud` given.")
+    if time_budget_s is not None and (not isinstance(time_budget_s, (int, float)) or
+                                      time_budget_s <= 0):
+        raise ValueError("time_budget_s must be a positive number, got {!r}".format(
+            time_budget_s))
+    if max_concurrent_trials is not None and (not isinstance(max_concurrent_trials, int) or
+                                              max_concurrent_trials < 1):
+        raise ValueError("max_concurrent_trials must be a positive int, got {!r}".format(
+            max_concurrent_trials))
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+        raise TypeError("seed must be an int, got {!r}".format(seed))
+    if trial_name_creator is not None and not callable(trial_name_creator):
+        raise TypeError("trial_name_creator must be callable")
+    for fmt in export_formats or []:
+        if str(fmt).strip().lower() not in _EXPORT_FORMATS:
+            raise TuneError("Unsupported import/export format: {}".format(fmt))
+    # Features that come with later issues fail loudly rather than being ignored.
+    _unsupported("checkpoint_freq", checkpoint_freq, 0)
+    _unsupported("checkpoint_at_end", checkpoint_at_end, False)
+    _unsupported("checkpoint_config", checkpoint_config, None)
+    _unsupported("restore", restore, None)
+    _unsupported("resume", resume, False)
+    _unsupported("upload_dir", upload_dir, None)
+    _unsupported("with_server", with_server, False)
+    _unsupported("reuse_actors", reuse_actors, False)
+    _unsupported("trial_executor", trial_executor, None)
+    _unsupported("callbacks", callbacks, None)
+    _unsupported("trial_dirname_creator", trial_dirname_creator, None)
+    _unsupported("export_formats", export_formats or None, None)
+    from tunec.schedulers import FIFOScheduler, TrialScheduler
+    if scheduler is not None and type(scheduler) is not FIFOScheduler:
+        if isinstance(scheduler, TrialScheduler):
+            raise NotImplementedError("scheduler={} is not supported by this tunec release "
+                                      "yet; FIFOScheduler is".format(type(scheduler).__name__))
+        raise TypeError("scheduler must be a TrialScheduler, got {!r}".format(scheduler))
+    from tunec.suggest import BasicVariantGenerator
+    if search_alg is not None and type(search_alg) is not BasicVariantGenerator:
+        raise NotImplementedError("search_alg={} is not supported by this tunec release yet; "
+                                  "BasicVariantGenerator is".format(type(search_alg).__name__))
+    if search_alg is not None and search_alg._shuffle:
+        raise NotImplementedError("BasicVariantGenerator(shuffle=True) is not supported yet")
+
+    from tunec.stopper import make_stopper
+    stopper, stop_dict = make_stopper(stop)
+    local_dir = storage_path if storage_path is not None else local_dir
+
+    if isinstance(run_or_experiment, list) and all(isinstance(e, Experiment)
+                                                   for e in run_or_experiment):
+        experiments = list(run_or_experiment)
+    elif isinstance(run_or_experiment, Experiment):
+        experiments = [run_or_experiment]
+    else:
+        experiments = [Experiment(name, run_or_experiment, stop=stop_dict, config=config,
+                                  resources_per_trial=resources_per_trial,
+                                  num_samples=num_samples, local_dir=local_dir,
+                                  trial_name_creator=trial_name_creator, loggers=loggers,
+                                  max_failures=max_failures)]
+    runner = _Runner(experiments, stopper=stopper, fail_fast=fail_fast, verbose=int(verbose),
+                     progress_reporter=progress_reporter, time_budget_s=time_budget_s,
+                     max_concurrent=max_concurrent_trials, seed=seed,
+                     state_period_s=global_checkpoint_period, metric=metric, mode=mode)
+    trials = runner.run()
+
+    incomplete = [t for t in trials if t.status != "TERMINATED"]
+    if incomplete:
+        if raise_on_failed_trial:
+            raise TrialsFailedError("Trials did not complete", incomplete)
+        import logging
+        logging.getLogger("ray.tune.tune").error("Trials did not complete: %s", incomplete)
+    if return_trials:
+        return trials
+    from tunec.analysis import ExperimentAnalysis
+    return ExperimentAnalysis(runner.state_file, trials=trials, default_metric=metric,
+                              default_mode=mode)
+
+
+def run_experiments(experiments, search_alg=None, scheduler=None, with_server=False,
+                    server_port=None, verbose=2, progress_reporter=None, resume=False,
+                    queue_trials=False, reuse_actors=False, trial_executor=None,
+                    raise_on_failed_trial=True, concurrent=True):
+    """Runs a list/dict of experiments and returns the list of Trials."""
+    experiments = convert_to_experiment_list(experiments)
+    kwargs = dict(search_alg=search_alg, scheduler=scheduler, with_server=with_server,
+                  server_port=server_port, verbose=verbose, progress_reporter=progress_reporter,
+                  resume=resume, queue_trials=queue_trials, reuse_actors=reuse_actors,
+                  trial_executor=trial_executor, raise_on_failed_trial=raise_on_failed_trial,
+                  return_trials=True)
+    if concurrent:
+        return run(experiments, **kwargs)
+    trials = []
+    for exp in experiments:
+        trials += run(exp, **kwargs)
+    return trials
+
+
+# --------------------------------------------------------------------------
+# the driver loop
+# --------------------------------------------------------------------------
+
+class _Runner:
+    """One tune.run: builds the engine's options, drives ``_tunec.Run`` and
+    reports progress."""
+
+    def __init__(self, experiments, stopper, fail_fast, verbose, progress_reporter,
+                 time_budget_s, max_concurrent, seed, state_period_s, metric, mode):
+        from tunec import sample
+        self.experiments = experiments
+        self.stopper = stopper
+        self.verbose = verbose
+        self.functions = {}
+        self.objects = {}
+        self.trainables = []
+        self.name_creators = []
+        capacity = _capacity.current()
+        self.local_mode = capacity["local_mode"]
+        self.session_str = _session_str()
+        exp_options = []
+        for exp in experiments:
+            spec = exp.spec
+            log_json, log_csv, _ = _check_loggers(spec["loggers"])
+            spec_json, functions, objects = sample.encode_space(
+                spec["config"], id_offset=len(self.functions) + len(self.objects))
+            self.functions.update(functions)
+            self.objects.update(objects)
+            if exp.trainable not in self.trainables:
+                self.trainables.append(exp.trainable)
+            if int(spec["max_failures"]) < -1:
+                raise ValueError("max_failures must be >= -1")
+            exp_options.append({
+                "name": exp.name,
+                "exp_dir": os.path.join(exp.local_dir, exp.name),
+                "trainable_name": exp.run_identifier,
+                "trainable_id": self.trainables.index(exp.trainable),
+                "stop": spec["stop"] or None,
+                "resources": _resources_for(exp),
+                "num_samples": spec["num_samples"],
+                "spec": json.loads(spec_json),
+                "seed": (seed if seed is not None else int.from_bytes(os.urandom(7), "little"))
+                + len(exp_options),
+                "max_failures": spec["max_failures"],
+                "log_json": log_json,
+                "log_csv": log_csv,
+            })
+            if spec["trial_name_creator"] is not None:
+                self.name_creators.append(spec["trial_name_creator"])
+        if len(set(map(id, self.name_creators))) > 1:
+            raise NotImplementedError("different trial_name_creators per experiment are not "
+                                      "supported")
+        self.exp_dirs = sorted({o["exp_dir"] for o in exp_options})
+        self.state_file = os.path.join(exp_options[0]["exp_dir"],
+                                       "experiment_state-{}.json".format(self.session_str))
+        options = {
+            "experiments": exp_options,
+            "capacity": {"cpu": capacity["num_cpus"], "gpu": capacity["num_gpus"],
+                         "custom": capacity["resources"]},
+            "gpu_names": capacity["gpu_names"],
+            "worker_argv": [sys.executable, "-m", "tunec._worker", "3"],
+            "worker_env": _worker_env(),
+            "fail_fast": bool(fail_fast),
+            "max_concurrent": 1 if self.local_mode else (max_concurrent or 0),
+            "time_budget_s": time_budget_s or 0,
+            "session_str": self.session_str,
+            "state_period_s": state_period_s,
+            "max_len_identifier": int(os.environ.get("MAX_LEN_IDENTIFIER", 130)),
+        }
+        from tunec import _tunec
+        from tunec.trial import Trial
+        self._Trial = Trial
+        blobs = [b"" if self.local_mode else _pickle(t, "the trainable {!r}".format(t))
+                 for t in self.trainables]
+        callbacks = {"resolver": sample.make_resolver(self.functions, self.objects)}
+        if stopper is not None:
+            callbacks["stopper"] = stopper
+        if self.objects:
+            callbacks["objects"] = self._pickle_objects
+        if self.name_creators:
+            creator = self.name_creators[0]
+            callbacks["name_creator"] = lambda snap: creator(self._trial(snap))
+        self.run_handle = _tunec.Run(json.dumps(options), blobs, callbacks)
+        self.reporter = self._make_reporter(progress_reporter, metric, mode)
+        self._printed = {}
+
+    # -- helpers ------------------------------------------------------------
+    def _pickle_objects(self, ids):
+        return _pickle({i: self.objects[i] for i in ids}, "config values")
+
+    def _trial(self, snap):
+        from tunec.sample import decode_value
+        snap = dict(snap)
+        snap["config"] = decode_value(snap["config"], self.objects)
+        return self._Trial._from_snapshot(snap)
+
+    def trials(self):
+        return [self._trial(s) for s in self.run_handle.trials()]
+
+    def _make_reporter(self, reporter, metric, mode):
+        if self.verbose == 0:
+            return None
+        if reporter is not None:
+            return reporter
+        from tunec.progress_reporter import detect_reporter
+        return detect_reporter(self.verbose)
+
+    def _report(self, done=False):
+        if self.reporter is None:
+            return
+        trials = None
+        if self.verbose >= 2:
+            trials = self.trials()
+            self._print_results(trials, done)
+        if not self.reporter.should_report(trials or [], done=done):
+            return
+        trials = trials or self.trials()
+        self.reporter.report(trials, done, "Using FIFO scheduling algorithm.",
+                             self.run_handle.resources_string())
+
+    def _print_results(self, trials, done):
+        """verbose=2: "Result for <trial>:" blocks, at most every 5 s per trial
+        and always on termination (spec §12)."""
+        from tunec.progress_reporter import trial_result_str
+        now = time.time()
+        for trial in trials:
+            if not trial.last_result or trial.last_result.get("training_iteration") is None \
+                    and not trial.is_finished():
+                continue
+            key = trial.trial_id
+            seen = self._printed.get(key)
+            stamp = (trial.last_result.get("training_iteration"), trial.status)
+            if seen is not None and seen[0] == stamp:
+                continue
+            if seen is not None and now - seen[1] < 5 and not trial.is_finished():
+                continue
+            self._printed[key] = (stamp, now)
+            print(trial_result_str(trial, trial.last_result))
+
+    # -- main loop ----------------------------------------------------------
+    def run(self):
+        if self.local_mode:
+            from tunec._local import run_local
+            run_local(self)
+        else:
+            self._run_workers()
+        self.run_handle.write_state()
+        self._report(done=True)
+        return self.trials()
+
+    def _run_workers(self):
+        handle = self.run_handle
+        try:
+            while not handle.step(0.25):
+                if self.stopper is not None and self.stopper.stop_all():
+                    handle.stop_all()
+                self._report()
+        finally:
+            handle.shutdown()

@@ -1,0 +1,59 @@
+"""A worker process: ``python -m tunec._worker [fd]``.
+
+Started by the driver's local executor with its end of a socketpair on fd 3
+(DESIGN §3). It sends HELLO, then runs the trials the driver starts, one at a
+time, until EXIT or until the driver goes away — it never outlives the driver:
+the kernel kills it when the driver dies (PR_SET_PDEATHSIG) and a closed
+socket ends it too.
+"""
+import json
+import os
+import platform
+import socket
+import sys
+
+
+def _node_ip():
+    try:
+        return socket.gethostbyname(platform.node())
+    except OSError:
+        return "127.0.0.1"
+
+
+def main(argv=None):
+    argv = sys.argv if argv is None else argv
+    fd = int(argv[1]) if len(argv) > 1 else 3
+    from tunec import _tunec
+    _tunec.die_with_parent()
+    session = _tunec.Session(fd, platform.node(), _node_ip())
+    hello = {"pid": os.getpid(), "hostname": platform.node(), "node_ip": _node_ip()}
+    session.send(_tunec.MSG_HELLO, -1, json.dumps(hello).encode())
+    blobs, trainables, objects = {}, {}, {}
+    from tunec._execute import run_trial
+    import pickle
+    while True:
+        frame = session.recv()
+        if frame is None:
+            return 0
+        kind, trial, payload = frame
+        if kind == _tunec.MSG_TRAINABLE:
+            blobs[trial] = payload
+            trainables.pop(trial, None)
+        elif kind == _tunec.MSG_OBJECTS:
+            objects.update(pickle.loads(payload))
+        elif kind == _tunec.MSG_START:
+            start = json.loads(payload)
+            tid = start["trainable"]
+            if tid not in trainables:
+                trainables[tid] = pickle.loads(blobs[tid])
+            run_trial(session, start, trainables[tid], objects)
+            session.send(_tunec.MSG_READY, trial)
+            if session.exit_requested:
+                return 0
+        elif kind == _tunec.MSG_EXIT:
+            return 0
+        # a STOP for a trial that already ended needs nothing
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""One trial's results as the C loader hands them over (``_tunec.load_*``).
+
+The loader returns, per trial dir, the columns progress.csv would have (spec
+§10.4) as float64 arrays (numeric columns) or lists (anything else).  This
+module answers the questions ``Analysis`` asks of them -- a row, the best row
+for a metric, a column as numbers -- with NumPy, and builds a pandas
+``DataFrame`` only when one is asked for.  Neither NumPy nor pandas is
+imported at module import: ``import tunec.analysis`` stays light.
+"""
+import glob
+import math
+import numbers
+import os
+
+from tunec.result import TRAINING_ITERATION
+
+
+class TrialData:
+    """The loaded results of one trial directory.
+
+    ``source`` is "result.json" or "progress.csv", or None when neither file
+    gave a table (the trial counts as unreadable, as an unreadable CSV does
+    in Ray).  ``params`` is the params.json contents or None.
+    """
+
+    __slots__ = ("logdir", "params", "source", "rows", "columns", "data", "int_columns",
+                 "bad_lines", "torn_tail")
+
+    def __init__(self, raw):
+        self.logdir = raw["logdir"]
+        self.params = raw["params"]
+        self.source = raw["source"]
+        self.rows = raw["rows"]
+        self.columns = raw["columns"]
+        self.data = raw["data"]
+        self.int_columns = frozenset(raw["int_columns"])
+        self.bad_lines = raw["bad_lines"]
+        self.torn_tail = raw["torn_tail"]
+
+    @property
+    def readable(self):
+        return self.source is not None
+
+    def value(self, name, row):
+        """Cell ``name`` at ``row`` as a plain Python value: int for integer
+        columns, float for numeric ones (NaN where missing), else as loaded."""
+        col = self.data[name]
+        if isinstance(col, list):
+            return col[row]
+        if name in self.int_columns:
+            return int(col[row])
+        return float(col[row])
+
+    def row(self, index):
+        """The row at ``index`` (negative counts from the end) as a dict in
+        column order."""
+        return {name: self.value(name, index) for name in self.columns}
+
+    def numbers(self, name):
+        """Column ``name`` as a float64 array (NaN where a cell is missing or
+        not a number; booleans count as 0/1 as pandas compares them), or None
+        when the trial has no such column."""
+        import numpy as np
+        col = self.data.get(name)
+        if col is None or not isinstance(col, list):
+            return col
+        return np.array([float(v) if isinstance(v, numbers.Real) else math.nan for v in col],
+                        dtype=np.float64)
+
+    def best_index(self, metric, mode):
+        """Row index of the max/min of ``metric`` (the first one on ties, as
+        ``idxmax``/``idxmin``), ignoring NaN; None when there is no number."""
+        import numpy as np
+        col = self.numbers(metric)
+        if col is None or col.size == 0 or bool(np.isnan(col).all()):
+            return None
+        return int(np.nanargmax(col) if mode == "max" else np.nanargmin(col))
+
+    def dataframe(self):
+        """The trial's results as a ``pandas.DataFrame`` (the frame
+        ``pd.read_csv(progress.csv)`` gives in Ray; integer columns int64)."""
+        import numpy as np
+        import pandas as pd
+        data = {}
+        for name in self.columns:
+            col = self.data[name]
+            data[name] = col.astype(np.int64) if name in self.int_columns else col
+        return pd.DataFrame(data, columns=list(self.columns))
+
+
+def checkpoint_paths(logdir):
+    """``TrainableUtil.get_checkpoints_paths`` without pandas (spec §2.3):
+    ``[(training_iteration, checkpoint_path)]`` for every
+    ``checkpoint_<n>/.is_checkpoint`` under ``logdir``, by iteration.
+
+    The checkpoint path is the ``*.tune_metadata`` file's name without that
+    suffix; a directory checkpoint (metadata ``.tune_metadata`` inside it) is
+    the directory with a trailing separator, the path ``save`` returned.
+    Ray's glob misses that hidden file and raises; this finds it.  A dir
+    whose suffix is not a number is not a checkpoint of ``save``: skipped.
+    """
+    pairs = []
+    for marker in glob.glob(os.path.join(glob.escape(logdir), "checkpoint_*", ".is_checkpoint")):
+        chkpt_dir = os.path.dirname(marker)
+        suffix = chkpt_dir[chkpt_dir.rfind("_") + 1:]
+        if not suffix.isdigit():
+            continue
+        metadata = sorted(name for name in os.listdir(chkpt_dir)
+                          if name.endswith(".tune_metadata"))
+        if len(metadata) != 1:
+            raise ValueError("{} has zero or more than one tune_metadata.".format(chkpt_dir))
+        path = os.path.join(chkpt_dir, metadata[0][:-len(".tune_metadata")])
+        pairs.append((int(suffix), path))
+    pairs.sort()
+    return pairs
+
+
+def join_checkpoints(pairs, trial, metric):
+    """Inner join of ``checkpoint_paths`` with the trial's rows on
+    ``training_iteration``: ``[[path, metric value], ...]``."""
+    if trial is None or TRAINING_ITERATION not in trial.data:
+        return []
+    if metric not in trial.data:
+        raise KeyError(metric)
+    iterations = trial.numbers(TRAINING_ITERATION)
+    out = []
+    for iteration, path in pairs:
+        for row in range(trial.rows):
+            if iterations[row] == iteration:
+                out.append([path, trial.value(metric, row)])
+    return out

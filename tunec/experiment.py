@@ -1,0 +1,124 @@
+"""``tune.Experiment`` (spec §15.5) and ``convert_to_experiment_list``."""
+import os
+
+from tunec.error import TuneError
+from tunec.result import DEFAULT_RESULTS_DIR
+
+_SPEC_KEYS = ("run", "stop", "config", "resources_per_trial", "num_samples", "local_dir",
+              "upload_dir", "trial_name_creator", "loggers", "sync_to_driver",
+              "checkpoint_freq", "checkpoint_at_end", "sync_on_checkpoint",
+              "keep_checkpoints_num", "checkpoint_score_attr", "export_formats",
+              "max_failures", "restore", "env")
+
+
+def _trainable_name(run):
+    """(name, trainable object) for a function, class or registered name."""
+    from tunec import registry
+    from tunec.sample import sample_from
+    from tunec.trainable import Trainable
+    if isinstance(run, str):
+        return run, registry.get_trainable(run)
+    if isinstance(run, sample_from):
+        raise TuneError("Improper 'run' - not string nor trainable.")
+    if isinstance(run, type):
+        if not issubclass(run, Trainable):
+            raise TuneError("Improper 'run' - {} is a class but not a tune.Trainable "
+                            "subclass.".format(run.__name__))
+        return run.__name__, run
+    if callable(run):
+        if isinstance(run, dict):
+            raise TuneError("Improper 'run' - not string nor trainable.")
+        name = getattr(run, "__name__", None) or "DEFAULT"
+        from tunec.function_runner import call_style
+        call_style(run)
+        return name, run
+    raise TuneError("Improper 'run' - not string nor trainable.")
+
+
+def default_local_dir(local_dir=None):
+    return os.path.abspath(os.path.expanduser(local_dir or DEFAULT_RESULTS_DIR))
+
+
+class Experiment:
+    """One experiment: a trainable, its search space and how to run it."""
+
+    def __init__(self, name, run, stop=None, config=None, resources_per_trial=None,
+                 num_samples=1, local_dir=None, upload_dir=None, trial_name_creator=None,
+                 loggers=None, sync_to_driver=None, checkpoint_freq=0, checkpoint_at_end=False,
+                 sync_on_checkpoint=True, keep_checkpoints_num=None, checkpoint_score_attr=None,
+                 export_formats=None, max_failures=0, restore=None):
+        if isinstance(run, (list, tuple)) or run is None:
+            raise TuneError("Must specify `run` in {}".format(name))
+        self._run_identifier, self._trainable = _trainable_name(run)
+        self.name = name or self._run_identifier
+        if config is not None and not isinstance(config, dict):
+            raise TuneError("config must be a dict, got {}".format(type(config).__name__))
+        if not isinstance(num_samples, int) or isinstance(num_samples, bool) or \
+                (num_samples < 1 and num_samples != -1):
+            raise ValueError("num_samples must be a positive int (or -1 for unbounded), got "
+                             "{!r}".format(num_samples))
+        self.local_dir = default_local_dir(local_dir)
+        self.spec = {
+            "run": self._run_identifier,
+            "stop": stop if isinstance(stop, dict) else {},
+            "config": config or {},
+            "resources_per_trial": resources_per_trial,
+            "num_samples": num_samples,
+            "local_dir": self.local_dir,
+            "upload_dir": upload_dir,
+            "trial_name_creator": trial_name_creator,
+            "loggers": loggers,
+            "sync_to_driver": sync_to_driver,
+            "checkpoint_freq": checkpoint_freq,
+            "checkpoint_at_end": checkpoint_at_end,
+            "sync_on_checkpoint": sync_on_checkpoint,
+            "keep_checkpoints_num": keep_checkpoints_num,
+            "checkpoint_score_attr": checkpoint_score_attr,
+            "export_formats": list(export_formats or []),
+            "max_failures": max_failures,
+            "restore": os.path.abspath(os.path.expanduser(restore)) if restore else None,
+        }
+        self._stop = stop
+
+    @classmethod
+    def from_json(cls, name, spec):
+        if "run" not in spec:
+            raise TuneError("No trainable specified!")
+        spec = dict(spec)
+        unknown = set(spec) - set(_SPEC_KEYS)
+        if unknown:
+            raise TuneError("Improper argument from JSON: {}.".format(sorted(unknown)))
+        if "env" in spec:
+            spec.setdefault("config", {})
+            spec["config"] = dict(spec["config"], env=spec.pop("env"))
+        run = spec.pop("run")
+        return cls(name, run, **spec)
+
+    @property
+    def stopper(self):
+        return self._stop
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @property
+    def run_identifier(self):
+        return self._run_identifier
+
+    @property
+    def checkpoint_dir(self):
+        return os.path.join(self.local_dir, self.name)
+
+
+def convert_to_experiment_list(experiments):
+    if experiments is None:
+        return []
+    if isinstance(experiments, Experiment):
+        return [experiments]
+    if isinstance(experiments, dict):
+        return [Experiment.from_json(name, spec) for name, spec in experiments.items()]
+    if isinstance(experiments, (list, tuple)) and all(isinstance(e, Experiment)
+                                                      for e in experiments):
+        return list(experiments)
+    raise TuneError("Invalid argument: {}".format(experiments))

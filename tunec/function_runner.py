@@ -1,0 +1,52 @@
+"""Function trainables: which call forms a function accepts (spec §3.1, §3.3,
+§3.4, §18.12) and how a worker runs one.
+
+The check runs on the driver before any trial starts, so a function with an
+argument Tune cannot fill fails at ``tune.run`` with a message naming it.
+"""
+import inspect
+
+from tunec.error import TuneError
+
+_EXTRA_ARGS = ("reporter", "checkpoint", "checkpoint_dir")
+
+
+def call_style(func):
+    """How ``func`` is called: "config" (track/report style), "reporter"
+    (``f(config, reporter)``), or "checkpoint_dir"/"checkpoint" (checkpointing
+    functions, called with ``None`` until restores exist)."""
+    try:
+        params = list(inspect.signature(func).parameters.values())
+    except (TypeError, ValueError):
+        return "reporter"      # Ray's fallback when inspection fails
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    required = [p for p in positional if p.default is p.empty]
+    if any(p.kind == p.VAR_POSITIONAL for p in params):
+        return "config"
+    if not positional:
+        raise TuneError("Trainable function {} must take a `config` argument".format(
+            _name(func)))
+    if len(positional) == 1:
+        return "reporter" if positional[0].name == "reporter" else "config"
+    extra = positional[1]
+    if len(required) > 2 or extra.name not in _EXTRA_ARGS or len(positional) > 2:
+        bad = [p.name for p in positional[1:] if p.name not in _EXTRA_ARGS] or \
+            [p.name for p in positional[2:]]
+        raise ValueError(
+            "Unknown argument found in the Trainable function {}: {}. Arguments other than "
+            "the 'config' arg must be one of ['reporter', 'checkpoint_dir', "
+            "'checkpoint']".format(_name(func), bad))
+    return extra.name
+
+
+def _name(func):
+    return getattr(func, "__name__", repr(func))
+
+
+def run_function(func, style, config, reporter):
+    """Runs the user's function in the worker; reports go through the session."""
+    if style == "config":
+        return func(config)
+    if style == "reporter":
+        return func(config, reporter)
+    return func(config, **{style: None})

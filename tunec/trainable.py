@@ -1,0 +1,153 @@
+"""``tune.Trainable``: the class API (spec §2) in both spellings —
+``_setup/_train/_save/_restore/_stop/_log_result`` (0.8) and
+``setup/step/save_checkpoint/load_checkpoint/cleanup/log_result`` (0.8.6+).
+
+Under ``tune.run`` the worker drives the instance: it calls the step method
+and hands the raw dict to the C session, which does the auto-filling of
+``train()`` (spec §2.2). ``train()`` itself is for standalone use and goes
+through the same C code.
+"""
+import copy
+import os
+import tempfile
+import time
+
+from tunec.result import DEFAULT_RESULTS_DIR
+
+_worker_context = None   # set by the worker around construction (_execute.py)
+
+
+def _overrides(instance, name):
+    return getattr(type(instance), name, None) is not getattr(Trainable, name, None)
+
+
+class Trainable:
+    """Base class for class-API trainables."""
+
+    def __init__(self, config=None, logger_creator=None):
+        from tunec import _tunec
+        self.config = dict(config or {})
+        self.config.pop("__trial_info__", None)
+        context = _worker_context
+        if context is not None:
+            self._session = context.session
+            self._logdir = context.logdir
+            self._trial_name = context.trial_name
+            self._trial_id = context.trial_id
+        else:
+            self._session = _tunec.Session(-1)
+            self._session.begin(0, os.urandom(16).hex())
+            os.makedirs(DEFAULT_RESULTS_DIR, exist_ok=True)
+            prefix = "{}_{}".format(type(self).__name__, time.strftime("%Y-%m-%d_%H-%M-%S"))
+            self._logdir = tempfile.mkdtemp(prefix=prefix, dir=DEFAULT_RESULTS_DIR)
+            self._trial_name = None
+            self._trial_id = None
+        self._restored = False
+        start = time.time()
+        self._call_setup(copy.deepcopy(self.config))
+        self._setup_time = time.time() - start
+
+    # -- the two spellings ------------------------------------------------
+    def _call_setup(self, config):
+        if _overrides(self, "setup"):
+            self.setup(config)
+        else:
+            self._setup(config)
+
+    def _call_step(self):
+        result = self.step() if _overrides(self, "step") else self._train()
+        if not isinstance(result, dict):
+            raise TypeError("{}.step()/_train() must return a dict, got {}".format(
+                type(self).__name__, type(result).__name__))
+        return result
+
+    def _call_stop(self):
+        if _overrides(self, "cleanup"):
+            self.cleanup()
+        else:
+            self._stop()
+
+    def _log_hook(self):
+        """The user's log_result/_log_result, or None when not overridden."""
+        if _overrides(self, "log_result"):
+            return self.log_result
+        if _overrides(self, "_log_result"):
+            return self._log_result
+        return None
+
+    # -- public API -------------------------------------------------------
+    def train(self):
+        """Runs one step and returns the auto-filled result (spec §2.2)."""
+        self._session.mark()
+        result = self._session.fill(self._call_step())
+        hook = self._log_hook()
+        if hook is not None:
+            hook(result)
+        return result
+
+    def stop(self):
+        self._call_stop()
+
+    def get_config(self):
+        return self.config
+
+    @property
+    def logdir(self):
+        return os.path.join(self._logdir, "")
+
+    @property
+    def trial_name(self):
+        return self._trial_name
+
+    @property
+    def trial_id(self):
+        return self._trial_id
+
+    @property
+    def iteration(self):
+        return self._session.iteration
+
+    training_iteration = iteration
+
+    def get_current_ip(self):
+        import socket
+        return socket.gethostbyname(socket.gethostname())
+
+    def reset_config(self, new_config):
+        return False
+
+    @classmethod
+    def default_resource_request(cls, config):
+        return None
+
+    @classmethod
+    def resource_help(cls, config):
+        return ""
+
+    # -- hooks users override (0.8 names, then 0.8.6+ names) --------------
+    def _setup(self, config):
+        pass
+
+    def _train(self):
+        raise NotImplementedError("Subclasses of Trainable must implement step() or _train()")
+
+    def _stop(self):
+        pass
+
+    def _log_result(self, result):
+        pass
+
+    def _export_model(self, export_formats, export_dir):
+        return {}
+
+    def setup(self, config):
+        self._setup(config)
+
+    def step(self):
+        return self._train()
+
+    def cleanup(self):
+        self._stop()
+
+    def log_result(self, result):
+        pass
