@@ -781,7 +781,34 @@ def encode_space(config, id_offset=0):
     functions, objects = {}, {}
     codec = _Codec(functions, objects, id_offset)
     tree = {"config": codec.encode(config if config is not None else {}, ["config"])}
-    return json.dumps(tree), functions, objects
+    text = json.dumps(tree, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:   # a lone surrogate: no UTF-8, so no engine string
+        raise ValueError("{}: strings must be valid Unicode (no lone surrogates)".format(
+            _render_path(_bad_string_path(tree, []) or ["config"]))) from None
+    return text, functions, objects
+
+
+def _bad_string_path(value, path):
+    """Path of the first string (key or value) that cannot be UTF-8 encoded."""
+    def bad(text):
+        try:
+            text.encode("utf-8")
+            return False
+        except UnicodeEncodeError:
+            return True
+    if isinstance(value, str):
+        return path if bad(value) else None
+    items = value.items() if isinstance(value, dict) else \
+        enumerate(value) if isinstance(value, list) else ()
+    for k, v in items:
+        if isinstance(k, str) and bad(k):
+            return path
+        found = _bad_string_path(v, path + [k])
+        if found is not None:
+            return found
+    return None
 
 
 def decode_value(value, objects):

@@ -20,6 +20,7 @@
  *     reader accepts both spellings, so the files load the same either way.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "tunec.h"
@@ -64,6 +65,7 @@ static int marker_kind(const json_t *v)
     return 0;
 }
 
+/* v borrowed */
 int tc_json_is_nonfinite(const json_t *v)
 {
     return marker_kind(v) != 0;
@@ -101,6 +103,23 @@ int tc_json_number(const json_t *v, double *out)
 /* Writing JSON                                                               */
 /* ------------------------------------------------------------------------- */
 
+/* tc_buf_append / tc_buf_putc, inlined: the writers call them for every
+ * token, and the call overhead showed in profiles. */
+static inline int put(tc_buf *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap && tc_buf_reserve(b, n) < 0)
+        return -1;
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+static inline int put1(tc_buf *b, char c)
+{
+    return put(b, &c, 1);
+}
+
 /* json.dumps string escaping with ensure_ascii=False: ", \, and the C0
  * controls (\b \f \n \r \t by name, the rest as \u00XX in lowercase hex). */
 static int dump_string(const char *s, size_t len, tc_buf *out)
@@ -111,10 +130,24 @@ static int dump_string(const char *s, size_t len, tc_buf *out)
     out->data[out->len++] = '"';
     size_t run = 0;  /* start of the pending unescaped run */
     for (size_t i = 0; i < len; i++) {
+        /* Skip 8 plain bytes at a time: no byte < 0x20, no '"', no '\\'
+         * (the classic "has zero byte" tests on x, x ^ '"', x ^ '\\'). */
+        while (i + 8 <= len) {
+            uint64_t x;
+            memcpy(&x, s + i, 8);
+            const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+            uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+            uint64_t special = ((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b);
+            if (special & highs)
+                break;
+            i += 8;
+        }
+        if (i >= len)
+            break;
         unsigned char c = (unsigned char)s[i];
         if (c >= 0x20 && c != '"' && c != '\\')
             continue;
-        if (tc_buf_append(out, s + run, i - run) < 0)
+        if (put(out, s + run, i - run) < 0)
             return -1;
         char esc[7] = { '\\', 0 };
         size_t elen = 2;
@@ -132,13 +165,13 @@ static int dump_string(const char *s, size_t len, tc_buf *out)
             esc[5] = hex[c & 15];
             elen = 6;
         }
-        if (tc_buf_append(out, esc, elen) < 0)
+        if (put(out, esc, elen) < 0)
             return -1;
         run = i + 1;
     }
-    if (tc_buf_append(out, s + run, len - run) < 0)
+    if (put(out, s + run, len - run) < 0)
         return -1;
-    return tc_buf_putc(out, '"');
+    return put1(out, '"');
 }
 
 static int dump_newline(tc_buf *out, int depth)
@@ -180,20 +213,20 @@ static int dump_object(const json_t *v, tc_buf *out, int mode, int depth)
     int rc = -1;
 
     if (n == 0)
-        return tc_buf_append(out, "{}", 2);
-    if (tc_buf_putc(out, '{') < 0)
+        return put(out, "{}", 2);
+    if (put1(out, '{') < 0)
         return -1;
     if (mode == TC_DUMP_COMPACT) {
         int first = 1;
         json_object_keylen_foreach((json_t *)v, key, key_len, value) {
-            if (!first && tc_buf_append(out, ", ", 2) < 0)
+            if (!first && put(out, ", ", 2) < 0)
                 return -1;
             first = 0;
-            if (dump_string(key, key_len, out) < 0 || tc_buf_append(out, ": ", 2) < 0 ||
+            if (dump_string(key, key_len, out) < 0 || put(out, ": ", 2) < 0 ||
                 dump_value(value, out, mode, depth + 1) < 0)
                 return -1;
         }
-        return tc_buf_putc(out, '}');
+        return put1(out, '}');
     }
 
     keys = malloc(n * sizeof *keys);
@@ -204,13 +237,13 @@ static int dump_object(const json_t *v, tc_buf *out, int mode, int depth)
         keys[k++] = (key_ref){ key, key_len, value };
     qsort(keys, n, sizeof *keys, key_ref_cmp);
     for (k = 0; k < n; k++) {
-        if (k > 0 && tc_buf_putc(out, ',') < 0)
+        if (k > 0 && put1(out, ',') < 0)
             goto done;
         if (dump_newline(out, depth + 1) < 0 || dump_string(keys[k].key, keys[k].len, out) < 0 ||
-            tc_buf_append(out, ": ", 2) < 0 || dump_value(keys[k].value, out, mode, depth + 1) < 0)
+            put(out, ": ", 2) < 0 || dump_value(keys[k].value, out, mode, depth + 1) < 0)
             goto done;
     }
-    if (dump_newline(out, depth) < 0 || tc_buf_putc(out, '}') < 0)
+    if (dump_newline(out, depth) < 0 || put1(out, '}') < 0)
         goto done;
     rc = 0;
 done:
@@ -222,14 +255,14 @@ static int dump_array(const json_t *v, tc_buf *out, int mode, int depth)
 {
     size_t n = json_array_size(v);
     if (n == 0)
-        return tc_buf_append(out, "[]", 2);
-    if (tc_buf_putc(out, '[') < 0)
+        return put(out, "[]", 2);
+    if (put1(out, '[') < 0)
         return -1;
     for (size_t i = 0; i < n; i++) {
         if (mode == TC_DUMP_COMPACT) {
-            if (i > 0 && tc_buf_append(out, ", ", 2) < 0)
+            if (i > 0 && put(out, ", ", 2) < 0)
                 return -1;
-        } else if ((i > 0 && tc_buf_putc(out, ',') < 0) || dump_newline(out, depth + 1) < 0) {
+        } else if ((i > 0 && put1(out, ',') < 0) || dump_newline(out, depth + 1) < 0) {
             return -1;
         }
         if (dump_value(json_array_get(v, i), out, mode, depth + 1) < 0)
@@ -237,7 +270,7 @@ static int dump_array(const json_t *v, tc_buf *out, int mode, int depth)
     }
     if (mode != TC_DUMP_COMPACT && dump_newline(out, depth) < 0)
         return -1;
-    return tc_buf_putc(out, ']');
+    return put1(out, ']');
 }
 
 static int dump_value(const json_t *v, tc_buf *out, int mode, int depth)
@@ -253,23 +286,23 @@ static int dump_value(const json_t *v, tc_buf *out, int mode, int depth)
         return dump_array(v, out, mode, depth);
     case JSON_STRING:
         switch (marker_kind(v)) {
-        case 1: return tc_buf_append(out, "NaN", 3);
-        case 2: return tc_buf_append(out, "Infinity", 8);
-        case 3: return tc_buf_append(out, "-Infinity", 9);
+        case 1: return put(out, "NaN", 3);
+        case 2: return put(out, "Infinity", 8);
+        case 3: return put(out, "-Infinity", 9);
         default: return dump_string(json_string_value(v), json_string_length(v), out);
         }
     case JSON_INTEGER:
         n = tc_format_int(json_integer_value(v), num);
-        return tc_buf_append(out, num, (size_t)n);
+        return put(out, num, (size_t)n);
     case JSON_REAL:
         n = tc_format_double(json_real_value(v), num);
-        return tc_buf_append(out, num, (size_t)n);
+        return put(out, num, (size_t)n);
     case JSON_TRUE:
-        return tc_buf_append(out, "true", 4);
+        return put(out, "true", 4);
     case JSON_FALSE:
-        return tc_buf_append(out, "false", 5);
+        return put(out, "false", 5);
     case JSON_NULL:
-        return tc_buf_append(out, "null", 4);
+        return put(out, "null", 4);
     }
     return -1;
 }
@@ -336,7 +369,7 @@ static int py_repr_string(const char *s, size_t len, tc_buf *out)
     char quote = '\'';
     if (memchr(s, '\'', len) && !memchr(s, '"', len))
         quote = '"';
-    if (tc_buf_putc(out, quote) < 0)
+    if (put1(out, quote) < 0)
         return -1;
     size_t i = 0;
     while (i < len) {
@@ -361,14 +394,14 @@ static int py_repr_string(const char *s, size_t len, tc_buf *out)
             elen = 2 + (size_t)digits;
         }
         if (elen) {
-            if (tc_buf_append(out, esc, elen) < 0)
+            if (put(out, esc, elen) < 0)
                 return -1;
-        } else if (tc_buf_append(out, s + i, n) < 0) {
+        } else if (put(out, s + i, n) < 0) {
             return -1;
         }
         i += n;
     }
-    return tc_buf_putc(out, quote);
+    return put1(out, quote);
 }
 
 static int py_value(const json_t *v, tc_buf *out, int top, int depth)
@@ -384,50 +417,50 @@ static int py_value(const json_t *v, tc_buf *out, int top, int depth)
     switch (json_typeof(v)) {
     case JSON_OBJECT: {
         int first = 1;
-        if (tc_buf_putc(out, '{') < 0)
+        if (put1(out, '{') < 0)
             return -1;
         json_object_keylen_foreach((json_t *)v, key, key_len, value) {
-            if (!first && tc_buf_append(out, ", ", 2) < 0)
+            if (!first && put(out, ", ", 2) < 0)
                 return -1;
             first = 0;
-            if (py_repr_string(key, key_len, out) < 0 || tc_buf_append(out, ": ", 2) < 0 ||
+            if (py_repr_string(key, key_len, out) < 0 || put(out, ": ", 2) < 0 ||
                 py_value(value, out, 0, depth + 1) < 0)
                 return -1;
         }
-        return tc_buf_putc(out, '}');
+        return put1(out, '}');
     }
     case JSON_ARRAY:
-        if (tc_buf_putc(out, '[') < 0)
+        if (put1(out, '[') < 0)
             return -1;
         for (size_t i = 0; i < json_array_size(v); i++) {
-            if (i > 0 && tc_buf_append(out, ", ", 2) < 0)
+            if (i > 0 && put(out, ", ", 2) < 0)
                 return -1;
             if (py_value(json_array_get(v, i), out, 0, depth + 1) < 0)
                 return -1;
         }
-        return tc_buf_putc(out, ']');
+        return put1(out, ']');
     case JSON_STRING:
         switch (marker_kind(v)) {
-        case 1: return tc_buf_append(out, "nan", 3);
-        case 2: return tc_buf_append(out, "inf", 3);
-        case 3: return tc_buf_append(out, "-inf", 4);
+        case 1: return put(out, "nan", 3);
+        case 2: return put(out, "inf", 3);
+        case 3: return put(out, "-inf", 4);
         default:
             if (top)
-                return tc_buf_append(out, json_string_value(v), json_string_length(v));
+                return put(out, json_string_value(v), json_string_length(v));
             return py_repr_string(json_string_value(v), json_string_length(v), out);
         }
     case JSON_INTEGER:
         n = tc_format_int(json_integer_value(v), num);
-        return tc_buf_append(out, num, (size_t)n);
+        return put(out, num, (size_t)n);
     case JSON_REAL:
         n = tc_format_double(json_real_value(v), num);
-        return tc_buf_append(out, num, (size_t)n);
+        return put(out, num, (size_t)n);
     case JSON_TRUE:
-        return tc_buf_append(out, "True", 4);
+        return put(out, "True", 4);
     case JSON_FALSE:
-        return tc_buf_append(out, "False", 5);
+        return put(out, "False", 5);
     case JSON_NULL:
-        return tc_buf_append(out, "None", 4);
+        return put(out, "None", 4);
     }
     return -1;
 }

@@ -34,6 +34,7 @@ struct tc_csv {
     size_t *slots;          /* hash: column index + 1, 0 = empty */
     size_t nslots;          /* power of two, > 2 * nfields */
     const json_t **cells;   /* per row, borrowed from the result */
+    long *cell_fields;      /* per row of a scanned result: field index or -1 */
     tc_buf key;             /* scratch for flattened keys */
     tc_buf cell;            /* scratch for one formatted cell */
 };
@@ -208,6 +209,7 @@ void tc_csv_free(tc_csv *csv)
     free(csv->next_same);
     free(csv->slots);
     free(csv->cells);
+    free(csv->cell_fields);
     tc_buf_free(&csv->key);
     tc_buf_free(&csv->cell);
     free(csv);
@@ -324,6 +326,66 @@ int tc_csv_row(tc_csv *csv, const json_t *result, tc_buf *out)
     csv->header_pending = 0;
     return 0;
 error:
+    out->len = mark;
+    if (out->data)
+        out->data[mark] = '\0';
+    return -1;
+}
+
+/* The same row from a scanned result (result_scan.c): the driver's hot path.
+ * Numbers are copied as the worker wrote them (Python's repr, which is what
+ * str() gives); only strings and lists are re-formatted. */
+int tc_csv_row_scan(tc_csv *csv, const tc_scan *s, tc_buf *out, tc_error *err)
+{
+    size_t mark = out->len;
+    if (!csv->have_fields) {
+        for (size_t i = 0; i < s->n; i++)
+            if (add_field(csv, tc_scan_key(s, &s->fields[i]), s->fields[i].key_len, 0) < 0)
+                goto nomem;
+        csv->have_fields = 1;
+    }
+    if (!csv->cell_fields) {
+        csv->cell_fields = malloc((csv->nfields ? csv->nfields : 1) * sizeof *csv->cell_fields);
+        if (!csv->cell_fields)
+            goto nomem;
+    }
+    if (csv->header_pending && put_header(csv, out) < 0)
+        goto nomem;
+    for (size_t f = 0; f < csv->nfields; f++)
+        csv->cell_fields[f] = -1;
+    for (size_t i = 0; i < s->n; i++) {
+        const tc_field *fl = &s->fields[i];
+        size_t f = find_field(csv, tc_scan_key(s, fl), fl->key_len);
+        for (; f != SIZE_MAX; f = csv->next_same[f])
+            csv->cell_fields[f] = (long)i;
+    }
+    for (size_t f = 0; f < csv->nfields; f++) {
+        if (f > 0 && tc_buf_putc(out, ',') < 0)
+            goto nomem;
+        long i = csv->cell_fields[f];
+        const tc_field *fl = i >= 0 ? &s->fields[i] : NULL;
+        if (!fl || fl->type == TC_F_NULL) {
+            if (put_cell("", 0, csv->nfields, out) < 0)
+                goto nomem;
+        } else if (fl->type == TC_F_NUMBER || fl->type == TC_F_TRUE || fl->type == TC_F_FALSE) {
+            if (tc_field_py_str(s, fl, out, err) < 0)
+                goto fail;
+        } else {
+            tc_buf_clear(&csv->cell);
+            if (tc_field_py_str(s, fl, &csv->cell, err) < 0)
+                goto fail;
+            if (put_cell(csv->cell.data ? csv->cell.data : "", csv->cell.len, csv->nfields,
+                         out) < 0)
+                goto nomem;
+        }
+    }
+    if (tc_buf_append(out, "\r\n", 2) < 0)
+        goto nomem;
+    csv->header_pending = 0;
+    return 0;
+nomem:
+    tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+fail:
     out->len = mark;
     if (out->data)
         out->data[mark] = '\0';

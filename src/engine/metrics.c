@@ -170,7 +170,9 @@ static double window_avg(const metric *e, int n)
     return sum / (double)have;
 }
 
-static void fold(metric *e, num x, const json_t *iteration)
+/* has_step: the result's training_iteration as a number (bools and None as
+ * 1/0), else the count of updates of the key is the step. */
+static void fold(metric *e, num x, int has_step, double step)
 {
     e->ring[e->count % RING] = x.d;
     e->count++;
@@ -178,10 +180,7 @@ static void fold(metric *e, num x, const json_t *iteration)
         e->max = e->min = e->avg = e->last = e->avg5 = e->avg10 = x;
         return;
     }
-    double step;
-    if (json_is_boolean(iteration) || json_is_null(iteration))
-        step = json_is_true(iteration) ? 1.0 : 0.0;
-    else if (!iteration || !tc_json_number(iteration, &step))
+    if (!has_step)
         step = (double)e->count;
     if (step == 0.0)
         step = 1.0;  /* `result["training_iteration"] or 1` */
@@ -206,6 +205,12 @@ int tc_metrics_update(tc_metrics *m, const json_t *flat_result)
     if (!json_is_object(flat_result))
         return -1;
     const json_t *iteration = json_object_get(flat_result, "training_iteration");
+    double step = 0.0;
+    int has_step = 1;
+    if (json_is_boolean(iteration) || json_is_null(iteration))
+        step = json_is_true(iteration) ? 1.0 : 0.0;
+    else if (!iteration || !tc_json_number(iteration, &step))
+        has_step = 0;
     json_object_keylen_foreach((json_t *)flat_result, key, key_len, value) {
         num x = { 0.0, 0, 0 };
         if (json_is_integer(value)) {
@@ -218,7 +223,43 @@ int tc_metrics_update(tc_metrics *m, const json_t *flat_result)
         metric *e = find(m, key, key_len);
         if (!e && !(e = add(m, key, key_len)))
             return -1;
-        fold(e, x, iteration);
+        fold(e, x, has_step, step);
+    }
+    return 0;
+}
+
+/* The same update from a scanned result (result_scan.c), the driver's hot
+ * path: no JSON tree. `skip` fields are not metrics (none here: the scan
+ * already left config out). */
+int tc_metrics_update_scan(tc_metrics *m, const tc_scan *s)
+{
+    double step = 0.0;
+    int has_step = 1;
+    long it = tc_scan_find(s, "training_iteration", 18);
+    if (it < 0) {
+        has_step = 0;
+    } else {
+        const tc_field *f = &s->fields[it];
+        if (f->type == TC_F_NUMBER)
+            step = f->num;
+        else if (f->type == TC_F_TRUE)
+            step = 1.0;
+        else if (f->type != TC_F_FALSE && f->type != TC_F_NULL)
+            has_step = 0;
+    }
+    for (size_t i = 0; i < s->n; i++) {
+        const tc_field *f = &s->fields[i];
+        if (f->type != TC_F_NUMBER)
+            continue;
+        num x = { f->num, 0, 0 };
+        if (f->is_int && f->num >= -9.2e18 && f->num <= 9.2e18) {
+            x.i = (json_int_t)strtoll(s->text + f->val_off, NULL, 10);
+            x.is_int = 1;
+        }
+        metric *e = find(m, tc_scan_key(s, f), f->key_len);
+        if (!e && !(e = add(m, tc_scan_key(s, f), f->key_len)))
+            return -1;
+        fold(e, x, has_step, step);
     }
     return 0;
 }

@@ -8,11 +8,12 @@
  * to whole numbers ("1.0", "100.0") and in exponent notation otherwise
  * ("1e+16", "1e-05", two exponent digits at least).
  *
- * Two ways to the digits, the same answer (the tests compare both with
- * Python on a million values):
+ * Two ways to the digits, the same answer (both were compared with Python's
+ * repr on about a million doubles of every magnitude while this was
+ * written; tests/c/test_jsonx.c keeps ~140 of them, powers of two included):
  *   - shortest_digits_fast: exact 128-bit integer arithmetic for
- *     2^-16 <= x < 2^53, no libc calls — the range results live in, where
- *     this runs per value per result and must be cheap;
+ *     2^-16 <= x < 1e15, no printf or strtod — the range results live in,
+ *     where this runs per value per result and must be cheap;
  *   - shortest_digits: snprintf + strtod for everything else.
  * Text handed to strtod uses the locale's decimal point, so a process whose
  * LC_NUMERIC is not "C" still gets '.' in the output and correct round trips.
@@ -259,8 +260,8 @@ int tc_format_int(long long v, char *buf)
 
 /* The same choice as shortest_digits, in exact 128-bit integer arithmetic
  * instead of snprintf + strtod, for the range most results live in:
- * 2^-16 <= v < 2^53 (about 1.5e-5 to 9e15). Returns the digit count, or 0
- * when v is outside that range (the caller falls back).
+ * 2^-16 <= v < 1e15 (2^-16 is about 1.5e-5). Returns the digit count, or
+ * 0 outside that range (the caller falls back).
  *
  * With v = f * 2^-E (f the 53-bit significand, 1 <= E <= 68) and a
  * candidate d = m * 10^-k (k <= 21), everything is scaled by 4 * 10^k * 2^E
@@ -312,20 +313,24 @@ static int shortest_digits_fast(double v, char *digits, int *decpt)
      * below corrects it (cheaper than calling log10) */
     int e10 = (int)floor((ex - 1) * 0.30102999566398120);
     uint64_t m17 = 0;
-    for (int tries = 0; tries < 3; tries++) {
+    int found = 0;
+    for (int tries = 0; tries < 3 && !found; tries++) {
         int k = 16 - e10;
-        if (k > 21 || k < 2)
-            return 0;   /* k < 2: v >= 1e15, where 15 digits would need k < 0 */
+        if (k > 21) {          /* 10^k * f would pass 2^128 */
+            e10++;
+            continue;
+        }
+        if (k < 2)
+            return 0;          /* v >= 1e15, where 15 digits would need k < 0 */
         m17 = round_scaled(f, E, pow10_table[k]);
         if (m17 >= 100000000000000000ull)
             e10++;
         else if (m17 < 10000000000000000ull)
             e10--;
         else
-            break;
+            found = 1;
     }
-    if (m17 < 10000000000000000ull || m17 >= 100000000000000000ull || 16 - e10 > 21 ||
-        16 - e10 < 2)
+    if (!found)
         return 0;
 
     uint64_t best = m17;

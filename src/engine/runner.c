@@ -32,6 +32,9 @@ struct tc_runner {
     int stopping;                  /* stop_all requested */
     long total_results;
     tc_buf scratch;                /* reused per result for log lines */
+    tc_buf line;                   /* the result.json line being built */
+    tc_scan scan;                  /* the worker's result, scanned */
+    tc_scan line_scan;             /* the final line, scanned (CSV, metrics) */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -162,6 +165,9 @@ tc_runner *tc_runner_new(const tc_runner_opts *opts, const tc_host *host, tc_err
     r->host = *host;
     tc_capacity_init(&r->capacity, 1, 0, NULL);
     tc_buf_init(&r->scratch);
+    tc_buf_init(&r->line);
+    tc_scan_init(&r->scan);
+    tc_scan_init(&r->line_scan);
     return r;
 }
 
@@ -186,6 +192,9 @@ static void trial_free(tc_runner *r, tc_trial *t)
     json_decref(t->config);
     json_decref(t->evaluated_params);
     json_decref(t->last_result);
+    free(t->last_text);
+    free(t->config_text);
+    free(t->tail_text);
     tc_metrics_free((tc_metrics *)t->metrics);
     if (t->csv)
         tc_csv_free(t->csv);
@@ -210,6 +219,9 @@ void tc_runner_free(tc_runner *r)
     free(r->exps);
     free(r->session_str);
     tc_buf_free(&r->scratch);
+    tc_buf_free(&r->line);
+    tc_scan_free(&r->scan);
+    tc_scan_free(&r->line_scan);
     free(r);
 }
 
@@ -475,6 +487,39 @@ done:
     return rc;
 }
 
+/* The JSON texts spliced into every result of the trial: its public config,
+ * and the driver-owned tail (trial_id, experiment_tag). */
+static int cache_texts(tc_trial *t, tc_error *err)
+{
+    if (t->config_text && t->tail_text)
+        return 0;
+    tc_buf b;
+    tc_buf_init(&b);
+    json_t *pub = public_copy(t->config);
+    json_t *id = json_string(t->trial_id);
+    json_t *tag = t->tag && t->tag[0] ? json_string(t->tag) : NULL;
+    int rc = pub && id && tc_json_dump(pub, &b, TC_DUMP_COMPACT) == 0 ? 0 : -1;
+    if (rc == 0) {
+        free(t->config_text);
+        t->config_text = b.data;
+        tc_buf_init(&b);
+        rc = tc_buf_puts(&b, "\"trial_id\": ") | tc_json_dump(id, &b, TC_DUMP_COMPACT);
+        if (tag)
+            rc |= tc_buf_puts(&b, ", \"experiment_tag\": ") | tc_json_dump(tag, &b, TC_DUMP_COMPACT);
+    }
+    if (rc == 0) {
+        free(t->tail_text);
+        t->tail_text = b.data;
+    } else {
+        tc_buf_free(&b);
+        tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+    }
+    json_decref(pub);
+    json_decref(id);
+    json_decref(tag);
+    return rc;
+}
+
 static int open_sinks(tc_runner *r, tc_trial *t, tc_error *err)
 {
     const experiment *ex = &r->exps[t->experiment];
@@ -520,7 +565,7 @@ int tc_runner_start(tc_runner *r, tc_trial *t, long pid, const char *hostname, t
         if (!t->logdir || write_params(r, t, err) < 0)
             return -1;
     }
-    if (open_sinks(r, t, err) < 0)
+    if (open_sinks(r, t, err) < 0 || cache_texts(t, err) < 0)
         return -1;
     tc_capacity_acquire(&r->capacity, &ex->opts.resources, t->gpu_ids, &t->ngpu_ids);
     t->status = TC_RUNNING;
@@ -549,19 +594,176 @@ static void leave_running(tc_runner *r, tc_trial *t, tc_status next)
 /* results                                                                  */
 /* ------------------------------------------------------------------------ */
 
-static int log_result(tc_runner *r, tc_trial *t, const json_t *result, tc_error *err)
+json_t *tc_trial_last_result(tc_trial *t)
 {
-    if (t->json_sink) {
-        tc_buf_clear(&r->scratch);
-        if (tc_log_json_line(result, &r->scratch) < 0)
-            return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
-        if (r->host.sink_write(r->host.ctx, t->json_sink, r->scratch.data, r->scratch.len, err) < 0)
-            return -1;
+    if (!t->last_result && t->last_text) {
+        t->last_result = tc_json_loads(t->last_text, t->last_text_len, NULL);
+        if (t->last_result && !json_is_object(t->last_result)) {
+            json_decref(t->last_result);
+            t->last_result = NULL;
+        }
     }
+    return t->last_result;
+}
+
+/* One splice of the result text: replace [off, off+len) by text. */
+typedef struct edit { size_t off, len; const char *text; size_t text_len; } edit;
+
+static void add_edit(edit *e, int *n, size_t off, size_t len, const char *text)
+{
+    e[*n].off = off;
+    e[*n].len = len;
+    e[*n].text = text;
+    e[*n].text_len = strlen(text);
+    (*n)++;
+}
+
+/* Builds the result.json line (without "\n") into r->line from the worker's
+ * text: the config placeholder replaced by the trial's config, `done` set to
+ * the decision, trial_id/experiment_tag put in place (spec §2.2, §6.3). Keys
+ * the worker did not send are added before the closing brace. */
+static int build_line(tc_runner *r, tc_trial *t, const char *text, size_t len, int stop)
+{
+    const tc_scan *s = &r->scan;
+    edit edits[6];
+    int n = 0;
+    const char *done_text = stop ? "true" : "false";
+    size_t close = len;
+    while (close > 0 && text[close - 1] != '}')
+        close--;
+    close--;   /* the closing brace */
+    tc_buf *tail = &r->scratch;
+    tc_buf_clear(tail);
+    int empty = s->n == 0 && s->skip_off < 0;
+    if (s->skip_off >= 0)
+        add_edit(edits, &n, (size_t)s->skip_off, (size_t)s->skip_len, t->config_text);
+    else if (tc_buf_printf(tail, "%s\"config\": %s", empty ? "" : ", ", t->config_text) < 0)
+        return -1;
+    else
+        empty = 0;
+    if (s->done_index >= 0) {
+        const tc_field *f = &s->fields[s->done_index];
+        add_edit(edits, &n, f->val_off, f->val_len, done_text);
+    } else if (tc_buf_printf(tail, "%s\"done\": %s", empty ? "" : ", ", done_text) < 0) {
+        return -1;
+    } else {
+        empty = 0;
+    }
+    /* trial_id / experiment_tag: the driver's values, in place if the user
+     * sent those keys, else at the end. */
+    long id = tc_scan_find(s, "trial_id", 8);
+    long tag = t->tag && t->tag[0] ? tc_scan_find(s, "experiment_tag", 14) : -1;
+    if (id < 0 && tag < 0) {
+        if (tc_buf_printf(tail, "%s%s", empty ? "" : ", ", t->tail_text) < 0)
+            return -1;
+    } else {
+        /* Rare: rebuild the pieces separately (the cached tail holds both). */
+        json_t *idj = json_string(t->trial_id), *tagj = t->tag ? json_string(t->tag) : NULL;
+        tc_buf tmp;
+        tc_buf_init(&tmp);
+        int rc = tc_json_dump(idj, &tmp, TC_DUMP_COMPACT);
+        size_t id_len = tmp.len;
+        if (tagj && t->tag[0])
+            rc |= tc_json_dump(tagj, &tmp, TC_DUMP_COMPACT);
+        json_decref(idj);
+        json_decref(tagj);
+        if (rc < 0) {
+            tc_buf_free(&tmp);
+            return -1;
+        }
+        char *id_text = strndup(tmp.data, id_len);
+        char *tag_text = strdup(tmp.data + id_len);
+        tc_buf_free(&tmp);
+        if (!id_text || !tag_text) {
+            free(id_text);
+            free(tag_text);
+            return -1;
+        }
+        /* keep them alive in the scratch-owned list below */
+        static __thread char *keep[2];
+        free(keep[0]);
+        free(keep[1]);
+        keep[0] = id_text;
+        keep[1] = tag_text;
+        if (id >= 0)
+            add_edit(edits, &n, s->fields[id].val_off, s->fields[id].val_len, id_text);
+        else if (tc_buf_printf(tail, "%s\"trial_id\": %s", empty ? "" : ", ", id_text) < 0)
+            return -1;
+        empty = 0;
+        if (t->tag && t->tag[0]) {
+            if (tag >= 0)
+                add_edit(edits, &n, s->fields[tag].val_off, s->fields[tag].val_len, tag_text);
+            else if (tc_buf_printf(tail, ", \"experiment_tag\": %s", tag_text) < 0)
+                return -1;
+        }
+    }
+    /* Apply the edits in text order, then the tail before the brace. */
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && edits[j].off < edits[j - 1].off; j--) {
+            edit tmp = edits[j];
+            edits[j] = edits[j - 1];
+            edits[j - 1] = tmp;
+        }
+    tc_buf *line = &r->line;
+    tc_buf_clear(line);
+    size_t pos = 0;
+    for (int i = 0; i < n; i++) {
+        if (tc_buf_append(line, text + pos, edits[i].off - pos) < 0 ||
+            tc_buf_append(line, edits[i].text, edits[i].text_len) < 0)
+            return -1;
+        pos = edits[i].off + edits[i].len;
+    }
+    if (tc_buf_append(line, text + pos, close - pos) < 0 ||
+        tc_buf_append(line, tail->data ? tail->data : "", tail->len) < 0 ||
+        tc_buf_putc(line, '}') < 0)
+        return -1;
+    return 0;
+}
+
+/* Stop rules on the scanned result; the parsed tree is only built for the
+ * rare cases the scan cannot answer (a missing key's message, a non-number),
+ * so the messages stay those of stopper.c. */
+static int check_stop_dict(tc_runner *r, const json_t *criteria, const char *text, size_t len,
+                           int *stop, tc_error *err)
+{
+    const char *key;
+    json_t *threshold;
+    json_object_foreach((json_t *)criteria, key, threshold) {
+        long i = tc_scan_find(&r->scan, key, strlen(key));
+        double t;
+        const tc_field *f = i >= 0 ? &r->scan.fields[i] : NULL;
+        if (!f || (f->type != TC_F_NUMBER && f->type != TC_F_TRUE && f->type != TC_F_FALSE) ||
+            !tc_json_number(threshold, &t) || (f->is_int && json_is_integer(threshold))) {
+            json_t *result = tc_json_loads(text, len, err);
+            if (!result)
+                return -1;
+            json_t *one = json_pack("{sO}", key, threshold);
+            int rc = tc_stop_check(one, result, stop, err);
+            json_decref(one);
+            json_decref(result);
+            if (rc < 0 || *stop)
+                return rc;
+            continue;
+        }
+        if (f->num >= t) {
+            *stop = 1;
+            return 0;
+        }
+    }
+    return 0;
+}
+
+static int log_line(tc_runner *r, tc_trial *t, tc_error *err)
+{
+    /* r->line must not move: r->line_scan points into it. */
+    if (t->json_sink &&
+        (r->host.sink_write(r->host.ctx, t->json_sink, r->line.data, r->line.len, err) < 0 ||
+         r->host.sink_write(r->host.ctx, t->json_sink, "\n", 1, err) < 0))
+        return -1;
     if (t->csv_sink && t->csv) {
         tc_buf_clear(&r->scratch);
-        if (tc_csv_row(t->csv, result, &r->scratch) < 0)
-            return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+        if (tc_csv_row_scan(t->csv, &r->line_scan, &r->scratch, err) < 0)
+            return -1;
         if (r->host.sink_write(r->host.ctx, t->csv_sink, r->scratch.data, r->scratch.len, err) < 0)
             return -1;
     }
@@ -572,79 +774,71 @@ int tc_runner_on_result(tc_runner *r, tc_trial *t, const char *text, size_t len,
                         tc_decision *decision, tc_error *err)
 {
     tc_error rule_err;
-    int stop = 0, rc = -1;
-    json_t *result = NULL, *flat = NULL;
+    int stop = 0;
     *decision = TC_STOP;
     if (t->status != TC_RUNNING)
         return 0;   /* the worker ran ahead of a stop decision */
 
     tc_error_init(&rule_err);
-    result = tc_json_loads(text, len, &rule_err);
-    if (!result || !json_is_object(result)) {
-        if (result)
-            tc_error_set(&rule_err, TC_ERR_TUNE, "a result must be a dict");
-        rc = tc_runner_on_error(r, t, rule_err.text, err);
-        goto done;
-    }
-    /* Driver-owned fields (spec §2.2, §6.3): config in its place (the worker
-     * sends a placeholder), then trial_id and experiment_tag. */
-    json_t *pub = public_copy(t->config);
-    json_object_set_new(result, "config", pub);
-    json_object_set_new(result, "trial_id", json_string(t->trial_id));
-    if (t->tag && t->tag[0])
-        json_object_set_new(result, "experiment_tag", json_string(t->tag));
-
+    if (tc_scan_result(&r->scan, text, len, "config", &rule_err) < 0)
+        return tc_runner_on_error(r, t, rule_err.text, err);
     const experiment *ex = &r->exps[t->experiment];
-    stop = truthy(json_object_get(result, "done"));
-    if (!stop && ex->stop && tc_stop_check(ex->stop, result, &stop, &rule_err) < 0) {
-        rc = tc_runner_on_error(r, t, rule_err.text, err);
-        goto done;
-    }
-    if (!stop && r->host.trial_stopper &&
-        r->host.trial_stopper(r->host.ctx, t->index, result, &stop, &rule_err) < 0) {
-        if (rule_err.code == TC_ERR_CALLBACK) {     /* a Python exception: not a trial error */
-            tc_error_set(err, rule_err.code, "%s", rule_err.text);
-            goto done;
+    if (r->scan.done_index >= 0)
+        stop = tc_field_truthy(&r->scan, &r->scan.fields[r->scan.done_index]);
+    if (!stop && ex->stop && check_stop_dict(r, ex->stop, text, len, &stop, &rule_err) < 0)
+        return tc_runner_on_error(r, t, rule_err.text, err);
+    if (build_line(r, t, text, len, 0) < 0)
+        return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+    if (!stop && r->host.trial_stopper) {
+        /* A Python stopper sees the result as the loggers will (done False). */
+        json_t *result = tc_json_loads(r->line.data, r->line.len, &rule_err);
+        int rc = result ? r->host.trial_stopper(r->host.ctx, t->index, result, &stop, &rule_err)
+                        : -1;
+        json_decref(result);
+        if (rc < 0) {
+            if (rule_err.code == TC_ERR_CALLBACK)   /* a Python exception: not a trial error */
+                return tc_error_set(err, rule_err.code, "%s", rule_err.text);
+            return tc_runner_on_error(r, t, rule_err.text, err);
         }
-        rc = tc_runner_on_error(r, t, rule_err.text, err);
-        goto done;
     }
     /* `done` in files means "this result ended the trial" (spec §17.1). */
-    json_object_set_new(result, "done", json_boolean(stop));
-
-    if (log_result(r, t, result, err) < 0)
-        goto done;
-    flat = tc_flatten(result, "/", "config");
-    if (!flat || tc_metrics_update((tc_metrics *)t->metrics, flat) < 0) {
-        tc_error_set(err, TC_ERR_NOMEM, "out of memory");
-        goto done;
-    }
+    if (stop && build_line(r, t, text, len, 1) < 0)
+        return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+    if (tc_scan_result(&r->line_scan, r->line.data, r->line.len, "config", err) < 0 ||
+        log_line(r, t, err) < 0 ||
+        tc_metrics_update_scan((tc_metrics *)t->metrics, &r->line_scan) < 0)
+        return -1;
+    /* Keep the line as the trial's last result; parse it only when asked. */
+    char *keep = realloc(t->last_text, r->line.len + 1);
+    if (!keep)
+        return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+    memcpy(keep, r->line.data, r->line.len + 1);
+    t->last_text = keep;
+    t->last_text_len = r->line.len;
     json_decref(t->last_result);
-    t->last_result = result;
-    result = NULL;
+    t->last_result = NULL;
     t->last_update_time = r->host.now(r->host.ctx);
     t->n_results++;
     r->total_results++;
     if (stop)
         leave_running(r, t, TC_TERMINATED);
     *decision = stop ? TC_STOP : TC_CONTINUE;
-    rc = 0;
-done:
-    json_decref(result);
-    json_decref(flat);
-    return rc;
+    return 0;
 }
 
 int tc_runner_on_complete(tc_runner *r, tc_trial *t, tc_error *err)
 {
     if (t->status != TC_RUNNING)
         return 0;
-    if (!t->last_result) {
+    if (!tc_trial_last_result(t)) {
         /* A function that never reported still ends with done=True (§18.11). */
         t->last_result = json_object();
         json_object_set_new(t->last_result, "trial_id", json_string(t->trial_id));
     }
     json_object_set_new(t->last_result, "done", json_true());
+    free(t->last_text);          /* the tree is now the newer form */
+    t->last_text = NULL;
+    t->last_text_len = 0;
     t->last_update_time = r->host.now(r->host.ctx);
     leave_running(r, t, TC_TERMINATED);
     return 0;
@@ -734,7 +928,7 @@ static json_t *str_or_null(const char *s)
     return s ? json_string(s) : json_null();
 }
 
-json_t *tc_trial_snapshot(const tc_runner *r, const tc_trial *t)
+json_t *tc_trial_snapshot(const tc_runner *r, tc_trial *t)
 {
     const experiment *ex = &r->exps[t->experiment];
     json_t *o = json_object();
@@ -751,8 +945,8 @@ json_t *tc_trial_snapshot(const tc_runner *r, const tc_trial *t)
     json_object_set_new(o, "status", json_string(tc_status_names[t->status]));
     json_object_set_new(o, "start_time", t->start_time ? json_real(t->start_time) : json_null());
     json_object_set_new(o, "logdir", str_or_null(t->logdir));
-    json_object_set_new(o, "last_result",
-                        t->last_result ? json_incref(t->last_result) : json_object());
+    json_t *last = tc_trial_last_result(t);
+    json_object_set_new(o, "last_result", last ? json_incref(last) : json_object());
     json_object_set_new(o, "last_update_time", tc_json_real(t->last_update_time ? t->last_update_time
                                                                                 : -INFINITY));
     json_object_set_new(o, "metric_analysis", tc_metrics_to_json((const tc_metrics *)t->metrics));

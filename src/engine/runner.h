@@ -85,7 +85,12 @@ struct tc_trial {
     char *logdir;                 /* NULL until first started */
     json_t *config;               /* resolved config (owned) */
     json_t *evaluated_params;     /* owned */
-    json_t *last_result;          /* owned, nested; NULL before the first */
+    json_t *last_result;          /* owned, nested; NULL before the first or while
+                                     last_text holds a newer result (parsed lazily) */
+    char *last_text;              /* the last result.json line, without "\n" */
+    size_t last_text_len;
+    char *config_text;            /* public config as JSON text (spliced into results) */
+    char *tail_text;              /* `"trial_id": ..., "experiment_tag": ...` JSON text */
     void *metrics;                /* tc_metrics * (metrics.c) */
     tc_status status;
     int num_failures;
@@ -160,8 +165,11 @@ const tc_capacity *tc_runner_capacity(const tc_runner *r);
 tc_capacity *tc_runner_capacity_mut(tc_runner *r);
 long tc_runner_total_results(const tc_runner *r);
 
+/* The trial's last result (borrowed, parsed on first use), or NULL. */
+json_t *tc_trial_last_result(tc_trial *t);
+
 /* New JSON views. A snapshot has the attributes of tunec.trial.Trial. */
-json_t *tc_trial_snapshot(const tc_runner *r, const tc_trial *t);
+json_t *tc_trial_snapshot(const tc_runner *r, tc_trial *t);
 /* experiment_state-<session>.json content (spec §10.6). */
 json_t *tc_runner_state(const tc_runner *r, double start_time);
 /* Writes it atomically into every experiment dir. */

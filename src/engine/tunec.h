@@ -374,6 +374,51 @@ json_t *tc_metrics_to_json(const tc_metrics *m);
  * "last-5-avg", "last-10-avg"); else 0. */
 int tc_metrics_get(const tc_metrics *m, const char *key, const char *stat, double *out);
 
+
+/* ------------------------------------------------------------------------- */
+/* result_scan.c — one pass over a result's JSON text (the driver hot path)   */
+/* ------------------------------------------------------------------------- */
+
+enum { TC_F_NUMBER, TC_F_STRING, TC_F_TRUE, TC_F_FALSE, TC_F_NULL, TC_F_LIST };
+
+typedef struct tc_field {
+    size_t key_off, key_len;   /* flattened key ("a/b") in s->keys_store */
+    size_t val_off, val_len;   /* raw value text in the scanned text */
+    int type;                  /* TC_F_* */
+    int is_int;                /* a number written without '.' or exponent */
+    double num;                /* numbers (NaN/Infinity too); 1/0 for true/false */
+} tc_field;
+
+typedef struct tc_scan {
+    const char *text;          /* borrowed: the scanned text */
+    size_t len;
+    tc_field *fields;          /* leaves of the flattened result, in text order */
+    size_t n, cap;
+    tc_buf keys;               /* scratch for building prefixed keys */
+    tc_buf keys_store;         /* the fields' keys */
+    long skip_off, skip_len;   /* span of the skipped top-level key's value, or -1 */
+    long done_index;           /* field index of top-level "done", or -1 */
+} tc_scan;
+
+void tc_scan_init(tc_scan *s);
+void tc_scan_free(tc_scan *s);
+/* Scans a result object. Nested dicts are flattened with "/" (an empty dict
+ * leaves nothing), lists are leaves, the top-level `skip_key` (may be NULL)
+ * is only located. TC_ERR_TUNE if the text is not an object, TC_ERR_VALUE
+ * for malformed JSON. The scan borrows `text`. */
+int tc_scan_result(tc_scan *s, const char *text, size_t len, const char *skip_key, tc_error *err);
+#define tc_scan_key(s, f) ((s)->keys_store.data + (f)->key_off)
+/* Index of the field with this flattened key, or -1. */
+long tc_scan_find(const tc_scan *s, const char *key, size_t key_len);
+int tc_field_truthy(const tc_scan *s, const tc_field *f);
+/* Appends Python's str() of the field's value (CSV cells). */
+int tc_field_py_str(const tc_scan *s, const tc_field *f, tc_buf *out, tc_error *err);
+/* The hot-path forms of tc_csv_row and tc_metrics_update (log_csv.c,
+ * metrics.c), reading a scanned result instead of a tree. */
+typedef struct tc_metrics tc_metrics;
+int tc_csv_row_scan(tc_csv *csv, const tc_scan *s, tc_buf *out, tc_error *err);
+int tc_metrics_update_scan(tc_metrics *m, const tc_scan *s);
+
 #ifdef __cplusplus
 }
 #endif

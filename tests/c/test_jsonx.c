@@ -366,6 +366,48 @@ static void test_nul_in_string(void)
     json_decref(v);
 }
 
+/* Escapes at every position of longer strings (the writer skips 8 plain
+ * bytes at a time): {byte, json.dumps escape of it}. */
+static void test_escape_positions(void)
+{
+    static const struct { const char *raw, *esc; } specials[] = {
+        {"\"", "\\\""}, {"\\", "\\\\"}, {"\n", "\\n"}, {"\001", "\\u0001"}, {"\037", "\\u001f"},
+        {"\177", "\177"}, {"\303\251", "\303\251"}, {"/", "/"}, {" ", " "}, {"!", "!"}, {"#", "#"},
+        {"[", "["}, {"]", "]"}, {"\b", "\\b"}, {"\t", "\\t"},
+    };
+    char raw[64], want[96];
+    int mismatches = 0;
+    for (size_t k = 0; k < sizeof specials / sizeof specials[0]; k++) {
+        for (size_t len = 1; len <= 26; len++) {
+            for (size_t at = 0; at < len; at++) {
+                size_t rn = 0, wn = 0;
+                want[wn++] = '"';
+                for (size_t i = 0; i < len; i++) {
+                    const char *r = i == at ? specials[k].raw : "a";
+                    const char *w = i == at ? specials[k].esc : "a";
+                    memcpy(raw + rn, r, strlen(r));
+                    rn += strlen(r);
+                    memcpy(want + wn, w, strlen(w));
+                    wn += strlen(w);
+                }
+                want[wn++] = '"';
+                want[wn] = '\0';
+                json_t *v = json_stringn(raw, rn);
+                tc_buf b;
+                tc_buf_init(&b);
+                tc_json_dump(v, &b, TC_DUMP_COMPACT);
+                if (!b.data || strcmp(b.data, want) != 0) {
+                    mismatches++;
+                    fprintf(stderr, "  escape: got %s, want %s\n", b.data ? b.data : "(null)", want);
+                }
+                tc_buf_free(&b);
+                json_decref(v);
+            }
+        }
+    }
+    CHECK_INT(mismatches, 0);
+}
+
 static void test_py_strings(void)
 {
     for (size_t i = 0; i < sizeof str_cases / sizeof str_cases[0]; i++) {
@@ -573,6 +615,7 @@ int main(void)
     test_markers();
     test_json_roundtrip();
     test_nul_in_string();
+    test_escape_positions();
     test_py_strings();
     test_bad_json();
     test_fast_reader_agrees();

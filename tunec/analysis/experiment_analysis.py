@@ -66,7 +66,7 @@ class Analysis:
             (1.x); without one, "max" as in 0.8.
     """
 
-    def __init__(self, experiment_dir, default_metric=None, default_mode=None):
+    def __init__(self, experiment_dir, default_metric=None, default_mode=None, _lazy=False):
         experiment_dir = os.path.expanduser(os.fspath(experiment_dir))
         if not os.path.isdir(experiment_dir):
             raise ValueError("{} is not a valid directory.".format(experiment_dir))
@@ -76,9 +76,10 @@ class Analysis:
         self._experiment_dir = experiment_dir
         self.default_metric = default_metric
         self.default_mode = default_mode
-        self._trials_data = {}
+        self._trials_cache = None
         self._frames = None
-        self._fetch()
+        if not _lazy:
+            self._fetch()
 
     # -- loading -------------------------------------------------------------
     def _load_trials_data(self):
@@ -88,8 +89,15 @@ class Analysis:
         return trials
 
     def _fetch(self):
-        self._trials_data = {t.logdir: t for t in self._load_trials_data()}
+        self._trials_cache = {t.logdir: t for t in self._load_trials_data()}
         self._frames = None
+
+    @property
+    def _trials_data(self):
+        """{logdir: trial data}, read from disk on first use."""
+        if self._trials_cache is None:
+            self._fetch()
+        return self._trials_cache
 
     def fetch_trial_dataframes(self):
         """Re-reads every trial's results from disk; returns
@@ -345,6 +353,7 @@ class ExperimentAnalysis(Analysis):
         self._experiment_state = state
         self._experiment_checkpoint_path = path
         experiment_dir = os.path.dirname(path) or os.curdir
+        lazy = trials is not None
         if trials is None:
             logger.warning("No `self.trials`. Drawing logdirs from checkpoint file. This may "
                            "result in some information that is out of sync, as "
@@ -352,9 +361,11 @@ class ExperimentAnalysis(Analysis):
             trials = [_trial_from_state(c) for c in self._checkpoints if isinstance(c, dict)]
             for trial in trials:
                 _relocate(trial, experiment_dir)
+        # With the trials of a live run, results are read on first use rather
+        # than here, so tune.run returns without reading every result back.
         self.trials = list(trials)
         super().__init__(experiment_dir, default_metric=default_metric,
-                         default_mode=default_mode)
+                         default_mode=default_mode, _lazy=lazy)
 
     def _load_trials_data(self):
         paths = [t.logdir for t in self.trials if t.logdir]
