@@ -210,6 +210,9 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
     _unsupported("callbacks", callbacks, None)
     _unsupported("trial_dirname_creator", trial_dirname_creator, None)
     _unsupported("export_formats", export_formats or None, None)
+    _unsupported("log_to_file", log_to_file, False)
+    _unsupported("sync_config", sync_config, None)
+    _unsupported("sync_to_driver", sync_to_driver, None)
     from tunec.schedulers import FIFOScheduler, TrialScheduler
     if scheduler is not None and type(scheduler) is not FIFOScheduler:
         if isinstance(scheduler, TrialScheduler):
@@ -344,6 +347,9 @@ class _Runner:
             "time_budget_s": time_budget_s or 0,
             "session_str": self.session_str,
             "state_period_s": state_period_s,
+            # How long a worker may ignore a STOP before it is killed (its
+            # trial is over either way); an environment knob for tests.
+            "stop_grace_s": float(os.environ.get("TUNEC_STOP_GRACE_S", 10)),
             "max_len_identifier": int(os.environ.get("MAX_LEN_IDENTIFIER", 130)),
         }
         from tunec import _tunec

@@ -71,6 +71,7 @@ typedef struct {
     double last_state_write;
     double state_period_s;
     int local_mode;
+    int unbounded;           /* some experiment has num_samples = -1 */
     PyThreadState *saved;    /* set while the GIL is released */
     int callback_failed;     /* a Python callback raised during the loop */
     tc_buf scratch;
@@ -666,13 +667,17 @@ static int generate(RunObject *self, tc_error *err)
 {
     if (tc_runner_generation_done(self->runner))
         return 0;
+    /* A finite space is generated up front in large batches (Ray shows every
+     * trial PENDING from the start); an endless one (num_samples=-1) only as
+     * fast as trials can start. */
+    long want = self->unbounded ? self->max_workers : 4096;
     long pending = tc_runner_count(self->runner, TC_PENDING);
-    if (pending >= 1024)
+    if (pending >= want / 4 + 1)
         return 0;
     long before = tc_runner_num_trials(self->runner);
     long added = tc_runner_generate(self->runner, tcx_eval_fn,
                                     self->resolver == Py_None ? NULL : self->resolver,
-                                    4096 - pending, err);
+                                    want - pending, err);
     if (added < 0)
         return -1;
     if (self->name_creator != Py_None) {
@@ -995,6 +1000,8 @@ static int add_experiments(RunObject *self, const json_t *opts, tc_error *err)
         if (tcx_mkdirs(xo.exp_dir, err) < 0)
             return -1;
         long num_samples = (long)opt_num(e, "num_samples", 1);
+        if (num_samples < 0)
+            self->unbounded = 1;
         uint64_t seed = (uint64_t)json_integer_value(json_object_get(e, "seed"));
         tc_space *space = tc_space_new(json_object_get(e, "spec"), num_samples, seed, err);
         if (!space)

@@ -15,6 +15,17 @@ import os
 from tunec.result import TRAINING_ITERATION
 
 
+
+def require_pandas():
+    """pandas, which tunec needs only to build DataFrames (an optional
+    dependency): a clear ImportError naming the fix when it is missing."""
+    try:
+        import pandas
+    except ImportError as exc:
+        raise ImportError("tunec needs pandas to build DataFrames: pip install pandas "
+                          "(or pip install 'tunec[pandas]')") from exc
+    return pandas
+
 class TrialData:
     """The loaded results of one trial directory.
 
@@ -80,7 +91,7 @@ class TrialData:
         """The trial's results as a ``pandas.DataFrame`` (the frame
         ``pd.read_csv(progress.csv)`` gives in Ray; integer columns int64)."""
         import numpy as np
-        import pandas as pd
+        pd = require_pandas()
         data = {}
         for name in self.columns:
             col = self.data[name]

@@ -25,7 +25,8 @@ import logging
 import math
 import os
 
-from tunec.analysis._trial_data import TrialData, checkpoint_paths, join_checkpoints
+from tunec.analysis._trial_data import (TrialData, checkpoint_paths, join_checkpoints,
+                                        require_pandas)
 from tunec.error import TuneError
 from tunec.result import CONFIG_PREFIX, TRAINING_ITERATION
 from tunec.trial import Location, Trial
@@ -163,7 +164,7 @@ class Analysis:
         if mode and not metric:
             raise ValueError("If a `mode` is passed to `dataframe()`, you'll also have to "
                              "pass a `metric`!")
-        import pandas as pd
+        pd = require_pandas()
         rows = self._retrieve_rows(metric=metric, mode=mode)
         configs = self.get_all_configs(prefix=True)
         for path, row in rows.items():
@@ -511,7 +512,7 @@ def _relocate(trial, experiment_dir):
 
 
 def _results_frame(trials):
-    import pandas as pd
+    pd = require_pandas()
     from tunec.logger import _flatten_dict
     records = []
     for trial in trials:
