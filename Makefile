@@ -11,10 +11,10 @@ ENGINE_SRC  := $(sort $(wildcard src/engine/*.c))
 CTEST_SRC   := $(sort $(wildcard tests/c/test_*.c))
 CTEST_BIN   := $(patsubst tests/c/%.c,tests/c/bin/%,$(CTEST_SRC))
 CTEST_ASAN  := $(patsubst tests/c/%.c,tests/c/bin/asan_%,$(CTEST_SRC))
-CFLAGS_C    := -std=c11 -O1 -g -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -D_GNU_SOURCE -Isrc/engine
+CFLAGS_C    := -std=c11 -O1 -g -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -D_GNU_SOURCE -iquote src/engine
 SAN_FLAGS   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: all deps venv build demo test test-c test-c-asan test-c-valgrind test-py bench sanitize clean
+.PHONY: all deps venv build demo test test-c test-c-asan test-c-valgrind test-py bench bench-compare sanitize clean
 
 all: build
 
@@ -69,6 +69,21 @@ test: build test-c test-c-asan test-py
 
 bench: build
 	$(VPY) benchmarks/run.py
+
+# Side by side with Ray Tune, Optuna and Hyperopt (docs/benchmarks.md). A separate
+# virtual environment: the peers come from PyPI, tunec from this tree (pip install .).
+CMP_VENV := benchmarks/.venv-compare
+CMP_PY   := $(CMP_VENV)/bin/python
+
+$(CMP_VENV)/.stamp:
+	$(PYTHON) -m venv $(CMP_VENV)
+	$(CMP_PY) -m pip install -q --upgrade pip setuptools wheel
+	$(CMP_PY) -m pip install -q 'ray[tune]' optuna hyperopt pandas psutil
+	touch $@
+
+bench-compare: deps $(CMP_VENV)/.stamp
+	flock /tmp/tunec-build.lock $(CMP_PY) -m pip install -q .
+	$(CMP_PY) benchmarks/compare.py
 
 clean:
 	rm -rf build tests/c/bin tunec/*.so *.egg-info

@@ -72,8 +72,10 @@ sources = sorted(glob.glob("src/engine/*.c")) + sorted(glob.glob("src/ext/*.c"))
 ext = Extension(
     "tunec._tunec",
     sources=sources,
-    include_dirs=["src/engine", "src/ext", numpy_include()],
-    extra_compile_args=compile_args + [f for f in cflags],
+    # -iquote, not -I: the project's headers must never shadow a system
+    # header of the same name (<sched.h> included by pthread.h, say).
+    include_dirs=[numpy_include()],
+    extra_compile_args=compile_args + ["-iquote", "src/engine", "-iquote", "src/ext"] + cflags,
     extra_link_args=link_args + libs,
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
 )

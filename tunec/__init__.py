@@ -29,6 +29,13 @@ _LAZY = {
     "get_trial_resources": ("tunec.session", "get_trial_resources"),
     "get_context": ("tunec.session", "get_context"),
     "is_session_enabled": ("tunec.session", "is_session_enabled"),
+    # checkpoints
+    "checkpoint_dir": ("tunec.checkpoint", "checkpoint_dir"),
+    "make_checkpoint_dir": ("tunec.checkpoint", "make_checkpoint_dir"),
+    "save_checkpoint": ("tunec.checkpoint", "save_checkpoint"),
+    "get_checkpoint": ("tunec.checkpoint", "get_checkpoint"),
+    "Checkpoint": ("tunec.checkpoint", "Checkpoint"),
+    "CheckpointConfig": ("tunec.checkpoint", "CheckpointConfig"),
     # search spaces
     "grid_search": ("tunec.sample", "grid_search"),
     "sample_from": ("tunec.sample", "sample_from"),
@@ -55,7 +62,7 @@ _LAZY = {
     "ProgressReporter": ("tunec.progress_reporter", "ProgressReporter"),
 }
 
-_SUBMODULES = ("track", "schedulers", "suggest", "logger", "result", "trial", "stopper",
+_SUBMODULES = ("checkpoint", "track", "schedulers", "suggest", "logger", "result", "trial", "stopper",
                "analysis", "sample", "experiment", "trainable", "registry", "session",
                "progress_reporter", "error")
 

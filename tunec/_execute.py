@@ -2,16 +2,22 @@
 driver): the shared body of ``_worker.py`` and the local executor.
 
 The driver's START message carries the trial's config (opaque objects as
-markers, replaced here from the OBJECTS table), its logdir and names.
+markers, replaced here from the OBJECTS table), its logdir and names, and how
+to checkpoint and restore it.
 """
+import json
 import os
-import sys
 import traceback
 
 from tunec import session as _session_mod
 from tunec import trainable as _trainable_mod
+from tunec.checkpoint import announce, flush_pending, restore_counters
+from tunec.error import AbortTrialExecution
 from tunec.function_runner import call_style, run_function
 from tunec.sample import decode_value
+
+# reuse_actors: the class trainable instance kept for the next trial.
+_cached = {"cls": None, "instance": None}
 
 
 def _write_params_pickle(logdir, config):
@@ -33,8 +39,9 @@ def run_trial(session, start, trainable, objects, chdir=True):
     trial = start["trial"]
     logdir = start["logdir"]
     config = decode_value(start["config"], objects)
+    restore = start.get("restore")
     context = _session_mod._TrialContext(session, trial, start["trial_id"], start["trial_name"],
-                                         logdir, config, start.get("resources"))
+                                         logdir, config, start.get("resources"), restore)
     session.begin(trial, os.urandom(16).hex())
     old_cwd = os.getcwd() if chdir else None
     try:
@@ -43,14 +50,9 @@ def run_trial(session, start, trainable, objects, chdir=True):
             os.chdir(logdir)     # the trainable's cwd is its logdir (spec §18.7)
         _session_mod._set(context)
         if isinstance(trainable, type):
-            _run_class(session, trainable, config, context)
+            _run_class(session, trainable, config, context, start)
         else:
-            style = call_style(trainable)
-            try:
-                run_function(trainable, style, config, _session_mod.StatusReporter())
-            except _session_mod.StopTrial:
-                return
-            session.send(_tunec.MSG_DONE, trial)
+            _run_function(session, trainable, config, context, restore)
     except _session_mod.StopTrial:
         pass
     except BaseException as exc:   # noqa: B902 - every failure is the trial's
@@ -69,19 +71,84 @@ def run_trial(session, start, trainable, objects, chdir=True):
                 pass
 
 
-def _run_class(session, cls, config, context):
+def _run_function(session, func, config, context, restore):
+    from tunec import _tunec
+    style = call_style(func)
+    checkpoint = None
+    if restore:
+        restore_counters(session, restore)
+        checkpoint = restore
+    try:
+        run_function(func, style, config, _session_mod.StatusReporter(), checkpoint)
+    except _session_mod.StopTrial:
+        return
+    flush_pending(context)     # a checkpoint written after the last report
+    session.send(_tunec.MSG_DONE, context.trial_index)
+
+
+def _instance(cls, config, context, start):
+    """A fresh instance, or with reuse_actors the cached one reset for this
+    trial (spec §2.4)."""
+    if start.get("reuse_actors") and _cached["cls"] is cls and _cached["instance"] is not None:
+        instance = _cached["instance"]
+        _cached["instance"] = None
+        instance._session = context.session
+        if not instance.reset(config, context.logdir, context.trial_name, context.trial_id):
+            raise AbortTrialExecution("Trainable runner reuse requires reset_config to be "
+                                      "implemented and return True.")
+        return instance
     _trainable_mod._worker_context = context
     try:
-        instance = cls(config)
+        return cls(config)
     finally:
         _trainable_mod._worker_context = None
+
+
+def _run_class(session, cls, config, context, start):
+    instance = _instance(cls, config, context, start)
+    freq = start.get("checkpoint_freq") or 0
+    at_end = start.get("checkpoint_at_end")
+    if context.restore_path:
+        instance.restore(context.restore_path)
     hook = instance._log_hook()
+    keep = False
     try:
         while True:
             session.mark()
             result = instance._call_step()
-            stop = session.report(result) if hook is None else session.report_logged(result, hook)
+            stop = session.report_step(result, hook)
+            it = session.iteration
+            wanted = result.get("should_checkpoint") or (freq and it % freq == 0) or \
+                (stop and (at_end or session.checkpoint_requested))
+            if wanted and not session.exit_requested:
+                _save(instance, context)
             if stop:
                 break
+        keep = bool(start.get("reuse_actors"))
     finally:
-        instance._call_stop()
+        if keep:
+            _cached["cls"], _cached["instance"] = cls, instance
+        else:
+            instance._call_stop()
+
+
+def _save(instance, context):
+    path = instance.save()
+    directory = path
+    while os.path.dirname(directory.rstrip(os.sep)) != context.logdir.rstrip(os.sep):
+        parent = os.path.dirname(directory.rstrip(os.sep))
+        if parent == directory:
+            break
+        directory = parent
+    announce(context, directory.rstrip(os.sep), path)
+
+
+def shutdown():
+    """Worker exit: stop a trainable kept for reuse."""
+    instance = _cached.get("instance")
+    _cached["instance"] = None
+    if instance is not None:
+        try:
+            instance._call_stop()
+        except Exception:
+            pass

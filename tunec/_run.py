@@ -15,7 +15,6 @@ from tunec import _capacity
 from tunec.error import TuneError
 from tunec.experiment import Experiment, convert_to_experiment_list, default_local_dir
 
-_RESUME_CHOICES = (False, True, "LOCAL", "REMOTE", "PROMPT", "ERRORED_ONLY", "AUTO")
 _EXPORT_FORMATS = ("checkpoint", "model", "h5")
 _RESOURCE_KEYS = ("cpu", "gpu", "memory", "object_store_memory", "extra_cpu", "extra_gpu",
                   "extra_memory", "extra_object_store_memory", "custom_resources",
@@ -125,6 +124,17 @@ def _unsupported(name, value, default):
             "tune.run({}=...) is not supported by this tunec release yet".format(name))
 
 
+def _seed_python_rngs(seed):
+    """sample_from functions usually draw from `random` or `numpy.random`:
+    seeding them makes a run's configs reproducible and lets a resumed run
+    regenerate the same trials."""
+    import random
+    random.seed(seed)
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        numpy.random.seed(seed % (2 ** 32))
+
+
 def _session_str():
     return datetime.datetime.today().strftime("%Y-%m-%d_%H-%M-%S")
 
@@ -163,10 +173,14 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
         trial_executor=None, raise_on_failed_trial=True, return_trials=False,
         ray_auto_init=True, *, metric=None, mode=None, time_budget_s=None, storage_path=None,
         max_concurrent_trials=None, log_to_file=False, trial_dirname_creator=None,
-        sync_config=None, callbacks=None, checkpoint_config=None, seed=None):
+        sync_config=None, callbacks=None, checkpoint_config=None, seed=None,
+        resume_unfinished=True, resume_errored=False, restart_errored=False):
     """Runs an experiment and returns an ExperimentAnalysis (spec §1).
 
-    tunec extension: ``seed`` makes the generated configs reproducible.
+    tunec extensions: ``seed`` makes the generated configs reproducible;
+    ``resume_unfinished``/``resume_errored``/``restart_errored`` choose, with
+    ``resume``, what happens to unfinished and errored trials (Ray 2.x's
+    ``Tuner.restore`` choices).
     """
     if mode is not None and mode not in ("min", "max"):
         raise ValueError("mode must be 'min' or 'max', got {!r}".format(mode))
@@ -178,8 +192,9 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
         raise ValueError("max_failures must be an int >= -1, got {!r}".format(max_failures))
     if keep_checkpoints_num == 0:
         raise ValueError("keep_checkpoints_num must be > 0 (or None to keep all).")
-    if resume not in _RESUME_CHOICES:
-        raise ValueError("resume_type {!r} is not one of {}".format(resume, _RESUME_CHOICES))
+    from tunec import _resume
+    resuming, resume_unfinished, resume_errored, restart_errored = _resume.mode(
+        resume, resume_unfinished, resume_errored, restart_errored)
     if sync_to_cloud is not None and upload_dir is None:
         raise ValueError("Need `upload_dir` if `sync_to_cloud` given.")
     if time_budget_s is not None and (not isinstance(time_budget_s, (int, float)) or
@@ -198,14 +213,26 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
         if str(fmt).strip().lower() not in _EXPORT_FORMATS:
             raise TuneError("Unsupported import/export format: {}".format(fmt))
     # Features that come with later issues fail loudly rather than being ignored.
-    _unsupported("checkpoint_freq", checkpoint_freq, 0)
-    _unsupported("checkpoint_at_end", checkpoint_at_end, False)
-    _unsupported("checkpoint_config", checkpoint_config, None)
-    _unsupported("restore", restore, None)
-    _unsupported("resume", resume, False)
+    if checkpoint_config is not None:
+        from tunec.checkpoint import CheckpointConfig
+        if not isinstance(checkpoint_config, CheckpointConfig):
+            raise TypeError("checkpoint_config must be a tune.CheckpointConfig, got {!r}".format(
+                checkpoint_config))
+        keep_checkpoints_num = checkpoint_config.num_to_keep
+        checkpoint_score_attr = checkpoint_config.score_attr()
+        checkpoint_freq = checkpoint_config.checkpoint_frequency
+        checkpoint_at_end = bool(checkpoint_config.checkpoint_at_end)
+    if not isinstance(checkpoint_freq, int) or isinstance(checkpoint_freq, bool) or \
+            checkpoint_freq < 0:
+        raise ValueError("checkpoint_freq must be an int >= 0, got {!r}".format(checkpoint_freq))
+    if keep_checkpoints_num is not None and (not isinstance(keep_checkpoints_num, int) or
+                                             keep_checkpoints_num < 0):
+        raise ValueError("keep_checkpoints_num must be a positive int or None, got {!r}".format(
+            keep_checkpoints_num))
+    if restore is not None and not os.path.exists(os.path.expanduser(restore)):
+        raise ValueError("restore: checkpoint {} does not exist".format(restore))
     _unsupported("upload_dir", upload_dir, None)
     _unsupported("with_server", with_server, False)
-    _unsupported("reuse_actors", reuse_actors, False)
     _unsupported("trial_executor", trial_executor, None)
     _unsupported("callbacks", callbacks, None)
     _unsupported("trial_dirname_creator", trial_dirname_creator, None)
@@ -240,11 +267,18 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
                                   resources_per_trial=resources_per_trial,
                                   num_samples=num_samples, local_dir=local_dir,
                                   trial_name_creator=trial_name_creator, loggers=loggers,
-                                  max_failures=max_failures)]
+                                  max_failures=max_failures, checkpoint_freq=checkpoint_freq,
+                                  checkpoint_at_end=checkpoint_at_end,
+                                  keep_checkpoints_num=keep_checkpoints_num,
+                                  checkpoint_score_attr=checkpoint_score_attr,
+                                  restore=restore)]
+    resume_info = _resume_info(experiments[0], resume, resuming, resume_unfinished,
+                               resume_errored, restart_errored)
     runner = _Runner(experiments, stopper=stopper, fail_fast=fail_fast, verbose=int(verbose),
                      progress_reporter=progress_reporter, time_budget_s=time_budget_s,
                      max_concurrent=max_concurrent_trials, seed=seed,
-                     state_period_s=global_checkpoint_period, metric=metric, mode=mode)
+                     state_period_s=global_checkpoint_period, metric=metric, mode=mode,
+                     reuse_actors=reuse_actors, resume_info=resume_info)
     trials = runner.run()
 
     incomplete = [t for t in trials if t.status != "TERMINATED"]
@@ -258,6 +292,27 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
     from tunec.analysis import ExperimentAnalysis
     return ExperimentAnalysis(runner.state_file, trials=trials, default_metric=metric,
                               default_mode=mode)
+
+
+def _resume_info(exp, resume, resuming, resume_unfinished, resume_errored, restart_errored):
+    """What the engine needs to resume, or None for a fresh start."""
+    from tunec import _resume
+    if not resuming:
+        return None
+    exp_dir = os.path.join(exp.local_dir, exp.name)
+    exists = _resume.has_state(exp_dir)
+    if str(resume).upper().startswith("AUTO") and not exists:
+        return None
+    if str(resume).upper().startswith("PROMPT"):
+        answer = input("Resume from local directory {}? [y/N] ".format(exp_dir)) if exists else ""
+        if answer.strip().lower() not in ("y", "yes"):
+            return None
+    if str(resume).upper().startswith("REMOTE"):
+        raise ValueError("Called resume from remote without remote directory.")
+    records, runner_data = _resume.load(exp_dir)
+    return {"records": records, "seeds": _resume.recorded_seeds(runner_data),
+            "resume_unfinished": resume_unfinished, "resume_errored": resume_errored,
+            "restart_errored": restart_errored}
 
 
 def run_experiments(experiments, search_alg=None, scheduler=None, with_server=False,
@@ -288,7 +343,8 @@ class _Runner:
     reports progress."""
 
     def __init__(self, experiments, stopper, fail_fast, verbose, progress_reporter,
-                 time_budget_s, max_concurrent, seed, state_period_s, metric, mode):
+                 time_budget_s, max_concurrent, seed, state_period_s, metric, mode,
+                 reuse_actors=False, resume_info=None):
         from tunec import sample
         self.experiments = experiments
         self.stopper = stopper
@@ -312,6 +368,12 @@ class _Runner:
                 self.trainables.append(exp.trainable)
             if int(spec["max_failures"]) < -1:
                 raise ValueError("max_failures must be >= -1")
+            exp_seed = seed if seed is not None else int.from_bytes(os.urandom(7), "little")
+            exp_seed += len(exp_options)
+            if resume_info and resume_info["seeds"].get(exp.name) is not None and seed is None:
+                exp_seed = resume_info["seeds"][exp.name]   # regenerate the same trials
+            if functions:
+                _seed_python_rngs(exp_seed)
             exp_options.append({
                 "name": exp.name,
                 "exp_dir": os.path.join(exp.local_dir, exp.name),
@@ -321,9 +383,13 @@ class _Runner:
                 "resources": _resources_for(exp),
                 "num_samples": spec["num_samples"],
                 "spec": json.loads(spec_json),
-                "seed": (seed if seed is not None else int.from_bytes(os.urandom(7), "little"))
-                + len(exp_options),
+                "seed": exp_seed,
                 "max_failures": spec["max_failures"],
+                "checkpoint_freq": spec["checkpoint_freq"],
+                "checkpoint_at_end": bool(spec["checkpoint_at_end"]),
+                "keep_checkpoints_num": spec["keep_checkpoints_num"] or 0,
+                "checkpoint_score_attr": spec["checkpoint_score_attr"],
+                "restore": spec["restore"],
                 "log_json": log_json,
                 "log_csv": log_csv,
             })
@@ -351,6 +417,10 @@ class _Runner:
             # trial is over either way); an environment knob for tests.
             "stop_grace_s": float(os.environ.get("TUNEC_STOP_GRACE_S", 10)),
             "max_len_identifier": int(os.environ.get("MAX_LEN_IDENTIFIER", 130)),
+            "heartbeat_timeout_s": float(os.environ.get("TUNEC_HEARTBEAT_TIMEOUT_S", 30)),
+            "reuse_actors": bool(reuse_actors),
+            "journal": os.path.join(exp_options[0]["exp_dir"],
+                                    "experiment_state-{}.journal".format(self.session_str)),
         }
         from tunec import _tunec
         from tunec.trial import Trial
@@ -365,6 +435,9 @@ class _Runner:
         if self.name_creators:
             creator = self.name_creators[0]
             callbacks["name_creator"] = lambda snap: creator(self._trial(snap))
+        if resume_info is not None:
+            options["resume"] = {k: resume_info[k] for k in (
+                "records", "resume_unfinished", "resume_errored", "restart_errored")}
         self.run_handle = _tunec.Run(json.dumps(options), blobs, callbacks)
         self.reporter = self._make_reporter(progress_reporter, metric, mode)
         self._printed = {}
@@ -440,5 +513,26 @@ class _Runner:
                 if self.stopper is not None and self.stopper.stop_all():
                     handle.stop_all()
                 self._report()
+        except KeyboardInterrupt:
+            self._interrupted(handle)
+            raise
         finally:
             handle.shutdown()
+
+    def _interrupted(self, handle):
+        """First Ctrl-C: stop gracefully (running class trainables save a
+        checkpoint), write the state and say how to resume. A second Ctrl-C
+        stops at once."""
+        print("\ntunec: stopping the experiment (press Ctrl+C again to stop at once)...",
+              file=sys.stderr, flush=True)
+        try:
+            handle.interrupt()
+            while not handle.step(0.25):
+                pass
+        except KeyboardInterrupt:
+            handle.shutdown(0)
+        handle.write_state()
+        print("tunec: experiment stopped. Resume it with tune.run(..., name={!r}, "
+              "local_dir={!r}, resume=True).".format(self.experiments[0].name,
+                                                     self.experiments[0].local_dir),
+              file=sys.stderr, flush=True)

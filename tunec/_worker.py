@@ -29,8 +29,17 @@ def main(argv=None):
     hello = {"pid": os.getpid(), "hostname": platform.node(), "node_ip": _node_ip()}
     session.send(_tunec.MSG_HELLO, -1, json.dumps(hello).encode())
     blobs, trainables, objects = {}, {}, {}
-    from tunec._execute import run_trial
+    from tunec._execute import run_trial, shutdown
     import pickle
+    session.start_heartbeat()
+    try:
+        return _serve(session, blobs, trainables, objects, run_trial, pickle)
+    finally:
+        shutdown()
+
+
+def _serve(session, blobs, trainables, objects, run_trial, pickle):
+    from tunec import _tunec
     while True:
         frame = session.recv()
         if frame is None:

@@ -43,10 +43,12 @@ def _name(func):
     return getattr(func, "__name__", repr(func))
 
 
-def run_function(func, style, config, reporter):
-    """Runs the user's function in the worker; reports go through the session."""
+def run_function(func, style, config, reporter, checkpoint=None):
+    """Runs the user's function in the worker; reports go through the session.
+    `checkpoint` is the path a restored trial starts from (given as
+    ``checkpoint_dir=`` / ``checkpoint=``; 2.x code asks tune.get_checkpoint())."""
     if style == "config":
         return func(config)
     if style == "reporter":
         return func(config, reporter)
-    return func(config, **{style: None})
+    return func(config, **{style: checkpoint})

@@ -19,9 +19,10 @@ class StopTrial(BaseException):
 
 class _TrialContext:
     __slots__ = ("session", "trial_id", "trial_name", "logdir", "config", "resources",
-                 "trial_index")
+                 "trial_index", "pending_checkpoint", "restore_path")
 
-    def __init__(self, session, trial_index, trial_id, trial_name, logdir, config, resources):
+    def __init__(self, session, trial_index, trial_id, trial_name, logdir, config, resources,
+                 restore_path=None):
         self.session = session
         self.trial_index = trial_index
         self.trial_id = trial_id
@@ -29,6 +30,8 @@ class _TrialContext:
         self.logdir = logdir
         self.config = config
         self.resources = resources
+        self.pending_checkpoint = None     # a function's checkpoint, sent with its next report
+        self.restore_path = restore_path   # the checkpoint this run started from
 
 
 def _set(context):
@@ -49,7 +52,11 @@ def _report(metrics):
     if context is None:
         raise ValueError("Session not detected. Call tune.report / tune.track.log from "
                          "inside a trainable run by tune.run.")
-    if context.session.report(metrics):
+    stop = context.session.report(metrics)
+    if context.pending_checkpoint is not None:
+        from tunec.checkpoint import flush_pending
+        flush_pending(context)
+    if stop:
         raise StopTrial()
 
 
@@ -61,9 +68,6 @@ def report(*args, **kwargs):
     and ``report({...})`` / ``report(metrics, checkpoint=...)`` (2.x).
     """
     checkpoint = kwargs.pop("checkpoint", None)
-    if checkpoint is not None:
-        raise NotImplementedError("tune.report(checkpoint=...) is not supported by this tunec "
-                                  "release yet")
     if len(args) > 1:
         raise TypeError("report() takes at most one positional argument (a dict of metrics "
                         "or a single metric value), got {}".format(len(args)))
@@ -76,6 +80,10 @@ def report(*args, **kwargs):
             metrics["_metric"] = args[0]
     else:
         metrics = kwargs
+    if checkpoint is not None:
+        from tunec.checkpoint import report_with_checkpoint
+        report_with_checkpoint(metrics, checkpoint)
+        return
     _report(metrics)
 
 

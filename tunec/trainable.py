@@ -88,6 +88,69 @@ class Trainable:
     def stop(self):
         self._call_stop()
 
+    # -- checkpoints (spec §2.3) ----------------------------------------------
+    def save(self, checkpoint_dir=None):
+        """Saves into ``<checkpoint_dir or logdir>/checkpoint_<iteration>`` and
+        returns the checkpoint path (a file for dict checkpoints)."""
+        import pickle
+        from tunec.checkpoint import make_dir, write_metadata
+        directory = make_dir(checkpoint_dir or self._logdir,
+                             "checkpoint_{}".format(self.iteration))
+        new_api = _overrides(self, "save_checkpoint")
+        saved = self.save_checkpoint(directory) if new_api else self._save(directory)
+        if isinstance(saved, (str, os.PathLike)):
+            path = os.path.abspath(os.fspath(saved))
+            if path != directory and not path.startswith(os.path.join(directory, "")):
+                raise ValueError(
+                    "The returned checkpoint path must be within the given checkpoint dir "
+                    "{}: {}".format(directory, saved))
+            as_dict = False
+        elif isinstance(saved, dict):
+            path = os.path.join(directory, "checkpoint")
+            with open(path, "wb") as f:
+                pickle.dump(saved, f)
+            as_dict = True
+        elif saved is None and new_api:
+            path, as_dict = directory, False      # 2.x: the files are in the directory
+        else:
+            raise ValueError("Returned unexpected type {}. Expected str or dict.".format(
+                type(saved).__name__))
+        write_metadata(path, self._session.counters(), as_dict)
+        return path
+
+    def restore(self, checkpoint_path):
+        """Restores a checkpoint made by save(): counters from its metadata,
+        then the user's _restore/load_checkpoint with the dict or the path."""
+        import pickle
+        from tunec.checkpoint import restore_counters
+        meta = restore_counters(self._session, checkpoint_path)
+        arg = checkpoint_path
+        if meta and meta.get("saved_as_dict"):
+            with open(checkpoint_path, "rb") as f:
+                arg = pickle.load(f)
+            arg["tune_checkpoint_path"] = checkpoint_path
+        if _overrides(self, "load_checkpoint"):
+            self.load_checkpoint(arg)
+        else:
+            self._restore(arg)
+        self._restored = True
+
+    def delete_checkpoint(self, checkpoint_path):
+        import shutil
+        directory = checkpoint_path
+        while os.path.basename(directory) and not os.path.basename(directory).startswith(
+                "checkpoint_"):
+            directory = os.path.dirname(directory)
+        shutil.rmtree(directory or checkpoint_path, ignore_errors=True)
+
+    def reset(self, new_config, logdir=None, trial_name=None, trial_id=None):
+        """Reuse for another trial (reuse_actors, spec §2.4)."""
+        self.config = dict(new_config)
+        if logdir is not None:
+            self._logdir = logdir
+        self._trial_name, self._trial_id = trial_name, trial_id
+        return self.reset_config(copy.deepcopy(self.config))
+
     def get_config(self):
         return self.config
 
@@ -139,6 +202,20 @@ class Trainable:
 
     def _export_model(self, export_formats, export_dir):
         return {}
+
+    def _save(self, tmp_checkpoint_dir):
+        raise NotImplementedError("{} cannot checkpoint: implement save_checkpoint() (or "
+                                  "_save())".format(type(self).__name__))
+
+    def _restore(self, checkpoint):
+        raise NotImplementedError("{} cannot restore: implement load_checkpoint() (or "
+                                  "_restore())".format(type(self).__name__))
+
+    def save_checkpoint(self, checkpoint_dir):
+        return self._save(checkpoint_dir)
+
+    def load_checkpoint(self, checkpoint):
+        return self._restore(checkpoint)
 
     def setup(self, config):
         self._setup(config)

@@ -4,9 +4,14 @@
 
 int tc_frame_append(tc_buf *out, uint16_t type, int32_t trial, const void *payload, size_t len)
 {
+    return tc_frame_append_flags(out, type, 0, trial, payload, len);
+}
+
+int tc_frame_append_flags(tc_buf *out, uint16_t type, uint16_t flags, int32_t trial,
+                          const void *payload, size_t len)
+{
     char header[TC_FRAME_HEADER];
     uint32_t len32 = (uint32_t)len;
-    uint16_t flags = 0;
     if (len > TC_FRAME_MAX)
         return -1;
     memcpy(header, &len32, 4);

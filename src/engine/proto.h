@@ -10,12 +10,21 @@
  *   DONE    the function trainable returned (spec §3.2 duplicate marker)
  *   ERROR   traceback text: the trial failed
  *   READY   the worker finished its trial (normally or stopped) and is idle
+ *   CHECKPOINT {"dir", "path", "iteration"}: a checkpoint was saved (paths
+ *           relative to the trial's logdir)
+ *   HEARTBEAT  the worker process is alive (sent by a C thread every second,
+ *           whatever the trainable is doing)
  * Driver -> worker:
  *   TRAINABLE  cloudpickle of the trainable (sent once per worker)
  *   OBJECTS    cloudpickle of {id: object} for opaque config values
  *   START      {"trial_id", "trial_name", "logdir", "config", ...} (JSON)
- *   STOP       end the current trial at its next report
+ *   STOP       end the current trial at its next report; flags & 1: save a
+ *              checkpoint first (Ctrl-C, so the trial can resume)
  *   EXIT       leave the process
+ *   CONTINUE   go on with the next step (the answer to a RESULT sent with
+ *              flags & 2, which class trainables use: Ray runs them one
+ *              train() call at a time, so a stopped trial never overshoots
+ *              the result that stopped it and its checkpoints match the log)
  */
 #ifndef TUNEC_PROTO_H
 #define TUNEC_PROTO_H
@@ -30,11 +39,14 @@ enum {
     TC_MSG_DONE = 3,
     TC_MSG_ERROR = 4,
     TC_MSG_READY = 5,
+    TC_MSG_CHECKPOINT = 6,
+    TC_MSG_HEARTBEAT = 7,
     TC_MSG_TRAINABLE = 16,
     TC_MSG_OBJECTS = 17,
     TC_MSG_START = 18,
     TC_MSG_STOP = 19,
-    TC_MSG_EXIT = 20
+    TC_MSG_EXIT = 20,
+    TC_MSG_CONTINUE = 21
 };
 
 #define TC_FRAME_HEADER 12u
@@ -50,6 +62,9 @@ typedef struct tc_frame {
 
 /* Appends one frame to out. 0 / -1 (ENOMEM). */
 int tc_frame_append(tc_buf *out, uint16_t type, int32_t trial, const void *payload, size_t len);
+/* The same with flags (STOP's checkpoint request). */
+int tc_frame_append_flags(tc_buf *out, uint16_t type, uint16_t flags, int32_t trial,
+                          const void *payload, size_t len);
 /* Parses the frame at the start of data. Returns the bytes it spans (header +
  * payload), 0 when data holds only part of a frame, -1 on a corrupt header. */
 long tc_frame_parse(const char *data, size_t len, tc_frame *out);

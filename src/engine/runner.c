@@ -2,6 +2,7 @@
  *
  * Spec references: trial lifecycle §6, result processing §6.3, failures §6.4,
  * stop rules §7, trial names and directories §5.6, experiment state §10.6. */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,11 +31,14 @@ struct tc_runner {
     long next_variant_index;       /* tag counter, shared by experiments (§5.4) */
     long running;
     int stopping;                  /* stop_all requested */
+    int interrupted;               /* Ctrl-C: end without finishing trials */
     long total_results;
     tc_buf scratch;                /* reused per result for log lines */
     tc_buf line;                   /* the result.json line being built */
     tc_scan scan;                  /* the worker's result, scanned */
     tc_scan line_scan;             /* the final line, scanned (CSV, metrics) */
+    json_t *records;               /* resume: {trial_id: record} not yet matched */
+    int resume_unfinished, resume_errored, restart_errored;
 };
 
 /* ------------------------------------------------------------------------ */
@@ -198,6 +202,7 @@ static void trial_free(tc_runner *r, tc_trial *t)
     tc_metrics_free((tc_metrics *)t->metrics);
     if (t->csv)
         tc_csv_free(t->csv);
+    tc_ckpts_clear(&t->ckpts);
     free(t);
 }
 
@@ -213,6 +218,8 @@ void tc_runner_free(tc_runner *r)
         free((char *)e->opts.name);
         free((char *)e->opts.exp_dir);
         free((char *)e->opts.trainable_name);
+        free((char *)e->opts.checkpoint_score_attr);
+        free((char *)e->opts.restore_path);
         json_decref(e->stop);
         tc_space_free(e->space);
     }
@@ -222,6 +229,7 @@ void tc_runner_free(tc_runner *r)
     tc_buf_free(&r->line);
     tc_scan_free(&r->scan);
     tc_scan_free(&r->line_scan);
+    json_decref(r->records);
     free(r);
 }
 
@@ -240,6 +248,8 @@ int tc_runner_add_experiment(tc_runner *r, const tc_experiment_opts *opts, tc_sp
     e->opts.name = xstrdup(opts->name);
     e->opts.exp_dir = xstrdup(opts->exp_dir);
     e->opts.trainable_name = xstrdup(opts->trainable_name);
+    e->opts.checkpoint_score_attr = xstrdup(opts->checkpoint_score_attr);
+    e->opts.restore_path = xstrdup(opts->restore_path);
     e->stop = opts->stop ? json_deep_copy(opts->stop) : NULL;
     e->opts.stop = e->stop;
     e->space = space;
@@ -268,6 +278,34 @@ long tc_runner_count(const tc_runner *r, tc_status status)
     for (long i = 0; i < r->ntrials; i++)
         n += r->trials[i]->status == status;
     return n;
+}
+
+/* ------------------------------------------------------------------------ */
+/* the journal: events that must survive a killed driver                    */
+/* ------------------------------------------------------------------------ */
+
+/* Appends one event (stolen). Journal failures are not fatal to the run:
+ * the periodic snapshot still covers the state. */
+static void journal(tc_runner *r, json_t *event)
+{
+    if (!event)
+        return;
+    if (r->host.journal) {
+        tc_buf b;
+        tc_buf_init(&b);
+        if (tc_json_dump(event, &b, TC_DUMP_COMPACT) == 0 && tc_buf_putc(&b, '\n') == 0)
+            r->host.journal(r->host.ctx, b.data, b.len, NULL);
+        tc_buf_free(&b);
+    }
+    json_decref(event);
+}
+
+static void journal_status(tc_runner *r, const tc_trial *t)
+{
+    journal(r, json_pack("{s:s,s:s,s:s,s:i,s:o,s:o}", "event", "status", "trial_id", t->trial_id,
+                         "status", tc_status_names[t->status], "num_failures", t->num_failures,
+                         "error_msg", t->error_msg ? json_string(t->error_msg) : json_null(),
+                         "error_file", t->error_file ? json_string(t->error_file) : json_null()));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -315,6 +353,127 @@ static int push_trial(tc_runner *r, tc_trial *t, tc_error *err)
     return 0;
 }
 
+/* Equality of two configs with opaque markers compared by kind only (their
+ * ids and reprs differ from session to session). */
+static int same_config(const json_t *a, const json_t *b)
+{
+    if (json_is_object(a) && json_is_object(b)) {
+        const json_t *ma = json_object_get(a, "$tunec"), *mb = json_object_get(b, "$tunec");
+        if (json_is_string(ma) && json_is_string(mb) && strcmp(json_string_value(ma), "obj") == 0)
+            return strcmp(json_string_value(mb), "obj") == 0;
+        if (json_object_size(a) != json_object_size(b))
+            return 0;
+        const char *k;
+        json_t *va;
+        json_object_foreach((json_t *)a, k, va) {
+            const json_t *vb = json_object_get(b, k);
+            if (!vb || !same_config(va, vb))
+                return 0;
+        }
+        return 1;
+    }
+    if (json_is_array(a) && json_is_array(b)) {
+        if (json_array_size(a) != json_array_size(b))
+            return 0;
+        for (size_t i = 0; i < json_array_size(a); i++)
+            if (!same_config(json_array_get(a, i), json_array_get(b, i)))
+                return 0;
+        return 1;
+    }
+    double x, y;
+    if (tc_json_number(a, &x) && tc_json_number(b, &y))
+        return x == y || (x != x && y != y);
+    return json_equal((json_t *)a, (json_t *)b);
+}
+
+static int prepare_restart(tc_runner *r, tc_trial *t, long keep_iteration, tc_error *err);
+
+/* Resume: the regenerated trial t takes over its earlier session's record. */
+static int apply_record(tc_runner *r, tc_trial *t, const json_t *rec, tc_error *err)
+{
+    const json_t *old = json_object_get(rec, "tunec_config");
+    if (old && !same_config(old, t->config)) {
+        tc_buf a, b;
+        tc_buf_init(&a);
+        tc_buf_init(&b);
+        json_t *pa = public_copy(old), *pb = public_copy(t->config);
+        tc_json_dump(pa, &a, TC_DUMP_COMPACT);
+        tc_json_dump(pb, &b, TC_DUMP_COMPACT);
+        tc_error_set(err, TC_ERR_VALUE,
+                     "resume: trial %s was started with config %.300s but the search space now "
+                     "gives %.300s; the search space changed since the experiment started (a "
+                     "resumed experiment may only grow num_samples)", t->trial_id,
+                     a.data ? a.data : "?", b.data ? b.data : "?");
+        json_decref(pa);
+        json_decref(pb);
+        tc_buf_free(&a);
+        tc_buf_free(&b);
+        return -1;
+    }
+    const char *status = json_string_value(json_object_get(rec, "status"));
+    const char *logdir = json_string_value(json_object_get(rec, "logdir"));
+    const char *emsg = json_string_value(json_object_get(rec, "error_msg"));
+    const char *efile = json_string_value(json_object_get(rec, "error_file"));
+    const char *custom = json_string_value(json_object_get(rec, "custom_trial_name"));
+    t->num_failures = (int)json_integer_value(json_object_get(rec, "num_failures"));
+    t->logdir = xstrdup(logdir);
+    t->error_msg = xstrdup(emsg);
+    t->error_file = xstrdup(efile);
+    if (custom && !t->custom_name) {
+        t->custom_name = xstrdup(custom);
+        trial_set_name(t, r->exps[t->experiment].opts.trainable_name);
+    }
+    double st;
+    if (tc_json_number(json_object_get(rec, "start_time"), &st))
+        t->start_time = st;
+    t->resumed = 1;
+    if (tc_ckpts_from_json(&t->ckpts, json_object_get(rec, "tunec_checkpoints"), err) < 0)
+        return -1;
+    tc_status next = TC_PENDING;
+    if (status && strcmp(status, "TERMINATED") == 0) {
+        next = TC_TERMINATED;
+    } else if (status && strcmp(status, "ERROR") == 0) {
+        next = TC_ERROR;
+        if (r->restart_errored) {
+            tc_ckpts_clear(&t->ckpts);
+            t->num_failures = 0;
+            next = TC_PENDING;
+        } else if (r->resume_errored) {
+            t->num_failures = 0;
+            next = TC_PENDING;
+        }
+    }
+    if (next == TC_PENDING && !r->resume_unfinished && !(status && strcmp(status, "ERROR") == 0))
+        next = TC_TERMINATED;
+    t->status = next;
+    /* Finished trials get their metric analysis and last result back from
+     * their files; the others are cut back when they restart. */
+    if (next != TC_PENDING && t->logdir && prepare_restart(r, t, -2, err) < 0)
+        return -1;
+    return 0;
+}
+
+int tc_runner_set_resume(tc_runner *r, json_t *records, int resume_unfinished,
+                         int resume_errored, int restart_errored, tc_error *err)
+{
+    json_decref(r->records);
+    r->records = records;
+    r->resume_unfinished = resume_unfinished;
+    r->resume_errored = resume_errored;
+    r->restart_errored = restart_errored;
+    if (records && !json_is_object(records)) {
+        json_decref(records);
+        r->records = NULL;
+        return tc_error_set(err, TC_ERR_VALUE, "resume records must be an object");
+    }
+    return 0;
+}
+
+long tc_runner_resume_pending(const tc_runner *r)
+{
+    return r->records ? (long)json_object_size(r->records) : 0;
+}
+
 long tc_runner_generate(tc_runner *r, tc_eval_fn fn, void *ctx, long max_new, tc_error *err)
 {
     long added = 0;
@@ -352,10 +511,19 @@ long tc_runner_generate(tc_runner *r, tc_eval_fn fn, void *ctx, long max_new, tc
             tc_variant_clear(&v);
             t->metrics = tc_metrics_new();
             t->status = TC_PENDING;
+            t->restored_iteration = -1;
+            tc_ckpts_init(&t->ckpts);
             if (!t->metrics || trial_set_name(t, ex->opts.trainable_name) < 0 ||
                 push_trial(r, t, err) < 0) {
                 trial_free(r, t);
                 return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+            }
+            json_t *record = r->records ? json_object_get(r->records, t->trial_id) : NULL;
+            if (record) {
+                int rc = apply_record(r, t, record, err);
+                json_object_del(r->records, t->trial_id);
+                if (rc < 0)
+                    return -1;
             }
             added++;
         }
@@ -389,7 +557,7 @@ int tc_runner_set_custom_name(tc_runner *r, long index, const char *name, tc_err
 
 tc_trial *tc_runner_choose(tc_runner *r)
 {
-    if (r->stopping)
+    if (r->stopping || r->interrupted)
         return NULL;
     if (r->opts.max_concurrent > 0 && r->running >= r->opts.max_concurrent)
         return NULL;
@@ -549,6 +717,67 @@ static int open_sinks(tc_runner *r, tc_trial *t, tc_error *err)
     return 0;
 }
 
+/* keep(): a result.json line the host kept while cutting the files. */
+static int replay_line(void *kctx, const char *line, size_t len)
+{
+    void **pair = kctx;
+    tc_runner *r = pair[0];
+    tc_trial *t = pair[1];
+    if (tc_scan_result(&r->line_scan, line, len, "config", NULL) < 0)
+        return 0;   /* a torn line: skip it */
+    if (tc_metrics_update_scan((tc_metrics *)t->metrics, &r->line_scan) < 0)
+        return -1;
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return -1;
+    memcpy(copy, line, len);
+    copy[len] = '\0';
+    free(t->last_text);
+    t->last_text = copy;
+    t->last_text_len = len;
+    json_decref(t->last_result);
+    t->last_result = NULL;
+    t->n_results++;
+    long it = tc_scan_find(&r->line_scan, "training_iteration", 18);
+    if (it >= 0 && r->line_scan.fields[it].type == TC_F_NUMBER)
+        t->last_iteration = (long)r->line_scan.fields[it].num;
+    return 0;
+}
+
+/* Before a trial runs again (a retry, a resumed session): its result files
+ * are cut back to the rows up to keep_iteration (-1: none; -2: all, for a
+ * finished trial whose analysis is rebuilt), so no iteration appears twice,
+ * and its metric analysis is rebuilt from the rows kept. */
+static int prepare_restart(tc_runner *r, tc_trial *t, long keep_iteration, tc_error *err)
+{
+    trial_close_sinks(r, t);
+    tc_metrics_free((tc_metrics *)t->metrics);
+    t->metrics = tc_metrics_new();
+    if (!t->metrics)
+        return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+    free(t->last_text);
+    t->last_text = NULL;
+    t->last_text_len = 0;
+    json_decref(t->last_result);
+    t->last_result = NULL;
+    t->n_results = 0;
+    t->last_iteration = 0;
+    if (!r->host.cut_results)
+        return 0;
+    char *header = NULL;
+    void *pair[2] = {r, t};
+    long limit = keep_iteration == -2 ? LONG_MAX : keep_iteration;
+    if (r->host.cut_results(r->host.ctx, t->logdir, limit, replay_line, pair, &header, err) < 0)
+        return -1;
+    if (t->csv)
+        tc_csv_free(t->csv);
+    t->csv = tc_csv_new(header);
+    free(header);
+    if (!t->csv)
+        return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+    return 0;
+}
+
 int tc_runner_start(tc_runner *r, tc_trial *t, long pid, const char *hostname, tc_error *err)
 {
     const experiment *ex = &r->exps[t->experiment];
@@ -563,6 +792,15 @@ int tc_runner_start(tc_runner *r, tc_trial *t, long pid, const char *hostname, t
         t->logdir = r->host.make_trial_dir(r->host.ctx, ex->opts.exp_dir, prefix, err);
         free(prefix);
         if (!t->logdir || write_params(r, t, err) < 0)
+            return -1;
+        t->restored_iteration = -1;
+        json_t *rec = tc_trial_snapshot(r, t);
+        journal(r, json_pack("{s:s,s:o}", "event", "start", "record", rec));
+    } else {
+        /* A restart: from the newest checkpoint, files cut back to it. */
+        const tc_ckpt *k = tc_ckpts_newest(&t->ckpts);
+        t->restored_iteration = k ? k->iteration : -1;
+        if (prepare_restart(r, t, t->restored_iteration, err) < 0)
             return -1;
     }
     if (open_sinks(r, t, err) < 0 || cache_texts(t, err) < 0)
@@ -588,6 +826,7 @@ static void leave_running(tc_runner *r, tc_trial *t, tc_status next)
         trial_close_sinks(r, t);
     }
     t->status = next;
+    journal_status(r, t);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -820,6 +1059,9 @@ int tc_runner_on_result(tc_runner *r, tc_trial *t, const char *text, size_t len,
     t->last_update_time = r->host.now(r->host.ctx);
     t->n_results++;
     r->total_results++;
+    long it = tc_scan_find(&r->line_scan, "training_iteration", 18);
+    if (it >= 0 && r->line_scan.fields[it].type == TC_F_NUMBER)
+        t->last_iteration = (long)r->line_scan.fields[it].num;
     if (stop)
         leave_running(r, t, TC_TERMINATED);
     *decision = stop ? TC_STOP : TC_CONTINUE;
@@ -902,13 +1144,86 @@ void tc_runner_stop_all(tc_runner *r)
 
 int tc_runner_on_stopped(tc_runner *r, tc_trial *t, tc_error *err)
 {
+    /* Interrupted trials stay resumable: they restart from their newest
+     * checkpoint when the experiment is resumed. */
     if (t->status == TC_RUNNING)
-        leave_running(r, t, TC_TERMINATED);
+        leave_running(r, t, r->interrupted ? TC_PENDING : TC_TERMINATED);
     return 0;
+}
+
+void tc_runner_interrupt(tc_runner *r)
+{
+    r->interrupted = 1;
+}
+
+int tc_runner_interrupted(const tc_runner *r)
+{
+    return r->interrupted;
+}
+
+static void delete_checkpoint_dir(void *ctx, const char *dir)
+{
+    void **pair = ctx;
+    tc_runner *r = pair[0];
+    tc_trial *t = pair[1];
+    if (!r->host.remove_tree || !t->logdir || strstr(dir, "..") || dir[0] == '/')
+        return;   /* never anything outside the trial's directory */
+    char *path = join_path(t->logdir, dir);
+    if (path)
+        r->host.remove_tree(r->host.ctx, path);
+    free(path);
+}
+
+int tc_runner_on_checkpoint(tc_runner *r, tc_trial *t, const char *dir, const char *path,
+                            long iteration, tc_error *err)
+{
+    const experiment *ex = &r->exps[t->experiment];
+    /* A function runs ahead of the driver by a report or two: a checkpoint
+     * of an iteration that was never logged (the trial had already been
+     * stopped) would resume into missing rows, so it is not registered. */
+    if (iteration > t->last_iteration)
+        return 0;
+    if (!t->logdir || !dir || !path || dir[0] == '/' || strstr(dir, ".."))
+        return tc_error_set(err, TC_ERR_VALUE, "trial %s: bad checkpoint location %s",
+                            t->trial_id, dir ? dir : "(none)");
+    /* Score: the checkpoint_score_attr of the result it follows (§2.5). */
+    const char *attr = ex->opts.checkpoint_score_attr ? ex->opts.checkpoint_score_attr
+                                                      : "training_iteration";
+    int negate = strncmp(attr, "min-", 4) == 0;
+    if (negate)
+        attr += 4;
+    int has_score = 0;
+    double score = 0;
+    if (t->last_text &&
+        tc_scan_result(&r->scan, t->last_text, t->last_text_len, "config", NULL) == 0) {
+        long i = tc_scan_find(&r->scan, attr, strlen(attr));
+        if (i >= 0 && r->scan.fields[i].type == TC_F_NUMBER) {
+            score = negate ? -r->scan.fields[i].num : r->scan.fields[i].num;
+            has_score = score == score;
+        }
+    }
+    void *pair[2] = {r, t};
+    if (tc_ckpts_add(&t->ckpts, dir, path, iteration, has_score, score,
+                     ex->opts.keep_checkpoints_num, delete_checkpoint_dir, pair, err) < 0)
+        return -1;
+    journal(r, json_pack("{s:s,s:s,s:o}", "event", "checkpoint", "trial_id", t->trial_id,
+                         "checkpoints", tc_ckpts_to_json(&t->ckpts)));
+    return 0;
+}
+
+void tc_trial_restore_source(const tc_runner *r, const tc_trial *t, const char **rel,
+                             const char **abs, long *iteration)
+{
+    const tc_ckpt *k = tc_ckpts_newest(&t->ckpts);
+    *rel = k ? k->path : NULL;
+    *abs = !k ? r->exps[t->experiment].opts.restore_path : NULL;
+    *iteration = k ? k->iteration : -1;
 }
 
 int tc_runner_is_finished(const tc_runner *r)
 {
+    if (r->interrupted)
+        return r->running == 0;
     if (!tc_runner_generation_done(r))
         return 0;
     for (long i = 0; i < r->ntrials; i++) {
@@ -956,6 +1271,17 @@ json_t *tc_trial_snapshot(const tc_runner *r, tc_trial *t)
     json_object_set_new(o, "location", t->pid ? json_pack("[sI]", t->hostname, (json_int_t)t->pid)
                                               : json_null());
     json_object_set_new(o, "n_results", json_integer(t->n_results));
+    /* tunec's own resume data: the config with its markers (opaque values by
+     * id), the checkpoints, the experiment. */
+    json_object_set(o, "tunec_config", t->config);
+    json_object_set_new(o, "tunec_checkpoints", tc_ckpts_to_json(&t->ckpts));
+    json_object_set_new(o, "tunec_experiment", json_integer(t->experiment));
+    const tc_ckpt *newest = tc_ckpts_newest(&t->ckpts);
+    json_object_set_new(o, "checkpoint",
+                        newest && t->logdir ? json_pack("{s:s,s:I}", "path", newest->path,
+                                                        "iteration",
+                                                        (json_int_t)newest->iteration)
+                                            : json_null());
     return o;
 }
 
@@ -981,6 +1307,12 @@ json_t *tc_runner_state(const tc_runner *r, double start_time)
     json_object_set_new(runner_data, "_local_checkpoint_dir",
                         r->nexps ? json_string(r->exps[0].opts.exp_dir) : json_null());
     json_object_set_new(runner_data, "launch_web_server", json_false());
+    json_t *exps = json_array();
+    for (int e = 0; e < r->nexps; e++)
+        json_array_append_new(exps, json_pack("{s:s,s:I}", "name", r->exps[e].opts.name, "seed",
+                                              (json_int_t)r->exps[e].opts.seed));
+    json_object_set_new(runner_data, "tunec", json_pack("{s:o,s:b}", "experiments", exps,
+                                                        "interrupted", r->interrupted));
     json_object_set_new(state, "runner_data", runner_data);
     json_object_set_new(state, "stats", json_pack("{s:f,s:f}", "start_time", start_time,
                                                   "timestamp", now));

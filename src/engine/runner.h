@@ -50,6 +50,18 @@ typedef struct tc_host {
     /* Optional: a stop rule implemented by the host (a Python stopper).
      * Sets *stop; -1 + err on failure (becomes a trial error). */
     int (*trial_stopper)(void *ctx, long trial, const json_t *result, int *stop, tc_error *err);
+    /* Removes a directory tree (a checkpoint the retention rule dropped). */
+    void (*remove_tree)(void *ctx, const char *path);
+    /* Appends one line to the experiment's journal, durably against a killed
+     * driver (written through, not buffered). NULL: no journal. */
+    int (*journal)(void *ctx, const char *line, size_t len, tc_error *err);
+    /* A trial restarts (retry or resume): keep only the result rows with
+     * training_iteration <= max_iteration (none if < 0) in result.json and
+     * progress.csv, hand each kept result.json line to keep(), and return
+     * progress.csv's header line in *csv_header (malloc'd, NULL if none). */
+    int (*cut_results)(void *ctx, const char *logdir, long max_iteration,
+                       int (*keep)(void *kctx, const char *line, size_t len), void *kctx,
+                       char **csv_header, tc_error *err);
 } tc_host;
 
 typedef struct tc_experiment_opts {
@@ -61,7 +73,13 @@ typedef struct tc_experiment_opts {
     tc_resources resources;       /* per trial */
     int max_failures;             /* -1 = unlimited */
     int log_json, log_csv;        /* built-in loggers on */
+    long checkpoint_freq;         /* class trainables: save every N iterations (0: never) */
+    int checkpoint_at_end;        /* save when the trial stops */
+    long keep_checkpoints_num;    /* 0 = keep all */
+    const char *checkpoint_score_attr;  /* NULL = training_iteration; "min-x" = lower is better */
+    const char *restore_path;     /* absolute checkpoint every trial starts from, or NULL */
     int has_name_creator;         /* host renames trials (trial_name_creator) */
+    uint64_t seed;                /* of its space, recorded for resume */
 } tc_experiment_opts;
 
 typedef struct tc_runner_opts {
@@ -103,9 +121,15 @@ struct tc_trial {
     long pid;                     /* of the worker running it, 0 if none */
     char hostname[256];
     long n_results;
+    long last_iteration;          /* training_iteration of the last logged result */
     /* logging state */
     tc_sink *json_sink, *csv_sink;
     tc_csv *csv;
+    /* checkpoints */
+    tc_ckpts ckpts;
+    long restored_iteration;      /* iteration of the checkpoint the current run started
+                                     from (-1: from scratch); results files are cut there */
+    int resumed;                  /* restored from an earlier session's state */
 };
 
 /* New runner; opts and host are copied. */
@@ -155,6 +179,36 @@ void tc_runner_stop_all(tc_runner *r);
 int tc_runner_stopping(const tc_runner *r);
 /* A RUNNING trial the host stopped on request (stop_all, time budget). */
 int tc_runner_on_stopped(tc_runner *r, tc_trial *t, tc_error *err);
+/* The worker saved a checkpoint of t: `dir` is its top directory and `path`
+ * what restore() takes, both relative to the logdir; `iteration` the
+ * training_iteration it holds. Scores it from the last result, applies the
+ * retention rule and journals it. */
+int tc_runner_on_checkpoint(tc_runner *r, tc_trial *t, const char *dir, const char *path,
+                            long iteration, tc_error *err);
+/* The checkpoint a (re)start of t restores: a relative path in *rel (inside
+ * the logdir) or an absolute one in *abs (the experiment's restore_path);
+ * both NULL to start from scratch. Borrowed. */
+void tc_trial_restore_source(const tc_runner *r, const tc_trial *t, const char **rel,
+                             const char **abs, long *iteration);
+/* Ctrl-C: the run ends without finishing its trials; the state keeps them
+ * resumable (RUNNING trials restart from their latest checkpoint). */
+void tc_runner_interrupt(tc_runner *r);
+int tc_runner_interrupted(const tc_runner *r);
+
+/* Resume: records of an earlier session's trials, {trial_id: record} (a
+ * state snapshot entry updated by the journal's events; stolen). As the
+ * spaces regenerate their variants (same seeds), a variant whose trial id
+ * has a record takes the record's status, logdir, failures and checkpoints
+ * instead of starting fresh; its config must equal the record's, or the
+ * search space changed (TC_ERR_VALUE). RUNNING/PAUSED trials come back
+ * PENDING (restarted from their newest checkpoint) — or, without
+ * resume_unfinished, TERMINATED; ERROR trials stay
+ * finished unless resume_errored (from their checkpoint) or restart_errored
+ * (from scratch). */
+int tc_runner_set_resume(tc_runner *r, json_t *records, int resume_unfinished,
+                         int resume_errored, int restart_errored, tc_error *err);
+/* Records not yet matched by a regenerated variant (0 once all were). */
+long tc_runner_resume_pending(const tc_runner *r);
 
 int tc_runner_is_finished(const tc_runner *r);
 long tc_runner_num_trials(const tc_runner *r);

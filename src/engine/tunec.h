@@ -419,6 +419,38 @@ typedef struct tc_metrics tc_metrics;
 int tc_csv_row_scan(tc_csv *csv, const tc_scan *s, tc_buf *out, tc_error *err);
 int tc_metrics_update_scan(tc_metrics *m, const tc_scan *s);
 
+
+/* ------------------------------------------------------------------------- */
+/* checkpoint.c — a trial's persistent checkpoints and their retention        */
+/* ------------------------------------------------------------------------- */
+
+typedef struct tc_ckpt {
+    char *dir;         /* top directory, relative to the trial logdir ("checkpoint_3") */
+    char *path;        /* what restore() is given, relative ("checkpoint_3/checkpoint") */
+    long iteration;    /* training_iteration it was taken at */
+    int has_score;
+    double score;      /* higher is better (a "min-" attribute is negated) */
+} tc_ckpt;
+
+typedef struct tc_ckpts {
+    tc_ckpt *list;     /* registration order; the last is the newest */
+    size_t n, cap;
+} tc_ckpts;
+
+/* Called with a checkpoint directory (relative) the retention rule drops. */
+typedef void (*tc_ckpt_delete_fn)(void *ctx, const char *dir);
+
+void tc_ckpts_init(tc_ckpts *c);
+void tc_ckpts_clear(tc_ckpts *c);
+const tc_ckpt *tc_ckpts_newest(const tc_ckpts *c);   /* borrowed or NULL */
+/* Registers a checkpoint (strings copied) and applies keep_num (0 = keep
+ * all), calling on_delete for each dropped directory. */
+int tc_ckpts_add(tc_ckpts *c, const char *dir, const char *path, long iteration, int has_score,
+                 double score, long keep_num, tc_ckpt_delete_fn on_delete, void *ctx,
+                 tc_error *err);
+json_t *tc_ckpts_to_json(const tc_ckpts *c);          /* new */
+int tc_ckpts_from_json(tc_ckpts *c, const json_t *arr, tc_error *err);
+
 #ifdef __cplusplus
 }
 #endif

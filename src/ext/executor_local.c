@@ -45,6 +45,7 @@ typedef struct worker {
                                 trial keeps its index, so READY(trial) alone is ambiguous */
     tc_buf in, out;          /* unparsed input, unsent output */
     char hostname[256];
+    double last_seen;        /* when it last sent anything (heartbeats included) */
 } worker;
 
 typedef struct {
@@ -70,6 +71,8 @@ typedef struct {
     double stop_grace_s;
     double last_state_write;
     double state_period_s;
+    double heartbeat_timeout_s; /* a busy worker silent this long is hung */
+    int reuse_actors;
     int local_mode;
     int unbounded;           /* some experiment has num_samples = -1 */
     PyThreadState *saved;    /* set while the GIL is released */
@@ -238,6 +241,7 @@ static int spawn_worker(RunObject *self, const char *gpu_key, tc_error *err)
     w->fd = sv[0];
     w->state = W_STARTING;
     w->trial = -1;
+    w->last_seen = tcx_now();
     snprintf(w->gpu_key, sizeof w->gpu_key, "%s", gpu_key);
     tc_buf_init(&w->in);
     tc_buf_init(&w->out);
@@ -325,6 +329,35 @@ static void collect_object_ids(const json_t *v, json_t *ids)
     }
 }
 
+/* The START message of trial t (new): names, config, and how to checkpoint
+ * and restore it. */
+static json_t *start_message(RunObject *self, const tc_trial *t)
+{
+    const tc_experiment_opts *ex = tc_runner_experiment(self->runner, t->experiment);
+    const char *rel, *abs;
+    long iteration;
+    tc_trial_restore_source(self->runner, t, &rel, &abs, &iteration);
+    json_t *restore = json_null();
+    if (rel) {
+        tc_buf b;
+        tc_buf_init(&b);
+        tc_buf_printf(&b, "%s/%s", t->logdir, rel);
+        restore = json_string(b.data ? b.data : "");
+        tc_buf_free(&b);
+    } else if (abs) {
+        restore = json_string(abs);
+    }
+    return json_pack("{s:s,s:s,s:s,s:O,s:s,s:i,s:I,s:o,s:o,s:I,s:I,s:b,s:b}",
+                     "trial_id", t->trial_id, "trial_name", t->name, "logdir", t->logdir,
+                     "config", t->config, "experiment_tag", t->tag ? t->tag : "",
+                     "trainable", ex->trainable_id, "trial", (json_int_t)t->index,
+                     "resources", tc_resources_to_json(&ex->resources), "restore", restore,
+                     "restore_iteration", (json_int_t)iteration,
+                     "checkpoint_freq", (json_int_t)ex->checkpoint_freq,
+                     "checkpoint_at_end", ex->checkpoint_at_end,
+                     "reuse_actors", self->reuse_actors);
+}
+
 /* Queues TRAINABLE (first time), OBJECTS (when the config holds opaque
  * values) and START frames for trial t on worker w. Called with the GIL. */
 static int send_start(RunObject *self, worker *w, tc_trial *t, tc_error *err)
@@ -355,11 +388,7 @@ static int send_start(RunObject *self, worker *w, tc_trial *t, tc_error *err)
         Py_DECREF(blob);
     }
     json_decref(ids);
-    json_t *msg = json_pack("{s:s,s:s,s:s,s:O,s:s,s:i,s:I,s:o}", "trial_id", t->trial_id,
-                            "trial_name", t->name, "logdir", t->logdir, "config", t->config,
-                            "experiment_tag", t->tag ? t->tag : "", "trainable", tid,
-                            "trial", (json_int_t)t->index,
-                            "resources", tc_resources_to_json(&ex->resources));
+    json_t *msg = start_message(self, t);
     tc_buf_clear(&self->scratch);
     if (!msg || tc_json_dump(msg, &self->scratch, TC_DUMP_COMPACT) < 0) {
         json_decref(msg);
@@ -431,10 +460,18 @@ static int start_trials(RunObject *self, tc_error *err)
 /* frames from workers                                                      */
 /* ------------------------------------------------------------------------ */
 
+static void request_stop_flags(worker *w, uint16_t flags);
+
 static void request_stop(worker *w)
 {
+    request_stop_flags(w, 0);
+}
+
+static void request_stop_flags(worker *w, uint16_t flags)
+{
     if (w->state == W_BUSY) {
-        worker_send(w, TC_MSG_STOP, (int32_t)w->trial, NULL, 0);
+        if (w->state != W_DEAD)
+            tc_frame_append_flags(&w->out, TC_MSG_STOP, flags, (int32_t)w->trial, NULL, 0);
         w->state = W_STOPPING;
         w->stop_sent_at = tcx_now();
     }
@@ -446,7 +483,23 @@ static int handle_frame(RunObject *self, worker *w, const tc_frame *f, tc_error 
     /* A retried trial may run on another worker while this one still
      * reports on its old run: only the trial's current worker counts. */
     int mine = t && w->trial == f->trial && t->pid == w->pid;
+    w->last_seen = tcx_now();
     switch (f->type) {
+    case TC_MSG_HEARTBEAT:
+        return 0;
+    case TC_MSG_CHECKPOINT: {
+        /* Registered even after the trial stopped: checkpoint_at_end and
+         * Ctrl-C checkpoints arrive after the STOP. */
+        if (!t || t->pid != w->pid)
+            return 0;
+        json_t *c = tc_json_loads(f->payload, f->len, NULL);
+        const char *dir = c ? json_string_value(json_object_get(c, "dir")) : NULL;
+        const char *path = c ? json_string_value(json_object_get(c, "path")) : NULL;
+        long it = c ? (long)json_integer_value(json_object_get(c, "iteration")) : 0;
+        int rc = tc_runner_on_checkpoint(self->runner, t, dir, path, it, err);
+        json_decref(c);
+        return rc;
+    }
     case TC_MSG_HELLO: {
         json_t *hello = tc_json_loads(f->payload, f->len, NULL);
         const char *host = hello ? json_string_value(json_object_get(hello, "hostname")) : NULL;
@@ -462,13 +515,22 @@ static int handle_frame(RunObject *self, worker *w, const tc_frame *f, tc_error 
         return 0;
     }
     case TC_MSG_RESULT: {
-        if (!mine || t->status != TC_RUNNING)
+        int wants_answer = f->flags & 2;   /* a class trainable waits for it */
+        if (!mine || t->status != TC_RUNNING) {
+            if (wants_answer)
+                tc_frame_append(&w->out, TC_MSG_STOP, f->trial, NULL, 0);
             return 0;
+        }
         tc_decision d;
         if (tc_runner_on_result(self->runner, t, f->payload, f->len, &d, err) < 0)
             return -1;
-        if (d == TC_STOP)
+        if (d == TC_STOP) {
             request_stop(w);
+            if (wants_answer && w->state != W_STOPPING)
+                tc_frame_append(&w->out, TC_MSG_STOP, f->trial, NULL, 0);
+        } else if (wants_answer) {
+            tc_frame_append(&w->out, TC_MSG_CONTINUE, f->trial, NULL, 0);
+        }
         return 0;
     }
     case TC_MSG_DONE:
@@ -625,11 +687,29 @@ static int poll_once(RunObject *self, int timeout_ms, tc_error *err)
 
 /* Workers that ignore a STOP for too long (a function blocked after
  * reporting done, spec §18.13) are killed; their trial is already over. */
-static void reap_stuck(RunObject *self)
+static int worker_lost(RunObject *self, worker *w, tc_error *err);
+
+static void reap_stuck(RunObject *self, tc_error *err)
 {
     double now = tcx_now();
     for (int i = 0; i < self->nworkers; i++) {
         worker *w = &self->workers[i];
+        /* A busy worker that sends nothing, not even the heartbeat its C
+         * thread writes every second, is hung (stopped, deadlocked in C). */
+        if ((w->state == W_BUSY || w->state == W_STARTING) && w->trial >= 0 &&
+            self->heartbeat_timeout_s > 0 && now - w->last_seen > self->heartbeat_timeout_s) {
+            kill(w->pid, SIGKILL);
+            tc_trial *t = tc_runner_trial(self->runner, w->trial);
+            char msg[200];
+            snprintf(msg, sizeof msg, "Worker process %ld stopped answering (nothing for %.0f s); "
+                     "killed", (long)w->pid, now - w->last_seen);
+            waitpid(w->pid, NULL, 0);
+            long trial = w->trial;
+            worker_bury(w);
+            if (t && t->status == TC_RUNNING && trial == t->index)
+                tc_runner_on_error(self->runner, t, msg, err);
+            continue;
+        }
         if (w->state == W_STOPPING && now - w->stop_sent_at > self->stop_grace_s) {
             kill(w->pid, SIGKILL);
             waitpid(w->pid, NULL, 0);
@@ -713,6 +793,16 @@ static int maybe_write_state(RunObject *self, int force, tc_error *err)
     return tc_runner_write_state(self->runner, self->start_time, err);
 }
 
+static int workers_busy(RunObject *self)
+{
+    for (int i = 0; i < self->nworkers; i++) {
+        int st = self->workers[i].state;
+        if ((st == W_BUSY || st == W_STOPPING) && self->workers[i].trial >= 0)
+            return 1;
+    }
+    return 0;
+}
+
 PyDoc_STRVAR(run_step_doc,
 "step(timeout) -> bool\n\n"
 "Runs the experiment for up to `timeout` seconds: starts trials, moves\n"
@@ -730,7 +820,9 @@ static PyObject *Run_step(RunObject *self, PyObject *arg)
     for (;;) {
         if (generate(self, &err) < 0 || start_trials(self, &err) < 0)
             goto fail;
-        if (tc_runner_is_finished(self->runner)) {
+        /* Finished once every trial is, and every worker has reported back
+         * (a checkpoint taken at the end arrives after the last result). */
+        if (tc_runner_is_finished(self->runner) && !workers_busy(self)) {
             tcx_sinks_flush(&self->host_ctx);
             if (maybe_write_state(self, 1, &err) < 0)
                 goto fail;
@@ -752,7 +844,7 @@ static PyObject *Run_step(RunObject *self, PyObject *arg)
         rc = poll_once(self, wait_ms, &err);
         tcx_sinks_flush(&self->host_ctx);
         if (rc == 0)
-            reap_stuck(self);
+            reap_stuck(self, &err);
         if (self->saved) {
             PyEval_RestoreThread(self->saved);
             self->saved = NULL;
@@ -818,6 +910,19 @@ static PyObject *Run_stop_all(RunObject *self, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+PyDoc_STRVAR(run_interrupt_doc,
+"interrupt()\n\n"
+"Ctrl-C: no new trial starts; running trials are asked to save a checkpoint\n"
+"and stop, and stay resumable. Keep calling step() until it returns True.");
+
+static PyObject *Run_interrupt(RunObject *self, PyObject *unused)
+{
+    tc_runner_interrupt(self->runner);
+    for (int i = 0; i < self->nworkers; i++)
+        request_stop_flags(&self->workers[i], 1);
+    Py_RETURN_NONE;
+}
+
 static PyObject *Run_write_state(RunObject *self, PyObject *unused)
 {
     tc_error err;
@@ -858,12 +963,7 @@ static PyObject *Run_local_start(RunObject *self, PyObject *unused)
     gethostname(host, sizeof host - 1);
     if (tc_runner_start(self->runner, t, (long)getpid(), host, &err) < 0)
         return tcx_raise(self->module, &err);
-    const tc_experiment_opts *ex = tc_runner_experiment(self->runner, t->experiment);
-    json_t *msg = json_pack("{s:s,s:s,s:s,s:O,s:s,s:i,s:I,s:o}", "trial_id", t->trial_id,
-                            "trial_name", t->name, "logdir", t->logdir, "config", t->config,
-                            "experiment_tag", t->tag ? t->tag : "", "trainable",
-                            ex->trainable_id, "trial", (json_int_t)t->index,
-                            "resources", tc_resources_to_json(&ex->resources));
+    json_t *msg = start_message(self, t);
     PyObject *py = msg ? tcx_from_json(msg) : PyErr_NoMemory();
     json_decref(msg);
     self->local.state = W_BUSY;
@@ -997,12 +1097,18 @@ static int add_experiments(RunObject *self, const json_t *opts, tc_error *err)
         xo.max_failures = (int)opt_num(e, "max_failures", 0);
         xo.log_json = json_is_true(json_object_get(e, "log_json"));
         xo.log_csv = json_is_true(json_object_get(e, "log_csv"));
+        xo.checkpoint_freq = (long)opt_num(e, "checkpoint_freq", 0);
+        xo.checkpoint_at_end = json_is_true(json_object_get(e, "checkpoint_at_end"));
+        xo.keep_checkpoints_num = (long)opt_num(e, "keep_checkpoints_num", 0);
+        xo.checkpoint_score_attr = json_string_value(json_object_get(e, "checkpoint_score_attr"));
+        xo.restore_path = json_string_value(json_object_get(e, "restore"));
         if (tcx_mkdirs(xo.exp_dir, err) < 0)
             return -1;
         long num_samples = (long)opt_num(e, "num_samples", 1);
         if (num_samples < 0)
             self->unbounded = 1;
         uint64_t seed = (uint64_t)json_integer_value(json_object_get(e, "seed"));
+        xo.seed = seed;
         tc_space *space = tc_space_new(json_object_get(e, "spec"), num_samples, seed, err);
         if (!space)
             return -1;
@@ -1085,9 +1191,25 @@ static int Run_init(RunObject *self, PyObject *args, PyObject *kwds)
     self->stop_grace_s = opt_num(opts, "stop_grace_s", 10);
     self->state_period_s = opt_num(opts, "state_period_s", 10);
     self->max_workers = max_workers_for(tc_runner_capacity(self->runner), opts);
+    self->heartbeat_timeout_s = opt_num(opts, "heartbeat_timeout_s", 30);
+    self->reuse_actors = json_is_true(json_object_get(opts, "reuse_actors"));
     self->start_time = tcx_now();
     self->last_state_write = 0;
     if (add_experiments(self, opts, &err) < 0)
+        goto fail;
+    const json_t *resume = json_object_get(opts, "resume");
+    if (json_is_object(resume) &&
+        tc_runner_set_resume(self->runner, json_deep_copy(json_object_get(resume, "records")),
+                             !json_is_false(json_object_get(resume, "resume_unfinished")),
+                             json_is_true(json_object_get(resume, "resume_errored")),
+                             json_is_true(json_object_get(resume, "restart_errored")), &err) < 0)
+        goto fail;
+    const char *journal = json_string_value(json_object_get(opts, "journal"));
+    if (journal && tcx_open_journal(&self->host_ctx, journal, &err) < 0)
+        goto fail;
+    /* A snapshot right away: with the journal, a driver killed at any
+     * moment leaves a resumable state. */
+    if (maybe_write_state(self, 1, &err) < 0)
         goto fail;
     json_decref(opts);
     return 0;
@@ -1109,6 +1231,7 @@ static PyObject *Run_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     self->local.fd = -1;
     self->local.trial = -1;
     self->local.state = W_DEAD;
+    self->host_ctx.journal_fd = -1;
     return (PyObject *)self;
 }
 
@@ -1143,6 +1266,7 @@ static void Run_dealloc(RunObject *self)
     free_strv(self->worker_argv);
     free_strv(self->worker_env);
     free_strv(self->gpu_names);
+    tcx_close_journal(&self->host_ctx);
     tc_buf_free(&self->local.out);
     tc_buf_free(&self->scratch);
     Run_clear(self);
@@ -1157,6 +1281,7 @@ static PyMethodDef Run_methods[] = {
      "The 'Resources requested: ...' status line."},
     {"stop_all", (PyCFunction)Run_stop_all, METH_NOARGS,
      "Stops the experiment: pending trials end TERMINATED, running ones are stopped."},
+    {"interrupt", (PyCFunction)Run_interrupt, METH_NOARGS, run_interrupt_doc},
     {"write_state", (PyCFunction)Run_write_state, METH_NOARGS,
      "Writes experiment_state-<session>.json now (atomically)."},
     {"total_results", (PyCFunction)Run_total_results, METH_NOARGS, "Results accepted so far."},

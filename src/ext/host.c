@@ -7,14 +7,17 @@
  * append-only: a crash can at worst leave a torn last line, which readers
  * skip. Files that must never be torn (params.json, experiment_state) are
  * replaced atomically: temp file, fsync, rename. */
+#define _XOPEN_SOURCE 700
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <limits.h>
 #include <unistd.h>
 #include "tcx_host.h"
 
@@ -184,6 +187,148 @@ void tcx_sinks_flush(tcx_host_ctx *h)
         fflush(s->fp);
 }
 
+/* ---- checkpoints, journal, restarts ------------------------------------ */
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    return remove(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+static void host_remove_tree(void *ctx, const char *path)
+{
+    nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int tcx_open_journal(tcx_host_ctx *h, const char *path, tc_error *err)
+{
+    h->journal_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+    if (h->journal_fd < 0)
+        return tc_error_set(err, TC_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    return 0;
+}
+
+void tcx_close_journal(tcx_host_ctx *h)
+{
+    if (h->journal_fd >= 0)
+        close(h->journal_fd);
+    h->journal_fd = -1;
+}
+
+/* One write() per event: the kernel has the line as soon as the call
+ * returns, so a SIGKILLed driver loses nothing it journaled. */
+static int host_journal(void *ctx, const char *line, size_t len, tc_error *err)
+{
+    tcx_host_ctx *h = ctx;
+    if (h->journal_fd < 0)
+        return 0;
+    if (write_all(h->journal_fd, line, len) < 0)
+        return tc_error_set(err, TC_ERR_IO, "journal write failed: %s", strerror(errno));
+    return 0;
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return NULL;
+    tc_buf b;
+    tc_buf_init(&b);
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
+        if (tc_buf_append(&b, chunk, n) < 0)
+            break;
+    fclose(fp);
+    if (!b.data)
+        tc_buf_puts(&b, "");
+    *len = b.len;
+    return b.data;
+}
+
+/* End of the CSV record starting at p: after its "\r\n" or "\n", quotes
+ * respected (a quoted cell may hold line breaks). */
+static const char *csv_record_end(const char *p, const char *end)
+{
+    int quoted = 0;
+    for (; p < end; p++) {
+        if (*p == '"')
+            quoted = !quoted;
+        else if (*p == '\n' && !quoted)
+            return p + 1;
+    }
+    return NULL;   /* a torn last record */
+}
+
+static int host_cut_results(void *ctx, const char *logdir, long max_iteration,
+                            int (*keep)(void *, const char *, size_t), void *kctx,
+                            char **csv_header, tc_error *err)
+{
+    char path[4096], csv_path[4096];
+    size_t len = 0, kept = 0, keep_bytes = 0;
+    *csv_header = NULL;
+    snprintf(path, sizeof path, "%s/result.json", logdir);
+    snprintf(csv_path, sizeof csv_path, "%s/progress.csv", logdir);
+    char *text = read_file(path, &len);
+    tc_scan scan;
+    tc_scan_init(&scan);
+    int rc = 0;
+    if (text) {
+        const char *p = text, *end = text + len;
+        while (p < end) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            if (!nl)
+                break;   /* torn: dropped */
+            long it = LONG_MIN;
+            if (tc_scan_result(&scan, p, (size_t)(nl - p), "config", NULL) == 0) {
+                long i = tc_scan_find(&scan, "training_iteration", 18);
+                if (i >= 0 && scan.fields[i].type == TC_F_NUMBER)
+                    it = (long)scan.fields[i].num;
+            } else {
+                break;   /* unreadable: drop it and what follows */
+            }
+            if (max_iteration < 0 || it > max_iteration)
+                break;
+            if (keep(kctx, p, (size_t)(nl - p)) < 0) {
+                rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+                break;
+            }
+            kept++;
+            p = nl + 1;
+        }
+        keep_bytes = (size_t)(p - text);
+        if (rc == 0 && keep_bytes != len)
+            rc = tcx_write_atomic(path, text, keep_bytes, err);
+    }
+    size_t clen = 0;
+    char *csv = rc == 0 ? read_file(csv_path, &clen) : NULL;
+    if (csv) {
+        const char *p = csv, *end = csv + clen;
+        const char *hdr_end = csv_record_end(p, end);
+        if (hdr_end && kept > 0) {
+            size_t hl = (size_t)(hdr_end - p);
+            while (hl > 0 && (p[hl - 1] == '\n' || p[hl - 1] == '\r'))
+                hl--;
+            *csv_header = strndup(p, hl);
+            p = hdr_end;
+            for (size_t row = 0; row < kept && p < end; row++) {
+                const char *next = csv_record_end(p, end);
+                if (!next)
+                    break;
+                p = next;
+            }
+        } else {
+            p = csv;   /* nothing kept: an empty file, the header comes anew */
+        }
+        size_t cbytes = (size_t)(p - csv);
+        if (cbytes != clen)
+            rc = tcx_write_atomic(csv_path, csv, cbytes, err);
+    }
+    free(text);
+    free(csv);
+    tc_scan_free(&scan);
+    return rc;
+}
+
 void tcx_host_init(tc_host *host, tcx_host_ctx *h)
 {
     memset(host, 0, sizeof *host);
@@ -194,6 +339,10 @@ void tcx_host_init(tc_host *host, tcx_host_ctx *h)
     host->sink_write = host_sink_write;
     host->sink_close = host_sink_close;
     host->write_atomic = host_write_atomic;
+    host->remove_tree = host_remove_tree;
+    host->journal = host_journal;
+    host->cut_results = host_cut_results;
+    h->journal_fd = -1;
 }
 
 double tcx_now(void)

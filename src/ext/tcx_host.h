@@ -6,6 +6,7 @@
 
 typedef struct tcx_host_ctx {
     tc_sink *sinks;          /* open sinks, flushed once per loop turn */
+    int journal_fd;          /* the experiment's journal, -1 if none */
 } tcx_host_ctx;
 
 /* Fills host with the functions of host.c; h must outlive the runner.
@@ -15,5 +16,8 @@ void tcx_sinks_flush(tcx_host_ctx *h);
 int tcx_mkdirs(const char *path, tc_error *err);
 int tcx_write_atomic(const char *path, const char *data, size_t len, tc_error *err);
 double tcx_now(void);
+/* Opens (appending) the journal the runner writes events to. */
+int tcx_open_journal(tcx_host_ctx *h, const char *path, tc_error *err);
+void tcx_close_journal(tcx_host_ctx *h);
 
 #endif

@@ -12,6 +12,7 @@
  * issue) will set them from the checkpoint metadata. */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -49,6 +50,9 @@ typedef struct {
              *str_mean_loss;
     tc_buf out, in;
     int stop_requested, exit_requested;
+    int checkpoint_requested;     /* the STOP asked for a checkpoint first (Ctrl-C) */
+    pthread_mutex_t write_lock;   /* whole frames only: the heartbeat thread writes too */
+    int heartbeat_started;
     long trial;
     /* counters (spec §2.1/§2.2) */
     long iteration, iterations_since_restore;
@@ -74,7 +78,17 @@ static double monotonic_now(void)
 
 /* Writes all of b. Tries without blocking first; only a full socket makes it
  * release the GIL and wait. Returns 0, or -1 with a Python exception. */
+static int send_all_locked(SessionObject *self, const char *data, size_t len);
+
 static int send_all(SessionObject *self, const char *data, size_t len)
+{
+    pthread_mutex_lock(&self->write_lock);
+    int rc = send_all_locked(self, data, len);
+    pthread_mutex_unlock(&self->write_lock);
+    return rc;
+}
+
+static int send_all_locked(SessionObject *self, const char *data, size_t len)
 {
     while (len > 0) {
         ssize_t n = send(self->fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -112,8 +126,11 @@ static void scan_control(SessionObject *self)
     tc_frame f;
     long used;
     while ((used = tc_frame_parse(self->in.data + off, self->in.len - off, &f)) > 0) {
-        if (f.type == TC_MSG_STOP && f.trial == self->trial)
+        if (f.type == TC_MSG_STOP && f.trial == self->trial) {
             self->stop_requested = 1;
+            if (f.flags & 1)
+                self->checkpoint_requested = 1;
+        }
         else if (f.type == TC_MSG_EXIT)
             self->stop_requested = self->exit_requested = 1;
         off += (size_t)used;
@@ -279,7 +296,7 @@ static int optional_number(PyObject *result, PyObject *key, double *out, int *pr
 }
 
 /* Encodes result + automatic fields into self->out as a RESULT frame. */
-static int encode_result(SessionObject *self, PyObject *result)
+static int encode_result(SessionObject *self, PyObject *result, uint16_t frame_flags)
 {
     double measured = monotonic_now() - self->last_mark, t, steps = 0, eps = 0;
     int has_t, has_steps, has_eps;
@@ -355,7 +372,7 @@ static int encode_result(SessionObject *self, PyObject *result)
         goto nomem;
     /* Now the header: payload length is known. */
     uint32_t len = (uint32_t)(b->len - TC_FRAME_HEADER);
-    uint16_t type = TC_MSG_RESULT, flags = 0;
+    uint16_t type = TC_MSG_RESULT, flags = frame_flags;
     int32_t trial = (int32_t)self->trial;
     memcpy(b->data, &len, 4);
     memcpy(b->data + 4, &type, 2);
@@ -380,14 +397,16 @@ PyDoc_STRVAR(report_doc,
 
 static PyObject *decode_filled(SessionObject *self);
 
-static PyObject *report_impl(SessionObject *self, PyObject *result, PyObject *hook)
+static int wait_decision(SessionObject *self);
+
+static PyObject *report_impl(SessionObject *self, PyObject *result, PyObject *hook, int sync)
 {
     if (!PyDict_Check(result)) {
         PyErr_Format(PyExc_TypeError, "a result must be a dict, got %.100s",
                      Py_TYPE(result)->tp_name);
         return NULL;
     }
-    if (encode_result(self, result) < 0)
+    if (encode_result(self, result, sync ? 2 : 0) < 0)
         return NULL;
     if (hook) {
         PyObject *filled = decode_filled(self);
@@ -400,6 +419,9 @@ static PyObject *report_impl(SessionObject *self, PyObject *result, PyObject *ho
     if (self->fd < 0) {
         if (send_frame(self, TC_MSG_RESULT, self->trial, self->out.data + TC_FRAME_HEADER,
                        self->out.len - TC_FRAME_HEADER) < 0)
+            return NULL;
+    } else if (sync) {
+        if (send_all(self, self->out.data, self->out.len) < 0 || wait_decision(self) < 0)
             return NULL;
     } else {
         if (send_all(self, self->out.data, self->out.len) < 0 || poll_control(self) < 0)
@@ -414,15 +436,72 @@ static PyObject *report_impl(SessionObject *self, PyObject *result, PyObject *ho
 
 static PyObject *Session_report(SessionObject *self, PyObject *result)
 {
-    return report_impl(self, result, NULL);
+    return report_impl(self, result, NULL, 0);
 }
 
-static PyObject *Session_report_logged(SessionObject *self, PyObject *args)
+PyDoc_STRVAR(report_step_doc,
+"report_step(result, hook=None) -> bool\n\n"
+"A class trainable's result: like report(), then waits for the driver's\n"
+"CONTINUE or STOP (one step at a time, as Ray runs train()). `hook` is the\n"
+"user's log_result, called with the auto-filled result.");
+
+static PyObject *Session_report_step(SessionObject *self, PyObject *args)
 {
-    PyObject *result, *hook;
-    if (!PyArg_ParseTuple(args, "OO", &result, &hook))
+    PyObject *result, *hook = Py_None;
+    if (!PyArg_ParseTuple(args, "O|O", &result, &hook))
         return NULL;
-    return report_impl(self, result, hook);
+    return report_impl(self, result, hook == Py_None ? NULL : hook, 1);
+}
+
+/* Blocks (GIL released) until a CONTINUE or STOP about the current trial,
+ * or EXIT, has arrived. */
+static int wait_decision(SessionObject *self)
+{
+    for (;;) {
+        size_t off = 0;
+        tc_frame f;
+        long used;
+        int decided = 0;
+        while ((used = tc_frame_parse(self->in.data ? self->in.data + off : "",
+                                      self->in.len - off, &f)) > 0) {
+            if (f.trial == self->trial && f.type == TC_MSG_CONTINUE) {
+                /* consume it: CONTINUE frames are not needed afterwards */
+                memmove(self->in.data + off, self->in.data + off + used,
+                        self->in.len - off - (size_t)used);
+                self->in.len -= (size_t)used;
+                return 0;
+            }
+            if ((f.type == TC_MSG_STOP && f.trial == self->trial) || f.type == TC_MSG_EXIT)
+                decided = 1;
+            off += (size_t)used;
+        }
+        if (decided) {
+            scan_control(self);
+            return 0;
+        }
+        if (tc_buf_reserve(&self->in, 4096) < 0) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        ssize_t n;
+        Py_BEGIN_ALLOW_THREADS
+        n = recv(self->fd, self->in.data + self->in.len, self->in.cap - self->in.len - 1, 0);
+        Py_END_ALLOW_THREADS
+        if (n == 0) {
+            self->stop_requested = self->exit_requested = 1;
+            return 0;
+        }
+        if (n < 0) {
+            if (errno == EINTR) {
+                if (PyErr_CheckSignals() < 0)
+                    return -1;
+                continue;
+            }
+            PyErr_SetFromErrno(PyExc_OSError);
+            return -1;
+        }
+        self->in.len += (size_t)n;
+    }
 }
 
 /* The auto-filled result just encoded into self->out, as a dict. New. */
@@ -451,7 +530,7 @@ static PyObject *Session_fill(SessionObject *self, PyObject *result)
                      Py_TYPE(result)->tp_name);
         return NULL;
     }
-    if (encode_result(self, result) < 0)
+    if (encode_result(self, result, 0) < 0)
         return NULL;
     return decode_filled(self);
 }
@@ -464,6 +543,7 @@ static PyObject *Session_begin(SessionObject *self, PyObject *args)
         return NULL;
     self->trial = trial;
     self->stop_requested = 0;
+    self->checkpoint_requested = 0;
     self->iteration = self->iterations_since_restore = 0;
     self->time_total = self->time_since_restore = 0;
     self->has_timesteps = self->has_episodes = 0;
@@ -535,6 +615,99 @@ static PyObject *Session_recv(SessionObject *self, PyObject *unused)
     }
 }
 
+/* The heartbeat: one small frame a second from a plain C thread, so the
+ * driver can tell a worker that computes for a long time from one that is
+ * stopped or gone. Never touches Python. */
+static void *heartbeat_main(void *arg)
+{
+    SessionObject *self = arg;
+    char frame[TC_FRAME_HEADER];
+    uint32_t len = 0;
+    uint16_t type = TC_MSG_HEARTBEAT, flags = 0;
+    int32_t trial = -1;
+    memcpy(frame, &len, 4);
+    memcpy(frame + 4, &type, 2);
+    memcpy(frame + 6, &flags, 2);
+    memcpy(frame + 8, &trial, 4);
+    for (;;) {
+        sleep(1);
+        pthread_mutex_lock(&self->write_lock);
+        ssize_t n = send(self->fd, frame, sizeof frame, MSG_NOSIGNAL | MSG_DONTWAIT);
+        pthread_mutex_unlock(&self->write_lock);
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+            return NULL;   /* the driver is gone */
+    }
+}
+
+static PyObject *Session_start_heartbeat(SessionObject *self, PyObject *unused)
+{
+    if (self->fd < 0 || self->heartbeat_started)
+        Py_RETURN_NONE;
+    pthread_t th;
+    /* The session object lives until the process exits (the worker keeps
+     * it), so the thread's pointer stays valid. */
+    Py_INCREF(self);
+    if (pthread_create(&th, NULL, heartbeat_main, self) != 0) {
+        Py_DECREF(self);
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    pthread_detach(th);
+    self->heartbeat_started = 1;
+    Py_RETURN_NONE;
+}
+
+static PyObject *Session_set_counters(SessionObject *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"iteration", "time_total", "timesteps_total", "episodes_total",
+                             "experiment_id", NULL};
+    long iteration;
+    double time_total;
+    PyObject *steps = Py_None, *eps = Py_None;
+    const char *experiment_id = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "ld|OOz", kwlist, &iteration, &time_total,
+                                     &steps, &eps, &experiment_id))
+        return NULL;
+    self->iteration = iteration;
+    self->time_total = time_total;
+    self->has_timesteps = steps != Py_None;
+    self->timesteps_total = steps != Py_None ? PyFloat_AsDouble(steps) : 0;
+    self->has_episodes = eps != Py_None;
+    self->episodes_total = eps != Py_None ? PyFloat_AsDouble(eps) : 0;
+    if (PyErr_Occurred())
+        return NULL;
+    /* A restore resets the *_since_restore counters (spec §2.3). */
+    self->iterations_since_restore = 0;
+    self->time_since_restore = 0;
+    self->timesteps_since_restore = 0;
+    if (experiment_id)
+        snprintf(self->experiment_id, sizeof self->experiment_id, "%s", experiment_id);
+    Py_RETURN_NONE;
+}
+
+static PyObject *num_or_none(int has, double v)
+{
+    if (!has)
+        Py_RETURN_NONE;
+    if (v == (double)(long long)v)
+        return PyLong_FromLongLong((long long)v);
+    return PyFloat_FromDouble(v);
+}
+
+static PyObject *Session_counters(SessionObject *self, PyObject *unused)
+{
+    PyObject *steps = num_or_none(self->has_timesteps, self->timesteps_total);
+    PyObject *eps = num_or_none(self->has_episodes, self->episodes_total);
+    PyObject *out = Py_BuildValue("{s:l,s:d,s:N,s:N,s:s}", "iteration", self->iteration,
+                                  "time_total", self->time_total, "timesteps_total", steps,
+                                  "episodes_total", eps, "experiment_id", self->experiment_id);
+    return out;
+}
+
+static PyObject *Session_get_checkpoint_requested(SessionObject *self, void *closure)
+{
+    return PyBool_FromLong(self->checkpoint_requested);
+}
+
 static PyObject *Session_get_stop(SessionObject *self, void *closure)
 {
     return PyBool_FromLong(self->stop_requested);
@@ -600,6 +773,7 @@ static PyObject *Session_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     SessionObject *self = (SessionObject *)type->tp_alloc(type, 0);
     if (self) {
         self->fd = -1;
+        pthread_mutex_init(&self->write_lock, NULL);
         tc_buf_init(&self->in);
         tc_buf_init(&self->out);
     }
@@ -637,8 +811,7 @@ static void Session_dealloc(SessionObject *self)
 
 static PyMethodDef Session_methods[] = {
     {"report", (PyCFunction)Session_report, METH_O, report_doc},
-    {"report_logged", (PyCFunction)Session_report_logged, METH_VARARGS,
-     "report_logged(result, hook): report() that first calls hook(filled_result)."},
+    {"report_step", (PyCFunction)Session_report_step, METH_VARARGS, report_step_doc},
     {"fill", (PyCFunction)Session_fill, METH_O, fill_doc},
     {"begin", (PyCFunction)Session_begin, METH_VARARGS,
      "begin(trial, experiment_id): resets the counters for a new trial."},
@@ -646,6 +819,13 @@ static PyMethodDef Session_methods[] = {
      "Restarts the iteration clock (before a class trainable's step)."},
     {"send", (PyCFunction)Session_send, METH_VARARGS, "send(type, trial, payload=b'')"},
     {"recv", (PyCFunction)Session_recv, METH_NOARGS, recv_doc},
+    {"start_heartbeat", (PyCFunction)Session_start_heartbeat, METH_NOARGS,
+     "Starts the C thread that tells the driver, every second, that this worker lives."},
+    {"set_counters", (PyCFunction)(void (*)(void))Session_set_counters, METH_VARARGS | METH_KEYWORDS,
+     "set_counters(iteration, time_total, timesteps_total=None, episodes_total=None, "
+     "experiment_id=None): the counters of a restored checkpoint."},
+    {"counters", (PyCFunction)Session_counters, METH_NOARGS,
+     "The trial's counters, as a checkpoint's metadata records them."},
     {"poll", (PyCFunction)Session_poll, METH_NOARGS,
      "Reads control frames without blocking; returns stop_requested."},
     {NULL, NULL, 0, NULL},
@@ -654,6 +834,8 @@ static PyMethodDef Session_methods[] = {
 static PyGetSetDef Session_getset[] = {
     {"stop_requested", (getter)Session_get_stop, NULL, "The driver asked the trial to stop.", NULL},
     {"exit_requested", (getter)Session_get_exit, NULL, "The driver asked the worker to exit.", NULL},
+    {"checkpoint_requested", (getter)Session_get_checkpoint_requested, NULL,
+     "The stop asked for a checkpoint first.", NULL},
     {"iteration", (getter)Session_get_iteration, NULL, "Results reported in this trial.", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
@@ -717,8 +899,10 @@ int tcx_worker_exec(PyObject *m)
     struct { const char *name; int value; } consts[] = {
         {"MSG_HELLO", TC_MSG_HELLO}, {"MSG_RESULT", TC_MSG_RESULT}, {"MSG_DONE", TC_MSG_DONE},
         {"MSG_ERROR", TC_MSG_ERROR}, {"MSG_READY", TC_MSG_READY},
+        {"MSG_CHECKPOINT", TC_MSG_CHECKPOINT}, {"MSG_HEARTBEAT", TC_MSG_HEARTBEAT},
         {"MSG_TRAINABLE", TC_MSG_TRAINABLE}, {"MSG_OBJECTS", TC_MSG_OBJECTS},
         {"MSG_START", TC_MSG_START}, {"MSG_STOP", TC_MSG_STOP}, {"MSG_EXIT", TC_MSG_EXIT},
+        {"MSG_CONTINUE", TC_MSG_CONTINUE},
     };
     for (size_t i = 0; i < sizeof consts / sizeof consts[0]; i++)
         if (PyModule_AddIntConstant(m, consts[i].name, consts[i].value) < 0)

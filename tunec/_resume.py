@@ -1,0 +1,111 @@
+"""Reading an experiment's state back for ``resume`` (spec §15.4).
+
+An experiment directory holds, per session, ``experiment_state-<session>.json``
+(a snapshot, replaced atomically) and ``experiment_state-<session>.journal``
+(one JSON line per event since the session began: a trial started, changed
+status, registered checkpoints), written through so that a killed driver
+loses none of them. The latest session's snapshot plus its journal give every
+trial's record; the engine matches them to the regenerated trials.
+"""
+import glob
+import json
+import os
+
+from tunec.error import TuneError
+
+_PREFIX = "experiment_state-"
+
+
+def _sessions(exp_dir):
+    names = set()
+    for path in glob.glob(os.path.join(glob.escape(exp_dir), _PREFIX + "*")):
+        base = os.path.basename(path)
+        for ext in (".json", ".journal"):
+            if base.endswith(ext):
+                names.add(base[len(_PREFIX):-len(ext)])
+    return sorted(names)
+
+
+def has_state(exp_dir):
+    return bool(_sessions(exp_dir))
+
+
+def _read_journal(path):
+    events = []
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return events
+    for line in data.split(b"\n"):
+        if not line.strip():
+            continue
+        try:
+            events.append(json.loads(line))
+        except ValueError:
+            break   # a torn last line: the driver died while writing it
+    return events
+
+
+def load(exp_dir):
+    """(records by trial id, runner_data) of the latest session in exp_dir."""
+    sessions = _sessions(exp_dir)
+    if not sessions:
+        raise ValueError("Called resume when no checkpoint exists in local directory.")
+    session = sessions[-1]
+    records, runner_data = {}, {}
+    snapshot = os.path.join(exp_dir, _PREFIX + session + ".json")
+    if os.path.exists(snapshot):
+        with open(snapshot) as f:
+            state = json.load(f)
+        runner_data = state.get("runner_data") or {}
+        for entry in state.get("checkpoints", []):
+            if isinstance(entry, str):
+                entry = json.loads(entry)
+            if isinstance(entry, dict) and "trial_id" in entry:
+                records[entry["trial_id"]] = entry
+    for event in _read_journal(os.path.join(exp_dir, _PREFIX + session + ".journal")):
+        kind = event.get("event")
+        if kind == "start":
+            record = event.get("record") or {}
+            if "trial_id" in record:
+                records[record["trial_id"]] = dict(records.get(record["trial_id"], {}), **record)
+        elif kind == "status" and event.get("trial_id") in records:
+            rec = records[event["trial_id"]]
+            for key in ("status", "num_failures", "error_msg", "error_file"):
+                rec[key] = event.get(key)
+        elif kind == "checkpoint" and event.get("trial_id") in records:
+            records[event["trial_id"]]["tunec_checkpoints"] = event.get("checkpoints") or []
+    if not records and not runner_data:
+        raise TuneError("The experiment state in {} holds no trials.".format(exp_dir))
+    return records, runner_data
+
+
+def recorded_seeds(runner_data):
+    """{experiment name: seed} of the session being resumed."""
+    exps = ((runner_data or {}).get("tunec") or {}).get("experiments") or []
+    return {e.get("name"): e.get("seed") for e in exps if isinstance(e, dict)}
+
+
+def mode(resume, resume_unfinished, resume_errored, restart_errored):
+    """Normalises Ray's resume spellings: (resume?, unfinished, resume_errored,
+    restart_errored). "AUTO" resumes only when a state exists (decided by the
+    caller)."""
+    if resume in (False, None):
+        return False, True, False, False
+    text = str(resume).upper() if not isinstance(resume, bool) else "LOCAL"
+    if text == "ERRORED_ONLY":
+        return True, False, False, True
+    base, _, extra = text.partition("+")
+    if extra == "RESTART_ERRORED":
+        restart_errored = True
+    elif extra == "RESTART_ERRORED_ONLY":
+        return True, False, False, True
+    elif extra == "RESUME_ERRORED":
+        resume_errored = True
+    elif extra:
+        raise ValueError("resume={!r}: unknown option {!r}".format(resume, extra))
+    if base not in ("LOCAL", "TRUE", "PROMPT", "AUTO", "REMOTE"):
+        raise ValueError("resume_type {!r} is not one of [True, 'LOCAL', 'REMOTE', 'PROMPT', "
+                         "'AUTO', 'ERRORED_ONLY']".format(resume))
+    return True, resume_unfinished, resume_errored, restart_errored
