@@ -147,14 +147,16 @@ def analysis_load(spec):
 
 
 def import_time(spec):
+    import importlib
     module = spec["params"]["module"]
     start = time.perf_counter()
-    mod = __import__(module, fromlist=["_"])
+    mod = importlib.import_module(module)
     mid = time.perf_counter()
     if spec["params"].get("touch_run"):
         mod.run                       # tunec loads tune.run lazily: resolve it too
     end = time.perf_counter()
-    return {"import_s": mid - start, "import_and_run_s": end - start}
+    # import_s is the figure compared: for "tunec+run" it includes tune.run.
+    return {"import_s": end - start, "import_only_s": mid - start}
 
 
 def main():

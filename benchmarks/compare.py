@@ -110,7 +110,8 @@ def plan(runs):
             title="search quality: {}, 100 evaluations, 20 seeds".format(problem), rounds=1,
             timeout=600)
     # footprint: import time (fresh interpreter each) and the driver's memory.
-    add("import", "import", ["tunec", "tunec+run", "ray.tune", "optuna"], {},
+    add("import", "import", ["import:tunec", "import:tunec+run", "import:ray.tune",
+                             "import:optuna"], {},
         metric="import_s", title="footprint: import time", rounds=max(runs, 7))
     add("memory-3000", "trivial", ["tunec"], {"n": 3000}, {"n": 100},
         title="footprint: tunec driver memory at 3,000 trivial trials", timeout=300)
@@ -146,9 +147,9 @@ def run_child(system, workload, params, env_extra, timeout, tmp):
     spec = {"system": system, "workload": workload, "params": params, "cpus": CPUS,
             "tmp": storage, "out": out}
     if workload == "import":
-        spec["system"] = system
-        spec["params"] = {"module": "tunec" if system.startswith("tunec") else system,
-                          "touch_run": system == "tunec+run"}
+        module = system.split(":", 1)[1]
+        spec["params"] = {"module": "tunec" if module.startswith("tunec") else module,
+                          "touch_run": module == "tunec+run"}
     env = dict(os.environ)
     env.update(env_extra)
     load_before = os.getloadavg()[0]

@@ -18,8 +18,10 @@ LABELS = {
     "optuna-tpe": "Optuna TPESampler",
     "hyperopt-tpe": "Hyperopt tpe",
     "optuna-random": "Optuna RandomSampler",
-    "tunec+run": "tunec (+ resolving tune.run)",
-    "ray.tune": "ray.tune",
+    "import:tunec": "import tunec",
+    "import:tunec+run": "import tunec, then resolve tune.run",
+    "import:ray.tune": "import ray.tune",
+    "import:optuna": "import optuna",
     "tunec-reads-ray": "tunec `Analysis` on Ray's directory",
 }
 
@@ -86,11 +88,13 @@ def values(records, metric):
 
 
 def paired(group, peer, metric, invert=False):
-    """peer/tunec per round (tunec/peer when invert) where both succeeded."""
+    """peer/tunec per round (tunec/peer when invert) where both succeeded;
+    tunec is the group's first system."""
     ratios = []
+    base = group["systems"][0]
     for row in group["rounds"]:
         recs = {r["system"]: r for r in row}
-        a, b = recs.get("tunec"), recs.get(peer)
+        a, b = recs.get(base), recs.get(peer)
         if a and b and a["ok"] and b["ok"]:
             ta, tb = a["figures"].get(metric), b["figures"].get(metric)
             if ta and tb:
@@ -138,7 +142,7 @@ def timing_table(group, metric="wall_s", extra=()):
     """System, ok runs, median/min/max of `metric`, paired ratio, extras."""
     recs = by_system(group)
     higher = group["better"] == "higher"
-    is_time = metric.endswith("_s")
+    is_time = metric.endswith("_s") and not metric.endswith("per_s")
     show = fmt_s if is_time else fmt_num
     header = ["system", "runs ok", "median", "min", "max",
               "tunec advantage (paired: " + ("tunec/peer" if higher else "peer/tunec") + ")"]
@@ -146,7 +150,8 @@ def timing_table(group, metric="wall_s", extra=()):
     rows = []
     for system, records in recs.items():
         vals = values(records, metric)
-        ratio = "–" if system == "tunec" else fmt_ratio(paired(group, system, metric, higher))
+        ratio = "–" if system == group["systems"][0] else fmt_ratio(
+            paired(group, system, metric, higher))
         row = [label(system), ok_count(records), show(med(vals)),
                show(min(vals) if vals else None), show(max(vals) if vals else None), ratio]
         row += [fn(records) for _, fn in extra]
@@ -466,9 +471,9 @@ def headline(results):
         recs = by_system(grp)
         for system in grp["systems"]:
             m = med(values(recs[system], "import_s"))
-            target = "≤ 100 ms" if system == "tunec" else "–"
-            rows.append(("import {}".format(label(system)), fmt_s(m), target,
-                         (m is not None and m <= 0.1) if system == "tunec" else None))
+            target = "≤ 100 ms" if system == "import:tunec" else "–"
+            rows.append((label(system), fmt_s(m), target,
+                         (m is not None and m <= 0.1) if system == "import:tunec" else None))
     for s in memory_slopes(results):
         per = s["peak_slope_kb"] / 1000 if s["peak_slope_kb"] is not None else None
         rows.append(("driver peak-RSS growth per completed trial, {} ({} → {} trials)".format(

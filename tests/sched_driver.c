@@ -149,6 +149,10 @@ static json_t *run(json_t *cmd, tc_error *err)
         pbt = tc_pbt_new(&opts, err);
         return pbt ? json_pack("{si}", "r", 0) : NULL;
     }
+    if (!asha && !hb && !med && !pbt && strcmp(op, "status") && strcmp(op, "avail")) {
+        tc_error_set(err, TC_ERR_VALUE, "no scheduler");
+        return NULL;
+    }
     if (!strcmp(op, "status") || !strcmp(op, "avail")) {
         set_view(json_array_get(cmd, 1), !strcmp(op, "avail"));
         return json_pack("{si}", "r", 0);
@@ -185,7 +189,7 @@ static json_t *run(json_t *cmd, tc_error *err)
             tc_pbt_step_init(&step);
             if (tc_pbt_on_result(pbt, lng(cmd, 1), &res, &view, &step, err) < 0)
                 return NULL;
-            out = json_pack("{sisbsIsIsOs?s?}", "r", step.decision, "checkpoint", step.checkpoint,
+            out = json_pack("{sisbsIsIsOss?ss?}", "r", step.decision, "checkpoint", step.checkpoint,
                             "clone_from", (json_int_t)step.clone_from, "skipped",
                             (json_int_t)step.skipped_donor, "config",
                             step.new_config ? step.new_config : json_null(), "tag", step.new_tag,
@@ -253,6 +257,8 @@ int main(void)
         tc_error_init(&err);
         cmd = tc_json_loads(line, (size_t)len, &err);
         reply = cmd ? run(cmd, &err) : NULL;
+        if (!reply && err.code == TC_OK)
+            tc_error_set(&err, TC_ERR_NOMEM, "the driver could not build its reply");
         if (!reply)
             reply = json_pack("{siss}", "err", err.code, "msg", err.text);
         tc_buf_clear(&out);

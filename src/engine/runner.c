@@ -1295,6 +1295,15 @@ json_t *tc_runner_state(const tc_runner *r, double start_time)
         json_object_set_new(snap, "config", public_copy(r->trials[i]->config));
         json_array_append_new(checkpoints, snap);
     }
+    /* A resumed session carries forward the records its spaces have not
+     * regenerated yet, so resuming it again finds every trial. */
+    if (r->records) {
+        const char *id;
+        json_t *rec;
+        json_object_foreach(r->records, id, rec) {
+            json_array_append(checkpoints, rec);
+        }
+    }
     json_object_set_new(state, "checkpoints", checkpoints);
     double now = r->host.now(r->host.ctx);
     json_t *runner_data = json_object();

@@ -397,16 +397,17 @@ static json_t *explore_rec(tc_pbt *p, const json_t *config, const json_t *muts, 
         const json_t *cur = json_object_get(config, key);
         if (json_array_append_new(path, json_string(key)) < 0)
             goto oom;
-        if (!cur) {
+        /* A list mutation that resamples never reads config[key] (Python's
+         * `or` short-circuits), so a missing key fails only otherwise. */
+        if (!cur && !(json_is_array(dist) && tc_rng_uniform(&p->rng) < p->resample_p)) {
             tc_error_set(err, TC_ERR_VALUE, "%s: the key of hyperparam_mutations is not in the "
                          "config", render(path, &b));
             goto fail;
         }
         if (json_is_array(dist)) {
             size_t n = json_array_size(dist);
-            double u = tc_rng_uniform(&p->rng);
-            long i = py_index(dist, cur);
-            if (u < p->resample_p || i < 0)
+            long i = cur ? py_index(dist, cur) : -1;
+            if (!cur || tc_rng_uniform(&p->rng) < p->resample_p || i < 0)
                 v = json_array_get(dist, tc_rng_below(&p->rng, n));
             else if (tc_rng_uniform(&p->rng) > 0.5)
                 v = json_array_get(dist, i > 0 ? (size_t)i - 1 : 0);

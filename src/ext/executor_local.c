@@ -528,6 +528,10 @@ static int handle_frame(RunObject *self, worker *w, const tc_frame *f, tc_error 
             request_stop(w);
             if (wants_answer && w->state != W_STOPPING)
                 tc_frame_append(&w->out, TC_MSG_STOP, f->trial, NULL, 0);
+            /* A class trainable waits for this answer: it stops right away,
+             * so its worker can take the next trial (no new process). */
+            if (wants_answer)
+                w->finishing = 1;
         } else if (wants_answer) {
             tc_frame_append(&w->out, TC_MSG_CONTINUE, f->trial, NULL, 0);
         }

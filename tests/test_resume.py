@@ -1,0 +1,170 @@
+"""Crash safety and resume, with real processes: the driver is SIGKILLed at
+random moments and resumed each time; Ctrl-C; resume choices; extending and
+changing a resumed experiment."""
+import glob
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+SCRIPT = textwrap.dedent('''
+    import json, os, sys, time
+    import tunec as tune
+
+    class Counter(tune.Trainable):
+        def setup(self, config):
+            self.n = 0
+        def step(self):
+            time.sleep(0.01)
+            self.n += 1
+            return {"n": self.n, "x": self.config["x"]}
+        def save_checkpoint(self, d):
+            return {"n": self.n}
+        def load_checkpoint(self, c):
+            self.n = c["n"]
+
+    def fn(config, checkpoint_dir=None):
+        start = 0
+        if checkpoint_dir:
+            with open(os.path.join(checkpoint_dir, "s.json")) as f:
+                start = json.load(f)["i"]
+        for i in range(start + 1, ITERS + 1):
+            time.sleep(0.01)
+            if i % 3 == 0:
+                with tune.checkpoint_dir(step=i) as d:
+                    with open(os.path.join(d, "s.json"), "w") as f:
+                        json.dump({"i": i}, f)
+            marker = "../failed_once_%s" % config["x"]
+            if config.get("fail") and i == 7 and not os.path.exists(marker):
+                open(marker, "w").close()          # the worker dies once, mid-trial
+                os.kill(os.getpid(), 9)
+            tune.report(i=i, x=config["x"])
+
+    ITERS = int(os.environ.get("ITERS", "20"))
+
+    if __name__ == "__main__":
+        kind, resume = sys.argv[1], sys.argv[2]
+        samples = int(os.environ.get("SAMPLES", "1"))
+        grid = list(range(int(os.environ.get("GRID", "20"))))
+        tune.init(num_cpus=2)
+        trainable = Counter if kind == "class" else fn
+        config = {"x": tune.grid_search(grid)}
+        if os.environ.get("FAIL"):
+            config["fail"] = True
+        try:
+            a = tune.run(trainable, name="exp", local_dir=sys.argv[3], config=config,
+                         num_samples=samples, stop={"training_iteration": ITERS},
+                         checkpoint_freq=3 if kind == "class" else 0,
+                         max_failures=int(os.environ.get("MAX_FAILURES", "0")),
+                         raise_on_failed_trial=False, verbose=0,
+                         resume={"fresh": False, "resume": True}.get(resume, resume))
+        except KeyboardInterrupt:
+            print("INTERRUPTED")
+            sys.exit(3)
+        print("STATUS", json.dumps(sorted(t.status for t in a.trials)))
+''')
+
+
+def launch(tmp_path, kind, resume, **env):
+    script = tmp_path / "exp.py"
+    script.write_text(SCRIPT)
+    full_env = dict(os.environ, PYTHONPATH=ROOT, **{k: str(v) for k, v in env.items()})
+    return subprocess.Popen([sys.executable, str(script), kind, resume, str(tmp_path / "res")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=full_env, cwd=str(tmp_path))
+
+
+def finish(tmp_path, kind, resume="resume", **env):
+    proc = launch(tmp_path, kind, resume, **env)
+    out, err = proc.communicate(timeout=240)
+    assert proc.returncode == 0, err
+    return json.loads(out.split("STATUS", 1)[1])
+
+
+def trial_rows(tmp_path):
+    rows = {}
+    for d in glob.glob(os.path.join(str(tmp_path / "res" / "exp"), "*", "")):
+        with open(os.path.join(d, "result.json")) as f:
+            rows[d] = [json.loads(line) for line in f]
+    return rows
+
+
+def no_workers_left():
+    out = subprocess.run(["pgrep", "-f", "tunec._worker"], capture_output=True, text=True).stdout
+    return not out.strip()
+
+
+@pytest.mark.parametrize("kind", ["class", "function"])
+def test_sigkill_driver_at_random_points_and_resume(tmp_path, kind):
+    rng = random.Random(1234 if kind == "class" else 4321)
+    proc = launch(tmp_path, kind, "fresh")
+    for attempt in range(4):
+        time.sleep(rng.uniform(0.4, 1.6))
+        if proc.poll() is not None:
+            break
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        time.sleep(0.2)
+        assert no_workers_left()           # workers die with their driver
+        proc = launch(tmp_path, kind, "resume")
+    proc.communicate(timeout=240)
+    statuses = finish(tmp_path, kind)      # a last resume finds nothing left to run
+    assert statuses == ["TERMINATED"] * 20
+    rows = trial_rows(tmp_path)
+    assert len(rows) == 20                 # every trial exactly once, in one directory
+    for logdir, data in rows.items():
+        assert [r["training_iteration"] for r in data] == list(range(1, 21)), logdir
+        with open(os.path.join(logdir, "progress.csv")) as f:
+            assert f.read().count("\n") == 21
+    assert no_workers_left()
+
+
+def test_sigkill_worker_mid_trial_retries_from_checkpoint(tmp_path):
+    statuses = finish(tmp_path, "function", "fresh", FAIL=1, MAX_FAILURES=1, GRID=4)
+    assert statuses == ["TERMINATED"] * 4
+    for logdir, data in trial_rows(tmp_path).items():
+        assert [r["training_iteration"] for r in data] == list(range(1, 21)), logdir
+
+
+def test_ctrl_c_stops_gracefully_then_resumes(tmp_path):
+    proc = launch(tmp_path, "class", "fresh", GRID=6, ITERS=400)
+    time.sleep(2.0)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 3, (out, err)
+    assert "resume=True" in err
+    assert no_workers_left()
+    statuses = finish(tmp_path, "class", GRID=6, ITERS=400)
+    assert statuses == ["TERMINATED"] * 6
+    for logdir, data in trial_rows(tmp_path).items():
+        assert [r["training_iteration"] for r in data] == list(range(1, 401)), logdir
+
+
+def test_resume_extends_num_samples_and_refuses_changed_space(tmp_path):
+    assert finish(tmp_path, "class", "fresh", GRID=3, ITERS=3) == ["TERMINATED"] * 3
+    statuses = finish(tmp_path, "class", GRID=3, ITERS=3, SAMPLES=2)
+    assert statuses == ["TERMINATED"] * 6
+    assert len(trial_rows(tmp_path)) == 6
+    proc = launch(tmp_path, "class", "resume", GRID=4, ITERS=3)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode != 0 and "search space changed" in err
+
+
+def test_resume_without_state_and_errored_only(tmp_path):
+    proc = launch(tmp_path, "class", "resume", GRID=2, ITERS=2)
+    out, err = proc.communicate(timeout=120)
+    assert "Called resume when no checkpoint exists in local directory." in err
+    statuses = finish(tmp_path, "function", "fresh", FAIL=1, GRID=2, ITERS=10)
+    assert statuses == ["ERROR", "ERROR"]
+    statuses = finish(tmp_path, "function", "ERRORED_ONLY", FAIL=1, GRID=2, ITERS=10)
+    assert statuses == ["TERMINATED", "TERMINATED"]
+    for logdir, data in trial_rows(tmp_path).items():
+        assert [r["training_iteration"] for r in data] == list(range(1, 11)), logdir
