@@ -43,13 +43,29 @@ demo: build
 	$(VPY) examples/quickstart.py
 
 # --- tests ------------------------------------------------------------------
-tests/c/bin/%: tests/c/%.c $(ENGINE_SRC) src/engine/*.h tests/c/tc_test.h | deps
-	@mkdir -p tests/c/bin
-	$(CC) $(CFLAGS_C) -o $@ $< $(ENGINE_SRC) $$(pkg-config --cflags --libs jansson) -lm
+# The engine is built once per flavour into a static library the C tests link.
+ENGINE_OBJ      := $(patsubst src/engine/%.c,tests/c/bin/obj/%.o,$(ENGINE_SRC))
+ENGINE_OBJ_ASAN := $(patsubst src/engine/%.c,tests/c/bin/obj_asan/%.o,$(ENGINE_SRC))
 
-tests/c/bin/asan_%: tests/c/%.c $(ENGINE_SRC) src/engine/*.h tests/c/tc_test.h | deps
-	@mkdir -p tests/c/bin
-	$(CC) $(CFLAGS_C) $(SAN_FLAGS) -o $@ $< $(ENGINE_SRC) $$(pkg-config --cflags --libs jansson) -lm
+tests/c/bin/obj/%.o: src/engine/%.c src/engine/*.h | deps
+	@mkdir -p tests/c/bin/obj
+	$(CC) $(CFLAGS_C) $$(pkg-config --cflags jansson) -c -o $@ $<
+
+tests/c/bin/obj_asan/%.o: src/engine/%.c src/engine/*.h | deps
+	@mkdir -p tests/c/bin/obj_asan
+	$(CC) $(CFLAGS_C) $(SAN_FLAGS) $$(pkg-config --cflags jansson) -c -o $@ $<
+
+tests/c/bin/libengine.a: $(ENGINE_OBJ)
+	ar rcs $@ $^
+
+tests/c/bin/libengine_asan.a: $(ENGINE_OBJ_ASAN)
+	ar rcs $@ $^
+
+tests/c/bin/%: tests/c/%.c tests/c/bin/libengine.a tests/c/tc_test.h
+	$(CC) $(CFLAGS_C) -iquote tests/c -o $@ $< tests/c/bin/libengine.a $$(pkg-config --cflags --libs jansson) -lm
+
+tests/c/bin/asan_%: tests/c/%.c tests/c/bin/libengine_asan.a tests/c/tc_test.h
+	$(CC) $(CFLAGS_C) $(SAN_FLAGS) -iquote tests/c -o $@ $< tests/c/bin/libengine_asan.a $$(pkg-config --cflags --libs jansson) -lm
 
 test-c: $(CTEST_BIN)
 	@set -e; for t in $(CTEST_BIN); do $$t; done

@@ -242,8 +242,8 @@ def sec_bookkeeping(results):
 def sec_throughput(results):
     g = groups_by_id(results)
     out = ["## result-throughput", "",
-           "One trial per CPU, each reporting for 2 s: in a tight loop, or paced at 50 "
-           "results/s. Results per second through the driver = results the driver recorded "
+           "One trial per CPU, each reporting for a fixed time: 4 s in a tight loop, or 2 s "
+           "paced at 50 results/s. Results per second through the driver = results the driver recorded "
            "(each trial's last `training_iteration`) / wall time of the whole `tune.run`. "
            "Logging off: tunec `loggers=[]` (no result.json/progress.csv); Ray "
            "`TUNE_DISABLE_AUTO_CALLBACK_LOGGERS=1` (its own switch, as in its "

@@ -79,7 +79,7 @@ def launch(tmp_path, kind, resume, **env):
     full_env = dict(os.environ, PYTHONPATH=ROOT, **{k: str(v) for k, v in env.items()})
     return subprocess.Popen([sys.executable, str(script), kind, resume, str(tmp_path / "res")],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=full_env, cwd=str(tmp_path))
+                            env=full_env, cwd=str(tmp_path), start_new_session=True)
 
 
 def finish(tmp_path, kind, resume="resume", **env):
@@ -97,9 +97,25 @@ def trial_rows(tmp_path):
     return rows
 
 
-def no_workers_left():
-    out = subprocess.run(["pgrep", "-f", "tunec._worker"], capture_output=True, text=True).stdout
-    return not out.strip()
+def workers_of(proc):
+    import psutil
+    try:
+        return [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def all_gone(pids, timeout=5.0):
+    """The given worker pids have exited (zombies reaped by init count too)."""
+    import psutil
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        alive = [p for p in pids if psutil.pid_exists(p) and
+                 psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+        if not alive:
+            return True
+        time.sleep(0.05)
+    return False
 
 
 @pytest.mark.parametrize("kind", ["class", "function"])
@@ -110,12 +126,14 @@ def test_sigkill_driver_at_random_points_and_resume(tmp_path, kind):
         time.sleep(rng.uniform(0.4, 1.6))
         if proc.poll() is not None:
             break
+        workers = workers_of(proc)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        time.sleep(0.2)
-        assert no_workers_left()           # workers die with their driver
+        assert all_gone(workers)           # workers die with their driver
         proc = launch(tmp_path, kind, "resume")
+    workers = workers_of(proc)
     proc.communicate(timeout=240)
+    assert all_gone(workers)
     statuses = finish(tmp_path, kind)      # a last resume finds nothing left to run
     assert statuses == ["TERMINATED"] * 20
     rows = trial_rows(tmp_path)
@@ -124,7 +142,6 @@ def test_sigkill_driver_at_random_points_and_resume(tmp_path, kind):
         assert [r["training_iteration"] for r in data] == list(range(1, 21)), logdir
         with open(os.path.join(logdir, "progress.csv")) as f:
             assert f.read().count("\n") == 21
-    assert no_workers_left()
 
 
 def test_sigkill_worker_mid_trial_retries_from_checkpoint(tmp_path):
@@ -137,11 +154,12 @@ def test_sigkill_worker_mid_trial_retries_from_checkpoint(tmp_path):
 def test_ctrl_c_stops_gracefully_then_resumes(tmp_path):
     proc = launch(tmp_path, "class", "fresh", GRID=6, ITERS=400)
     time.sleep(2.0)
-    proc.send_signal(signal.SIGINT)
+    workers = workers_of(proc)
+    os.killpg(proc.pid, signal.SIGINT)       # as a terminal's Ctrl-C: the whole group
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 3, (out, err)
     assert "resume=True" in err
-    assert no_workers_left()
+    assert all_gone(workers)
     statuses = finish(tmp_path, "class", GRID=6, ITERS=400)
     assert statuses == ["TERMINATED"] * 6
     for logdir, data in trial_rows(tmp_path).items():

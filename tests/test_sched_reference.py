@@ -116,11 +116,9 @@ times = st.one_of(st.integers(0, 120).map(float), st.floats(0, 120).map(lambda x
        brackets=st.integers(1, 10),
        mode=st.sampled_from(["max", "min"]),
        seed=st.integers(0, 2 ** 63 - 1),
-       ops=st.lists(st.tuples(st.sampled_from(["add", "result", "result", "result", "result",
-                                               "complete", "remove", "debug"]),
-                              st.integers(0, 12), st.one_of(times, st.just(math.nan)), metrics),
-                    max_size=120))
-def test_asha_matches_reference(driver, max_t, grace, rf, brackets, mode, seed, ops):
+       n0=st.integers(1, 40),
+       data=st.data())
+def test_asha_matches_reference(driver, max_t, grace, rf, brackets, mode, seed, n0, data):
     s = Session()
     try:
         sched = ref.AsyncHyperBand(max_t, grace, rf, brackets, mode, seed)
@@ -129,16 +127,41 @@ def test_asha_matches_reference(driver, max_t, grace, rf, brackets, mode, seed, 
                                              int(mode == "max"), seed]])[0]
         return
     s.call(["asha", max_t, grace, rf, brackets, int(mode == "max"), seed], lambda: {"r": 0})
-    for op, trial, t, m in ops:
-        if op == "add":
-            s.call(["add", trial], lambda: {"r": sched.on_trial_add(trial)})
-        elif op == "result":
+    clock = {}
+
+    def add(trial):
+        clock[trial] = 0.0
+        s.call(["add", trial], lambda: {"r": sched.on_trial_add(trial)})
+
+    for trial in range(n0):
+        add(trial)
+    for _ in range(data.draw(st.integers(0, 300), label="steps")):
+        if s.failed:
+            break
+        op = data.draw(st.sampled_from(["result"] * 12 + ["complete", "remove", "add", "debug",
+                                                           "stray"]), label="op")
+        live = sorted(clock)
+        if op == "result" and live:
+            trial = data.draw(st.sampled_from(live), label="trial")
+            clock[trial] = data.draw(st.one_of(
+                st.sampled_from([1.0, 1.0, 1.0, 2.0, 0.5, 4.0, 0.0]).map(lambda d: clock[trial] + d),
+                times, st.just(math.nan)), label="time")
+            t, m = clock[trial], data.draw(metrics, label="metric")
             s.call(["result", trial, t, m], lambda: {"r": sched.on_trial_result(trial, t, m)})
-        elif op == "complete":
-            s.call(["complete", trial, t, m],
-                   lambda: (sched.on_trial_complete(trial, t, m), {"r": 0})[1])
-        elif op == "remove":
-            s.call(["remove", trial], lambda: (sched.on_trial_remove(trial), {"r": 0})[1])
+        elif op in ("complete", "remove") and live:
+            trial = data.draw(st.sampled_from(live), label="trial")
+            t, m = clock.pop(trial), data.draw(metrics, label="metric")
+            if op == "complete":
+                s.call(["complete", trial, t, m],
+                       lambda: (sched.on_trial_complete(trial, t, m), {"r": 0})[1])
+            else:
+                s.call(["remove", trial], lambda: (sched.on_trial_remove(trial), {"r": 0})[1])
+        elif op == "add":
+            add(data.draw(st.integers(0, n0 + 5), label="trial"))
+        elif op == "stray":         # a trial the scheduler does not know
+            t = data.draw(times, label="time")
+            s.call(["result", n0 + 50, t, 1.0],
+                   lambda: {"r": sched.on_trial_result(n0 + 50, t, 1.0)})
         else:
             s.call(["debug"], lambda: {"r": sched.debug_string()})
     s.call(["debug"], lambda: {"r": sched.debug_string()})

@@ -23,7 +23,11 @@ def _node_ip():
 def main(argv=None):
     argv = sys.argv if argv is None else argv
     fd = int(argv[1]) if len(argv) > 1 else 3
+    import signal
     from tunec import _tunec
+    # Ctrl-C in a terminal reaches the whole process group; the driver
+    # handles it (stopping trials gracefully), so workers ignore it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _tunec.die_with_parent()
     session = _tunec.Session(fd, platform.node(), _node_ip())
     hello = {"pid": os.getpid(), "hostname": platform.node(), "node_ip": _node_ip()}

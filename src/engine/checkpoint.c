@@ -132,7 +132,8 @@ int tc_ckpts_from_json(tc_ckpts *c, const json_t *arr, tc_error *err)
         const char *path = json_string_value(json_object_get(item, "path"));
         json_t *it = json_object_get(item, "iteration");
         double score = 0;
-        int has_score = tc_json_number(json_object_get(item, "score"), &score);
+        const json_t *sv = json_object_get(item, "score");
+        int has_score = sv && tc_json_number(sv, &score);
         if (!dir || !path || !json_is_integer(it))
             return tc_error_set(err, TC_ERR_VALUE, "malformed checkpoint record %zu", i);
         if (tc_ckpts_add(c, dir, path, (long)json_integer_value(it), has_score, score, 0, NULL,

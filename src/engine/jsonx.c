@@ -76,6 +76,8 @@ int tc_json_is_nonfinite(const json_t *v)
 int tc_json_number(const json_t *v, double *out)
 {
     double d;
+    if (!v)
+        return 0;   /* a missing value (json_object_get's NULL) is no number */
     switch (json_typeof(v)) {
     case JSON_INTEGER:
         d = (double)json_integer_value(v);

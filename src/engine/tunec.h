@@ -84,7 +84,7 @@ int tc_buf_printf(tc_buf *b, const char *fmt, ...)
 #define TC_NONFINITE_MARK "\x1f"
 
 json_t *tc_json_real(double v);                     /* new; finite -> json_real, else marker string */
-int tc_json_number(const json_t *v, double *out);   /* 1 if integer, real or marker; 0 otherwise */
+int tc_json_number(const json_t *v, double *out);   /* 1 if integer, real or marker; 0 otherwise (NULL too) */
 int tc_json_is_nonfinite(const json_t *v);
 
 /* Parse one JSON text; accepts NaN, Infinity, -Infinity outside strings. New
