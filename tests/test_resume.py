@@ -186,3 +186,44 @@ def test_resume_without_state_and_errored_only(tmp_path):
     assert statuses == ["TERMINATED", "TERMINATED"]
     for logdir, data in trial_rows(tmp_path).items():
         assert [r["training_iteration"] for r in data] == list(range(1, 11)), logdir
+
+
+def test_moved_experiment_resumes(tmp_path):
+    import shutil
+    proc = launch(tmp_path, "class", "fresh", GRID=4, ITERS=300)
+    time.sleep(2.0)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    time.sleep(0.3)
+    moved = tmp_path / "elsewhere"
+    moved.mkdir()
+    shutil.move(str(tmp_path / "res"), str(moved / "res"))
+    statuses = finish(moved, "class", GRID=4, ITERS=300)
+    assert statuses == ["TERMINATED"] * 4
+    rows = trial_rows(moved)
+    assert len(rows) == 4
+    for logdir, data in rows.items():
+        assert [r["training_iteration"] for r in data] == list(range(1, 301)), logdir
+
+
+@pytest.mark.parametrize("value, expected", [
+    (False, (False, True, False, False)),
+    (True, (True, True, False, False)),
+    ("LOCAL", (True, True, False, False)),
+    ("AUTO", (True, True, False, False)),
+    ("ERRORED_ONLY", (True, False, False, True)),
+    ("LOCAL+RESTART_ERRORED", (True, True, False, True)),
+    ("LOCAL+RESTART_ERRORED_ONLY", (True, False, False, True)),
+    ("LOCAL+RESUME_ERRORED", (True, True, True, False)),
+])
+def test_resume_spellings(value, expected):
+    from tunec import _resume
+    assert _resume.mode(value, True, False, False) == expected
+
+
+def test_bad_resume_values():
+    from tunec import _resume
+    with pytest.raises(ValueError, match="resume_type"):
+        _resume.mode("SOMETIMES", True, False, False)
+    with pytest.raises(ValueError, match="unknown option"):
+        _resume.mode("LOCAL+MAYBE", True, False, False)

@@ -31,7 +31,7 @@ def _write_params_pickle(logdir, config):
     os.replace(tmp, path)
 
 
-def run_trial(session, start, trainable, objects, chdir=True):
+def run_trial(session, start, trainable, objects, chdir=True, local=False):
     """Runs the trial described by `start` to its end. Sends DONE when a
     function returns, ERROR with the traceback when it raises; the caller
     sends READY afterwards."""
@@ -56,7 +56,9 @@ def run_trial(session, start, trainable, objects, chdir=True):
     except _session_mod.StopTrial:
         pass
     except BaseException as exc:   # noqa: B902 - every failure is the trial's
-        if isinstance(exc, KeyboardInterrupt) and session.exit_requested:
+        if isinstance(exc, KeyboardInterrupt) and (session.exit_requested or local):
+            if local:
+                raise      # Ctrl-C in local mode stops the run, not just the trial
             return
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         session.send(_tunec.MSG_ERROR, trial, text.encode("utf-8", "replace"))

@@ -18,7 +18,13 @@ def run_local(runner):
                                "finished")
         session = _tunec.Session(-1, platform.node(), "127.0.0.1", handle.local_frame)
         trainable = runner.trainables[start["trainable"]]
-        run_trial(session, start, trainable, runner.objects)
+        try:
+            run_trial(session, start, trainable, runner.objects, local=True)
+        except KeyboardInterrupt:
+            # The interrupted trial stays resumable (PENDING in the state).
+            handle.interrupt()
+            handle.local_frame(_tunec.MSG_READY, start["trial"], b"")
+            raise
         handle.local_frame(_tunec.MSG_READY, start["trial"], b"")
         if runner.stopper is not None and runner.stopper.stop_all():
             handle.stop_all()

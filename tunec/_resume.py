@@ -78,7 +78,22 @@ def load(exp_dir):
             records[event["trial_id"]]["tunec_checkpoints"] = event.get("checkpoints") or []
     if not records and not runner_data:
         raise TuneError("The experiment state in {} holds no trials.".format(exp_dir))
+    for record in records.values():
+        _relocate(record, exp_dir)
     return records, runner_data
+
+
+def _relocate(record, exp_dir):
+    """A moved or copied experiment: trial directories are found by name
+    next to the state file (checkpoint paths are relative to them already)."""
+    logdir = record.get("logdir")
+    if logdir and not os.path.isdir(logdir):
+        moved = os.path.join(exp_dir, os.path.basename(os.path.normpath(logdir)))
+        if os.path.isdir(moved):
+            record["logdir"] = moved
+            if record.get("error_file"):
+                record["error_file"] = os.path.join(moved, "error.txt")
+    record["local_dir"] = exp_dir
 
 
 def recorded_seeds(runner_data):

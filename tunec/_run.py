@@ -499,7 +499,12 @@ class _Runner:
     def run(self):
         if self.local_mode:
             from tunec._local import run_local
-            run_local(self)
+            try:
+                run_local(self)
+            except KeyboardInterrupt:
+                self.run_handle.write_state()
+                self._resume_hint()
+                raise
         else:
             self._run_workers()
         self.run_handle.write_state()
@@ -532,6 +537,9 @@ class _Runner:
         except KeyboardInterrupt:
             handle.shutdown(0)
         handle.write_state()
+        self._resume_hint()
+
+    def _resume_hint(self):
         print("tunec: experiment stopped. Resume it with tune.run(..., name={!r}, "
               "local_dir={!r}, resume=True).".format(self.experiments[0].name,
                                                      self.experiments[0].local_dir),
