@@ -536,3 +536,25 @@ def test_no_worker_outlives_run(tmp_path):
     run(f_track, tmp_path, config={"x": 1}, num_samples=3)
     after = {p.pid for p in psutil.Process().children(recursive=True)} - before
     assert not after
+
+
+@pytest.mark.parametrize("verbose", [0, 1, 2])
+def test_console_output_by_verbosity(tmp_path, capfd, verbose):
+    run(f_track, tmp_path, config={"x": tune.grid_search([1, 2])}, verbose=verbose)
+    out = capfd.readouterr().out
+    assert ("== Status ==" in out) == (verbose >= 1)
+    assert ("Result for f_track_00000:" in out) == (verbose >= 2)
+    if verbose:
+        assert "Number of trials: 2 (2 TERMINATED)" in out
+        assert "Using FIFO scheduling algorithm." in out
+
+
+def test_segfault_is_trial_error(tmp_path):
+    def fn(config):
+        import ctypes
+        tune.report(a=1)
+        ctypes.string_at(0)      # SIGSEGV in the worker
+    tune.register_trainable("segv", fn)
+    analysis = run("segv", tmp_path, raise_on_failed_trial=False)
+    trial = analysis.trials[0]
+    assert trial.status == "ERROR" and "signal 11" in trial.error_msg
