@@ -506,7 +506,18 @@ def sec_machine(results, source):
                                             " (with uncommitted changes)"
                                             if m["tunec_tree_dirty"] else ""),
             "- run started {}, took {:.0f} s; raw results: `{}`".format(
-                results["started"], results.get("total_s", 0), source), ""]
+                results["started"], results.get("total_s", 0), source),
+            "- 1-minute load average when runs started: {} (other work on this shared "
+            "machine; 1 would be one CPU busy)".format(_load_text(results)), ""]
+
+
+def _load_text(results):
+    loads = [r["loadavg_before"] for g in results["groups"]
+             for rows in (g["warmup_round"], g["rounds"]) for row in rows for r in row
+             if "loadavg_before" in r]
+    if not loads:
+        return "not recorded"
+    return "median {:.2f}, min {:.2f}, max {:.2f}".format(med(loads), min(loads), max(loads))
 
 
 def write_docs(results, source, header_path, docs_path):

@@ -28,8 +28,11 @@ Trials are integers. Schedulers that read the runner take a ``runner`` with
 """
 
 import collections
+import contextlib
 import copy
+import json
 import math
+import warnings
 
 import numpy as np
 
@@ -90,6 +93,15 @@ class Rng:
         return seq[self.below(len(seq))]
 
 
+@contextlib.contextmanager
+def _quiet():
+    """numpy warns on empty means and all-NaN percentiles; Ray's results are
+    the NaN it returns, so the warnings are noise here."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
 def _nan_low(x):
     return (0, 0.0) if math.isnan(x) else (1, x)
 
@@ -141,11 +153,8 @@ class _AshaBracket:
     def cutoff(self, recorded):
         if not recorded:
             return None
-        with np.errstate(all="ignore"):
-            import warnings
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                return np.nanpercentile(list(recorded.values()), (1 - 1 / self.rf) * 100)
+        with _quiet():
+            return np.nanpercentile(list(recorded.values()), (1 - 1 / self.rf) * 100)
 
     def on_result(self, trial, cur_iter, cur_rew):
         action = CONTINUE
@@ -161,7 +170,9 @@ class _AshaBracket:
 
     def debug_str(self):
         def show(c):
-            return "None" if c is None else repr(float(c))
+            # + 0.0: numpy's partition order decides the sign of a zero
+            # cutoff; the engine prints 0.0
+            return "None" if c is None else repr(float(c) + 0.0)
         iters = " | ".join("Iter {:.3f}: {}".format(m, show(self.cutoff(r)))
                            for m, r in self._rungs)
         return "Bracket: " + iters
@@ -482,19 +493,13 @@ class MedianStoppingRule:
         return [t for t in self._results if self._results[t][-1][0] >= time]
 
     def _median_result(self, trials, time):
-        with np.errstate(all="ignore"):
-            import warnings
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                return np.median([self._running_mean(t, time) for t in trials])
+        with _quiet():
+            return np.median([self._running_mean(t, time) for t in trials])
 
     def _running_mean(self, trial, time):
         scoped = [r for r in self._results[trial] if self._grace_period <= r[0] <= time]
-        with np.errstate(all="ignore"):
-            import warnings
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                return np.mean([r[1] for r in scoped])
+        with _quiet():
+            return np.mean([r[1] for r in scoped])
 
     def _best_result(self, trial):
         return self._compare_op([r[1] for r in self._results[trial]])
@@ -719,7 +724,7 @@ class PopulationBasedTraining:
         new_config = explore(new_state.config, self._hyperparam_mutations,
                              self._resample_probability, self._custom_explore_fn, self._rng)
         if self._log_config:
-            step["log"] = json_dumps([trial_state.orig_tag, new_state.orig_tag,
+            step["log"] = json.dumps([trial_state.orig_tag, new_state.orig_tag,
                                       trial_state.last_iter, new_state.last_iter,
                                       new_state.config, new_config])
         new_tag = make_experiment_tag(trial_state.orig_tag, new_config,
@@ -756,7 +761,3 @@ class PopulationBasedTraining:
         return "PopulationBasedTraining: {} checkpoints, {} perturbs".format(
             self._num_checkpoints, self._num_perturbations)
 
-
-def json_dumps(value):
-    import json
-    return json.dumps(value)

@@ -36,6 +36,9 @@ def driver(tmp_path_factory):
                            text=True, check=True).stdout.split()
     out = str(tmp_path_factory.mktemp("sched") / "sched_driver")
     sources = sorted(glob.glob(os.path.join(ROOT, "src", "engine", "*.c")))
+    if os.environ.get("TUNEC_SANITIZE") == "1":     # ASan + UBSan, as `make test-c-asan`
+        flags = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer",
+                 "-fno-sanitize-recover=undefined"] + flags
     subprocess.run([cc, "-std=c11", "-O1", "-g", "-D_GNU_SOURCE",
                     "-I" + os.path.join(ROOT, "src", "engine"), "-o", out,
                     os.path.join(ROOT, "tests", "sched_driver.c")] + sources + flags + ["-lm"],

@@ -2,6 +2,7 @@
  *
  * Spec references: trial lifecycle §6, result processing §6.3, failures §6.4,
  * stop rules §7, trial names and directories §5.6, experiment state §10.6. */
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -198,7 +199,8 @@ static void trial_free(tc_runner *r, tc_trial *t)
     json_decref(t->last_result);
     free(t->last_text);
     free(t->config_text);
-    free(t->tail_text);
+    free(t->id_json);
+    free(t->tag_json);
     tc_metrics_free((tc_metrics *)t->metrics);
     if (t->csv)
         tc_csv_free(t->csv);
@@ -656,36 +658,37 @@ done:
 }
 
 /* The JSON texts spliced into every result of the trial: its public config,
- * and the driver-owned tail (trial_id, experiment_tag). */
-static int cache_texts(tc_trial *t, tc_error *err)
+ * its trial_id and its experiment_tag (NULL when the tag is empty). */
+static char *dump_text(const json_t *v)
 {
-    if (t->config_text && t->tail_text)
-        return 0;
     tc_buf b;
     tc_buf_init(&b);
+    if (!v || tc_json_dump(v, &b, TC_DUMP_COMPACT) < 0) {
+        tc_buf_free(&b);
+        return NULL;
+    }
+    return b.data;
+}
+
+static int cache_texts(tc_trial *t, tc_error *err)
+{
+    if (t->config_text && t->id_json)
+        return 0;
     json_t *pub = public_copy(t->config);
     json_t *id = json_string(t->trial_id);
     json_t *tag = t->tag && t->tag[0] ? json_string(t->tag) : NULL;
-    int rc = pub && id && tc_json_dump(pub, &b, TC_DUMP_COMPACT) == 0 ? 0 : -1;
-    if (rc == 0) {
-        free(t->config_text);
-        t->config_text = b.data;
-        tc_buf_init(&b);
-        rc = tc_buf_puts(&b, "\"trial_id\": ") | tc_json_dump(id, &b, TC_DUMP_COMPACT);
-        if (tag)
-            rc |= tc_buf_puts(&b, ", \"experiment_tag\": ") | tc_json_dump(tag, &b, TC_DUMP_COMPACT);
-    }
-    if (rc == 0) {
-        free(t->tail_text);
-        t->tail_text = b.data;
-    } else {
-        tc_buf_free(&b);
-        tc_error_set(err, TC_ERR_NOMEM, "out of memory");
-    }
+    free(t->config_text);
+    free(t->id_json);
+    free(t->tag_json);
+    t->config_text = dump_text(pub);
+    t->id_json = dump_text(id);
+    t->tag_json = tag ? dump_text(tag) : NULL;
     json_decref(pub);
     json_decref(id);
     json_decref(tag);
-    return rc;
+    if (!t->config_text || !t->id_json || (t->tag && t->tag[0] && !t->tag_json))
+        return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+    return 0;
 }
 
 static int open_sinks(tc_runner *r, tc_trial *t, tc_error *err)
@@ -891,50 +894,16 @@ static int build_line(tc_runner *r, tc_trial *t, const char *text, size_t len, i
     /* trial_id / experiment_tag: the driver's values, in place if the user
      * sent those keys, else at the end. */
     long id = tc_scan_find(s, "trial_id", 8);
-    long tag = t->tag && t->tag[0] ? tc_scan_find(s, "experiment_tag", 14) : -1;
-    if (id < 0 && tag < 0) {
-        if (tc_buf_printf(tail, "%s%s", empty ? "" : ", ", t->tail_text) < 0)
+    if (id >= 0)
+        add_edit(edits, &n, s->fields[id].val_off, s->fields[id].val_len, t->id_json);
+    else if (tc_buf_printf(tail, "%s\"trial_id\": %s", empty ? "" : ", ", t->id_json) < 0)
+        return -1;
+    if (t->tag_json) {
+        long tag = tc_scan_find(s, "experiment_tag", 14);
+        if (tag >= 0)
+            add_edit(edits, &n, s->fields[tag].val_off, s->fields[tag].val_len, t->tag_json);
+        else if (tc_buf_printf(tail, ", \"experiment_tag\": %s", t->tag_json) < 0)
             return -1;
-    } else {
-        /* Rare: rebuild the pieces separately (the cached tail holds both). */
-        json_t *idj = json_string(t->trial_id), *tagj = t->tag ? json_string(t->tag) : NULL;
-        tc_buf tmp;
-        tc_buf_init(&tmp);
-        int rc = tc_json_dump(idj, &tmp, TC_DUMP_COMPACT);
-        size_t id_len = tmp.len;
-        if (tagj && t->tag[0])
-            rc |= tc_json_dump(tagj, &tmp, TC_DUMP_COMPACT);
-        json_decref(idj);
-        json_decref(tagj);
-        if (rc < 0) {
-            tc_buf_free(&tmp);
-            return -1;
-        }
-        char *id_text = strndup(tmp.data, id_len);
-        char *tag_text = strdup(tmp.data + id_len);
-        tc_buf_free(&tmp);
-        if (!id_text || !tag_text) {
-            free(id_text);
-            free(tag_text);
-            return -1;
-        }
-        /* keep them alive in the scratch-owned list below */
-        static __thread char *keep[2];
-        free(keep[0]);
-        free(keep[1]);
-        keep[0] = id_text;
-        keep[1] = tag_text;
-        if (id >= 0)
-            add_edit(edits, &n, s->fields[id].val_off, s->fields[id].val_len, id_text);
-        else if (tc_buf_printf(tail, "%s\"trial_id\": %s", empty ? "" : ", ", id_text) < 0)
-            return -1;
-        empty = 0;
-        if (t->tag && t->tag[0]) {
-            if (tag >= 0)
-                add_edit(edits, &n, s->fields[tag].val_off, s->fields[tag].val_len, tag_text);
-            else if (tc_buf_printf(tail, ", \"experiment_tag\": %s", tag_text) < 0)
-                return -1;
-        }
     }
     /* Apply the edits in text order, then the tail before the brace. */
     for (int i = 1; i < n; i++)
@@ -971,6 +940,19 @@ static int check_stop_dict(tc_runner *r, const json_t *criteria, const char *tex
         long i = tc_scan_find(&r->scan, key, strlen(key));
         double t;
         const tc_field *f = i >= 0 ? &r->scan.fields[i] : NULL;
+        int exact = f && f->is_int && json_is_integer(threshold);
+        long long whole = 0;
+        if (exact) {   /* int against int: exact, as Python compares them */
+            errno = 0;
+            whole = strtoll(r->scan.text + f->val_off, NULL, 10);
+            exact = errno == 0;
+            if (exact && whole >= json_integer_value(threshold)) {
+                *stop = 1;
+                return 0;
+            }
+            if (exact)
+                continue;
+        }
         if (!f || (f->type != TC_F_NUMBER && f->type != TC_F_TRUE && f->type != TC_F_FALSE) ||
             !tc_json_number(threshold, &t) || (f->is_int && json_is_integer(threshold))) {
             json_t *result = tc_json_loads(text, len, err);

@@ -108,7 +108,8 @@ struct tc_trial {
     char *last_text;              /* the last result.json line, without "\n" */
     size_t last_text_len;
     char *config_text;            /* public config as JSON text (spliced into results) */
-    char *tail_text;              /* `"trial_id": ..., "experiment_tag": ...` JSON text */
+    char *id_json, *tag_json;     /* trial_id / experiment_tag as JSON strings (tag: NULL
+                                     when empty) */
     void *metrics;                /* tc_metrics * (metrics.c) */
     tc_status status;
     int num_failures;

@@ -11,8 +11,9 @@
  * core's decisions are a function of its arguments, its seed and the event
  * order. The caller (the runner) is responsible for what Ray's scheduler does
  * before it looks at a result: a result without time_attr or metric gets
- * CONTINUE without calling the core (spec §8.2, §8.4, §8.5 step 1), and mode
- * "max"/"min" is passed as mode_max = 1/0.
+ * CONTINUE without calling the core (spec §8.2, §8.4; PBT takes it with
+ * has_value = 0 to keep the trial's training_iteration, §8.5 step 1), and
+ * mode "max"/"min" is passed as mode_max = 1/0.
  *
  * Errors: functions return -1 (or NULL) and fill the caller's tc_error.
  * Constructors name the bad argument (TC_ERR_VALUE unless noted). Events for
@@ -294,16 +295,19 @@ int tc_pbt_last_score(const tc_pbt *p, long trial, double *out);
 const json_t *tc_pbt_config(const tc_pbt *p, long trial);
 
 /* explore(config, mutations, resample_probability, custom_explore_fn) on the
- * core's rng and options: a new, perturbed deep copy of config (spec §8.5).
+ * core's rng and options: config borrowed; returns a new reference, the
+ * perturbed deep copy (spec §8.5), or NULL with err naming the config path.
  * Exposed for tests and for the runner's PopulationBasedTrainingReplay. */
 json_t *tc_pbt_explore(tc_pbt *p, const json_t *config, tc_error *err);
-/* "<orig_tag>@perturbed[<format_vars of the top-level mutated keys>]",
- * appended to out. 0 / -1 (a mutated key missing from config: TC_ERR_VALUE). */
+/* "<orig_tag>@perturbed[<format_vars of the top-level mutated keys>]" of
+ * config (borrowed), appended to out. 0 / -1 (a mutated key missing from
+ * config: TC_ERR_VALUE). */
 int tc_pbt_make_tag(const tc_pbt *p, const char *orig_tag, const json_t *config, tc_buf *out,
                     tc_error *err);
 /* One log_config line: json.dumps([target_tag, clone_tag, target_iter,
- * clone_iter, old_config, new_config]) appended to out (no newline). NULL
- * iterations are written as 0 (Ray's last_result.get(..., 0)). 0 / -1. */
+ * clone_iter, old_config, new_config]) appended to out (no newline); every
+ * json_t is borrowed. NULL iterations are written as 0 (Ray's
+ * last_result.get(..., 0)). 0 / -1 (ENOMEM). */
 int tc_pbt_log_line(const char *target_tag, const char *clone_tag, const json_t *target_iter,
                     const json_t *clone_iter, const json_t *old_config, const json_t *new_config,
                     tc_buf *out);

@@ -149,7 +149,7 @@ tc_asha *tc_asha_new(double max_t, double grace_period, double reduction_factor,
         long nr = x >= 1.0 ? (long)fmin(x, (double)MAX_RUNGS_LIMIT + 1) : 0;
         if (nr > MAX_RUNGS_LIMIT) {
             tc_error_set(err, TC_ERR_VALUE,
-                         "reduction_factor %g is too close to 1: more than %d rungs from "
+                         "reduction_factor %.12g is too close to 1: more than %d rungs from "
                          "grace_period %g to max_t %g", reduction_factor, MAX_RUNGS_LIMIT,
                          grace_period, max_t);
             tc_asha_free(a);
@@ -366,7 +366,9 @@ int tc_asha_debug_string(const tc_asha *a, tc_buf *out)
             /* "Iter {:.3f}: {}" — the cutoff is str() of a float or None */
             rc |= tc_buf_printf(out, "%sIter %.3f: ", k ? " | " : "", b->rungs[k].milestone);
             if (rung_cutoff(&b->rungs[k], a->q, &c)) {
-                tc_format_double(c, num);
+                /* + 0.0: the sign of a zero cutoff depends on the order in
+                 * which numpy's partition leaves equal values; print 0.0 */
+                tc_format_double(c + 0.0, num);
                 rc |= tc_buf_puts(out, num);
             } else {
                 rc |= tc_buf_puts(out, "None");

@@ -95,11 +95,35 @@ static int keyed_cmp(const void *pa, const void *pb)
     return a->pos < b->pos ? -1 : (a->pos > b->pos);
 }
 
+/* a before b in the order of tc_sched_sort_by_key (ties: not before) */
+static int key_before(double a, double b, int nan_last)
+{
+    int an = isnan(a), bn = isnan(b);
+    if (an || bn)
+        return an != bn && (an ? !nan_last : nan_last);
+    return a < b;
+}
+
 int tc_sched_sort_by_key(long *ids, double *keys, size_t n, int nan_last)
 {
     keyed *k;
     if (n < 2)
         return 0;
+    if (n <= 16) {
+        /* small (a band's brackets): stable insertion sort, no allocation */
+        for (size_t i = 1; i < n; i++) {
+            double kv = keys[i];
+            long id = ids[i];
+            size_t j = i;
+            for (; j > 0 && key_before(kv, keys[j - 1], nan_last); j--) {
+                keys[j] = keys[j - 1];
+                ids[j] = ids[j - 1];
+            }
+            keys[j] = kv;
+            ids[j] = id;
+        }
+        return 0;
+    }
     k = malloc(n * sizeof *k);
     if (!k)
         return -1;

@@ -137,7 +137,7 @@ tc_hyperband *tc_hyperband_new(double max_t, double reduction_factor, int mode_m
     s1 = nearbyint(log(max_t) / log(reduction_factor)) + 1;
     if (s1 > MAX_S_MAX_1) {
         tc_error_set(err, TC_ERR_VALUE,
-                     "reduction_factor %g is too close to 1 for max_t %g: %.0f brackets per band",
+                     "reduction_factor %.12g is too close to 1 for max_t %g: %.0f brackets per band",
                      reduction_factor, max_t, s1);
         return NULL;
     }
@@ -586,22 +586,24 @@ int tc_hyperband_on_remove(tc_hyperband *h, long trial, const tc_sched_view *vie
 long tc_hyperband_choose(const tc_hyperband *h, const tc_sched_view *view)
 {
     long found = -1;
+    /* a band holds at most s_max_1 brackets */
+    long *ids = malloc((size_t)h->s_max_1 * sizeof *ids);
+    double *keys = malloc((size_t)h->s_max_1 * sizeof *keys);
+    if (!ids || !keys) {
+        free(ids);
+        free(keys);
+        return -1;
+    }
     for (long i = 0; i < h->nbands && found < 0; i++) {
         const hb_band *band = &h->bands[i];
-        long *ids = malloc((size_t)(band->n ? band->n : 1) * sizeof *ids);
-        double *keys = malloc((size_t)(band->n ? band->n : 1) * sizeof *keys);
         size_t m = 0;
-        if (!ids || !keys) {
-            free(ids);
-            free(keys);
-            return -1;
-        }
         for (long j = 0; j < band->n; j++)
             if (band->br[j]) {
                 ids[m] = j;
                 keys[m++] = completion(band->br[j]);
             }
-        tc_sched_sort_by_key(ids, keys, m, 1);
+        if (tc_sched_sort_by_key(ids, keys, m, 1) < 0)
+            break;
         for (size_t j = 0; j < m && found < 0; j++) {
             const hb_bracket *b = band->br[ids[j]];
             for (size_t k = 0; k < b->live_len; k++) {
@@ -613,9 +615,9 @@ long tc_hyperband_choose(const tc_hyperband *h, const tc_sched_view *view)
                 }
             }
         }
-        free(ids);
-        free(keys);
     }
+    free(ids);
+    free(keys);
     return found;
 }
 

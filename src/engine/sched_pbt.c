@@ -309,7 +309,7 @@ static const char *py_type(const json_t *v)
     }
 }
 
-/* config[key] * factor (new reference). */
+/* config[key] * factor: a new reference (cur borrowed). */
 static json_t *perturb(const json_t *cur, double factor, const json_t *path, tc_error *err)
 {
     tc_buf b;
@@ -363,6 +363,7 @@ static json_t *to_int(json_t *v, const json_t *path, tc_error *err)
     return out;
 }
 
+/* distribution() of a callable mutation: new reference (dist borrowed). */
 static json_t *resample(tc_pbt *p, const json_t *dist, const json_t *path, tc_error *err)
 {
     if (tcp_node_kind(dist) == TCP_NODE_FN)
@@ -379,6 +380,8 @@ static long py_index(const json_t *list, const json_t *v)
     return -1;
 }
 
+/* explore() without the custom function: a new reference; config, muts
+ * borrowed; path (borrowed scratch) names the config path in errors. */
 static json_t *explore_rec(tc_pbt *p, const json_t *config, const json_t *muts, json_t *path,
                            tc_error *err)
 {
@@ -442,6 +445,7 @@ fail:
     return NULL;
 }
 
+/* config borrowed; new reference */
 json_t *tc_pbt_explore(tc_pbt *p, const json_t *config, tc_error *err)
 {
     json_t *path = json_pack("[s]", "config"), *out, *custom;
@@ -471,6 +475,7 @@ json_t *tc_pbt_explore(tc_pbt *p, const json_t *config, tc_error *err)
 /* tags and log lines                                                         */
 /* ------------------------------------------------------------------------- */
 
+/* config borrowed */
 int tc_pbt_make_tag(const tc_pbt *p, const char *orig_tag, const json_t *config, tc_buf *out,
                     tc_error *err)
 {
@@ -502,6 +507,7 @@ done:
     return rc;
 }
 
+/* every json_t borrowed */
 int tc_pbt_log_line(const char *target_tag, const char *clone_tag, const json_t *target_iter,
                     const json_t *clone_iter, const json_t *old_config, const json_t *new_config,
                     tc_buf *out)
