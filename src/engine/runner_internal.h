@@ -1,0 +1,65 @@
+/* runner_internal.h — what the runner's files share (runner.c: lifecycle,
+ * generation, scheduling; runner_result.c: the per-result path and
+ * checkpoint registration; runner_resume.c: restarts and resume records;
+ * runner_state.c: snapshots and the experiment state). Not installed. */
+#ifndef TUNEC_RUNNER_INTERNAL_H
+#define TUNEC_RUNNER_INTERNAL_H
+
+#include "runner.h"
+
+typedef struct experiment {
+    tc_experiment_opts opts;       /* strings below are owned copies */
+    json_t *stop;                  /* owned */
+    tc_space *space;               /* owned; NULL once exhausted */
+    int space_started;             /* its numbering was aligned (below) */
+} experiment;
+
+struct tc_runner {
+    tc_runner_opts opts;
+    char *session_str;
+    tc_host host;
+    tc_capacity capacity;
+    experiment *exps;
+    int nexps;
+    tc_trial **trials;
+    long ntrials, cap_trials;
+    long next_trial_number;        /* trial ids "%05d", shared by experiments */
+    long next_variant_index;       /* tag counter, shared by experiments (§5.4) */
+    long running;
+    int stopping;                  /* stop_all requested */
+    int interrupted;               /* Ctrl-C: end without finishing trials */
+    long total_results;
+    tc_buf scratch;                /* reused per result for log lines */
+    tc_buf line;                   /* the result.json line being built */
+    tc_scan scan;                  /* the worker's result, scanned */
+    tc_scan line_scan;             /* the final line, scanned (CSV, metrics) */
+    json_t *records;               /* resume: {trial_id: record} not yet matched */
+    int resume_unfinished, resume_errored, restart_errored;
+};
+
+
+/* runner.c — helpers; returned strings and JSON are new */
+char *tcp_xstrdup(const char *s);
+void tcp_format_date(double epoch, char out[32]);
+void tcp_env_name(const json_t *env, tc_buf *out);
+void tcp_make_path_safe(char *s);
+json_t *tcp_public_copy(const json_t *v);
+int tcp_truthy(const json_t *v);
+char *tcp_join_path(const char *dir, const char *name);
+void tcp_trial_close_sinks(tc_runner *r, tc_trial *t);
+int tcp_trial_set_name(tc_trial *t, const char *trainable);
+/* RUNNING -> another status: gives the resources back, closes the sinks,
+ * journals the change. */
+void tcp_leave_running(tc_runner *r, tc_trial *t, tc_status next);
+/* Appends one event (stolen) to the journal. */
+void tcp_journal(tc_runner *r, json_t *event);
+void tcp_journal_status(tc_runner *r, const tc_trial *t);
+
+/* runner_resume.c */
+/* Resume: the regenerated trial t takes over its earlier session's record. */
+int tcp_apply_record(tc_runner *r, tc_trial *t, const json_t *rec, tc_error *err);
+/* Cuts a restarting trial's result files back to keep_iteration (-1: none,
+ * -2: all) and rebuilds its metric analysis from the rows kept. */
+int tcp_prepare_restart(tc_runner *r, tc_trial *t, long keep_iteration, tc_error *err);
+
+#endif

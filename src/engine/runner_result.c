@@ -1,0 +1,287 @@
+/* runner_result.c — the driver's per-result hot path (spec §6.3): scan the
+ * worker's text once, apply the stop rules, splice the result.json line,
+ * write the CSV row, update the metric analysis; and the registration of the
+ * checkpoints a worker saved (spec §2.5). */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "runner_internal.h"
+
+/* ------------------------------------------------------------------------ */
+/* results                                                                  */
+/* ------------------------------------------------------------------------ */
+
+json_t *tc_trial_last_result(tc_trial *t)
+{
+    if (!t->last_result && t->last_text) {
+        t->last_result = tc_json_loads(t->last_text, t->last_text_len, NULL);
+        if (t->last_result && !json_is_object(t->last_result)) {
+            json_decref(t->last_result);
+            t->last_result = NULL;
+        }
+    }
+    return t->last_result;
+}
+
+/* One splice of the result text: replace [off, off+len) by text. */
+typedef struct edit { size_t off, len; const char *text; size_t text_len; } edit;
+
+static void add_edit(edit *e, int *n, size_t off, size_t len, const char *text)
+{
+    e[*n].off = off;
+    e[*n].len = len;
+    e[*n].text = text;
+    e[*n].text_len = strlen(text);
+    (*n)++;
+}
+
+/* Builds the result.json line (without "\n") into r->line from the worker's
+ * text: the config placeholder replaced by the trial's config, `done` set to
+ * the decision, trial_id/experiment_tag put in place (spec §2.2, §6.3). Keys
+ * the worker did not send are added before the closing brace. */
+static int build_line(tc_runner *r, tc_trial *t, const char *text, size_t len, int stop)
+{
+    const tc_scan *s = &r->scan;
+    edit edits[6];
+    int n = 0;
+    const char *done_text = stop ? "true" : "false";
+    size_t close = len;
+    while (close > 0 && text[close - 1] != '}')
+        close--;
+    close--;   /* the closing brace */
+    tc_buf *tail = &r->scratch;
+    tc_buf_clear(tail);
+    int empty = s->n == 0 && s->skip_off < 0;
+    if (s->skip_off >= 0)
+        add_edit(edits, &n, (size_t)s->skip_off, (size_t)s->skip_len, t->config_text);
+    else if (tc_buf_printf(tail, "%s\"config\": %s", empty ? "" : ", ", t->config_text) < 0)
+        return -1;
+    else
+        empty = 0;
+    if (s->done_index >= 0) {
+        const tc_field *f = &s->fields[s->done_index];
+        add_edit(edits, &n, f->val_off, f->val_len, done_text);
+    } else if (tc_buf_printf(tail, "%s\"done\": %s", empty ? "" : ", ", done_text) < 0) {
+        return -1;
+    } else {
+        empty = 0;
+    }
+    /* trial_id / experiment_tag: the driver's values, in place if the user
+     * sent those keys, else at the end. */
+    long id = tc_scan_find(s, "trial_id", 8);
+    if (id >= 0)
+        add_edit(edits, &n, s->fields[id].val_off, s->fields[id].val_len, t->id_json);
+    else if (tc_buf_printf(tail, "%s\"trial_id\": %s", empty ? "" : ", ", t->id_json) < 0)
+        return -1;
+    if (t->tag_json) {
+        long tag = tc_scan_find(s, "experiment_tag", 14);
+        if (tag >= 0)
+            add_edit(edits, &n, s->fields[tag].val_off, s->fields[tag].val_len, t->tag_json);
+        else if (tc_buf_printf(tail, ", \"experiment_tag\": %s", t->tag_json) < 0)
+            return -1;
+    }
+    /* Apply the edits in text order, then the tail before the brace. */
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && edits[j].off < edits[j - 1].off; j--) {
+            edit tmp = edits[j];
+            edits[j] = edits[j - 1];
+            edits[j - 1] = tmp;
+        }
+    tc_buf *line = &r->line;
+    tc_buf_clear(line);
+    size_t pos = 0;
+    for (int i = 0; i < n; i++) {
+        if (tc_buf_append(line, text + pos, edits[i].off - pos) < 0 ||
+            tc_buf_append(line, edits[i].text, edits[i].text_len) < 0)
+            return -1;
+        pos = edits[i].off + edits[i].len;
+    }
+    if (tc_buf_append(line, text + pos, close - pos) < 0 ||
+        tc_buf_append(line, tail->data ? tail->data : "", tail->len) < 0 ||
+        tc_buf_putc(line, '}') < 0)
+        return -1;
+    return 0;
+}
+
+/* Stop rules on the scanned result; the parsed tree is only built for the
+ * rare cases the scan cannot answer (a missing key's message, a non-number),
+ * so the messages stay those of stopper.c. */
+static int check_stop_dict(tc_runner *r, const json_t *criteria, const char *text, size_t len,
+                           int *stop, tc_error *err)
+{
+    const char *key;
+    json_t *threshold;
+    json_object_foreach((json_t *)criteria, key, threshold) {
+        long i = tc_scan_find(&r->scan, key, strlen(key));
+        double t;
+        const tc_field *f = i >= 0 ? &r->scan.fields[i] : NULL;
+        int exact = f && f->is_int && json_is_integer(threshold);
+        long long whole = 0;
+        if (exact) {   /* int against int: exact, as Python compares them */
+            errno = 0;
+            whole = strtoll(r->scan.text + f->val_off, NULL, 10);
+            exact = errno == 0;
+            if (exact && whole >= json_integer_value(threshold)) {
+                *stop = 1;
+                return 0;
+            }
+            if (exact)
+                continue;
+        }
+        if (!f || (f->type != TC_F_NUMBER && f->type != TC_F_TRUE && f->type != TC_F_FALSE) ||
+            !tc_json_number(threshold, &t) || (f->is_int && json_is_integer(threshold))) {
+            json_t *result = tc_json_loads(text, len, err);
+            if (!result)
+                return -1;
+            json_t *one = json_pack("{sO}", key, threshold);
+            int rc = tc_stop_check(one, result, stop, err);
+            json_decref(one);
+            json_decref(result);
+            if (rc < 0 || *stop)
+                return rc;
+            continue;
+        }
+        if (f->num >= t) {
+            *stop = 1;
+            return 0;
+        }
+    }
+    return 0;
+}
+
+static int log_line(tc_runner *r, tc_trial *t, tc_error *err)
+{
+    /* r->line must not move: r->line_scan points into it. */
+    if (t->json_sink &&
+        (r->host.sink_write(r->host.ctx, t->json_sink, r->line.data, r->line.len, err) < 0 ||
+         r->host.sink_write(r->host.ctx, t->json_sink, "\n", 1, err) < 0))
+        return -1;
+    if (t->csv_sink && t->csv) {
+        tc_buf_clear(&r->scratch);
+        if (tc_csv_row_scan(t->csv, &r->line_scan, &r->scratch, err) < 0)
+            return -1;
+        if (r->host.sink_write(r->host.ctx, t->csv_sink, r->scratch.data, r->scratch.len, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int tc_runner_on_result(tc_runner *r, tc_trial *t, const char *text, size_t len,
+                        tc_decision *decision, tc_error *err)
+{
+    tc_error rule_err;
+    int stop = 0;
+    *decision = TC_STOP;
+    if (t->status != TC_RUNNING)
+        return 0;   /* the worker ran ahead of a stop decision */
+
+    tc_error_init(&rule_err);
+    if (tc_scan_result(&r->scan, text, len, "config", &rule_err) < 0)
+        return tc_runner_on_error(r, t, rule_err.text, err);
+    const experiment *ex = &r->exps[t->experiment];
+    if (r->scan.done_index >= 0)
+        stop = tc_field_truthy(&r->scan, &r->scan.fields[r->scan.done_index]);
+    if (!stop && ex->stop && check_stop_dict(r, ex->stop, text, len, &stop, &rule_err) < 0)
+        return tc_runner_on_error(r, t, rule_err.text, err);
+    if (build_line(r, t, text, len, 0) < 0)
+        return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+    if (!stop && r->host.trial_stopper) {
+        /* A Python stopper sees the result as the loggers will (done False). */
+        json_t *result = tc_json_loads(r->line.data, r->line.len, &rule_err);
+        int rc = result ? r->host.trial_stopper(r->host.ctx, t->index, result, &stop, &rule_err)
+                        : -1;
+        json_decref(result);
+        if (rc < 0) {
+            if (rule_err.code == TC_ERR_CALLBACK)   /* a Python exception: not a trial error */
+                return tc_error_set(err, rule_err.code, "%s", rule_err.text);
+            return tc_runner_on_error(r, t, rule_err.text, err);
+        }
+    }
+    /* `done` in files means "this result ended the trial" (spec §17.1). */
+    if (stop && build_line(r, t, text, len, 1) < 0)
+        return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+    if (tc_scan_result(&r->line_scan, r->line.data, r->line.len, "config", err) < 0 ||
+        log_line(r, t, err) < 0 ||
+        tc_metrics_update_scan((tc_metrics *)t->metrics, &r->line_scan) < 0)
+        return -1;
+    /* Keep the line as the trial's last result; parse it only when asked. */
+    char *keep = realloc(t->last_text, r->line.len + 1);
+    if (!keep)
+        return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+    memcpy(keep, r->line.data, r->line.len + 1);
+    t->last_text = keep;
+    t->last_text_len = r->line.len;
+    json_decref(t->last_result);
+    t->last_result = NULL;
+    t->last_update_time = r->host.now(r->host.ctx);
+    t->n_results++;
+    r->total_results++;
+    long it = tc_scan_find(&r->line_scan, "training_iteration", 18);
+    if (it >= 0 && r->line_scan.fields[it].type == TC_F_NUMBER)
+        t->last_iteration = (long)r->line_scan.fields[it].num;
+    if (stop)
+        tcp_leave_running(r, t, TC_TERMINATED);
+    *decision = stop ? TC_STOP : TC_CONTINUE;
+    return 0;
+}
+
+static void delete_checkpoint_dir(void *ctx, const char *dir)
+{
+    void **pair = ctx;
+    tc_runner *r = pair[0];
+    tc_trial *t = pair[1];
+    if (!r->host.remove_tree || !t->logdir || strstr(dir, "..") || dir[0] == '/')
+        return;   /* never anything outside the trial's directory */
+    char *path = tcp_join_path(t->logdir, dir);
+    if (path)
+        r->host.remove_tree(r->host.ctx, path);
+    free(path);
+}
+
+int tc_runner_on_checkpoint(tc_runner *r, tc_trial *t, const char *dir, const char *path,
+                            long iteration, tc_error *err)
+{
+    const experiment *ex = &r->exps[t->experiment];
+    /* A function runs ahead of the driver by a report or two: a checkpoint
+     * of an iteration that was never logged (the trial had already been
+     * stopped) would resume into missing rows, so it is not registered. */
+    if (iteration > t->last_iteration)
+        return 0;
+    if (!t->logdir || !dir || !path || dir[0] == '/' || strstr(dir, ".."))
+        return tc_error_set(err, TC_ERR_VALUE, "trial %s: bad checkpoint location %s",
+                            t->trial_id, dir ? dir : "(none)");
+    /* Score: the checkpoint_score_attr of the result it follows (§2.5). */
+    const char *attr = ex->opts.checkpoint_score_attr ? ex->opts.checkpoint_score_attr
+                                                      : "training_iteration";
+    int negate = strncmp(attr, "min-", 4) == 0;
+    if (negate)
+        attr += 4;
+    int has_score = 0;
+    double score = 0;
+    if (t->last_text &&
+        tc_scan_result(&r->scan, t->last_text, t->last_text_len, "config", NULL) == 0) {
+        long i = tc_scan_find(&r->scan, attr, strlen(attr));
+        if (i >= 0 && r->scan.fields[i].type == TC_F_NUMBER) {
+            score = negate ? -r->scan.fields[i].num : r->scan.fields[i].num;
+            has_score = score == score;
+        }
+    }
+    void *pair[2] = {r, t};
+    if (tc_ckpts_add(&t->ckpts, dir, path, iteration, has_score, score,
+                     ex->opts.keep_checkpoints_num, delete_checkpoint_dir, pair, err) < 0)
+        return -1;
+    tcp_journal(r, json_pack("{s:s,s:s,s:o}", "event", "checkpoint", "trial_id", t->trial_id,
+                         "checkpoints", tc_ckpts_to_json(&t->ckpts)));
+    return 0;
+}
+
+void tc_trial_restore_source(const tc_runner *r, const tc_trial *t, const char **rel,
+                             const char **abs, long *iteration)
+{
+    const tc_ckpt *k = tc_ckpts_newest(&t->ckpts);
+    *rel = k ? k->path : NULL;
+    *abs = !k ? r->exps[t->experiment].opts.restore_path : NULL;
+    *iteration = k ? k->iteration : -1;
+}

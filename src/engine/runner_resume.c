@@ -1,0 +1,191 @@
+/* runner_resume.c — trials that run again: a resumed session's records
+ * matched to the regenerated trials (spec §15.4), and the cut of a
+ * restarting trial's result files back to its checkpoint so no iteration
+ * is logged twice. */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "runner_internal.h"
+
+/* Equality of two configs with opaque markers compared by kind only (their
+ * ids and reprs differ from session to session). */
+static int same_config(const json_t *a, const json_t *b)
+{
+    if (json_is_object(a) && json_is_object(b)) {
+        const json_t *ma = json_object_get(a, "$tunec"), *mb = json_object_get(b, "$tunec");
+        if (json_is_string(ma) && json_is_string(mb) && strcmp(json_string_value(ma), "obj") == 0)
+            return strcmp(json_string_value(mb), "obj") == 0;
+        if (json_object_size(a) != json_object_size(b))
+            return 0;
+        const char *k;
+        json_t *va;
+        json_object_foreach((json_t *)a, k, va) {
+            const json_t *vb = json_object_get(b, k);
+            if (!vb || !same_config(va, vb))
+                return 0;
+        }
+        return 1;
+    }
+    if (json_is_array(a) && json_is_array(b)) {
+        if (json_array_size(a) != json_array_size(b))
+            return 0;
+        for (size_t i = 0; i < json_array_size(a); i++)
+            if (!same_config(json_array_get(a, i), json_array_get(b, i)))
+                return 0;
+        return 1;
+    }
+    double x, y;
+    if (tc_json_number(a, &x) && tc_json_number(b, &y))
+        return x == y || (x != x && y != y);
+    return json_equal((json_t *)a, (json_t *)b);
+}
+
+
+/* Resume: the regenerated trial t takes over its earlier session's record. */
+int tcp_apply_record(tc_runner *r, tc_trial *t, const json_t *rec, tc_error *err)
+{
+    const json_t *old = json_object_get(rec, "tunec_config");
+    if (old && !same_config(old, t->config)) {
+        tc_buf a, b;
+        tc_buf_init(&a);
+        tc_buf_init(&b);
+        json_t *pa = tcp_public_copy(old), *pb = tcp_public_copy(t->config);
+        tc_json_dump(pa, &a, TC_DUMP_COMPACT);
+        tc_json_dump(pb, &b, TC_DUMP_COMPACT);
+        tc_error_set(err, TC_ERR_VALUE,
+                     "resume: trial %s was started with config %.300s but the search space now "
+                     "gives %.300s; the search space changed since the experiment started (a "
+                     "resumed experiment may only grow num_samples)", t->trial_id,
+                     a.data ? a.data : "?", b.data ? b.data : "?");
+        json_decref(pa);
+        json_decref(pb);
+        tc_buf_free(&a);
+        tc_buf_free(&b);
+        return -1;
+    }
+    const char *status = json_string_value(json_object_get(rec, "status"));
+    const char *logdir = json_string_value(json_object_get(rec, "logdir"));
+    const char *emsg = json_string_value(json_object_get(rec, "error_msg"));
+    const char *efile = json_string_value(json_object_get(rec, "error_file"));
+    const char *custom = json_string_value(json_object_get(rec, "custom_trial_name"));
+    t->num_failures = (int)json_integer_value(json_object_get(rec, "num_failures"));
+    t->logdir = tcp_xstrdup(logdir);
+    t->error_msg = tcp_xstrdup(emsg);
+    t->error_file = tcp_xstrdup(efile);
+    if (custom && !t->custom_name) {
+        t->custom_name = tcp_xstrdup(custom);
+        tcp_trial_set_name(t, r->exps[t->experiment].opts.trainable_name);
+    }
+    double st;
+    if (tc_json_number(json_object_get(rec, "start_time"), &st))
+        t->start_time = st;
+    t->resumed = 1;
+    if (tc_ckpts_from_json(&t->ckpts, json_object_get(rec, "tunec_checkpoints"), err) < 0)
+        return -1;
+    tc_status next = TC_PENDING;
+    if (status && strcmp(status, "TERMINATED") == 0) {
+        next = TC_TERMINATED;
+    } else if (status && strcmp(status, "ERROR") == 0) {
+        next = TC_ERROR;
+        if (r->restart_errored) {
+            tc_ckpts_clear(&t->ckpts);
+            t->num_failures = 0;
+            next = TC_PENDING;
+        } else if (r->resume_errored) {
+            t->num_failures = 0;
+            next = TC_PENDING;
+        }
+    }
+    if (next == TC_PENDING && !r->resume_unfinished && !(status && strcmp(status, "ERROR") == 0))
+        next = TC_TERMINATED;
+    t->status = next;
+    /* Finished trials get their metric analysis and last result back from
+     * their files; the others are cut back when they restart. */
+    if (next != TC_PENDING && t->logdir && tcp_prepare_restart(r, t, -2, err) < 0)
+        return -1;
+    return 0;
+}
+
+int tc_runner_set_resume(tc_runner *r, json_t *records, int resume_unfinished,
+                         int resume_errored, int restart_errored, tc_error *err)
+{
+    json_decref(r->records);
+    r->records = records;
+    r->resume_unfinished = resume_unfinished;
+    r->resume_errored = resume_errored;
+    r->restart_errored = restart_errored;
+    if (records && !json_is_object(records)) {
+        json_decref(records);
+        r->records = NULL;
+        return tc_error_set(err, TC_ERR_VALUE, "resume records must be an object");
+    }
+    return 0;
+}
+
+long tc_runner_resume_pending(const tc_runner *r)
+{
+    return r->records ? (long)json_object_size(r->records) : 0;
+}
+
+/* keep(): a result.json line the host kept while cutting the files. */
+static int replay_line(void *kctx, const char *line, size_t len)
+{
+    void **pair = kctx;
+    tc_runner *r = pair[0];
+    tc_trial *t = pair[1];
+    if (tc_scan_result(&r->line_scan, line, len, "config", NULL) < 0)
+        return 0;   /* a torn line: skip it */
+    if (tc_metrics_update_scan((tc_metrics *)t->metrics, &r->line_scan) < 0)
+        return -1;
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return -1;
+    memcpy(copy, line, len);
+    copy[len] = '\0';
+    free(t->last_text);
+    t->last_text = copy;
+    t->last_text_len = len;
+    json_decref(t->last_result);
+    t->last_result = NULL;
+    t->n_results++;
+    long it = tc_scan_find(&r->line_scan, "training_iteration", 18);
+    if (it >= 0 && r->line_scan.fields[it].type == TC_F_NUMBER)
+        t->last_iteration = (long)r->line_scan.fields[it].num;
+    return 0;
+}
+
+/* Before a trial runs again (a retry, a resumed session): its result files
+ * are cut back to the rows up to keep_iteration (-1: none; -2: all, for a
+ * finished trial whose analysis is rebuilt), so no iteration appears twice,
+ * and its metric analysis is rebuilt from the rows kept. */
+int tcp_prepare_restart(tc_runner *r, tc_trial *t, long keep_iteration, tc_error *err)
+{
+    tcp_trial_close_sinks(r, t);
+    tc_metrics_free((tc_metrics *)t->metrics);
+    t->metrics = tc_metrics_new();
+    if (!t->metrics)
+        return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+    free(t->last_text);
+    t->last_text = NULL;
+    t->last_text_len = 0;
+    json_decref(t->last_result);
+    t->last_result = NULL;
+    t->n_results = 0;
+    t->last_iteration = 0;
+    if (!r->host.cut_results)
+        return 0;
+    char *header = NULL;
+    void *pair[2] = {r, t};
+    long limit = keep_iteration == -2 ? LONG_MAX : keep_iteration;
+    if (r->host.cut_results(r->host.ctx, t->logdir, limit, replay_line, pair, &header, err) < 0)
+        return -1;
+    if (t->csv)
+        tc_csv_free(t->csv);
+    t->csv = tc_csv_new(header);
+    free(header);
+    if (!t->csv)
+        return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+    return 0;
+}

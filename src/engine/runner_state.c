@@ -1,0 +1,132 @@
+/* runner_state.c — views of the runner: a trial's snapshot (the attributes
+ * of tunec.trial.Trial) and experiment_state-<session>.json (spec §10.6). */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "runner_internal.h"
+
+/* ------------------------------------------------------------------------ */
+/* views                                                                    */
+/* ------------------------------------------------------------------------ */
+
+static json_t *str_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+json_t *tc_trial_snapshot(const tc_runner *r, tc_trial *t)
+{
+    const experiment *ex = &r->exps[t->experiment];
+    json_t *o = json_object();
+    json_object_set_new(o, "trainable_name", json_string(ex->opts.trainable_name));
+    json_object_set_new(o, "trial_id", json_string(t->trial_id));
+    json_object_set(o, "config", t->config);
+    json_object_set_new(o, "local_dir", json_string(ex->opts.exp_dir));
+    json_object_set(o, "evaluated_params", t->evaluated_params);
+    json_object_set_new(o, "experiment_tag", json_string(t->tag ? t->tag : ""));
+    json_object_set_new(o, "resources", tc_resources_to_json(&ex->opts.resources));
+    json_object_set_new(o, "stopping_criterion", ex->stop ? json_deep_copy(ex->stop) : json_object());
+    json_object_set_new(o, "max_failures", json_integer(ex->opts.max_failures));
+    json_object_set_new(o, "num_failures", json_integer(t->num_failures));
+    json_object_set_new(o, "status", json_string(tc_status_names[t->status]));
+    json_object_set_new(o, "start_time", t->start_time ? json_real(t->start_time) : json_null());
+    json_object_set_new(o, "logdir", str_or_null(t->logdir));
+    json_t *last = tc_trial_last_result(t);
+    json_object_set_new(o, "last_result", last ? json_incref(last) : json_object());
+    json_object_set_new(o, "last_update_time", tc_json_real(t->last_update_time ? t->last_update_time
+                                                                                : -INFINITY));
+    json_object_set_new(o, "metric_analysis", tc_metrics_to_json((const tc_metrics *)t->metrics));
+    json_object_set_new(o, "error_file", str_or_null(t->error_file));
+    json_object_set_new(o, "error_msg", str_or_null(t->error_msg));
+    json_object_set_new(o, "custom_trial_name", str_or_null(t->custom_name));
+    json_object_set_new(o, "location", t->pid ? json_pack("[sI]", t->hostname, (json_int_t)t->pid)
+                                              : json_null());
+    json_object_set_new(o, "n_results", json_integer(t->n_results));
+    /* tunec's own resume data: the config with its markers (opaque values by
+     * id), the checkpoints, the experiment. */
+    json_object_set(o, "tunec_config", t->config);
+    json_object_set_new(o, "tunec_checkpoints", tc_ckpts_to_json(&t->ckpts));
+    json_object_set_new(o, "tunec_experiment", json_integer(t->experiment));
+    const tc_ckpt *newest = tc_ckpts_newest(&t->ckpts);
+    json_object_set_new(o, "checkpoint",
+                        newest && t->logdir ? json_pack("{s:s,s:I}", "path", newest->path,
+                                                        "iteration",
+                                                        (json_int_t)newest->iteration)
+                                            : json_null());
+    return o;
+}
+
+json_t *tc_runner_state(const tc_runner *r, double start_time)
+{
+    json_t *state = json_object();
+    json_t *checkpoints = json_array();
+    for (long i = 0; i < r->ntrials; i++) {
+        json_t *snap = tc_trial_snapshot(r, r->trials[i]);
+        /* Files hold the public form of configs (objects as their repr). */
+        json_object_set_new(snap, "config", tcp_public_copy(r->trials[i]->config));
+        json_array_append_new(checkpoints, snap);
+    }
+    /* A resumed session carries forward the records its spaces have not
+     * regenerated yet, so resuming it again finds every trial. */
+    if (r->records) {
+        const char *id;
+        json_t *rec;
+        json_object_foreach(r->records, id, rec) {
+            json_array_append(checkpoints, rec);
+        }
+    }
+    json_object_set_new(state, "checkpoints", checkpoints);
+    double now = r->host.now(r->host.ctx);
+    json_t *runner_data = json_object();
+    json_object_set_new(runner_data, "_session_str", json_string(r->session_str));
+    json_object_set_new(runner_data, "_start_time", json_real(start_time));
+    json_object_set_new(runner_data, "_total_results", json_integer(r->total_results));
+    json_object_set_new(runner_data, "_fail_fast", json_boolean(r->opts.fail_fast));
+    json_object_set_new(runner_data, "_has_errored",
+                        json_boolean(tc_runner_count(r, TC_ERROR) > 0));
+    json_object_set_new(runner_data, "_local_checkpoint_dir",
+                        r->nexps ? json_string(r->exps[0].opts.exp_dir) : json_null());
+    json_object_set_new(runner_data, "launch_web_server", json_false());
+    json_t *exps = json_array();
+    for (int e = 0; e < r->nexps; e++)
+        json_array_append_new(exps, json_pack("{s:s,s:I}", "name", r->exps[e].opts.name, "seed",
+                                              (json_int_t)r->exps[e].opts.seed));
+    json_object_set_new(runner_data, "tunec", json_pack("{s:o,s:b}", "experiments", exps,
+                                                        "interrupted", r->interrupted));
+    json_object_set_new(state, "runner_data", runner_data);
+    json_object_set_new(state, "stats", json_pack("{s:f,s:f}", "start_time", start_time,
+                                                  "timestamp", now));
+    return state;
+}
+
+int tc_runner_write_state(tc_runner *r, double start_time, tc_error *err)
+{
+    int rc = 0;
+    json_t *state = tc_runner_state(r, start_time);
+    tc_buf b;
+    tc_buf_init(&b);
+    if (!state || tc_json_dump(state, &b, TC_DUMP_INDENT2_SORTED) < 0) {
+        rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (int e = 0; e < r->nexps && rc == 0; e++) {
+        int seen = 0;   /* several experiments may share one directory */
+        for (int p = 0; p < e; p++)
+            seen |= strcmp(r->exps[p].opts.exp_dir, r->exps[e].opts.exp_dir) == 0;
+        if (seen)
+            continue;
+        tc_buf name;
+        tc_buf_init(&name);
+        tc_buf_printf(&name, "%s/experiment_state-%s.json", r->exps[e].opts.exp_dir,
+                      r->session_str);
+        rc = name.data ? r->host.write_atomic(r->host.ctx, name.data, b.data, b.len, err)
+                       : tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+        tc_buf_free(&name);
+    }
+done:
+    json_decref(state);
+    tc_buf_free(&b);
+    return rc;
+}
