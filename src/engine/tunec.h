@@ -451,6 +451,52 @@ int tc_ckpts_add(tc_ckpts *c, const char *dir, const char *path, long iteration,
 json_t *tc_ckpts_to_json(const tc_ckpts *c);          /* new */
 int tc_ckpts_from_json(tc_ckpts *c, const json_t *arr, tc_error *err);
 
+/* ------------------------------------------------------------------------- */
+/* log_tfevents.c — TensorBoard event files (spec §10.5, §11.3)               */
+/* ------------------------------------------------------------------------- */
+
+/* The bytes of tensorboardX's events.out.tfevents.* files: TFRecords holding
+ * hand-encoded tensorboard.Event protos. Nothing here does I/O: each call
+ * appends whole records to `out` (left as it was on failure) for the host to
+ * write. */
+
+/* CRC32C (Castagnoli), continuing `crc` (0 to start); tc_crc32c uses the CPU
+ * instruction where there is one, tc_crc32c_sw is the table-driven form. */
+uint32_t tc_crc32c(uint32_t crc, const void *data, size_t len);
+uint32_t tc_crc32c_sw(uint32_t crc, const void *data, size_t len);
+/* TFRecord's masked CRC: ((crc >> 15) | (crc << 17)) + 0xa282ead8. */
+uint32_t tc_crc32c_masked(const void *data, size_t len);
+/* Appends one TFRecord framing data. 0 / -1 (ENOMEM). */
+int tc_tfevents_record(tc_buf *out, const char *data, size_t len);
+/* The first record of a file: Event { wall_time, file_version "brain.Event:2" }. */
+int tc_tfevents_header(tc_buf *out, double wall_time);
+/* The file name: "events.out.tfevents.%010d.<hostname>" (tensorboardX 1.x)
+ * when pid < 0, else with ".<pid>.<uid>" appended (2.x). Appends to out. */
+int tc_tfevents_filename(double wall_time, const char *hostname, long pid, long uid,
+                         tc_buf *out);
+
+/* One trial's writer: scratch buffers and what hparams need of the last
+ * result. one_event_per_value: write an Event per value as tensorboardX does;
+ * 0: one Event per result holding every value (fewer bytes, same reading). */
+typedef struct tc_tfevents tc_tfevents;
+tc_tfevents *tc_tfevents_new(int one_event_per_value);   /* new, NULL on ENOMEM */
+void tc_tfevents_free(tc_tfevents *w);
+/* Appends the event(s) of one scanned result (scan it with skip_key
+ * "config"): numbers (not NaN, not booleans) as scalars and non-empty
+ * numeric lists as histograms, tagged "ray/tune/<key>", at step
+ * timesteps_total if truthy else training_iteration. Appends nothing when no
+ * value qualifies. -1 only on ENOMEM. */
+int tc_tfevents_result(tc_tfevents *w, const tc_scan *s, double wall_time, tc_buf *out,
+                       tc_error *err);
+/* At close: the three hparams-plugin events (experiment, session start,
+ * session end) for the trial's evaluated params (borrowed; flattened with
+ * "/"), with the last result's scalars as metrics. Appends nothing unless
+ * the params are a non-empty object and the last result logged a value.
+ * *removed (optional) gets a new object of the params dropped (None and
+ * other non-hparam values; Ray logs them at INFO), or NULL. */
+int tc_tfevents_hparams(tc_tfevents *w, const json_t *evaluated_params, double wall_time,
+                        tc_buf *out, json_t **removed, tc_error *err);
+
 #ifdef __cplusplus
 }
 #endif

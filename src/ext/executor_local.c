@@ -23,68 +23,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "tcx.h"
-#include "tcx_host.h"
-#include "proto.h"
+#include "executor_internal.h"
 
-extern char **environ;
 
-enum { W_STARTING, W_IDLE, W_BUSY, W_STOPPING, W_DEAD };
 
-typedef struct worker {
-    pid_t pid;
-    int fd;
-    int state;
-    long trial;              /* trial index being run, -1 if none */
-    char gpu_key[256];       /* CUDA_VISIBLE_DEVICES it was started with */
-    uint64_t trainables_sent;/* bit per trainable id */
-    double stop_sent_at;     /* when it entered STOPPING */
-    int finishing;           /* its trial ended (DONE/ERROR seen): READY is imminent,
-                                so the next START may be queued behind it */
-    int starts_pending;      /* STARTs sent whose READY has not come back; a retried
-                                trial keeps its index, so READY(trial) alone is ambiguous */
-    tc_buf in, out;          /* unparsed input, unsent output */
-    char hostname[256];
-    double last_seen;        /* when it last sent anything (heartbeats included) */
-} worker;
-
-typedef struct {
-    PyObject_HEAD
-    tc_runner *runner;
-    tc_host host;
-    tcx_host_ctx host_ctx;
-    worker *workers;
-    int nworkers, cap_workers;
-    int max_workers;
-    PyObject *trainables;    /* list of bytes */
-    PyObject *resolver;      /* callable or None */
-    PyObject *stopper;       /* callable(trial_id, result) or None */
-    PyObject *objects;       /* callable(ids) -> bytes, or None */
-    PyObject *name_creator;  /* callable(snapshot) -> str, or None */
-    PyObject *module;        /* for errors (borrowed from the type's module) */
-    char **worker_argv;
-    char **worker_env;
-    char **gpu_names;        /* device id -> CUDA_VISIBLE_DEVICES name */
-    worker local;            /* the in-process "worker" of local mode */
-    double start_time;
-    double time_budget_s;
-    double stop_grace_s;
-    double last_state_write;
-    double state_period_s;
-    double heartbeat_timeout_s; /* a busy worker silent this long is hung */
-    int reuse_actors;
-    int local_mode;
-    int unbounded;           /* some experiment has num_samples = -1 */
-    PyThreadState *saved;    /* set while the GIL is released */
-    int callback_failed;     /* a Python callback raised during the loop */
-    tc_buf scratch;
-} RunObject;
 
 /* ------------------------------------------------------------------------ */
 /* small helpers                                                            */
 /* ------------------------------------------------------------------------ */
 
-static void free_strv(char **v)
+void tcx_free_strv(char **v)
 {
     if (!v)
         return;
@@ -146,146 +94,6 @@ static int python_stopper(void *ctx, long trial, const json_t *result, int *stop
     Py_XDECREF(ret);
     WITH_GIL_END(self, was_released);
     return rc;
-}
-
-/* ------------------------------------------------------------------------ */
-/* workers                                                                  */
-/* ------------------------------------------------------------------------ */
-
-static int set_nonblock(int fd)
-{
-    int fl = fcntl(fd, F_GETFL);
-    return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-}
-
-/* Builds the environment of a new worker: ours, the Python-supplied
- * overrides, and CUDA_VISIBLE_DEVICES (set before the worker imports
- * anything, DESIGN §3). */
-static char **worker_environ(RunObject *self, const char *gpu_key)
-{
-    size_t n = 0, m = 0;
-    for (char **p = self->worker_env; p && *p; p++)
-        m++;
-    for (char **p = environ; *p; p++)
-        n++;
-    char **env = calloc(n + m + 2, sizeof *env);
-    if (!env)
-        return NULL;
-    size_t k = 0;
-    for (char **p = environ; *p; p++) {
-        if (strncmp(*p, "CUDA_VISIBLE_DEVICES=", 21) == 0)
-            continue;
-        int overridden = 0;
-        const char *eq = strchr(*p, '=');
-        size_t keylen = eq ? (size_t)(eq - *p) + 1 : strlen(*p);
-        for (char **q = self->worker_env; q && *q; q++)
-            overridden |= strncmp(*p, *q, keylen) == 0;
-        if (!overridden)
-            env[k++] = strdup(*p);
-    }
-    for (char **q = self->worker_env; q && *q; q++)
-        env[k++] = strdup(*q);
-    size_t len = strlen(gpu_key) + 32;
-    env[k] = malloc(len);
-    if (env[k])
-        snprintf(env[k++], len, "CUDA_VISIBLE_DEVICES=%s", gpu_key);
-    env[k] = NULL;
-    return env;
-}
-
-/* Spawns a worker; returns its slot or -1 with err set. */
-static int spawn_worker(RunObject *self, const char *gpu_key, tc_error *err)
-{
-    int sv[2] = {-1, -1};
-    int child_fd = -1;
-    char **env = NULL;
-    posix_spawn_file_actions_t fa;
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-        return tc_error_set(err, TC_ERR_IO, "socketpair: %s", strerror(errno));
-    /* The child's end becomes fd 3; keep it away from 3 first so dup2 is a
-     * real duplication (which clears close-on-exec). */
-    child_fd = fcntl(sv[1], F_DUPFD_CLOEXEC, 10);
-    close(sv[1]);
-    if (child_fd < 0) {
-        close(sv[0]);
-        return tc_error_set(err, TC_ERR_IO, "dup: %s", strerror(errno));
-    }
-    env = worker_environ(self, gpu_key);
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, child_fd, 3);
-    pid_t pid;
-    int rc = posix_spawn(&pid, self->worker_argv[0], &fa, NULL, self->worker_argv, env);
-    posix_spawn_file_actions_destroy(&fa);
-    free_strv(env);
-    close(child_fd);
-    if (rc != 0) {
-        close(sv[0]);
-        return tc_error_set(err, TC_ERR_IO, "cannot start worker %s: %s", self->worker_argv[0],
-                            strerror(rc));
-    }
-    set_nonblock(sv[0]);
-    if (self->nworkers == self->cap_workers) {
-        int cap = self->cap_workers ? self->cap_workers * 2 : 8;
-        worker *grown = realloc(self->workers, (size_t)cap * sizeof *grown);
-        if (!grown) {
-            kill(pid, SIGKILL);
-            close(sv[0]);
-            return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
-        }
-        self->workers = grown;
-        self->cap_workers = cap;
-    }
-    worker *w = &self->workers[self->nworkers];
-    memset(w, 0, sizeof *w);
-    w->pid = pid;
-    w->fd = sv[0];
-    w->state = W_STARTING;
-    w->trial = -1;
-    w->last_seen = tcx_now();
-    snprintf(w->gpu_key, sizeof w->gpu_key, "%s", gpu_key);
-    tc_buf_init(&w->in);
-    tc_buf_init(&w->out);
-    return self->nworkers++;
-}
-
-static int live_workers(RunObject *self)
-{
-    int n = 0;
-    for (int i = 0; i < self->nworkers; i++)
-        n += self->workers[i].state != W_DEAD;
-    return n;
-}
-
-static void worker_send(worker *w, uint16_t type, int32_t trial, const void *data, size_t len)
-{
-    if (w->state != W_DEAD)
-        tc_frame_append(&w->out, type, trial, data, len);
-}
-
-/* Closes a dead worker's resources (the slot stays, marked DEAD). */
-static void worker_bury(worker *w)
-{
-    if (w->fd >= 0)
-        close(w->fd);
-    w->fd = -1;
-    w->state = W_DEAD;
-    tc_buf_free(&w->in);
-    tc_buf_free(&w->out);
-}
-
-/* Text for a worker that died: its exit status or signal. */
-static void death_message(pid_t pid, char *out, size_t n)
-{
-    int status = 0;
-    pid_t got = waitpid(pid, &status, 0);
-    if (got == pid && WIFSIGNALED(status))
-        snprintf(out, n, "Worker process %ld died: killed by signal %d (%s)", (long)pid,
-                 WTERMSIG(status), strsignal(WTERMSIG(status)));
-    else if (got == pid && WIFEXITED(status))
-        snprintf(out, n, "Worker process %ld died: exited with code %d", (long)pid,
-                 WEXITSTATUS(status));
-    else
-        snprintf(out, n, "Worker process %ld died", (long)pid);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -366,7 +174,7 @@ static int send_start(RunObject *self, worker *w, tc_trial *t, tc_error *err)
     int tid = ex->trainable_id;
     if (!(w->trainables_sent & (1ull << tid))) {
         PyObject *blob = PyList_GET_ITEM(self->trainables, tid);   /* borrowed */
-        worker_send(w, TC_MSG_TRAINABLE, tid, PyBytes_AS_STRING(blob),
+        tcx_worker_send(w, TC_MSG_TRAINABLE, tid, PyBytes_AS_STRING(blob),
                     (size_t)PyBytes_GET_SIZE(blob));
         w->trainables_sent |= 1ull << tid;
     }
@@ -383,7 +191,7 @@ static int send_start(RunObject *self, worker *w, tc_trial *t, tc_error *err)
                 PyErr_SetString(PyExc_TypeError, "objects callback must return bytes");
             return tcx_error_from_python(err);
         }
-        worker_send(w, TC_MSG_OBJECTS, (int32_t)t->index, PyBytes_AS_STRING(blob),
+        tcx_worker_send(w, TC_MSG_OBJECTS, (int32_t)t->index, PyBytes_AS_STRING(blob),
                     (size_t)PyBytes_GET_SIZE(blob));
         Py_DECREF(blob);
     }
@@ -395,7 +203,7 @@ static int send_start(RunObject *self, worker *w, tc_trial *t, tc_error *err)
         return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
     }
     json_decref(msg);
-    worker_send(w, TC_MSG_START, (int32_t)t->index, self->scratch.data, self->scratch.len);
+    tcx_worker_send(w, TC_MSG_START, (int32_t)t->index, self->scratch.data, self->scratch.len);
     w->state = W_BUSY;
     w->trial = t->index;
     w->finishing = 0;
@@ -431,19 +239,19 @@ static int start_trials(RunObject *self, tc_error *err)
         }
         if (slot < 0) {
             /* Make room: idle workers bound to other devices go first. */
-            if (live_workers(self) >= self->max_workers) {
+            if (tcx_live_workers(self) >= self->max_workers) {
                 for (int i = 0; i < self->nworkers; i++) {
                     worker *w = &self->workers[i];
                     if (w->state == W_IDLE) {
-                        worker_send(w, TC_MSG_EXIT, -1, NULL, 0);
+                        tcx_worker_send(w, TC_MSG_EXIT, -1, NULL, 0);
                         kill(w->pid, SIGTERM);
                         waitpid(w->pid, NULL, 0);
-                        worker_bury(w);
+                        tcx_worker_bury(w);
                         break;
                     }
                 }
             }
-            slot = spawn_worker(self, key, err);
+            slot = tcx_spawn_worker(self, key, err);
             if (slot < 0)
                 return -1;
         }
@@ -454,295 +262,6 @@ static int start_trials(RunObject *self, tc_error *err)
             return -1;
     }
     return 0;
-}
-
-/* ------------------------------------------------------------------------ */
-/* frames from workers                                                      */
-/* ------------------------------------------------------------------------ */
-
-static void request_stop_flags(worker *w, uint16_t flags);
-
-static void request_stop(worker *w)
-{
-    request_stop_flags(w, 0);
-}
-
-static void request_stop_flags(worker *w, uint16_t flags)
-{
-    if (w->state == W_BUSY) {
-        if (w->state != W_DEAD)
-            tc_frame_append_flags(&w->out, TC_MSG_STOP, flags, (int32_t)w->trial, NULL, 0);
-        w->state = W_STOPPING;
-        w->stop_sent_at = tcx_now();
-    }
-}
-
-static int handle_frame(RunObject *self, worker *w, const tc_frame *f, tc_error *err)
-{
-    tc_trial *t = f->trial >= 0 ? tc_runner_trial(self->runner, f->trial) : NULL;
-    /* A retried trial may run on another worker while this one still
-     * reports on its old run: only the trial's current worker counts. */
-    int mine = t && w->trial == f->trial && t->pid == w->pid;
-    w->last_seen = tcx_now();
-    switch (f->type) {
-    case TC_MSG_HEARTBEAT:
-        return 0;
-    case TC_MSG_CHECKPOINT: {
-        /* Registered even after the trial stopped: checkpoint_at_end and
-         * Ctrl-C checkpoints arrive after the STOP. */
-        if (!t || t->pid != w->pid)
-            return 0;
-        json_t *c = tc_json_loads(f->payload, f->len, NULL);
-        const char *dir = c ? json_string_value(json_object_get(c, "dir")) : NULL;
-        const char *path = c ? json_string_value(json_object_get(c, "path")) : NULL;
-        long it = c ? (long)json_integer_value(json_object_get(c, "iteration")) : 0;
-        int rc = tc_runner_on_checkpoint(self->runner, t, dir, path, it, err);
-        json_decref(c);
-        return rc;
-    }
-    case TC_MSG_HELLO: {
-        json_t *hello = tc_json_loads(f->payload, f->len, NULL);
-        const char *host = hello ? json_string_value(json_object_get(hello, "hostname")) : NULL;
-        snprintf(w->hostname, sizeof w->hostname, "%s", host ? host : "");
-        if (w->trial >= 0) {
-            tc_trial *cur = tc_runner_trial(self->runner, w->trial);
-            if (cur)
-                snprintf(cur->hostname, sizeof cur->hostname, "%s", w->hostname);
-        }
-        json_decref(hello);
-        if (w->state == W_STARTING)
-            w->state = w->trial >= 0 ? W_BUSY : W_IDLE;
-        return 0;
-    }
-    case TC_MSG_RESULT: {
-        int wants_answer = f->flags & 2;   /* a class trainable waits for it */
-        if (!mine || t->status != TC_RUNNING) {
-            if (wants_answer)
-                tc_frame_append(&w->out, TC_MSG_STOP, f->trial, NULL, 0);
-            return 0;
-        }
-        tc_decision d;
-        if (tc_runner_on_result(self->runner, t, f->payload, f->len, &d, err) < 0)
-            return -1;
-        if (d == TC_STOP) {
-            request_stop(w);
-            if (wants_answer && w->state != W_STOPPING)
-                tc_frame_append(&w->out, TC_MSG_STOP, f->trial, NULL, 0);
-            /* A class trainable waits for this answer: it stops right away,
-             * so its worker can take the next trial (no new process). */
-            if (wants_answer)
-                w->finishing = 1;
-        } else if (wants_answer) {
-            tc_frame_append(&w->out, TC_MSG_CONTINUE, f->trial, NULL, 0);
-        }
-        return 0;
-    }
-    case TC_MSG_DONE:
-        if (mine && tc_runner_on_complete(self->runner, t, err) < 0)
-            return -1;
-        if (mine && (w->state == W_BUSY || w->state == W_STOPPING)) {
-            if (w->state == W_BUSY)
-                w->stop_sent_at = tcx_now();
-            w->state = W_STOPPING;
-            w->finishing = 1;
-        }
-        return 0;
-    case TC_MSG_ERROR: {
-        if (!mine)
-            return 0;
-        char *text = strndup(f->payload, f->len);
-        int rc = tc_runner_on_error(self->runner, t, text ? text : "error", err);
-        free(text);
-        if (w->state == W_BUSY)
-            w->stop_sent_at = tcx_now();
-        w->state = W_STOPPING;
-        w->finishing = 1;
-        return rc;
-    }
-    case TC_MSG_READY:
-        if (w->starts_pending > 0)
-            w->starts_pending--;
-        if (w->starts_pending > 0)
-            return 0;    /* READY for an earlier run; a queued START follows */
-        if (mine && t->status == TC_RUNNING) {
-            /* The trainable ended without DONE (a class trainable that was
-             * stopped from outside): the trial is over. */
-            tc_runner_on_stopped(self->runner, t, err);
-        }
-        w->state = W_IDLE;
-        w->trial = -1;
-        w->finishing = 0;
-        return 0;
-    default:
-        return tc_error_set(err, TC_ERR_TUNE, "worker %ld sent an unknown frame type %d",
-                            (long)w->pid, f->type);
-    }
-}
-
-static int drain_frames(RunObject *self, worker *w, tc_error *err)
-{
-    size_t off = 0;
-    while (off < w->in.len && w->state != W_DEAD) {
-        tc_frame f;
-        long used = tc_frame_parse(w->in.data + off, w->in.len - off, &f);
-        if (used == 0)
-            break;
-        if (used < 0) {
-            kill(w->pid, SIGKILL);
-            return tc_error_set(err, TC_ERR_TUNE, "corrupt frame from worker %ld", (long)w->pid);
-        }
-        if (handle_frame(self, w, &f, err) < 0)
-            return -1;
-        off += (size_t)used;
-    }
-    if (off > 0 && w->state != W_DEAD) {
-        memmove(w->in.data, w->in.data + off, w->in.len - off);
-        w->in.len -= off;
-    }
-    return 0;
-}
-
-/* The worker's socket closed: its trial (if any) failed. */
-static int worker_lost(RunObject *self, worker *w, tc_error *err)
-{
-    char msg[256];
-    long trial = w->trial;
-    death_message(w->pid, msg, sizeof msg);
-    worker_bury(w);
-    tc_trial *t = trial >= 0 ? tc_runner_trial(self->runner, trial) : NULL;
-    if (t && t->status == TC_RUNNING)
-        return tc_runner_on_error(self->runner, t, msg, err);
-    return 0;
-}
-
-/* ------------------------------------------------------------------------ */
-/* the poll loop                                                            */
-/* ------------------------------------------------------------------------ */
-
-/* One poll round over all workers (GIL released by the caller). */
-static int poll_once(RunObject *self, int timeout_ms, tc_error *err)
-{
-    struct pollfd fds[self->nworkers + 1];
-    int map[self->nworkers + 1];
-    int n = 0;
-    for (int i = 0; i < self->nworkers; i++) {
-        worker *w = &self->workers[i];
-        if (w->state == W_DEAD)
-            continue;
-        fds[n].fd = w->fd;
-        fds[n].events = POLLIN | (w->out.len ? POLLOUT : 0);
-        fds[n].revents = 0;
-        map[n++] = i;
-    }
-    if (n == 0) {
-        if (timeout_ms > 0)
-            usleep((useconds_t)timeout_ms * 1000);
-        return 0;
-    }
-    int ready = poll(fds, (nfds_t)n, timeout_ms);
-    if (ready < 0)
-        return errno == EINTR ? 0 : tc_error_set(err, TC_ERR_IO, "poll: %s", strerror(errno));
-    for (int k = 0; k < n; k++) {
-        worker *w = &self->workers[map[k]];
-        if (fds[k].revents & POLLOUT && w->out.len) {
-            ssize_t m = write(w->fd, w->out.data, w->out.len);
-            if (m > 0) {
-                memmove(w->out.data, w->out.data + m, w->out.len - (size_t)m);
-                w->out.len -= (size_t)m;
-            }
-        }
-        if (fds[k].revents & (POLLIN | POLLHUP | POLLERR)) {
-            int closed = 0;
-            for (;;) {
-                if (tc_buf_reserve(&w->in, 1 << 16) < 0)
-                    return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
-                ssize_t m = read(w->fd, w->in.data + w->in.len, w->in.cap - w->in.len - 1);
-                if (m > 0) {
-                    w->in.len += (size_t)m;
-                    if (drain_frames(self, w, err) < 0)
-                        return -1;
-                    if ((size_t)m < (size_t)(1 << 16))
-                        break;
-                    continue;
-                }
-                if (m == 0)
-                    closed = 1;
-                else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-                    closed = 1;
-                break;
-            }
-            if (closed && w->state != W_DEAD && worker_lost(self, w, err) < 0)
-                return -1;
-        }
-    }
-    /* Frames queued while handling input go out now rather than next turn. */
-    for (int i = 0; i < self->nworkers; i++) {
-        worker *w = &self->workers[i];
-        if (w->state != W_DEAD && w->out.len) {
-            ssize_t m = write(w->fd, w->out.data, w->out.len);
-            if (m > 0) {
-                memmove(w->out.data, w->out.data + m, w->out.len - (size_t)m);
-                w->out.len -= (size_t)m;
-            }
-        }
-    }
-    return 0;
-}
-
-/* Workers that ignore a STOP for too long (a function blocked after
- * reporting done, spec §18.13) are killed; their trial is already over. */
-static int worker_lost(RunObject *self, worker *w, tc_error *err);
-
-static void reap_stuck(RunObject *self, tc_error *err)
-{
-    double now = tcx_now();
-    for (int i = 0; i < self->nworkers; i++) {
-        worker *w = &self->workers[i];
-        /* A busy worker that sends nothing, not even the heartbeat its C
-         * thread writes every second, is hung (stopped, deadlocked in C). */
-        if ((w->state == W_BUSY || w->state == W_STARTING) && w->trial >= 0 &&
-            self->heartbeat_timeout_s > 0 && now - w->last_seen > self->heartbeat_timeout_s) {
-            kill(w->pid, SIGKILL);
-            tc_trial *t = tc_runner_trial(self->runner, w->trial);
-            char msg[200];
-            snprintf(msg, sizeof msg, "Worker process %ld stopped answering (nothing for %.0f s); "
-                     "killed", (long)w->pid, now - w->last_seen);
-            waitpid(w->pid, NULL, 0);
-            long trial = w->trial;
-            worker_bury(w);
-            if (t && t->status == TC_RUNNING && trial == t->index)
-                tc_runner_on_error(self->runner, t, msg, err);
-            continue;
-        }
-        if (w->state == W_STOPPING && now - w->stop_sent_at > self->stop_grace_s) {
-            kill(w->pid, SIGKILL);
-            waitpid(w->pid, NULL, 0);
-            long trial = w->trial;
-            worker_bury(w);
-            tc_trial *t = trial >= 0 ? tc_runner_trial(self->runner, trial) : NULL;
-            if (t && t->status == TC_RUNNING)
-                tc_runner_on_stopped(self->runner, t, NULL);
-        }
-    }
-}
-
-/* Stops every running trial (stop_all, time budget, fail_fast). */
-static void stop_running(RunObject *self)
-{
-    for (int i = 0; i < self->nworkers; i++) {
-        worker *w = &self->workers[i];
-        if (w->state == W_BUSY || w->state == W_STARTING) {
-            long trial = w->trial;
-            if (trial >= 0) {
-                request_stop(w);
-                if (w->state == W_STARTING)
-                    w->state = W_STOPPING, w->stop_sent_at = tcx_now();
-                tc_trial *t = tc_runner_trial(self->runner, trial);
-                if (t && t->status == TC_RUNNING)
-                    tc_runner_on_stopped(self->runner, t, NULL);
-            }
-        }
-    }
 }
 
 /* New trials from the search spaces, with names from trial_name_creator.
@@ -845,10 +364,10 @@ static PyObject *Run_step(RunObject *self, PyObject *arg)
             wait_ms = 100;
         int rc;
         self->saved = PyEval_SaveThread();
-        rc = poll_once(self, wait_ms, &err);
+        rc = tcx_poll_once(self, wait_ms, &err);
         tcx_sinks_flush(&self->host_ctx);
         if (rc == 0)
-            reap_stuck(self, &err);
+            tcx_reap_stuck(self, &err);
         if (self->saved) {
             PyEval_RestoreThread(self->saved);
             self->saved = NULL;
@@ -858,10 +377,10 @@ static PyObject *Run_step(RunObject *self, PyObject *arg)
         if (self->time_budget_s > 0 && tcx_now() - self->start_time > self->time_budget_s &&
             !tc_runner_stopping(self->runner)) {
             tc_runner_stop_all(self->runner);
-            stop_running(self);
+            tcx_stop_running(self);
         }
         if (tc_runner_stopping(self->runner))
-            stop_running(self);
+            tcx_stop_running(self);
         if (maybe_write_state(self, 0, &err) < 0)
             goto fail;
         if (PyErr_CheckSignals() < 0) {
@@ -910,7 +429,7 @@ static PyObject *Run_resources_string(RunObject *self, PyObject *unused)
 static PyObject *Run_stop_all(RunObject *self, PyObject *unused)
 {
     tc_runner_stop_all(self->runner);
-    stop_running(self);
+    tcx_stop_running(self);
     Py_RETURN_NONE;
 }
 
@@ -923,7 +442,7 @@ static PyObject *Run_interrupt(RunObject *self, PyObject *unused)
 {
     tc_runner_interrupt(self->runner);
     for (int i = 0; i < self->nworkers; i++)
-        request_stop_flags(&self->workers[i], 1);
+        tcx_request_stop_flags(&self->workers[i], 1);
     Py_RETURN_NONE;
 }
 
@@ -993,7 +512,7 @@ static PyObject *Run_local_frame(RunObject *self, PyObject *args)
     tc_error err;
     tc_error_init(&err);
     tc_frame f = {(uint32_t)len, (uint16_t)type, 0, (int32_t)trial, payload};
-    if (handle_frame(self, &self->local, &f, &err) < 0)
+    if (tcx_handle_frame(self, &self->local, &f, &err) < 0)
         return tcx_raise(self->module, &err);
     tc_buf_clear(&self->local.out);   /* a STOP frame has no reader here */
     tcx_sinks_flush(&self->host_ctx);
@@ -1006,39 +525,6 @@ static PyObject *Run_is_finished(RunObject *self, PyObject *unused)
     return PyBool_FromLong(tc_runner_is_finished(self->runner));
 }
 
-/* Ends every worker: EXIT, a short grace, then SIGKILL. */
-static void shutdown_workers(RunObject *self, double grace_s)
-{
-    for (int i = 0; i < self->nworkers; i++) {
-        worker *w = &self->workers[i];
-        if (w->state == W_DEAD)
-            continue;
-        worker_send(w, TC_MSG_EXIT, -1, NULL, 0);
-        if (w->out.len) {
-            ssize_t m = write(w->fd, w->out.data, w->out.len);
-            (void)m;
-        }
-        shutdown(w->fd, SHUT_WR);
-    }
-    double deadline = tcx_now() + grace_s;
-    for (int i = 0; i < self->nworkers; i++) {
-        worker *w = &self->workers[i];
-        if (w->state == W_DEAD)
-            continue;
-        for (;;) {
-            pid_t got = waitpid(w->pid, NULL, WNOHANG);
-            if (got == w->pid || got < 0)
-                break;
-            if (tcx_now() > deadline) {
-                kill(w->pid, SIGKILL);
-                waitpid(w->pid, NULL, 0);
-                break;
-            }
-            usleep(2000);
-        }
-        worker_bury(w);
-    }
-}
 
 static PyObject *Run_shutdown(RunObject *self, PyObject *args)
 {
@@ -1046,7 +532,7 @@ static PyObject *Run_shutdown(RunObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "|d", &grace))
         return NULL;
     Py_BEGIN_ALLOW_THREADS
-    shutdown_workers(self, grace);
+    tcx_shutdown_workers(self, grace);
     Py_END_ALLOW_THREADS
     Py_RETURN_NONE;
 }
@@ -1264,12 +750,12 @@ static void Run_dealloc(RunObject *self)
 {
     PyTypeObject *tp = Py_TYPE(self);
     PyObject_GC_UnTrack(self);
-    shutdown_workers(self, 0.5);
+    tcx_shutdown_workers(self, 0.5);
     free(self->workers);
     tc_runner_free(self->runner);
-    free_strv(self->worker_argv);
-    free_strv(self->worker_env);
-    free_strv(self->gpu_names);
+    tcx_free_strv(self->worker_argv);
+    tcx_free_strv(self->worker_env);
+    tcx_free_strv(self->gpu_names);
     tcx_close_journal(&self->host_ctx);
     tc_buf_free(&self->local.out);
     tc_buf_free(&self->scratch);

@@ -1,0 +1,90 @@
+/* executor_internal.h — what the local executor's two files share:
+ * executor_local.c (the Run type: trial starts, the step loop, methods) and
+ * executor_workers.c (the worker processes: spawning, frames, the poll
+ * loop, stopping and reaping). Not installed. */
+#ifndef TCX_EXECUTOR_INTERNAL_H
+#define TCX_EXECUTOR_INTERNAL_H
+
+#include <sys/types.h>
+#include "tcx.h"
+#include "tcx_host.h"
+#include "proto.h"
+
+enum { W_STARTING, W_IDLE, W_BUSY, W_STOPPING, W_DEAD };
+
+typedef struct worker {
+    pid_t pid;
+    int fd;
+    int state;
+    long trial;              /* trial index being run, -1 if none */
+    char gpu_key[256];       /* CUDA_VISIBLE_DEVICES it was started with */
+    uint64_t trainables_sent;/* bit per trainable id */
+    double stop_sent_at;     /* when it entered STOPPING */
+    int finishing;           /* its trial ended (DONE/ERROR seen): READY is imminent,
+                                so the next START may be queued behind it */
+    int starts_pending;      /* STARTs sent whose READY has not come back; a retried
+                                trial keeps its index, so READY(trial) alone is ambiguous */
+    tc_buf in, out;          /* unparsed input, unsent output */
+    char hostname[256];
+    double last_seen;        /* when it last sent anything (heartbeats included) */
+} worker;
+
+typedef struct {
+    PyObject_HEAD
+    tc_runner *runner;
+    tc_host host;
+    tcx_host_ctx host_ctx;
+    worker *workers;
+    int nworkers, cap_workers;
+    int max_workers;
+    PyObject *trainables;    /* list of bytes */
+    PyObject *resolver;      /* callable or None */
+    PyObject *stopper;       /* callable(trial_id, result) or None */
+    PyObject *objects;       /* callable(ids) -> bytes, or None */
+    PyObject *name_creator;  /* callable(snapshot) -> str, or None */
+    PyObject *module;        /* for errors (borrowed from the type's module) */
+    char **worker_argv;
+    char **worker_env;
+    char **gpu_names;        /* device id -> CUDA_VISIBLE_DEVICES name */
+    worker local;            /* the in-process "worker" of local mode */
+    double start_time;
+    double time_budget_s;
+    double stop_grace_s;
+    double last_state_write;
+    double state_period_s;
+    double heartbeat_timeout_s; /* a busy worker silent this long is hung */
+    int reuse_actors;
+    int local_mode;
+    int unbounded;           /* some experiment has num_samples = -1 */
+    PyThreadState *saved;    /* set while the GIL is released */
+    int callback_failed;     /* a Python callback raised during the loop */
+    tc_buf scratch;
+} RunObject;
+
+/* executor_local.c */
+void tcx_free_strv(char **v);   /* frees a NULL-terminated array of strings */
+
+/* executor_workers.c */
+int tcx_spawn_worker(RunObject *self, const char *gpu_key, tc_error *err);  /* slot or -1 */
+int tcx_live_workers(RunObject *self);
+/* Queues a frame for the worker (sent by the poll loop). */
+void tcx_worker_send(worker *w, uint16_t type, int32_t trial, const void *data, size_t len);
+/* Closes a dead worker's resources (the slot stays, marked DEAD). */
+void tcx_worker_bury(worker *w);
+/* Asks the worker to end its trial; flags & 1: save a checkpoint first. */
+void tcx_request_stop_flags(worker *w, uint16_t flags);
+void tcx_request_stop(worker *w);
+/* One frame from worker w (or the in-process worker of local mode). */
+int tcx_handle_frame(RunObject *self, worker *w, const tc_frame *f, tc_error *err);
+/* The worker's socket closed: its trial (if any) failed. */
+int tcx_worker_lost(RunObject *self, worker *w, tc_error *err);
+/* One poll round over all workers (GIL released by the caller). */
+int tcx_poll_once(RunObject *self, int timeout_ms, tc_error *err);
+/* Kills workers that hang or ignore a STOP for too long. */
+void tcx_reap_stuck(RunObject *self, tc_error *err);
+/* Stops every running trial (stop_all, time budget, fail_fast). */
+void tcx_stop_running(RunObject *self);
+/* Ends every worker: EXIT, a grace period, then SIGKILL. */
+void tcx_shutdown_workers(RunObject *self, double grace_s);
+
+#endif
