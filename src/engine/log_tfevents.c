@@ -44,7 +44,6 @@
  * tc_tfevents_result allocates nothing.
  */
 #include <errno.h>
-#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

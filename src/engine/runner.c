@@ -12,7 +12,6 @@
 
 const char *const tc_status_names[5] = {"PENDING", "RUNNING", "PAUSED", "TERMINATED", "ERROR"};
 
-
 /* ------------------------------------------------------------------------ */
 /* small helpers                                                            */
 /* ------------------------------------------------------------------------ */
@@ -326,7 +325,6 @@ static int push_trial(tc_runner *r, tc_trial *t, tc_error *err)
     return 0;
 }
 
-
 long tc_runner_generate(tc_runner *r, tc_eval_fn fn, void *ctx, long max_new, tc_error *err)
 {
     long added = 0;
@@ -571,7 +569,6 @@ static int open_sinks(tc_runner *r, tc_trial *t, tc_error *err)
     return 0;
 }
 
-
 int tc_runner_start(tc_runner *r, tc_trial *t, long pid, const char *hostname, tc_error *err)
 {
     const experiment *ex = &r->exps[t->experiment];
@@ -622,7 +619,6 @@ void tcp_leave_running(tc_runner *r, tc_trial *t, tc_status next)
     t->status = next;
     tcp_journal_status(r, t);
 }
-
 
 int tc_runner_on_complete(tc_runner *r, tc_trial *t, tc_error *err)
 {
@@ -716,7 +712,6 @@ int tc_runner_interrupted(const tc_runner *r)
 {
     return r->interrupted;
 }
-
 
 int tc_runner_is_finished(const tc_runner *r)
 {

@@ -42,7 +42,6 @@ static int same_config(const json_t *a, const json_t *b)
     return json_equal((json_t *)a, (json_t *)b);
 }
 
-
 /* Resume: the regenerated trial t takes over its earlier session's record. */
 int tcp_apply_record(tc_runner *r, tc_trial *t, const json_t *rec, tc_error *err)
 {

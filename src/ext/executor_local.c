@@ -5,7 +5,9 @@
  * with the GIL released; it takes the GIL only to call a Python callback the
  * user asked for (sample_from, a stop function, trial_name_creator, pickling
  * opaque config objects). Frames go to the engine's runner (runner.c), and
- * its decisions go back to the workers as frames.
+ * its decisions go back to the workers as frames. This file holds the Run
+ * type (trial starts, the step loop, its methods); the worker processes and
+ * the poll loop are in executor_workers.c.
  *
  * Worker states: STARTING (spawned, HELLO not seen yet; frames can already be
  * queued), IDLE, BUSY (running a trial), STOPPING (STOP sent or trial over,
@@ -24,9 +26,6 @@
 #include <unistd.h>
 
 #include "executor_internal.h"
-
-
-
 
 /* ------------------------------------------------------------------------ */
 /* small helpers                                                            */
@@ -524,7 +523,6 @@ static PyObject *Run_is_finished(RunObject *self, PyObject *unused)
 {
     return PyBool_FromLong(tc_runner_is_finished(self->runner));
 }
-
 
 static PyObject *Run_shutdown(RunObject *self, PyObject *args)
 {

@@ -158,11 +158,9 @@ static void death_message(pid_t pid, char *out, size_t n)
         snprintf(out, n, "Worker process %ld died", (long)pid);
 }
 
-
 /* ------------------------------------------------------------------------ */
 /* frames from workers                                                      */
 /* ------------------------------------------------------------------------ */
-
 
 void tcx_request_stop(worker *w)
 {
@@ -445,7 +443,6 @@ void tcx_stop_running(RunObject *self)
         }
     }
 }
-
 
 /* Ends every worker: EXIT, a short grace, then SIGKILL. */
 void tcx_shutdown_workers(RunObject *self, double grace_s)

@@ -424,8 +424,8 @@ static const struct { const char *name, *text; int64_t step; const char *scalars
      1, "ray/tune/a_b=1;ray/tune/x_y__=2;ray/tune/ok-._=3;ray/tune/caf\xc3\xa9=4;ray/tune/d_e=5;"
         "ray/tune/e_=6;ray/tune/_=7;ray/tune/\xe4\xb8\xad=8"},
     {"float32 rounding and overflow",
-     "{\"a\": 0.1, \"b\": 1e300, \"c\": -1e300, \"d\": 3.4028235e38, \"training_iteration\": 1}",
-     1, "ray/tune/a=0.1;ray/tune/b=inf;ray/tune/c=-inf;ray/tune/d=3.4028235e38"},
+     "{\"a\": 0.1, \"b\": 1e300, \"c\": -1e300, \"d\": 3.4028235e38, \"e\": 3.4028235677973366e38, \"training_iteration\": 1}",
+     1, "ray/tune/a=0.1;ray/tune/b=inf;ray/tune/c=-inf;ray/tune/d=3.4028235e38;ray/tune/e=inf"},
 };
 
 static void test_scalars(void)
