@@ -272,16 +272,13 @@ int tc_tfevents_header(tc_buf *out, double wall_time)
     return 0;
 }
 
-/* tensorboardX's name: "events.out.tfevents.%010d.<host>" (1.x), with
- * ".<pid>.<uid>" after it in 2.x. %010d of a float truncates it. */
-int tc_tfevents_filename(double wall_time, const char *hostname, long pid, long uid, tc_buf *out)
+/* tensorboardX's name: "events.out.tfevents." + str(time.time())[:10] + "." +
+ * hostname — the whole seconds for any time from 2001 to 2286, written here
+ * as %010d of the truncated time. */
+int tc_tfevents_filename(double wall_time, const char *hostname, tc_buf *out)
 {
     long long secs = isfinite(wall_time) ? (long long)wall_time : 0;
-    if (!hostname)
-        hostname = "";
-    if (pid < 0)
-        return tc_buf_printf(out, "events.out.tfevents.%010lld.%s", secs, hostname);
-    return tc_buf_printf(out, "events.out.tfevents.%010lld.%s.%ld.%ld", secs, hostname, pid, uid);
+    return tc_buf_printf(out, "events.out.tfevents.%010lld.%s", secs, hostname ? hostname : "");
 }
 
 /* ------------------------------------------------------------------------- */

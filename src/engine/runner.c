@@ -498,7 +498,7 @@ static int write_params(tc_runner *r, tc_trial *t, tc_error *err)
         tc_error_set(err, TC_ERR_NOMEM, "out of memory");
         goto done;
     }
-    rc = r->host.write_atomic(r->host.ctx, path, b.data, b.len, err);
+    rc = r->host.write_atomic(r->host.ctx, path, b.data, b.len, 0, err);
 done:
     free(path);
     json_decref(pub);

@@ -45,8 +45,12 @@ typedef struct tc_host {
     tc_sink *(*open_sink)(void *ctx, const char *path, int *existed, tc_error *err);
     int (*sink_write)(void *ctx, tc_sink *s, const char *data, size_t len, tc_error *err);
     void (*sink_close)(void *ctx, tc_sink *s);
-    /* Replaces path with data atomically (temp file, fsync, rename). */
-    int (*write_atomic)(void *ctx, const char *path, const char *data, size_t len, tc_error *err);
+    /* Replaces path with data atomically (temp file, rename): a crash leaves
+     * the old or the new file, never a torn one. durable: also fsync, so the
+     * file survives a power loss (the experiment state; params.json need
+     * not pay for it once per trial). */
+    int (*write_atomic)(void *ctx, const char *path, const char *data, size_t len, int durable,
+                        tc_error *err);
     /* Optional: a stop rule implemented by the host (a Python stopper).
      * Sets *stop; -1 + err on failure (becomes a trial error). */
     int (*trial_stopper)(void *ctx, long trial, const json_t *result, int *stop, tc_error *err);

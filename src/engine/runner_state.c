@@ -121,7 +121,7 @@ int tc_runner_write_state(tc_runner *r, double start_time, tc_error *err)
         tc_buf_init(&name);
         tc_buf_printf(&name, "%s/experiment_state-%s.json", r->exps[e].opts.exp_dir,
                       r->session_str);
-        rc = name.data ? r->host.write_atomic(r->host.ctx, name.data, b.data, b.len, err)
+        rc = name.data ? r->host.write_atomic(r->host.ctx, name.data, b.data, b.len, 1, err)
                        : tc_error_set(err, TC_ERR_NOMEM, "out of memory");
         tc_buf_free(&name);
     }

@@ -470,10 +470,9 @@ uint32_t tc_crc32c_masked(const void *data, size_t len);
 int tc_tfevents_record(tc_buf *out, const char *data, size_t len);
 /* The first record of a file: Event { wall_time, file_version "brain.Event:2" }. */
 int tc_tfevents_header(tc_buf *out, double wall_time);
-/* The file name: "events.out.tfevents.%010d.<hostname>" (tensorboardX 1.x)
- * when pid < 0, else with ".<pid>.<uid>" appended (2.x). Appends to out. */
-int tc_tfevents_filename(double wall_time, const char *hostname, long pid, long uid,
-                         tc_buf *out);
+/* Appends the file name tensorboardX gives it:
+ * "events.out.tfevents.<whole seconds, 10 digits>.<hostname>". */
+int tc_tfevents_filename(double wall_time, const char *hostname, tc_buf *out);
 
 /* One trial's writer: scratch buffers and what hparams need of the last
  * result. one_event_per_value: write an Event per value as tensorboardX does;

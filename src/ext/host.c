@@ -129,7 +129,8 @@ static int write_all(int fd, const char *data, size_t len)
     return 0;
 }
 
-int tcx_write_atomic(const char *path, const char *data, size_t len, tc_error *err)
+int tcx_write_atomic(const char *path, const char *data, size_t len, int durable,
+                     tc_error *err)
 {
     size_t n = strlen(path) + 32;
     char *tmp = malloc(n);
@@ -137,7 +138,7 @@ int tcx_write_atomic(const char *path, const char *data, size_t len, tc_error *e
         return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
     snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (fd < 0 || write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+    if (fd < 0 || write_all(fd, data, len) < 0 || (durable && fsync(fd) < 0)) {
         tc_error_set(err, TC_ERR_IO, "cannot write %s: %s", path, strerror(errno));
         if (fd >= 0)
             close(fd);
@@ -157,9 +158,9 @@ int tcx_write_atomic(const char *path, const char *data, size_t len, tc_error *e
 }
 
 static int host_write_atomic(void *ctx, const char *path, const char *data, size_t len,
-                             tc_error *err)
+                             int durable, tc_error *err)
 {
-    return tcx_write_atomic(path, data, len, err);
+    return tcx_write_atomic(path, data, len, durable, err);
 }
 
 int tcx_mkdirs(const char *path, tc_error *err)
@@ -297,7 +298,7 @@ static int host_cut_results(void *ctx, const char *logdir, long max_iteration,
         }
         keep_bytes = (size_t)(p - text);
         if (rc == 0 && keep_bytes != len)
-            rc = tcx_write_atomic(path, text, keep_bytes, err);
+            rc = tcx_write_atomic(path, text, keep_bytes, 1, err);
     }
     size_t clen = 0;
     char *csv = rc == 0 ? read_file(csv_path, &clen) : NULL;
@@ -321,7 +322,7 @@ static int host_cut_results(void *ctx, const char *logdir, long max_iteration,
         }
         size_t cbytes = (size_t)(p - csv);
         if (cbytes != clen)
-            rc = tcx_write_atomic(csv_path, csv, cbytes, err);
+            rc = tcx_write_atomic(csv_path, csv, cbytes, 1, err);
     }
     free(text);
     free(csv);

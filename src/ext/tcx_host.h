@@ -14,7 +14,8 @@ typedef struct tcx_host_ctx {
 void tcx_host_init(tc_host *host, tcx_host_ctx *h);
 void tcx_sinks_flush(tcx_host_ctx *h);
 int tcx_mkdirs(const char *path, tc_error *err);
-int tcx_write_atomic(const char *path, const char *data, size_t len, tc_error *err);
+int tcx_write_atomic(const char *path, const char *data, size_t len, int durable,
+                     tc_error *err);
 double tcx_now(void);
 /* Opens (appending) the journal the runner writes events to. */
 int tcx_open_journal(tcx_host_ctx *h, const char *path, tc_error *err);

@@ -70,7 +70,8 @@ static int h_write(void *ctx, tc_sink *s, const char *data, size_t len, tc_error
 
 static void h_close(void *ctx, tc_sink *s) {}
 
-static int h_atomic(void *ctx, const char *path, const char *data, size_t len, tc_error *err)
+static int h_atomic(void *ctx, const char *path, const char *data, size_t len, int durable,
+                    tc_error *err)
 {
     mem_host *h = ctx;
     int i = file_index(h, path);
