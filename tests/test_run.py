@@ -558,3 +558,25 @@ def test_segfault_is_trial_error(tmp_path):
     analysis = run("segv", tmp_path, raise_on_failed_trial=False)
     trial = analysis.trials[0]
     assert trial.status == "ERROR" and "signal 11" in trial.error_msg
+
+
+def test_tensorboard_event_files(tmp_path):
+    from tunec.logger import CSVLogger, JsonLogger
+    analysis = run(f_track, tmp_path, name="tb", config={"x": tune.grid_search([1, 2])})
+    for trial in analysis.trials:
+        files = glob.glob(os.path.join(trial.logdir, "events.out.tfevents.*"))
+        assert len(files) == 1 and os.path.getsize(files[0]) > 100
+    try:
+        from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+    except ImportError:
+        EventFileLoader = None
+    if EventFileLoader is not None:
+        path = glob.glob(os.path.join(analysis.trials[1].logdir, "events.out.tfevents.*"))[0]
+        # The loader migrates simple_value scalars into tensors.
+        scores = [(e.step, v.tensor.float_val[0] if v.HasField("tensor") else v.simple_value)
+                  for e in EventFileLoader(path).Load()
+                  for v in e.summary.value if v.tag == "ray/tune/score"]
+        assert scores == [(1, 0.0), (2, 2.0), (3, 4.0)]
+    analysis = run(f_track, tmp_path, name="no_tb", config={"x": 1},
+                   loggers=[JsonLogger, CSVLogger])
+    assert not glob.glob(os.path.join(analysis.trials[0].logdir, "events.out.tfevents.*"))

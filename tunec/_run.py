@@ -95,9 +95,10 @@ def _resources_for(exp):
 
 
 def _check_loggers(loggers):
-    """Which built-in files the engine writes, and the user's Python loggers."""
+    """Which built-in files the engine writes (JSON, CSV, TensorBoard), and
+    the user's Python loggers."""
     if loggers is None:
-        return True, True, []
+        return True, True, True, []
     if not isinstance(loggers, (list, tuple)):
         raise TuneError("loggers must be a list of Logger classes, got {!r}".format(loggers))
     from tunec.logger import _builtin_kind
@@ -115,7 +116,7 @@ def _check_loggers(loggers):
         raise NotImplementedError(
             "custom Logger classes are not supported by this tunec release; the built-in "
             "JsonLogger, CSVLogger and TBXLogger are")
-    return "json" in builtin, "csv" in builtin, custom
+    return "json" in builtin, "csv" in builtin, "tbx" in builtin, custom
 
 
 def _unsupported(name, value, default):
@@ -359,7 +360,7 @@ class _Runner:
         exp_options = []
         for exp in experiments:
             spec = exp.spec
-            log_json, log_csv, _ = _check_loggers(spec["loggers"])
+            log_json, log_csv, log_tbx, _ = _check_loggers(spec["loggers"])
             spec_json, functions, objects = sample.encode_space(
                 spec["config"], id_offset=len(self.functions) + len(self.objects))
             self.functions.update(functions)
@@ -392,6 +393,7 @@ class _Runner:
                 "restore": spec["restore"],
                 "log_json": log_json,
                 "log_csv": log_csv,
+                "log_tbx": log_tbx,
             })
             if spec["trial_name_creator"] is not None:
                 self.name_creators.append(spec["trial_name_creator"])

@@ -34,7 +34,8 @@
  * writes one Event per value; tc_tfevents_new(1) does that too); values come
  * in the text order of the result (depth first), where flatten_dict orders
  * them breadth first; sum_squares is a plain sum of squares where numpy uses
- * BLAS ddot (the last bits may differ); _clean_tag's Unicode \w is exact for
+ * BLAS ddot (the last bits may differ), and for long lists numpy's vectorised
+ * min/max may choose between 0.0 and -0.0 otherwise; _clean_tag's Unicode \w is exact for
  * ASCII and Latin-1 and approximated above (symbol, punctuation and emoji
  * blocks are non-word, other code points word); lists holding numeric strings
  * ("1.5"), which numpy would convert, are skipped.
@@ -698,8 +699,10 @@ static int add_histogram(tc_tfevents *w, const tc_scan *s, const tc_field *f)
         if (isnan(x)) {
             has_nan = 1;
         } else {
-            if (x < mn) mn = x;
-            if (x > mx) mx = x;
+            /* On a tie (0.0 and -0.0) the later value wins, as in numpy's
+             * min/max loops (x86 minsd/maxsd return their second operand). */
+            if (x <= mn) mn = x;
+            if (x >= mx) mx = x;
         }
         sum_sq += x * x;
         int b = bin_of(x);
@@ -1023,19 +1026,32 @@ int tc_tfevents_hparams(tc_tfevents *w, const json_t *evaluated_params, double w
     if (tc_flatten_walk(evaluated_params, "/", NULL, &key, hp_visit, &h) < 0)
         goto nomem;
     /* MetricInfo { name = 1: MetricName { tag = 2 } } for the last result's
-     * scalars, under their raw "ray/tune/..." keys. */
-    const char *k = w->last_keys.data;
-    for (size_t i = 0; i < w->n_last_keys; i++) {
-        size_t n = strlen(k);
-        tc_buf_clear(&h.entry);
-        tc_buf_clear(&h.info);
-        if (pb_bytes(&h.entry, 2, k, n) < 0 || pb_bytes(&h.info, 1, h.entry.data, h.entry.len) < 0 ||
-            pb_bytes(&h.infos, 5, h.info.data, h.info.len) < 0)
-            goto nomem;
-        k += n + 1;
+     * scalars, under their raw "ray/tune/..." keys, in flatten_dict's order:
+     * the scan's text order taken one nesting depth at a time. */
+    size_t max_depth = 0, emitted = 0;
+    for (size_t depth = 0; depth <= max_depth && emitted < w->n_last_keys; depth++) {
+        const char *k = w->last_keys.data;
+        for (size_t i = 0; i < w->n_last_keys; i++) {
+            size_t n = strlen(k), d = 0;
+            for (size_t j = 9; j < n; j++)   /* after "ray/tune/" */
+                d += k[j] == '/';
+            if (d > max_depth)
+                max_depth = d;
+            if (d == depth) {
+                tc_buf_clear(&h.entry);
+                tc_buf_clear(&h.info);
+                if (pb_bytes(&h.entry, 2, k, n) < 0 ||
+                    pb_bytes(&h.info, 1, h.entry.data, h.entry.len) < 0 ||
+                    pb_bytes(&h.infos, 5, h.info.data, h.info.len) < 0)
+                    goto nomem;
+                emitted++;
+            }
+            k += n + 1;
+        }
     }
     static const char session_end[] = {KEY(1, WT_VARINT), 1};   /* STATUS_SUCCESS */
-    if (hp_event(out, wall_time, "_hparams_/experiment", 2, h.infos.data, h.infos.len, &a, &b) < 0 ||
+    if (hp_event(out, wall_time, "_hparams_/experiment", 2, h.infos.data, h.infos.len, &a,
+                 &b) < 0 ||
         hp_event(out, wall_time, "_hparams_/session_start_info", 3, h.ssi.data, h.ssi.len, &a,
                  &b) < 0 ||
         hp_event(out, wall_time, "_hparams_/session_end_info", 4, session_end,

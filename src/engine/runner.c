@@ -137,6 +137,8 @@ tc_runner *tc_runner_new(const tc_runner_opts *opts, const tc_host *host, tc_err
         r->opts.max_len_identifier = 130;
     r->session_str = tcp_xstrdup(opts->session_str ? opts->session_str : "session");
     r->opts.session_str = r->session_str;
+    r->hostname = tcp_xstrdup(opts->hostname ? opts->hostname : "localhost");
+    r->opts.hostname = r->hostname;
     r->host = *host;
     tc_capacity_init(&r->capacity, 1, 0, NULL);
     tc_buf_init(&r->scratch);
@@ -148,11 +150,25 @@ tc_runner *tc_runner_new(const tc_runner_opts *opts, const tc_host *host, tc_err
 
 void tcp_trial_close_sinks(tc_runner *r, tc_trial *t)
 {
+    if (t->tb_sink && t->tb) {
+        /* TBXLogger writes the trial's hparams when it closes (spec §10.5). */
+        tc_buf b;
+        tc_buf_init(&b);
+        json_t *removed = NULL;
+        if (t->n_results > 0 && json_object_size(t->evaluated_params) > 0 &&
+            tc_tfevents_hparams((tc_tfevents *)t->tb, t->evaluated_params,
+                                r->host.now(r->host.ctx), &b, &removed, NULL) == 0 && b.len)
+            r->host.sink_write(r->host.ctx, t->tb_sink, b.data, b.len, NULL);
+        json_decref(removed);
+        tc_buf_free(&b);
+    }
     if (t->json_sink)
         r->host.sink_close(r->host.ctx, t->json_sink);
     if (t->csv_sink)
         r->host.sink_close(r->host.ctx, t->csv_sink);
-    t->json_sink = t->csv_sink = NULL;
+    if (t->tb_sink)
+        r->host.sink_close(r->host.ctx, t->tb_sink);
+    t->json_sink = t->csv_sink = t->tb_sink = NULL;
 }
 
 static void trial_free(tc_runner *r, tc_trial *t)
@@ -175,6 +191,7 @@ static void trial_free(tc_runner *r, tc_trial *t)
     if (t->csv)
         tc_csv_free(t->csv);
     tc_ckpts_clear(&t->ckpts);
+    tc_tfevents_free((tc_tfevents *)t->tb);
     free(t);
 }
 
@@ -197,6 +214,7 @@ void tc_runner_free(tc_runner *r)
     }
     free(r->exps);
     free(r->session_str);
+    free(r->hostname);
     tc_buf_free(&r->scratch);
     tc_buf_free(&r->line);
     tc_scan_free(&r->scan);
@@ -544,6 +562,26 @@ static int open_sinks(tc_runner *r, tc_trial *t, tc_error *err)
 {
     const experiment *ex = &r->exps[t->experiment];
     int existed = 0;
+    if (ex->opts.log_tbx && !t->tb_sink) {
+        /* A new events file per (re)start, as a new tensorboardX writer
+         * makes; named events.out.tfevents.<epoch s>.<host>. */
+        double now = r->host.now(r->host.ctx);
+        tc_buf name, head;
+        tc_buf_init(&name);
+        tc_buf_init(&head);
+        int rc = tc_buf_printf(&name, "%s/", t->logdir) |
+                 tc_tfevents_filename(now, r->hostname, &name) | tc_tfevents_header(&head, now);
+        if (!t->tb)
+            t->tb = tc_tfevents_new(0);
+        if (rc == 0 && t->tb)
+            t->tb_sink = r->host.open_sink(r->host.ctx, name.data, &existed, err);
+        if (t->tb_sink && !existed)
+            r->host.sink_write(r->host.ctx, t->tb_sink, head.data, head.len, err);
+        tc_buf_free(&name);
+        tc_buf_free(&head);
+        if (!t->tb_sink)
+            return rc == 0 && t->tb ? -1 : tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+    }
     if (ex->opts.log_json && !t->json_sink) {
         char *path = tcp_join_path(t->logdir, "result.json");
         t->json_sink = path ? r->host.open_sink(r->host.ctx, path, &existed, err) : NULL;

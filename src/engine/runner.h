@@ -77,6 +77,7 @@ typedef struct tc_experiment_opts {
     tc_resources resources;       /* per trial */
     int max_failures;             /* -1 = unlimited */
     int log_json, log_csv;        /* built-in loggers on */
+    int log_tbx;                  /* TensorBoard event files (TBXLogger) */
     long checkpoint_freq;         /* class trainables: save every N iterations (0: never) */
     int checkpoint_at_end;        /* save when the trial stops */
     long keep_checkpoints_num;    /* 0 = keep all */
@@ -92,6 +93,7 @@ typedef struct tc_runner_opts {
     long max_len_identifier;      /* MAX_LEN_IDENTIFIER, default 130 */
     double time_budget_s;         /* <= 0: none */
     const char *session_str;      /* %Y-%m-%d_%H-%M-%S of the run start */
+    const char *hostname;         /* the driver's, for event file names */
 } tc_runner_opts;
 
 typedef struct tc_trial tc_trial;
@@ -128,7 +130,8 @@ struct tc_trial {
     long n_results;
     long last_iteration;          /* training_iteration of the last logged result */
     /* logging state */
-    tc_sink *json_sink, *csv_sink;
+    tc_sink *json_sink, *csv_sink, *tb_sink;
+    void *tb;                     /* tc_tfevents * (log_tfevents.c), per trial */
     tc_csv *csv;
     /* checkpoints */
     tc_ckpts ckpts;

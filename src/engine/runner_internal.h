@@ -17,6 +17,7 @@ typedef struct experiment {
 struct tc_runner {
     tc_runner_opts opts;
     char *session_str;
+    char *hostname;                /* the driver's (TensorBoard file names) */
     tc_host host;
     tc_capacity capacity;
     experiment *exps;

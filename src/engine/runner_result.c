@@ -165,6 +165,14 @@ static int log_line(tc_runner *r, tc_trial *t, tc_error *err)
         if (r->host.sink_write(r->host.ctx, t->csv_sink, r->scratch.data, r->scratch.len, err) < 0)
             return -1;
     }
+    if (t->tb_sink && t->tb) {
+        tc_buf_clear(&r->scratch);
+        if (tc_tfevents_result((tc_tfevents *)t->tb, &r->line_scan, r->host.now(r->host.ctx),
+                               &r->scratch, err) < 0 ||
+            (r->scratch.len &&
+             r->host.sink_write(r->host.ctx, t->tb_sink, r->scratch.data, r->scratch.len, err) < 0))
+            return -1;
+    }
     return 0;
 }
 

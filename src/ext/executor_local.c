@@ -585,6 +585,7 @@ static int add_experiments(RunObject *self, const json_t *opts, tc_error *err)
         xo.max_failures = (int)opt_num(e, "max_failures", 0);
         xo.log_json = json_is_true(json_object_get(e, "log_json"));
         xo.log_csv = json_is_true(json_object_get(e, "log_csv"));
+        xo.log_tbx = json_is_true(json_object_get(e, "log_tbx"));
         xo.checkpoint_freq = (long)opt_num(e, "checkpoint_freq", 0);
         xo.checkpoint_at_end = json_is_true(json_object_get(e, "checkpoint_at_end"));
         xo.keep_checkpoints_num = (long)opt_num(e, "keep_checkpoints_num", 0);
@@ -659,6 +660,9 @@ static int Run_init(RunObject *self, PyObject *args, PyObject *kwds)
     ro.max_concurrent = (long)opt_num(opts, "max_concurrent", 0);
     ro.max_len_identifier = (long)opt_num(opts, "max_len_identifier", 130);
     ro.session_str = json_string_value(json_object_get(opts, "session_str"));
+    char host[256] = "localhost";
+    gethostname(host, sizeof host - 1);
+    ro.hostname = host;
     tcx_host_init(&self->host, &self->host_ctx);
     if (self->stopper != Py_None)
         self->host.trial_stopper = python_stopper;
