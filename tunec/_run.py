@@ -507,9 +507,9 @@ class _Runner:
                 self.run_handle.write_state()
                 self._resume_hint()
                 raise
+            self.run_handle.write_state()
         else:
-            self._run_workers()
-        self.run_handle.write_state()
+            self._run_workers()    # the last step wrote the final state
         self._report(done=True)
         return self.trials()
 

@@ -344,29 +344,41 @@ class ExperimentAnalysis(Analysis):
             path = _newest_state_file(path)
         elif not os.path.isfile(path):
             raise ValueError("{} is not a valid file or directory.".format(path))
-        with open(path) as f:
-            state = json.load(f, object_hook=_decode_fallback)
-        if not isinstance(state, dict) or "checkpoints" not in state:
-            raise TuneError("Experiment state invalid; no checkpoints found.")
-        # 0.8 stores each entry as a dict, 1.x as a JSON string of that dict.
-        self._checkpoints = [json.loads(c, object_hook=_decode_fallback) if isinstance(c, str)
-                             else c for c in state["checkpoints"]]
-        self._experiment_state = state
         self._experiment_checkpoint_path = path
+        self._state = None
         experiment_dir = os.path.dirname(path) or os.curdir
         lazy = trials is not None
         if trials is None:
+            self._read_state()
             logger.warning("No `self.trials`. Drawing logdirs from checkpoint file. This may "
                            "result in some information that is out of sync, as "
                            "checkpointing is periodic.")
             trials = [_trial_from_state(c) for c in self._checkpoints if isinstance(c, dict)]
             for trial in trials:
                 _relocate(trial, experiment_dir)
-        # With the trials of a live run, results are read on first use rather
-        # than here, so tune.run returns without reading every result back.
+        # With the trials of a live run, the state file and the results are
+        # read on first use rather than here, so tune.run returns without
+        # reading back what it just wrote.
         self.trials = list(trials)
         super().__init__(experiment_dir, default_metric=default_metric,
                          default_mode=default_mode, _lazy=lazy)
+
+    def _read_state(self):
+        """The experiment state file, parsed (once)."""
+        if self._state is None:
+            with open(self._experiment_checkpoint_path) as f:
+                state = json.load(f, object_hook=_decode_fallback)
+            if not isinstance(state, dict) or "checkpoints" not in state:
+                raise TuneError("Experiment state invalid; no checkpoints found.")
+            # 0.8 stores each entry as a dict, 1.x as a JSON string of that dict.
+            self._checkpoints = [json.loads(c, object_hook=_decode_fallback)
+                                 if isinstance(c, str) else c for c in state["checkpoints"]]
+            self._state = state
+        return self._state
+
+    @property
+    def _experiment_state(self):
+        return self._read_state()
 
     def _load_trials_data(self):
         paths = [t.logdir for t in self.trials if t.logdir]
