@@ -15,8 +15,6 @@ keeps the list, applies ``keep_checkpoints_num`` and deletes what it drops.
 import contextlib
 import os
 import pickle
-import shutil
-import tempfile
 
 from tunec import session as _session_mod
 
@@ -150,6 +148,8 @@ class Checkpoint:
         return cls(os.path.abspath(path))
 
     def to_directory(self, path=None):
+        import shutil
+        import tempfile
         path = path or tempfile.mkdtemp(prefix="checkpoint_")
         shutil.copytree(self.path, path, dirs_exist_ok=True)
         return path
@@ -177,6 +177,7 @@ def report_with_checkpoint(metrics, checkpoint):
     context = _session_mod._get("tune.report(checkpoint=...)")
     if not isinstance(checkpoint, Checkpoint):
         raise TypeError("checkpoint must be a tune.Checkpoint, got {!r}".format(checkpoint))
+    import shutil
     target = make_dir(context.logdir, "checkpoint_{:06d}".format(context.session.iteration + 1))
     if os.path.abspath(checkpoint.path) != target:
         shutil.copytree(checkpoint.path, target, dirs_exist_ok=True)

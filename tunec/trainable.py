@@ -9,7 +9,6 @@ through the same C code.
 """
 import copy
 import os
-import tempfile
 import time
 
 from tunec.result import DEFAULT_RESULTS_DIR
@@ -37,6 +36,7 @@ class Trainable:
         else:
             self._session = _tunec.Session(-1)
             self._session.begin(0, os.urandom(16).hex())
+            import tempfile
             os.makedirs(DEFAULT_RESULTS_DIR, exist_ok=True)
             prefix = "{}_{}".format(type(self).__name__, time.strftime("%Y-%m-%d_%H-%M-%S"))
             self._logdir = tempfile.mkdtemp(prefix=prefix, dir=DEFAULT_RESULTS_DIR)

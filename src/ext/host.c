@@ -44,10 +44,9 @@ static char *host_make_trial_dir(void *ctx, const char *parent, const char *pref
         tc_error_set(err, TC_ERR_NOMEM, "out of memory");
         return NULL;
     }
-    if (tcx_mkdirs(parent, err) < 0) {
-        free(path);
-        return NULL;
-    }
+    /* The experiment directory exists after the first trial: the parents
+     * are created only when the first mkdir says they are missing. */
+    int parents_made = 0;
     for (int attempt = 0; attempt < 100; attempt++) {
         unsigned char rnd[8];
         char suffix[9];
@@ -61,6 +60,15 @@ static char *host_make_trial_dir(void *ctx, const char *parent, const char *pref
         snprintf(path, n, "%s/%s%s", parent, prefix, suffix);
         if (mkdir(path, 0777) == 0)
             return path;
+        if (errno == ENOENT && !parents_made) {
+            parents_made = 1;
+            if (tcx_mkdirs(parent, err) < 0) {
+                free(path);
+                return NULL;
+            }
+            attempt--;
+            continue;
+        }
         if (errno != EEXIST)
             break;
     }
