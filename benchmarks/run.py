@@ -1,8 +1,9 @@
 """`make bench`: the tunec side of the benchmarks, quickly, for day-to-day work.
 
 Prints the median (and min/max) of a few runs of each workload. The
-side-by-side comparison with Ray Tune and Optuna is `make bench-compare`
-(its own issue); the workloads live in workloads.py so both share them.
+side-by-side comparison with Ray Tune, Optuna and Hyperopt is
+`make bench-compare` (compare.py); the workloads live in workloads.py so both
+share them.
 """
 import os
 import shutil
