@@ -11,7 +11,6 @@ import time
 import pytest
 
 import tunec as tune
-from tunec import TuneError
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,6 @@
 interpreter survives: bad results, swallowed stops, hangs, exits, odd configs."""
 import json
 import os
-import sys
 import time
 
 import pytest

@@ -5,7 +5,6 @@ The driver's START message carries the trial's config (opaque objects as
 markers, replaced here from the OBJECTS table), its logdir and names, and how
 to checkpoint and restore it.
 """
-import json
 import os
 import traceback
 

@@ -13,12 +13,9 @@ import time
 
 from tunec import _capacity
 from tunec.error import TuneError
-from tunec.experiment import Experiment, convert_to_experiment_list, default_local_dir
+from tunec.experiment import Experiment, convert_to_experiment_list
 
 _EXPORT_FORMATS = ("checkpoint", "model", "h5")
-_RESOURCE_KEYS = ("cpu", "gpu", "memory", "object_store_memory", "extra_cpu", "extra_gpu",
-                  "extra_memory", "extra_object_store_memory", "custom_resources",
-                  "extra_custom_resources")
 
 
 class TrialsFailedError(TuneError):
@@ -51,31 +48,15 @@ def _error_excerpt(text, head=4, tail=4):
 # --------------------------------------------------------------------------
 
 def _check_resources(resources, where="resources_per_trial"):
+    """The request as a dict (None: 1 CPU). The engine checks the keys and
+    amounts (resources.c) before any trial starts."""
     if resources is None:
         return {"cpu": 1, "gpu": 0}
     if hasattr(resources, "_asdict"):
         resources = resources._asdict()
     if not isinstance(resources, dict):
         raise TuneError("{} must be a dict, got {!r}".format(where, resources))
-    for key, value in resources.items():
-        if key not in _RESOURCE_KEYS:
-            raise TuneError("{}: unknown resource key {!r}; expected one of {}".format(
-                where, key, ", ".join(_RESOURCE_KEYS)))
-        if key in ("custom_resources", "extra_custom_resources"):
-            if not isinstance(value, dict) or not all(
-                    isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
-                    for v in value.values()):
-                raise TuneError("{}[{!r}] must map names to amounts >= 0".format(where, key))
-        elif not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
-            raise TuneError("{}[{!r}] must be a number >= 0, got {!r}".format(where, key, value))
-    gpu = resources.get("gpu", 0)
-    if gpu > 1 and gpu != int(gpu):
-        raise TuneError("{}['gpu']: a request above 1 GPU must be a whole number, got {}".format(
-            where, gpu))
-    out = dict(resources)
-    out.setdefault("cpu", 1)
-    out.setdefault("gpu", 0)
-    return out
+    return dict(resources)
 
 
 def _resources_for(exp):
@@ -95,10 +76,10 @@ def _resources_for(exp):
 
 
 def _check_loggers(loggers):
-    """Which built-in files the engine writes (JSON, CSV, TensorBoard), and
-    the user's Python loggers."""
+    """Which built-in files the engine writes: (JSON, CSV, TensorBoard).
+    User-written Logger classes are refused (not supported yet)."""
     if loggers is None:
-        return True, True, True, []
+        return True, True, True
     if not isinstance(loggers, (list, tuple)):
         raise TuneError("loggers must be a list of Logger classes, got {!r}".format(loggers))
     from tunec.logger import _builtin_kind
@@ -116,7 +97,7 @@ def _check_loggers(loggers):
         raise NotImplementedError(
             "custom Logger classes are not supported by this tunec release; the built-in "
             "JsonLogger, CSVLogger and TBXLogger are")
-    return "json" in builtin, "csv" in builtin, "tbx" in builtin, custom
+    return "json" in builtin, "csv" in builtin, "tbx" in builtin
 
 
 def _unsupported(name, value, default):
@@ -213,7 +194,6 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
     for fmt in export_formats or []:
         if str(fmt).strip().lower() not in _EXPORT_FORMATS:
             raise TuneError("Unsupported import/export format: {}".format(fmt))
-    # Features that come with later issues fail loudly rather than being ignored.
     if checkpoint_config is not None:
         from tunec.checkpoint import CheckpointConfig
         if not isinstance(checkpoint_config, CheckpointConfig):
@@ -232,6 +212,7 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
             keep_checkpoints_num))
     if restore is not None and not os.path.exists(os.path.expanduser(restore)):
         raise ValueError("restore: checkpoint {} does not exist".format(restore))
+    # Features that come with later issues fail loudly rather than being ignored.
     _unsupported("upload_dir", upload_dir, None)
     _unsupported("with_server", with_server, False)
     _unsupported("trial_executor", trial_executor, None)
@@ -360,7 +341,7 @@ class _Runner:
         exp_options = []
         for exp in experiments:
             spec = exp.spec
-            log_json, log_csv, log_tbx, _ = _check_loggers(spec["loggers"])
+            log_json, log_csv, log_tbx = _check_loggers(spec["loggers"])
             spec_json, functions, objects = sample.encode_space(
                 spec["config"], id_offset=len(self.functions) + len(self.objects))
             self.functions.update(functions)
@@ -400,7 +381,6 @@ class _Runner:
         if len(set(map(id, self.name_creators))) > 1:
             raise NotImplementedError("different trial_name_creators per experiment are not "
                                       "supported")
-        self.exp_dirs = sorted({o["exp_dir"] for o in exp_options})
         self.state_file = os.path.join(exp_options[0]["exp_dir"],
                                        "experiment_state-{}.json".format(self.session_str))
         options = {
