@@ -72,9 +72,14 @@ def run_trial(session, start, trainable, objects, chdir=True, local=False):
                 pass
 
 
+_styles = {}   # call style per function (the worker keeps its trainables alive)
+
+
 def _run_function(session, func, config, context, restore):
     from tunec import _tunec
-    style = call_style(func)
+    style = _styles.get(id(func))
+    if style is None:
+        style = _styles[id(func)] = call_style(func)
     checkpoint = None
     if restore:
         restore_counters(session, restore)
