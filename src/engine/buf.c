@@ -81,3 +81,14 @@ int tc_buf_printf(tc_buf *b, const char *fmt, ...)
     b->len += (size_t)n;
     return 0;
 }
+
+/* FNV-1a: the engine's small hash tables (CSV columns, metrics) key on it. */
+uint64_t tc_hash_bytes(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}

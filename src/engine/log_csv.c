@@ -39,16 +39,6 @@ struct tc_csv {
     tc_buf cell;            /* scratch for one formatted cell */
 };
 
-/* FNV-1a */
-static uint64_t hash_key(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
 
 /* First column named key, or SIZE_MAX. */
 static size_t find_field(const tc_csv *csv, const char *key, size_t n)
@@ -56,7 +46,7 @@ static size_t find_field(const tc_csv *csv, const char *key, size_t n)
     if (!csv->nslots)
         return SIZE_MAX;
     size_t mask = csv->nslots - 1;
-    for (size_t i = hash_key(key, n) & mask; csv->slots[i]; i = (i + 1) & mask) {
+    for (size_t i = tc_hash_bytes(key, n) & mask; csv->slots[i]; i = (i + 1) & mask) {
         size_t f = csv->slots[i] - 1;
         if (csv->field_len[f] == n && memcmp(csv->fields[f], key, n) == 0)
             return f;
@@ -108,7 +98,7 @@ static int add_field(tc_csv *csv, const char *key, size_t n, int allow_dup)
         for (size_t f = 0; f < csv->nfields; f++) {
             if (f != i && find_field(csv, csv->fields[f], csv->field_len[f]) != f)
                 continue;  /* a duplicate: reached through next_same */
-            size_t k = hash_key(csv->fields[f], csv->field_len[f]) & (nslots - 1);
+            size_t k = tc_hash_bytes(csv->fields[f], csv->field_len[f]) & (nslots - 1);
             while (slots[k])
                 k = (k + 1) & (nslots - 1);
             slots[k] = f + 1;
@@ -118,7 +108,7 @@ static int add_field(tc_csv *csv, const char *key, size_t n, int allow_dup)
         csv->nslots = nslots;
         return 0;
     }
-    size_t k = hash_key(key, n) & (csv->nslots - 1);
+    size_t k = tc_hash_bytes(key, n) & (csv->nslots - 1);
     while (csv->slots[k])
         k = (k + 1) & (csv->nslots - 1);
     csv->slots[k] = i + 1;

@@ -56,16 +56,6 @@ static const char *const stat_names[] = {
     "max", "min", "avg", "last", "last-5-avg", "last-10-avg",
 };
 
-/* FNV-1a */
-static uint64_t hash_key(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
 
 tc_metrics *tc_metrics_new(void)
 {
@@ -88,7 +78,7 @@ static metric *find(const tc_metrics *m, const char *key, size_t n)
     if (!m->nslots)
         return NULL;
     size_t mask = m->nslots - 1;
-    for (size_t i = hash_key(key, n) & mask; m->slots[i]; i = (i + 1) & mask) {
+    for (size_t i = tc_hash_bytes(key, n) & mask; m->slots[i]; i = (i + 1) & mask) {
         metric *e = &m->entries[m->slots[i] - 1];
         if (e->key_len == n && memcmp(e->key, key, n) == 0)
             return e;
@@ -102,7 +92,7 @@ static int rehash(tc_metrics *m, size_t nslots)
     if (!slots)
         return -1;
     for (size_t e = 0; e < m->n; e++) {
-        size_t k = hash_key(m->entries[e].key, m->entries[e].key_len) & (nslots - 1);
+        size_t k = tc_hash_bytes(m->entries[e].key, m->entries[e].key_len) & (nslots - 1);
         while (slots[k])
             k = (k + 1) & (nslots - 1);
         slots[k] = e + 1;
@@ -140,7 +130,7 @@ static metric *add(tc_metrics *m, const char *key, size_t n)
             return NULL;
         }
     } else {
-        size_t k = hash_key(key, n) & (m->nslots - 1);
+        size_t k = tc_hash_bytes(key, n) & (m->nslots - 1);
         while (m->slots[k])
             k = (k + 1) & (m->nslots - 1);
         m->slots[k] = m->n;

@@ -72,6 +72,8 @@ int tc_buf_puts(tc_buf *b, const char *s);
 int tc_buf_putc(tc_buf *b, char c);
 int tc_buf_printf(tc_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* FNV-1a hash of n bytes (the engine's hash tables). */
+uint64_t tc_hash_bytes(const char *s, size_t n);
 
 /* ------------------------------------------------------------------------- */
 /* jsonx.c — JSON the way Python's json module writes it                      */
