@@ -124,10 +124,13 @@ def _run_class(session, cls, config, context, start):
             result = instance._call_step()
             stop = session.report_step(result, hook)
             it = session.iteration
+            # checkpoint_requested: a pause, Ctrl-C or PBT asked for one;
+            # if nothing else wanted it, it is transient (runner_sched.c).
             wanted = result.get("should_checkpoint") or (freq and it % freq == 0) or \
-                (stop and (at_end or session.checkpoint_requested))
-            if wanted and not session.exit_requested:
-                _save(instance, context)
+                (stop and at_end)
+            requested = session.checkpoint_requested and not session.exit_requested
+            if wanted and not session.exit_requested or requested:
+                _save(instance, context, transient=not wanted)
             if stop:
                 break
         keep = bool(start.get("reuse_actors"))
@@ -138,7 +141,7 @@ def _run_class(session, cls, config, context, start):
             instance._call_stop()
 
 
-def _save(instance, context):
+def _save(instance, context, transient=False):
     path = instance.save()
     directory = path
     while os.path.dirname(directory.rstrip(os.sep)) != context.logdir.rstrip(os.sep):
@@ -146,7 +149,7 @@ def _save(instance, context):
         if parent == directory:
             break
         directory = parent
-    announce(context, directory.rstrip(os.sep), path)
+    announce(context, directory.rstrip(os.sep), path, transient)
 
 
 def shutdown():

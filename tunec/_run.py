@@ -222,12 +222,8 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
     _unsupported("log_to_file", log_to_file, False)
     _unsupported("sync_config", sync_config, None)
     _unsupported("sync_to_driver", sync_to_driver, None)
-    from tunec.schedulers import FIFOScheduler, TrialScheduler
-    if scheduler is not None and type(scheduler) is not FIFOScheduler:
-        if isinstance(scheduler, TrialScheduler):
-            raise NotImplementedError("scheduler={} is not supported by this tunec release "
-                                      "yet; FIFOScheduler is".format(type(scheduler).__name__))
-        raise TypeError("scheduler must be a TrialScheduler, got {!r}".format(scheduler))
+    from tunec.schedulers import _bridge
+    sched_spec, sched_hosted = _bridge.plan(scheduler, metric, mode)
     from tunec.suggest import BasicVariantGenerator
     if search_alg is not None and type(search_alg) is not BasicVariantGenerator:
         raise NotImplementedError("search_alg={} is not supported by this tunec release yet; "
@@ -260,7 +256,8 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
                      progress_reporter=progress_reporter, time_budget_s=time_budget_s,
                      max_concurrent=max_concurrent_trials, seed=seed,
                      state_period_s=global_checkpoint_period, metric=metric, mode=mode,
-                     reuse_actors=reuse_actors, resume_info=resume_info)
+                     reuse_actors=reuse_actors, resume_info=resume_info,
+                     scheduler=(scheduler, sched_spec, sched_hosted))
     trials = runner.run()
 
     incomplete = [t for t in trials if t.status != "TERMINATED"]
@@ -326,7 +323,7 @@ class _Runner:
 
     def __init__(self, experiments, stopper, fail_fast, verbose, progress_reporter,
                  time_budget_s, max_concurrent, seed, state_period_s, metric, mode,
-                 reuse_actors=False, resume_info=None):
+                 reuse_actors=False, resume_info=None, scheduler=(None, None, False)):
         from tunec import sample
         self.experiments = experiments
         self.stopper = stopper
@@ -417,10 +414,23 @@ class _Runner:
         if self.name_creators:
             creator = self.name_creators[0]
             callbacks["name_creator"] = lambda snap: creator(self._trial(snap))
+        self.scheduler, self.bridge = scheduler[0], None
+        if scheduler[1] is not None:
+            from tunec.schedulers import _bridge
+            sched_seed = seed if seed is not None else int.from_bytes(os.urandom(7), "little")
+            options["scheduler"], sched_callbacks, self.bridge = _bridge.engine_setup(
+                scheduler[0], scheduler[1], scheduler[2], self.functions, self.objects,
+                sched_seed, self._trial)
+            callbacks.update(sched_callbacks)
         if resume_info is not None:
             options["resume"] = {k: resume_info[k] for k in (
                 "records", "resume_unfinished", "resume_errored", "restart_errored")}
         self.run_handle = _tunec.Run(json.dumps(options), blobs, callbacks)
+        if self.bridge is not None:
+            self.bridge.handle = self.run_handle
+        if scheduler[1] is not None and scheduler[1]["kind"] != "fifo":
+            # A built-in's debug_string reads the engine (frozen at the end).
+            scheduler[0]._engine_debug = self.run_handle.sched_debug
         self.reporter = self._make_reporter(progress_reporter, metric, mode)
         self._printed = {}
 
@@ -455,8 +465,13 @@ class _Runner:
         if not self.reporter.should_report(trials or [], done=done):
             return
         trials = trials or self.trials()
-        self.reporter.report(trials, done, "Using FIFO scheduling algorithm.",
+        self.reporter.report(trials, done, self._sched_debug(),
                              self.run_handle.resources_string())
+
+    def _sched_debug(self):
+        if self.bridge is not None:
+            return self.bridge.debug_string()
+        return self.run_handle.sched_debug()
 
     def _print_results(self, trials, done):
         """verbose=2: "Result for <trial>:" blocks, at most every 5 s per trial
@@ -491,6 +506,9 @@ class _Runner:
         else:
             self._run_workers()    # the last step wrote the final state
         self._report(done=True)
+        if self.scheduler is not None and hasattr(self.scheduler, "_engine_debug"):
+            final = self.run_handle.sched_debug()
+            self.scheduler._engine_debug = lambda: final
         return self.trials()
 
     def _run_workers(self):

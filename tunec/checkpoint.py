@@ -73,15 +73,19 @@ def make_dir(base, name):
     return path
 
 
-def announce(context, directory, path):
-    """Tells the driver about a checkpoint saved at the current iteration."""
+def announce(context, directory, path, transient=False):
+    """Tells the driver about a checkpoint saved at the current iteration.
+    transient: saved only because the driver asked (a scheduler's pause,
+    PBT); the driver deletes it once a newer one exists."""
     import json
     from tunec import _tunec
     session = context.session
     rel_dir = os.path.relpath(directory, context.logdir)
     rel_path = os.path.relpath(path, context.logdir)
-    payload = json.dumps({"dir": rel_dir, "path": rel_path,
-                          "iteration": session.iteration}).encode()
+    message = {"dir": rel_dir, "path": rel_path, "iteration": session.iteration}
+    if transient:
+        message["transient"] = True
+    payload = json.dumps(message).encode()
     session.send(_tunec.MSG_CHECKPOINT, context.trial_index, payload)
 
 

@@ -111,6 +111,20 @@ int tc_ckpts_add(tc_ckpts *c, const char *dir, const char *path, long iteration,
     return 0;
 }
 
+int tc_ckpts_remove(tc_ckpts *c, const char *dir)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        if (strcmp(c->list[i].dir, dir) == 0) {
+            free(c->list[i].dir);
+            free(c->list[i].path);
+            memmove(&c->list[i], &c->list[i + 1], (c->n - i - 1) * sizeof *c->list);
+            c->n--;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 json_t *tc_ckpts_to_json(const tc_ckpts *c)
 {
     json_t *arr = json_array();

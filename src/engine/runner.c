@@ -148,9 +148,9 @@ tc_runner *tc_runner_new(const tc_runner_opts *opts, const tc_host *host, tc_err
     return r;
 }
 
-void tcp_trial_close_sinks(tc_runner *r, tc_trial *t)
+void tcp_trial_close_sinks(tc_runner *r, tc_trial *t, int final)
 {
-    if (t->tb_sink && t->tb) {
+    if (final && t->tb_sink && t->tb) {
         /* TBXLogger writes the trial's hparams when it closes (spec §10.5). */
         tc_buf b;
         tc_buf_init(&b);
@@ -173,13 +173,16 @@ void tcp_trial_close_sinks(tc_runner *r, tc_trial *t)
 
 static void trial_free(tc_runner *r, tc_trial *t)
 {
-    tcp_trial_close_sinks(r, t);
+    tcp_trial_close_sinks(r, t, 1);
     free(t->name);
     free(t->custom_name);
     free(t->tag);
     free(t->logdir);
     free(t->error_msg);
     free(t->error_file);
+    free(t->transient_dir);
+    free(t->clone_dir);
+    free(t->clone_path);
     json_decref(t->config);
     json_decref(t->evaluated_params);
     json_decref(t->last_result);
@@ -220,6 +223,7 @@ void tc_runner_free(tc_runner *r)
     tc_scan_free(&r->scan);
     tc_scan_free(&r->line_scan);
     json_decref(r->records);
+    tcp_sched_free(r);
     free(r);
 }
 
@@ -394,6 +398,10 @@ long tc_runner_generate(tc_runner *r, tc_eval_fn fn, void *ctx, long max_new, tc
                 if (rc < 0)
                     return -1;
             }
+            /* The scheduler learns of every trial that may still run (a
+             * resumed finished trial would wait in a bracket for ever). */
+            if (t->status == TC_PENDING && tcp_sched_on_add(r, t, err) < 0)
+                return -1;
             added++;
         }
     }
@@ -421,22 +429,21 @@ int tc_runner_set_custom_name(tc_runner *r, long index, const char *name, tc_err
 }
 
 /* ------------------------------------------------------------------------ */
-/* scheduling (FIFO, spec §8.1)                                             */
+/* scheduling (the choice itself is the scheduler's: runner_sched.c)        */
 /* ------------------------------------------------------------------------ */
 
-tc_trial *tc_runner_choose(tc_runner *r)
+int tcp_can_start(tc_runner *r, const tc_trial *t)
+{
+    return !t->saving && tc_capacity_fits(&r->capacity, &r->exps[t->experiment].opts.resources);
+}
+
+tc_trial *tc_runner_choose(tc_runner *r, tc_error *err)
 {
     if (r->stopping || r->interrupted)
         return NULL;
     if (r->opts.max_concurrent > 0 && r->running >= r->opts.max_concurrent)
         return NULL;
-    for (long i = 0; i < r->ntrials; i++) {
-        tc_trial *t = r->trials[i];
-        if (t->status == TC_PENDING &&
-            tc_capacity_fits(&r->capacity, &r->exps[t->experiment].opts.resources))
-            return t;
-    }
-    return NULL;
+    return tcp_sched_choose(r, err);
 }
 
 int tc_runner_blocked(tc_runner *r, tc_error *err)
@@ -610,9 +617,17 @@ static int open_sinks(tc_runner *r, tc_trial *t, tc_error *err)
 int tc_runner_start(tc_runner *r, tc_trial *t, long pid, const char *hostname, tc_error *err)
 {
     const experiment *ex = &r->exps[t->experiment];
-    if (t->status != TC_PENDING)
+    if ((t->status != TC_PENDING && t->status != TC_PAUSED) || t->saving)
         return tc_error_set(err, TC_ERR_VALUE, "trial %s is %s, not PENDING", t->name,
-                            tc_status_names[t->status]);
+                            t->saving ? "still stopping" : tc_status_names[t->status]);
+    if (t->texts_stale) {
+        /* A scheduler changed its config or tag (PBT, replay). */
+        free(t->config_text);
+        free(t->id_json);
+        free(t->tag_json);
+        t->config_text = t->id_json = t->tag_json = NULL;
+        t->texts_stale = 0;
+    }
     double now = r->host.now(r->host.ctx);
     if (!t->logdir) {
         char *prefix = logdir_prefix(r, t, now);
@@ -626,12 +641,18 @@ int tc_runner_start(tc_runner *r, tc_trial *t, long pid, const char *hostname, t
         json_t *rec = tc_trial_snapshot(r, t);
         tcp_journal(r, json_pack("{s:s,s:o}", "event", "start", "record", rec));
     } else {
-        /* A restart: from the newest checkpoint, files cut back to it. */
+        /* A restart: from the newest checkpoint, files cut back to it —
+         * unless the files end there already (a paused trial), or the
+         * checkpoint is another trial's (a PBT clone continues its files). */
         const tc_ckpt *k = tc_ckpts_newest(&t->ckpts);
         t->restored_iteration = k ? k->iteration : -1;
-        if (tcp_prepare_restart(r, t, t->restored_iteration, err) < 0)
+        int keep = t->restart_keep_files ||
+                   (k && t->n_results > 0 && !t->resumed && k->iteration >= t->last_iteration);
+        t->restart_keep_files = 0;
+        if (!keep && tcp_prepare_restart(r, t, t->restored_iteration, err) < 0)
             return -1;
     }
+    t->restart_first = 0;
     if (open_sinks(r, t, err) < 0 || cache_texts(t, err) < 0)
         return -1;
     tc_capacity_acquire(&r->capacity, &ex->opts.resources, t->gpu_ids, &t->ngpu_ids);
@@ -652,7 +673,7 @@ void tcp_leave_running(tc_runner *r, tc_trial *t, tc_status next)
                             t->ngpu_ids);
         t->ngpu_ids = 0;
         r->running--;
-        tcp_trial_close_sinks(r, t);
+        tcp_trial_close_sinks(r, t, next == TC_TERMINATED || next == TC_ERROR);
     }
     t->status = next;
     tcp_journal_status(r, t);
@@ -662,6 +683,10 @@ int tc_runner_on_complete(tc_runner *r, tc_trial *t, tc_error *err)
 {
     if (t->status != TC_RUNNING)
         return 0;
+    const char *line = t->last_text;
+    size_t line_len = t->last_text_len;
+    if (tcp_sched_on_complete(r, t, line, line_len, err) < 0)
+        return -1;
     if (!tc_trial_last_result(t)) {
         /* A function that never reported still ends with done=True (§18.11). */
         t->last_result = json_object();
@@ -715,6 +740,10 @@ int tc_runner_on_error(tc_runner *r, tc_trial *t, const char *message, tc_error 
     if (recover && !r->stopping) {
         tcp_leave_running(r, t, TC_PENDING);
     } else {
+        /* Only a final failure is the scheduler's business (Ray: a retried
+         * trial just restarts). */
+        if (tcp_sched_on_error(r, t, err) < 0)
+            rc = -1;
         tcp_leave_running(r, t, TC_ERROR);
         if (r->opts.fail_fast)
             tc_runner_stop_all(r);

@@ -9,7 +9,9 @@
  *
  * Invariants:
  *   - a trial's status only moves PENDING -> RUNNING -> (TERMINATED | ERROR),
- *     or RUNNING -> PENDING on a retry after an error (max_failures);
+ *     RUNNING -> PENDING on a retry after an error (max_failures) or a PBT
+ *     clone, RUNNING -> PAUSED -> (PENDING | RUNNING | TERMINATED) when a
+ *     scheduler pauses it (runner_sched.c);
  *   - resources are held exactly while a trial is RUNNING;
  *   - results for a trial that is not RUNNING are ignored (a worker may run
  *     ahead of a stop decision by a few reports);
@@ -30,7 +32,20 @@ typedef enum {
 
 extern const char *const tc_status_names[5];
 
-typedef enum { TC_CONTINUE = 0, TC_STOP = 1 } tc_decision;
+/* What the host does with the worker after a result (runner_sched.c):
+ *   TC_CONTINUE  nothing (a class trainable gets CONTINUE);
+ *   TC_STOP      stop it; the trial is over;
+ *   TC_PAUSE     stop it after it saves a checkpoint (STOP flag 1); the
+ *                trial is PAUSED (or PENDING) and restarts from that
+ *                checkpoint;
+ *   TC_RESTART   stop it without saving; the trial restarts from a
+ *                checkpoint the runner has put in place (a PBT clone);
+ *   TC_SAVE      continue after saving a checkpoint (CONTINUE flag 1; a
+ *                function trainable keeps its own checkpoints). */
+typedef enum { TC_CONTINUE = 0, TC_STOP = 1, TC_PAUSE = 2, TC_RESTART = 3, TC_SAVE = 4 } tc_decision;
+
+/* Scheduler events, as the host-driven scheduler sees them. */
+enum { TC_EV_ADD = 0, TC_EV_RESULT, TC_EV_COMPLETE, TC_EV_ERROR, TC_EV_REMOVE };
 
 /* Host services. Sinks are opaque to the engine. */
 typedef struct tc_sink tc_sink;
@@ -66,6 +81,23 @@ typedef struct tc_host {
     int (*cut_results)(void *ctx, const char *logdir, long max_iteration,
                        int (*keep)(void *kctx, const char *line, size_t len), void *kctx,
                        char **csv_header, tc_error *err);
+    /* Replaces dst by a copy of src (a file or a directory tree). Returns
+     * 1 when copied, 0 when src does not exist, -1 + err. (PBT clones.) */
+    int (*copy_path)(void *ctx, const char *src, const char *dst, tc_error *err);
+    /* A scheduler written in the host's language (a Python subclass): the
+     * event for trial, with the result line (JSON text, NULL for add, error
+     * and remove). Sets *decision (TC_SCHED_CONTINUE/PAUSE/STOP/NOOP) for
+     * TC_EV_RESULT. The host may call tc_runner_sched_builtin and
+     * tc_runner_sched_act meanwhile. NULL unless the scheduler is host-driven. */
+    int (*sched_event)(void *ctx, int event, long trial, const char *result, size_t len,
+                       int *decision, tc_error *err);
+    /* The host scheduler's choose_trial_to_run: a trial index, -1 for none,
+     * -2 + err on failure. */
+    long (*sched_choose)(void *ctx, tc_error *err);
+    /* PBT's custom_explore_fn (config borrowed; new reference or NULL + err)
+     * and the resampling of a {"$tunec": "fn"} mutation. */
+    json_t *(*pbt_explore)(void *ctx, const json_t *config, tc_error *err);
+    json_t *(*pbt_sample)(void *ctx, json_int_t id, tc_error *err);
 } tc_host;
 
 typedef struct tc_experiment_opts {
@@ -138,6 +170,20 @@ struct tc_trial {
     long restored_iteration;      /* iteration of the checkpoint the current run started
                                      from (-1: from scratch); results files are cut there */
     int resumed;                  /* restored from an earlier session's state */
+    /* scheduling (runner_sched.c) */
+    int saving;                   /* paused or restarting, its worker still saving or
+                                     stopping: it may not start again until released */
+    int restart_first;            /* started before other trials (a PBT clone, a replay
+                                     reconfiguration: Ray restarts them at once) */
+    int restart_keep_files;       /* the next restart continues the result files as they
+                                     are (the restored checkpoint is another trial's) */
+    int texts_stale;              /* config/tag changed: spliced texts rebuilt at start */
+    int save_requested;           /* the scheduler wants a checkpoint after this result */
+    char *transient_dir;          /* a checkpoint saved only for a pause or PBT (Ray keeps
+                                     those in memory): deleted once a newer one exists */
+    char *clone_dir, *clone_path; /* a PBT clone's checkpoint staged in the logdir until
+                                     the worker is released (runner_sched.c), or NULL */
+    long clone_iteration;
 };
 
 /* New runner; opts and host are copied. */
@@ -158,9 +204,11 @@ int tc_runner_generation_done(const tc_runner *r);
 /* Sets a trial's custom name (trial_name_creator), before it first starts. */
 int tc_runner_set_custom_name(tc_runner *r, long trial, const char *name, tc_error *err);
 
-/* FIFO choice (spec §8.1): the first PENDING trial whose resources fit now,
- * NULL if none (or the concurrency limit is reached). Borrowed. */
-tc_trial *tc_runner_choose(tc_runner *r);
+/* The scheduler's choice (FIFO, spec §8.1: the first PENDING trial whose
+ * resources fit now, else the first PAUSED one), NULL if none (or the
+ * concurrency limit is reached; err set if a host scheduler failed; err may
+ * be NULL). Borrowed. */
+tc_trial *tc_runner_choose(tc_runner *r, tc_error *err);
 /* 1 when nothing runs, PENDING trials remain and none of them can ever run
  * with the total capacity; err says which (spec §1.3). */
 int tc_runner_blocked(tc_runner *r, tc_error *err);
@@ -192,7 +240,7 @@ int tc_runner_on_stopped(tc_runner *r, tc_trial *t, tc_error *err);
  * training_iteration it holds. Scores it from the last result, applies the
  * retention rule and journals it. */
 int tc_runner_on_checkpoint(tc_runner *r, tc_trial *t, const char *dir, const char *path,
-                            long iteration, tc_error *err);
+                            long iteration, int transient, tc_error *err);
 /* The checkpoint a (re)start of t restores: a relative path in *rel (inside
  * the logdir) or an absolute one in *abs (the experiment's restore_path);
  * both NULL to start from scratch. Borrowed. */
@@ -217,6 +265,38 @@ int tc_runner_set_resume(tc_runner *r, json_t *records, int resume_unfinished,
                          int resume_errored, int restart_errored, tc_error *err);
 /* Records not yet matched by a regenerated variant (0 once all were). */
 long tc_runner_resume_pending(const tc_runner *r);
+
+/* Schedulers (spec §8; runner_sched.c). spec is {"kind": "fifo" | "asha" |
+ * "hyperband" | "median" | "pbt" | "pbt_replay", "metric", "mode",
+ * "time_attr", ...the kind's arguments} (borrowed). host_driven: events go to
+ * host.sched_event (a user subclass); the built-in core still exists for the
+ * host's calls to tc_runner_sched_builtin. Set before trials are generated.
+ * Bad arguments: TC_ERR_VALUE naming them. */
+int tc_runner_set_scheduler(tc_runner *r, const json_t *spec, int host_driven, tc_error *err);
+/* The built-in core's handling of one event of trial t (the host scheduler's
+ * super() call): result is the result as an object (flattened or nested;
+ * borrowed; NULL for add/error/remove). *decision gets TC_SCHED_* for
+ * TC_EV_RESULT. Side effects on other trials (HyperBand's stops and
+ * unpauses, a PBT clone into t) are applied. 0 / -1. */
+int tc_runner_sched_builtin(tc_runner *r, tc_trial *t, int event, const json_t *result,
+                            int *decision, tc_error *err);
+/* The built-in core's choose_trial_to_run: a trial index or -1. */
+long tc_runner_sched_builtin_choose(tc_runner *r);
+/* What the host scheduler did to another trial through the runner facade:
+ * TC_SCHED_ACT_STOP (stop_trial: a PENDING/PAUSED trial ends, a RUNNING one
+ * is stopped by the host's loop) or TC_SCHED_ACT_UNPAUSE (PAUSED ->
+ * PENDING). 0 / -1. */
+int tc_runner_sched_act(tc_runner *r, tc_trial *t, int action, tc_error *err);
+/* The scheduler's debug_string, appended to out. */
+int tc_runner_sched_debug(tc_runner *r, tc_buf *out);
+/* The worker that ran t has finished stopping (READY, or it died): a paused
+ * or restarting trial may start again. Also ends a paused trial whose
+ * function returned while it was being paused (finished = 1). */
+int tc_runner_on_released(tc_runner *r, tc_trial *t, int finished, tc_error *err);
+/* 1 when nothing runs, nothing can start and trials are PAUSED or PENDING
+ * forever (Ray's "There are paused trials, but no more pending trials with
+ * sufficient resources."); err says so. */
+int tc_runner_stuck(tc_runner *r, tc_error *err);
 
 int tc_runner_is_finished(const tc_runner *r);
 long tc_runner_num_trials(const tc_runner *r);

@@ -35,6 +35,7 @@ struct tc_runner {
     tc_scan scan;                  /* the worker's result, scanned */
     tc_scan line_scan;             /* the final line, scanned (CSV, metrics) */
     json_t *records;               /* resume: {trial_id: record} not yet matched */
+    struct runner_sched *sched;    /* NULL: FIFO (runner_sched.c) */
     int resume_unfinished, resume_errored, restart_errored;
 };
 
@@ -47,7 +48,8 @@ void tcp_make_path_safe(char *s);
 json_t *tcp_public_copy(const json_t *v);
 int tcp_truthy(const json_t *v);
 char *tcp_join_path(const char *dir, const char *name);
-void tcp_trial_close_sinks(tc_runner *r, tc_trial *t);
+/* final: the trial ends (TensorBoard gets its hparams); a pause is not final. */
+void tcp_trial_close_sinks(tc_runner *r, tc_trial *t, int final);
 int tcp_trial_set_name(tc_trial *t, const char *trainable);
 /* RUNNING -> another status: gives the resources back, closes the sinks,
  * journals the change. */
@@ -62,5 +64,27 @@ int tcp_apply_record(tc_runner *r, tc_trial *t, const json_t *rec, tc_error *err
 /* Cuts a restarting trial's result files back to keep_iteration (-1: none,
  * -2: all) and rebuilds its metric analysis from the rows kept. */
 int tcp_prepare_restart(tc_runner *r, tc_trial *t, long keep_iteration, tc_error *err);
+
+/* runner_sched.c — the runner's side of the scheduler */
+void tcp_sched_free(tc_runner *r);
+/* A new PENDING trial (generation, resume). 0 / -1. */
+int tcp_sched_on_add(tc_runner *r, tc_trial *t, tc_error *err);
+/* The decision for an accepted result of RUNNING t whose worker text is
+ * scanned in r->scan and whose result.json line (done false) is r->line:
+ * *sched_decision gets TC_SCHED_*. A failure of a host scheduler is
+ * TC_ERR_CALLBACK. 0 / -1. */
+int tcp_sched_on_result(tc_runner *r, tc_trial *t, int *sched_decision, tc_error *err);
+/* t ended by its stop rule or its function returning (result: its last
+ * line, may be NULL), or failed for good. 0 / -1. */
+int tcp_sched_on_complete(tc_runner *r, tc_trial *t, const char *line, size_t len,
+                          tc_error *err);
+int tcp_sched_on_error(tc_runner *r, tc_trial *t, tc_error *err);
+/* Moves t out of RUNNING as the scheduler decided (after its line was
+ * logged) and returns what the host must do with its worker. */
+tc_decision tcp_sched_apply(tc_runner *r, tc_trial *t, int sched_decision);
+/* The scheduler's choice among PENDING/PAUSED trials (NULL: none). */
+tc_trial *tcp_sched_choose(tc_runner *r, tc_error *err);
+/* 1 when t's resources fit now and it is not being saved. */
+int tcp_can_start(tc_runner *r, const tc_trial *t);
 
 #endif

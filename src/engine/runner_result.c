@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "runner_internal.h"
+#include "sched.h"
 
 /* ------------------------------------------------------------------------ */
 /* results                                                                  */
@@ -207,6 +208,15 @@ int tc_runner_on_result(tc_runner *r, tc_trial *t, const char *text, size_t len,
             return tc_runner_on_error(r, t, rule_err.text, err);
         }
     }
+    /* The scheduler (spec §8): told of a trial its stop rule ended, asked
+     * about any other result. It reads the line as built so far (done
+     * false), before it is logged, as Ray's scheduler sees flat_result. */
+    int sched_decision = TC_SCHED_CONTINUE;
+    if (stop ? tcp_sched_on_complete(r, t, r->line.data, r->line.len, err) < 0
+             : tcp_sched_on_result(r, t, &sched_decision, err) < 0)
+        return -1;
+    if (sched_decision == TC_SCHED_STOP)
+        stop = 1;
     /* `done` in files means "this result ended the trial" (spec §17.1). */
     if (stop && build_line(r, t, text, len, 1) < 0)
         return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
@@ -229,9 +239,13 @@ int tc_runner_on_result(tc_runner *r, tc_trial *t, const char *text, size_t len,
     long it = tc_scan_find(&r->line_scan, "training_iteration", 18);
     if (it >= 0 && r->line_scan.fields[it].type == TC_F_NUMBER)
         t->last_iteration = (long)r->line_scan.fields[it].num;
-    if (stop)
+    if (stop) {
+        t->save_requested = 0;
         tcp_leave_running(r, t, TC_TERMINATED);
-    *decision = stop ? TC_STOP : TC_CONTINUE;
+        *decision = TC_STOP;
+    } else {
+        *decision = tcp_sched_apply(r, t, sched_decision);
+    }
     return 0;
 }
 
@@ -249,7 +263,7 @@ static void delete_checkpoint_dir(void *ctx, const char *dir)
 }
 
 int tc_runner_on_checkpoint(tc_runner *r, tc_trial *t, const char *dir, const char *path,
-                            long iteration, tc_error *err)
+                            long iteration, int transient, tc_error *err)
 {
     const experiment *ex = &r->exps[t->experiment];
     /* A function runs ahead of the driver by a report or two: a checkpoint
@@ -280,6 +294,14 @@ int tc_runner_on_checkpoint(tc_runner *r, tc_trial *t, const char *dir, const ch
     if (tc_ckpts_add(&t->ckpts, dir, path, iteration, has_score, score,
                      ex->opts.keep_checkpoints_num, delete_checkpoint_dir, pair, err) < 0)
         return -1;
+    /* A checkpoint saved only because a scheduler asked (a pause, PBT's
+     * exploit source) is Ray's in-memory one: it lives while it is the
+     * newest. */
+    if (t->transient_dir && strcmp(t->transient_dir, dir) != 0 &&
+        tc_ckpts_remove(&t->ckpts, t->transient_dir))
+        delete_checkpoint_dir(pair, t->transient_dir);
+    free(t->transient_dir);
+    t->transient_dir = transient ? tcp_xstrdup(dir) : NULL;
     tcp_journal(r, json_pack("{s:s,s:s,s:o}", "event", "checkpoint", "trial_id", t->trial_id,
                          "checkpoints", tc_ckpts_to_json(&t->ckpts)));
     return 0;

@@ -161,7 +161,7 @@ static int replay_line(void *kctx, const char *line, size_t len)
  * and its metric analysis is rebuilt from the rows kept. */
 int tcp_prepare_restart(tc_runner *r, tc_trial *t, long keep_iteration, tc_error *err)
 {
-    tcp_trial_close_sinks(r, t);
+    tcp_trial_close_sinks(r, t, 0);
     tc_metrics_free((tc_metrics *)t->metrics);
     t->metrics = tc_metrics_new();
     if (!t->metrics)

@@ -450,6 +450,9 @@ const tc_ckpt *tc_ckpts_newest(const tc_ckpts *c);   /* borrowed or NULL */
 int tc_ckpts_add(tc_ckpts *c, const char *dir, const char *path, long iteration, int has_score,
                  double score, long keep_num, tc_ckpt_delete_fn on_delete, void *ctx,
                  tc_error *err);
+/* Forgets the checkpoint in dir (a scheduler's pause checkpoint that a newer
+ * one made useless); 1 if it was listed, else 0. The caller deletes it. */
+int tc_ckpts_remove(tc_ckpts *c, const char *dir);
 json_t *tc_ckpts_to_json(const tc_ckpts *c);          /* new */
 int tc_ckpts_from_json(tc_ckpts *c, const json_t *arr, tc_error *err);
 

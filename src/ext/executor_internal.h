@@ -42,6 +42,10 @@ typedef struct {
     PyObject *stopper;       /* callable(trial_id, result) or None */
     PyObject *objects;       /* callable(ids) -> bytes, or None */
     PyObject *name_creator;  /* callable(snapshot) -> str, or None */
+    PyObject *sched_event;   /* a user scheduler's events (schedulers/_bridge.py), or None */
+    PyObject *sched_choose;  /* its choose_trial_to_run() -> index, or None */
+    PyObject *pbt_explore;   /* PBT custom_explore_fn(config) -> config, or None */
+    PyObject *pbt_sample;    /* PBT mutation resampling: fn(id) -> value, or None */
     PyObject *module;        /* for errors (borrowed from the type's module) */
     char **worker_argv;
     char **worker_env;
@@ -82,6 +86,8 @@ int tcx_worker_lost(RunObject *self, worker *w, tc_error *err);
 int tcx_poll_once(RunObject *self, int timeout_ms, tc_error *err);
 /* Kills workers that hang or ignore a STOP for too long. */
 void tcx_reap_stuck(RunObject *self, tc_error *err);
+/* Stops workers still busy on a trial a scheduler ended from outside. */
+void tcx_stop_orphans(RunObject *self);
 /* Stops every running trial (stop_all, time budget, fail_fast). */
 void tcx_stop_running(RunObject *self);
 /* Ends every worker: EXIT, a grace period, then SIGKILL. */

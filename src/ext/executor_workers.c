@@ -196,7 +196,8 @@ int tcx_handle_frame(RunObject *self, worker *w, const tc_frame *f, tc_error *er
         const char *dir = c ? json_string_value(json_object_get(c, "dir")) : NULL;
         const char *path = c ? json_string_value(json_object_get(c, "path")) : NULL;
         long it = c ? (long)json_integer_value(json_object_get(c, "iteration")) : 0;
-        int rc = tc_runner_on_checkpoint(self->runner, t, dir, path, it, err);
+        int transient = c && json_is_true(json_object_get(c, "transient"));
+        int rc = tc_runner_on_checkpoint(self->runner, t, dir, path, it, transient, err);
         json_decref(c);
         return rc;
     }
@@ -224,21 +225,30 @@ int tcx_handle_frame(RunObject *self, worker *w, const tc_frame *f, tc_error *er
         tc_decision d;
         if (tc_runner_on_result(self->runner, t, f->payload, f->len, &d, err) < 0)
             return -1;
-        if (d == TC_STOP) {
-            tcx_request_stop(w);
-            if (wants_answer && w->state != W_STOPPING)
-                tc_frame_append(&w->out, TC_MSG_STOP, f->trial, NULL, 0);
+        if (d == TC_STOP || d == TC_PAUSE || d == TC_RESTART) {
+            /* PAUSE: save a checkpoint first (STOP flag 1); the trial
+             * restarts from it once this worker is free (READY). */
+            uint16_t flags = d == TC_PAUSE ? 1 : 0;
+            int was_busy = w->state == W_BUSY;
+            tcx_request_stop_flags(w, flags);
+            if (wants_answer && !was_busy)
+                tc_frame_append_flags(&w->out, TC_MSG_STOP, flags, f->trial, NULL, 0);
             /* A class trainable waits for this answer: it stops right away,
              * so its worker can take the next trial (no new process). */
             if (wants_answer)
                 w->finishing = 1;
         } else if (wants_answer) {
-            tc_frame_append(&w->out, TC_MSG_CONTINUE, f->trial, NULL, 0);
+            /* TC_SAVE: a checkpoint now, then go on (PBT's upper quantile). */
+            tc_frame_append_flags(&w->out, TC_MSG_CONTINUE, d == TC_SAVE ? 1 : 0, f->trial,
+                                  NULL, 0);
         }
         return 0;
     }
     case TC_MSG_DONE:
         if (mine && tc_runner_on_complete(self->runner, t, err) < 0)
+            return -1;
+        if (t && w->trial == f->trial && t->pid == w->pid && t->saving &&
+            tc_runner_on_released(self->runner, t, 1, err) < 0)   /* returned while paused */
             return -1;
         if (mine && (w->state == W_BUSY || w->state == W_STOPPING)) {
             if (w->state == W_BUSY)
@@ -260,6 +270,10 @@ int tcx_handle_frame(RunObject *self, worker *w, const tc_frame *f, tc_error *er
         return rc;
     }
     case TC_MSG_READY:
+        /* A paused trial's worker is done with it (its checkpoint came
+         * first); the worker may already hold the START of another trial. */
+        if (t && t->pid == w->pid && tc_runner_on_released(self->runner, t, 0, err) < 0)
+            return -1;
         if (w->starts_pending > 0)
             w->starts_pending--;
         if (w->starts_pending > 0)
@@ -310,6 +324,8 @@ int tcx_worker_lost(RunObject *self, worker *w, tc_error *err)
     death_message(w->pid, msg, sizeof msg);
     tcx_worker_bury(w);
     tc_trial *t = trial >= 0 ? tc_runner_trial(self->runner, trial) : NULL;
+    if (t && t->pid == w->pid && tc_runner_on_released(self->runner, t, 0, err) < 0)
+        return -1;
     if (t && t->status == TC_RUNNING)
         return tc_runner_on_error(self->runner, t, msg, err);
     return 0;
@@ -417,11 +433,28 @@ void tcx_reap_stuck(RunObject *self, tc_error *err)
             kill(w->pid, SIGKILL);
             waitpid(w->pid, NULL, 0);
             long trial = w->trial;
+            pid_t pid = w->pid;
             tcx_worker_bury(w);
             tc_trial *t = trial >= 0 ? tc_runner_trial(self->runner, trial) : NULL;
+            if (t && t->pid == pid)
+                tc_runner_on_released(self->runner, t, 0, err);
             if (t && t->status == TC_RUNNING)
                 tc_runner_on_stopped(self->runner, t, NULL);
         }
+    }
+}
+
+/* A busy worker whose trial a scheduler ended from outside (a Python
+ * scheduler's trial_runner.stop_trial) is told to stop. */
+void tcx_stop_orphans(RunObject *self)
+{
+    for (int i = 0; i < self->nworkers; i++) {
+        worker *w = &self->workers[i];
+        if (w->state != W_BUSY || w->trial < 0)
+            continue;
+        tc_trial *t = tc_runner_trial(self->runner, w->trial);
+        if (t && t->pid == w->pid && t->status != TC_RUNNING && !t->saving)
+            tcx_request_stop(w);
     }
 }
 

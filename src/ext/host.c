@@ -203,9 +203,14 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
     return remove(path) < 0 && errno != ENOENT ? -1 : 0;
 }
 
-static void host_remove_tree(void *ctx, const char *path)
+void tcx_remove_tree(const char *path)
 {
     nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void host_remove_tree(void *ctx, const char *path)
+{
+    tcx_remove_tree(path);
 }
 
 int tcx_open_journal(tcx_host_ctx *h, const char *path, tc_error *err)
@@ -351,6 +356,7 @@ void tcx_host_init(tc_host *host, tcx_host_ctx *h)
     host->remove_tree = host_remove_tree;
     host->journal = host_journal;
     host->cut_results = host_cut_results;
+    host->copy_path = tcx_copy_path;
     h->journal_fd = -1;
 }
 

@@ -20,5 +20,9 @@ double tcx_now(void);
 /* Opens (appending) the journal the runner writes events to. */
 int tcx_open_journal(tcx_host_ctx *h, const char *path, tc_error *err);
 void tcx_close_journal(tcx_host_ctx *h);
+/* Removes a file or directory tree (missing is fine). */
+void tcx_remove_tree(const char *path);
+/* tc_host.copy_path (host_copy.c): 1 copied, 0 src missing, -1 + err. */
+int tcx_copy_path(void *ctx, const char *src, const char *dst, tc_error *err);
 
 #endif

@@ -50,7 +50,9 @@ typedef struct {
              *str_mean_loss;
     tc_buf out, in;
     int stop_requested, exit_requested;
-    int checkpoint_requested;     /* the STOP asked for a checkpoint first (Ctrl-C) */
+    int checkpoint_requested;     /* the driver asked for a checkpoint: a STOP with flag 1
+                                     (Ctrl-C, a scheduler's pause) or, for a class
+                                     trainable, a CONTINUE with flag 1 (PBT) */
     pthread_mutex_t write_lock;   /* whole frames only: the heartbeat thread writes too */
     int heartbeat_started;
     long trial;
@@ -457,6 +459,8 @@ static PyObject *Session_report_step(SessionObject *self, PyObject *args)
  * or EXIT, has arrived. */
 static int wait_decision(SessionObject *self)
 {
+    /* Set again below by a STOP or CONTINUE that asks for a checkpoint. */
+    self->checkpoint_requested = 0;
     for (;;) {
         size_t off = 0;
         tc_frame f;
@@ -465,6 +469,9 @@ static int wait_decision(SessionObject *self)
         while ((used = tc_frame_parse(self->in.data ? self->in.data + off : "",
                                       self->in.len - off, &f)) > 0) {
             if (f.trial == self->trial && f.type == TC_MSG_CONTINUE) {
+                /* flag 1: save a checkpoint before the next step (PBT) */
+                if (f.flags & 1)
+                    self->checkpoint_requested = 1;
                 /* consume it: CONTINUE frames are not needed afterwards */
                 memmove(self->in.data + off, self->in.data + off + used,
                         self->in.len - off - (size_t)used);

@@ -137,7 +137,7 @@ static tc_trial *start_next(tc_runner *r)
 {
     tc_error err;
     tc_error_init(&err);
-    tc_trial *t = tc_runner_choose(r);
+    tc_trial *t = tc_runner_choose(r, NULL);
     if (t)
         CHECK_INT(tc_runner_start(r, t, 1234, "host", &err), 0);
     return t;
@@ -195,7 +195,7 @@ static void test_fifo_and_resources(void)
                                NULL, 2, 0, 0);
     tc_trial *a = start_next(r), *b = start_next(r);
     CHECK(a && b && a->index == 0 && b->index == 1);
-    CHECK(tc_runner_choose(r) == NULL);              /* 2 CPUs, both taken */
+    CHECK(tc_runner_choose(r, NULL) == NULL);              /* 2 CPUs, both taken */
     CHECK_INT(tc_runner_count(r, TC_RUNNING), 2);
     CHECK(a->logdir && strstr(a->logdir, "/r/exp/train_0_x=1_") == a->logdir);
     CHECK(file_text(&h, a->logdir, "params.json") != NULL);
@@ -350,7 +350,7 @@ static void test_fail_fast_and_stop_all(void)
     CHECK_INT(a->status, TC_ERROR);
     CHECK(tc_runner_stopping(r));
     CHECK_INT(tc_runner_trial(r, 2)->status, TC_TERMINATED);   /* pending ones end */
-    CHECK(tc_runner_choose(r) == NULL);
+    CHECK(tc_runner_choose(r, NULL) == NULL);
     CHECK_INT(b->status, TC_RUNNING);                          /* the host stops it */
     tc_runner_on_stopped(r, b, &err);
     CHECK(tc_runner_is_finished(r));
@@ -364,7 +364,7 @@ static void test_insufficient_resources(void)
     tc_runner *r = make_runner(&h, "{\"config\": {}}", 1, NULL, 0.5, 0, 0);
     tc_error err;
     tc_error_init(&err);
-    CHECK(tc_runner_choose(r) == NULL);
+    CHECK(tc_runner_choose(r, NULL) == NULL);
     CHECK_INT(tc_runner_blocked(r, &err), 1);
     CHECK(strstr(err.text, "Insufficient cluster resources") != NULL);
     tc_runner_free(r);

@@ -1,0 +1,842 @@
+/* runner_sched.c — the runner's side of the trial schedulers (spec §8).
+ *
+ * The decision cores (sched_asha.c, sched_hyperband.c, sched_median.c,
+ * sched_pbt.c) are pure; this file feeds them the runner's events and turns
+ * their decisions into trial state:
+ *   - time_attr and metric are read from the scanned result (no JSON tree on
+ *     the per-result path); a result lacking either gets CONTINUE without
+ *     asking the core (spec §8.2, §8.4; PBT is told, with has_value = 0);
+ *   - PAUSE: the result is logged, the trial leaves RUNNING for PAUSED and
+ *     its worker is asked to save a checkpoint and stop. The trial is
+ *     `saving` until the worker is free again (tc_runner_on_released), so a
+ *     restart always finds that checkpoint; it restarts through the normal
+ *     start path, from its newest checkpoint;
+ *   - HyperBand's side effects on other trials (stop a PAUSED one, unpause
+ *     one) are applied as the core lists them;
+ *   - PBT: an upper-quantile trial is asked for a checkpoint (TC_SAVE); a
+ *     lower-quantile one is cloned: its own checkpoints are dropped, the
+ *     donor's newest checkpoint is copied into its logdir, its config and
+ *     tag become the core's, and it restarts at once from the copy with its
+ *     result files continued (TC_RESTART). The log_config lines go to
+ *     pbt_global.txt and pbt_policy_<trial_id>.txt in the experiment dir;
+ *   - PopulationBasedTrainingReplay: at each change point the trial saves,
+ *     and restarts at once from that checkpoint with the recorded config;
+ *   - a host-driven scheduler (a user's Python subclass) gets every event
+ *     through tc_host.sched_event; its super() calls come back here
+ *     (tc_runner_sched_builtin), so subclassing a built-in keeps the
+ *     engine's decisions.
+ *
+ * Owns: the scheduler state (struct runner_sched). Reads the trial table;
+ * writes trial status, config, tag and checkpoints only as described. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "runner_internal.h"
+#include "sched.h"
+
+enum { K_FIFO, K_ASHA, K_HYPERBAND, K_MEDIAN, K_PBT, K_REPLAY };
+
+struct runner_sched {
+    int kind;
+    int host_driven;
+    char *time_attr, *metric;
+    int mode_max;
+    tc_asha *asha;
+    tc_hyperband *hb;
+    tc_median *median;
+    tc_pbt *pbt;
+    int log_config;
+    json_t *replay_initial;        /* PopulationBasedTrainingReplay: owned */
+    json_t *replay_policy;         /* [[step, config], ...], owned */
+    char *replay_tag;              /* "replay_<policy file name>" */
+    size_t replay_next;
+    tc_sched_actions acts;
+    tc_pbt_step step;
+};
+
+typedef struct sched_input {
+    int has_time, has_metric;
+    double time, metric;
+    const json_t *iteration;       /* borrowed training_iteration, or NULL */
+} sched_input;
+
+static int nomem(tc_error *err)
+{
+    return tc_error_set(err, TC_ERR_NOMEM, "out of memory in the scheduler");
+}
+
+void tcp_sched_free(tc_runner *r)
+{
+    struct runner_sched *s = r->sched;
+    if (!s)
+        return;
+    free(s->time_attr);
+    free(s->metric);
+    tc_asha_free(s->asha);
+    tc_hyperband_free(s->hb);
+    tc_median_free(s->median);
+    tc_pbt_free(s->pbt);
+    json_decref(s->replay_initial);
+    json_decref(s->replay_policy);
+    free(s->replay_tag);
+    tc_sched_actions_free(&s->acts);
+    tc_pbt_step_clear(&s->step);
+    free(s);
+    r->sched = NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* the view the cores read                                                  */
+/* ------------------------------------------------------------------------ */
+
+static int view_status(void *ctx, long trial)
+{
+    tc_trial *t = tc_runner_trial(ctx, trial);
+    return t ? (int)t->status : TC_SCHED_ST_TERMINATED;
+}
+
+static int view_has_resources(void *ctx, long trial)
+{
+    tc_trial *t = tc_runner_trial(ctx, trial);
+    return t && tcp_can_start(ctx, t);
+}
+
+static tc_sched_view view_of(tc_runner *r)
+{
+    tc_sched_view v = {r, view_status, view_has_resources};
+    return v;
+}
+
+/* ------------------------------------------------------------------------ */
+/* construction                                                             */
+/* ------------------------------------------------------------------------ */
+
+static double num_arg(const json_t *spec, const char *key, double dflt)
+{
+    double d;
+    const json_t *v = json_object_get(spec, key);
+    return v && tc_json_number(v, &d) ? d : dflt;
+}
+
+static json_t *pbt_explore_cb(void *ctx, const json_t *config, tc_error *err)
+{
+    tc_runner *r = ctx;
+    return r->host.pbt_explore(r->host.ctx, config, err);
+}
+
+static json_t *pbt_sample_cb(void *ctx, json_int_t id, tc_error *err)
+{
+    tc_runner *r = ctx;
+    if (!r->host.pbt_sample) {
+        tc_error_set(err, TC_ERR_VALUE, "hyperparam_mutations: callables need a host");
+        return NULL;
+    }
+    return r->host.pbt_sample(r->host.ctx, id, err);
+}
+
+static int make_core(tc_runner *r, struct runner_sched *s, const json_t *spec, tc_error *err)
+{
+    uint64_t seed = (uint64_t)json_integer_value(json_object_get(spec, "seed"));
+    switch (s->kind) {
+    case K_ASHA:
+        s->asha = tc_asha_new(num_arg(spec, "max_t", 100), num_arg(spec, "grace_period", 1),
+                              num_arg(spec, "reduction_factor", 4),
+                              (long)num_arg(spec, "brackets", 1), s->mode_max, seed, err);
+        return s->asha ? 0 : -1;
+    case K_HYPERBAND:
+        s->hb = tc_hyperband_new(num_arg(spec, "max_t", 81), num_arg(spec, "reduction_factor", 3),
+                                 s->mode_max, !json_is_false(json_object_get(spec, "accumulate")),
+                                 err);
+        return s->hb ? 0 : -1;
+    case K_MEDIAN:
+        s->median = tc_median_new(num_arg(spec, "grace_period", 60.0),
+                                  (long)num_arg(spec, "min_samples_required", 3),
+                                  num_arg(spec, "min_time_slice", 0),
+                                  !json_is_false(json_object_get(spec, "hard_stop")), s->mode_max,
+                                  err);
+        return s->median ? 0 : -1;
+    case K_PBT: {
+        tc_pbt_opts o;
+        memset(&o, 0, sizeof o);
+        o.perturbation_interval = num_arg(spec, "perturbation_interval", 60.0);
+        o.mutations = json_object_get(spec, "hyperparam_mutations");
+        o.quantile_fraction = num_arg(spec, "quantile_fraction", 0.25);
+        o.resample_probability = num_arg(spec, "resample_probability", 0.25);
+        o.mode_max = s->mode_max;
+        o.log_config = s->log_config = !json_is_false(json_object_get(spec, "log_config"));
+        o.seed = seed;
+        if (json_is_true(json_object_get(spec, "custom_explore"))) {
+            if (!r->host.pbt_explore)
+                return tc_error_set(err, TC_ERR_VALUE, "custom_explore_fn: no host to call it");
+            o.custom_explore = pbt_explore_cb;
+            o.custom_ctx = r;
+        }
+        o.sample_fn = pbt_sample_cb;
+        o.sample_ctx = r;
+        s->pbt = tc_pbt_new(&o, err);
+        return s->pbt ? 0 : -1;
+    }
+    case K_REPLAY: {
+        const json_t *init = json_object_get(spec, "initial_config");
+        const json_t *policy = json_object_get(spec, "policy");
+        /* An empty policy has no initial config: the trial keeps its own. */
+        if ((init && !json_is_null(init) && !json_is_object(init)) || !json_is_array(policy))
+            return tc_error_set(err, TC_ERR_VALUE, "policy_file: malformed initial config or "
+                                                   "policy");
+        s->replay_initial = json_is_object(init) ? json_deep_copy(init) : NULL;
+        s->replay_policy = json_deep_copy(policy);
+        const char *tag = json_string_value(json_object_get(spec, "experiment_tag"));
+        s->replay_tag = tcp_xstrdup(tag ? tag : "replay");
+        return s->replay_policy && s->replay_tag ? 0 : nomem(err);
+    }
+    default:
+        return 0;
+    }
+}
+
+int tc_runner_set_scheduler(tc_runner *r, const json_t *spec, int host_driven, tc_error *err)
+{
+    static const char *const kinds[] = {"fifo", "asha", "hyperband", "median", "pbt",
+                                        "pbt_replay"};
+    const char *kind = json_string_value(json_object_get(spec, "kind"));
+    const char *mode = json_string_value(json_object_get(spec, "mode"));
+    const char *time_attr = json_string_value(json_object_get(spec, "time_attr"));
+    const char *metric = json_string_value(json_object_get(spec, "metric"));
+    struct runner_sched *s = calloc(1, sizeof *s);
+    if (!s)
+        return nomem(err);
+    s->kind = -1;
+    for (int i = 0; kind && i < (int)(sizeof kinds / sizeof *kinds); i++)
+        if (strcmp(kind, kinds[i]) == 0)
+            s->kind = i;
+    tc_sched_actions_init(&s->acts);
+    tc_pbt_step_init(&s->step);
+    s->host_driven = host_driven;
+    tcp_sched_free(r);
+    r->sched = s;
+    if (s->kind < 0)
+        return tc_error_set(err, TC_ERR_VALUE, "scheduler: unknown kind %s", kind ? kind : "?");
+    if (mode && strcmp(mode, "max") != 0 && strcmp(mode, "min") != 0)
+        return tc_error_set(err, TC_ERR_VALUE, "mode: must be 'min' or 'max', got %s", mode);
+    s->mode_max = !mode || strcmp(mode, "max") == 0;
+    s->time_attr = tcp_xstrdup(time_attr ? time_attr : "training_iteration");
+    s->metric = tcp_xstrdup(metric ? metric : "episode_reward_mean");
+    if (!s->time_attr || !s->metric)
+        return nomem(err);
+    return make_core(r, s, spec, err);
+}
+
+/* ------------------------------------------------------------------------ */
+/* reading a result                                                         */
+/* ------------------------------------------------------------------------ */
+
+static int scan_number(const tc_scan *sc, const char *key, double *out)
+{
+    long i = tc_scan_find(sc, key, strlen(key));
+    if (i < 0)
+        return 0;
+    const tc_field *f = &sc->fields[i];
+    if (f->type == TC_F_NUMBER)
+        *out = f->num;
+    else if (f->type == TC_F_TRUE || f->type == TC_F_FALSE)
+        *out = f->type == TC_F_TRUE;
+    else
+        return 0;
+    return 1;
+}
+
+/* result[key] for a flattened ("a/b" keys) or nested result. Borrowed. */
+static const json_t *lookup(const json_t *result, const char *key)
+{
+    const json_t *v = json_object_get(result, key);
+    if (v || !strchr(key, '/'))
+        return v;
+    char *copy = tcp_xstrdup(key), *save = NULL;
+    const json_t *cur = result;
+    for (char *part = copy ? strtok_r(copy, "/", &save) : NULL; part && cur;
+         part = strtok_r(NULL, "/", &save))
+        cur = json_is_object(cur) ? json_object_get(cur, part) : NULL;
+    free(copy);
+    return cur;
+}
+
+static int json_number_of(const json_t *v, double *out)
+{
+    if (json_is_boolean(v)) {
+        *out = json_is_true(v);
+        return 1;
+    }
+    return v && tc_json_number(v, out);
+}
+
+static void input_from_json(const struct runner_sched *s, const json_t *result, sched_input *in)
+{
+    memset(in, 0, sizeof *in);
+    if (!result)
+        return;
+    in->has_time = json_number_of(lookup(result, s->time_attr), &in->time);
+    in->has_metric = json_number_of(lookup(result, s->metric), &in->metric);
+    in->iteration = json_object_get(result, "training_iteration");
+}
+
+/* ------------------------------------------------------------------------ */
+/* side effects                                                             */
+/* ------------------------------------------------------------------------ */
+
+/* HyperBand's actions on other trials (sched.h: the core already did what
+ * on_trial_remove would). */
+static void apply_actions(tc_runner *r, const tc_sched_actions *acts)
+{
+    for (size_t i = 0; i < acts->n; i++) {
+        tc_trial *o = tc_runner_trial(r, acts->v[i].trial);
+        if (!o || (o->status != TC_PAUSED && o->status != TC_PENDING))
+            continue;
+        if (acts->v[i].kind == TC_SCHED_ACT_STOP) {
+            o->status = TC_TERMINATED;
+            o->restart_first = 0;
+            tcp_journal_status(r, o);
+        } else if (acts->v[i].kind == TC_SCHED_ACT_UNPAUSE && o->status == TC_PAUSED) {
+            o->status = TC_PENDING;
+            tcp_journal_status(r, o);
+        }
+    }
+}
+
+static int append_file(tc_runner *r, const char *dir, const char *name, const char *line,
+                       tc_error *err)
+{
+    char *path = tcp_join_path(dir, name);
+    int existed = 0, rc = -1;
+    tc_sink *sink = path ? r->host.open_sink(r->host.ctx, path, &existed, err) : NULL;
+    if (sink) {
+        rc = r->host.sink_write(r->host.ctx, sink, line, strlen(line), err) < 0 ||
+                     r->host.sink_write(r->host.ctx, sink, "\n", 1, err) < 0
+                 ? -1
+                 : 0;
+        r->host.sink_close(r->host.ctx, sink);
+    }
+    free(path);
+    return path ? rc : nomem(err);
+}
+
+/* The log_config files (spec §8.5): the recipient's policy file starts as a
+ * copy of the donor's, then both files get the line. */
+static int log_clone(tc_runner *r, tc_trial *t, const tc_trial *donor, const char *line,
+                     tc_error *err)
+{
+    const char *exp_dir = r->exps[t->experiment].opts.exp_dir;
+    char name[64], donor_name[64];
+    snprintf(name, sizeof name, "pbt_policy_%s.txt", t->trial_id);
+    snprintf(donor_name, sizeof donor_name, "pbt_policy_%s.txt", donor->trial_id);
+    if (append_file(r, exp_dir, "pbt_global.txt", line, err) < 0)
+        return -1;
+    if (r->host.copy_path) {
+        char *src = tcp_join_path(r->exps[donor->experiment].opts.exp_dir, donor_name);
+        char *dst = tcp_join_path(exp_dir, name);
+        int rc = src && dst ? r->host.copy_path(r->host.ctx, src, dst, err) : nomem(err);
+        free(src);
+        free(dst);
+        if (rc < 0)
+            return -1;
+    }
+    return append_file(r, exp_dir, name, line, err);
+}
+
+static void delete_own_checkpoints(tc_runner *r, tc_trial *t)
+{
+    for (size_t i = 0; i < t->ckpts.n; i++) {
+        const char *dir = t->ckpts.list[i].dir;
+        if (!r->host.remove_tree || !t->logdir || dir[0] == '/' || strstr(dir, ".."))
+            continue;
+        char *path = tcp_join_path(t->logdir, dir);
+        if (path)
+            r->host.remove_tree(r->host.ctx, path);
+        free(path);
+    }
+    tc_ckpts_clear(&t->ckpts);
+}
+
+/* Where a clone's checkpoint waits (in the trial's logdir) until the
+ * trial's worker has stopped: a function trainable runs ahead of the
+ * driver and may still be writing its own checkpoint directories. */
+#define CLONE_STAGE ".pbt_clone"
+
+/* PBT exploit (spec §8.5): t restarts from a copy of the donor's newest
+ * checkpoint with the new config and tag (stolen from step). The copy is
+ * taken now (the donor may replace that checkpoint soon) into a staging
+ * directory and put in place by finish_clone once t's worker is released.
+ * A donor whose checkpoint has not reached the driver yet (or a function
+ * trainable that never saved one) is skipped, as Ray skips a donor without
+ * one. */
+static int clone_into(tc_runner *r, tc_trial *t, tc_trial *donor, tc_pbt_step *step,
+                      tc_error *err)
+{
+    const tc_ckpt *k = tc_ckpts_newest(&donor->ckpts);
+    if (!k || !donor->logdir || !t->logdir || !r->host.copy_path)
+        return 0;
+    char *src = tcp_join_path(donor->logdir, k->dir);
+    char *stage = tcp_join_path(t->logdir, CLONE_STAGE);
+    free(t->clone_dir);
+    free(t->clone_path);
+    t->clone_dir = tcp_xstrdup(k->dir);
+    t->clone_path = tcp_xstrdup(k->path);
+    t->clone_iteration = k->iteration;
+    int rc = src && stage && t->clone_dir && t->clone_path ? 0 : nomem(err);
+    if (rc == 0) {
+        rc = r->host.copy_path(r->host.ctx, src, stage, err);
+        if (rc == 0)
+            rc = tc_error_set(err, TC_ERR_IO, "PBT: checkpoint %s of trial %s vanished", src,
+                              donor->trial_id);
+    }
+    free(src);
+    free(stage);
+    if (rc < 0)
+        return -1;
+    json_decref(t->config);
+    t->config = step->new_config;
+    step->new_config = NULL;
+    free(t->tag);
+    t->tag = step->new_tag;
+    step->new_tag = NULL;
+    t->texts_stale = 1;
+    t->restart_first = 1;
+    t->restart_keep_files = 1;
+    if (r->sched->log_config && step->log_line && log_clone(r, t, donor, step->log_line, err) < 0)
+        return -1;
+    return 0;
+}
+
+/* PopulationBasedTrainingReplay at a result: the next change point reached
+ * gives t its config; t saves and restarts from that checkpoint at once. */
+static int replay_result(tc_runner *r, tc_trial *t, const sched_input *in, tc_error *err)
+{
+    struct runner_sched *s = r->sched;
+    double it;
+    if (!in->iteration || !tc_json_number(in->iteration, &it))
+        return 0;
+    if (s->replay_next >= json_array_size(s->replay_policy))
+        return 0;
+    const json_t *change = json_array_get(s->replay_policy, s->replay_next);
+    double at;
+    if (!tc_json_number(json_array_get(change, 0), &at) || it < at)
+        return 0;
+    /* Ray: make_experiment_tag(experiment_tag, new_config, new_config). */
+    const json_t *config = json_array_get(change, 1);
+    json_t *vars = json_array();
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)config, key, value) {
+        json_array_append_new(vars, json_pack("[[ss]O]", "config", key, value));
+    }
+    tc_buf tag;
+    tc_buf_init(&tag);
+    tc_buf_printf(&tag, "%s@perturbed[", s->replay_tag ? s->replay_tag : "replay");
+    int rc = tc_format_vars(vars, &tag) | tc_buf_putc(&tag, ']');
+    json_decref(vars);
+    if (rc < 0 || !tag.data) {
+        tc_buf_free(&tag);
+        return nomem(err);
+    }
+    json_decref(t->config);
+    t->config = json_deep_copy(config);
+    free(t->tag);
+    t->tag = tag.data;   /* takes the buffer */
+    t->texts_stale = 1;
+    t->restart_first = 1;
+    s->replay_next++;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* the built-in cores                                                       */
+/* ------------------------------------------------------------------------ */
+
+static int builtin_event(tc_runner *r, tc_trial *t, int ev, const sched_input *in,
+                         int *decision, tc_error *err)
+{
+    struct runner_sched *s = r->sched;
+    tc_sched_view view = view_of(r);
+    *decision = TC_SCHED_CONTINUE;
+    int both = in->has_time && in->has_metric;
+    switch (s ? s->kind : K_FIFO) {
+    case K_ASHA:
+        if (ev == TC_EV_ADD)
+            return tc_asha_on_add(s->asha, t->index, err) < 0 ? -1 : 0;
+        if (ev == TC_EV_RESULT && both) {
+            int d = tc_asha_on_result(s->asha, t->index, in->time, in->metric, err);
+            if (d < 0)
+                return -1;
+            *decision = d;
+        } else if (ev == TC_EV_COMPLETE && both) {
+            return tc_asha_on_complete(s->asha, t->index, in->time, in->metric, err);
+        } else if (ev == TC_EV_REMOVE) {
+            return tc_asha_on_remove(s->asha, t->index, err);
+        }
+        return 0;
+    case K_HYPERBAND: {
+        int rc = 0;
+        if (ev == TC_EV_ADD)
+            return tc_hyperband_on_add(s->hb, t->index, err);
+        if (ev == TC_EV_RESULT && both) {
+            rc = tc_hyperband_on_result(s->hb, t->index, in->time, in->metric, &view, &s->acts,
+                                        err);
+            if (rc >= 0)
+                *decision = rc;
+        } else if (ev == TC_EV_COMPLETE || ev == TC_EV_ERROR || ev == TC_EV_REMOVE) {
+            rc = tc_hyperband_on_remove(s->hb, t->index, &view, &s->acts, err);
+        } else {
+            return 0;
+        }
+        if (rc < 0)
+            return -1;
+        apply_actions(r, &s->acts);
+        s->acts.n = 0;
+        return 0;
+    }
+    case K_MEDIAN:
+        if (ev == TC_EV_RESULT && both) {
+            int waiting = 0;
+            for (long i = 0; i < r->ntrials && !waiting; i++)
+                waiting = r->trials[i]->status == TC_PENDING || r->trials[i]->status == TC_PAUSED;
+            int d = tc_median_on_result(s->median, t->index, in->time, in->metric, waiting, err);
+            if (d < 0)
+                return -1;
+            *decision = d;
+        } else if (ev == TC_EV_COMPLETE && both) {
+            return tc_median_on_complete(s->median, t->index, in->time, in->metric, err);
+        }
+        return 0;
+    case K_PBT:
+        if (ev == TC_EV_ADD)
+            return tc_pbt_on_add(s->pbt, t->index, t->tag ? t->tag : "", t->config, err);
+        if (ev == TC_EV_COMPLETE)
+            return tc_pbt_on_complete(s->pbt, t->index, in->iteration, err);
+        if (ev == TC_EV_RESULT) {
+            tc_pbt_result pr = {both, in->time, in->metric, in->iteration};
+            if (tc_pbt_on_result(s->pbt, t->index, &pr, &view, &s->step, err) < 0)
+                return -1;
+            *decision = s->step.decision;
+            if (s->step.checkpoint)
+                t->save_requested = 1;
+            tc_trial *donor = tc_runner_trial(r, s->step.clone_from);
+            int rc = donor ? clone_into(r, t, donor, &s->step, err) : 0;
+            tc_pbt_step_clear(&s->step);
+            return rc;
+        }
+        return 0;
+    case K_REPLAY:
+        if (ev == TC_EV_ADD && !t->logdir && s->replay_initial) {
+            json_decref(t->config);
+            t->config = json_deep_copy(s->replay_initial);
+            t->texts_stale = 1;
+            return t->config ? 0 : nomem(err);
+        }
+        return ev == TC_EV_RESULT ? replay_result(r, t, in, err) : 0;
+    default:
+        return 0;
+    }
+}
+
+int tc_runner_sched_builtin(tc_runner *r, tc_trial *t, int event, const json_t *result,
+                            int *decision, tc_error *err)
+{
+    sched_input in;
+    if (r->sched)
+        input_from_json(r->sched, result, &in);
+    else
+        memset(&in, 0, sizeof in);
+    return builtin_event(r, t, event, &in, decision, err);
+}
+
+/* FIFO (spec §8.1): the first PENDING trial that can start, else the first
+ * PAUSED one. */
+static tc_trial *fifo_choose(tc_runner *r)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        tc_status want = pass == 0 ? TC_PENDING : TC_PAUSED;
+        for (long i = 0; i < r->ntrials; i++) {
+            tc_trial *t = r->trials[i];
+            if (t->status == want && tcp_can_start(r, t))
+                return t;
+        }
+    }
+    return NULL;
+}
+
+long tc_runner_sched_builtin_choose(tc_runner *r)
+{
+    struct runner_sched *s = r->sched;
+    tc_sched_view view = view_of(r);
+    if (s && s->kind == K_HYPERBAND)
+        return tc_hyperband_choose(s->hb, &view);
+    if (s && s->kind == K_PBT)
+        return tc_pbt_choose(s->pbt, &view);
+    tc_trial *t = fifo_choose(r);
+    return t ? t->index : -1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* the runner's entry points                                                */
+/* ------------------------------------------------------------------------ */
+
+static int host_event(tc_runner *r, tc_trial *t, int ev, const char *line, size_t len,
+                      int *decision, tc_error *err)
+{
+    *decision = TC_SCHED_CONTINUE;
+    return r->host.sched_event(r->host.ctx, ev, t->index, line, len, decision, err);
+}
+
+static int hosted(const tc_runner *r)
+{
+    return r->sched && r->sched->host_driven && r->host.sched_event;
+}
+
+int tcp_sched_on_add(tc_runner *r, tc_trial *t, tc_error *err)
+{
+    int d;
+    if (!r->sched)
+        return 0;
+    if (hosted(r))
+        return host_event(r, t, TC_EV_ADD, NULL, 0, &d, err);
+    sched_input none;
+    memset(&none, 0, sizeof none);
+    return builtin_event(r, t, TC_EV_ADD, &none, &d, err);
+}
+
+int tcp_sched_on_result(tc_runner *r, tc_trial *t, int *sched_decision, tc_error *err)
+{
+    struct runner_sched *s = r->sched;
+    *sched_decision = TC_SCHED_CONTINUE;
+    if (hosted(r))
+        return host_event(r, t, TC_EV_RESULT, r->line.data, r->line.len, sched_decision, err);
+    if (!s || s->kind == K_FIFO)
+        return 0;
+    sched_input in;
+    memset(&in, 0, sizeof in);
+    in.has_time = scan_number(&r->scan, s->time_attr, &in.time);
+    in.has_metric = scan_number(&r->scan, s->metric, &in.metric);
+    json_t *iteration = NULL;
+    if (s->kind == K_PBT || s->kind == K_REPLAY) {
+        long i = tc_scan_find(&r->scan, "training_iteration", 18);
+        if (i >= 0)
+            iteration = tc_json_loads(r->scan.text + r->scan.fields[i].val_off,
+                                      r->scan.fields[i].val_len, NULL);
+        in.iteration = iteration;
+    }
+    int rc = builtin_event(r, t, TC_EV_RESULT, &in, sched_decision, err);
+    json_decref(iteration);
+    return rc;
+}
+
+int tcp_sched_on_complete(tc_runner *r, tc_trial *t, const char *line, size_t len,
+                          tc_error *err)
+{
+    int d;
+    if (hosted(r))
+        return host_event(r, t, TC_EV_COMPLETE, line, len, &d, err);
+    if (!r->sched || r->sched->kind == K_FIFO)
+        return 0;
+    json_t *result = line ? tc_json_loads(line, len, NULL) : NULL;
+    int rc = tc_runner_sched_builtin(r, t, TC_EV_COMPLETE, result, &d, err);
+    json_decref(result);
+    return rc;
+}
+
+int tcp_sched_on_error(tc_runner *r, tc_trial *t, tc_error *err)
+{
+    int d;
+    if (hosted(r))
+        return host_event(r, t, TC_EV_ERROR, NULL, 0, &d, err);
+    if (!r->sched || r->sched->kind == K_FIFO)
+        return 0;
+    return tc_runner_sched_builtin(r, t, TC_EV_ERROR, NULL, &d, err);
+}
+
+/* Leaves RUNNING for a pause or a restart: the worker still has to save or
+ * stop, so the trial waits for tc_runner_on_released. */
+static void leave_for_restart(tc_runner *r, tc_trial *t, tc_status next)
+{
+    t->saving = 1;
+    tcp_leave_running(r, t, next);
+}
+
+tc_decision tcp_sched_apply(tc_runner *r, tc_trial *t, int sched_decision)
+{
+    int save = t->save_requested;
+    t->save_requested = 0;
+    if (sched_decision == TC_SCHED_STOP) {
+        t->restart_first = 0;
+        tcp_leave_running(r, t, TC_TERMINATED);
+        return TC_STOP;
+    }
+    int paused = sched_decision == TC_SCHED_PAUSE;
+    if (t->restart_first && t->restart_keep_files) {
+        /* A PBT clone: its checkpoint is in place; the old run just ends. */
+        if (paused)
+            t->restart_first = 0;
+        leave_for_restart(r, t, paused ? TC_PAUSED : TC_PENDING);
+        return TC_RESTART;
+    }
+    if (t->restart_first) {
+        /* A replay reconfiguration: save, then restart with the new config. */
+        leave_for_restart(r, t, paused ? TC_PAUSED : TC_PENDING);
+        if (paused)
+            t->restart_first = 0;
+        return TC_PAUSE;
+    }
+    if (paused) {
+        leave_for_restart(r, t, TC_PAUSED);
+        return TC_PAUSE;
+    }
+    return save ? TC_SAVE : TC_CONTINUE;
+}
+
+tc_trial *tcp_sched_choose(tc_runner *r, tc_error *err)
+{
+    /* Trials a scheduler restarts at once come first (Ray restarts a
+     * cloned trial before anything else runs). */
+    for (long i = 0; i < r->ntrials; i++) {
+        tc_trial *t = r->trials[i];
+        if (t->restart_first && (t->status == TC_PENDING || t->status == TC_PAUSED)) {
+            if (tcp_can_start(r, t))
+                return t;
+            if (!t->saving)
+                break;   /* waits for resources: nothing overtakes it */
+        }
+    }
+    long index;
+    if (hosted(r) && r->host.sched_choose) {
+        index = r->host.sched_choose(r->host.ctx, err);
+        if (index < -1)
+            return NULL;
+    } else {
+        index = tc_runner_sched_builtin_choose(r);
+    }
+    tc_trial *t = tc_runner_trial(r, index);
+    if (!t || (t->status != TC_PENDING && t->status != TC_PAUSED) || !tcp_can_start(r, t))
+        return NULL;
+    return t;
+}
+
+int tc_runner_sched_act(tc_runner *r, tc_trial *t, int action, tc_error *err)
+{
+    if (action == TC_SCHED_ACT_UNPAUSE) {
+        if (t->status == TC_PAUSED) {
+            t->status = TC_PENDING;
+            tcp_journal_status(r, t);
+        }
+        return 0;
+    }
+    if (action != TC_SCHED_ACT_STOP)
+        return tc_error_set(err, TC_ERR_VALUE, "unknown scheduler action %d", action);
+    if (t->status == TC_PENDING || t->status == TC_PAUSED) {
+        t->status = TC_TERMINATED;
+        t->restart_first = 0;
+        tcp_journal_status(r, t);
+    } else if (t->status == TC_RUNNING) {
+        /* The host's loop sees a busy worker whose trial is no longer
+         * RUNNING and stops it. */
+        tcp_leave_running(r, t, TC_TERMINATED);
+    }
+    return 0;
+}
+
+/* A clone's worker has stopped: t's own checkpoints give way to the
+ * staged copy of the donor's, which becomes its only (and newest) one. */
+static int finish_clone(tc_runner *r, tc_trial *t, tc_error *err)
+{
+    char *stage = tcp_join_path(t->logdir, CLONE_STAGE);
+    char *dst = tcp_join_path(t->logdir, t->clone_dir);
+    int rc = stage && dst ? 0 : nomem(err);
+    if (rc == 0) {
+        delete_own_checkpoints(r, t);
+        rc = r->host.copy_path(r->host.ctx, stage, dst, err);
+        if (rc == 0)
+            rc = tc_error_set(err, TC_ERR_IO, "PBT: staged checkpoint %s vanished", stage);
+        if (r->host.remove_tree)
+            r->host.remove_tree(r->host.ctx, stage);
+    }
+    if (rc > 0)
+        rc = tc_ckpts_add(&t->ckpts, t->clone_dir, t->clone_path, t->clone_iteration, 0, 0, 0,
+                          NULL, NULL, err);
+    free(stage);
+    free(dst);
+    free(t->clone_dir);
+    free(t->clone_path);
+    t->clone_dir = t->clone_path = NULL;
+    free(t->transient_dir);
+    t->transient_dir = NULL;
+    if (rc < 0)
+        return -1;
+    t->last_iteration = t->clone_iteration;
+    tcp_journal(r, json_pack("{s:s,s:s,s:o}", "event", "checkpoint", "trial_id", t->trial_id,
+                             "checkpoints", tc_ckpts_to_json(&t->ckpts)));
+    return 0;
+}
+
+int tc_runner_on_released(tc_runner *r, tc_trial *t, int finished, tc_error *err)
+{
+    if (!t->saving)
+        return 0;
+    t->saving = 0;
+    if (t->clone_dir)
+        return finish_clone(r, t, err);
+    if (finished && t->status == TC_PAUSED) {
+        /* Its function returned while it was being paused: it is done. */
+        t->status = TC_TERMINATED;
+        tcp_journal_status(r, t);
+    }
+    return 0;
+}
+
+int tc_runner_stuck(tc_runner *r, tc_error *err)
+{
+    if (r->running > 0 || r->stopping || r->interrupted || !tc_runner_generation_done(r))
+        return 0;
+    int paused = 0, waiting = 0;
+    for (long i = 0; i < r->ntrials; i++) {
+        const tc_trial *t = r->trials[i];
+        if (t->saving)
+            return 0;
+        paused += t->status == TC_PAUSED;
+        waiting += t->status == TC_PENDING || t->status == TC_PAUSED;
+    }
+    if (!waiting)
+        return 0;
+    tc_error probe;
+    tc_error_init(&probe);
+    if (tcp_sched_choose(r, &probe) != NULL)
+        return 0;
+    if (probe.code != TC_OK) {
+        tc_error_set(err, probe.code, "%s", probe.text);
+        return 1;
+    }
+    if (paused)
+        tc_error_set(err, TC_ERR_TUNE, "There are paused trials, but no more pending trials "
+                                       "with sufficient resources.");
+    else
+        tc_error_set(err, TC_ERR_TUNE, "The scheduler chose none of the %d pending trials; "
+                                       "they can never run.", waiting);
+    return 1;
+}
+
+int tc_runner_sched_debug(tc_runner *r, tc_buf *out)
+{
+    struct runner_sched *s = r->sched;
+    tc_sched_view view = view_of(r);
+    switch (s ? s->kind : K_FIFO) {
+    case K_ASHA:
+        return tc_asha_debug_string(s->asha, out);
+    case K_HYPERBAND:
+        return tc_hyperband_debug_string(s->hb, &view, out);
+    case K_MEDIAN:
+        return tc_median_debug_string(s->median, out);
+    case K_PBT:
+        return tc_pbt_debug_string(s->pbt, out);
+    case K_REPLAY:
+        return tc_buf_printf(out, "PopulationBasedTraining replay: Step %zu",
+                             s->replay_next) < 0 ? -1 : 0;
+    default:
+        return tc_buf_puts(out, "Using FIFO scheduling algorithm.") < 0 ? -1 : 0;
+    }
+}
