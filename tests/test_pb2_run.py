@@ -18,7 +18,7 @@ import tunec as tune
 from tunec.schedulers import PB2
 
 OPTIMUM = 0.5
-# Four trials far from the optimum, two either side of it on the way.
+# Six trials 0.35 or more from the optimum, two 0.1 from it.
 INITIAL_LR = [0.0, 0.05, 0.95, 1.0, 0.15, 0.85, 0.4, 0.6]
 ITERATIONS = 32
 INTERVAL = 4

@@ -192,7 +192,8 @@ def test_pbt_clones_the_top_trials_into_the_bottom_ones(tmp_path, reuse_actors):
     assert lines, "no trial was exploited"
     tags = {t.experiment_tag: t for t in analysis.trials}
     for target_tag, clone_tag, target_it, clone_it, old, new in lines:
-        assert set(new) == {"lr"} and old != new
+        assert set(new) == {"lr"} == set(old)   # (0.0 * 1.2 may equal the old lr)
+        assert target_tag in tags or any(t.startswith(target_tag + "@") for t in tags)
         assert isinstance(target_it, int) and isinstance(clone_it, int)
     perturbed = [t for t in analysis.trials if "@perturbed[lr=" in t.experiment_tag]
     assert perturbed and all(t.status == "TERMINATED" for t in analysis.trials)

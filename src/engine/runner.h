@@ -184,6 +184,8 @@ struct tc_trial {
     char *clone_dir, *clone_path; /* a PBT clone's checkpoint staged in the logdir until
                                      the worker is released (runner_sched.c), or NULL */
     long clone_iteration;
+    long save_wait_iteration;     /* a checkpoint of this iteration was asked for and has
+                                     not arrived (-1: none): PBT does not clone it yet */
 };
 
 /* New runner; opts and host are copied. */
@@ -293,6 +295,9 @@ int tc_runner_sched_debug(tc_runner *r, tc_buf *out);
  * or restarting trial may start again. Also ends a paused trial whose
  * function returned while it was being paused (finished = 1). */
 int tc_runner_on_released(tc_runner *r, tc_trial *t, int finished, tc_error *err);
+/* The host asked t's trainable for a checkpoint of its last result (TC_SAVE
+ * or TC_PAUSE to a class trainable): PBT waits for it before cloning t. */
+void tc_runner_expect_checkpoint(tc_runner *r, tc_trial *t);
 /* 1 when nothing runs, nothing can start and trials are PAUSED or PENDING
  * forever (Ray's "There are paused trials, but no more pending trials with
  * sufficient resources."); err says so. */

@@ -271,6 +271,8 @@ int tc_runner_on_checkpoint(tc_runner *r, tc_trial *t, const char *dir, const ch
      * stopped) would resume into missing rows, so it is not registered. */
     if (iteration > t->last_iteration)
         return 0;
+    if (t->save_wait_iteration >= 0 && iteration >= t->save_wait_iteration)
+        t->save_wait_iteration = -1;
     if (!t->logdir || !dir || !path || dir[0] == '/' || strstr(dir, ".."))
         return tc_error_set(err, TC_ERR_VALUE, "trial %s: bad checkpoint location %s",
                             t->trial_id, dir ? dir : "(none)");

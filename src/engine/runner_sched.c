@@ -101,9 +101,19 @@ static int view_has_resources(void *ctx, long trial)
     return t && tcp_can_start(ctx, t);
 }
 
+/* A PBT donor can be cloned once it has a registered checkpoint, and the
+ * one it was asked to save (if any) has arrived: a donor whose save is in
+ * flight is skipped, as Ray skips a donor without a checkpoint. */
+static int view_clone_ready(void *ctx, long trial)
+{
+    tc_trial *t = tc_runner_trial(ctx, trial);
+    const tc_ckpt *k = t ? tc_ckpts_newest(&t->ckpts) : NULL;
+    return k && (t->save_wait_iteration < 0 || k->iteration >= t->save_wait_iteration);
+}
+
 static tc_sched_view view_of(tc_runner *r)
 {
-    tc_sched_view v = {r, view_status, view_has_resources};
+    tc_sched_view v = {r, view_status, view_has_resources, view_clone_ready};
     return v;
 }
 
@@ -774,17 +784,28 @@ static int finish_clone(tc_runner *r, tc_trial *t, tc_error *err)
     return 0;
 }
 
+void tc_runner_expect_checkpoint(tc_runner *r, tc_trial *t)
+{
+    t->save_wait_iteration = t->last_iteration;
+}
+
 int tc_runner_on_released(tc_runner *r, tc_trial *t, int finished, tc_error *err)
 {
+    t->save_wait_iteration = -1;   /* whatever it saved has arrived by now */
     if (!t->saving)
         return 0;
     t->saving = 0;
     if (t->clone_dir)
         return finish_clone(r, t, err);
     if (finished && t->status == TC_PAUSED) {
-        /* Its function returned while it was being paused: it is done. */
+        /* Its function returned while it was being paused: it is done, and
+         * the scheduler hears so as of any completed trial (else HyperBand
+         * keeps it in its bracket and its next halving meets a TERMINATED
+         * trial: "Trial with unexpected status encountered"). */
+        int rc = tcp_sched_on_complete(r, t, t->last_text, t->last_text_len, err);
         t->status = TC_TERMINATED;
         tcp_journal_status(r, t);
+        return rc;
     }
     return 0;
 }

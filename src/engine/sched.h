@@ -60,6 +60,11 @@ typedef struct tc_sched_view {
     void *ctx;
     int (*status)(void *ctx, long trial);         /* TC_SCHED_ST_* */
     int (*has_resources)(void *ctx, long trial);  /* 1: could start now */
+    /* Optional (NULL: always): PBT may clone this donor now — the
+     * checkpoint it asked the donor for has reached the runner. A donor
+     * that is not ready is skipped like one without a checkpoint, before
+     * anything is explored. */
+    int (*clone_ready)(void *ctx, long trial);
 } tc_sched_view;
 
 /* Side effects a decision has on trials other than the one reporting, in

@@ -588,13 +588,14 @@ oom:
 }
 
 /* _exploit(trial, donor) */
-static int exploit(tc_pbt *p, long trial, long donor, tc_pbt_step *out, tc_error *err)
+static int exploit(tc_pbt *p, long trial, long donor, const tc_sched_view *view,
+                   tc_pbt_step *out, tc_error *err)
 {
     pbt_trial *t = &p->t[trial], *d = &p->t[donor];
     json_t *cfg = NULL;
     tc_buf tag, line;
     int rc = -1;
-    if (!d->has_checkpoint) {
+    if (!d->has_checkpoint || (view->clone_ready && !view->clone_ready(view->ctx, donor))) {
         out->skipped_donor = donor;
         return 0;
     }
@@ -670,7 +671,7 @@ int tc_pbt_on_result(tc_pbt *p, long trial, const tc_pbt_result *r, const tc_sch
     }
     if (pos < lo_end) {
         long donor = ids[up_start + tc_rng_below(&p->rng, n - up_start)];
-        if (exploit(p, trial, donor, out, err) < 0)
+        if (exploit(p, trial, donor, view, out, err) < 0)
             goto done;
     }
     for (size_t i = 0; i < p->norder; i++) {

@@ -62,6 +62,7 @@ typedef struct {
     int unbounded;           /* some experiment has num_samples = -1 */
     PyThreadState *saved;    /* set while the GIL is released */
     int callback_failed;     /* a Python callback raised during the loop */
+    int last_decision;       /* tc_decision of the last result (local mode reads it) */
     tc_buf scratch;
 } RunObject;
 

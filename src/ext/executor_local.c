@@ -719,9 +719,10 @@ static PyObject *Run_local_start(RunObject *self, PyObject *unused)
 }
 
 PyDoc_STRVAR(local_frame_doc,
-"local_frame(type, trial, payload) -> bool\n\n"
-"Local mode: one frame from the in-process trial. Returns True when the\n"
-"trial must stop.");
+"local_frame(type, trial, payload) -> int\n\n"
+"Local mode: one frame from the in-process trial. Returns 0 to go on, 1 to\n"
+"stop, 2 to stop after saving a checkpoint (a pause), 3 to go on after\n"
+"saving one (PBT).");
 
 static PyObject *Run_local_frame(RunObject *self, PyObject *args)
 {
@@ -734,12 +735,18 @@ static PyObject *Run_local_frame(RunObject *self, PyObject *args)
     tc_error err;
     tc_error_init(&err);
     tc_frame f = {(uint32_t)len, (uint16_t)type, 0, (int32_t)trial, payload};
+    self->last_decision = TC_CONTINUE;
     if (tcx_handle_frame(self, &self->local, &f, &err) < 0)
         return tcx_raise(self->module, &err);
     tc_buf_clear(&self->local.out);   /* a STOP frame has no reader here */
     tcx_sinks_flush(&self->host_ctx);
     tc_trial *t = tc_runner_trial(self->runner, trial);
-    return PyBool_FromLong(self->local.state != W_BUSY || !t || t->status != TC_RUNNING);
+    int code = 0;
+    if (type == TC_MSG_RESULT)
+        code = self->last_decision == TC_PAUSE ? 2 : self->last_decision == TC_SAVE ? 3 : 0;
+    if (code == 0 && (self->local.state != W_BUSY || !t || t->status != TC_RUNNING))
+        code = 1;
+    return PyLong_FromLong(code);
 }
 
 static PyObject *Run_is_finished(RunObject *self, PyObject *unused)

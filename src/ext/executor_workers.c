@@ -225,6 +225,9 @@ int tcx_handle_frame(RunObject *self, worker *w, const tc_frame *f, tc_error *er
         tc_decision d;
         if (tc_runner_on_result(self->runner, t, f->payload, f->len, &d, err) < 0)
             return -1;
+        self->last_decision = d;
+        if ((d == TC_SAVE || d == TC_PAUSE) && wants_answer)
+            tc_runner_expect_checkpoint(self->runner, t);   /* a class trainable saves */
         if (d == TC_STOP || d == TC_PAUSE || d == TC_RESTART) {
             /* PAUSE: save a checkpoint first (STOP flag 1); the trial
              * restarts from it once this worker is free (READY). */

@@ -44,7 +44,7 @@ static const char *const key_names[K_COUNT] = {
 typedef struct {
     PyObject_HEAD
     int fd;                       /* -1 in local mode */
-    PyObject *pump;               /* local mode: pump(type, trial, payload) -> stop */
+    PyObject *pump;               /* local mode: pump(type, trial, payload) -> 0..3 */
     PyObject *keys;               /* dict: key name -> index in key_names */
     PyObject *str_time_this_iter, *str_timesteps_this_iter, *str_episodes_this_iter,
              *str_mean_loss;
@@ -175,11 +175,15 @@ static int send_frame(SessionObject *self, int type, long trial, const char *pay
                                               (Py_ssize_t)len);
         if (!ret)
             return -1;
-        int stop = PyObject_IsTrue(ret);
+        /* 0 go on, 1 stop, 2 stop after a checkpoint, 3 go on after one
+         * (Run.local_frame); any other truthy value stops. */
+        long code = PyLong_Check(ret) ? PyLong_AsLong(ret) : PyObject_IsTrue(ret);
         Py_DECREF(ret);
-        if (stop < 0)
+        if (code == -1 && PyErr_Occurred())
             return -1;
-        if (stop)
+        if (type == TC_MSG_RESULT)
+            self->checkpoint_requested = code == 2 || code == 3;
+        if (code != 0 && code != 3)
             self->stop_requested = 1;
         return 0;
     }

@@ -125,9 +125,16 @@ class TrialRunnerFacade:
 
     # The engine's built-in core, for super() calls of built-in subclasses.
     def _builtin(self, event, trial, result=None):
-        code = self._bridge.handle.sched_builtin(_EVENT_CODES[event], self._bridge.index_of(trial),
-                                                 result)
-        return _DECISION_NAMES.get(code, TrialScheduler.CONTINUE) if event == "result" else None
+        index = self._bridge.index_of(trial)
+        code = self._bridge.handle.sched_builtin(_EVENT_CODES[event], index, result)
+        if event != "result":
+            return None
+        # A PBT clone changed the trial's config and tag: show them, as Ray's
+        # _exploit does, keeping the result the scheduler is looking at.
+        last = trial.last_result
+        self._bridge.trial(index, refresh=True)
+        trial.last_result = last
+        return _DECISION_NAMES.get(code, TrialScheduler.CONTINUE)
 
     def _builtin_choose(self):
         index = self._bridge.handle.sched_builtin_choose()
