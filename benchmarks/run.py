@@ -51,8 +51,39 @@ def main():
         print("result-throughput, 4 trials x 100,000 tight-loop reports, JSON+CSV on: "
               "median {:.0f} results/s (min {:.0f}, max {:.0f}); wall {:.2f} s".format(
                   *fig["results_per_s"], fig["wall_s"][0]))
+        for name in ("fifo", "asha", "hyperband"):
+            fig = repeat(lambda: scheduled_experiment(tune, name, tmp), max(3, runs // 2))
+            print("scheduled experiment, 200 trials x up to 100 results, {}: median {:.2f} s "
+                  "wall, {:.0f} results ({:.0f} results/s)".format(
+                      name, fig["wall_s"][0], fig["results"][0], fig["results_per_s"][0]))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    # The decision cores alone, C against the Python reference (issue 4).
+    subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                 "sched_bench.py")], check=True)
+
+
+def _curve(config, reporter):
+    # A learning curve toward config["a"]: the schedulers' decisions matter.
+    a = config["a"]
+    for i in range(1, 101):
+        reporter(score=a * (1.0 - 0.9 ** i))
+
+
+def scheduled_experiment(tune, name, tmp):
+    """200 function trials of 100 results each under a scheduler: the
+    scheduler's work is per result, in the engine, with no Python."""
+    from tunec.schedulers import ASHAScheduler, HyperBandScheduler
+    sched = {"fifo": None,
+             "asha": ASHAScheduler(metric="score", mode="max", max_t=100, grace_period=4),
+             "hyperband": HyperBandScheduler(metric="score", mode="max", max_t=100)}[name]
+    start = time.perf_counter()
+    analysis = tune.run(_curve, config={"a": tune.uniform(0, 1)}, num_samples=200,
+                        scheduler=sched, verbose=0, local_dir=tmp, seed=1,
+                        name="sched-{}-{}".format(name, time.time_ns()))
+    wall = time.perf_counter() - start
+    results = sum(t.last_result.get("training_iteration", 0) for t in analysis.trials)
+    return {"wall_s": wall, "results": results, "results_per_s": results / wall}
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ SCRIPT = textwrap.dedent('''
         def setup(self, config):
             self.n = 0
         def step(self):
-            time.sleep(0.01)
+            time.sleep(float(os.environ.get("STEP_SLEEP", "0.01")))
             self.n += 1
             return {"n": self.n, "x": self.config["x"]}
         def save_checkpoint(self, d):
@@ -59,8 +59,13 @@ SCRIPT = textwrap.dedent('''
         config = {"x": tune.grid_search(grid)}
         if os.environ.get("FAIL"):
             config["fail"] = True
+        scheduler = None
+        if os.environ.get("SCHED") == "hyperband":
+            from tunec.schedulers import HyperBandScheduler
+            scheduler = HyperBandScheduler(metric="n", mode="max", max_t=ITERS)
         try:
             a = tune.run(trainable, name="exp", local_dir=sys.argv[3], config=config,
+                         scheduler=scheduler,
                          num_samples=samples, stop={"training_iteration": ITERS},
                          checkpoint_freq=3 if kind == "class" else 0,
                          max_failures=int(os.environ.get("MAX_FAILURES", "0")),
@@ -142,6 +147,36 @@ def test_sigkill_driver_at_random_points_and_resume(tmp_path, kind):
         assert [r["training_iteration"] for r in data] == list(range(1, 21)), logdir
         with open(os.path.join(logdir, "progress.csv")) as f:
             assert f.read().count("\n") == 21
+
+
+def test_sigkill_driver_during_hyperband_pauses_and_resume(tmp_path):
+    """Trials paused to a checkpoint by HyperBand when the driver dies come
+    back (the resumed scheduler starts afresh) and finish with whole rows."""
+    rng = random.Random(99)
+    env = {"SCHED": "hyperband", "GRID": 12, "ITERS": 27, "STEP_SLEEP": 0.03}
+    proc = launch(tmp_path, "class", "fresh", **env)
+    kills = 0
+    for attempt in range(3):
+        time.sleep(rng.uniform(0.5, 1.0))
+        if proc.poll() is not None:
+            break
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        kills += 1
+        proc = launch(tmp_path, "class", "resume", **env)
+    proc.communicate(timeout=240)
+    assert kills >= 1
+    paused = [line for path in glob.glob(str(tmp_path / "res" / "exp" / "*.journal"))
+              for line in open(path) if '"PAUSED"' in line]
+    assert paused                          # the scheduler did pause trials
+    statuses = finish(tmp_path, "class", **env)
+    assert statuses == ["TERMINATED"] * 12
+    rows = trial_rows(tmp_path)
+    assert len(rows) == 12
+    for logdir, data in rows.items():
+        its = [r["training_iteration"] for r in data]
+        assert its == list(range(1, len(its) + 1)), logdir
+        assert 1 <= len(its) <= 27
 
 
 def test_sigkill_worker_mid_trial_retries_from_checkpoint(tmp_path):

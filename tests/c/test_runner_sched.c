@@ -916,12 +916,12 @@ static void test_median(void)
     json_t *line = last_line(file_text(h, b->logdir, "result.json"));
     CHECK(line && json_is_true(json_object_get(line, "done")));
     json_decref(line);
-    /* the third trial starts (PENDING before the PAUSED one), is better than
-     * the median: it goes on once nothing waits */
+    /* a's worker is free: FIFO still takes the PENDING trial first. The
+     * third trial is better than the median: it goes on. */
+    CHECK_INT(release(r, a, 0), 0);
     tc_trial *c = start_next(r);
     CHECK(c && c->index == 2);
     CHECK_INT(report(r, c, 1, 20.0), TC_CONTINUE);         /* a (10) and b (1): median 5.5 */
-    CHECK_INT(release(r, a, 0), 0);
     tc_trial *again = start_next(r);
     CHECK(again == a);
     CHECK_INT(report(r, a, 2, 10.0), TC_CONTINUE);         /* c's last time 1 < 2: no sample */
@@ -964,13 +964,18 @@ static void test_pbt_clone(void)
     /* Trial 3 keeps a checkpoint of its own (replaced by the clone later). */
     CHECK_INT(save_ckpt(h, r, t[3], 1, 0), 0);
     CHECK_INT(h->ncopies, 0);
-    /* Iteration 2: trial 0 is in the upper quantile: TC_SAVE. */
+    /* Iteration 2: trial 0 is in the upper quantile: TC_SAVE (the executor
+     * asks a class trainable for the checkpoint and tells the runner). */
     CHECK_INT(report(r, t[0], 2, 5.0), TC_SAVE);
+    tc_runner_expect_checkpoint(r, t[0]);
     CHECK_INT(t[0]->status, TC_RUNNING);
     CHECK_INT(t[0]->save_requested, 0);
     /* Trial 3 is in the lower quantile, its donor trial 0's checkpoint has
      * not reached the driver yet: skipped, nothing changes. */
     CHECK_INT(report(r, t[3], 2, 0.0), TC_CONTINUE);
+    tc_buf dbg;
+    tc_buf_init(&dbg);
+    CHECK_STR(debug_string(r, &dbg), "PopulationBasedTraining: 1 checkpoints, 0 perturbs");
     CHECK_INT(t[3]->status, TC_RUNNING);
     CHECK_STR(t[3]->tag, "3_lr=0.4");
     CHECK(json_real_value(json_object_get(t[3]->config, "lr")) == 0.4);
@@ -1036,16 +1041,42 @@ static void test_pbt_clone(void)
     CHECK_INT(t[3]->restart_first, 0);
     CHECK_INT(count_lines(file_text(h, t[3]->logdir, "result.json")), 3);
     CHECK_INT(report(r, t[3], 3, 6.0), TC_SAVE);           /* now the best: upper quantile */
+    tc_runner_expect_checkpoint(r, t[3]);
     line = last_line(file_text(h, t[3]->logdir, "result.json"));
     CHECK(line && json_equal(json_object_get(line, "config"), t[3]->config));
     CHECK_STR(json_string_value(json_object_get(line, "experiment_tag")), want_tag);
     json_decref(line);
     /* params.json is the first start's (Ray writes it once) */
     CHECK_STR(file_text(h, t[3]->logdir, "params.json"), "{\n  \"lr\": 0.4\n}");
-    tc_buf dbg;
-    tc_buf_init(&dbg);
-    debug_string(r, &dbg);
-    CHECK(strncmp(dbg.data, "PopulationBasedTraining: ", 25) == 0);
+
+    /* Trial 3 is now a donor, with a policy file: trial 2's clone starts
+     * its policy file as a copy of trial 3's, then appends its line. */
+    CHECK_INT(save_ckpt(h, r, t[3], 3, 1), 0);
+    CHECK_INT(report(r, t[2], 2, -1.0), TC_RESTART);
+    CHECK_STR(t[2]->clone_dir, "checkpoint_3");
+    CHECK_STR(file_text(h, t[2]->logdir, ".pbt_clone/checkpoint"), "state of 00003 at 3");
+    global = file_text(h, "/r/exp", "pbt_global.txt");
+    CHECK_INT(count_lines(global), 2);
+    line = nth_line(global, 1);
+    CHECK(line && json_array_size(line) == 6);
+    CHECK_STR(json_string_value(json_array_get(line, 0)), "2_lr=0.3");
+    CHECK_STR(json_string_value(json_array_get(line, 1)), "3_lr=0.4");   /* orig_tag */
+    CHECK_INT(json_integer_value(json_array_get(line, 2)), 1);
+    CHECK_INT(json_integer_value(json_array_get(line, 3)), 3);
+    CHECK(json_equal(json_array_get(line, 4), t[3]->config));   /* the donor's config as run */
+    CHECK(json_equal(json_array_get(line, 5), t[2]->config));
+    json_decref(line);
+    const char *policy2 = file_text(h, "/r/exp", "pbt_policy_00002.txt");
+    const char *policy3 = file_text(h, "/r/exp", "pbt_policy_00003.txt");
+    CHECK_INT(count_lines(policy2), 2);
+    CHECK_INT(count_lines(policy3), 1);
+    CHECK(policy2 && policy3 && strncmp(policy2, policy3, strlen(policy3)) == 0);
+    CHECK(policy2 && strstr(policy2, "\"2_lr=0.3\"") != NULL);
+    CHECK_INT(release(r, t[2], 0), 0);
+    ckpt_dirs(t[2], dirs, sizeof dirs);
+    CHECK_STR(dirs, "checkpoint_3");
+    CHECK_STR(file_text(h, t[2]->logdir, "checkpoint_3/checkpoint"), "state of 00003 at 3");
+    CHECK_STR(debug_string(r, &dbg), "PopulationBasedTraining: 3 checkpoints, 2 perturbs");
     tc_buf_free(&dbg);
     tc_runner_free(r);
     mem_host_free(h);
@@ -1070,6 +1101,7 @@ static void test_pbt_paused_clone(void)
     CHECK_INT(release(r, b, 0), 0);
     CHECK(start_next(r) == a);                             /* ties: add order */
     CHECK_INT(report(r, a, 2, 6.0), TC_PAUSE);             /* upper: saves through the pause */
+    tc_runner_expect_checkpoint(r, a);
     CHECK_INT(save_ckpt(h, r, a, 2, 1), 0);
     /* the older pause checkpoint was transient: gone once a newer one exists */
     char dirs[256];
@@ -1097,6 +1129,70 @@ static void test_pbt_paused_clone(void)
     CHECK_INT(count_lines(file_text(h, b->logdir, "result.json")), 2);
     tc_runner_free(r);
     mem_host_free(h);
+}
+
+/* When a donor may be cloned: it has a registered checkpoint, and the one
+ * the executor asked a class trainable for (tc_runner_expect_checkpoint)
+ * has arrived, or its worker was released. Two trials; b clones a. */
+static void test_pbt_donor_ready(void)
+{
+    static const struct {
+        int ckpt_before;       /* a registered checkpoint_1 of its own */
+        int expect;            /* the TC_SAVE went to a class trainable */
+        int arrives;           /* checkpoint_2 registered before b's result */
+        int released;          /* a's worker released (it died, or stopped) */
+        const char *clone;     /* the donor checkpoint cloned, NULL: skipped */
+    } rows[] = {
+        {0, 0, 0, 0, NULL},                /* nothing registered */
+        {1, 0, 0, 0, "checkpoint_1"},      /* a function trainable's own checkpoint */
+        {1, 1, 0, 0, NULL},                /* the requested one is in flight */
+        {1, 1, 1, 0, "checkpoint_2"},
+        {1, 1, 0, 1, "checkpoint_1"},      /* released: no more waiting */
+        {0, 1, 1, 0, "checkpoint_2"},
+        {0, 1, 0, 1, NULL},
+    };
+    for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++) {
+        mem_host *h = mem_host_new();
+        tc_runner *r = make_runner(h, &(setup){GRID2, 1, PBT_SPEC, 0, 2, 0, NULL});
+        tc_trial *a = start_next(r), *b = start_next(r);
+        CHECK_INT(report(r, a, 1, 5.0), TC_CONTINUE);
+        CHECK_INT(report(r, b, 1, 1.0), TC_CONTINUE);      /* a was not upper when it reported */
+        if (rows[k].ckpt_before)
+            CHECK_INT(save_ckpt(h, r, a, 1, 0), 0);
+        CHECK_INT(report(r, a, 2, 6.0), TC_SAVE);
+        if (rows[k].expect)
+            tc_runner_expect_checkpoint(r, a);
+        if (rows[k].arrives)
+            CHECK_INT(save_ckpt(h, r, a, 2, 1), 0);
+        if (rows[k].released)
+            CHECK_INT(release(r, a, 0), 0);
+        tc_decision d = report(r, b, 2, 0.0);
+        if ((d == TC_RESTART) != (rows[k].clone != NULL))
+            fprintf(stderr, "donor row %zu\n", k);
+        CHECK_INT(d, rows[k].clone ? TC_RESTART : TC_CONTINUE);
+        tc_buf dbg;
+        tc_buf_init(&dbg);
+        char want[80];
+        snprintf(want, sizeof want, "PopulationBasedTraining: 1 checkpoints, %d perturbs",
+                 rows[k].clone ? 1 : 0);
+        CHECK_STR(debug_string(r, &dbg), want);
+        tc_buf_free(&dbg);
+        if (rows[k].clone) {
+            CHECK_STR(b->clone_dir, rows[k].clone);
+            CHECK(strncmp(b->tag, "1_lr=0.2@perturbed[", 19) == 0);
+            CHECK_INT(release(r, b, 0), 0);
+            char dirs[64];
+            ckpt_dirs(b, dirs, sizeof dirs);
+            CHECK_STR(dirs, rows[k].clone);
+        } else {
+            CHECK(b->clone_dir == NULL);
+            CHECK_STR(b->tag, "1_lr=0.2");
+            CHECK_INT(b->status, TC_RUNNING);
+            CHECK_INT(h->ncopies, 0);
+        }
+        tc_runner_free(r);
+        mem_host_free(h);
+    }
 }
 
 static void test_pbt_replay(void)
@@ -1128,6 +1224,37 @@ static void test_pbt_replay(void)
     tc_buf_init(&dbg);
     CHECK_STR(debug_string(r, &dbg), "PopulationBasedTraining replay: Step 1");
     tc_buf_free(&dbg);
+    tc_runner_free(r);
+    mem_host_free(h);
+}
+
+/* A trial restarting at once (restart_first) comes before the scheduler's
+ * own choice, here a host scheduler's, once its worker is released. */
+static void test_restart_first(void)
+{
+    mem_host *h = mem_host_new();
+    h->super_calls = 1;
+    h->choose_ret = 1;
+    tc_runner *r = make_runner(h, &(setup){GRID2, 1,
+        "{\"kind\": \"pbt_replay\", \"initial_config\": {\"lr\": 0.7}, "
+        "\"policy\": [[2, {\"lr\": 0.5}]]}", 1, 1, 0, NULL});
+    tc_trial *t0 = tc_runner_trial(r, 0), *t1 = start_next(r);
+    CHECK(t1 && t1->index == 1);
+    CHECK(json_real_value(json_object_get(t0->config, "lr")) == 0.7);   /* super().on_add */
+    CHECK_INT(report(r, t1, 1, 1.0), TC_CONTINUE);
+    CHECK_INT(report(r, t1, 2, 1.0), TC_PAUSE);
+    CHECK_INT(t1->status, TC_PENDING);
+    CHECK_INT(t1->restart_first, 1);
+    CHECK_STR(t1->tag, "replay@perturbed[lr=0.5]");
+    h->choose_ret = 0;
+    int calls = h->choose_calls;
+    CHECK(tc_runner_choose(r, NULL) == t0);    /* t1 still stopping: the host's choice */
+    CHECK_INT(h->choose_calls, calls + 1);
+    CHECK_INT(save_ckpt(h, r, t1, 2, 1), 0);
+    CHECK_INT(release(r, t1, 0), 0);
+    calls = h->choose_calls;
+    CHECK(tc_runner_choose(r, NULL) == t1);
+    CHECK_INT(h->choose_calls, calls);         /* not asked */
     tc_runner_free(r);
     mem_host_free(h);
 }
@@ -1425,7 +1552,9 @@ int main(void)
     test_median();
     test_pbt_clone();
     test_pbt_paused_clone();
+    test_pbt_donor_ready();
     test_pbt_replay();
+    test_restart_first();
     test_transient_checkpoints();
     test_host_driven_events();
     test_host_driven_super_and_act();
