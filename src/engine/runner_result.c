@@ -239,13 +239,9 @@ int tc_runner_on_result(tc_runner *r, tc_trial *t, const char *text, size_t len,
     long it = tc_scan_find(&r->line_scan, "training_iteration", 18);
     if (it >= 0 && r->line_scan.fields[it].type == TC_F_NUMBER)
         t->last_iteration = (long)r->line_scan.fields[it].num;
-    if (stop) {
-        t->save_requested = 0;
-        tcp_leave_running(r, t, TC_TERMINATED);
-        *decision = TC_STOP;
-    } else {
-        *decision = tcp_sched_apply(r, t, sched_decision);
-    }
+    /* Every way out of RUNNING goes through the scheduler's side, so a stop
+     * also drops what a scheduler staged for this trial (a PBT clone). */
+    *decision = tcp_sched_apply(r, t, stop ? TC_SCHED_STOP : sched_decision);
     return 0;
 }
 

@@ -675,13 +675,25 @@ tc_decision tcp_sched_apply(tc_runner *r, tc_trial *t, int sched_decision)
     int save = t->save_requested;
     t->save_requested = 0;
     if (sched_decision == TC_SCHED_STOP) {
-        t->restart_first = 0;
+        /* (A user's scheduler may stop a trial its super() call cloned:
+         * the staged copy is dropped.) */
+        if (t->clone_dir) {
+            char *stage = tcp_join_path(t->logdir, CLONE_STAGE);
+            if (stage && r->host.remove_tree)
+                r->host.remove_tree(r->host.ctx, stage);
+            free(stage);
+            free(t->clone_dir);
+            free(t->clone_path);
+            t->clone_dir = t->clone_path = NULL;
+        }
+        t->restart_first = t->restart_keep_files = 0;
         tcp_leave_running(r, t, TC_TERMINATED);
         return TC_STOP;
     }
     int paused = sched_decision == TC_SCHED_PAUSE;
     if (t->restart_first && t->restart_keep_files) {
-        /* A PBT clone: its checkpoint is in place; the old run just ends. */
+        /* A PBT clone: the old run just ends; the staged checkpoint is put
+         * in place when the worker is released. */
         if (paused)
             t->restart_first = 0;
         leave_for_restart(r, t, paused ? TC_PAUSED : TC_PENDING);

@@ -46,7 +46,8 @@ typedef struct mem_host {
     /* the host-driven scheduler */
     struct { int ev; long trial; char *text; } events[MAX_EVENTS];
     int nevents;
-    int decisions[32];        /* returned for consecutive TC_EV_RESULT events */
+    int decisions[32];        /* returned for consecutive TC_EV_RESULT events (-1: the
+                                 built-in's, with super_calls) */
     int ndecisions, next_decision;
     int super_calls;          /* forward every event to tc_runner_sched_builtin */
     int event_fail;           /* sched_event fails (a Python exception) */
@@ -241,8 +242,11 @@ static int h_sched_event(void *ctx, int event, long trial, const char *result, s
         if (event == TC_EV_RESULT)
             *decision = d;
     }
-    if (event == TC_EV_RESULT && h->next_decision < h->ndecisions)
-        *decision = h->decisions[h->next_decision++];
+    if (event == TC_EV_RESULT && h->next_decision < h->ndecisions) {
+        int scripted = h->decisions[h->next_decision++];
+        if (scripted >= 0)    /* -1: keep super()'s */
+            *decision = scripted;
+    }
     if (event == TC_EV_RESULT && h->act_kind) {
         int kind = h->act_kind;
         h->act_kind = 0;
@@ -1076,7 +1080,7 @@ static void test_pbt_clone(void)
     ckpt_dirs(t[2], dirs, sizeof dirs);
     CHECK_STR(dirs, "checkpoint_3");
     CHECK_STR(file_text(h, t[2]->logdir, "checkpoint_3/checkpoint"), "state of 00003 at 3");
-    CHECK_STR(debug_string(r, &dbg), "PopulationBasedTraining: 3 checkpoints, 2 perturbs");
+    CHECK_STR(debug_string(r, &dbg), "PopulationBasedTraining: 2 checkpoints, 2 perturbs");
     tc_buf_free(&dbg);
     tc_runner_free(r);
     mem_host_free(h);
@@ -1541,6 +1545,42 @@ static void test_host_driven_super_and_act(void)
     mem_host_free(h);
 }
 
+/* A user's PBT subclass whose super() call cloned the trial, then stops it
+ * anyway: the staged copy is dropped and nothing is put in place later. */
+static void test_host_driven_stops_clone(void)
+{
+    mem_host *h = mem_host_new();
+    h->super_calls = 1;
+    static const int script[] = {-1, -1, -1, TC_SCHED_STOP};
+    for (size_t i = 0; i < sizeof script / sizeof *script; i++)
+        h->decisions[h->ndecisions++] = script[i];
+    tc_runner *r = make_runner(h, &(setup){GRID2, 1, PBT_SPEC, 1, 2, 0, NULL});
+    h->choose_ret = 0;
+    tc_trial *a = start_next(r);
+    h->choose_ret = 1;
+    tc_trial *b = start_next(r);
+    CHECK_INT(report(r, a, 1, 5.0), TC_CONTINUE);
+    CHECK_INT(report(r, b, 1, 1.0), TC_CONTINUE);
+    CHECK_INT(save_ckpt(h, r, b, 1, 0), 0);
+    CHECK_INT(report(r, a, 2, 6.0), TC_SAVE);              /* super(): upper quantile */
+    tc_runner_expect_checkpoint(r, a);
+    CHECK_INT(save_ckpt(h, r, a, 2, 1), 0);
+    CHECK_INT(report(r, b, 2, 0.0), TC_STOP);              /* cloned by super(), then stopped */
+    CHECK_INT(b->status, TC_TERMINATED);
+    CHECK(b->clone_dir == NULL);
+    CHECK_INT(b->restart_first, 0);
+    CHECK(removed_path(h, b->logdir, ".pbt_clone"));
+    CHECK(file_text(h, b->logdir, ".pbt_clone/checkpoint") == NULL);
+    CHECK_INT(release(r, b, 0), 0);
+    char dirs[64];
+    ckpt_dirs(b, dirs, sizeof dirs);
+    CHECK_STR(dirs, "checkpoint_1");                       /* its own, untouched */
+    CHECK_STR(file_text(h, b->logdir, "checkpoint_1/checkpoint"), "state of 00001 at 1");
+    CHECK(file_text(h, b->logdir, "checkpoint_2/checkpoint") == NULL);
+    tc_runner_free(r);
+    mem_host_free(h);
+}
+
 int main(void)
 {
     test_spec_parsing();
@@ -1558,5 +1598,6 @@ int main(void)
     test_transient_checkpoints();
     test_host_driven_events();
     test_host_driven_super_and_act();
+    test_host_driven_stops_clone();
     TEST_MAIN_END();
 }
