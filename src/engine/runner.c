@@ -268,10 +268,7 @@ const tc_experiment_opts *tc_runner_experiment(const tc_runner *r, int index)
 
 long tc_runner_count(const tc_runner *r, tc_status status)
 {
-    long n = 0;
-    for (long i = 0; i < r->ntrials; i++)
-        n += r->trials[i]->status == status;
-    return n;
+    return (int)status >= 0 && status <= TC_ERROR ? r->count[status] : 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -332,6 +329,13 @@ int tcp_trial_set_name(tc_trial *t, const char *trainable)
     return 0;
 }
 
+void tcp_set_status(tc_runner *r, tc_trial *t, tc_status next)
+{
+    r->count[t->status]--;
+    r->count[next]++;
+    t->status = next;
+}
+
 static int push_trial(tc_runner *r, tc_trial *t, tc_error *err)
 {
     if (r->ntrials == r->cap_trials) {
@@ -344,6 +348,7 @@ static int push_trial(tc_runner *r, tc_trial *t, tc_error *err)
     }
     t->index = r->ntrials;
     r->trials[r->ntrials++] = t;
+    r->count[t->status]++;
     return 0;
 }
 
@@ -657,7 +662,7 @@ int tc_runner_start(tc_runner *r, tc_trial *t, long pid, const char *hostname, t
     if (open_sinks(r, t, err) < 0 || cache_texts(t, err) < 0)
         return -1;
     tc_capacity_acquire(&r->capacity, &ex->opts.resources, t->gpu_ids, &t->ngpu_ids);
-    t->status = TC_RUNNING;
+    tcp_set_status(r, t, TC_RUNNING);
     r->running++;
     if (t->start_time == 0)
         t->start_time = now;
@@ -676,7 +681,7 @@ void tcp_leave_running(tc_runner *r, tc_trial *t, tc_status next)
         r->running--;
         tcp_trial_close_sinks(r, t, next == TC_TERMINATED || next == TC_ERROR);
     }
-    t->status = next;
+    tcp_set_status(r, t, next);
     tcp_journal_status(r, t);
 }
 
@@ -758,7 +763,7 @@ void tc_runner_stop_all(tc_runner *r)
     for (long i = 0; i < r->ntrials; i++) {
         tc_trial *t = r->trials[i];
         if (t->status == TC_PENDING || t->status == TC_PAUSED)
-            t->status = TC_TERMINATED;
+            tcp_set_status(r, t, TC_TERMINATED);
     }
 }
 

@@ -27,6 +27,7 @@ struct tc_runner {
     long next_trial_number;        /* trial ids "%05d", shared by experiments */
     long next_variant_index;       /* tag counter, shared by experiments (§5.4) */
     long running;
+    long count[5];                 /* trials per tc_status (tcp_set_status keeps it) */
     int stopping;                  /* stop_all requested */
     int interrupted;               /* Ctrl-C: end without finishing trials */
     long total_results;
@@ -51,6 +52,8 @@ char *tcp_join_path(const char *dir, const char *name);
 /* final: the trial ends (TensorBoard gets its hparams); a pause is not final. */
 void tcp_trial_close_sinks(tc_runner *r, tc_trial *t, int final);
 int tcp_trial_set_name(tc_trial *t, const char *trainable);
+/* Every status change goes through here: it keeps r->count. */
+void tcp_set_status(tc_runner *r, tc_trial *t, tc_status next);
 /* RUNNING -> another status: gives the resources back, closes the sinks,
  * journals the change. */
 void tcp_leave_running(tc_runner *r, tc_trial *t, tc_status next);

@@ -99,7 +99,7 @@ int tcp_apply_record(tc_runner *r, tc_trial *t, const json_t *rec, tc_error *err
     }
     if (next == TC_PENDING && !r->resume_unfinished && !(status && strcmp(status, "ERROR") == 0))
         next = TC_TERMINATED;
-    t->status = next;
+    tcp_set_status(r, t, next);
     /* Finished trials get their metric analysis and last result back from
      * their files; the others are cut back when they restart. */
     if (next != TC_PENDING && t->logdir && tcp_prepare_restart(r, t, -2, err) < 0)

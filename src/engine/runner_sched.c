@@ -302,11 +302,11 @@ static void apply_actions(tc_runner *r, const tc_sched_actions *acts)
         if (!o || (o->status != TC_PAUSED && o->status != TC_PENDING))
             continue;
         if (acts->v[i].kind == TC_SCHED_ACT_STOP) {
-            o->status = TC_TERMINATED;
+            tcp_set_status(r, o, TC_TERMINATED);
             o->restart_first = 0;
             tcp_journal_status(r, o);
         } else if (acts->v[i].kind == TC_SCHED_ACT_UNPAUSE && o->status == TC_PAUSED) {
-            o->status = TC_PENDING;
+            tcp_set_status(r, o, TC_PENDING);
             tcp_journal_status(r, o);
         }
     }
@@ -505,9 +505,7 @@ static int builtin_event(tc_runner *r, tc_trial *t, int ev, const sched_input *i
     }
     case K_MEDIAN:
         if (ev == TC_EV_RESULT && both) {
-            int waiting = 0;
-            for (long i = 0; i < r->ntrials && !waiting; i++)
-                waiting = r->trials[i]->status == TC_PENDING || r->trials[i]->status == TC_PAUSED;
+            int waiting = r->count[TC_PENDING] + r->count[TC_PAUSED] > 0;
             int d = tc_median_on_result(s->median, t->index, in->time, in->metric, waiting, err);
             if (d < 0)
                 return -1;
@@ -744,7 +742,7 @@ int tc_runner_sched_act(tc_runner *r, tc_trial *t, int action, tc_error *err)
 {
     if (action == TC_SCHED_ACT_UNPAUSE) {
         if (t->status == TC_PAUSED) {
-            t->status = TC_PENDING;
+            tcp_set_status(r, t, TC_PENDING);
             tcp_journal_status(r, t);
         }
         return 0;
@@ -752,7 +750,7 @@ int tc_runner_sched_act(tc_runner *r, tc_trial *t, int action, tc_error *err)
     if (action != TC_SCHED_ACT_STOP)
         return tc_error_set(err, TC_ERR_VALUE, "unknown scheduler action %d", action);
     if (t->status == TC_PENDING || t->status == TC_PAUSED) {
-        t->status = TC_TERMINATED;
+        tcp_set_status(r, t, TC_TERMINATED);
         t->restart_first = 0;
         tcp_journal_status(r, t);
     } else if (t->status == TC_RUNNING) {
@@ -815,7 +813,7 @@ int tc_runner_on_released(tc_runner *r, tc_trial *t, int finished, tc_error *err
          * keeps it in its bracket and its next halving meets a TERMINATED
          * trial: "Trial with unexpected status encountered"). */
         int rc = tcp_sched_on_complete(r, t, t->last_text, t->last_text_len, err);
-        t->status = TC_TERMINATED;
+        tcp_set_status(r, t, TC_TERMINATED);
         tcp_journal_status(r, t);
         return rc;
     }

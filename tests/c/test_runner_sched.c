@@ -457,6 +457,18 @@ static const char *const GRID2 = "{\"config\": {\"lr\": {\"grid_search\": [0.1, 
 
 /* ---- spec parsing ----------------------------------------------------- */
 
+/* The runner's per-status counts (kept by every status change) agree with
+ * the trial table; then the runner is freed. */
+static void free_checked(tc_runner *r)
+{
+    long n[5] = {0};
+    for (long i = 0; i < tc_runner_num_trials(r); i++)
+        n[tc_runner_trial(r, i)->status]++;
+    for (int s = 0; s < 5; s++)
+        CHECK(tc_runner_count(r, (tc_status)s) == n[s]);
+    tc_runner_free(r);
+}
+
 static void test_spec_parsing(void)
 {
     static const struct {
@@ -525,7 +537,7 @@ static void test_spec_parsing(void)
             CHECK(strstr(err.text, rows[k].text) != NULL);
         }
         json_decref(spec);
-        tc_runner_free(r);   /* a half-built scheduler is freed cleanly (ASan) */
+        free_checked(r);   /* a half-built scheduler is freed cleanly (ASan) */
         mem_host_free(h);
     }
     tc_buf_free(&dbg);
@@ -541,7 +553,7 @@ static void test_spec_parsing(void)
     CHECK_STR(debug_string(r, &dbg), "Using FIFO scheduling algorithm.");
     tc_buf_free(&dbg);
     json_decref(spec);
-    tc_runner_free(r);
+    free_checked(r);
     mem_host_free(h);
 }
 
@@ -615,7 +627,7 @@ static void test_fifo_paused_fallback(void)
     /* on_released of a trial not saving does nothing. */
     CHECK_INT(release(r, t2, 1), 0);
     CHECK_INT(t2->status, TC_TERMINATED);
-    tc_runner_free(r);
+    free_checked(r);
     mem_host_free(h);
 }
 
@@ -681,7 +693,7 @@ static void test_asha(void)
     /* A result after the stop is ignored (the worker ran ahead). */
     CHECK_INT(report(r, t[2], 5, 9.0), TC_STOP);
     CHECK_INT(count_lines(file_text(h, t[2]->logdir, "result.json")), 4);
-    tc_runner_free(r);
+    free_checked(r);
     mem_host_free(h);
 
     /* A stop rule that ends a trial tells ASHA it completed (no decision
@@ -696,7 +708,7 @@ static void test_asha(void)
     CHECK_INT(report(r, a, 1, 100.0), TC_STOP);            /* the stop rule */
     CHECK_INT(a->status, TC_TERMINATED);
     CHECK_INT(report(r, b, 1, 50.0), TC_STOP);             /* below a's 100 at rung 1 */
-    tc_runner_free(r);
+    free_checked(r);
     mem_host_free(h);
 }
 
@@ -782,7 +794,7 @@ static void test_hyperband_halving(void)
         CHECK_INT(t[0]->saving, 0);
         CHECK_INT(t[0]->status, TC_TERMINATED);
         CHECK(tc_runner_is_finished(r));
-        tc_runner_free(r);
+        free_checked(r);
         mem_host_free(h);
     }
 }
@@ -814,7 +826,7 @@ static void test_hyperband_finished_while_paused(void)
     CHECK_INT(err.code, TC_OK);
     CHECK_INT(d, TC_CONTINUE);        /* alone in its bracket now: it goes on */
     CHECK_INT(report(r, t[3], 2, 0.1), TC_STOP);           /* bracket finished */
-    tc_runner_free(r);
+    free_checked(r);
     mem_host_free(h);
 
     /* A final failure of the bracket mate the paused trial waits for: the
@@ -830,7 +842,7 @@ static void test_hyperband_finished_while_paused(void)
     CHECK_INT(t[3]->status, TC_ERROR);
     CHECK_INT(t[2]->status, TC_PENDING);
     CHECK(tc_runner_choose(r, NULL) == t[2]);
-    tc_runner_free(r);
+    free_checked(r);
     mem_host_free(h);
 }
 
@@ -858,7 +870,7 @@ static void test_stuck(void)
     CHECK_STR(err.text, "There are paused trials, but no more pending trials with sufficient "
                         "resources.");
     CHECK_INT(err.code, TC_ERR_TUNE);
-    tc_runner_free(r);
+    free_checked(r);
     mem_host_free(h);
 
     /* A host scheduler whose choose_trial_to_run returns None. */
@@ -890,7 +902,7 @@ static void test_stuck(void)
         CHECK_INT(tc_runner_stuck(r, &err), rows[k].stuck);
         CHECK_INT(err.code, rows[k].code);
         CHECK(strstr(err.text, rows[k].text) == err.text);
-        tc_runner_free(r);
+        free_checked(r);
         mem_host_free(h);
     }
 }
@@ -939,7 +951,7 @@ static void test_median(void)
     CHECK_INT(tc_runner_on_complete(r, a, &err), 0);
     CHECK_INT(tc_runner_on_complete(r, c, &err), 0);
     CHECK(tc_runner_is_finished(r));
-    tc_runner_free(r);
+    free_checked(r);
     mem_host_free(h);
 }
 
@@ -1082,7 +1094,7 @@ static void test_pbt_clone(void)
     CHECK_STR(file_text(h, t[2]->logdir, "checkpoint_3/checkpoint"), "state of 00003 at 3");
     CHECK_STR(debug_string(r, &dbg), "PopulationBasedTraining: 2 checkpoints, 2 perturbs");
     tc_buf_free(&dbg);
-    tc_runner_free(r);
+    free_checked(r);
     mem_host_free(h);
 }
 
@@ -1131,7 +1143,7 @@ static void test_pbt_paused_clone(void)
     CHECK_INT(tc_runner_start(r, b, 5, "host", &err), 0);
     CHECK_INT(b->restored_iteration, 2);
     CHECK_INT(count_lines(file_text(h, b->logdir, "result.json")), 2);
-    tc_runner_free(r);
+    free_checked(r);
     mem_host_free(h);
 }
 
@@ -1194,7 +1206,7 @@ static void test_pbt_donor_ready(void)
             CHECK_INT(b->status, TC_RUNNING);
             CHECK_INT(h->ncopies, 0);
         }
-        tc_runner_free(r);
+        free_checked(r);
         mem_host_free(h);
     }
 }
@@ -1228,7 +1240,7 @@ static void test_pbt_replay(void)
     tc_buf_init(&dbg);
     CHECK_STR(debug_string(r, &dbg), "PopulationBasedTraining replay: Step 1");
     tc_buf_free(&dbg);
-    tc_runner_free(r);
+    free_checked(r);
     mem_host_free(h);
 }
 
@@ -1259,7 +1271,7 @@ static void test_restart_first(void)
     calls = h->choose_calls;
     CHECK(tc_runner_choose(r, NULL) == t1);
     CHECK_INT(h->choose_calls, calls);         /* not asked */
-    tc_runner_free(r);
+    free_checked(r);
     mem_host_free(h);
 }
 
@@ -1308,7 +1320,7 @@ static void test_transient_checkpoints(void)
     CHECK_INT((long)t->ckpts.n, 4);
     CHECK_INT(tc_runner_on_checkpoint(r, t, "../x", "../x/c", 1, 0, &err), -1);
     CHECK_INT(err.code, TC_ERR_VALUE);
-    tc_runner_free(r);
+    free_checked(r);
     mem_host_free(h);
 
     /* keep_checkpoints_num 1 with a transient newest: the retention rule
@@ -1326,7 +1338,7 @@ static void test_transient_checkpoints(void)
     CHECK_STR(dirs, "checkpoint_3");
     CHECK_INT(h->nremoved, 2);
     CHECK(removed_path(h, t->logdir, "checkpoint_1") && removed_path(h, t->logdir, "checkpoint_2"));
-    tc_runner_free(r);
+    free_checked(r);
     mem_host_free(h);
 }
 
@@ -1419,7 +1431,7 @@ static void test_host_driven_events(void)
     CHECK_INT(h->events[before].trial, 1);
     CHECK(h->events[before].text && strstr(h->events[before].text, "\"trial_id\": \"00001\""));
     CHECK_INT(count_events(h, TC_EV_ERROR), 0);
-    tc_runner_free(r);
+    free_checked(r);
     mem_host_free(h);
 
     /* a trial the host paused returns while being paused: COMPLETE too */
@@ -1435,7 +1447,7 @@ static void test_host_driven_events(void)
     CHECK_INT(h->nevents, before + 1);
     CHECK_INT(h->events[before].ev, TC_EV_COMPLETE);
     CHECK(h->events[before].text && strstr(h->events[before].text, "\"score\": 2"));
-    tc_runner_free(r);
+    free_checked(r);
     mem_host_free(h);
 
     /* a final failure: ERROR, no text; a failing sched_event fails the call */
@@ -1455,7 +1467,7 @@ static void test_host_driven_events(void)
     const char *text = "{\"training_iteration\": 1, \"score\": 1, \"config\": null}";
     CHECK_INT(tc_runner_on_result(r, b, text, strlen(text), &d, &err), -1);
     CHECK_INT(err.code, TC_ERR_CALLBACK);
-    tc_runner_free(r);
+    free_checked(r);
     mem_host_free(h);
 }
 
@@ -1493,7 +1505,7 @@ static void test_host_driven_super_and_act(void)
     CHECK_INT(tc_runner_sched_builtin(r, t[0], TC_EV_RESULT, nested, &dec, &err), 0);
     CHECK_INT(dec, TC_SCHED_CONTINUE);
     json_decref(nested);
-    tc_runner_free(r);
+    free_checked(r);
     mem_host_free(h);
 
     /* tc_runner_sched_act: what the host scheduler does to other trials. */
@@ -1541,7 +1553,7 @@ static void test_host_driven_super_and_act(void)
     int before = h->nevents;
     CHECK_INT(report(r, b, 2, 1.0), TC_STOP);
     CHECK_INT(h->nevents, before);
-    tc_runner_free(r);
+    free_checked(r);
     mem_host_free(h);
 }
 
@@ -1577,7 +1589,7 @@ static void test_host_driven_stops_clone(void)
     CHECK_STR(dirs, "checkpoint_1");                       /* its own, untouched */
     CHECK_STR(file_text(h, b->logdir, "checkpoint_1/checkpoint"), "state of 00001 at 1");
     CHECK(file_text(h, b->logdir, "checkpoint_2/checkpoint") == NULL);
-    tc_runner_free(r);
+    free_checked(r);
     mem_host_free(h);
 }
 
