@@ -66,6 +66,22 @@ typedef struct {
     tc_buf scratch;
 } RunObject;
 
+/* Runs a Python callback from inside the GIL-released loop. */
+#define WITH_GIL_BEGIN(self) do { if ((self)->saved) { PyEval_RestoreThread((self)->saved); (self)->saved = NULL; } } while (0)
+#define WITH_GIL_END(self, was) do { if (was) (self)->saved = PyEval_SaveThread(); } while (0)
+
+/* executor_sched.c */
+int tcx_setup_scheduler(RunObject *self, const json_t *opts, tc_error *err);
+void tcx_install_sched_callbacks(RunObject *self);
+extern const char tcx_sched_builtin_doc[];
+PyObject *tcx_run_sched_builtin(RunObject *self, PyObject *args);
+PyObject *tcx_run_sched_builtin_choose(RunObject *self, PyObject *unused);
+PyObject *tcx_run_sched_act(RunObject *self, PyObject *args);
+PyObject *tcx_run_sched_debug(RunObject *self, PyObject *unused);
+PyObject *tcx_run_trial_statuses(RunObject *self, PyObject *unused);
+PyObject *tcx_run_trial_snapshot(RunObject *self, PyObject *arg);
+PyObject *tcx_run_has_resources(RunObject *self, PyObject *arg);
+
 /* executor_local.c */
 void tcx_free_strv(char **v);   /* frees a NULL-terminated array of strings */
 

@@ -1,0 +1,206 @@
+/* runner_pbt.c — what Population Based Training does to trials beyond its
+ * decisions (spec §8.5): the clone of a donor's checkpoint into a bottom
+ * trial (staged when decided, put in place when the trial's worker is
+ * released), the log_config files, and PopulationBasedTrainingReplay's
+ * reconfigurations. The decisions themselves are sched_pbt.c's; the events
+ * reach here through runner_sched.c. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "runner_sched_internal.h"
+
+static int nomem(tc_error *err)
+{
+    return tc_error_set(err, TC_ERR_NOMEM, "out of memory in the PBT scheduler");
+}
+
+static int append_file(tc_runner *r, const char *dir, const char *name, const char *line,
+                       tc_error *err)
+{
+    char *path = tcp_join_path(dir, name);
+    int existed = 0, rc = -1;
+    tc_sink *sink = path ? r->host.open_sink(r->host.ctx, path, &existed, err) : NULL;
+    if (sink) {
+        rc = r->host.sink_write(r->host.ctx, sink, line, strlen(line), err) < 0 ||
+                     r->host.sink_write(r->host.ctx, sink, "\n", 1, err) < 0
+                 ? -1
+                 : 0;
+        r->host.sink_close(r->host.ctx, sink);
+    }
+    free(path);
+    return path ? rc : nomem(err);
+}
+
+/* The log_config files (spec §8.5): the recipient's policy file starts as a
+ * copy of the donor's, then both files get the line. */
+static int log_clone(tc_runner *r, tc_trial *t, const tc_trial *donor, const char *line,
+                     tc_error *err)
+{
+    const char *exp_dir = r->exps[t->experiment].opts.exp_dir;
+    char name[64], donor_name[64];
+    snprintf(name, sizeof name, "pbt_policy_%s.txt", t->trial_id);
+    snprintf(donor_name, sizeof donor_name, "pbt_policy_%s.txt", donor->trial_id);
+    if (append_file(r, exp_dir, "pbt_global.txt", line, err) < 0)
+        return -1;
+    if (r->host.copy_path) {
+        char *src = tcp_join_path(r->exps[donor->experiment].opts.exp_dir, donor_name);
+        char *dst = tcp_join_path(exp_dir, name);
+        int rc = src && dst ? r->host.copy_path(r->host.ctx, src, dst, err) : nomem(err);
+        free(src);
+        free(dst);
+        if (rc < 0)
+            return -1;
+    }
+    return append_file(r, exp_dir, name, line, err);
+}
+
+static void delete_own_checkpoints(tc_runner *r, tc_trial *t)
+{
+    for (size_t i = 0; i < t->ckpts.n; i++) {
+        const char *dir = t->ckpts.list[i].dir;
+        if (!r->host.remove_tree || !t->logdir || dir[0] == '/' || strstr(dir, ".."))
+            continue;
+        char *path = tcp_join_path(t->logdir, dir);
+        if (path)
+            r->host.remove_tree(r->host.ctx, path);
+        free(path);
+    }
+    tc_ckpts_clear(&t->ckpts);
+}
+
+/* Where a clone's checkpoint waits (in the trial's logdir) until the
+ * trial's worker has stopped: a function trainable runs ahead of the
+ * driver and may still be writing its own checkpoint directories. */
+#define CLONE_STAGE ".pbt_clone"
+
+/* PBT exploit (spec §8.5): t restarts from a copy of the donor's newest
+ * checkpoint with the new config and tag (stolen from step). The copy is
+ * taken now (the donor may replace that checkpoint soon) into a staging
+ * directory and put in place by finish_clone once t's worker is released.
+ * A donor whose checkpoint has not reached the driver yet (or a function
+ * trainable that never saved one) is skipped, as Ray skips a donor without
+ * one. */
+int tcp_pbt_clone_into(tc_runner *r, tc_trial *t, tc_trial *donor, tc_pbt_step *step,
+                       tc_error *err)
+{
+    const tc_ckpt *k = tc_ckpts_newest(&donor->ckpts);
+    if (!k || !donor->logdir || !t->logdir || !r->host.copy_path)
+        return 0;
+    char *src = tcp_join_path(donor->logdir, k->dir);
+    char *stage = tcp_join_path(t->logdir, CLONE_STAGE);
+    free(t->clone_dir);
+    free(t->clone_path);
+    t->clone_dir = tcp_xstrdup(k->dir);
+    t->clone_path = tcp_xstrdup(k->path);
+    t->clone_iteration = k->iteration;
+    int rc = src && stage && t->clone_dir && t->clone_path ? 0 : nomem(err);
+    if (rc == 0) {
+        rc = r->host.copy_path(r->host.ctx, src, stage, err);
+        if (rc == 0)
+            rc = tc_error_set(err, TC_ERR_IO, "PBT: checkpoint %s of trial %s vanished", src,
+                              donor->trial_id);
+    }
+    free(src);
+    free(stage);
+    if (rc < 0)
+        return -1;
+    json_decref(t->config);
+    t->config = step->new_config;
+    step->new_config = NULL;
+    free(t->tag);
+    t->tag = step->new_tag;
+    step->new_tag = NULL;
+    t->texts_stale = 1;
+    t->restart_first = 1;
+    t->restart_keep_files = 1;
+    if (r->sched->log_config && step->log_line && log_clone(r, t, donor, step->log_line, err) < 0)
+        return -1;
+    return 0;
+}
+
+/* PopulationBasedTrainingReplay at a result: the next change point reached
+ * gives t its config; t saves and restarts from that checkpoint at once. */
+int tcp_replay_result(tc_runner *r, tc_trial *t, const sched_input *in, tc_error *err)
+{
+    struct runner_sched *s = r->sched;
+    double it;
+    if (!in->iteration || !tc_json_number(in->iteration, &it))
+        return 0;
+    if (s->replay_next >= json_array_size(s->replay_policy))
+        return 0;
+    const json_t *change = json_array_get(s->replay_policy, s->replay_next);
+    double at;
+    if (!tc_json_number(json_array_get(change, 0), &at) || it < at)
+        return 0;
+    /* Ray: make_experiment_tag(experiment_tag, new_config, new_config). */
+    const json_t *config = json_array_get(change, 1);
+    json_t *vars = json_array();
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)config, key, value) {
+        json_array_append_new(vars, json_pack("[[ss]O]", "config", key, value));
+    }
+    tc_buf tag;
+    tc_buf_init(&tag);
+    tc_buf_printf(&tag, "%s@perturbed[", s->replay_tag ? s->replay_tag : "replay");
+    int rc = tc_format_vars(vars, &tag) | tc_buf_putc(&tag, ']');
+    json_decref(vars);
+    if (rc < 0 || !tag.data) {
+        tc_buf_free(&tag);
+        return nomem(err);
+    }
+    json_decref(t->config);
+    t->config = json_deep_copy(config);
+    free(t->tag);
+    t->tag = tag.data;   /* takes the buffer */
+    t->texts_stale = 1;
+    t->restart_first = 1;
+    s->replay_next++;
+    return 0;
+}
+
+/* A clone's worker has stopped: t's own checkpoints give way to the
+ * staged copy of the donor's, which becomes its only (and newest) one. */
+int tcp_pbt_finish_clone(tc_runner *r, tc_trial *t, tc_error *err)
+{
+    char *stage = tcp_join_path(t->logdir, CLONE_STAGE);
+    char *dst = tcp_join_path(t->logdir, t->clone_dir);
+    int rc = stage && dst ? 0 : nomem(err);
+    if (rc == 0) {
+        delete_own_checkpoints(r, t);
+        rc = r->host.copy_path(r->host.ctx, stage, dst, err);
+        if (rc == 0)
+            rc = tc_error_set(err, TC_ERR_IO, "PBT: staged checkpoint %s vanished", stage);
+        if (r->host.remove_tree)
+            r->host.remove_tree(r->host.ctx, stage);
+    }
+    if (rc > 0)
+        rc = tc_ckpts_add(&t->ckpts, t->clone_dir, t->clone_path, t->clone_iteration, 0, 0, 0,
+                          NULL, NULL, err);
+    free(stage);
+    free(dst);
+    free(t->clone_dir);
+    free(t->clone_path);
+    t->clone_dir = t->clone_path = NULL;
+    free(t->transient_dir);
+    t->transient_dir = NULL;
+    if (rc < 0)
+        return -1;
+    t->last_iteration = t->clone_iteration;
+    tcp_journal(r, json_pack("{s:s,s:s,s:o}", "event", "checkpoint", "trial_id", t->trial_id,
+                             "checkpoints", tc_ckpts_to_json(&t->ckpts)));
+    return 0;
+}
+
+void tcp_pbt_drop_clone(tc_runner *r, tc_trial *t)
+{
+    if (!t->clone_dir)
+        return;
+    char *stage = tcp_join_path(t->logdir, CLONE_STAGE);
+    if (stage && r->host.remove_tree)
+        r->host.remove_tree(r->host.ctx, stage);
+    free(stage);
+    free(t->clone_dir);
+    free(t->clone_path);
+    t->clone_dir = t->clone_path = NULL;
+}
