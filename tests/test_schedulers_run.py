@@ -127,7 +127,23 @@ def test_hyperband_pauses_halves_and_resumes_from_checkpoints(tmp_path):
         assert [r["training_iteration"] for r in got] == list(range(1, len(got) + 1)), t
         # Pause checkpoints are transient: at most the newest is left.
         assert len(glob.glob(os.path.join(t.logdir, "checkpoint_*"))) <= 1
+        # One TensorBoard file through the pauses, with every step and the
+        # hparams (also for a trial stopped while paused).
+        (events,) = glob.glob(os.path.join(t.logdir, "events.out.tfevents.*"))
+        steps, hparams = tb_steps(events)
+        assert steps == [r["training_iteration"] for r in got] and hparams
     assert "Using HyperBand: num_stopped=" in sched.debug_string()
+
+
+def tb_steps(path):
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+    steps, hparams = [], False
+    for event in EventFileLoader(path).Load():
+        for value in event.summary.value:
+            if value.tag == "ray/tune/score":
+                steps.append(event.step)
+            hparams |= value.metadata.plugin_data.plugin_name == "hparams"
+    return steps, hparams
 
 
 def test_median_stopping_rule_stops_trials_below_the_median(tmp_path):

@@ -148,20 +148,24 @@ tc_runner *tc_runner_new(const tc_runner_opts *opts, const tc_host *host, tc_err
     return r;
 }
 
+/* TBXLogger writes the trial's hparams when it closes (spec §10.5). */
+static void write_hparams(tc_runner *r, tc_trial *t, tc_sink *sink)
+{
+    tc_buf b;
+    tc_buf_init(&b);
+    json_t *removed = NULL;
+    if (t->n_results > 0 && json_object_size(t->evaluated_params) > 0 &&
+        tc_tfevents_hparams((tc_tfevents *)t->tb, t->evaluated_params, r->host.now(r->host.ctx),
+                            &b, &removed, NULL) == 0 && b.len)
+        r->host.sink_write(r->host.ctx, sink, b.data, b.len, NULL);
+    json_decref(removed);
+    tc_buf_free(&b);
+}
+
 void tcp_trial_close_sinks(tc_runner *r, tc_trial *t, int final)
 {
-    if (final && t->tb_sink && t->tb) {
-        /* TBXLogger writes the trial's hparams when it closes (spec §10.5). */
-        tc_buf b;
-        tc_buf_init(&b);
-        json_t *removed = NULL;
-        if (t->n_results > 0 && json_object_size(t->evaluated_params) > 0 &&
-            tc_tfevents_hparams((tc_tfevents *)t->tb, t->evaluated_params,
-                                r->host.now(r->host.ctx), &b, &removed, NULL) == 0 && b.len)
-            r->host.sink_write(r->host.ctx, t->tb_sink, b.data, b.len, NULL);
-        json_decref(removed);
-        tc_buf_free(&b);
-    }
+    if (final && t->tb_sink && t->tb)
+        write_hparams(r, t, t->tb_sink);
     if (t->json_sink)
         r->host.sink_close(r->host.ctx, t->json_sink);
     if (t->csv_sink)
@@ -181,6 +185,7 @@ static void trial_free(tc_runner *r, tc_trial *t)
     free(t->error_msg);
     free(t->error_file);
     free(t->transient_dir);
+    free(t->tb_path);
     free(t->clone_dir);
     free(t->clone_path);
     json_decref(t->config);
@@ -331,6 +336,17 @@ int tcp_trial_set_name(tc_trial *t, const char *trainable)
 
 void tcp_set_status(tc_runner *r, tc_trial *t, tc_status next)
 {
+    /* A paused (or waiting) trial that ends now had its logger closed
+     * without the hparams a final close writes: they go in now. */
+    if ((next == TC_TERMINATED || next == TC_ERROR) && t->status != TC_RUNNING && t->tb &&
+        t->tb_path && !t->tb_sink) {
+        int existed = 0;
+        tc_sink *sink = r->host.open_sink(r->host.ctx, t->tb_path, &existed, NULL);
+        if (sink) {
+            write_hparams(r, t, sink);
+            r->host.sink_close(r->host.ctx, sink);
+        }
+    }
     r->count[t->status]--;
     r->count[next]++;
     t->status = next;
@@ -577,13 +593,24 @@ static int open_sinks(tc_runner *r, tc_trial *t, tc_error *err)
     int existed = 0;
     if (ex->opts.log_tbx && !t->tb_sink) {
         /* A new events file per (re)start, as a new tensorboardX writer
-         * makes; named events.out.tfevents.<epoch s>.<host>. */
+         * makes; named events.out.tfevents.<epoch s>.<host>. A trial back
+         * from a scheduler's pause continues its file (Ray keeps the logger
+         * open through a pause). */
         double now = r->host.now(r->host.ctx);
         tc_buf name, head;
         tc_buf_init(&name);
         tc_buf_init(&head);
-        int rc = tc_buf_printf(&name, "%s/", t->logdir) |
-                 tc_tfevents_filename(now, r->hostname, &name) | tc_tfevents_header(&head, now);
+        int rc = tc_tfevents_header(&head, now);
+        if (t->tb_continue && t->tb_path)
+            rc |= tc_buf_puts(&name, t->tb_path);
+        else
+            rc |= tc_buf_printf(&name, "%s/", t->logdir) |
+                  tc_tfevents_filename(now, r->hostname, &name);
+        t->tb_continue = 0;
+        if (rc == 0 && name.data && (!t->tb_path || strcmp(t->tb_path, name.data) != 0)) {
+            free(t->tb_path);
+            t->tb_path = tcp_xstrdup(name.data);
+        }
         if (!t->tb)
             t->tb = tc_tfevents_new(0);
         if (rc == 0 && t->tb)
@@ -655,6 +682,7 @@ int tc_runner_start(tc_runner *r, tc_trial *t, long pid, const char *hostname, t
         int keep = t->restart_keep_files ||
                    (k && t->n_results > 0 && !t->resumed && k->iteration >= t->last_iteration);
         t->restart_keep_files = 0;
+        t->tb_continue = keep;
         if (!keep && tcp_prepare_restart(r, t, t->restored_iteration, err) < 0)
             return -1;
     }

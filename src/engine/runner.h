@@ -164,6 +164,8 @@ struct tc_trial {
     /* logging state */
     tc_sink *json_sink, *csv_sink, *tb_sink;
     void *tb;                     /* tc_tfevents * (log_tfevents.c), per trial */
+    char *tb_path;                /* its current events file, or NULL */
+    int tb_continue;              /* the next start appends to tb_path (after a pause) */
     tc_csv *csv;
     /* checkpoints */
     tc_ckpts ckpts;
