@@ -63,6 +63,11 @@ SCRIPT = textwrap.dedent('''
         if os.environ.get("SCHED") == "hyperband":
             from tunec.schedulers import HyperBandScheduler
             scheduler = HyperBandScheduler(metric="n", mode="max", max_t=ITERS)
+        elif os.environ.get("SCHED") == "pbt":
+            from tunec.schedulers import PopulationBasedTraining
+            scheduler = PopulationBasedTraining(
+                time_attr="training_iteration", metric="x", mode="max",
+                perturbation_interval=3, hyperparam_mutations={"x": grid})
         try:
             a = tune.run(trainable, name="exp", local_dir=sys.argv[3], config=config,
                          scheduler=scheduler,
@@ -177,6 +182,30 @@ def test_sigkill_driver_during_hyperband_pauses_and_resume(tmp_path):
         its = [r["training_iteration"] for r in data]
         assert its == list(range(1, len(its) + 1)), logdir
         assert 1 <= len(its) <= 27
+
+
+def test_sigkill_driver_during_pbt_and_resume(tmp_path):
+    """Trials PBT cloned (new config and tag) resume with them: the resume
+    matches them by their generated config, and they finish."""
+    env = {"SCHED": "pbt", "GRID": 8, "ITERS": 30, "STEP_SLEEP": 0.02}
+    proc = launch(tmp_path, "class", "fresh", **env)
+    time.sleep(1.5)
+    assert proc.poll() is None
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    journal = "".join(open(p).read() for p in
+                      glob.glob(str(tmp_path / "res" / "exp" / "*.journal")))
+    assert '"reconfig"' in journal        # some trial was cloned before the kill
+    statuses = finish(tmp_path, "class", **env)
+    assert statuses == ["TERMINATED"] * 8
+    rows = trial_rows(tmp_path)
+    assert len(rows) == 8
+    for logdir, data in rows.items():
+        assert data[-1]["training_iteration"] == 30, logdir
+    with open(glob.glob(str(tmp_path / "res" / "exp" / "experiment_state-*.json"))[-1]) as f:
+        state = json.load(f)
+    tags = [t["experiment_tag"] for t in state["checkpoints"]]
+    assert any("@perturbed[x=" in tag for tag in tags)
 
 
 def test_sigkill_worker_mid_trial_retries_from_checkpoint(tmp_path):

@@ -76,6 +76,11 @@ def load(exp_dir):
                 rec[key] = event.get(key)
         elif kind == "checkpoint" and event.get("trial_id") in records:
             records[event["trial_id"]]["tunec_checkpoints"] = event.get("checkpoints") or []
+        elif kind == "reconfig" and event.get("trial_id") in records:
+            # A scheduler gave the trial a new config and tag (PBT, replay).
+            rec = records[event["trial_id"]]
+            rec["tunec_current_config"] = event.get("config")
+            rec["experiment_tag"] = event.get("experiment_tag")
     if not records and not runner_data:
         raise TuneError("The experiment state in {} holds no trials.".format(exp_dir))
     for record in records.values():

@@ -189,6 +189,7 @@ static void trial_free(tc_runner *r, tc_trial *t)
     free(t->clone_dir);
     free(t->clone_path);
     json_decref(t->config);
+    json_decref(t->origin_config);
     json_decref(t->evaluated_params);
     json_decref(t->last_result);
     free(t->last_text);
@@ -294,6 +295,22 @@ void tcp_journal(tc_runner *r, json_t *event)
         tc_buf_free(&b);
     }
     json_decref(event);
+}
+
+void tcp_reconfigure(tc_runner *r, tc_trial *t, json_t *config, char *tag)
+{
+    if (!t->origin_config)
+        t->origin_config = t->config;   /* takes the reference */
+    else
+        json_decref(t->config);
+    t->config = config;
+    if (tag) {
+        free(t->tag);
+        t->tag = tag;
+    }
+    t->texts_stale = 1;
+    tcp_journal(r, json_pack("{s:s,s:s,s:O,s:s}", "event", "reconfig", "trial_id", t->trial_id,
+                             "config", t->config, "experiment_tag", t->tag ? t->tag : ""));
 }
 
 void tcp_journal_status(tc_runner *r, const tc_trial *t)

@@ -140,6 +140,8 @@ struct tc_trial {
     char *tag;                    /* experiment_tag */
     char *logdir;                 /* NULL until first started */
     json_t *config;               /* resolved config (owned) */
+    json_t *origin_config;        /* the generated config when a scheduler has replaced it
+                                     (PBT, replay): what a resume matches (owned) or NULL */
     json_t *evaluated_params;     /* owned */
     json_t *last_result;          /* owned, nested; NULL before the first or while
                                      last_text holds a newer result (parsed lazily) */

@@ -68,6 +68,11 @@ int tcp_apply_record(tc_runner *r, tc_trial *t, const json_t *rec, tc_error *err
  * -2: all) and rebuilds its metric analysis from the rows kept. */
 int tcp_prepare_restart(tc_runner *r, tc_trial *t, long keep_iteration, tc_error *err);
 
+/* A scheduler gives t a new config (stolen) and tag (malloc'd, stolen; NULL:
+ * keep): the generated config is kept for resume matching, the change is
+ * journaled, and the spliced texts are rebuilt at the next start. */
+void tcp_reconfigure(tc_runner *r, tc_trial *t, json_t *config, char *tag);
+
 /* runner_sched.c — the runner's side of the scheduler */
 void tcp_sched_free(tc_runner *r);
 /* A new PENDING trial (generation, resume). 0 / -1. */

@@ -104,13 +104,9 @@ int tcp_pbt_clone_into(tc_runner *r, tc_trial *t, tc_trial *donor, tc_pbt_step *
     free(stage);
     if (rc < 0)
         return -1;
-    json_decref(t->config);
-    t->config = step->new_config;
+    tcp_reconfigure(r, t, step->new_config, step->new_tag);
     step->new_config = NULL;
-    free(t->tag);
-    t->tag = step->new_tag;
     step->new_tag = NULL;
-    t->texts_stale = 1;
     t->restart_first = 1;
     t->restart_keep_files = 1;
     if (r->sched->log_config && step->log_line && log_clone(r, t, donor, step->log_line, err) < 0)
@@ -149,11 +145,12 @@ int tcp_replay_result(tc_runner *r, tc_trial *t, const sched_input *in, tc_error
         tc_buf_free(&tag);
         return nomem(err);
     }
-    json_decref(t->config);
-    t->config = json_deep_copy(config);
-    free(t->tag);
-    t->tag = tag.data;   /* takes the buffer */
-    t->texts_stale = 1;
+    json_t *copy = json_deep_copy(config);
+    if (!copy) {
+        tc_buf_free(&tag);
+        return nomem(err);
+    }
+    tcp_reconfigure(r, t, copy, tag.data);   /* takes the buffer */
     t->restart_first = 1;
     s->replay_next++;
     return 0;

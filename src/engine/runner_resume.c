@@ -64,6 +64,18 @@ int tcp_apply_record(tc_runner *r, tc_trial *t, const json_t *rec, tc_error *err
         tc_buf_free(&b);
         return -1;
     }
+    const json_t *current = json_object_get(rec, "tunec_current_config");
+    if (json_is_object(current)) {
+        /* A scheduler had changed its config (and tag): it goes on with them. */
+        const char *tag = json_string_value(json_object_get(rec, "experiment_tag"));
+        t->origin_config = t->config;
+        t->config = json_deep_copy(current);
+        if (tag) {
+            free(t->tag);
+            t->tag = tcp_xstrdup(tag);
+        }
+        t->texts_stale = 1;
+    }
     const char *status = json_string_value(json_object_get(rec, "status"));
     const char *logdir = json_string_value(json_object_get(rec, "logdir"));
     const char *emsg = json_string_value(json_object_get(rec, "error_msg"));

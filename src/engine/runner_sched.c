@@ -364,10 +364,11 @@ static int builtin_event(tc_runner *r, tc_trial *t, int ev, const sched_input *i
         return 0;
     case K_REPLAY:
         if (ev == TC_EV_ADD && !t->logdir && s->replay_initial) {
-            json_decref(t->config);
-            t->config = json_deep_copy(s->replay_initial);
-            t->texts_stale = 1;
-            return t->config ? 0 : nomem(err);
+            json_t *copy = json_deep_copy(s->replay_initial);
+            if (!copy)
+                return nomem(err);
+            tcp_reconfigure(r, t, copy, NULL);
+            return 0;
         }
         return ev == TC_EV_RESULT ? tcp_replay_result(r, t, in, err) : 0;
     default:

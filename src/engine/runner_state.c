@@ -46,7 +46,9 @@ json_t *tc_trial_snapshot(const tc_runner *r, tc_trial *t)
     json_object_set_new(o, "n_results", json_integer(t->n_results));
     /* tunec's own resume data: the config with its markers (opaque values by
      * id), the checkpoints, the experiment. */
-    json_object_set(o, "tunec_config", t->config);
+    json_object_set(o, "tunec_config", t->origin_config ? t->origin_config : t->config);
+    if (t->origin_config)
+        json_object_set(o, "tunec_current_config", t->config);
     json_object_set_new(o, "tunec_checkpoints", tc_ckpts_to_json(&t->ckpts));
     json_object_set_new(o, "tunec_experiment", json_integer(t->experiment));
     const tc_ckpt *newest = tc_ckpts_newest(&t->ckpts);
