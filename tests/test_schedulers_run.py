@@ -160,16 +160,18 @@ def test_median_stopping_rule_stops_trials_below_the_median(tmp_path):
 
 
 class Climb(tune.Trainable):
-    """x grows by 1 - |lr - 0.5| per step: lr = 0.5 is best. reset_config
-    counts its calls in a file next to the trial."""
+    """score = 1 - |lr - 0.5| (lr = 0.5 is best, whatever the timing of the
+    perturbations); x, the trainable's state, counts its steps, so a row
+    whose x is not its training_iteration shows a lost or wrong state after a
+    restore. reset_config counts its calls in a file next to the trial."""
 
     def _setup(self, config):
         self.lr = config["lr"]
         self.x = 0.0
 
     def _train(self):
-        self.x += 1.0 - abs(self.lr - 0.5)
-        return {"score": self.x, "lr": self.lr}
+        self.x += 1
+        return {"score": 1.0 - abs(self.lr - 0.5), "x": self.x, "lr": self.lr}
 
     def _save(self, checkpoint_dir):
         return {"x": self.x}
@@ -219,11 +221,11 @@ def test_pbt_clones_the_top_trials_into_the_bottom_ones(tmp_path, reuse_actors):
     initial = [0.5, 0.45, 0.45, 0.5, 0.05, 0.05]
     final = [abs(t.config["lr"] - 0.5) for t in analysis.trials]
     assert np.mean(final) < np.mean(initial)
-    # A clone continues the donor's state: x never restarts from 0 after a
-    # clone, and its rows carry the new lr from the restart on.
+    # A clone continues the donor's state (x follows the iterations), and its rows
+    # carry the new lr from the restart on.
     for t in perturbed:
         got = rows(t)
-        assert got[-1]["score"] > 0.5 * 40 * 0.5
+        assert [r["x"] for r in got] == [r["training_iteration"] for r in got]
         assert got[-1]["lr"] == pytest.approx(t.config["lr"])
     assert "perturbs" in sched.debug_string()
     resets = os.path.join(exp_dir, "resets.txt")
@@ -242,11 +244,11 @@ def climb_fn(config, checkpoint_dir=None):
     if checkpoint_dir:
         start = int(os.path.basename(os.path.normpath(checkpoint_dir)).split("_")[-1])
     for step in range(start + 1, 41):
-        x += 1.0 - abs(config["lr"] - 0.5)
+        x += 1
         with tune.checkpoint_dir(step=step) as d:
             with open(os.path.join(d, "state.json"), "w") as f:
                 json.dump({"x": x}, f)
-        tune.report(score=x, lr=config["lr"])
+        tune.report(score=1.0 - abs(config["lr"] - 0.5), x=x, lr=config["lr"])
 
 
 def test_pbt_clones_checkpointing_function_trainables(tmp_path):
@@ -257,7 +259,9 @@ def test_pbt_clones_checkpointing_function_trainables(tmp_path):
     perturbed = [t for t in analysis.trials if "@perturbed" in t.experiment_tag]
     assert perturbed
     for t in perturbed:
-        assert rows(t)[-1]["lr"] == pytest.approx(t.config["lr"])
+        got = rows(t)
+        assert got[-1]["lr"] == pytest.approx(t.config["lr"])
+        assert [r["x"] for r in got] == [r["training_iteration"] for r in got]
 
 
 def test_pbt_custom_explore_fn_is_called_back(tmp_path):
