@@ -184,6 +184,12 @@ def test_sigkill_driver_during_hyperband_pauses_and_resume(tmp_path):
         assert 1 <= len(its) <= 27
 
 
+def journal_tail(tmp_path):
+    text = "".join(open(p).read() for p in
+                   sorted(glob.glob(str(tmp_path / "res" / "exp" / "*.journal"))))
+    return text[-3000:]
+
+
 def test_sigkill_driver_during_pbt_and_resume(tmp_path):
     """Trials PBT cloned (new config and tag) resume with them: the resume
     matches them by their generated config, and they finish."""
@@ -197,12 +203,13 @@ def test_sigkill_driver_during_pbt_and_resume(tmp_path):
                       glob.glob(str(tmp_path / "res" / "exp" / "*.journal")))
     assert '"reconfig"' in journal        # some trial was cloned before the kill
     statuses = finish(tmp_path, "class", **env)
-    assert statuses == ["TERMINATED"] * 8
+    assert statuses == ["TERMINATED"] * 8, (statuses, journal_tail(tmp_path))
     rows = trial_rows(tmp_path)
     assert len(rows) == 8
     for logdir, data in rows.items():
         assert data[-1]["training_iteration"] == 30, logdir
-    with open(glob.glob(str(tmp_path / "res" / "exp" / "experiment_state-*.json"))[-1]) as f:
+    states = glob.glob(str(tmp_path / "res" / "exp" / "experiment_state-*.json"))
+    with open(max(states, key=os.path.getmtime)) as f:
         state = json.load(f)
     tags = [t["experiment_tag"] for t in state["checkpoints"]]
     assert any("@perturbed[x=" in tag for tag in tags)

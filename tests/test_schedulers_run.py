@@ -395,3 +395,25 @@ def test_a_scheduler_that_never_chooses_is_an_error_not_a_hang(tmp_path):
 def test_a_non_scheduler_is_refused(tmp_path):
     with pytest.raises(TypeError, match="TrialScheduler"):
         run(Curve, tmp_path, config={"a": 1.0}, scheduler=object())
+
+
+def sometimes_silent(config, reporter):
+    for i in range(1, 9):
+        if i % 2:
+            reporter(score=float(i))
+        else:
+            reporter(other=1.0)        # no metric in this result
+
+
+@pytest.mark.parametrize("require_attrs", [None, True])
+def test_pbt_require_attrs(tmp_path, require_attrs):
+    kw = {} if require_attrs is None else {"require_attrs": require_attrs}
+    sched = PopulationBasedTraining(time_attr="training_iteration", metric="score", mode="max",
+                                    perturbation_interval=2,
+                                    hyperparam_mutations={"lr": [0.1, 0.2]}, **kw)
+    if require_attrs:
+        with pytest.raises(ValueError, match="has no score; report it in every result"):
+            run(sometimes_silent, tmp_path, config={"lr": 0.1}, scheduler=sched)
+    else:    # Ray 0.8: a result without the metric continues
+        analysis = run(sometimes_silent, tmp_path, config={"lr": 0.1}, scheduler=sched)
+        assert analysis.trials[0].last_result["training_iteration"] == 8

@@ -54,18 +54,28 @@ static int log_clone(tc_runner *r, tc_trial *t, const tc_trial *donor, const cha
     return append_file(r, exp_dir, name, line, err);
 }
 
-static void delete_own_checkpoints(tc_runner *r, tc_trial *t)
+/* Deletes t's checkpoints (directories and records) except the one in
+ * `keep` (a relative dir, or NULL). */
+static void delete_own_checkpoints(tc_runner *r, tc_trial *t, const char *keep)
 {
+    tc_ckpts kept;
+    tc_ckpts_init(&kept);
     for (size_t i = 0; i < t->ckpts.n; i++) {
-        const char *dir = t->ckpts.list[i].dir;
-        if (!r->host.remove_tree || !t->logdir || dir[0] == '/' || strstr(dir, ".."))
+        const tc_ckpt *k = &t->ckpts.list[i];
+        if (keep && strcmp(k->dir, keep) == 0) {
+            tc_ckpts_add(&kept, k->dir, k->path, k->iteration, k->has_score, k->score, 0, NULL,
+                         NULL, NULL);
             continue;
-        char *path = tcp_join_path(t->logdir, dir);
+        }
+        if (!r->host.remove_tree || !t->logdir || k->dir[0] == '/' || strstr(k->dir, ".."))
+            continue;
+        char *path = tcp_join_path(t->logdir, k->dir);
         if (path)
             r->host.remove_tree(r->host.ctx, path);
         free(path);
     }
     tc_ckpts_clear(&t->ckpts);
+    t->ckpts = kept;
 }
 
 /* Where a clone's checkpoint waits (in the trial's logdir) until the
@@ -163,8 +173,11 @@ int tcp_pbt_finish_clone(tc_runner *r, tc_trial *t, tc_error *err)
     char *stage = tcp_join_path(t->logdir, CLONE_STAGE);
     char *dst = tcp_join_path(t->logdir, t->clone_dir);
     int rc = stage && dst ? 0 : nomem(err);
+    /* Crash safety: the copy is in place and journaled before the trial's
+     * own checkpoints go, so a driver killed at any point leaves a journal
+     * whose checkpoints all exist. (A copy that replaces an own directory of
+     * the same name replaces it whole: copy_path renames.) */
     if (rc == 0) {
-        delete_own_checkpoints(r, t);
         rc = r->host.copy_path(r->host.ctx, stage, dst, err);
         if (rc == 0)
             rc = tc_error_set(err, TC_ERR_IO, "PBT: staged checkpoint %s vanished", stage);
@@ -174,6 +187,14 @@ int tcp_pbt_finish_clone(tc_runner *r, tc_trial *t, tc_error *err)
     if (rc > 0)
         rc = tc_ckpts_add(&t->ckpts, t->clone_dir, t->clone_path, t->clone_iteration, 0, 0, 0,
                           NULL, NULL, err);
+    if (rc >= 0) {
+        tcp_journal(r, json_pack("{s:s,s:s,s:o}", "event", "checkpoint", "trial_id",
+                                 t->trial_id, "checkpoints", tc_ckpts_to_json(&t->ckpts)));
+        delete_own_checkpoints(r, t, t->clone_dir);
+        tcp_journal(r, json_pack("{s:s,s:s,s:o}", "event", "checkpoint", "trial_id",
+                                 t->trial_id, "checkpoints", tc_ckpts_to_json(&t->ckpts)));
+        t->last_iteration = t->clone_iteration;
+    }
     free(stage);
     free(dst);
     free(t->clone_dir);
@@ -181,12 +202,7 @@ int tcp_pbt_finish_clone(tc_runner *r, tc_trial *t, tc_error *err)
     t->clone_dir = t->clone_path = NULL;
     free(t->transient_dir);
     t->transient_dir = NULL;
-    if (rc < 0)
-        return -1;
-    t->last_iteration = t->clone_iteration;
-    tcp_journal(r, json_pack("{s:s,s:s,s:o}", "event", "checkpoint", "trial_id", t->trial_id,
-                             "checkpoints", tc_ckpts_to_json(&t->ckpts)));
-    return 0;
+    return rc < 0 ? -1 : 0;
 }
 
 void tcp_pbt_drop_clone(tc_runner *r, tc_trial *t)

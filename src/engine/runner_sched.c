@@ -149,6 +149,7 @@ static int make_core(tc_runner *r, struct runner_sched *s, const json_t *spec, t
         o.resample_probability = num_arg(spec, "resample_probability", 0.25);
         o.mode_max = s->mode_max;
         o.log_config = s->log_config = !json_is_false(json_object_get(spec, "log_config"));
+        s->require_attrs = json_is_true(json_object_get(spec, "require_attrs"));
         o.seed = seed;
         if (json_is_true(json_object_get(spec, "custom_explore"))) {
             if (!r->host.pbt_explore)
@@ -350,6 +351,11 @@ static int builtin_event(tc_runner *r, tc_trial *t, int ev, const sched_input *i
         if (ev == TC_EV_COMPLETE)
             return tc_pbt_on_complete(s->pbt, t->index, in->iteration, err);
         if (ev == TC_EV_RESULT) {
+            if (!both && s->require_attrs)
+                return tc_error_set(err, TC_ERR_VALUE,
+                                    "PopulationBasedTraining: a result of trial %s has no %s; "
+                                    "report it in every result, or pass require_attrs=False",
+                                    t->trial_id, in->has_time ? s->metric : s->time_attr);
             tc_pbt_result pr = {both, in->time, in->metric, in->iteration};
             if (tc_pbt_on_result(s->pbt, t->index, &pr, &view, &s->step, err) < 0)
                 return -1;

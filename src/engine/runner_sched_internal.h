@@ -19,6 +19,7 @@ struct runner_sched {
     tc_median *median;
     tc_pbt *pbt;
     int log_config;
+    int require_attrs;             /* PBT: a result without time_attr/metric is an error */
     json_t *replay_initial;        /* PopulationBasedTrainingReplay: owned */
     json_t *replay_policy;         /* [[step, config], ...], owned */
     char *replay_tag;              /* "replay_<policy file name>" */

@@ -191,7 +191,7 @@ class PB2(PopulationBasedTraining):
 
     def __init__(self, time_attr="time_total_s", metric=None, mode=None, perturbation_interval=60.0,
                  hyperparam_bounds=None, quantile_fraction=0.25, log_config=True,
-                 require_attrs=True, synch=False, custom_explore_fn=None, *, seed=None):
+                 require_attrs=None, synch=False, custom_explore_fn=None, *, seed=None):
         import numpy as np
 
         if hyperparam_bounds is None or (isinstance(hyperparam_bounds, dict)

@@ -83,7 +83,9 @@ class PopulationBasedTraining(_BuiltinScheduler):
         log_config (bool): write ``pbt_global.txt`` and
             ``pbt_policy_<trial_id>.txt`` in the experiment dir at each
             exploit, which is what ``PopulationBasedTrainingReplay`` reads.
-        require_attrs (bool): Ray 1.x; stored.
+        require_attrs (bool): Ray 1.x. True: a result without ``time_attr``
+            or the metric fails the run; False or left out (Ray 0.8's
+            behaviour): such a result just continues.
         synch (bool): Ray 1.x; only False (asynchronous PBT) is supported.
         burn_in_period (float): Ray 1.x; only 0 is supported.
         perturbation_factors (tuple): Ray 2.x; only (1.2, 0.8) is supported.
@@ -94,7 +96,7 @@ class PopulationBasedTraining(_BuiltinScheduler):
     def __init__(self, time_attr="time_total_s", reward_attr=None, metric=None, mode=None,
                  perturbation_interval=60.0, hyperparam_mutations=None, quantile_fraction=0.25,
                  resample_probability=0.25, custom_explore_fn=None, log_config=True,
-                 require_attrs=True, synch=False, *, burn_in_period=0.0,
+                 require_attrs=None, synch=False, *, burn_in_period=0.0,
                  perturbation_factors=(1.2, 0.8)):
         self._time_attr = _args.check_time_attr(time_attr)
         perturbation_interval = _args.check_number("perturbation_interval",
@@ -139,6 +141,9 @@ class PopulationBasedTraining(_BuiltinScheduler):
         self._quantile_fraction = quantile_fraction
         self._resample_probability = resample_probability
         self._custom_explore_fn = custom_explore_fn
+        if require_attrs is not None and not isinstance(require_attrs, bool):
+            raise SchedulerArgumentTypeError(
+                "require_attrs: must be a bool, got {!r}".format(require_attrs))
         self._require_attrs = require_attrs
         self._synch = False
         self._burn_in_period = 0
@@ -154,6 +159,7 @@ class PopulationBasedTraining(_BuiltinScheduler):
                 "quantile_fraction": self._quantile_fraction,
                 "resample_probability": self._resample_probability,
                 "log_config": self._log_config,
+                "require_attrs": bool(self._require_attrs),
                 "custom_explore_fn": self._custom_explore_fn}
 
 
