@@ -14,19 +14,19 @@
  *   - HyperBand's side effects on other trials (stop a PAUSED one, unpause
  *     one) are applied as the core lists them;
  *   - PBT: an upper-quantile trial is asked for a checkpoint (TC_SAVE); a
- *     lower-quantile one is cloned: its own checkpoints are dropped, the
- *     donor's newest checkpoint is copied into its logdir, its config and
- *     tag become the core's, and it restarts at once from the copy with its
- *     result files continued (TC_RESTART). The log_config lines go to
- *     pbt_global.txt and pbt_policy_<trial_id>.txt in the experiment dir;
+ *     lower-quantile one is cloned (runner_pbt.c): a copy of the donor's
+ *     newest checkpoint is staged, its config and tag become the core's, its
+ *     worker stops (TC_RESTART), and once released it restarts at once from
+ *     the copy, which replaced its own checkpoints, with its result files
+ *     continued. The log_config lines go to pbt_global.txt and
+ *     pbt_policy_<trial_id>.txt in the experiment dir. A donor is cloned only
+ *     once the checkpoint it was asked for has arrived (view.clone_ready);
  *   - PopulationBasedTrainingReplay: at each change point the trial saves,
  *     and restarts at once from that checkpoint with the recorded config;
  *   - a host-driven scheduler (a user's Python subclass) gets every event
  *     through tc_host.sched_event; its super() calls come back here
  *     (tc_runner_sched_builtin), so subclassing a built-in keeps the
  *     engine's decisions.
- *
- * PBT's clones and the replay's reconfigurations are in runner_pbt.c.
  *
  * Owns: the scheduler state (struct runner_sched). Reads the trial table;
  * writes trial status, config, tag and checkpoints only as described. */

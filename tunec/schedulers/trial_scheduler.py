@@ -107,13 +107,15 @@ class _BuiltinScheduler(FIFOScheduler):
     def _init_metric(self, metric, mode, reward_attr=None):
         """Validates and records metric/mode (0.8's reward_attr included).
         Raises ValueError naming the argument."""
+        if mode is not None and mode not in ("min", "max"):
+            raise ValueError("mode: `mode` must be 'min' or 'max', got {!r}".format(mode))
         if reward_attr is not None:
+            if not isinstance(reward_attr, str):
+                raise ValueError("reward_attr: must be a str, got {!r}".format(reward_attr))
             warnings.warn("`reward_attr` is deprecated and will be removed in a future "
                           "version of Tune. Setting `metric={}` and `mode=max`.".format(
                               reward_attr), DeprecationWarning, stacklevel=3)
             metric, mode = reward_attr, "max"
-        if mode is not None and mode not in ("min", "max"):
-            raise ValueError("mode: `mode` must be 'min' or 'max', got {!r}".format(mode))
         if metric is not None and not isinstance(metric, str):
             raise ValueError("metric: must be a str, got {!r}".format(metric))
         self._metric = metric
