@@ -129,7 +129,7 @@ def _run_class(session, cls, config, context, start):
             wanted = result.get("should_checkpoint") or (freq and it % freq == 0) or \
                 (stop and at_end)
             requested = session.checkpoint_requested and not session.exit_requested
-            if wanted and not session.exit_requested or requested:
+            if (wanted and not session.exit_requested) or requested:
                 _save(instance, context, transient=not wanted)
             if stop:
                 break
