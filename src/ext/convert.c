@@ -6,7 +6,7 @@
  *                    names the value's path (`config["a"][3]: ...`).
  *   tcx_from_json    json_t -> Python (the engine's non-finite markers back to
  *                    float nan/inf).
- *   tcx_encode_json  Python -> compact JSON text, lenient. The per-result hot path
+ *   tcx_encode_json  (encode.c) Python -> compact JSON text, lenient. The per-result hot path
  *                    in worker processes: no json_t in between, and values JSON
  *                    cannot hold fall back to str(value) like Ray's
  *                    _SafeFallbackEncoder (spec §10.2).
@@ -33,38 +33,17 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
-#include "tcx.h"
-#include "tcx_numpy.h"
+#include "convert_internal.h"
 
-/* Deeper than any real config or result; shallow enough that the C stack
- * (a few hundred bytes per level) is never at risk, even on a thread. */
-#define MAX_DEPTH 3000
-/* An error path longer than this many segments shows its outer and inner ends. */
-#define PATH_SHOWN 10
 
-#if PY_VERSION_HEX < 0x030C0000
-#define STR_READY(s) PyUnicode_READY(s)
-#else
-#define STR_READY(s) 0
-#endif
 
 /* ------------------------------------------------------------------------- */
 /* The walk: state shared by one conversion, and error paths                  */
 /* ------------------------------------------------------------------------- */
 
-typedef struct walk {
-    const char *where;   /* borrowed: the root's name in messages ("config") */
-    tc_buf *out;         /* borrowed: the encoder's output; NULL for to_json */
-    PyObject *path;      /* new list of segments, innermost first; NULL until
-                            an error unwinds. An int is a list index, anything
-                            else a dict key. */
-    int own;             /* the pending exception was raised by this file and is
-                            re-raised with the path in front of its message */
-    int depth;
-} walk;
 
 /* Raises type(message) as this walk's own error. Returns -1. */
-static int fail(walk *w, PyObject *type, const char *fmt, ...)
+int cv_fail(walk *w, PyObject *type, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -74,10 +53,10 @@ static int fail(walk *w, PyObject *type, const char *fmt, ...)
     return -1;
 }
 
-static int enter(walk *w)
+int cv_enter(walk *w)
 {
     if (w->depth >= MAX_DEPTH)
-        return fail(w, PyExc_RecursionError,
+        return cv_fail(w, PyExc_RecursionError,
                     "nested deeper than %d levels (a self-referencing value?)", MAX_DEPTH);
     if (Py_EnterRecursiveCall(" while converting to JSON")) {
         w->own = 1;   /* RecursionError: worth its path */
@@ -87,7 +66,7 @@ static int enter(walk *w)
     return 0;
 }
 
-static void leave(walk *w)
+void cv_leave(walk *w)
 {
     w->depth--;
     Py_LeaveRecursiveCall();
@@ -139,18 +118,17 @@ static void unwind(walk *w, PyObject *seg)
     exc_give(exc);
 }
 
-static void unwind_index(walk *w, Py_ssize_t i)
+void cv_unwind_index(walk *w, Py_ssize_t i)
 {
     unwind(w, PyLong_FromSsize_t(i));
 }
 
-static void unwind_key(walk *w, PyObject *key /* borrowed */)
+void cv_unwind_key(walk *w, PyObject *key /* borrowed */)
 {
     Py_INCREF(key);
     unwind(w, key);
 }
 
-static int put_pystr(tc_buf *b, PyObject *s);
 
 /* One path segment: [3] for an index, ["a"] for a str key, [repr] otherwise. */
 static int put_segment(tc_buf *b, PyObject *seg)
@@ -158,7 +136,7 @@ static int put_segment(tc_buf *b, PyObject *seg)
     if (tc_buf_putc(b, '[') < 0)
         return -1;
     if (PyUnicode_Check(seg)) {
-        if (put_pystr(b, seg) < 0)
+        if (cv_put_pystr(b, seg) < 0)
             return -1;
     } else {
         PyObject *r = PyObject_Repr(seg);   /* new; ints and non-str keys */
@@ -200,7 +178,7 @@ done:
  * re-raised as `<path>: <message>`; an exception from user code (str(), a dict
  * subclass's items()) keeps its type and message and gets a note naming the
  * path (PEP 678, Python 3.11+). */
-static void finish_error(walk *w)
+void cv_finish_error(walk *w)
 {
     if (!PyErr_Occurred())
         return;
@@ -237,14 +215,6 @@ static void finish_error(walk *w)
 /* NumPy numbers                                                              */
 /* ------------------------------------------------------------------------- */
 
-enum { NUM_BOOL, NUM_INT, NUM_UINT, NUM_REAL };
-
-typedef struct num {
-    int kind;
-    long long i;           /* NUM_BOOL (0/1), NUM_INT */
-    unsigned long long u;  /* NUM_UINT */
-    double d;              /* NUM_REAL */
-} num;
 
 /* IEEE half -> double, exact (NumPy's own converter lives in npymath, which the
  * extension does not link). */
@@ -265,7 +235,7 @@ static double half_to_double(uint16_t h)
 
 /* Reads one element of a bool/integer/floating dtype (native byte order; p
  * need not be aligned). Returns 1, or 0 for any other dtype. */
-static int read_num(int type_num, const char *p, num *n)
+int cv_read_num(int type_num, const char *p, num *n)
 {
     switch (type_num) {
     case NPY_BOOL:      n->kind = NUM_BOOL; n->i = *(const unsigned char *)p != 0; return 1;
@@ -296,7 +266,7 @@ static int read_num(int type_num, const char *p, num *n)
 
 /* A NumPy bool/integer/floating scalar into n: 1, 0 for anything else
  * (complex, datetime, str_, void ...). Needs the C API loaded. */
-static int np_scalar(PyObject *obj, num *n)
+int cv_np_scalar(PyObject *obj, num *n)
 {
     if (!PyArray_IsScalar(obj, Number) && !PyArray_IsScalar(obj, Bool))
         return 0;
@@ -306,10 +276,10 @@ static int np_scalar(PyObject *obj, num *n)
     union { long double ld; char bytes[32]; } val = {0};    /* aligned, big enough for
                                                                every dtype read_num takes */
     /* Asked on zeros first: only a dtype read_num knows is copied out. */
-    int rc = read_num(descr->type_num, val.bytes, n);
+    int rc = cv_read_num(descr->type_num, val.bytes, n);
     if (rc) {
         PyArray_ScalarAsCtype(obj, &val);
-        read_num(descr->type_num, val.bytes, n);
+        cv_read_num(descr->type_num, val.bytes, n);
     }
     Py_DECREF(descr);
     return rc;
@@ -318,13 +288,13 @@ static int np_scalar(PyObject *obj, num *n)
 /* Whether the array walk can read arr's elements itself; the rest goes through
  * tolist() (object, str, complex, datetime dtypes, byte-swapped data,
  * ndarray subclasses whose tolist may differ). */
-static int array_is_plain(PyArrayObject *arr)
+int cv_array_is_plain(PyArrayObject *arr)
 {
     num n;
     char zero[32] = {0};
     return PyArray_CheckExact((PyObject *)arr) && !PyArray_ISBYTESWAPPED(arr) &&
            PyArray_ITEMSIZE(arr) <= (npy_intp)sizeof zero &&
-           read_num(PyArray_TYPE(arr), zero, &n);
+           cv_read_num(PyArray_TYPE(arr), zero, &n);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -347,7 +317,7 @@ static json_t *str_to_json(walk *w, PyObject *obj)
     if (!s) {
         if (PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) {
             PyErr_Clear();
-            fail(w, PyExc_ValueError, "str %.60R contains a lone surrogate, which JSON text "
+            cv_fail(w, PyExc_ValueError, "str %.60R contains a lone surrogate, which JSON text "
                  "(UTF-8) cannot hold", obj);
         }
         return NULL;
@@ -359,7 +329,7 @@ static json_t *str_to_json(walk *w, PyObject *obj)
      * one would come back as a float. */
     if (len && s[0] == TC_NONFINITE_MARK[0] && tc_json_is_nonfinite(v)) {
         json_decref(v);
-        fail(w, PyExc_ValueError, "str %R is reserved for non-finite floats", obj);
+        cv_fail(w, PyExc_ValueError, "str %R is reserved for non-finite floats", obj);
         return NULL;
     }
     return v;
@@ -378,10 +348,10 @@ static json_t *int_to_json(walk *w, PyObject *obj)
         if (bits < 0)
             return NULL;
         if (bits <= 256)
-            fail(w, PyExc_OverflowError, "int %R does not fit the engine's 64-bit JSON "
+            cv_fail(w, PyExc_OverflowError, "int %R does not fit the engine's 64-bit JSON "
                  "integers (-2**63 .. 2**63-1)", obj);
         else
-            fail(w, PyExc_OverflowError, "int of %lld bits does not fit the engine's 64-bit "
+            cv_fail(w, PyExc_OverflowError, "int of %lld bits does not fit the engine's 64-bit "
                  "JSON integers (-2**63 .. 2**63-1)", bits);
         return NULL;
     }
@@ -408,7 +378,7 @@ static json_t *num_to_json(walk *w, const num *n)
         break;
     case NUM_UINT:
         if (n->u > (unsigned long long)INT64_MAX) {
-            fail(w, PyExc_OverflowError, "unsigned integer %llu does not fit the engine's "
+            cv_fail(w, PyExc_OverflowError, "unsigned integer %llu does not fit the engine's "
                  "64-bit JSON integers (at most 2**63-1)", n->u);
             return NULL;
         }
@@ -426,7 +396,7 @@ static json_t *dict_to_json(walk *w, PyObject *obj)
     json_t *res = NULL;
     PyObject *items = NULL;   /* new: a dict subclass's items(), which may reorder */
     PyObject *key = NULL, *value = NULL;
-    if (enter(w) < 0)
+    if (cv_enter(w) < 0)
         return NULL;
     res = json_object();
     if (!res) {
@@ -446,7 +416,7 @@ static json_t *dict_to_json(walk *w, PyObject *obj)
                 break;
             PyObject *pair = PyList_GET_ITEM(items, i++);
             if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) {
-                fail(w, PyExc_TypeError, "items() of %s must give (key, value) pairs",
+                cv_fail(w, PyExc_TypeError, "items() of %s must give (key, value) pairs",
                      Py_TYPE(obj)->tp_name);
                 goto error;
             }
@@ -458,7 +428,7 @@ static json_t *dict_to_json(walk *w, PyObject *obj)
         Py_INCREF(key);
         Py_INCREF(value);
         if (!PyUnicode_Check(key)) {
-            fail(w, PyExc_TypeError, "dict keys must be str, got %s", Py_TYPE(key)->tp_name);
+            cv_fail(w, PyExc_TypeError, "dict keys must be str, got %s", Py_TYPE(key)->tp_name);
             goto error;
         }
         Py_ssize_t klen;
@@ -466,14 +436,14 @@ static json_t *dict_to_json(walk *w, PyObject *obj)
         if (!k) {
             if (PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) {
                 PyErr_Clear();
-                fail(w, PyExc_ValueError, "dict key %.60R contains a lone surrogate, which "
+                cv_fail(w, PyExc_ValueError, "dict key %.60R contains a lone surrogate, which "
                      "JSON text (UTF-8) cannot hold", key);
             }
             goto error;
         }
         json_t *child = to_json(w, value);   /* new */
         if (!child) {
-            unwind_key(w, key);
+            cv_unwind_key(w, key);
             goto error;
         }
         if (json_object_setn_new_nocheck(res, k, (size_t)klen, child) < 0) {
@@ -484,21 +454,21 @@ static json_t *dict_to_json(walk *w, PyObject *obj)
         Py_CLEAR(value);
     }
     Py_XDECREF(items);
-    leave(w);
+    cv_leave(w);
     return res;
 error:
     Py_XDECREF(key);
     Py_XDECREF(value);
     Py_XDECREF(items);
     json_decref(res);
-    leave(w);
+    cv_leave(w);
     return NULL;
 }
 
 /* New json array from a list or tuple. */
 static json_t *seq_to_json(walk *w, PyObject *obj)
 {
-    if (enter(w) < 0)
+    if (cv_enter(w) < 0)
         return NULL;
     json_t *res = json_array();
     if (!res) {
@@ -513,7 +483,7 @@ static json_t *seq_to_json(walk *w, PyObject *obj)
         json_t *child = to_json(w, item);   /* new */
         Py_DECREF(item);
         if (!child) {
-            unwind_index(w, i);
+            cv_unwind_index(w, i);
             goto error;
         }
         if (json_array_append_new(res, child) < 0) {
@@ -521,11 +491,11 @@ static json_t *seq_to_json(walk *w, PyObject *obj)
             goto error;
         }
     }
-    leave(w);
+    cv_leave(w);
     return res;
 error:
     json_decref(res);
-    leave(w);
+    cv_leave(w);
     return NULL;
 }
 
@@ -535,7 +505,7 @@ static json_t *array_walk_to_json(walk *w, PyArrayObject *arr, const char *p, in
     int type_num = PyArray_TYPE(arr);
     if (dim == PyArray_NDIM(arr)) {
         num n;
-        read_num(type_num, p, &n);
+        cv_read_num(type_num, p, &n);
         return num_to_json(w, &n);
     }
     json_t *res = json_array();
@@ -545,7 +515,7 @@ static json_t *array_walk_to_json(walk *w, PyArrayObject *arr, const char *p, in
     for (npy_intp i = 0; i < len; i++, p += stride) {
         json_t *child = array_walk_to_json(w, arr, p, dim + 1);   /* new */
         if (!child) {
-            unwind_index(w, (Py_ssize_t)i);
+            cv_unwind_index(w, (Py_ssize_t)i);
             goto error;
         }
         if (json_array_append_new(res, child) < 0) {
@@ -562,16 +532,16 @@ error:
 static json_t *array_to_json(walk *w, PyObject *obj)
 {
     PyArrayObject *arr = (PyArrayObject *)obj;
-    if (array_is_plain(arr))
+    if (cv_array_is_plain(arr))
         return array_walk_to_json(w, arr, PyArray_BYTES(arr), 0);
     /* Object, str and other dtypes: tolist() gives Python values with the same
      * nesting, so the indices recorded on an error stay right. */
-    if (enter(w) < 0)
+    if (cv_enter(w) < 0)
         return NULL;
     PyObject *list = PyObject_CallMethod(obj, "tolist", NULL);   /* new */
     json_t *res = list ? to_json(w, list) : NULL;
     Py_XDECREF(list);
-    leave(w);
+    cv_leave(w);
     return res;
 }
 
@@ -580,12 +550,12 @@ static json_t *numpy_to_json(walk *w, PyObject *obj)
     if (PyArray_Check(obj))
         return array_to_json(w, obj);
     num n;
-    int r = np_scalar(obj, &n);
+    int r = cv_np_scalar(obj, &n);
     if (r < 0)
         return NULL;
     if (r)
         return num_to_json(w, &n);
-    fail(w, PyExc_TypeError, "cannot convert %s to JSON (of NumPy values, bool, integer and "
+    cv_fail(w, PyExc_TypeError, "cannot convert %s to JSON (of NumPy values, bool, integer and "
          "floating scalars and arrays are supported)", Py_TYPE(obj)->tp_name);
     return NULL;
 }
@@ -614,7 +584,7 @@ static json_t *to_json(walk *w, PyObject *obj)
         return NULL;
     if (np && (PyArray_Check(obj) || PyArray_IsScalar(obj, Generic)))
         return numpy_to_json(w, obj);
-    fail(w, PyExc_TypeError, "cannot convert %s to JSON (supported: dict with str keys, "
+    cv_fail(w, PyExc_TypeError, "cannot convert %s to JSON (supported: dict with str keys, "
          "list, tuple, str, int, float, bool, None, NumPy numbers and arrays)",
          Py_TYPE(obj)->tp_name);
     return NULL;
@@ -625,7 +595,7 @@ json_t *tcx_to_json(PyObject *obj, const char *where)
     walk w = {where ? where : "value", NULL, NULL, 0, 0};
     json_t *res = to_json(&w, obj);   /* new */
     if (!res)
-        finish_error(&w);
+        cv_finish_error(&w);
     Py_XDECREF(w.path);
     return res;
 }
@@ -639,7 +609,7 @@ static PyObject *from_json(walk *w, const json_t *v)
     PyObject *res = NULL;
     switch (json_typeof(v)) {
     case JSON_OBJECT: {
-        if (enter(w) < 0)
+        if (cv_enter(w) < 0)
             return NULL;
         res = PyDict_New();
         const char *key;
@@ -658,11 +628,11 @@ static PyObject *from_json(walk *w, const json_t *v)
             Py_XDECREF(k);
             Py_XDECREF(val);
         }
-        leave(w);
+        cv_leave(w);
         return res;
     }
     case JSON_ARRAY: {
-        if (enter(w) < 0)
+        if (cv_enter(w) < 0)
             return NULL;
         size_t n = json_array_size(v);
         res = PyList_New((Py_ssize_t)n);
@@ -673,7 +643,7 @@ static PyObject *from_json(walk *w, const json_t *v)
             else
                 PyList_SET_ITEM(res, (Py_ssize_t)i, item);         /* steals item */
         }
-        leave(w);
+        cv_leave(w);
         return res;
     }
     case JSON_STRING: {
@@ -706,510 +676,6 @@ PyObject *tcx_from_json(const json_t *v)
     PyObject *res = from_json(&w, v);   /* new */
     Py_XDECREF(w.path);
     return res;
-}
-
-/* ------------------------------------------------------------------------- */
-/* Python -> JSON text (lenient, the worker's result encoder)                 */
-/* ------------------------------------------------------------------------- */
-
-/* Room for n more bytes (plus the NUL tc_buf keeps). */
-static inline int room(tc_buf *b, size_t n)
-{
-    if (b->len + n < b->cap)
-        return 0;
-    if (tc_buf_reserve(b, n) < 0) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    return 0;
-}
-
-static inline int put(tc_buf *b, const char *s, size_t n)
-{
-    if (room(b, n) < 0)
-        return -1;
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return 0;
-}
-
-#define PUT_LIT(b, lit) put((b), (lit), sizeof(lit) - 1)
-
-static int put_i64(tc_buf *b, long long v)
-{
-    char tmp[24];
-    char *end = tmp + sizeof tmp, *p = end;
-    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-    do {
-        *--p = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        *--p = '-';
-    return put(b, p, (size_t)(end - p));
-}
-
-static int put_u64(tc_buf *b, unsigned long long u)
-{
-    char tmp[24];
-    char *end = tmp + sizeof tmp, *p = end;
-    do {
-        *--p = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    return put(b, p, (size_t)(end - p));
-}
-
-/* Python's json writes float.__repr__, and NaN / Infinity / -Infinity as bare
- * tokens (spec §10.2). The digits come from PyOS_double_to_string, the routine
- * float.__repr__ itself calls: exact by definition and, measured on a 10-key
- * result, 3x faster than tc_format_double's snprintf/strtod search (~150-300
- * vs ~500 ns per float). Its small PyMem block is the one allocation besides
- * the output buffer. */
-static int put_double(tc_buf *b, double d)
-{
-    if (!isfinite(d)) {
-        if (isnan(d))
-            return PUT_LIT(b, "NaN");
-        return d > 0 ? PUT_LIT(b, "Infinity") : PUT_LIT(b, "-Infinity");
-    }
-    /* Integral values (100.0, common in results) need no digit search; repr
-     * writes them in fixed notation below 1e16. -0.0 keeps its sign below. */
-    if (fabs(d) < 1e15 && d == (double)(long long)d && !(d == 0 && signbit(d)))
-        return put_i64(b, (long long)d) < 0 ? -1 : PUT_LIT(b, ".0");
-    char *text = PyOS_double_to_string(d, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
-    if (!text)
-        return -1;
-    int rc = put(b, text, strlen(text));
-    PyMem_Free(text);
-    return rc;
-}
-
-static int put_num(tc_buf *b, const num *n)
-{
-    switch (n->kind) {
-    case NUM_BOOL: return n->i ? PUT_LIT(b, "true") : PUT_LIT(b, "false");
-    case NUM_INT:  return put_i64(b, n->i);
-    case NUM_UINT: return put_u64(b, n->u);
-    default:       return put_double(b, n->d);
-    }
-}
-
-/* What follows a backslash for ASCII characters that json escapes; 'u' means
- * \u00XX, 0 means the character is written as is. Non-ASCII is written as
- * UTF-8, as json.dumps(..., ensure_ascii=False) does. */
-static const char escape_of[128] = {
-    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'b', 't', 'n', 'u', 'f', 'r', 'u', 'u',
-    'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u',
-    0, 0, '"', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, '\\', 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-};
-
-/* Writes an escape for ASCII c at p (room already made); returns its length. */
-static inline size_t write_escape(char *p, unsigned c)
-{
-    static const char hex[] = "0123456789abcdef";
-    char e = escape_of[c];
-    p[0] = '\\';
-    if (e != 'u') {
-        p[1] = e;
-        return 2;
-    }
-    p[1] = 'u';
-    p[2] = '0';
-    p[3] = '0';
-    p[4] = hex[c >> 4];
-    p[5] = hex[c & 15];
-    return 6;
-}
-
-/* Chunk of code points whose worst case (6 bytes each) is reserved at once. */
-#define STR_CHUNK 4096
-
-/* Writes str s as a quoted JSON string, straight from its internal form (no
- * UTF-8 copy is made or cached). A lone surrogate, which UTF-8 cannot carry,
- * is written as U+FFFD: a result must not fail over one odd character. */
-static int put_pystr(tc_buf *b, PyObject *s)
-{
-    if (STR_READY(s) < 0)
-        return -1;
-    Py_ssize_t n = PyUnicode_GET_LENGTH(s);
-    if (PyUnicode_IS_ASCII(s)) {
-        const unsigned char *d = (const unsigned char *)PyUnicode_DATA(s);
-        if (room(b, (size_t)n + 2) < 0)
-            return -1;
-        b->data[b->len++] = '"';
-        Py_ssize_t run = 0;   /* start of the pending run of plain characters */
-        for (Py_ssize_t i = 0; i < n; i++) {
-            if (!escape_of[d[i]])
-                continue;
-            if (room(b, (size_t)(i - run) + 6 + (size_t)(n - i) + 1) < 0)
-                return -1;
-            memcpy(b->data + b->len, d + run, (size_t)(i - run));
-            b->len += (size_t)(i - run);
-            b->len += write_escape(b->data + b->len, d[i]);
-            run = i + 1;
-        }
-        memcpy(b->data + b->len, d + run, (size_t)(n - run));
-        b->len += (size_t)(n - run);
-        b->data[b->len++] = '"';
-        b->data[b->len] = '\0';
-        return 0;
-    }
-    int kind = PyUnicode_KIND(s);
-    const void *d = PyUnicode_DATA(s);
-    if (room(b, 1) < 0)
-        return -1;
-    b->data[b->len++] = '"';
-    for (Py_ssize_t start = 0; start < n; start += STR_CHUNK) {
-        Py_ssize_t stop = start + STR_CHUNK < n ? start + STR_CHUNK : n;
-        if (room(b, (size_t)(stop - start) * 6 + 1) < 0)
-            return -1;
-        char *p = b->data + b->len;
-        for (Py_ssize_t i = start; i < stop; i++) {
-            Py_UCS4 c = PyUnicode_READ(kind, d, i);
-            if (c < 0x80) {
-                if (escape_of[c])
-                    p += write_escape(p, c);
-                else
-                    *p++ = (char)c;
-            } else if (c < 0x800) {
-                *p++ = (char)(0xc0 | (c >> 6));
-                *p++ = (char)(0x80 | (c & 0x3f));
-            } else if (c < 0x10000) {
-                if (c >= 0xd800 && c <= 0xdfff)
-                    c = 0xfffd;
-                *p++ = (char)(0xe0 | (c >> 12));
-                *p++ = (char)(0x80 | ((c >> 6) & 0x3f));
-                *p++ = (char)(0x80 | (c & 0x3f));
-            } else {
-                *p++ = (char)(0xf0 | (c >> 18));
-                *p++ = (char)(0x80 | ((c >> 12) & 0x3f));
-                *p++ = (char)(0x80 | ((c >> 6) & 0x3f));
-                *p++ = (char)(0x80 | (c & 0x3f));
-            }
-        }
-        b->len = (size_t)(p - b->data);
-    }
-    b->data[b->len++] = '"';   /* room(…+1) above kept a byte for it */
-    b->data[b->len] = '\0';
-    return 0;
-}
-
-/* int.__repr__, as json writes int subclasses too. */
-static int put_pyint(tc_buf *b, PyObject *obj)
-{
-    int overflow;
-    long long v = PyLong_AsLongLongAndOverflow(obj, &overflow);
-    if (!overflow) {
-        if (v == -1 && PyErr_Occurred())
-            return -1;
-        return put_i64(b, v);
-    }
-    PyObject *r = PyLong_Type.tp_repr(obj);   /* new; big ints are rare */
-    if (!r)
-        return -1;
-    Py_ssize_t len;
-    const char *t = PyUnicode_AsUTF8AndSize(r, &len);
-    int rc = t ? put(b, t, (size_t)len) : -1;
-    Py_DECREF(r);
-    return rc;
-}
-
-static int encode(walk *w, PyObject *obj);
-
-/* A dict key as json.dumps writes it: str as is; float, int, True/False/None
- * as their JSON text in quotes. Other keys, which json.dumps rejects, fall back
- * to str(key) like values do. */
-static int put_key(walk *w, PyObject *key)
-{
-    tc_buf *b = w->out;
-    if (PyUnicode_Check(key))
-        return put_pystr(b, key);
-    int rc;
-    if (PyFloat_Check(key) || PyLong_Check(key) || key == Py_None) {
-        if (PUT_LIT(b, "\"") < 0)
-            return -1;
-        if (key == Py_True)
-            rc = PUT_LIT(b, "true");
-        else if (key == Py_False)
-            rc = PUT_LIT(b, "false");
-        else if (key == Py_None)
-            rc = PUT_LIT(b, "null");
-        else if (PyFloat_Check(key))
-            rc = put_double(b, PyFloat_AS_DOUBLE(key));
-        else
-            rc = put_pyint(b, key);
-        return rc < 0 ? -1 : PUT_LIT(b, "\"");
-    }
-    PyObject *s = PyObject_Str(key);   /* new */
-    if (!s)
-        return -1;
-    rc = put_pystr(b, s);
-    Py_DECREF(s);
-    return rc;
-}
-
-static int encode_dict(walk *w, PyObject *obj)
-{
-    tc_buf *b = w->out;
-    PyObject *items = NULL;   /* new: a dict subclass's items(), which may reorder */
-    PyObject *key = NULL, *value = NULL;
-    if (enter(w) < 0)
-        return -1;
-    if (PUT_LIT(b, "{") < 0)
-        goto error;
-    Py_ssize_t pos = 0, i = 0, n = 0;
-    if (!PyDict_CheckExact(obj)) {
-        items = PyMapping_Items(obj);
-        if (!items)
-            goto error;
-        n = PyList_GET_SIZE(items);
-    }
-    for (int first = 1;; first = 0) {
-        if (items) {
-            if (i >= n)
-                break;
-            PyObject *pair = PyList_GET_ITEM(items, i++);
-            if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) {
-                fail(w, PyExc_TypeError, "items() of %s must give (key, value) pairs",
-                     Py_TYPE(obj)->tp_name);
-                goto error;
-            }
-            key = PyTuple_GET_ITEM(pair, 0);
-            value = PyTuple_GET_ITEM(pair, 1);
-        } else if (!PyDict_Next(obj, &pos, &key, &value)) {
-            break;
-        }
-        Py_INCREF(key);
-        Py_INCREF(value);
-        if ((!first && PUT_LIT(b, ", ") < 0) || put_key(w, key) < 0 || PUT_LIT(b, ": ") < 0)
-            goto error;
-        if (encode(w, value) < 0) {
-            unwind_key(w, key);
-            goto error;
-        }
-        Py_CLEAR(key);
-        Py_CLEAR(value);
-    }
-    if (PUT_LIT(b, "}") < 0)
-        goto error;
-    Py_XDECREF(items);
-    leave(w);
-    return 0;
-error:
-    Py_XDECREF(key);
-    Py_XDECREF(value);
-    Py_XDECREF(items);
-    leave(w);
-    return -1;
-}
-
-static int encode_seq(walk *w, PyObject *obj)
-{
-    tc_buf *b = w->out;
-    if (enter(w) < 0)
-        return -1;
-    if (PUT_LIT(b, "[") < 0)
-        goto error;
-    int is_list = PyList_Check(obj);
-    /* The size is re-read each step: str() of a fallback value may shrink a list. */
-    for (Py_ssize_t i = 0; i < (is_list ? PyList_GET_SIZE(obj) : PyTuple_GET_SIZE(obj)); i++) {
-        PyObject *item = is_list ? PyList_GET_ITEM(obj, i) : PyTuple_GET_ITEM(obj, i);
-        if (i && PUT_LIT(b, ", ") < 0)
-            goto error;
-        Py_INCREF(item);
-        int rc = encode(w, item);
-        Py_DECREF(item);
-        if (rc < 0) {
-            unwind_index(w, i);
-            goto error;
-        }
-    }
-    if (PUT_LIT(b, "]") < 0)
-        goto error;
-    leave(w);
-    return 0;
-error:
-    leave(w);
-    return -1;
-}
-
-static int encode_array_walk(walk *w, PyArrayObject *arr, const char *p, int dim)
-{
-    tc_buf *b = w->out;
-    int type_num = PyArray_TYPE(arr);
-    num n;
-    if (dim == PyArray_NDIM(arr)) {
-        read_num(type_num, p, &n);
-        return put_num(b, &n);
-    }
-    npy_intp len = PyArray_DIM(arr, dim), stride = PyArray_STRIDE(arr, dim);
-    if (PUT_LIT(b, "[") < 0)
-        return -1;
-    if (dim + 1 == PyArray_NDIM(arr)) {
-        /* The innermost dimension, where nearly all elements are. */
-        for (npy_intp i = 0; i < len; i++, p += stride) {
-            read_num(type_num, p, &n);
-            if ((i && PUT_LIT(b, ", ") < 0) || put_num(b, &n) < 0)
-                return -1;
-        }
-    } else {
-        for (npy_intp i = 0; i < len; i++, p += stride) {
-            if (i && PUT_LIT(b, ", ") < 0)
-                return -1;
-            if (encode_array_walk(w, arr, p, dim + 1) < 0) {
-                unwind_index(w, (Py_ssize_t)i);
-                return -1;
-            }
-        }
-    }
-    return PUT_LIT(b, "]");
-}
-
-static int encode_array(walk *w, PyObject *obj)
-{
-    PyArrayObject *arr = (PyArrayObject *)obj;
-    if (array_is_plain(arr))
-        return encode_array_walk(w, arr, PyArray_BYTES(arr), 0);
-    if (enter(w) < 0)
-        return -1;
-    PyObject *list = PyObject_CallMethod(obj, "tolist", NULL);   /* new */
-    int rc = list ? encode(w, list) : -1;
-    Py_XDECREF(list);
-    leave(w);
-    return rc;
-}
-
-/* isinstance(obj, numbers.<name>) when the numbers module is loaded (a class
- * can only be registered with it after that): 1 / 0 / -1. */
-static int is_number_abc(PyObject *obj, const char *name)
-{
-    PyObject *numbers = PyDict_GetItemString(PyImport_GetModuleDict(), "numbers");   /* borrowed */
-    if (!numbers)
-        return 0;
-    PyObject *abc = PyObject_GetAttrString(numbers, name);   /* new */
-    if (!abc)
-        return -1;
-    int r = PyObject_IsInstance(obj, abc);
-    Py_DECREF(abc);
-    return r;
-}
-
-/* An `except Exception` around a conversion attempt, as Ray's encoder has:
- * returns 0 when the pending error was swallowed, -1 when it must propagate. */
-static int swallow(void)
-{
-    if (!PyErr_ExceptionMatches(PyExc_Exception))
-        return -1;
-    PyErr_Clear();
-    return 0;
-}
-
-/* Everything json does not know natively: NumPy numbers and arrays, then
- * Ray's _SafeFallbackEncoder.default (spec §10.2): numbers.Integral -> int(v),
- * numbers.Number -> float(v), anything else -> str(v). Deviation: Ray writes a
- * NumPy float32/float16 NaN as the string "null"; we write NaN, as Ray already
- * does for numpy.float64 (a float subclass, which json writes natively). */
-static int encode_other(walk *w, PyObject *obj)
-{
-    tc_buf *b = w->out;
-    int np = tcx_numpy_ready();
-    if (np < 0)
-        return -1;
-    if (np) {
-        if (PyArray_Check(obj))
-            return encode_array(w, obj);
-        if (PyArray_IsScalar(obj, Generic)) {
-            num n;
-            int r = np_scalar(obj, &n);
-            if (r < 0)
-                return -1;
-            if (r)
-                return put_num(b, &n);
-        }
-    }
-    int r = is_number_abc(obj, "Integral");
-    if (r > 0) {
-        PyObject *i = PyNumber_Long(obj);   /* new */
-        if (i) {
-            int rc = put_pyint(b, i);
-            Py_DECREF(i);
-            return rc;
-        }
-    } else if (r == 0) {
-        r = is_number_abc(obj, "Number");
-        if (r > 0) {
-            double d = PyFloat_AsDouble(obj);
-            if (!(d == -1.0 && PyErr_Occurred()))
-                return put_double(b, d);
-        }
-    }
-    if (r != 0 && PyErr_Occurred() && swallow() < 0)
-        return -1;
-    PyObject *s = PyObject_Str(obj);   /* new */
-    if (!s)
-        return -1;
-    int rc = put_pystr(b, s);
-    Py_DECREF(s);
-    return rc;
-}
-
-/* Appends obj's JSON text. Exact builtin types first: they are nearly all of a
- * result, and an identity test is the cheapest dispatch. */
-static int encode(walk *w, PyObject *obj)
-{
-    tc_buf *b = w->out;
-    PyTypeObject *t = Py_TYPE(obj);
-    if (t == &PyUnicode_Type)
-        return put_pystr(b, obj);
-    if (t == &PyFloat_Type)
-        return put_double(b, PyFloat_AS_DOUBLE(obj));
-    if (t == &PyLong_Type)
-        return put_pyint(b, obj);
-    if (obj == Py_True)
-        return PUT_LIT(b, "true");
-    if (obj == Py_False)
-        return PUT_LIT(b, "false");
-    if (obj == Py_None)
-        return PUT_LIT(b, "null");
-    if (t == &PyDict_Type)
-        return encode_dict(w, obj);
-    if (t == &PyList_Type || t == &PyTuple_Type)
-        return encode_seq(w, obj);
-    /* Subclasses, in json's order: str, int, float, list/tuple, dict. */
-    if (PyUnicode_Check(obj))
-        return put_pystr(b, obj);
-    if (PyLong_Check(obj))
-        return put_pyint(b, obj);
-    if (PyFloat_Check(obj))
-        return put_double(b, PyFloat_AS_DOUBLE(obj));
-    if (PyList_Check(obj) || PyTuple_Check(obj))
-        return encode_seq(w, obj);
-    if (PyDict_Check(obj))
-        return encode_dict(w, obj);
-    return encode_other(w, obj);
-}
-
-int tcx_encode_json(PyObject *obj, tc_buf *out, const char *where)
-{
-    walk w = {where ? where : "value", out, NULL, 0, 0};
-    size_t start = out->len;
-    int rc = encode(&w, obj);
-    if (rc < 0) {
-        /* Leave out as it was: a half-written value must not reach a reader. */
-        out->len = start;
-        if (out->data)
-            out->data[start] = '\0';
-        finish_error(&w);
-    }
-    Py_XDECREF(w.path);
-    return rc;
 }
 
 /* ------------------------------------------------------------------------- */
