@@ -1,4 +1,5 @@
-"""tunec quick start: a small random + grid search over a toy objective.
+"""tunec quick start: a small random + grid search over a toy objective, with
+ASHA stopping the unpromising trials early.
 
 Run it with `make demo` (or `python examples/quickstart.py` once tunec is
 installed). Trials run in parallel worker processes; results land in
@@ -7,6 +8,7 @@ installed). Trials run in parallel worker processes; results land in
 import math
 
 import tunec as tune
+from tunec.schedulers import ASHAScheduler
 
 
 def objective(config):
@@ -25,11 +27,16 @@ def main():
             "scale": tune.grid_search([0.5, 0.8, 1.0]),
         },
         num_samples=4,
+        scheduler=ASHAScheduler(max_t=20, grace_period=4, reduction_factor=2),
+        metric="mean_accuracy",
+        mode="max",
         seed=0,
         verbose=1,
     )
     best = analysis.get_best_config(metric="mean_accuracy", mode="max")
     print("Best config:", best)
+    early = sum(t.last_result["training_iteration"] < 20 for t in analysis.trials)
+    print("Stopped early by ASHA:", early)
     print("Trials:", len(analysis.trials), "- results in", analysis.trials[0].local_dir)
 
 
