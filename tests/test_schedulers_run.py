@@ -417,3 +417,11 @@ def test_pbt_require_attrs(tmp_path, require_attrs):
     else:    # Ray 0.8: a result without the metric continues
         analysis = run(sometimes_silent, tmp_path, config={"lr": 0.1}, scheduler=sched)
         assert analysis.trials[0].last_result["training_iteration"] == 8
+
+
+def test_the_status_table_shows_the_scheduler(tmp_path, capsys):
+    run(Curve, tmp_path, config=DESCENDING, verbose=1,
+        scheduler=ASHAScheduler(metric="score", mode="max", max_t=10, grace_period=2))
+    out = capsys.readouterr().out
+    assert "Using AsyncHyperBand: num_stopped=" in out
+    assert "Using FIFO scheduling algorithm." not in out
