@@ -231,21 +231,6 @@ static int scan_number(const tc_scan *sc, const char *key, double *out)
     return 1;
 }
 
-/* result[key] for a flattened ("a/b" keys) or nested result. Borrowed. */
-static const json_t *lookup(const json_t *result, const char *key)
-{
-    const json_t *v = json_object_get(result, key);
-    if (v || !strchr(key, '/'))
-        return v;
-    char *copy = tcp_xstrdup(key), *save = NULL;
-    const json_t *cur = result;
-    for (char *part = copy ? strtok_r(copy, "/", &save) : NULL; part && cur;
-         part = strtok_r(NULL, "/", &save))
-        cur = json_is_object(cur) ? json_object_get(cur, part) : NULL;
-    free(copy);
-    return cur;
-}
-
 static int json_number_of(const json_t *v, double *out)
 {
     if (json_is_boolean(v)) {
@@ -260,8 +245,8 @@ static void input_from_json(const struct runner_sched *s, const json_t *result, 
     memset(in, 0, sizeof *in);
     if (!result)
         return;
-    in->has_time = json_number_of(lookup(result, s->time_attr), &in->time);
-    in->has_metric = json_number_of(lookup(result, s->metric), &in->metric);
+    in->has_time = json_number_of(tc_json_path_get(result, s->time_attr), &in->time);
+    in->has_metric = json_number_of(tc_json_path_get(result, s->metric), &in->metric);
     in->iteration = json_object_get(result, "training_iteration");
 }
 
