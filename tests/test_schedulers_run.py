@@ -314,7 +314,8 @@ class StopBelow(FIFOScheduler):
         self.events.append(("add", trial.trial_id))
 
     def on_trial_result(self, trial_runner, trial, result):
-        assert result["training_iteration"] >= 1 and "config" in result
+        # Ray's flat result: nested dicts, config included, as "a/b" keys.
+        assert result["training_iteration"] >= 1 and "config/a" in result
         if result["training_iteration"] == 3 and result["score"] < 0.15:
             return TrialScheduler.STOP
         return TrialScheduler.CONTINUE

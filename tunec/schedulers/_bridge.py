@@ -17,6 +17,7 @@ the engine before each call.
 """
 import json
 
+from tunec.logger import _flatten_dict
 from tunec.schedulers.trial_scheduler import FIFOScheduler, TrialScheduler, _BuiltinScheduler
 
 EVENTS = ("add", "result", "complete", "error", "remove")
@@ -54,18 +55,6 @@ def plan(scheduler, metric, mode):
     if metric or mode:
         scheduler.set_search_properties(metric, mode)
     return {"kind": "fifo"}, True
-
-
-def _flatten(result, prefix="", out=None):
-    """Ray's flatten_dict with "/" (schedulers get the flat result)."""
-    out = {} if out is None else out
-    for key, value in result.items():
-        name = prefix + str(key)
-        if isinstance(value, dict) and value and key != "config":
-            _flatten(value, name + "/", out)
-        else:
-            out[name] = value
-    return out
 
 
 class _ExecutorFacade:
@@ -203,7 +192,7 @@ class SchedulerBridge:
             return 0
         result = json.loads(result_text) if result_text is not None else {}
         trial.last_result = result
-        flat = _flatten(result)
+        flat = _flatten_dict(result)   # Ray's trial runner hands schedulers flat results
         if event == "complete":
             scheduler.on_trial_complete(facade, trial, flat)
             return 0
