@@ -56,20 +56,22 @@ static long python_sched_choose(void *ctx, tc_error *err)
     return index;
 }
 
-/* Calls fn(arg) where arg is JSON (borrowed); the result as JSON (new). */
-static json_t *call_json(RunObject *self, PyObject *fn, PyObject *arg, const char *where,
+/* Calls fn(arg) with the GIL taken: arg is JSON (borrowed), the result comes
+ * back as JSON (new), or NULL with err set. */
+static json_t *call_json(RunObject *self, PyObject *fn, const json_t *arg, const char *where,
                          tc_error *err)
 {
     int was_released = self->saved != NULL;
     json_t *out = NULL;
     WITH_GIL_BEGIN(self);
-    PyObject *ret = arg ? PyObject_CallOneArg(fn, arg) : NULL;
+    PyObject *pyarg = tcx_from_json(arg);
+    PyObject *ret = pyarg ? PyObject_CallOneArg(fn, pyarg) : NULL;
     if (ret)
         out = tcx_to_json(ret, where);
     if (!out)
         tcx_error_from_python(err);
     Py_XDECREF(ret);
-    Py_XDECREF(arg);
+    Py_XDECREF(pyarg);
     WITH_GIL_END(self, was_released);
     return out;
 }
@@ -77,21 +79,19 @@ static json_t *call_json(RunObject *self, PyObject *fn, PyObject *arg, const cha
 static json_t *python_pbt_explore(void *ctx, const json_t *config, tc_error *err)
 {
     RunObject *self = run_of(ctx);
-    int was_released = self->saved != NULL;
-    WITH_GIL_BEGIN(self);
-    PyObject *arg = tcx_from_json(config);
-    WITH_GIL_END(self, was_released);
-    return call_json(self, self->pbt_explore, arg, "custom_explore_fn", err);
+    return call_json(self, self->pbt_explore, config, "custom_explore_fn", err);
 }
 
 static json_t *python_pbt_sample(void *ctx, json_int_t id, tc_error *err)
 {
     RunObject *self = run_of(ctx);
-    int was_released = self->saved != NULL;
-    WITH_GIL_BEGIN(self);
-    PyObject *arg = PyLong_FromLongLong(id);
-    WITH_GIL_END(self, was_released);
-    return call_json(self, self->pbt_sample, arg, "hyperparam_mutations", err);
+    json_t *arg = json_integer(id);
+    json_t *out = arg ? call_json(self, self->pbt_sample, arg, "hyperparam_mutations", err)
+                      : NULL;
+    if (!arg)
+        tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+    json_decref(arg);
+    return out;
 }
 
 /* The scheduler in the options: {"spec": {...}, "host_driven": bool}. */
