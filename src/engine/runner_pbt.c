@@ -89,7 +89,9 @@ static void delete_own_checkpoints(tc_runner *r, tc_trial *t, const char *keep)
  * directory and put in place by finish_clone once t's worker is released.
  * A donor whose checkpoint has not reached the driver yet (or a function
  * trainable that never saved one) is skipped, as Ray skips a donor without
- * one. */
+ * one. The new config is journaled now, the copied checkpoint only once in
+ * place: a driver killed in between resumes the trial from its own newest
+ * checkpoint with the new config — never from a missing directory. */
 int tcp_pbt_clone_into(tc_runner *r, tc_trial *t, tc_trial *donor, tc_pbt_step *step,
                        tc_error *err)
 {
