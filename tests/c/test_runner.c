@@ -8,95 +8,19 @@
 #include "tc_test.h"
 #include "tunec.h"
 #include "runner.h"
+#include "mem_fs.h"
 
 /* ---- an in-memory host ---------------------------------------------- */
 
-#define MAX_FILES 256
-struct tc_sink { int file; };
+/* The test's host: the in-memory file system (first, see mem_fs.h). */
 typedef struct {
-    double clock;
-    int ndirs;
-    struct { char path[512]; tc_buf data; } files[MAX_FILES];
-    int nfiles;
-    struct tc_sink sinks[MAX_FILES];
+    mem_fs fs;
     int stopper_calls;
 } mem_host;
 
-static int file_index(mem_host *h, const char *path)
-{
-    for (int i = 0; i < h->nfiles; i++)
-        if (strcmp(h->files[i].path, path) == 0)
-            return i;
-    int i = h->nfiles++;
-    snprintf(h->files[i].path, sizeof h->files[i].path, "%s", path);
-    tc_buf_init(&h->files[i].data);
-    return i;
-}
-
-static const char *file_text(mem_host *h, const char *dir, const char *name)
-{
-    char path[600];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    for (int i = 0; i < h->nfiles; i++)
-        if (strcmp(h->files[i].path, path) == 0)
-            return h->files[i].data.data ? h->files[i].data.data : "";
-    return NULL;
-}
-
-static double h_now(void *ctx) { return ((mem_host *)ctx)->clock; }
-
-static char *h_mkdir(void *ctx, const char *parent, const char *prefix, tc_error *err)
-{
-    mem_host *h = ctx;
-    char *p = malloc(strlen(parent) + strlen(prefix) + 16);
-    sprintf(p, "%s/%sxxxx%04d", parent, prefix, h->ndirs++);
-    return p;
-}
-
-static tc_sink *h_open(void *ctx, const char *path, int *existed, tc_error *err)
-{
-    mem_host *h = ctx;
-    int i = file_index(h, path);
-    *existed = h->files[i].data.len > 0;
-    h->sinks[i].file = i;
-    return &h->sinks[i];
-}
-
-static int h_write(void *ctx, tc_sink *s, const char *data, size_t len, tc_error *err)
-{
-    mem_host *h = ctx;
-    return tc_buf_append(&h->files[s->file].data, data, len);
-}
-
-static void h_close(void *ctx, tc_sink *s) {}
-
-static int h_atomic(void *ctx, const char *path, const char *data, size_t len, int durable,
-                    tc_error *err)
-{
-    mem_host *h = ctx;
-    int i = file_index(h, path);
-    tc_buf_clear(&h->files[i].data);
-    return tc_buf_append(&h->files[i].data, data, len);
-}
-
-static void mem_host_free(mem_host *h)
-{
-    for (int i = 0; i < h->nfiles; i++)
-        tc_buf_free(&h->files[i].data);
-}
-
 static tc_host make_host(mem_host *h)
 {
-    tc_host host;
-    memset(&host, 0, sizeof host);
-    host.ctx = h;
-    host.now = h_now;
-    host.make_trial_dir = h_mkdir;
-    host.open_sink = h_open;
-    host.sink_write = h_write;
-    host.sink_close = h_close;
-    host.write_atomic = h_atomic;
-    return host;
+    return mem_fs_host(h);
 }
 
 static tc_runner *make_runner(mem_host *h, const char *space_json, long num_samples,
@@ -164,7 +88,7 @@ static int count_lines(const char *s)
 
 static void test_generation_and_names(void)
 {
-    mem_host h = {.clock = 1588334400.0};
+    mem_host h = {.fs.clock = 1588334400.0};
     tc_runner *r = make_runner(&h,
         "{\"config\": {\"alpha\": {\"grid_search\": [0.2, 0.4, 0.6]}, "
         "\"beta\": {\"grid_search\": [1, 2]}}}", 2, NULL, 2, 0, 0);
@@ -185,12 +109,12 @@ static void test_generation_and_names(void)
     }
     CHECK_STR(tc_runner_trial(r, 0)->name, "train_00000");
     tc_runner_free(r);
-    mem_host_free(&h);
+    mem_fs_free(&h.fs);
 }
 
 static void test_fifo_and_resources(void)
 {
-    mem_host h = {.clock = 1000.0};
+    mem_host h = {.fs.clock = 1000.0};
     tc_runner *r = make_runner(&h, "{\"config\": {\"x\": {\"grid_search\": [1, 2, 3]}}}", 1,
                                NULL, 2, 0, 0);
     tc_trial *a = start_next(r), *b = start_next(r);
@@ -198,8 +122,8 @@ static void test_fifo_and_resources(void)
     CHECK(tc_runner_choose(r, NULL) == NULL);              /* 2 CPUs, both taken */
     CHECK_INT(tc_runner_count(r, TC_RUNNING), 2);
     CHECK(a->logdir && strstr(a->logdir, "/r/exp/train_0_x=1_") == a->logdir);
-    CHECK(file_text(&h, a->logdir, "params.json") != NULL);
-    CHECK_STR(file_text(&h, a->logdir, "params.json"), "{\n  \"x\": 1\n}");
+    CHECK(mem_file_text(&h.fs, a->logdir, "params.json") != NULL);
+    CHECK_STR(mem_file_text(&h.fs, a->logdir, "params.json"), "{\n  \"x\": 1\n}");
     tc_error err;
     tc_error_init(&err);
     CHECK_INT(tc_runner_on_complete(r, a, &err), 0);
@@ -212,12 +136,12 @@ static void test_fifo_and_resources(void)
     CHECK(tc_runner_is_finished(r));
     CHECK_INT(tc_runner_count(r, TC_TERMINATED), 3);
     tc_runner_free(r);
-    mem_host_free(&h);
+    mem_fs_free(&h.fs);
 }
 
 static void test_results_and_stop_dict(void)
 {
-    mem_host h = {.clock = 1000.0};
+    mem_host h = {.fs.clock = 1000.0};
     tc_runner *r = make_runner(&h, "{\"config\": {\"lr\": 0.1}}", 1,
                                "{\"training_iteration\": 3}", 1, 0, 0);
     tc_trial *t = start_next(r);
@@ -230,7 +154,7 @@ static void test_results_and_stop_dict(void)
     CHECK_INT(t->status, TC_TERMINATED);
     /* A result after the stop (worker ran ahead) is dropped. */
     CHECK_INT(result(r, t, "{\"acc\": 0.9, \"training_iteration\": 4}"), TC_STOP);
-    const char *lines = file_text(&h, t->logdir, "result.json");
+    const char *lines = mem_file_text(&h.fs, t->logdir, "result.json");
     CHECK_INT(count_lines(lines), 3);
     CHECK(strstr(lines, "\"config\": {\"lr\": 0.1}") != NULL);
     CHECK(strstr(lines, "\"trial_id\": \"00000\"") != NULL);
@@ -239,7 +163,7 @@ static void test_results_and_stop_dict(void)
     const char *last_line = strstr(strstr(strstr(lines, "\n") + 1, "\n") + 1, "{");
     CHECK(strstr(lines, "\"done\": false") < last_line);
     CHECK(strstr(lines, "\"done\": true") > last_line);
-    const char *csv = file_text(&h, t->logdir, "progress.csv");
+    const char *csv = mem_file_text(&h.fs, t->logdir, "progress.csv");
     CHECK_INT(count_lines(csv), 4);
     /* A result without `done` gets it before the driver's trial fields. */
     CHECK(strncmp(csv, "acc,training_iteration,done,trial_id,experiment_tag\r\n", 53) == 0);
@@ -248,14 +172,14 @@ static void test_results_and_stop_dict(void)
     CHECK(tc_metrics_get((tc_metrics *)t->metrics, "acc", "last", &last) == 1);
     CHECK_INT(t->n_results, 3);
     tc_runner_free(r);
-    mem_host_free(&h);
+    mem_fs_free(&h.fs);
 }
 
 /* Results of growing size make every scratch buffer grow while scans point
  * into them (a use-after-free here once; ASan watches this test). */
 static void test_growing_results(void)
 {
-    mem_host h = {.clock = 1000.0};
+    mem_host h = {.fs.clock = 1000.0};
     tc_runner *r = make_runner(&h, "{\"config\": {\"lr\": 0.1}}", 1, NULL, 1, 0, 0);
     tc_trial *t = start_next(r);
     tc_buf text;
@@ -268,32 +192,32 @@ static void test_growing_results(void)
         tc_buf_printf(&text, "\", \"i\": %d, \"done\": false, \"config\": null}", i);
         CHECK_INT(result(r, t, text.data), TC_CONTINUE);
     }
-    const char *csv = file_text(&h, t->logdir, "progress.csv");
+    const char *csv = mem_file_text(&h.fs, t->logdir, "progress.csv");
     CHECK_INT(count_lines(csv), 61);
-    CHECK_INT(count_lines(file_text(&h, t->logdir, "result.json")), 60);
+    CHECK_INT(count_lines(mem_file_text(&h.fs, t->logdir, "result.json")), 60);
     tc_buf_free(&text);
     tc_runner_free(r);
-    mem_host_free(&h);
+    mem_fs_free(&h.fs);
 }
 
 static void test_missing_stop_key_is_trial_error(void)
 {
-    mem_host h = {.clock = 1000.0};
+    mem_host h = {.fs.clock = 1000.0};
     tc_runner *r = make_runner(&h, "{\"config\": {}}", 1, "{\"mean_accuracy\": 0.9}", 1, 0, 0);
     tc_trial *t = start_next(r);
     CHECK_INT(result(r, t, "{\"acc\": 0.5}"), TC_STOP);
     CHECK_INT(t->status, TC_ERROR);
     CHECK_INT(t->num_failures, 1);
     CHECK(t->error_msg && strstr(t->error_msg, "Stopping criteria mean_accuracy not provided"));
-    const char *errtxt = file_text(&h, t->logdir, "error.txt");
+    const char *errtxt = mem_file_text(&h.fs, t->logdir, "error.txt");
     CHECK(errtxt && strncmp(errtxt, "Failure # 1 (occurred at ", 25) == 0);
     tc_runner_free(r);
-    mem_host_free(&h);
+    mem_fs_free(&h.fs);
 }
 
 static void test_user_done_and_max_failures(void)
 {
-    mem_host h = {.clock = 1000.0};
+    mem_host h = {.fs.clock = 1000.0};
     tc_runner *r = make_runner(&h, "{\"config\": {}}", 1, NULL, 1, 2, 0);
     tc_trial *t = start_next(r);
     tc_error err;
@@ -309,7 +233,7 @@ static void test_user_done_and_max_failures(void)
         }
     }
     CHECK_INT(t->status, TC_ERROR);
-    const char *errtxt = file_text(&h, t->logdir, "error.txt");
+    const char *errtxt = mem_file_text(&h.fs, t->logdir, "error.txt");
     CHECK(errtxt && strstr(errtxt, "Failure # 3") != NULL && strstr(errtxt, "Failure # 2"));
     tc_runner_free(r);
 
@@ -318,12 +242,12 @@ static void test_user_done_and_max_failures(void)
     CHECK_INT(result(r, t, "{\"x\": 1, \"done\": true}"), TC_STOP);
     CHECK_INT(t->status, TC_TERMINATED);
     tc_runner_free(r);
-    mem_host_free(&h);
+    mem_fs_free(&h.fs);
 }
 
 static void test_function_return_marks_done(void)
 {
-    mem_host h = {.clock = 1000.0};
+    mem_host h = {.fs.clock = 1000.0};
     tc_runner *r = make_runner(&h, "{\"config\": {}}", 1, NULL, 1, 0, 0);
     tc_trial *t = start_next(r);
     result(r, t, "{\"x\": 1}");
@@ -332,14 +256,14 @@ static void test_function_return_marks_done(void)
     tc_error_init(&err);
     tc_runner_on_complete(r, t, &err);
     CHECK(json_is_true(json_object_get(t->last_result, "done")));
-    CHECK_INT(count_lines(file_text(&h, t->logdir, "result.json")), 2);   /* no extra row */
+    CHECK_INT(count_lines(mem_file_text(&h.fs, t->logdir, "result.json")), 2);   /* no extra row */
     tc_runner_free(r);
-    mem_host_free(&h);
+    mem_fs_free(&h.fs);
 }
 
 static void test_fail_fast_and_stop_all(void)
 {
-    mem_host h = {.clock = 1000.0};
+    mem_host h = {.fs.clock = 1000.0};
     tc_runner *r = make_runner(&h, "{\"config\": {\"x\": {\"grid_search\": [1, 2, 3, 4]}}}", 1,
                                NULL, 2, 0, 1);
     tc_trial *a = start_next(r);
@@ -355,12 +279,12 @@ static void test_fail_fast_and_stop_all(void)
     tc_runner_on_stopped(r, b, &err);
     CHECK(tc_runner_is_finished(r));
     tc_runner_free(r);
-    mem_host_free(&h);
+    mem_fs_free(&h.fs);
 }
 
 static void test_insufficient_resources(void)
 {
-    mem_host h = {.clock = 1000.0};
+    mem_host h = {.fs.clock = 1000.0};
     tc_runner *r = make_runner(&h, "{\"config\": {}}", 1, NULL, 0.5, 0, 0);
     tc_error err;
     tc_error_init(&err);
@@ -368,12 +292,12 @@ static void test_insufficient_resources(void)
     CHECK_INT(tc_runner_blocked(r, &err), 1);
     CHECK(strstr(err.text, "Insufficient cluster resources") != NULL);
     tc_runner_free(r);
-    mem_host_free(&h);
+    mem_fs_free(&h.fs);
 }
 
 static void test_state_json(void)
 {
-    mem_host h = {.clock = 1000.0};
+    mem_host h = {.fs.clock = 1000.0};
     tc_runner *r = make_runner(&h, "{\"config\": {\"x\": {\"grid_search\": [1, 2]}}}", 1, NULL,
                                2, 0, 0);
     tc_trial *t = start_next(r);
@@ -381,7 +305,7 @@ static void test_state_json(void)
     tc_error err;
     tc_error_init(&err);
     CHECK_INT(tc_runner_write_state(r, 999.0, &err), 0);
-    const char *state = file_text(&h, "/r/exp", "experiment_state-2020-01-01_00-00-00.json");
+    const char *state = mem_file_text(&h.fs, "/r/exp", "experiment_state-2020-01-01_00-00-00.json");
     CHECK(state != NULL);
     json_t *j = state ? tc_json_loads(state, strlen(state), &err) : NULL;
     CHECK(j && json_array_size(json_object_get(j, "checkpoints")) == 2);
@@ -390,7 +314,7 @@ static void test_state_json(void)
     CHECK_STR(json_string_value(json_object_get(first, "status")), "RUNNING");
     json_decref(j);
     tc_runner_free(r);
-    mem_host_free(&h);
+    mem_fs_free(&h.fs);
 }
 
 int main(void)

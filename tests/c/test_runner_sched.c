@@ -17,28 +17,16 @@
 #include "tunec.h"
 #include "runner.h"
 #include "sched.h"
+#include "mem_fs.h"
 
 /* ---- an in-memory host ---------------------------------------------- */
 
-#define MAX_FILES 1024
 #define MAX_EVENTS 256
 #define MAX_REMOVED 64
 
-struct tc_sink { int file; };
-
-typedef struct {
-    char path[512];
-    tc_buf data;
-    int gone;                 /* removed (remove_tree, or replaced by copy_path) */
-} mem_file;
-
 typedef struct mem_host {
+    mem_fs fs;                /* first: the callbacks' ctx is also a mem_fs */
     tc_runner *r;             /* for the host scheduler's calls back into the runner */
-    double clock;
-    int ndirs;
-    mem_file files[MAX_FILES];
-    int nfiles;
-    struct tc_sink sinks[MAX_FILES];
     tc_buf journal;
     char removed[MAX_REMOVED][512];   /* remove_tree calls, in order */
     int nremoved;
@@ -60,7 +48,7 @@ typedef struct mem_host {
 static mem_host *mem_host_new(void)
 {
     mem_host *h = calloc(1, sizeof *h);
-    h->clock = 1000.0;
+    h->fs.clock = 1000.0;
     tc_buf_init(&h->journal);
     h->choose_ret = -1;
     return h;
@@ -68,55 +56,20 @@ static mem_host *mem_host_new(void)
 
 static void mem_host_free(mem_host *h)
 {
-    for (int i = 0; i < h->nfiles; i++)
-        tc_buf_free(&h->files[i].data);
+    mem_fs_free(&h->fs);
     for (int i = 0; i < h->nevents; i++)
         free(h->events[i].text);
     tc_buf_free(&h->journal);
     free(h);
 }
 
-static int find_file(mem_host *h, const char *path)
-{
-    for (int i = 0; i < h->nfiles; i++)
-        if (!h->files[i].gone && strcmp(h->files[i].path, path) == 0)
-            return i;
-    return -1;
-}
-
-static int file_index(mem_host *h, const char *path)
-{
-    int i = find_file(h, path);
-    if (i >= 0)
-        return i;
-    if (h->nfiles == MAX_FILES) {
-        fprintf(stderr, "mem_host: too many files\n");
-        abort();
-    }
-    i = h->nfiles++;
-    snprintf(h->files[i].path, sizeof h->files[i].path, "%s", path);
-    tc_buf_init(&h->files[i].data);
-    return i;
-}
-
-/* The text of dir/name, NULL if there is no such file. */
-static const char *file_text(mem_host *h, const char *dir, const char *name)
-{
-    char path[1100];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    int i = find_file(h, path);
-    if (i < 0)
-        return NULL;
-    return h->files[i].data.data ? h->files[i].data.data : "";
-}
-
 static void put_file(mem_host *h, const char *dir, const char *name, const char *text)
 {
     char path[1100];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    int i = file_index(h, path);
-    tc_buf_clear(&h->files[i].data);
-    tc_buf_puts(&h->files[i].data, text);
+    int i = mem_file_index(&h->fs, path);
+    tc_buf_clear(&h->fs.files[i].data);
+    tc_buf_puts(&h->fs.files[i].data, text);
 }
 
 /* 1 when path is root or inside it. */
@@ -126,51 +79,15 @@ static int under(const char *path, const char *root)
     return strncmp(path, root, n) == 0 && (path[n] == '\0' || path[n] == '/');
 }
 
-static double h_now(void *ctx) { return ((mem_host *)ctx)->clock; }
-
-static char *h_mkdir(void *ctx, const char *parent, const char *prefix, tc_error *err)
-{
-    mem_host *h = ctx;
-    char *p = malloc(strlen(parent) + strlen(prefix) + 16);
-    sprintf(p, "%s/%sxxxx%04d", parent, prefix, h->ndirs++);
-    return p;
-}
-
-static tc_sink *h_open(void *ctx, const char *path, int *existed, tc_error *err)
-{
-    mem_host *h = ctx;
-    int i = file_index(h, path);
-    *existed = h->files[i].data.len > 0;
-    h->sinks[i].file = i;
-    return &h->sinks[i];
-}
-
-static int h_write(void *ctx, tc_sink *s, const char *data, size_t len, tc_error *err)
-{
-    mem_host *h = ctx;
-    return tc_buf_append(&h->files[s->file].data, data, len);
-}
-
-static void h_close(void *ctx, tc_sink *s) {}
-
-static int h_atomic(void *ctx, const char *path, const char *data, size_t len, int durable,
-                    tc_error *err)
-{
-    mem_host *h = ctx;
-    int i = file_index(h, path);
-    tc_buf_clear(&h->files[i].data);
-    return tc_buf_append(&h->files[i].data, data, len);
-}
-
 static void h_remove_tree(void *ctx, const char *path)
 {
     mem_host *h = ctx;
     if (h->nremoved < MAX_REMOVED)
         snprintf(h->removed[h->nremoved++], sizeof h->removed[0], "%s", path);
-    for (int i = 0; i < h->nfiles; i++)
-        if (!h->files[i].gone && under(h->files[i].path, path)) {
-            h->files[i].gone = 1;
-            tc_buf_free(&h->files[i].data);
+    for (int i = 0; i < h->fs.nfiles; i++)
+        if (!h->fs.files[i].gone && under(h->fs.files[i].path, path)) {
+            h->fs.files[i].gone = 1;
+            tc_buf_free(&h->fs.files[i].data);
         }
 }
 
@@ -189,23 +106,23 @@ static int removed_path(mem_host *h, const char *dir, const char *name)
 static int h_copy_path(void *ctx, const char *src, const char *dst, tc_error *err)
 {
     mem_host *h = ctx;
-    int n0 = h->nfiles, found = 0;
+    int n0 = h->fs.nfiles, found = 0;
     for (int i = 0; i < n0; i++)
-        found |= !h->files[i].gone && under(h->files[i].path, src);
+        found |= !h->fs.files[i].gone && under(h->fs.files[i].path, src);
     if (!found)
         return 0;
     int saved = h->nremoved;
     h_remove_tree(h, dst);
     h->nremoved = saved;      /* not a removal the engine asked for */
     for (int i = 0; i < n0; i++) {
-        if (h->files[i].gone || !under(h->files[i].path, src))
+        if (h->fs.files[i].gone || !under(h->fs.files[i].path, src))
             continue;
         char path[1100];
-        snprintf(path, sizeof path, "%s%s", dst, h->files[i].path + strlen(src));
-        int j = file_index(h, path);
-        tc_buf_clear(&h->files[j].data);
-        tc_buf_append(&h->files[j].data, h->files[i].data.data ? h->files[i].data.data : "",
-                      h->files[i].data.len);
+        snprintf(path, sizeof path, "%s%s", dst, h->fs.files[i].path + strlen(src));
+        int j = mem_file_index(&h->fs, path);
+        tc_buf_clear(&h->fs.files[j].data);
+        tc_buf_append(&h->fs.files[j].data, h->fs.files[i].data.data ? h->fs.files[i].data.data : "",
+                      h->fs.files[i].data.len);
     }
     h->ncopies++;
     return 1;
@@ -269,15 +186,7 @@ static long h_sched_choose(void *ctx, tc_error *err)
 
 static tc_host make_host(mem_host *h)
 {
-    tc_host host;
-    memset(&host, 0, sizeof host);
-    host.ctx = h;
-    host.now = h_now;
-    host.make_trial_dir = h_mkdir;
-    host.open_sink = h_open;
-    host.sink_write = h_write;
-    host.sink_close = h_close;
-    host.write_atomic = h_atomic;
+    tc_host host = mem_fs_host(h);
     host.remove_tree = h_remove_tree;
     host.copy_path = h_copy_path;
     host.journal = h_journal;
@@ -579,7 +488,7 @@ static void test_fifo_paused_fallback(void)
     CHECK_INT(tc_runner_count(r, TC_RUNNING), 0);
     CHECK(journaled(h, "00000", "PAUSED"));
     /* The pause's result is logged like any other, done false. */
-    json_t *line = last_line(file_text(h, t0->logdir, "result.json"));
+    json_t *line = last_line(mem_file_text(&h->fs, t0->logdir, "result.json"));
     CHECK(line && json_is_false(json_object_get(line, "done")));
     json_decref(line);
     /* While it saves, a start of it is refused. */
@@ -616,9 +525,9 @@ static void test_fifo_paused_fallback(void)
     CHECK_INT(tc_runner_start(r, t0, 1, "host", &err), 0);
     CHECK_INT(t0->status, TC_RUNNING);
     CHECK_INT(t0->restored_iteration, 1);
-    CHECK_INT(count_lines(file_text(h, t0->logdir, "result.json")), 1);
+    CHECK_INT(count_lines(mem_file_text(&h->fs, t0->logdir, "result.json")), 1);
     CHECK_INT(report(r, t0, 2, 5.5), TC_PAUSE);            /* t1, t2 still wait */
-    CHECK_INT(count_lines(file_text(h, t0->logdir, "result.json")), 2);
+    CHECK_INT(count_lines(mem_file_text(&h->fs, t0->logdir, "result.json")), 2);
     /* A paused trial whose function returned while it was being paused is
      * over once its worker is released. */
     CHECK_INT(release(r, t2, 1), 0);
@@ -669,16 +578,16 @@ static void test_asha(void)
         CHECK_INT(d, steps[k].want);
         CHECK_INT(tr->status, steps[k].status);
         /* The row the sink received: done is the decision. */
-        json_t *line = last_line(file_text(h, tr->logdir, "result.json"));
+        json_t *line = last_line(mem_file_text(&h->fs, tr->logdir, "result.json"));
         CHECK(line != NULL);
         CHECK_INT(json_is_true(json_object_get(line, "done")), steps[k].want == TC_STOP);
         CHECK_INT(json_integer_value(json_object_get(line, "training_iteration")), steps[k].it);
         json_decref(line);
     }
-    CHECK_INT(count_lines(file_text(h, t[1]->logdir, "result.json")), 1);
-    CHECK_INT(count_lines(file_text(h, t[2]->logdir, "result.json")), 4);
+    CHECK_INT(count_lines(mem_file_text(&h->fs, t[1]->logdir, "result.json")), 1);
+    CHECK_INT(count_lines(mem_file_text(&h->fs, t[2]->logdir, "result.json")), 4);
     /* progress.csv agrees (done column True on the last row only) */
-    const char *csv = file_text(h, t[2]->logdir, "progress.csv");
+    const char *csv = mem_file_text(&h->fs, t[2]->logdir, "progress.csv");
     int ntrue = 0;
     for (const char *p = csv; p && (p = strstr(p, "True")) != NULL; p++)
         ntrue++;
@@ -692,7 +601,7 @@ static void test_asha(void)
     tc_buf_free(&dbg);
     /* A result after the stop is ignored (the worker ran ahead). */
     CHECK_INT(report(r, t[2], 5, 9.0), TC_STOP);
-    CHECK_INT(count_lines(file_text(h, t[2]->logdir, "result.json")), 4);
+    CHECK_INT(count_lines(mem_file_text(&h->fs, t[2]->logdir, "result.json")), 4);
     free_checked(r);
     mem_host_free(h);
 
@@ -753,7 +662,7 @@ static void test_hyperband_halving(void)
             CHECK_INT(q->status, TC_TERMINATED);
             CHECK_INT(p->status, TC_PENDING);               /* unpaused */
             CHECK(journaled(h, p->trial_id, "PENDING"));
-            json_t *line = last_line(file_text(h, q->logdir, "result.json"));
+            json_t *line = last_line(mem_file_text(&h->fs, q->logdir, "result.json"));
             CHECK(line && json_is_true(json_object_get(line, "done")));
             json_decref(line);
             /* it restarts from the pause checkpoint, its files as they are */
@@ -762,11 +671,11 @@ static void test_hyperband_halving(void)
             tc_error_init(&err);
             CHECK_INT(tc_runner_start(r, p, 77, "host", &err), 0);
             CHECK_INT(p->restored_iteration, 1);
-            CHECK_INT(count_lines(file_text(h, p->logdir, "result.json")), 1);
+            CHECK_INT(count_lines(mem_file_text(&h->fs, p->logdir, "result.json")), 1);
             /* reaching the new milestone (2) finishes the bracket */
             CHECK_INT(report(r, p, 2, 0.95), TC_STOP);
             CHECK_INT(p->status, TC_TERMINATED);
-            CHECK_INT(count_lines(file_text(h, p->logdir, "result.json")), 2);
+            CHECK_INT(count_lines(mem_file_text(&h->fs, p->logdir, "result.json")), 2);
         } else {
             CHECK_INT(d, TC_CONTINUE);
             CHECK_INT(q->status, TC_RUNNING);
@@ -929,7 +838,7 @@ static void test_median(void)
         CHECK_INT(report(r, t[steps[k].trial], steps[k].it, steps[k].score), steps[k].want);
         CHECK_INT(t[steps[k].trial]->status, steps[k].status);
     }
-    json_t *line = last_line(file_text(h, b->logdir, "result.json"));
+    json_t *line = last_line(mem_file_text(&h->fs, b->logdir, "result.json"));
     CHECK(line && json_is_true(json_object_get(line, "done")));
     json_decref(line);
     /* a's worker is free: FIFO still takes the PENDING trial first. The
@@ -996,7 +905,7 @@ static void test_pbt_clone(void)
     CHECK_STR(t[3]->tag, "3_lr=0.4");
     CHECK(json_real_value(json_object_get(t[3]->config, "lr")) == 0.4);
     CHECK_INT(h->ncopies, 0);
-    CHECK(file_text(h, "/r/exp", "pbt_global.txt") == NULL);
+    CHECK(mem_file_text(&h->fs, "/r/exp", "pbt_global.txt") == NULL);
     CHECK(t[3]->clone_dir == NULL && !t[3]->restart_first);
     /* Now trial 0's (transient) checkpoint arrives. */
     CHECK_INT(save_ckpt(h, r, t[0], 2, 1), 0);
@@ -1011,10 +920,10 @@ static void test_pbt_clone(void)
     snprintf(want_tag, sizeof want_tag, "3_lr=0.4@perturbed[lr=%g]", lr);
     CHECK_STR(t[3]->tag, want_tag);
     /* the donor's checkpoint is staged in the trial's logdir */
-    CHECK_STR(file_text(h, t[3]->logdir, ".pbt_clone/checkpoint"), "state of 00000 at 2");
+    CHECK_STR(mem_file_text(&h->fs, t[3]->logdir, ".pbt_clone/checkpoint"), "state of 00000 at 2");
     CHECK_STR(t[3]->clone_dir, "checkpoint_2");
     /* the log files, in the experiment dir */
-    const char *global = file_text(h, "/r/exp", "pbt_global.txt");
+    const char *global = mem_file_text(&h->fs, "/r/exp", "pbt_global.txt");
     CHECK_INT(count_lines(global), 1);
     json_t *line = nth_line(global, 0);
     CHECK(line && json_array_size(line) == 6);
@@ -1025,8 +934,8 @@ static void test_pbt_clone(void)
     CHECK(json_real_value(json_object_get(json_array_get(line, 4), "lr")) == 0.1);
     CHECK(json_equal(json_array_get(line, 5), t[3]->config));
     json_decref(line);
-    CHECK_STR(file_text(h, "/r/exp", "pbt_policy_00003.txt"), global);
-    CHECK(file_text(h, "/r/exp", "pbt_policy_00000.txt") == NULL);
+    CHECK_STR(mem_file_text(&h->fs, "/r/exp", "pbt_policy_00003.txt"), global);
+    CHECK(mem_file_text(&h->fs, "/r/exp", "pbt_policy_00000.txt") == NULL);
     /* While its worker stops: not startable, nothing overtakes it wrongly. */
     CHECK(tc_runner_choose(r, NULL) == NULL);
     /* Released: its own checkpoints give way to the donor's copy. */
@@ -1037,12 +946,12 @@ static void test_pbt_clone(void)
     CHECK_STR(dirs, "checkpoint_2");
     CHECK_INT(t[3]->ckpts.list[0].iteration, 2);
     CHECK(removed_path(h, t[3]->logdir, "checkpoint_1"));
-    CHECK(file_text(h, t[3]->logdir, "checkpoint_1/checkpoint") == NULL);
-    CHECK(file_text(h, t[3]->logdir, ".pbt_clone/checkpoint") == NULL);
-    CHECK_STR(file_text(h, t[3]->logdir, "checkpoint_2/checkpoint"), "state of 00000 at 2");
+    CHECK(mem_file_text(&h->fs, t[3]->logdir, "checkpoint_1/checkpoint") == NULL);
+    CHECK(mem_file_text(&h->fs, t[3]->logdir, ".pbt_clone/checkpoint") == NULL);
+    CHECK_STR(mem_file_text(&h->fs, t[3]->logdir, "checkpoint_2/checkpoint"), "state of 00000 at 2");
     CHECK(t[3]->clone_dir == NULL);
     /* the donor's own checkpoint is untouched */
-    CHECK_STR(file_text(h, t[0]->logdir, "checkpoint_2/checkpoint"), "state of 00000 at 2");
+    CHECK_STR(mem_file_text(&h->fs, t[0]->logdir, "checkpoint_2/checkpoint"), "state of 00000 at 2");
     /* It restarts first, from the copy, continuing its result files. */
     CHECK(tc_runner_choose(r, NULL) == t[3]);
     const char *rel, *abs;
@@ -1055,23 +964,23 @@ static void test_pbt_clone(void)
     CHECK_INT(tc_runner_start(r, t[3], 99, "host", &err), 0);
     CHECK_INT(t[3]->restored_iteration, 2);
     CHECK_INT(t[3]->restart_first, 0);
-    CHECK_INT(count_lines(file_text(h, t[3]->logdir, "result.json")), 3);
+    CHECK_INT(count_lines(mem_file_text(&h->fs, t[3]->logdir, "result.json")), 3);
     CHECK_INT(report(r, t[3], 3, 6.0), TC_SAVE);           /* now the best: upper quantile */
     tc_runner_expect_checkpoint(r, t[3]);
-    line = last_line(file_text(h, t[3]->logdir, "result.json"));
+    line = last_line(mem_file_text(&h->fs, t[3]->logdir, "result.json"));
     CHECK(line && json_equal(json_object_get(line, "config"), t[3]->config));
     CHECK_STR(json_string_value(json_object_get(line, "experiment_tag")), want_tag);
     json_decref(line);
     /* params.json is the first start's (Ray writes it once) */
-    CHECK_STR(file_text(h, t[3]->logdir, "params.json"), "{\n  \"lr\": 0.4\n}");
+    CHECK_STR(mem_file_text(&h->fs, t[3]->logdir, "params.json"), "{\n  \"lr\": 0.4\n}");
 
     /* Trial 3 is now a donor, with a policy file: trial 2's clone starts
      * its policy file as a copy of trial 3's, then appends its line. */
     CHECK_INT(save_ckpt(h, r, t[3], 3, 1), 0);
     CHECK_INT(report(r, t[2], 2, -1.0), TC_RESTART);
     CHECK_STR(t[2]->clone_dir, "checkpoint_3");
-    CHECK_STR(file_text(h, t[2]->logdir, ".pbt_clone/checkpoint"), "state of 00003 at 3");
-    global = file_text(h, "/r/exp", "pbt_global.txt");
+    CHECK_STR(mem_file_text(&h->fs, t[2]->logdir, ".pbt_clone/checkpoint"), "state of 00003 at 3");
+    global = mem_file_text(&h->fs, "/r/exp", "pbt_global.txt");
     CHECK_INT(count_lines(global), 2);
     line = nth_line(global, 1);
     CHECK(line && json_array_size(line) == 6);
@@ -1082,8 +991,8 @@ static void test_pbt_clone(void)
     CHECK(json_equal(json_array_get(line, 4), t[3]->config));   /* the donor's config as run */
     CHECK(json_equal(json_array_get(line, 5), t[2]->config));
     json_decref(line);
-    const char *policy2 = file_text(h, "/r/exp", "pbt_policy_00002.txt");
-    const char *policy3 = file_text(h, "/r/exp", "pbt_policy_00003.txt");
+    const char *policy2 = mem_file_text(&h->fs, "/r/exp", "pbt_policy_00002.txt");
+    const char *policy3 = mem_file_text(&h->fs, "/r/exp", "pbt_policy_00003.txt");
     CHECK_INT(count_lines(policy2), 2);
     CHECK_INT(count_lines(policy3), 1);
     CHECK(policy2 && policy3 && strncmp(policy2, policy3, strlen(policy3)) == 0);
@@ -1091,7 +1000,7 @@ static void test_pbt_clone(void)
     CHECK_INT(release(r, t[2], 0), 0);
     ckpt_dirs(t[2], dirs, sizeof dirs);
     CHECK_STR(dirs, "checkpoint_3");
-    CHECK_STR(file_text(h, t[2]->logdir, "checkpoint_3/checkpoint"), "state of 00003 at 3");
+    CHECK_STR(mem_file_text(&h->fs, t[2]->logdir, "checkpoint_3/checkpoint"), "state of 00003 at 3");
     CHECK_STR(debug_string(r, &dbg), "PopulationBasedTraining: 2 checkpoints, 2 perturbs");
     tc_buf_free(&dbg);
     free_checked(r);
@@ -1135,14 +1044,14 @@ static void test_pbt_paused_clone(void)
     CHECK_INT(release(r, b, 0), 0);
     ckpt_dirs(b, dirs, sizeof dirs);
     CHECK_STR(dirs, "checkpoint_2");
-    CHECK_STR(file_text(h, b->logdir, "checkpoint_2/checkpoint"), "state of 00000 at 2");
+    CHECK_STR(mem_file_text(&h->fs, b->logdir, "checkpoint_2/checkpoint"), "state of 00000 at 2");
     /* a's checkpoint, transient but the newest, survives the copy */
-    CHECK_STR(file_text(h, a->logdir, "checkpoint_2/checkpoint"), "state of 00000 at 2");
+    CHECK_STR(mem_file_text(&h->fs, a->logdir, "checkpoint_2/checkpoint"), "state of 00000 at 2");
     tc_error err;
     tc_error_init(&err);
     CHECK_INT(tc_runner_start(r, b, 5, "host", &err), 0);
     CHECK_INT(b->restored_iteration, 2);
-    CHECK_INT(count_lines(file_text(h, b->logdir, "result.json")), 2);
+    CHECK_INT(count_lines(mem_file_text(&h->fs, b->logdir, "result.json")), 2);
     free_checked(r);
     mem_host_free(h);
 }
@@ -1233,7 +1142,7 @@ static void test_pbt_replay(void)
     CHECK_INT(tc_runner_start(r, t, 5, "host", &err), 0);
     CHECK_INT(t->restored_iteration, 2);
     CHECK_INT(report(r, t, 3, 1.0), TC_CONTINUE);          /* the policy is used up */
-    json_t *line = last_line(file_text(h, t->logdir, "result.json"));
+    json_t *line = last_line(mem_file_text(&h->fs, t->logdir, "result.json"));
     CHECK(line && json_real_value(json_object_get(json_object_get(line, "config"), "lr")) == 0.5);
     json_decref(line);
     tc_buf dbg;
@@ -1309,7 +1218,7 @@ static void test_transient_checkpoints(void)
             CHECK(removed_path(h, t->logdir, rows[k].removed));
             char path[64];
             snprintf(path, sizeof path, "%s/checkpoint", rows[k].removed);
-            CHECK(file_text(h, t->logdir, path) == NULL);
+            CHECK(mem_file_text(&h->fs, t->logdir, path) == NULL);
         }
     }
     /* A checkpoint of an iteration never logged is not registered; a path
@@ -1489,7 +1398,7 @@ static void test_host_driven_super_and_act(void)
     CHECK_INT(report(r, t[0], 1, 1.0), TC_CONTINUE);
     CHECK_INT(report(r, t[1], 1, 0.5), TC_STOP);           /* ASHA's cutoff, via super() */
     CHECK_INT(t[1]->status, TC_TERMINATED);
-    json_t *line = last_line(file_text(h, t[1]->logdir, "result.json"));
+    json_t *line = last_line(mem_file_text(&h->fs, t[1]->logdir, "result.json"));
     CHECK(line && json_is_true(json_object_get(line, "done")));
     json_decref(line);
     CHECK_INT(report(r, t[2], 10, 0.0), TC_STOP);          /* max_t */
@@ -1582,13 +1491,13 @@ static void test_host_driven_stops_clone(void)
     CHECK(b->clone_dir == NULL);
     CHECK_INT(b->restart_first, 0);
     CHECK(removed_path(h, b->logdir, ".pbt_clone"));
-    CHECK(file_text(h, b->logdir, ".pbt_clone/checkpoint") == NULL);
+    CHECK(mem_file_text(&h->fs, b->logdir, ".pbt_clone/checkpoint") == NULL);
     CHECK_INT(release(r, b, 0), 0);
     char dirs[64];
     ckpt_dirs(b, dirs, sizeof dirs);
     CHECK_STR(dirs, "checkpoint_1");                       /* its own, untouched */
-    CHECK_STR(file_text(h, b->logdir, "checkpoint_1/checkpoint"), "state of 00001 at 1");
-    CHECK(file_text(h, b->logdir, "checkpoint_2/checkpoint") == NULL);
+    CHECK_STR(mem_file_text(&h->fs, b->logdir, "checkpoint_1/checkpoint"), "state of 00001 at 1");
+    CHECK(mem_file_text(&h->fs, b->logdir, "checkpoint_2/checkpoint") == NULL);
     free_checked(r);
     mem_host_free(h);
 }

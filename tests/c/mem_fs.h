@@ -1,0 +1,129 @@
+/* mem_fs.h — an in-memory file system for the engine tests that drive a
+ * runner (test_runner.c, test_runner_sched.c): the host's clock, trial
+ * directories, append-only sinks and atomic writes, over named buffers.
+ *
+ * A test's host struct has a mem_fs as its FIRST member, so the context the
+ * runner hands every callback is both the test's host and its mem_fs.
+ * Removed files stay in the table marked `gone` (a test may ask what was
+ * removed); a path written again becomes a new live entry. */
+#ifndef TC_TEST_MEM_FS_H
+#define TC_TEST_MEM_FS_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "tunec.h"
+#include "runner.h"
+
+#define MEM_FS_MAX_FILES 1024
+
+struct tc_sink { int file; };
+
+typedef struct {
+    char path[512];
+    tc_buf data;
+    int gone;                 /* removed (remove_tree, or replaced by copy_path) */
+} mem_file;
+
+typedef struct mem_fs {
+    double clock;             /* what host.now returns */
+    int ndirs;                /* trial directories made so far */
+    mem_file files[MEM_FS_MAX_FILES];
+    int nfiles;
+    struct tc_sink sinks[MEM_FS_MAX_FILES];
+} mem_fs;
+
+/* The live entry of path, or -1. */
+static inline int mem_find_file(mem_fs *fs, const char *path)
+{
+    for (int i = 0; i < fs->nfiles; i++)
+        if (!fs->files[i].gone && strcmp(fs->files[i].path, path) == 0)
+            return i;
+    return -1;
+}
+
+/* The live entry of path, created empty if missing. */
+static inline int mem_file_index(mem_fs *fs, const char *path)
+{
+    int i = mem_find_file(fs, path);
+    if (i >= 0)
+        return i;
+    if (fs->nfiles == MEM_FS_MAX_FILES) {
+        fprintf(stderr, "mem_fs: too many files\n");
+        abort();
+    }
+    i = fs->nfiles++;
+    snprintf(fs->files[i].path, sizeof fs->files[i].path, "%.511s", path);
+    tc_buf_init(&fs->files[i].data);
+    return i;
+}
+
+/* The text of dir/name, NULL if there is no such file. */
+static inline const char *mem_file_text(mem_fs *fs, const char *dir, const char *name)
+{
+    char path[1100];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int i = mem_find_file(fs, path);
+    if (i < 0)
+        return NULL;
+    return fs->files[i].data.data ? fs->files[i].data.data : "";
+}
+
+static inline void mem_fs_free(mem_fs *fs)
+{
+    for (int i = 0; i < fs->nfiles; i++)
+        tc_buf_free(&fs->files[i].data);
+}
+
+static inline double mem_now(void *ctx) { return ((mem_fs *)ctx)->clock; }
+
+static inline char *mem_mkdir(void *ctx, const char *parent, const char *prefix, tc_error *err)
+{
+    mem_fs *fs = ctx;
+    char *p = malloc(strlen(parent) + strlen(prefix) + 16);
+    sprintf(p, "%s/%sxxxx%04d", parent, prefix, fs->ndirs++);
+    return p;
+}
+
+static inline tc_sink *mem_open(void *ctx, const char *path, int *existed, tc_error *err)
+{
+    mem_fs *fs = ctx;
+    int i = mem_file_index(fs, path);
+    *existed = fs->files[i].data.len > 0;
+    fs->sinks[i].file = i;
+    return &fs->sinks[i];
+}
+
+static inline int mem_write(void *ctx, tc_sink *s, const char *data, size_t len, tc_error *err)
+{
+    mem_fs *fs = ctx;
+    return tc_buf_append(&fs->files[s->file].data, data, len);
+}
+
+static inline void mem_close(void *ctx, tc_sink *s) {}
+
+static inline int mem_atomic(void *ctx, const char *path, const char *data, size_t len,
+                             int durable, tc_error *err)
+{
+    mem_fs *fs = ctx;
+    int i = mem_file_index(fs, path);
+    tc_buf_clear(&fs->files[i].data);
+    return tc_buf_append(&fs->files[i].data, data, len);
+}
+
+/* A host with ctx and the mem_fs callbacks set, everything else NULL. */
+static inline tc_host mem_fs_host(void *ctx)
+{
+    tc_host host;
+    memset(&host, 0, sizeof host);
+    host.ctx = ctx;
+    host.now = mem_now;
+    host.make_trial_dir = mem_mkdir;
+    host.open_sink = mem_open;
+    host.sink_write = mem_write;
+    host.sink_close = mem_close;
+    host.write_atomic = mem_atomic;
+    return host;
+}
+
+#endif
