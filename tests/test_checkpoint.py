@@ -11,19 +11,10 @@ import time
 import pytest
 
 import tunec as tune
+from run_helpers import run
 
 
-@pytest.fixture(autouse=True)
-def _setup(monkeypatch):
-    monkeypatch.setenv("TUNEC_STOP_GRACE_S", "2")
-    tune.init(num_cpus=2)
-    yield
-    tune.shutdown()
-
-
-def run(fn, tmp_path, **kw):
-    kw.setdefault("verbose", 0)
-    return tune.run(fn, local_dir=str(tmp_path), **kw)
+pytestmark = pytest.mark.usefixtures("two_cpus")
 
 
 def iterations(trial):

@@ -16,6 +16,7 @@ import pytest
 
 import tunec as tune
 from tunec.schedulers import PB2
+from run_helpers import rows
 
 OPTIMUM = 0.5
 # Six trials 0.35 or more from the optimum, two 0.1 from it.
@@ -48,17 +49,7 @@ class Bump(tune.Trainable):
         self.x = checkpoint["x"]
 
 
-@pytest.fixture(autouse=True)
-def _setup(monkeypatch):
-    monkeypatch.setenv("TUNEC_STOP_GRACE_S", "2")
-    tune.init(num_cpus=2)
-    yield
-    tune.shutdown()
-
-
-def rows(trial):
-    with open(os.path.join(trial.logdir, "result.json")) as f:
-        return [json.loads(line) for line in f]
+pytestmark = pytest.mark.usefixtures("two_cpus")
 
 
 def distance(lrs):

@@ -16,24 +16,10 @@ from tunec.error import TuneError
 from tunec.schedulers import (ASHAScheduler, AsyncHyperBandScheduler, FIFOScheduler,
                               HyperBandScheduler, MedianStoppingRule, PopulationBasedTraining,
                               PopulationBasedTrainingReplay, TrialScheduler)
+from run_helpers import rows, run
 
 
-@pytest.fixture(autouse=True)
-def _setup(monkeypatch):
-    monkeypatch.setenv("TUNEC_STOP_GRACE_S", "2")
-    tune.init(num_cpus=2)
-    yield
-    tune.shutdown()
-
-
-def run(trainable, tmp_path, **kw):
-    kw.setdefault("verbose", 0)
-    return tune.run(trainable, local_dir=str(tmp_path), **kw)
-
-
-def rows(trial):
-    with open(os.path.join(trial.logdir, "result.json")) as f:
-        return [json.loads(line) for line in f]
+pytestmark = pytest.mark.usefixtures("two_cpus")
 
 
 def assert_rows_whole(trial):
