@@ -30,6 +30,24 @@ def _write_params_pickle(logdir, config):
     os.replace(tmp, path)
 
 
+def _write_error_pickle(logdir, exc):
+    """error.pkl (as Ray 2.x writes it): the trial's own exception, which
+    tune.run(fail_fast="raise") raises in the driver. Best effort: an
+    exception that cannot be pickled leaves only error.txt."""
+    path = os.path.join(logdir, "error.pkl")
+    tmp = path + ".tmp.{}".format(os.getpid())
+    try:
+        import cloudpickle
+        with open(tmp, "wb") as f:
+            cloudpickle.dump(exc, f)
+        os.replace(tmp, path)
+    except Exception:   # noqa: B902 - the text in error.txt still says what happened
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+
+
 def run_trial(session, start, trainable, objects, chdir=True, local=False):
     """Runs the trial described by `start` to its end. Sends DONE when a
     function returns, ERROR with the traceback when it raises; the caller
@@ -60,6 +78,7 @@ def run_trial(session, start, trainable, objects, chdir=True, local=False):
                 raise      # Ctrl-C in local mode stops the run, not just the trial
             return
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        _write_error_pickle(logdir, exc)
         session.send(_tunec.MSG_ERROR, trial, text.encode("utf-8", "replace"))
         if isinstance(exc, (SystemExit, KeyboardInterrupt)) and chdir:
             raise

@@ -168,25 +168,14 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
         raise ValueError("mode must be 'min' or 'max', got {!r}".format(mode))
     if verbose not in (0, 1, 2, 3) and not isinstance(verbose, bool):
         raise ValueError("verbose must be 0, 1, 2 or 3, got {!r}".format(verbose))
-    if fail_fast and max_failures != 0:
-        raise ValueError("max_failures must be 0 if fail_fast=True.")
-    if not isinstance(max_failures, int) or max_failures < -1:
-        raise ValueError("max_failures must be an int >= -1, got {!r}".format(max_failures))
-    if keep_checkpoints_num == 0:
-        raise ValueError("keep_checkpoints_num must be > 0 (or None to keep all).")
+    fail_fast, raise_on_error = _fail_fast_mode(fail_fast)
     from tunec import _resume
     resuming, resume_unfinished, resume_errored, restart_errored = _resume.mode(
         resume, resume_unfinished, resume_errored, restart_errored)
     if sync_to_cloud is not None and upload_dir is None:
         raise ValueError("Need `upload_dir` if `sync_to_cloud` given.")
-    if time_budget_s is not None and (not isinstance(time_budget_s, (int, float)) or
-                                      time_budget_s <= 0):
-        raise ValueError("time_budget_s must be a positive number, got {!r}".format(
-            time_budget_s))
-    if max_concurrent_trials is not None and (not isinstance(max_concurrent_trials, int) or
-                                              max_concurrent_trials < 1):
-        raise ValueError("max_concurrent_trials must be a positive int, got {!r}".format(
-            max_concurrent_trials))
+    if isinstance(time_budget_s, datetime.timedelta):
+        time_budget_s = time_budget_s.total_seconds()
     if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
         raise TypeError("seed must be an int, got {!r}".format(seed))
     if trial_name_creator is not None and not callable(trial_name_creator):
@@ -203,13 +192,6 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
         checkpoint_score_attr = checkpoint_config.score_attr()
         checkpoint_freq = checkpoint_config.checkpoint_frequency
         checkpoint_at_end = bool(checkpoint_config.checkpoint_at_end)
-    if not isinstance(checkpoint_freq, int) or isinstance(checkpoint_freq, bool) or \
-            checkpoint_freq < 0:
-        raise ValueError("checkpoint_freq must be an int >= 0, got {!r}".format(checkpoint_freq))
-    if keep_checkpoints_num is not None and (not isinstance(keep_checkpoints_num, int) or
-                                             keep_checkpoints_num < 0):
-        raise ValueError("keep_checkpoints_num must be a positive int or None, got {!r}".format(
-            keep_checkpoints_num))
     if restore is not None and not os.path.exists(os.path.expanduser(restore)):
         raise ValueError("restore: checkpoint {} does not exist".format(restore))
     # Features that come with later issues fail loudly rather than being ignored.
@@ -233,7 +215,9 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
 
     from tunec.stopper import make_stopper
     stopper, stop_dict = make_stopper(stop)
-    local_dir = storage_path if storage_path is not None else local_dir
+    if storage_path is not None:
+        from tunec.experiment import check_local_path
+        local_dir = check_local_path("storage_path", storage_path)
 
     if isinstance(run_or_experiment, list) and all(isinstance(e, Experiment)
                                                    for e in run_or_experiment):
@@ -259,6 +243,8 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
                      reuse_actors=reuse_actors, resume_info=resume_info,
                      scheduler=(scheduler, sched_spec, sched_hosted))
     trials = runner.run()
+    if raise_on_error:
+        _raise_trial_error(trials)
 
     incomplete = [t for t in trials if t.status != "TERMINATED"]
     if incomplete:
@@ -271,6 +257,63 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
     from tunec.analysis import ExperimentAnalysis
     return ExperimentAnalysis(runner.state_file, trials=trials, default_metric=metric,
                               default_mode=mode)
+
+
+def _fail_fast_mode(fail_fast):
+    """(fail_fast for the engine, raise the trial's own exception). Ray:
+    a bool, or "raise" in any case; the engine checks the type of the rest."""
+    if isinstance(fail_fast, str):
+        if fail_fast.upper() != "RAISE":
+            raise ValueError("tune.run(fail_fast=...): must be a bool or 'raise', got "
+                             "{!r}".format(fail_fast))
+        return True, True
+    return fail_fast, False
+
+
+def _raise_trial_error(trials):
+    """fail_fast="raise": the first failed trial's own exception, as Ray
+    re-raises it (the worker pickled it into error.pkl)."""
+    import pickle
+    for trial in trials:
+        if trial.status != "ERROR":
+            continue
+        path = os.path.join(trial.logdir or "", "error.pkl")
+        try:
+            with open(path, "rb") as f:
+                exc = pickle.load(f)
+        except Exception:   # noqa: B902 - unpicklable or missing: say what is known
+            exc = None
+        if isinstance(exc, BaseException):
+            raise exc
+        raise TuneError("Trial {} failed:\n{}".format(trial, trial.error_msg or ""))
+
+
+def _reporter_search_properties(reporter, metric, mode):
+    """Ray 1.x: the reporter gets tune.run's metric and mode (what
+    sort_by_metric sorts by); a reporter that has its own is an error."""
+    if reporter is None or not hasattr(reporter, "set_search_properties"):
+        return
+    if (metric or mode) and reporter.set_search_properties(metric, mode) is False:
+        raise ValueError(
+            "You passed a `metric` or `mode` argument to `tune.run()`, but the reporter you are "
+            "using was already instantiated with their own `metric` and `mode` parameters. "
+            "Either remove the arguments from your reporter or from your call to `tune.run()`")
+    if getattr(reporter, "_sort_by_metric", False) and not (
+            getattr(reporter, "_metric", None) and getattr(reporter, "_mode", None)):
+        import warnings
+        warnings.warn("Both 'metric' and 'mode' must be set to be able to sort by metric. "
+                      "No sorting is performed.")
+
+
+def _json_default(value):
+    """What json.dumps cannot hold: numpy integers and floats become numbers;
+    anything else a marker the engine names in its error ("got Foo")."""
+    import numbers
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    return {"$pytype": type(value).__name__}
 
 
 def _resume_info(exp, resume, resuming, resume_unfinished, resume_errored, restart_errored):
@@ -345,8 +388,6 @@ class _Runner:
             self.objects.update(objects)
             if exp.trainable not in self.trainables:
                 self.trainables.append(exp.trainable)
-            if int(spec["max_failures"]) < -1:
-                raise ValueError("max_failures must be >= -1")
             exp_seed = seed if seed is not None else int.from_bytes(os.urandom(7), "little")
             exp_seed += len(exp_options)
             if resume_info and resume_info["seeds"].get(exp.name) is not None and seed is None:
@@ -366,7 +407,7 @@ class _Runner:
                 "max_failures": spec["max_failures"],
                 "checkpoint_freq": spec["checkpoint_freq"],
                 "checkpoint_at_end": bool(spec["checkpoint_at_end"]),
-                "keep_checkpoints_num": spec["keep_checkpoints_num"] or 0,
+                "keep_checkpoints_num": spec["keep_checkpoints_num"],
                 "checkpoint_score_attr": spec["checkpoint_score_attr"],
                 "restore": spec["restore"],
                 "log_json": log_json,
@@ -387,9 +428,10 @@ class _Runner:
             "gpu_names": capacity["gpu_names"],
             "worker_argv": [sys.executable, "-m", "tunec._worker", "3"],
             "worker_env": _worker_env(),
-            "fail_fast": bool(fail_fast),
-            "max_concurrent": 1 if self.local_mode else (max_concurrent or 0),
-            "time_budget_s": time_budget_s or 0,
+            "fail_fast": fail_fast,
+            "local_mode": bool(self.local_mode),
+            "max_concurrent": max_concurrent,
+            "time_budget_s": time_budget_s,
             "session_str": self.session_str,
             "state_period_s": state_period_s,
             # How long a worker may ignore a STOP before it is killed (its
@@ -397,7 +439,7 @@ class _Runner:
             "stop_grace_s": float(os.environ.get("TUNEC_STOP_GRACE_S", 10)),
             "max_len_identifier": int(os.environ.get("MAX_LEN_IDENTIFIER", 130)),
             "heartbeat_timeout_s": float(os.environ.get("TUNEC_HEARTBEAT_TIMEOUT_S", 30)),
-            "reuse_actors": bool(reuse_actors),
+            "reuse_actors": reuse_actors,
             "journal": os.path.join(exp_options[0]["exp_dir"],
                                     "experiment_state-{}.journal".format(self.session_str)),
         }
@@ -425,13 +467,15 @@ class _Runner:
         if resume_info is not None:
             options["resume"] = {k: resume_info[k] for k in (
                 "records", "resume_unfinished", "resume_errored", "restart_errored")}
-        self.run_handle = _tunec.Run(json.dumps(options), blobs, callbacks)
+        self.reporter = self._make_reporter(progress_reporter, metric, mode)
+        _reporter_search_properties(self.reporter, metric, mode)
+        # The engine checks every option by name and type (src/engine/options.c).
+        self.run_handle = _tunec.Run(json.dumps(options, default=_json_default), blobs, callbacks)
         if self.bridge is not None:
             self.bridge.handle = self.run_handle
         if scheduler[1] is not None and scheduler[1]["kind"] != "fifo":
             # A built-in's debug_string reads the engine (frozen at the end).
             scheduler[0]._engine_debug = self.run_handle.sched_debug
-        self.reporter = self._make_reporter(progress_reporter, metric, mode)
         self._printed = {}
 
     # -- helpers ------------------------------------------------------------
@@ -450,10 +494,10 @@ class _Runner:
     def _make_reporter(self, reporter, metric, mode):
         if self.verbose == 0:
             return None
-        if reporter is not None:
-            return reporter
-        from tunec.progress_reporter import detect_reporter
-        return detect_reporter(self.verbose)
+        if reporter is None:
+            from tunec.progress_reporter import detect_reporter
+            reporter = detect_reporter(self.verbose)
+        return reporter
 
     def _report(self, done=False):
         if self.reporter is None:

@@ -35,7 +35,23 @@ def _trainable_name(run):
     raise TuneError("Improper 'run' - not string nor trainable.")
 
 
+def check_local_path(name, path):
+    """A directory on this machine. A URI (s3://, gs://, hdfs://, file://...)
+    would need Ray's cloud syncing, which tunec does not have: an error
+    naming the argument, never a local folder called "s3:"."""
+    path = os.fspath(path)
+    if not isinstance(path, str):
+        raise TypeError("tune.run({}=...): expected str, got {}".format(name, type(path).__name__))
+    if "://" in path:
+        raise NotImplementedError(
+            "tune.run({}={!r}): cloud storage is not supported by tunec (it has no syncing); "
+            "give a directory on this machine".format(name, path))
+    return path
+
+
 def default_local_dir(local_dir=None):
+    if local_dir is not None:
+        local_dir = check_local_path("local_dir", local_dir)
     return os.path.abspath(os.path.expanduser(local_dir or DEFAULT_RESULTS_DIR))
 
 
@@ -53,10 +69,8 @@ class Experiment:
         self.name = name or self._run_identifier
         if config is not None and not isinstance(config, dict):
             raise TuneError("config must be a dict, got {}".format(type(config).__name__))
-        if not isinstance(num_samples, int) or isinstance(num_samples, bool) or \
-                (num_samples < 1 and num_samples != -1):
-            raise ValueError("num_samples must be a positive int (or -1 for unbounded), got "
-                             "{!r}".format(num_samples))
+        # num_samples and the other options are checked by name and type in
+        # the engine (src/engine/options.c), once, before anything runs.
         self.local_dir = default_local_dir(local_dir)
         self.spec = {
             "run": self._run_identifier,

@@ -133,8 +133,12 @@ class TuneReporterBase(ProgressReporter):
         max_report_frequency: at most one report every this many seconds.
         parameter_columns: config keys to show, a list or a dict ``key ->
             display name``; default: every trial's ``evaluated_params``.
-        metric, mode, sort_by_metric, infer_limit: accepted for Ray 1.x
-            compatibility and stored; the 0.8 report does not use them.
+        metric, mode: the metric the table is sorted by (tune.run's
+            ``metric``/``mode`` when not given here).
+        sort_by_metric: Ray 1.x: TERMINATED trials are listed by ``metric``,
+            best first (descending for mode "max"), after the running,
+            paused and pending ones; needs both metric and mode.
+        infer_limit: accepted for Ray 1.x compatibility and stored.
 
     ``should_report`` reads the clock through ``self._clock``
     (``time.monotonic``); tests may replace it.
@@ -226,7 +230,8 @@ class TuneReporterBase(ProgressReporter):
         messages.append(trial_progress_str(
             trials, metric_columns=self._metric_columns,
             parameter_columns=self._parameter_columns,
-            total_samples=self._total_samples or 0, fmt=fmt, max_rows=max_progress))
+            total_samples=self._total_samples or 0, fmt=fmt, max_rows=max_progress,
+            metric=self._metric, mode=self._mode, sort_by_metric=self._sort_by_metric))
         messages.append(trial_errors_str(trials, fmt=fmt, max_rows=max_error))
         return delim.join(messages) + delim
 
@@ -311,12 +316,13 @@ def _trial_id_key(trial):
     return (trial.trial_id is None, str(trial.trial_id))
 
 
-def _fair_filter_trials(trials_by_state, max_trials):
+def _fair_filter_trials(trials_by_state, max_trials, sort_by_metric=False):
     """Picks at most ``max_trials`` trials, one per status in turn.
 
     Statuses take turns in alphabetical order; each keeps its lowest trial
-    ids.  (Ray finishes the last round even past ``max_trials``; here the
-    table never exceeds the limit.)
+    ids (with ``sort_by_metric``, TERMINATED keeps its best-first order).
+    (Ray finishes the last round even past ``max_trials``; here the table
+    never exceeds the limit.)
     """
     counts = collections.defaultdict(int)
     states = sorted(trials_by_state)
@@ -329,7 +335,8 @@ def _fair_filter_trials(trials_by_state, max_trials):
                 took = True
         if not took:
             break
-    return {state: sorted(trials_by_state[state], key=_trial_id_key)[:counts[state]]
+    return {state: (trials_by_state[state] if sort_by_metric and state == "TERMINATED"
+                    else sorted(trials_by_state[state], key=_trial_id_key))[:counts[state]]
             for state in states}
 
 
@@ -341,8 +348,31 @@ def _get_trial_info(trial, parameters, metrics):
     return info
 
 
+_SORTED_STATE_ORDER = ("RUNNING", "PAUSED", "PENDING", "TERMINATED", "ERROR")
+
+
+def _sort_by_metric(trials, metric, mode):
+    """Ray 1.x's sort_by_metric order: by status (running, paused, pending,
+    terminated, error), terminated trials by ``metric`` best first; those
+    without it come last."""
+    by_state = collections.defaultdict(list)
+    for t in trials:
+        by_state[t.status].append(t)
+
+    def score(t):
+        value = unflattened_lookup(metric, t.last_result or {}, default=None)
+        return value if isinstance(value, (int, float)) else None
+
+    done = by_state.get("TERMINATED", [])
+    scored = sorted((t for t in done if score(t) is not None), key=score, reverse=mode == "max")
+    by_state["TERMINATED"] = scored + [t for t in done if score(t) is None]
+    order = list(_SORTED_STATE_ORDER) + sorted(set(by_state) - set(_SORTED_STATE_ORDER))
+    return [t for state in order for t in by_state.get(state, [])]
+
+
 def trial_progress_str(trials, metric_columns, parameter_columns=None, total_samples=0,
-                       fmt="psql", max_rows=None):
+                       fmt="psql", max_rows=None, metric=None, mode=None,
+                       sort_by_metric=False):
     """The trial part of the report: logdirs, counts, table and overflow line.
 
     Args:
@@ -354,11 +384,16 @@ def trial_progress_str(trials, metric_columns, parameter_columns=None, total_sam
         fmt: "psql" (text) or "html".
         max_rows: cut the table to this many rows, shared fairly across
             statuses; None or 0 means no limit.
+        metric, mode, sort_by_metric: with sort_by_metric (and a metric and
+            mode), rows in Ray 1.x's sorted order (``_sort_by_metric``).
     """
     delim = "<br>" if fmt == "html" else "\n"
     if len(trials) < 1:
         return ""
     num_trials = len(trials)
+    sort_by_metric = bool(sort_by_metric and metric and mode)
+    if sort_by_metric:
+        trials = _sort_by_metric(trials, metric, mode)
     trials_by_state = collections.defaultdict(list)
     for t in trials:
         trials_by_state[t.status].append(t)
@@ -375,7 +410,7 @@ def trial_progress_str(trials, metric_columns, parameter_columns=None, total_sam
 
     overflow_str = ""
     if max_rows and num_trials > max_rows:
-        shown_by_state = _fair_filter_trials(trials_by_state, max_rows)
+        shown_by_state = _fair_filter_trials(trials_by_state, max_rows, sort_by_metric)
         trials = []
         overflow_strs = []
         for state in sorted(trials_by_state):
@@ -385,6 +420,9 @@ def trial_progress_str(trials, metric_columns, parameter_columns=None, total_sam
                 overflow_strs.append("{} {}".format(hidden, state))
         overflow_str = "... {} more trials not shown ({})".format(
             num_trials - len(trials), ", ".join(overflow_strs))
+
+    if sort_by_metric:
+        trials = _sort_by_metric(trials, metric, mode)
 
     # Columns: only metrics some shown trial has a value for.
     if isinstance(metric_columns, Mapping):

@@ -82,6 +82,9 @@ int tcp_sched_on_add(tc_runner *r, tc_trial *t, tc_error *err);
  * *sched_decision gets TC_SCHED_*. A failure of a host scheduler is
  * TC_ERR_CALLBACK. 0 / -1. */
 int tcp_sched_on_result(tc_runner *r, tc_trial *t, int *sched_decision, tc_error *err);
+/* A built-in scheduler's metric or time_attr that is in the scanned result
+ * but not a number (Ray's scheduler fails computing with it): -1 with err. */
+int tcp_sched_check_result(const tc_runner *r, const tc_trial *t, tc_error *err);
 /* t ended by its stop rule or its function returning (result: its last
  * line, may be NULL), or failed for good. 0 / -1. */
 int tcp_sched_on_complete(tc_runner *r, tc_trial *t, const char *line, size_t len,

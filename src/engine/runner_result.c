@@ -194,6 +194,10 @@ int tc_runner_on_result(tc_runner *r, tc_trial *t, const char *text, size_t len,
         stop = tc_field_truthy(&r->scan, &r->scan.fields[r->scan.done_index]);
     if (!stop && ex->stop && check_stop_dict(r, ex->stop, text, len, &stop, &rule_err) < 0)
         return tc_runner_on_error(r, t, rule_err.text, err);
+    /* A scheduler's metric that is not a number fails the trial, as the
+     * scheduler's arithmetic fails it in Ray. */
+    if (tcp_sched_check_result(r, t, &rule_err) < 0)
+        return tc_runner_on_error(r, t, rule_err.text, err);
     if (build_line(r, t, text, len, 0) < 0)
         return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
     if (!stop && r->host.trial_stopper) {

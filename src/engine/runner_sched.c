@@ -231,6 +231,46 @@ static int scan_number(const tc_scan *sc, const char *key, double *out)
     return 1;
 }
 
+static const char *scheduler_name(int kind)
+{
+    switch (kind) {
+    case K_ASHA: return "AsyncHyperBandScheduler";
+    case K_HYPERBAND: return "HyperBandScheduler";
+    case K_MEDIAN: return "MedianStoppingRule";
+    case K_PBT: return "PopulationBasedTraining";
+    default: return NULL;
+    }
+}
+
+/* One result field a scheduler computes with: absent or null is "not
+ * reported" (Ray skips the result), a number or bool is used, anything else
+ * is an error naming the field. */
+static int check_sched_field(const tc_scan *sc, int kind, const char *what, const char *key,
+                             const tc_trial *t, tc_error *err)
+{
+    long i = tc_scan_find(sc, key, strlen(key));
+    if (i < 0)
+        return 0;
+    const tc_field *f = &sc->fields[i];
+    if (f->type != TC_F_STRING && f->type != TC_F_LIST)
+        return 0;
+    return tc_error_set(err, TC_ERR_TYPE, "%s: %s '%s' of trial %s must be a number, got %s %.*s",
+                        scheduler_name(kind), what, key, t->trial_id,
+                        f->type == TC_F_STRING ? "str" : "list",
+                        (int)(f->val_len < 200 ? f->val_len : 200), sc->text + f->val_off);
+}
+
+int tcp_sched_check_result(const tc_runner *r, const tc_trial *t, tc_error *err)
+{
+    const struct runner_sched *s = r->sched;
+    if (!s || s->host_driven || !scheduler_name(s->kind))
+        return 0;
+    if (check_sched_field(&r->scan, s->kind, "time_attr", s->time_attr, t, err) < 0 ||
+        check_sched_field(&r->scan, s->kind, "metric", s->metric, t, err) < 0)
+        return -1;
+    return 0;
+}
+
 static int json_number_of(const json_t *v, double *out)
 {
     if (json_is_boolean(v)) {

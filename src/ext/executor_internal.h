@@ -9,6 +9,7 @@
 #include "tcx.h"
 #include "tcx_host.h"
 #include "proto.h"
+#include "options.h"
 
 enum { W_STARTING, W_IDLE, W_BUSY, W_STOPPING, W_DEAD };
 
@@ -18,7 +19,7 @@ typedef struct worker {
     int state;
     long trial;              /* trial index being run, -1 if none */
     char gpu_key[256];       /* CUDA_VISIBLE_DEVICES it was started with */
-    uint64_t trainables_sent;/* bit per trainable id */
+    unsigned char *trainables_sent; /* bit per trainable id: sent to it already */
     double stop_sent_at;     /* when it entered STOPPING */
     int finishing;           /* its trial ended (DONE/ERROR seen): READY is imminent,
                                 so the next START may be queued behind it */
@@ -71,7 +72,7 @@ typedef struct {
 #define WITH_GIL_END(self, was) do { if (was) (self)->saved = PyEval_SaveThread(); } while (0)
 
 /* executor_sched.c */
-int tcx_setup_scheduler(RunObject *self, const json_t *opts, tc_error *err);
+int tcx_setup_scheduler(RunObject *self, const tc_scheduler_options *sched, tc_error *err);
 void tcx_install_sched_callbacks(RunObject *self);
 extern const char tcx_sched_builtin_doc[];
 PyObject *tcx_run_sched_builtin(RunObject *self, PyObject *args);

@@ -53,14 +53,6 @@ static char **strv_from_json(const json_t *arr)
     return v;
 }
 
-static double opt_num(const json_t *o, const char *key, double dflt)
-{
-    double d;
-    const json_t *v = json_object_get(o, key);
-    return (v && tc_json_number(v, &d)) ? d : dflt;
-}
-
-
 /* ------------------------------------------------------------------------ */
 /* host callbacks that call Python                                          */
 /* ------------------------------------------------------------------------ */
@@ -168,11 +160,12 @@ static int send_start(RunObject *self, worker *w, tc_trial *t, tc_error *err)
 {
     const tc_experiment_opts *ex = tc_runner_experiment(self->runner, t->experiment);
     int tid = ex->trainable_id;
-    if (!(w->trainables_sent & (1ull << tid))) {
+    unsigned char bit = (unsigned char)(1u << (tid % 8));
+    if (!(w->trainables_sent[tid / 8] & bit)) {
         PyObject *blob = PyList_GET_ITEM(self->trainables, tid);   /* borrowed */
         tcx_worker_send(w, TC_MSG_TRAINABLE, tid, PyBytes_AS_STRING(blob),
                     (size_t)PyBytes_GET_SIZE(blob));
-        w->trainables_sent |= 1ull << tid;
+        w->trainables_sent[tid / 8] |= bit;
     }
     json_t *ids = json_array();
     collect_object_ids(t->config, ids);
@@ -565,64 +558,63 @@ static PyObject *Run_worker_pids(RunObject *self, PyObject *unused)
 /* construction                                                             */
 /* ------------------------------------------------------------------------ */
 
-static int add_experiments(RunObject *self, const json_t *opts, tc_error *err)
+/* Makes the experiments' directories and hands them to the runner. Every
+ * option was checked before (tc_run_options_read): only the resources and
+ * the search space, which need the capacity and the seeds, can fail here,
+ * and they are checked for every experiment before any directory is made. */
+static int add_experiments(RunObject *self, tc_run_options *ro, tc_error *err)
 {
-    const json_t *exps = json_object_get(opts, "experiments");
-    size_t i;
-    json_t *e;
-    json_array_foreach(exps, i, e) {
-        tc_experiment_opts xo;
-        memset(&xo, 0, sizeof xo);
-        xo.name = json_string_value(json_object_get(e, "name"));
-        xo.exp_dir = json_string_value(json_object_get(e, "exp_dir"));
-        xo.trainable_name = json_string_value(json_object_get(e, "trainable_name"));
-        xo.trainable_id = (int)json_integer_value(json_object_get(e, "trainable_id"));
-        if (!xo.name || !xo.exp_dir || !xo.trainable_name || xo.trainable_id < 0 ||
-            xo.trainable_id >= 64)
-            return tc_error_set(err, TC_ERR_VALUE, "experiment %zu: malformed options", i);
-        const json_t *stop = json_object_get(e, "stop");
-        if (stop && !json_is_null(stop)) {
-            if (tc_stop_validate(stop, err) < 0)
-                return -1;
-            xo.stop = stop;
-        }
-        if (tc_resources_parse(json_object_get(e, "resources"), &xo.resources,
-                               "resources_per_trial", err) < 0)
+    Py_ssize_t ntrainables = PyList_GET_SIZE(self->trainables);
+    for (size_t i = 0; i < ro->nexps; i++) {
+        tc_experiment_opts *xo = &ro->exps[i].exp;
+        if (xo->trainable_id >= ntrainables)
+            return tc_error_set(err, TC_ERR_VALUE, "experiment %zu: trainable_id %d, but %zd "
+                                "trainables were given", i, xo->trainable_id, ntrainables);
+        if (xo->stop && tc_stop_validate(xo->stop, err) < 0)
             return -1;
-        if (!tc_capacity_can_ever_fit(tc_runner_capacity(self->runner), &xo.resources, err))
+        if (tc_resources_parse(ro->exps[i].resources, &xo->resources, "resources_per_trial",
+                               err) < 0)
             return -1;
-        xo.max_failures = (int)opt_num(e, "max_failures", 0);
-        xo.log_json = json_is_true(json_object_get(e, "log_json"));
-        xo.log_csv = json_is_true(json_object_get(e, "log_csv"));
-        xo.log_tbx = json_is_true(json_object_get(e, "log_tbx"));
-        xo.checkpoint_freq = (long)opt_num(e, "checkpoint_freq", 0);
-        xo.checkpoint_at_end = json_is_true(json_object_get(e, "checkpoint_at_end"));
-        xo.keep_checkpoints_num = (long)opt_num(e, "keep_checkpoints_num", 0);
-        xo.checkpoint_score_attr = json_string_value(json_object_get(e, "checkpoint_score_attr"));
-        xo.restore_path = json_string_value(json_object_get(e, "restore"));
-        if (tcx_mkdirs(xo.exp_dir, err) < 0)
-            return -1;
-        long num_samples = (long)opt_num(e, "num_samples", 1);
-        if (num_samples < 0)
-            self->unbounded = 1;
-        uint64_t seed = (uint64_t)json_integer_value(json_object_get(e, "seed"));
-        xo.seed = seed;
-        tc_space *space = tc_space_new(json_object_get(e, "spec"), num_samples, seed, err);
-        if (!space)
-            return -1;
-        if (tc_runner_add_experiment(self->runner, &xo, space, err) < 0)
+        if (!tc_capacity_can_ever_fit(tc_runner_capacity(self->runner), &xo->resources, err))
             return -1;
     }
-    return 0;
+    /* The search spaces next (a bad domain is an error naming its config
+     * path), still before any directory exists. */
+    tc_space **spaces = calloc(ro->nexps, sizeof *spaces);
+    if (!spaces)
+        return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+    size_t made = 0;
+    int rc = 0;
+    for (; made < ro->nexps; made++) {
+        tc_exp_options *e = &ro->exps[made];
+        spaces[made] = tc_space_new(e->spec, e->num_samples, e->exp.seed, err);
+        if (!spaces[made]) {
+            rc = -1;
+            break;
+        }
+    }
+    /* tc_runner_add_experiment takes each space, even on failure. */
+    for (size_t i = 0; i < made; i++) {
+        tc_exp_options *e = &ro->exps[i];
+        if (rc == 0 && e->num_samples < 0)
+            self->unbounded = 1;
+        if (rc == 0 && tcx_mkdirs(e->exp.exp_dir, err) < 0)
+            rc = -1;
+        if (rc == 0)   /* the experiment's index, or -1 */
+            rc = tc_runner_add_experiment(self->runner, &e->exp, spaces[i], err) < 0 ? -1 : 0;
+        else
+            tc_space_free(spaces[i]);
+    }
+    free(spaces);
+    return rc;
 }
 
-static int max_workers_for(const tc_capacity *cap, const json_t *opts)
+static int max_workers_for(const tc_capacity *cap, long limit)
 {
     /* Enough workers for every slot the resources allow, plus spares for
      * workers still finishing a stopped trial. */
     double cpus = cap->total.cpu > 0 ? cap->total.cpu : 1;
     int n = (int)cpus * 2 + 2;
-    double limit = opt_num(opts, "max_workers", 0);
     if (limit > 0)
         n = (int)limit;
     return n < 2 ? 2 : n;
@@ -635,6 +627,8 @@ static int Run_init(RunObject *self, PyObject *args, PyObject *kwds)
     Py_ssize_t options_len;
     PyObject *trainables, *callbacks;
     json_t *opts = NULL;
+    tc_run_options ro;
+    memset(&ro, 0, sizeof ro);
     tc_error err;
     tc_error_init(&err);
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "s#O!O!", kwlist, &options_text, &options_len,
@@ -663,63 +657,62 @@ static int Run_init(RunObject *self, PyObject *args, PyObject *kwds)
     CALLBACK(pbt_explore, "pbt_explore");
     CALLBACK(pbt_sample, "pbt_sample");
 #undef CALLBACK
+    /* Every option is read and checked here, once (src/engine/options.c),
+     * before a directory is made or a worker started. */
     opts = tc_json_loads(options_text, (size_t)options_len, &err);
-    if (!opts)
+    if (!opts || tc_run_options_read(opts, &ro, &err) < 0)
         goto fail;
 
-    tc_runner_opts ro;
-    memset(&ro, 0, sizeof ro);
-    ro.fail_fast = json_is_true(json_object_get(opts, "fail_fast"));
-    ro.max_concurrent = (long)opt_num(opts, "max_concurrent", 0);
-    ro.max_len_identifier = (long)opt_num(opts, "max_len_identifier", 130);
-    ro.session_str = json_string_value(json_object_get(opts, "session_str"));
     char host[256] = "localhost";
     gethostname(host, sizeof host - 1);
-    ro.hostname = host;
+    ro.runner.hostname = host;
+    if (ro.local_mode)
+        ro.runner.max_concurrent = 1;
     tcx_host_init(&self->host, &self->host_ctx);
     if (self->stopper != Py_None)
         self->host.trial_stopper = python_stopper;
     tcx_install_sched_callbacks(self);
-    self->runner = tc_runner_new(&ro, &self->host, &err);
+    self->runner = tc_runner_new(&ro.runner, &self->host, &err);
     if (!self->runner)
         goto fail;
-    const json_t *cap = json_object_get(opts, "capacity");
-    tc_capacity_init(tc_runner_capacity_mut(self->runner), opt_num(cap, "cpu", 1),
-                     (int)opt_num(cap, "gpu", 0), json_object_get(cap, "custom"));
-    self->worker_argv = strv_from_json(json_object_get(opts, "worker_argv"));
-    self->worker_env = strv_from_json(json_object_get(opts, "worker_env"));
-    self->gpu_names = strv_from_json(json_object_get(opts, "gpu_names"));
-    if (!self->worker_argv || !self->worker_argv[0] || !self->worker_env) {
-        tc_error_set(&err, TC_ERR_VALUE, "worker_argv must name the Python executable");
+    tc_capacity_init(tc_runner_capacity_mut(self->runner), ro.capacity.cpu, ro.capacity.gpu,
+                     ro.capacity.custom);
+    self->worker_argv = strv_from_json(ro.worker_argv);
+    self->worker_env = strv_from_json(ro.worker_env);
+    self->gpu_names = strv_from_json(ro.gpu_names);
+    if (!self->worker_argv || !self->worker_env || !self->gpu_names) {
+        tc_error_set(&err, TC_ERR_NOMEM, "out of memory");
         goto fail;
     }
-    self->time_budget_s = opt_num(opts, "time_budget_s", 0);
-    self->stop_grace_s = opt_num(opts, "stop_grace_s", 10);
-    self->state_period_s = opt_num(opts, "state_period_s", 10);
-    self->max_workers = max_workers_for(tc_runner_capacity(self->runner), opts);
-    self->heartbeat_timeout_s = opt_num(opts, "heartbeat_timeout_s", 30);
-    self->reuse_actors = json_is_true(json_object_get(opts, "reuse_actors"));
+    self->time_budget_s = ro.runner.time_budget_s;
+    self->stop_grace_s = ro.stop_grace_s;
+    self->state_period_s = ro.state_period_s;
+    self->max_workers = max_workers_for(tc_runner_capacity(self->runner), ro.max_workers);
+    self->heartbeat_timeout_s = ro.heartbeat_timeout_s;
+    self->reuse_actors = ro.reuse_actors;
     self->start_time = tcx_now();
     self->last_state_write = 0;
-    if (tcx_setup_scheduler(self, opts, &err) < 0 || add_experiments(self, opts, &err) < 0)
+    if (ro.has_scheduler &&
+        tcx_setup_scheduler(self, &ro.scheduler, &err) < 0)
         goto fail;
-    const json_t *resume = json_object_get(opts, "resume");
-    if (json_is_object(resume) &&
-        tc_runner_set_resume(self->runner, json_deep_copy(json_object_get(resume, "records")),
-                             !json_is_false(json_object_get(resume, "resume_unfinished")),
-                             json_is_true(json_object_get(resume, "resume_errored")),
-                             json_is_true(json_object_get(resume, "restart_errored")), &err) < 0)
+    if (add_experiments(self, &ro, &err) < 0)
         goto fail;
-    const char *journal = json_string_value(json_object_get(opts, "journal"));
-    if (journal && tcx_open_journal(&self->host_ctx, journal, &err) < 0)
+    if (ro.has_resume &&
+        tc_runner_set_resume(self->runner, json_deep_copy(ro.resume.records),
+                             ro.resume.resume_unfinished, ro.resume.resume_errored,
+                             ro.resume.restart_errored, &err) < 0)
+        goto fail;
+    if (ro.journal && tcx_open_journal(&self->host_ctx, ro.journal, &err) < 0)
         goto fail;
     /* A snapshot right away: with the journal, a driver killed at any
      * moment leaves a resumable state. */
     if (maybe_write_state(self, 1, &err) < 0)
         goto fail;
+    tc_run_options_free(&ro);
     json_decref(opts);
     return 0;
 fail:
+    tc_run_options_free(&ro);
     json_decref(opts);
     tcx_raise(self->module, &err);
     return -1;

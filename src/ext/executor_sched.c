@@ -94,16 +94,12 @@ static json_t *python_pbt_sample(void *ctx, json_int_t id, tc_error *err)
     return out;
 }
 
-/* The scheduler in the options: {"spec": {...}, "host_driven": bool}. */
-int tcx_setup_scheduler(RunObject *self, const json_t *opts, tc_error *err)
+/* The scheduler of the options (read by options.c). */
+int tcx_setup_scheduler(RunObject *self, const tc_scheduler_options *sched, tc_error *err)
 {
-    const json_t *sched = json_object_get(opts, "scheduler");
-    if (!json_is_object(sched))
-        return 0;
-    int hosted = json_is_true(json_object_get(sched, "host_driven"));
-    if (hosted && (self->sched_event == Py_None || self->sched_choose == Py_None))
+    if (sched->host_driven && (self->sched_event == Py_None || self->sched_choose == Py_None))
         return tc_error_set(err, TC_ERR_VALUE, "scheduler: host-driven without callbacks");
-    return tc_runner_set_scheduler(self->runner, json_object_get(sched, "spec"), hosted, err);
+    return tc_runner_set_scheduler(self->runner, sched->spec, sched->host_driven, err);
 }
 
 /* ------------------------------------------------------------------------ */

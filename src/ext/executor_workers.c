@@ -115,6 +115,14 @@ int tcx_spawn_worker(RunObject *self, const char *gpu_key, tc_error *err)
     snprintf(w->gpu_key, sizeof w->gpu_key, "%s", gpu_key);
     tc_buf_init(&w->in);
     tc_buf_init(&w->out);
+    /* One bit per trainable, as many as the run has. */
+    w->trainables_sent = calloc((size_t)PyList_GET_SIZE(self->trainables) / 8 + 1, 1);
+    if (!w->trainables_sent) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        tcx_worker_bury(w);
+        return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+    }
     return self->nworkers++;
 }
 
@@ -139,6 +147,8 @@ void tcx_worker_bury(worker *w)
         close(w->fd);
     w->fd = -1;
     w->state = W_DEAD;
+    free(w->trainables_sent);
+    w->trainables_sent = NULL;
     tc_buf_free(&w->in);
     tc_buf_free(&w->out);
 }
