@@ -442,7 +442,8 @@ class _Runner:
         from tunec.sample import decode_value
         snap = dict(snap)
         snap["config"] = decode_value(snap["config"], self.objects)
-        return self._Trial._from_snapshot(snap)
+        exp = self.experiments[snap.get("tunec_experiment") or 0]
+        return self._Trial._from_snapshot(snap, exp.spec)
 
     def trials(self):
         return [self._trial(s) for s in self.run_handle.trials()]
