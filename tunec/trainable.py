@@ -135,6 +135,14 @@ class Trainable:
             self._restore(arg)
         self._restored = True
 
+    def export_model(self, export_formats, export_dir=None):
+        """Exports the model in `export_formats` (Ray 0.8), into the trial's
+        logdir unless `export_dir` is given; returns ``_export_model``'s
+        dict of format -> exported path."""
+        if isinstance(export_formats, str):
+            export_formats = [export_formats]
+        return self._export_model(list(export_formats), export_dir or self.logdir)
+
     def delete_checkpoint(self, checkpoint_path):
         import shutil
         directory = checkpoint_path
