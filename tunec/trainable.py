@@ -99,8 +99,9 @@ class Trainable:
         new_api = _overrides(self, "save_checkpoint")
         saved = self.save_checkpoint(directory) if new_api else self._save(directory)
         if isinstance(saved, (str, os.PathLike)):
-            path = os.path.abspath(os.fspath(saved))
-            if path != directory and not path.startswith(os.path.join(directory, "")):
+            from tunec.checkpoint import within
+            path = within(saved, directory)
+            if path is None:
                 raise ValueError(
                     "The returned checkpoint path must be within the given checkpoint dir "
                     "{}: {}".format(directory, saved))
