@@ -302,7 +302,8 @@ class Trial:
 
     @property
     def node_ip(self):
-        return self.location.hostname or self.last_result.get("node_ip")
+        # Ray's Location holds the result's node_ip; tunec's holds the host name.
+        return self.last_result.get("node_ip") or self.location.hostname
 
     @property
     def remote_checkpoint_dir(self):
