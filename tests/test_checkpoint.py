@@ -71,7 +71,8 @@ def test_class_checkpoint_layout_and_metadata(tmp_path):
     assert meta["iteration"] == 4 and meta["saved_as_dict"] is True
     with open(os.path.join(d, "checkpoint"), "rb") as f:
         assert pickle.load(f) == {"n": 4}
-    assert trial.checkpoint == {"path": "checkpoint_4/checkpoint", "iteration": 4}
+    assert trial.checkpoint.value == os.path.join(trial.logdir, "checkpoint_4", "checkpoint")
+    assert trial.checkpoint.result["training_iteration"] == 4
 
 
 def test_should_checkpoint_and_at_end_and_path_checkpoints(tmp_path):
@@ -168,7 +169,7 @@ def test_report_with_checkpoint_2x(tmp_path):
     tune.register_trainable("ck2x", fn)
     trial = run("ck2x", tmp_path, keep_checkpoints_num=2).trials[0]
     assert ckpt_dirs(trial) == ["checkpoint_000003", "checkpoint_000004"]
-    assert trial.checkpoint["iteration"] == 4
+    assert trial.checkpoint.result["training_iteration"] == 4
 
 
 def test_hung_worker_is_detected(tmp_path, monkeypatch):

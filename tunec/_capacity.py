@@ -1,16 +1,40 @@
 """What the local executor may use: CPUs, GPUs and custom resources
 (spec §18.18). ``tune.init`` sets it; otherwise a ``ray.init`` call is honoured
 when Ray is installed and initialised; otherwise the machine's CPUs and
-visible GPUs."""
+visible GPUs.
+
+tunec has no Ray cluster executor yet: every trial runs on this machine. So
+a Ray session connected to a cluster (``ray.init(address=...)``) lends only
+the resources of the node this driver runs on, and ``address`` given to
+``tune.init`` cannot be honoured; both say so with a ``RuntimeWarning``
+rather than oversubscribing this machine with the cluster's CPU count.
+"""
 import os
 import sys
+import warnings
 
 _settings = {}
 
+# ray.init options that change nothing for trials run on this machine,
+# accepted so that a ray.init call can be turned into tune.init as is.
+_NO_EFFECT_OPTIONS = ("ignore_reinit_error", "include_dashboard", "dashboard_host",
+                      "dashboard_port", "logging_level", "logging_format", "log_to_driver",
+                      "configure_logging", "namespace", "object_store_memory")
 
-def init(num_cpus=None, num_gpus=None, resources=None, local_mode=False, **_ignored):
+
+class ClusterWarning(RuntimeWarning):
+    """Trials run on this machine although a cluster was named."""
+
+
+def init(num_cpus=None, num_gpus=None, resources=None, local_mode=False, address=None,
+         **ray_options):
     """``tune.init``: fixes the capacity (and local mode) for later tune.run
     calls in this process. Keyword names follow ``ray.init``."""
+    unknown = sorted(set(ray_options) - set(_NO_EFFECT_OPTIONS))
+    if unknown:
+        raise TypeError("tune.init() got an unexpected keyword argument {!r} (tunec takes "
+                        "num_cpus, num_gpus, resources, local_mode, address and {})".format(
+                            unknown[0], ", ".join(_NO_EFFECT_OPTIONS)))
     if num_cpus is not None and (not isinstance(num_cpus, (int, float)) or num_cpus <= 0):
         raise ValueError("tune.init: num_cpus must be a positive number, got {!r}".format(
             num_cpus))
@@ -18,6 +42,11 @@ def init(num_cpus=None, num_gpus=None, resources=None, local_mode=False, **_igno
         raise ValueError("tune.init: num_gpus must be an int >= 0, got {!r}".format(num_gpus))
     if resources is not None and not isinstance(resources, dict):
         raise ValueError("tune.init: resources must be a dict, got {!r}".format(resources))
+    if address is not None:
+        warnings.warn("tune.init(address={!r}): tunec has no Ray cluster executor yet; trials "
+                      "run locally on this machine, with its capacity ({})".format(
+                          address, _describe(_machine(num_cpus, num_gpus))),
+                      ClusterWarning, stacklevel=2)
     _settings.clear()
     _settings.update(num_cpus=num_cpus, num_gpus=num_gpus, resources=dict(resources or {}),
                      local_mode=bool(local_mode))
@@ -43,11 +72,57 @@ def visible_gpus():
     return [str(i) for i in range(count)]
 
 
+def _machine(num_cpus=None, num_gpus=None):
+    """This machine's CPUs (those this process may use) and visible GPUs,
+    unless given."""
+    if num_cpus is None:
+        try:
+            num_cpus = len(os.sched_getaffinity(0))
+        except AttributeError:
+            num_cpus = os.cpu_count() or 1
+    if num_gpus is None:
+        num_gpus = len(visible_gpus())
+    return {"CPU": num_cpus, "GPU": num_gpus}
+
+
+def _describe(res):
+    return "{} CPUs, {} GPUs".format(res.get("CPU", 0), res.get("GPU", 0))
+
+
+def _this_node_resources(ray):
+    """The Ray resources of the node this driver runs on, or None when Ray
+    cannot tell (a Ray Client driver, an API this Ray lacks)."""
+    try:
+        context = ray.get_runtime_context()
+        node_id = context.get_node_id() if hasattr(context, "get_node_id") else \
+            context.node_id.hex()
+        for node in ray.nodes():
+            if node.get("NodeID") == node_id and node.get("Alive", True):
+                return dict(node.get("Resources") or {})
+    except Exception:   # noqa: BLE001 - any failure means "unknown"
+        return None
+    return None
+
+
 def _ray_capacity():
+    """The capacity a ray.init session lends, or None without one. Only the
+    driver's own node counts: the other nodes of a cluster are never used."""
     ray = sys.modules.get("ray")
     if ray is None or not getattr(ray, "is_initialized", lambda: False)():
         return None
-    res = dict(ray.cluster_resources())
+    cluster = dict(ray.cluster_resources())
+    res = _this_node_resources(ray)
+    if res is None:
+        res = _machine()
+        warnings.warn("Ray is connected to a cluster ({}) but tunec cannot find this "
+                      "machine's node in it; tunec has no Ray cluster executor yet, so "
+                      "trials run locally on this machine, with its capacity ({})".format(
+                          _describe(cluster), _describe(res)), ClusterWarning, stacklevel=3)
+    elif any(cluster.get(k, 0) > res.get(k, 0) for k in ("CPU", "GPU")):
+        warnings.warn("Ray is connected to a cluster ({}); tunec has no Ray cluster executor "
+                      "yet, so trials run locally on this machine, with this node's "
+                      "capacity ({})".format(_describe(cluster), _describe(res)),
+                      ClusterWarning, stacklevel=3)
     local_mode = False
     try:
         local_mode = ray._private.worker.global_worker.mode == ray.LOCAL_MODE
@@ -65,15 +140,8 @@ def current():
     """{"num_cpus", "num_gpus", "gpu_names", "resources", "local_mode"}."""
     settings = dict(_settings) if _settings else (_ray_capacity() or {})
     gpu_names = visible_gpus()
-    cpus = settings.get("num_cpus")
-    if cpus is None:
-        try:
-            cpus = len(os.sched_getaffinity(0))
-        except AttributeError:
-            cpus = os.cpu_count() or 1
-    gpus = settings.get("num_gpus")
-    if gpus is None:
-        gpus = len(gpu_names)
+    machine = _machine(settings.get("num_cpus"), settings.get("num_gpus"))
+    cpus, gpus = machine["CPU"], machine["GPU"]
     names = gpu_names[:gpus] if len(gpu_names) >= gpus else \
         gpu_names + [str(i) for i in range(len(gpu_names), gpus)]
     return {"num_cpus": cpus, "num_gpus": gpus, "gpu_names": names,

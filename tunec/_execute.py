@@ -8,6 +8,7 @@ to checkpoint and restore it.
 import os
 import traceback
 
+from tunec import export
 from tunec import session as _session_mod
 from tunec import trainable as _trainable_mod
 from tunec.checkpoint import announce, flush_pending, restore_counters
@@ -53,6 +54,7 @@ def run_trial(session, start, trainable, objects, chdir=True, local=False):
     function returns, ERROR with the traceback when it raises; the caller
     sends READY afterwards."""
     from tunec import _tunec
+    trainable, export_formats = export.unwrap(trainable)
     trial = start["trial"]
     logdir = start["logdir"]
     config = decode_value(start["config"], objects)
@@ -67,7 +69,7 @@ def run_trial(session, start, trainable, objects, chdir=True, local=False):
             os.chdir(logdir)     # the trainable's cwd is its logdir (spec §18.7)
         _session_mod._set(context)
         if isinstance(trainable, type):
-            _run_class(session, trainable, config, context, start)
+            _run_class(session, trainable, config, context, start, export_formats)
         else:
             _run_function(session, trainable, config, context, restore)
     except _session_mod.StopTrial:
@@ -129,7 +131,7 @@ def _instance(cls, config, context, start):
         _trainable_mod._worker_context = None
 
 
-def _run_class(session, cls, config, context, start):
+def _run_class(session, cls, config, context, start, export_formats=()):
     instance = _instance(cls, config, context, start)
     freq = start.get("checkpoint_freq") or 0
     at_end = start.get("checkpoint_at_end")
@@ -151,6 +153,11 @@ def _run_class(session, cls, config, context, start):
             if (wanted and not session.exit_requested) or requested:
                 _save(instance, context, transient=not wanted)
             if stop:
+                # Ray exports a trial that stops for good, not one paused
+                # or interrupted (export_trial_if_needed, spec §6.3).
+                if export_formats and not session.exit_requested and \
+                        not session.checkpoint_requested:
+                    instance.export_model(export_formats)
                 break
         keep = bool(start.get("reuse_actors"))
     finally:

@@ -15,8 +15,6 @@ from tunec import _capacity
 from tunec.error import TuneError
 from tunec.experiment import Experiment, convert_to_experiment_list
 
-_EXPORT_FORMATS = ("checkpoint", "model", "h5")
-
 
 class TrialsFailedError(TuneError):
     """``TuneError("Trials did not complete", trials)`` whose message also
@@ -180,9 +178,8 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
         raise TypeError("seed must be an int, got {!r}".format(seed))
     if trial_name_creator is not None and not callable(trial_name_creator):
         raise TypeError("trial_name_creator must be callable")
-    for fmt in export_formats or []:
-        if str(fmt).strip().lower() not in _EXPORT_FORMATS:
-            raise TuneError("Unsupported import/export format: {}".format(fmt))
+    from tunec import export
+    export_formats = export.validate(export_formats)
     if checkpoint_config is not None:
         from tunec.checkpoint import CheckpointConfig
         if not isinstance(checkpoint_config, CheckpointConfig):
@@ -200,7 +197,6 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
     _unsupported("trial_executor", trial_executor, None)
     _unsupported("callbacks", callbacks, None)
     _unsupported("trial_dirname_creator", trial_dirname_creator, None)
-    _unsupported("export_formats", export_formats or None, None)
     _unsupported("log_to_file", log_to_file, False)
     _unsupported("sync_config", sync_config, None)
     _unsupported("sync_to_driver", sync_to_driver, None)
@@ -233,7 +229,7 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
                                   checkpoint_at_end=checkpoint_at_end,
                                   keep_checkpoints_num=keep_checkpoints_num,
                                   checkpoint_score_attr=checkpoint_score_attr,
-                                  restore=restore)]
+                                  export_formats=export_formats, restore=restore)]
     resume_info = _resume_info(experiments[0], resume, resuming, resume_unfinished,
                                resume_errored, restart_errored)
     runner = _Runner(experiments, stopper=stopper, fail_fast=fail_fast, verbose=int(verbose),
@@ -367,7 +363,7 @@ class _Runner:
     def __init__(self, experiments, stopper, fail_fast, verbose, progress_reporter,
                  time_budget_s, max_concurrent, seed, state_period_s, metric, mode,
                  reuse_actors=False, resume_info=None, scheduler=(None, None, False)):
-        from tunec import sample
+        from tunec import export, sample
         self.experiments = experiments
         self.stopper = stopper
         self.verbose = verbose
@@ -386,8 +382,11 @@ class _Runner:
                 spec["config"], id_offset=len(self.functions) + len(self.objects))
             self.functions.update(functions)
             self.objects.update(objects)
-            if exp.trainable not in self.trainables:
-                self.trainables.append(exp.trainable)
+            # Experiments that share a trainable share its id, unless their
+            # export formats differ (tunec/export.py).
+            sent = export.with_formats(exp.trainable, spec["export_formats"])
+            if sent not in self.trainables:
+                self.trainables.append(sent)
             exp_seed = seed if seed is not None else int.from_bytes(os.urandom(7), "little")
             exp_seed += len(exp_options)
             if resume_info and resume_info["seeds"].get(exp.name) is not None and seed is None:
@@ -398,7 +397,7 @@ class _Runner:
                 "name": exp.name,
                 "exp_dir": os.path.join(exp.local_dir, exp.name),
                 "trainable_name": exp.run_identifier,
-                "trainable_id": self.trainables.index(exp.trainable),
+                "trainable_id": self.trainables.index(sent),
                 "stop": spec["stop"] or None,
                 "resources": _resources_for(exp),
                 "num_samples": spec["num_samples"],
@@ -486,7 +485,8 @@ class _Runner:
         from tunec.sample import decode_value
         snap = dict(snap)
         snap["config"] = decode_value(snap["config"], self.objects)
-        return self._Trial._from_snapshot(snap)
+        exp = self.experiments[snap.get("tunec_experiment") or 0]
+        return self._Trial._from_snapshot(snap, exp.spec)
 
     def trials(self):
         return [self._trial(s) for s in self.run_handle.trials()]

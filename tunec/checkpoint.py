@@ -66,6 +66,25 @@ def restore_counters(session, path):
     return meta
 
 
+def within(path, directory):
+    """`path` spelled under `directory` when it lies inside it (or is it),
+    else None. Symlinks are followed for the test only: a trial's cwd is
+    its logdir with symlinks resolved (os.getcwd()), so a path a trainable
+    builds from it must still be recognised, and it is given back under the
+    logdir's own spelling, which is what trial.checkpoint.value, the
+    experiment state and restore= use."""
+    path = os.path.abspath(os.fspath(path))
+    directory = os.path.abspath(directory)
+    if path == directory or path.startswith(os.path.join(directory, "")):
+        return path
+    rel = os.path.relpath(os.path.realpath(path), os.path.realpath(directory))
+    if rel == os.curdir:
+        return directory
+    if rel == os.pardir or rel.startswith(os.pardir + os.sep):
+        return None
+    return os.path.join(directory, rel)
+
+
 def make_dir(base, name):
     path = os.path.join(base, name)
     os.makedirs(path, exist_ok=True)
@@ -118,11 +137,11 @@ def save_checkpoint(path):
     """0.8.6: marks `path` (inside a make_checkpoint_dir directory) as the
     checkpoint of the next report."""
     context = _session_mod._get("save_checkpoint()")
-    path = os.path.abspath(path)
-    if not path.startswith(os.path.join(context.logdir, "")):
+    inside = within(path, context.logdir)
+    if inside is None or inside == os.path.abspath(context.logdir):
         raise ValueError("save_checkpoint: {} is not inside the trial directory {}".format(
             path, context.logdir))
-    context.pending_checkpoint = path
+    context.pending_checkpoint = inside
 
 
 def flush_pending(context):

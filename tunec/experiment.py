@@ -1,6 +1,7 @@
 """``tune.Experiment`` (spec §15.5) and ``convert_to_experiment_list``."""
 import os
 
+from tunec import export
 from tunec.error import TuneError
 from tunec.result import DEFAULT_RESULTS_DIR
 
@@ -88,7 +89,7 @@ class Experiment:
             "sync_on_checkpoint": sync_on_checkpoint,
             "keep_checkpoints_num": keep_checkpoints_num,
             "checkpoint_score_attr": checkpoint_score_attr,
-            "export_formats": list(export_formats or []),
+            "export_formats": export.validate(export_formats),
             "max_failures": max_failures,
             "restore": os.path.abspath(os.path.expanduser(restore)) if restore else None,
         }

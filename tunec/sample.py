@@ -124,6 +124,17 @@ class Domain:
             return self._draw(random)
         return [self._draw(random) for _ in range(size)]
 
+    @property
+    def func(self):
+        """``func(spec)`` draws one value. In 0.8 the helpers (uniform,
+        loguniform, randint, choice, randn) returned ``sample_from`` objects,
+        and 0.8 code calls their ``.func(spec)`` (often inside its own
+        sample_from); a typed domain answers the same call."""
+        return self._sample_for_spec
+
+    def _sample_for_spec(self, spec=None):
+        return self.sample(spec)
+
     def __repr__(self):
         return _describe(self.kind)
 

@@ -99,8 +99,9 @@ class Trainable:
         new_api = _overrides(self, "save_checkpoint")
         saved = self.save_checkpoint(directory) if new_api else self._save(directory)
         if isinstance(saved, (str, os.PathLike)):
-            path = os.path.abspath(os.fspath(saved))
-            if path != directory and not path.startswith(os.path.join(directory, "")):
+            from tunec.checkpoint import within
+            path = within(saved, directory)
+            if path is None:
                 raise ValueError(
                     "The returned checkpoint path must be within the given checkpoint dir "
                     "{}: {}".format(directory, saved))
@@ -134,6 +135,14 @@ class Trainable:
         else:
             self._restore(arg)
         self._restored = True
+
+    def export_model(self, export_formats, export_dir=None):
+        """Exports the model in `export_formats` (Ray 0.8), into the trial's
+        logdir unless `export_dir` is given; returns ``_export_model``'s
+        dict of format -> exported path."""
+        if isinstance(export_formats, str):
+            export_formats = [export_formats]
+        return self._export_model(list(export_formats), export_dir or self.logdir)
 
     def delete_checkpoint(self, checkpoint_path):
         import shutil

@@ -29,6 +29,7 @@ from tunec.analysis._trial_data import (TrialData, checkpoint_paths, join_checkp
                                         require_pandas)
 from tunec.error import TuneError
 from tunec.result import CONFIG_PREFIX, TRAINING_ITERATION
+from tunec.resources import Resources
 from tunec.trial import Location, Trial
 
 logger = logging.getLogger("ray.tune.analysis.experiment_analysis")
@@ -295,6 +296,7 @@ def _trial_from_state(state):
     ``__setstate__`` sets them; class-level names (methods, properties) are
     never overwritten."""
     trial = Trial(state.get("trainable_name"))
+    checkpoint = None
     for key, value in state.items():
         if key in _NONJSON_FIELDS and isinstance(value, str):
             value = _unpickle_hex(value, value)
@@ -302,12 +304,18 @@ def _trial_from_state(state):
             if isinstance(value, (list, tuple)) and len(value) == 2:
                 trial.location = Location(*value)
             continue
+        if key == "checkpoint":
+            checkpoint = value     # set once logdir and last_result are
+            continue
         if callable(getattr(Trial, key, None)) or isinstance(getattr(Trial, key, None), property):
             continue
         setattr(trial, key, value)
     for key in ("config", "last_result", "metric_analysis", "evaluated_params"):
         if not isinstance(getattr(trial, key, None), dict):
             setattr(trial, key, {})
+    if isinstance(trial.resources, dict):
+        trial.resources = Resources.from_dict(trial.resources)
+    trial._set_checkpoint_record(checkpoint)
     return trial
 
 
