@@ -52,6 +52,7 @@ class Session:
     exit_requested: bool
     checkpoint_requested: bool
     iteration: int
+    run_reports: int
     def __init__(self, fd: int, hostname: str = ..., node_ip: str = ...,
                  pump: Optional[Callable[[int, int, bytes], int]] = ...) -> None: ...
     def report(self, result: dict) -> bool: ...

@@ -101,7 +101,11 @@ def announce(context, directory, path, transient=False):
     session = context.session
     rel_dir = os.path.relpath(directory, context.logdir)
     rel_path = os.path.relpath(path, context.logdir)
-    message = {"dir": rel_dir, "path": rel_path, "iteration": session.iteration}
+    # run_reports: how many results this run sent before the checkpoint; the
+    # driver places it among the logged rows with it (training_iteration is
+    # the user's to set, so it cannot say which rows a restart keeps).
+    message = {"dir": rel_dir, "path": rel_path, "iteration": session.iteration,
+               "run_reports": session.run_reports}
     if transient:
         message["transient"] = True
     payload = json.dumps(message).encode()

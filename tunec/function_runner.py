@@ -5,6 +5,7 @@ The check runs on the driver before any trial starts, so a function with an
 argument Tune cannot fill fails at ``tune.run`` with a message naming it.
 """
 import inspect
+from numbers import Number
 
 from tunec.error import TuneError
 
@@ -46,9 +47,39 @@ def _name(func):
 def run_function(func, style, config, reporter, checkpoint=None):
     """Runs the user's function in the worker; reports go through the session.
     `checkpoint` is the path a restored trial starts from (given as
-    ``checkpoint_dir=`` / ``checkpoint=``; 2.x code asks tune.get_checkpoint())."""
+    ``checkpoint_dir=`` / ``checkpoint=``; 2.x code asks tune.get_checkpoint()).
+
+    What the function produces is reported as Ray 1.x/2.x does: a returned
+    value is one more result, and so is each value a generator function
+    yields (``handle_output`` in Ray's function runner)."""
     if style == "config":
-        return func(config)
-    if style == "reporter":
-        return func(config, reporter)
-    return func(config, **{style: checkpoint})
+        call = lambda: func(config)                       # noqa: E731
+    elif style == "reporter":
+        call = lambda: func(config, reporter)             # noqa: E731
+    else:
+        call = lambda: func(config, **{style: checkpoint})  # noqa: E731
+    if inspect.isgeneratorfunction(func):
+        for output in call():
+            report_output(output)
+        return None
+    output = call()
+    report_output(output)
+    return output
+
+
+def report_output(output):
+    """One returned or yielded value: a dict is a result, a number the result
+    ``{"_metric": value}``, anything else an error in the trial. A falsy
+    value (None, {}, 0) reports nothing, as in Ray (``if not output``)."""
+    from tunec.session import _report
+    if not output:
+        return
+    if isinstance(output, dict):
+        _report(dict(output))
+    elif isinstance(output, Number):
+        _report({"_metric": output})
+    else:
+        raise ValueError(
+            "Invalid return or yield value. Either return/yield a single number or a "
+            "dictionary object in your trainable function (got {}).".format(
+                type(output).__name__))

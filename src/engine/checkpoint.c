@@ -50,9 +50,9 @@ static int better(const tc_ckpt *a, size_t ia, const tc_ckpt *b, size_t ib)
     return ia > ib;
 }
 
-int tc_ckpts_add(tc_ckpts *c, const char *dir, const char *path, long iteration, int has_score,
-                 double score, long keep_num, tc_ckpt_delete_fn on_delete, void *ctx,
-                 tc_error *err)
+int tc_ckpts_add(tc_ckpts *c, const char *dir, const char *path, long iteration, long rows,
+                 int has_score, double score, long keep_num, tc_ckpt_delete_fn on_delete,
+                 void *ctx, tc_error *err)
 {
     /* Re-registering the same directory (a save at the same iteration after
      * a restore) replaces the old record. */
@@ -82,6 +82,7 @@ int tc_ckpts_add(tc_ckpts *c, const char *dir, const char *path, long iteration,
         return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
     }
     k->iteration = iteration;
+    k->rows = rows;
     k->has_score = has_score;
     k->score = score;
     c->n++;
@@ -130,9 +131,12 @@ json_t *tc_ckpts_to_json(const tc_ckpts *c)
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < c->n; i++) {
         const tc_ckpt *k = &c->list[i];
-        json_array_append_new(arr, json_pack("{s:s,s:s,s:I,s:o}", "dir", k->dir, "path", k->path,
-                                             "iteration", (json_int_t)k->iteration, "score",
-                                             k->has_score ? tc_json_real(k->score) : json_null()));
+        json_t *o = json_pack("{s:s,s:s,s:I,s:o}", "dir", k->dir, "path", k->path, "iteration",
+                              (json_int_t)k->iteration, "score",
+                              k->has_score ? tc_json_real(k->score) : json_null());
+        if (o && k->rows >= 0)
+            json_object_set_new(o, "rows", json_integer(k->rows));
+        json_array_append_new(arr, o);
     }
     return arr;
 }
@@ -145,13 +149,15 @@ int tc_ckpts_from_json(tc_ckpts *c, const json_t *arr, tc_error *err)
         const char *dir = json_string_value(json_object_get(item, "dir"));
         const char *path = json_string_value(json_object_get(item, "path"));
         json_t *it = json_object_get(item, "iteration");
+        json_t *rows = json_object_get(item, "rows");   /* absent in older records */
         double score = 0;
         const json_t *sv = json_object_get(item, "score");
         int has_score = sv && tc_json_number(sv, &score);
         if (!dir || !path || !json_is_integer(it))
             return tc_error_set(err, TC_ERR_VALUE, "malformed checkpoint record %zu", i);
-        if (tc_ckpts_add(c, dir, path, (long)json_integer_value(it), has_score, score, 0, NULL,
-                         NULL, err) < 0)
+        if (tc_ckpts_add(c, dir, path, (long)json_integer_value(it),
+                         json_is_integer(rows) ? (long)json_integer_value(rows) : -1, has_score,
+                         score, 0, NULL, NULL, err) < 0)
             return -1;
     }
     return 0;

@@ -696,13 +696,19 @@ int tc_runner_start(tc_runner *r, tc_trial *t, long pid, const char *hostname, t
          * checkpoint is another trial's (a PBT clone continues its files). */
         const tc_ckpt *k = tc_ckpts_newest(&t->ckpts);
         t->restored_iteration = k ? k->iteration : -1;
-        int keep = t->restart_keep_files ||
-                   (k && t->n_results > 0 && !t->resumed && k->iteration >= t->last_iteration);
+        /* Where the checkpoint sits among the rows: its row count, or for
+         * an older record (rows unknown) its training_iteration. */
+        int at_end = k && (k->rows >= 0 ? k->rows >= t->n_results
+                                        : k->iteration >= t->last_iteration);
+        int keep = t->restart_keep_files || (at_end && t->n_results > 0 && !t->resumed);
         t->restart_keep_files = 0;
         t->tb_continue = keep;
-        if (!keep && tcp_prepare_restart(r, t, t->restored_iteration, err) < 0)
+        long cut_iteration = k && k->rows >= 0 ? LONG_MAX : t->restored_iteration;
+        long cut_rows = k ? k->rows : -1;
+        if (!keep && tcp_prepare_restart(r, t, cut_iteration, cut_rows, err) < 0)
             return -1;
     }
+    t->run_rows_base = t->n_results;
     t->restart_first = 0;
     if (open_sinks(r, t, err) < 0 || cache_texts(t, err) < 0)
         return -1;

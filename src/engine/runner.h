@@ -75,10 +75,12 @@ typedef struct tc_host {
      * driver (written through, not buffered). NULL: no journal. */
     int (*journal)(void *ctx, const char *line, size_t len, tc_error *err);
     /* A trial restarts (retry or resume): keep only the result rows with
-     * training_iteration <= max_iteration (none if < 0) in result.json and
-     * progress.csv, hand each kept result.json line to keep(), and return
-     * progress.csv's header line in *csv_header (malloc'd, NULL if none). */
-    int (*cut_results)(void *ctx, const char *logdir, long max_iteration,
+     * training_iteration <= max_iteration (none if < 0), and at most the
+     * first max_rows of them (max_rows < 0: no such limit), in result.json
+     * and progress.csv, hand each kept result.json line to keep(), and
+     * return progress.csv's header line in *csv_header (malloc'd, NULL if
+     * none). */
+    int (*cut_results)(void *ctx, const char *logdir, long max_iteration, long max_rows,
                        int (*keep)(void *kctx, const char *line, size_t len), void *kctx,
                        char **csv_header, tc_error *err);
     /* Replaces dst by a copy of src (a file or a directory tree). Returns
@@ -161,7 +163,9 @@ struct tc_trial {
     double last_update_time;
     long pid;                     /* of the worker running it, 0 if none */
     char hostname[256];
-    long n_results;
+    long n_results;               /* result rows in its files */
+    long run_rows_base;           /* n_results when the current run started: a checkpoint
+                                     after the run's k-th report follows row base + k */
     long last_iteration;          /* training_iteration of the last logged result */
     /* logging state */
     tc_sink *json_sink, *csv_sink, *tb_sink;
@@ -243,10 +247,12 @@ int tc_runner_stopping(const tc_runner *r);
 int tc_runner_on_stopped(tc_runner *r, tc_trial *t, tc_error *err);
 /* The worker saved a checkpoint of t: `dir` is its top directory and `path`
  * what restore() takes, both relative to the logdir; `iteration` the
- * training_iteration it holds. Scores it from the last result, applies the
- * retention rule and journals it. */
+ * trainable's own result count it holds; `run_reports` how many results
+ * the current run had sent before it (-1: unknown, then `iteration` is
+ * taken to be the training_iteration of the row it follows). Scores it
+ * from the last result, applies the retention rule and journals it. */
 int tc_runner_on_checkpoint(tc_runner *r, tc_trial *t, const char *dir, const char *path,
-                            long iteration, int transient, tc_error *err);
+                            long iteration, long run_reports, int transient, tc_error *err);
 /* The checkpoint a (re)start of t restores: a relative path in *rel (inside
  * the logdir) or an absolute one in *abs (the experiment's restore_path);
  * both NULL to start from scratch. Borrowed. */

@@ -66,7 +66,8 @@ void tcp_journal_status(tc_runner *r, const tc_trial *t);
 int tcp_apply_record(tc_runner *r, tc_trial *t, const json_t *rec, tc_error *err);
 /* Cuts a restarting trial's result files back to keep_iteration (-1: none,
  * -2: all) and rebuilds its metric analysis from the rows kept. */
-int tcp_prepare_restart(tc_runner *r, tc_trial *t, long keep_iteration, tc_error *err);
+int tcp_prepare_restart(tc_runner *r, tc_trial *t, long keep_iteration, long keep_rows,
+                        tc_error *err);
 
 /* A scheduler gives t a new config (stolen) and tag (malloc'd, stolen; NULL:
  * keep): the generated config is kept for resume matching, the change is

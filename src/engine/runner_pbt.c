@@ -63,8 +63,8 @@ static void delete_own_checkpoints(tc_runner *r, tc_trial *t, const char *keep)
     for (size_t i = 0; i < t->ckpts.n; i++) {
         const tc_ckpt *k = &t->ckpts.list[i];
         if (keep && strcmp(k->dir, keep) == 0) {
-            tc_ckpts_add(&kept, k->dir, k->path, k->iteration, k->has_score, k->score, 0, NULL,
-                         NULL, NULL);
+            tc_ckpts_add(&kept, k->dir, k->path, k->iteration, k->rows, k->has_score, k->score,
+                         0, NULL, NULL, NULL);
             continue;
         }
         if (!r->host.remove_tree || !t->logdir || k->dir[0] == '/' || strstr(k->dir, ".."))
@@ -187,8 +187,8 @@ int tcp_pbt_finish_clone(tc_runner *r, tc_trial *t, tc_error *err)
             r->host.remove_tree(r->host.ctx, stage);
     }
     if (rc > 0)
-        rc = tc_ckpts_add(&t->ckpts, t->clone_dir, t->clone_path, t->clone_iteration, 0, 0, 0,
-                          NULL, NULL, err);
+        rc = tc_ckpts_add(&t->ckpts, t->clone_dir, t->clone_path, t->clone_iteration, -1, 0, 0,
+                          0, NULL, NULL, err);   /* rows -1: a restart cuts by iteration */
     if (rc >= 0) {
         tcp_journal(r, json_pack("{s:s,s:s,s:o}", "event", "checkpoint", "trial_id",
                                  t->trial_id, "checkpoints", tc_ckpts_to_json(&t->ckpts)));

@@ -263,13 +263,17 @@ static void delete_checkpoint_dir(void *ctx, const char *dir)
 }
 
 int tc_runner_on_checkpoint(tc_runner *r, tc_trial *t, const char *dir, const char *path,
-                            long iteration, int transient, tc_error *err)
+                            long iteration, long run_reports, int transient, tc_error *err)
 {
     const experiment *ex = &r->exps[t->experiment];
     /* A function runs ahead of the driver by a report or two: a checkpoint
-     * of an iteration that was never logged (the trial had already been
-     * stopped) would resume into missing rows, so it is not registered. */
-    if (iteration > t->last_iteration)
+     * after a result that was never logged (the trial had already been
+     * stopped) would resume into missing rows, so it is not registered.
+     * Its place among the rows comes from the run's report count, not from
+     * training_iteration, which a function may report itself (from 0, in
+     * steps of 10, ...). */
+    long rows = run_reports >= 0 ? t->run_rows_base + run_reports : -1;
+    if (rows >= 0 ? rows > t->n_results : iteration > t->last_iteration)
         return 0;
     if (t->save_wait_iteration >= 0 && iteration >= t->save_wait_iteration)
         t->save_wait_iteration = -1;
@@ -293,7 +297,7 @@ int tc_runner_on_checkpoint(tc_runner *r, tc_trial *t, const char *dir, const ch
         }
     }
     void *pair[2] = {r, t};
-    if (tc_ckpts_add(&t->ckpts, dir, path, iteration, has_score, score,
+    if (tc_ckpts_add(&t->ckpts, dir, path, iteration, rows, has_score, score,
                      ex->opts.keep_checkpoints_num, delete_checkpoint_dir, pair, err) < 0)
         return -1;
     /* A checkpoint saved only because a scheduler asked (a pause, PBT's

@@ -114,7 +114,7 @@ int tcp_apply_record(tc_runner *r, tc_trial *t, const json_t *rec, tc_error *err
     tcp_set_status(r, t, next);
     /* Finished trials get their metric analysis and last result back from
      * their files; the others are cut back when they restart. */
-    if (next != TC_PENDING && t->logdir && tcp_prepare_restart(r, t, -2, err) < 0)
+    if (next != TC_PENDING && t->logdir && tcp_prepare_restart(r, t, -2, -1, err) < 0)
         return -1;
     return 0;
 }
@@ -169,9 +169,11 @@ static int replay_line(void *kctx, const char *line, size_t len)
 
 /* Before a trial runs again (a retry, a resumed session): its result files
  * are cut back to the rows up to keep_iteration (-1: none; -2: all, for a
- * finished trial whose analysis is rebuilt), so no iteration appears twice,
- * and its metric analysis is rebuilt from the rows kept. */
-int tcp_prepare_restart(tc_runner *r, tc_trial *t, long keep_iteration, tc_error *err)
+ * finished trial whose analysis is rebuilt) and to at most keep_rows rows
+ * (-1: no such limit), so no result appears twice, and its metric analysis
+ * is rebuilt from the rows kept. */
+int tcp_prepare_restart(tc_runner *r, tc_trial *t, long keep_iteration, long keep_rows,
+                        tc_error *err)
 {
     tcp_trial_close_sinks(r, t, 0);
     tc_metrics_free((tc_metrics *)t->metrics);
@@ -190,7 +192,8 @@ int tcp_prepare_restart(tc_runner *r, tc_trial *t, long keep_iteration, tc_error
     char *header = NULL;
     void *pair[2] = {r, t};
     long limit = keep_iteration == -2 ? LONG_MAX : keep_iteration;
-    if (r->host.cut_results(r->host.ctx, t->logdir, limit, replay_line, pair, &header, err) < 0)
+    if (r->host.cut_results(r->host.ctx, t->logdir, limit, keep_rows, replay_line, pair, &header,
+                            err) < 0)
         return -1;
     if (t->csv)
         tc_csv_free(t->csv);

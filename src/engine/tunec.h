@@ -429,7 +429,9 @@ int tc_metrics_update_scan(tc_metrics *m, const tc_scan *s);
 typedef struct tc_ckpt {
     char *dir;         /* top directory, relative to the trial logdir ("checkpoint_3") */
     char *path;        /* what restore() is given, relative ("checkpoint_3/checkpoint") */
-    long iteration;    /* training_iteration it was taken at */
+    long iteration;    /* the trainable's own count of results when it was taken */
+    long rows;         /* result rows in the trial's files up to the result it follows
+                          (what a restart from it keeps); -1: unknown (an older record) */
     int has_score;
     double score;      /* higher is better (a "min-" attribute is negated) */
 } tc_ckpt;
@@ -447,9 +449,9 @@ void tc_ckpts_clear(tc_ckpts *c);
 const tc_ckpt *tc_ckpts_newest(const tc_ckpts *c);   /* borrowed or NULL */
 /* Registers a checkpoint (strings copied) and applies keep_num (0 = keep
  * all), calling on_delete for each dropped directory. */
-int tc_ckpts_add(tc_ckpts *c, const char *dir, const char *path, long iteration, int has_score,
-                 double score, long keep_num, tc_ckpt_delete_fn on_delete, void *ctx,
-                 tc_error *err);
+int tc_ckpts_add(tc_ckpts *c, const char *dir, const char *path, long iteration, long rows,
+                 int has_score, double score, long keep_num, tc_ckpt_delete_fn on_delete,
+                 void *ctx, tc_error *err);
 /* Forgets the checkpoint in dir (a scheduler's pause checkpoint that a newer
  * one made useless); 1 if it was listed, else 0. The caller deletes it. */
 int tc_ckpts_remove(tc_ckpts *c, const char *dir);

@@ -206,8 +206,12 @@ int tcx_handle_frame(RunObject *self, worker *w, const tc_frame *f, tc_error *er
         const char *dir = c ? json_string_value(json_object_get(c, "dir")) : NULL;
         const char *path = c ? json_string_value(json_object_get(c, "path")) : NULL;
         long it = c ? (long)json_integer_value(json_object_get(c, "iteration")) : 0;
+        const json_t *reports = c ? json_object_get(c, "run_reports") : NULL;
         int transient = c && json_is_true(json_object_get(c, "transient"));
-        int rc = tc_runner_on_checkpoint(self->runner, t, dir, path, it, transient, err);
+        int rc = tc_runner_on_checkpoint(self->runner, t, dir, path, it,
+                                         json_is_integer(reports) ?
+                                             (long)json_integer_value(reports) : -1,
+                                         transient, err);
         json_decref(c);
         return rc;
     }

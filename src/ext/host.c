@@ -273,7 +273,7 @@ static const char *csv_record_end(const char *p, const char *end)
     return NULL;   /* a torn last record */
 }
 
-static int host_cut_results(void *ctx, const char *logdir, long max_iteration,
+static int host_cut_results(void *ctx, const char *logdir, long max_iteration, long max_rows,
                             int (*keep)(void *, const char *, size_t), void *kctx,
                             char **csv_header, tc_error *err)
 {
@@ -300,7 +300,8 @@ static int host_cut_results(void *ctx, const char *logdir, long max_iteration,
             } else {
                 break;   /* unreadable: drop it and what follows */
             }
-            if (max_iteration < 0 || it > max_iteration)
+            if (max_iteration < 0 || it > max_iteration ||
+                (max_rows >= 0 && (long)kept >= max_rows))
                 break;
             if (keep(kctx, p, (size_t)(nl - p)) < 0) {
                 rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");

@@ -58,6 +58,8 @@ typedef struct {
     long trial;
     /* counters (spec §2.1/§2.2) */
     long iteration, iterations_since_restore;
+    long run_reports;             /* results sent since begin(): restores do not reset it, so
+                                     the driver can place a checkpoint among the logged rows */
     double time_total, time_since_restore, last_mark;
     int has_timesteps, has_episodes;
     double timesteps_total, episodes_total, timesteps_since_restore;
@@ -314,6 +316,7 @@ static int encode_result(SessionObject *self, PyObject *result, uint16_t frame_f
         t = measured;
     self->iteration++;
     self->iterations_since_restore++;
+    self->run_reports++;
     self->time_total += t;
     self->time_since_restore += t;
     if (has_steps) {
@@ -555,7 +558,7 @@ static PyObject *Session_begin(SessionObject *self, PyObject *args)
     self->trial = trial;
     self->stop_requested = 0;
     self->checkpoint_requested = 0;
-    self->iteration = self->iterations_since_restore = 0;
+    self->iteration = self->iterations_since_restore = self->run_reports = 0;
     self->time_total = self->time_since_restore = 0;
     self->has_timesteps = self->has_episodes = 0;
     self->timesteps_total = self->episodes_total = self->timesteps_since_restore = 0;
@@ -734,6 +737,11 @@ static PyObject *Session_get_iteration(SessionObject *self, void *closure)
     return PyLong_FromLong(self->iteration);
 }
 
+static PyObject *Session_get_run_reports(SessionObject *self, void *closure)
+{
+    return PyLong_FromLong(self->run_reports);
+}
+
 static PyObject *Session_poll(SessionObject *self, PyObject *unused)
 {
     if (self->fd >= 0 && poll_control(self) < 0)
@@ -848,6 +856,8 @@ static PyGetSetDef Session_getset[] = {
     {"checkpoint_requested", (getter)Session_get_checkpoint_requested, NULL,
      "The stop asked for a checkpoint first.", NULL},
     {"iteration", (getter)Session_get_iteration, NULL, "Results reported in this trial.", NULL},
+    {"run_reports", (getter)Session_get_run_reports, NULL,
+     "Results sent since begin() (this run of the trial, restores included).", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

@@ -51,8 +51,8 @@ int main(void)
             snprintf(dir, sizeof dir, "c%zu", i);
             snprintf(path, sizeof path, "c%zu/checkpoint", i);
             char s = rows[r].scores[i];
-            CHECK_INT(tc_ckpts_add(&c, dir, path, (long)i + 1, s != '-', s - '0', rows[r].keep,
-                                   on_delete, NULL, &err), 0);
+            CHECK_INT(tc_ckpts_add(&c, dir, path, (long)i + 1, (long)i % 2 ? (long)i : -1,
+                                   s != '-', s - '0', rows[r].keep, on_delete, NULL, &err), 0);
         }
         char got[512];
         kept(&c, got);
@@ -67,6 +67,8 @@ int main(void)
         char again[512];
         kept(&back, again);
         CHECK_STR(again, got);
+        for (size_t i = 0; i < c.n; i++)        /* rows, known (odd) or not (-1) */
+            CHECK_INT(back.list[i].rows, c.list[i].rows);
         json_decref(j);
         tc_ckpts_clear(&back);
         tc_ckpts_clear(&c);
@@ -76,9 +78,9 @@ int main(void)
     tc_ckpts_init(&c);
     tc_error err;
     tc_error_init(&err);
-    tc_ckpts_add(&c, "checkpoint_3", "checkpoint_3/a", 3, 1, 1.0, 0, NULL, NULL, &err);
-    tc_ckpts_add(&c, "checkpoint_4", "checkpoint_4/a", 4, 1, 1.0, 0, NULL, NULL, &err);
-    tc_ckpts_add(&c, "checkpoint_3", "checkpoint_3/b", 3, 1, 2.0, 0, NULL, NULL, &err);
+    tc_ckpts_add(&c, "checkpoint_3", "checkpoint_3/a", 3, 3, 1, 1.0, 0, NULL, NULL, &err);
+    tc_ckpts_add(&c, "checkpoint_4", "checkpoint_4/a", 4, 4, 1, 1.0, 0, NULL, NULL, &err);
+    tc_ckpts_add(&c, "checkpoint_3", "checkpoint_3/b", 3, 3, 1, 2.0, 0, NULL, NULL, &err);
     CHECK_INT(c.n, 2);
     CHECK_STR(tc_ckpts_newest(&c)->path, "checkpoint_3/b");
     tc_ckpts_clear(&c);

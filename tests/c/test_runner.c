@@ -245,6 +245,38 @@ static void test_user_done_and_max_failures(void)
     mem_fs_free(&h.fs);
 }
 
+/* A checkpoint's place among the rows is the run's report count, not the
+ * training_iteration of the rows: a function may report its own (here from
+ * 0). A checkpoint after a result the driver never logged is not kept. */
+static void test_checkpoint_placed_by_reports(void)
+{
+    mem_host h = {.fs.clock = 1000.0};
+    tc_runner *r = make_runner(&h, "{\"config\": {}}", 1, NULL, 1, 1, 0);
+    tc_trial *t = start_next(r);
+    tc_error err;
+    tc_error_init(&err);
+    result(r, t, "{\"training_iteration\": 0}");
+    result(r, t, "{\"training_iteration\": 1}");
+    CHECK_INT(tc_runner_on_checkpoint(r, t, "checkpoint_1", "checkpoint_1/c", 2, 2, 0, &err), 0);
+    result(r, t, "{\"training_iteration\": 2}");
+    CHECK_INT(tc_runner_on_checkpoint(r, t, "checkpoint_3", "checkpoint_3/c", 4, 4, 0, &err), 0);
+    CHECK_INT((long)t->ckpts.n, 1);                  /* the 4th report was never logged */
+    CHECK_INT(tc_ckpts_newest(&t->ckpts)->rows, 2);
+    /* Unknown report count (an older worker): placed by training_iteration. */
+    CHECK_INT(tc_runner_on_checkpoint(r, t, "old", "old/c", 3, -1, 0, &err), 0);
+    CHECK_INT((long)t->ckpts.n, 1);                  /* 3 > the logged training_iteration 2 */
+    CHECK_INT(tc_runner_on_error(r, t, "Traceback: boom", &err), 0);
+    CHECK(start_next(r) == t);
+    const char *rel, *abs;
+    long iteration;
+    tc_trial_restore_source(r, t, &rel, &abs, &iteration);
+    CHECK_STR(rel, "checkpoint_1/c");
+    CHECK_INT(iteration, 2);
+    CHECK_INT(t->run_rows_base, t->n_results);
+    tc_runner_free(r);
+    mem_fs_free(&h.fs);
+}
+
 static void test_function_return_marks_done(void)
 {
     mem_host h = {.fs.clock = 1000.0};
@@ -326,6 +358,7 @@ int main(void)
     test_missing_stop_key_is_trial_error();
     test_user_done_and_max_failures();
     test_function_return_marks_done();
+    test_checkpoint_placed_by_reports();
     test_fail_fast_and_stop_all();
     test_insufficient_resources();
     test_state_json();

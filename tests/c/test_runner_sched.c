@@ -291,7 +291,7 @@ static int save_ckpt(mem_host *h, tc_runner *r, tc_trial *t, long it, int transi
     put_file(h, t->logdir, path, body);
     tc_error err;
     tc_error_init(&err);
-    int rc = tc_runner_on_checkpoint(r, t, dir, path, it, transient, &err);
+    int rc = tc_runner_on_checkpoint(r, t, dir, path, it, -1, transient, &err);
     if (rc < 0)
         fprintf(stderr, "on_checkpoint: %s\n", err.text);
     return rc;
@@ -1225,9 +1225,9 @@ static void test_transient_checkpoints(void)
      * outside the logdir is refused. */
     tc_error err;
     tc_error_init(&err);
-    CHECK_INT(tc_runner_on_checkpoint(r, t, "checkpoint_9", "checkpoint_9/c", 9, 0, &err), 0);
+    CHECK_INT(tc_runner_on_checkpoint(r, t, "checkpoint_9", "checkpoint_9/c", 9, -1, 0, &err), 0);
     CHECK_INT((long)t->ckpts.n, 4);
-    CHECK_INT(tc_runner_on_checkpoint(r, t, "../x", "../x/c", 1, 0, &err), -1);
+    CHECK_INT(tc_runner_on_checkpoint(r, t, "../x", "../x/c", 1, -1, 0, &err), -1);
     CHECK_INT(err.code, TC_ERR_VALUE);
     free_checked(r);
     mem_host_free(h);
