@@ -76,9 +76,26 @@ def test_numbers_are_reported_as_metric(tmp_path):
     assert [r["_metric"] for r in rows(trial)] == [2, 4, 6]
 
 
-def test_falsy_return_reports_nothing_more_as_in_ray(tmp_path):
+def test_empty_return_reports_nothing_more(tmp_path):
     trial = run(returns_nothing_worth_reporting, tmp_path, config={"x": 4}).trials[0]
     assert [r["score"] for r in rows(trial)] == [4]
+
+
+def returns_zero(config):
+    return 0.0
+
+
+def yields_zeros(config):
+    yield 0
+    yield False
+
+
+def test_a_zero_is_a_result_not_dropped(tmp_path):
+    # Ray's `if not output` drops these; a final score of 0 is a result.
+    trial = run(returns_zero, tmp_path).trials[0]
+    assert [r["_metric"] for r in rows(trial)] == [0.0]
+    trial = run(yields_zeros, tmp_path).trials[0]
+    assert [r["_metric"] for r in rows(trial)] == [0, False]
 
 
 @pytest.mark.parametrize("value", ["text", [1, 2], object])

@@ -69,10 +69,12 @@ def run_function(func, style, config, reporter, checkpoint=None):
 
 def report_output(output):
     """One returned or yielded value: a dict is a result, a number the result
-    ``{"_metric": value}``, anything else an error in the trial. A falsy
-    value (None, {}, 0) reports nothing, as in Ray (``if not output``)."""
+    ``{"_metric": value}``, anything else an error in the trial. None (no
+    return) and an empty dict report nothing. A number is reported even when
+    it is 0: Ray's ``if not output`` drops a final score of 0.0, and no value a
+    trainable produces may vanish without a result."""
     from tunec.session import _report
-    if not output:
+    if output is None or (isinstance(output, dict) and not output):
         return
     if isinstance(output, dict):
         _report(dict(output))
