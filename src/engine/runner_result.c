@@ -177,15 +177,22 @@ static int log_line(tc_runner *r, tc_trial *t, tc_error *err)
     return 0;
 }
 
+void tc_runner_on_late_result(tc_runner *r, tc_trial *t)
+{
+    if (t->status != TC_RUNNING)
+        t->ran_ahead = 1;
+}
+
 int tc_runner_on_result(tc_runner *r, tc_trial *t, const char *text, size_t len,
                         tc_decision *decision, tc_error *err)
 {
     tc_error rule_err;
     int stop = 0;
     *decision = TC_STOP;
-    if (t->status != TC_RUNNING)
-        return 0;   /* the worker ran ahead of a stop decision */
-
+    if (t->status != TC_RUNNING) {
+        tc_runner_on_late_result(r, t);   /* the worker ran ahead of a stop decision */
+        return 0;
+    }
     tc_error_init(&rule_err);
     if (tc_scan_result(&r->scan, text, len, "config", &rule_err) < 0)
         return tc_runner_on_error(r, t, rule_err.text, err);
