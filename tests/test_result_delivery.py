@@ -23,6 +23,56 @@ from tunec.schedulers import PopulationBasedTraining
 from run_helpers import rows, run
 
 
+# -- item 5 ---------------------------------------------------------------------
+
+class StopAllAfter(tune.Stopper):
+    """Never stops one trial; stops the experiment once it has seen `n` results."""
+
+    def __init__(self, n):
+        self.n = n
+        self.seen = 0
+
+    def __call__(self, trial_id, result):
+        self.seen += 1
+        return False
+
+    def stop_all(self):
+        return self.seen >= self.n
+
+
+def five_reports(config):
+    for i in range(5):
+        tune.report(x=i)
+
+
+@pytest.mark.parametrize("max_concurrent", [None, 1])
+def test_stop_all_is_asked_after_each_result(tmp_path, two_cpus, max_concurrent):
+    stopper = StopAllAfter(3)
+    analysis = run(five_reports, tmp_path, num_samples=50, stop=stopper,
+                   max_concurrent_trials=max_concurrent)
+    # The third result stops the experiment: no result after it is processed,
+    # and no trial started after it (each reports 5, so none had finished).
+    assert stopper.seen == 3
+    started = [t for t in analysis.trials if t.logdir and os.path.exists(
+        os.path.join(t.logdir, "result.json"))]
+    assert sum(len(rows(t)) for t in started) == 3
+    assert 1 <= len(started) <= (max_concurrent or 2)
+    assert len(analysis.trials) == 50
+    assert all(t.status == "TERMINATED" for t in analysis.trials)
+
+
+def test_a_failing_stop_all_fails_the_run(tmp_path, two_cpus):
+    class Broken(tune.Stopper):
+        def __call__(self, trial_id, result):
+            return False
+
+        def stop_all(self):
+            raise RuntimeError("stop_all is broken")
+
+    with pytest.raises(Exception, match="stop_all is broken"):
+        run(five_reports, tmp_path, num_samples=2, stop=Broken())
+
+
 # -- item 6 ---------------------------------------------------------------------
 
 STEPS = 12

@@ -66,9 +66,13 @@ typedef struct tc_host {
      * not pay for it once per trial). */
     int (*write_atomic)(void *ctx, const char *path, const char *data, size_t len, int durable,
                         tc_error *err);
-    /* Optional: a stop rule implemented by the host (a Python stopper).
-     * Sets *stop; -1 + err on failure (becomes a trial error). */
-    int (*trial_stopper)(void *ctx, long trial, const json_t *result, int *stop, tc_error *err);
+    /* Optional: a stop rule implemented by the host (a Python Stopper),
+     * asked once per accepted result, as Ray asks its stopper: *stop ends
+     * this trial (Stopper.__call__), *stop_all the whole experiment
+     * (Stopper.stop_all, which Ray checks after each result). -1 + err on
+     * failure (a trial error; TC_ERR_CALLBACK: the run's error). */
+    int (*stopper)(void *ctx, long trial, const json_t *result, int *stop, int *stop_all,
+                   tc_error *err);
     /* Removes a directory tree (a checkpoint the retention rule dropped). */
     void (*remove_tree)(void *ctx, const char *path);
     /* Appends one line to the experiment's journal, durably against a killed

@@ -19,7 +19,21 @@
 
 typedef struct {
     mem_fs fs;               /* first: the callbacks' ctx is also a mem_fs */
+    int stopper_calls;
+    int stop_all_after;      /* stop_all() becomes true at this call */
 } host_state;
+
+/* A Stopper like the Python test's: never stops one trial; stop_all once
+ * it has seen stop_all_after results. */
+static int counting_stopper(void *ctx, long trial, const json_t *result, int *stop,
+                            int *stop_all, tc_error *err)
+{
+    host_state *h = ctx;
+    h->stopper_calls++;
+    *stop = 0;
+    *stop_all = h->stop_all_after > 0 && h->stopper_calls >= h->stop_all_after;
+    return 0;
+}
 
 static tc_runner *make_runner(host_state *h, const char *space_json, long samples,
                               const char *sched_json, double cpus)
@@ -27,6 +41,8 @@ static tc_runner *make_runner(host_state *h, const char *space_json, long sample
     tc_error err;
     tc_error_init(&err);
     tc_host host = mem_fs_host(h);
+    if (h->stop_all_after > 0)
+        host.stopper = counting_stopper;
     tc_runner_opts ro;
     memset(&ro, 0, sizeof ro);
     ro.session_str = "2020-01-01_00-00-00";
@@ -98,6 +114,38 @@ static int rows(host_state *h, const tc_trial *t)
     return t->logdir ? count_lines(mem_file_text(&h->fs, t->logdir, "result.json")) : 0;
 }
 
+/* ---- item 5: stop_all after each result ------------------------------ */
+
+static void test_stop_all_after_each_result(void)
+{
+    host_state *h = calloc(1, sizeof *h);
+    h->fs.clock = 1000.0;
+    h->stop_all_after = 3;
+    tc_runner *r = make_runner(h, "{\"config\": {}}", 50, NULL, 2);
+    tc_trial *a = start_next(r), *b = start_next(r);
+    CHECK(a && b && tc_runner_choose(r, NULL) == NULL);     /* two slots */
+    CHECK_INT(report(r, a, 1, 0), TC_CONTINUE);
+    CHECK_INT(report(r, b, 1, 0), TC_CONTINUE);
+    CHECK(!tc_runner_stopping(r));
+    /* the third result: stop_all() is true -> this trial stops too */
+    CHECK_INT(report(r, a, 2, 0), TC_STOP);
+    CHECK(tc_runner_stopping(r));
+    CHECK_INT(a->status, TC_TERMINATED);
+    CHECK_INT(rows(h, a), 2);                               /* the result itself is logged */
+    /* b's next result raced with the decision: not processed, b stops */
+    CHECK_INT(report(r, b, 2, 0), TC_STOP);
+    CHECK_INT(b->status, TC_TERMINATED);
+    CHECK_INT(rows(h, b), 1);
+    CHECK_INT(h->stopper_calls, 3);                         /* never asked again */
+    /* no other trial ever starts: the 48 pending ones are TERMINATED */
+    CHECK(tc_runner_choose(r, NULL) == NULL);
+    CHECK_INT(tc_runner_count(r, TC_TERMINATED), 50);
+    CHECK(tc_runner_is_finished(r));
+    tc_runner_free(r);
+    mem_fs_free(&h->fs);
+    free(h);
+}
+
 /* ---- item 6: a paused function that ran ahead ------------------------- */
 
 static const char *const PBT_SPEC =
@@ -154,6 +202,7 @@ static void test_paused_function_that_ran_ahead(int ran_ahead)
 
 int main(void)
 {
+    test_stop_all_after_each_result();
     test_paused_function_that_ran_ahead(0);
     test_paused_function_that_ran_ahead(1);
     TEST_MAIN_END();
