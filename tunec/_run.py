@@ -2,8 +2,8 @@
 
 This module checks arguments, turns experiments into engine options and runs
 the local executor (``_tunec.Run``) until every trial is finished. The per-
-result work happens in C; Python wakes up a few times a second to print the
-status table and to ask a Stopper's ``stop_all``.
+result work happens in C (a Stopper is called back after each result); Python
+wakes up a few times a second to print the status table.
 """
 import datetime
 import json
@@ -559,6 +559,10 @@ class _Runner:
         handle = self.run_handle
         try:
             while not handle.step(0.25):
+                # stop_all() is asked after every result by the engine (one
+                # callback with __call__); asking it here too, between steps,
+                # lets a TimeoutStopper end an experiment whose trials
+                # report rarely, as Ray's step loop does.
                 if self.stopper is not None and self.stopper.stop_all():
                     handle.stop_all()
                 self._report()

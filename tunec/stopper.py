@@ -9,7 +9,10 @@ validation messages.  ``make_stopper`` turns ``tune.run``'s ``stop`` argument
 into (stopper object or None, stop dict).
 
 The built-in stop *dict* is checked by the C engine; a Stopper object is
-Python and is called once per result through one callback.
+Python: after every result the engine calls ``stopper(trial_id, result)``
+and then ``stopper.stop_all()`` through one callback, as Ray's trial runner
+does. Once ``stop_all()`` returns True no trial starts any more and the
+running ones stop.
 """
 import inspect
 import logging

@@ -710,6 +710,7 @@ int tc_runner_start(tc_runner *r, tc_trial *t, long pid, const char *hostname, t
     }
     t->run_rows_base = t->n_results;
     t->restart_first = 0;
+    t->ran_ahead = 0;
     if (open_sinks(r, t, err) < 0 || cache_texts(t, err) < 0)
         return -1;
     tc_capacity_acquire(&r->capacity, &ex->opts.resources, t->gpu_ids, &t->ngpu_ids);

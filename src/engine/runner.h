@@ -66,9 +66,13 @@ typedef struct tc_host {
      * not pay for it once per trial). */
     int (*write_atomic)(void *ctx, const char *path, const char *data, size_t len, int durable,
                         tc_error *err);
-    /* Optional: a stop rule implemented by the host (a Python stopper).
-     * Sets *stop; -1 + err on failure (becomes a trial error). */
-    int (*trial_stopper)(void *ctx, long trial, const json_t *result, int *stop, tc_error *err);
+    /* Optional: a stop rule implemented by the host (a Python Stopper),
+     * asked once per accepted result, as Ray asks its stopper: *stop ends
+     * this trial (Stopper.__call__), *stop_all the whole experiment
+     * (Stopper.stop_all, which Ray checks after each result). -1 + err on
+     * failure (a trial error; TC_ERR_CALLBACK: the run's error). */
+    int (*stopper)(void *ctx, long trial, const json_t *result, int *stop, int *stop_all,
+                   tc_error *err);
     /* Removes a directory tree (a checkpoint the retention rule dropped). */
     void (*remove_tree)(void *ctx, const char *path);
     /* Appends one line to the experiment's journal, durably against a killed
@@ -194,6 +198,9 @@ struct tc_trial {
     long clone_iteration;
     long save_wait_iteration;     /* a checkpoint of this iteration was asked for and has
                                      not arrived (-1: none): PBT does not clone it yet */
+    int ran_ahead;                /* its current run reported results after it left
+                                     RUNNING (a function runs ahead of the driver): those
+                                     were not logged, so the run's end is not the trial's */
 };
 
 /* New runner; opts and host are copied. */
@@ -232,6 +239,11 @@ int tc_runner_start(tc_runner *r, tc_trial *t, long pid, const char *hostname, t
  * retry); only host-level failures return -1. */
 int tc_runner_on_result(tc_runner *r, tc_trial *t, const char *json, size_t len,
                         tc_decision *decision, tc_error *err);
+/* A RESULT of t's current run that arrived after t left RUNNING (a
+ * function trainable runs ahead of the driver's stop or pause decision). It
+ * is not logged; t->ran_ahead records it, so a paused function that then
+ * returns is restarted from its checkpoint, not taken as complete. */
+void tc_runner_on_late_result(tc_runner *r, tc_trial *t);
 /* The function trainable returned (spec §3.2): last_result gets done=True,
  * no new row is logged; the trial is TERMINATED. */
 int tc_runner_on_complete(tc_runner *r, tc_trial *t, tc_error *err);
@@ -303,7 +315,10 @@ int tc_runner_sched_act(tc_runner *r, tc_trial *t, int action, tc_error *err);
 int tc_runner_sched_debug(tc_runner *r, tc_buf *out);
 /* The worker that ran t has finished stopping (READY, or it died): a paused
  * or restarting trial may start again. Also ends a paused trial whose
- * function returned while it was being paused (finished = 1). */
+ * function returned while it was being paused (finished = 1) — unless the
+ * function ran past the pause (tc_runner_on_late_result): then the results
+ * after the pause were never logged, and the trial stays PAUSED to rerun
+ * them from its checkpoint. */
 int tc_runner_on_released(tc_runner *r, tc_trial *t, int finished, tc_error *err);
 /* The host asked t's trainable for a checkpoint of its last result (TC_SAVE
  * or TC_PAUSE to a class trainable): PBT waits for it before cloning t. */

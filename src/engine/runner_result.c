@@ -177,14 +177,29 @@ static int log_line(tc_runner *r, tc_trial *t, tc_error *err)
     return 0;
 }
 
+void tc_runner_on_late_result(tc_runner *r, tc_trial *t)
+{
+    if (t->status != TC_RUNNING)
+        t->ran_ahead = 1;
+}
+
 int tc_runner_on_result(tc_runner *r, tc_trial *t, const char *text, size_t len,
                         tc_decision *decision, tc_error *err)
 {
     tc_error rule_err;
-    int stop = 0;
+    int stop = 0, stop_all = 0;
     *decision = TC_STOP;
-    if (t->status != TC_RUNNING)
-        return 0;   /* the worker ran ahead of a stop decision */
+    if (t->status != TC_RUNNING) {
+        tc_runner_on_late_result(r, t);   /* the worker ran ahead of a stop decision */
+        return 0;
+    }
+    if (r->stopping) {
+        /* The experiment is being stopped (stop_all, fail_fast): a result
+         * that raced with that decision is not processed, and its trial
+         * stops with the others, as Ray stops every trial after the step. */
+        *decision = tcp_sched_apply(r, t, TC_SCHED_STOP);
+        return 0;
+    }
 
     tc_error_init(&rule_err);
     if (tc_scan_result(&r->scan, text, len, "config", &rule_err) < 0)
@@ -200,12 +215,16 @@ int tc_runner_on_result(tc_runner *r, tc_trial *t, const char *text, size_t len,
         return tc_runner_on_error(r, t, rule_err.text, err);
     if (build_line(r, t, text, len, 0) < 0)
         return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
-    if (!stop && r->host.trial_stopper) {
-        /* A Python stopper sees the result as the loggers will (done False). */
+    if (r->host.stopper) {
+        /* A Python Stopper sees every result (Ray calls it before the stop
+         * dict, whatever that decides) as the loggers will (done False). */
+        int user_stop = 0;
         json_t *result = tc_json_loads(r->line.data, r->line.len, &rule_err);
-        int rc = result ? r->host.trial_stopper(r->host.ctx, t->index, result, &stop, &rule_err)
+        int rc = result ? r->host.stopper(r->host.ctx, t->index, result, &user_stop, &stop_all,
+                                          &rule_err)
                         : -1;
         json_decref(result);
+        stop = stop || user_stop;
         if (rc < 0) {
             if (rule_err.code == TC_ERR_CALLBACK)   /* a Python exception: not a trial error */
                 return tc_error_set(err, rule_err.code, "%s", rule_err.text);
@@ -245,7 +264,13 @@ int tc_runner_on_result(tc_runner *r, tc_trial *t, const char *text, size_t len,
         t->last_iteration = (long)r->line_scan.fields[it].num;
     /* Every way out of RUNNING goes through the scheduler's side, so a stop
      * also drops what a scheduler staged for this trial (a PBT clone). */
-    *decision = tcp_sched_apply(r, t, stop ? TC_SCHED_STOP : sched_decision);
+    *decision = tcp_sched_apply(r, t, stop || stop_all ? TC_SCHED_STOP : sched_decision);
+    if (stop_all) {
+        /* Ray's _stop_experiment_if_needed after this result: no trial
+         * starts any more, and the running ones stop (the host stops their
+         * workers; their results from now on are not processed). */
+        tc_runner_stop_all(r);
+    }
     return 0;
 }
 

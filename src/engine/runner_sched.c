@@ -628,11 +628,14 @@ int tc_runner_on_released(tc_runner *r, tc_trial *t, int finished, tc_error *err
     t->saving = 0;
     if (t->clone_dir)
         return tcp_pbt_finish_clone(r, t, err);
-    if (finished && t->status == TC_PAUSED) {
-        /* Its function returned while it was being paused: it is done, and
-         * the scheduler hears so as of any completed trial (else HyperBand
-         * keeps it in its bracket and its next halving meets a TERMINATED
-         * trial: "Trial with unexpected status encountered"). */
+    if (finished && t->status == TC_PAUSED && !t->ran_ahead) {
+        /* Its function returned while it was being paused, right after the
+         * result that paused it: it is done, and the scheduler hears so as
+         * of any completed trial (else HyperBand keeps it in its bracket and
+         * its next halving meets a TERMINATED trial: "Trial with unexpected
+         * status encountered"). A function that reported past the pause
+         * before returning is not done: those results were dropped, and it
+         * stays PAUSED to rerun them from its checkpoint. */
         int rc = tcp_sched_on_complete(r, t, t->last_text, t->last_text_len, err);
         tcp_set_status(r, t, TC_TERMINATED);
         tcp_journal_status(r, t);

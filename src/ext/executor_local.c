@@ -57,10 +57,12 @@ static char **strv_from_json(const json_t *arr)
 /* host callbacks that call Python                                          */
 /* ------------------------------------------------------------------------ */
 
-/* The host stopper: calls stopper(trial_id, result) for a Python stopper
- * (spec §7.2). GIL taken for the call only. The host context is embedded in
- * the Run object, which gives the Run back. */
-static int python_stopper(void *ctx, long trial, const json_t *result, int *stop, tc_error *err)
+/* The host stopper (spec §7.2): a Python Stopper's stopper(trial_id, result)
+ * and then stop_all(), both after every result as Ray calls them, in one
+ * GIL section (installed only when the user gave a Stopper). The host
+ * context is embedded in the Run object, which gives the Run back. */
+static int python_stopper(void *ctx, long trial, const json_t *result, int *stop, int *stop_all,
+                          tc_error *err)
 {
     RunObject *self = (RunObject *)((char *)ctx - offsetof(RunObject, host_ctx));
     int was_released = self->saved != NULL;
@@ -69,15 +71,18 @@ static int python_stopper(void *ctx, long trial, const json_t *result, int *stop
     tc_trial *t = tc_runner_trial(self->runner, trial);
     PyObject *res = tcx_from_json(result);
     PyObject *ret = res ? PyObject_CallFunction(self->stopper, "sO", t->trial_id, res) : NULL;
-    if (!ret) {
-        rc = tcx_error_from_python(err);
-    } else {
-        int truth = PyObject_IsTrue(ret);
-        if (truth < 0)
-            rc = tcx_error_from_python(err);
-        else
-            *stop = truth;
+    int truth = ret ? PyObject_IsTrue(ret) : -1;
+    Py_XDECREF(ret);
+    ret = NULL;
+    if (truth >= 0) {
+        *stop = truth;
+        ret = PyObject_CallMethod(self->stopper, "stop_all", NULL);
+        truth = ret ? PyObject_IsTrue(ret) : -1;
+        if (truth >= 0)
+            *stop_all = truth;
     }
+    if (truth < 0)
+        rc = tcx_error_from_python(err);
     Py_XDECREF(res);
     Py_XDECREF(ret);
     WITH_GIL_END(self, was_released);
@@ -670,7 +675,7 @@ static int Run_init(RunObject *self, PyObject *args, PyObject *kwds)
         ro.runner.max_concurrent = 1;
     tcx_host_init(&self->host, &self->host_ctx);
     if (self->stopper != Py_None)
-        self->host.trial_stopper = python_stopper;
+        self->host.stopper = python_stopper;
     tcx_install_sched_callbacks(self);
     self->runner = tc_runner_new(&ro.runner, &self->host, &err);
     if (!self->runner)

@@ -231,6 +231,8 @@ int tcx_handle_frame(RunObject *self, worker *w, const tc_frame *f, tc_error *er
     }
     case TC_MSG_RESULT: {
         int wants_answer = f->flags & 2;   /* a class trainable waits for it */
+        if (mine && t->status != TC_RUNNING)
+            tc_runner_on_late_result(self->runner, t);   /* ran ahead of a stop or pause */
         if (!mine || t->status != TC_RUNNING) {
             if (wants_answer)
                 tc_frame_append(&w->out, TC_MSG_STOP, f->trial, NULL, 0);

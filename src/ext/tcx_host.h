@@ -10,7 +10,7 @@ typedef struct tcx_host_ctx {
 } tcx_host_ctx;
 
 /* Fills host with the functions of host.c; h must outlive the runner.
- * Callers may then override host->trial_stopper. */
+ * Callers may then override host->stopper. */
 void tcx_host_init(tc_host *host, tcx_host_ctx *h);
 void tcx_sinks_flush(tcx_host_ctx *h);
 int tcx_mkdirs(const char *path, tc_error *err);
