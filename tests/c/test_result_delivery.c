@@ -98,7 +98,7 @@ static int checkpoint(tc_runner *r, tc_trial *t, long it)
     snprintf(path, sizeof path, "checkpoint_%ld/state", it);
     tc_error err;
     tc_error_init(&err);
-    return tc_runner_on_checkpoint(r, t, dir, path, it, 0, &err);
+    return tc_runner_on_checkpoint(r, t, dir, path, it, it, 0, &err);
 }
 
 static int count_lines(const char *s)
