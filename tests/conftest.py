@@ -5,9 +5,10 @@ import tunec as tune
 
 
 @pytest.fixture
-def two_cpus(monkeypatch):
-    """tune.init(num_cpus=2); a worker that ignores a STOP is killed after 2 s."""
-    monkeypatch.setenv("TUNEC_STOP_GRACE_S", "2")
+def two_cpus():
+    """tune.init(num_cpus=2). The STOP grace stays at its default (10 s): a
+    shorter one could kill a healthy worker still saving a pause checkpoint
+    on a busy machine, and no trial here ignores a STOP."""
     tune.init(num_cpus=2)
     yield
     tune.shutdown()
