@@ -1,7 +1,15 @@
-"""Fixtures shared by the end-to-end tests."""
+"""Fixtures and settings shared by the tests."""
 import pytest
+from hypothesis import HealthCheck, settings
 
 import tunec as tune
+
+# No property test may fail because this machine is slow: no per-example
+# deadline, and no "too slow to generate data" health check (the settings of
+# each test start from this profile).
+settings.register_profile("tunec", deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("tunec")
 
 
 @pytest.fixture
