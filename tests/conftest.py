@@ -1,13 +1,22 @@
-"""Fixtures shared by the end-to-end tests."""
+"""Fixtures and settings shared by the tests."""
 import pytest
+from hypothesis import HealthCheck, settings
 
 import tunec as tune
 
+# No property test may fail because this machine is slow: no per-example
+# deadline, and no "too slow to generate data" health check (the settings of
+# each test start from this profile).
+settings.register_profile("tunec", deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("tunec")
+
 
 @pytest.fixture
-def two_cpus(monkeypatch):
-    """tune.init(num_cpus=2); a worker that ignores a STOP is killed after 2 s."""
-    monkeypatch.setenv("TUNEC_STOP_GRACE_S", "2")
+def two_cpus():
+    """tune.init(num_cpus=2). The STOP grace stays at its default (10 s): a
+    shorter one could kill a healthy worker still saving a pause checkpoint
+    on a busy machine, and no trial here ignores a STOP."""
     tune.init(num_cpus=2)
     yield
     tune.shutdown()

@@ -1,9 +1,17 @@
 """Helpers of the end-to-end tests: a quiet tune.run into a test's tmp_path,
-and a trial's result.json rows."""
+a trial's result.json rows, and the two ways a test may wait: for an event
+(wait_for), or for a run that must end (no_hang). Neither assumes how fast
+anything runs: their deadline only ever passes when something hangs."""
+import contextlib
 import json
 import os
+import signal
+import time
 
 import tunec as tune
+
+# Long enough that only a hang reaches it, on any machine however loaded.
+HANG_S = 300
 
 
 def run(trainable, tmp_path, **kw):
@@ -14,3 +22,36 @@ def run(trainable, tmp_path, **kw):
 def rows(trial):
     with open(os.path.join(trial.logdir, "result.json")) as f:
         return [json.loads(line) for line in f]
+
+
+def wait_for(condition, what, proc=None, deadline_s=HANG_S):
+    """Polls condition() until it returns something true, and returns that.
+    Fails naming `what` when proc (a subprocess.Popen) exits first, or when
+    the deadline passes."""
+    end = time.monotonic() + deadline_s
+    while True:
+        value = condition()
+        if value:
+            return value
+        if proc is not None and proc.poll() is not None:
+            out, err = proc.communicate()
+            raise AssertionError("the process exited with code {} before {}:\n{}\n{}".format(
+                proc.returncode, what, out, err))
+        if time.monotonic() > end:
+            raise AssertionError("still no {} after {} s: a hang".format(what, deadline_s))
+        time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def no_hang(what, deadline_s=HANG_S):
+    """Fails the test (instead of hanging the suite) when the block does not
+    end by the deadline: for tests whose point is that a run ends at all."""
+    def expired(signum, frame):
+        raise AssertionError("{} still running after {} s: a hang".format(what, deadline_s))
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(deadline_s)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)

@@ -13,16 +13,31 @@ import time
 
 import pytest
 
+from run_helpers import HANG_S, wait_for
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 SCRIPT = textwrap.dedent('''
     import json, os, sys, time
     import tunec as tune
 
+    def held(trial_id, iteration):
+        """Iteration HOLD_AT and later of trial GATE_TRIAL (of every trial when
+        GATE_TRIAL is unset) wait until the test creates the file GATE: the
+        experiment cannot finish before the test lets it, however fast."""
+        hold = os.environ.get("HOLD_AT")
+        if not hold or iteration < int(hold):
+            return
+        if os.environ.get("GATE_TRIAL", trial_id) != trial_id:
+            return
+        while not os.path.exists(os.environ["GATE"]):
+            time.sleep(0.01)
+
     class Counter(tune.Trainable):
         def setup(self, config):
             self.n = 0
         def step(self):
+            held(self.trial_id, self.n + 1)
             time.sleep(float(os.environ.get("STEP_SLEEP", "0.01")))
             self.n += 1
             return {"n": self.n, "x": self.config["x"]}
@@ -37,6 +52,7 @@ SCRIPT = textwrap.dedent('''
             with open(os.path.join(checkpoint_dir, "s.json")) as f:
                 start = json.load(f)["i"]
         for i in range(start + 1, ITERS + 1):
+            held(tune.get_trial_id(), i)
             time.sleep(0.01)
             if i % 3 == 0:
                 with tune.checkpoint_dir(step=i) as d:
@@ -83,18 +99,18 @@ SCRIPT = textwrap.dedent('''
 ''')
 
 
-def launch(tmp_path, kind, resume, **env):
+def launch(tmp_path, kind, resume, stderr=subprocess.PIPE, **env):
     script = tmp_path / "exp.py"
     script.write_text(SCRIPT)
     full_env = dict(os.environ, PYTHONPATH=ROOT, **{k: str(v) for k, v in env.items()})
     return subprocess.Popen([sys.executable, str(script), kind, resume, str(tmp_path / "res")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdout=subprocess.PIPE, stderr=stderr, text=True,
                             env=full_env, cwd=str(tmp_path), start_new_session=True)
 
 
 def finish(tmp_path, kind, resume="resume", **env):
     proc = launch(tmp_path, kind, resume, **env)
-    out, err = proc.communicate(timeout=240)
+    out, err = proc.communicate(timeout=HANG_S)
     assert proc.returncode == 0, err
     return json.loads(out.split("STATUS", 1)[1])
 
@@ -107,6 +123,30 @@ def trial_rows(tmp_path):
     return rows
 
 
+def row_counts(tmp_path):
+    """Whole rows in each trial's result.json so far (read while it runs)."""
+    counts = []
+    for path in glob.glob(str(tmp_path / "res" / "exp" / "*" / "result.json")):
+        with open(path) as f:
+            counts.append(f.read().count("\n"))
+    return counts
+
+
+def journal_count(tmp_path, text):
+    """How often text occurs in the experiment's journals (every session)."""
+    return sum(open(p).read().count(text)
+               for p in glob.glob(str(tmp_path / "res" / "exp" / "*.journal")))
+
+
+def gate(tmp_path):
+    """The file that lets held trials go on (see `held` in SCRIPT)."""
+    return str(tmp_path / "release")
+
+
+def release(tmp_path):
+    open(gate(tmp_path), "w").close()
+
+
 def workers_of(proc):
     import psutil
     try:
@@ -115,35 +155,55 @@ def workers_of(proc):
         return []
 
 
-def all_gone(pids, timeout=5.0):
-    """The given worker pids have exited (zombies reaped by init count too)."""
+def all_gone(pids, timeout=60.0):
+    """The given worker pids have exited (zombies reaped by init count too);
+    False only if some are still alive after a deadline no exit needs."""
     import psutil
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        alive = [p for p in pids if psutil.pid_exists(p) and
-                 psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
-        if not alive:
+
+    def gone(p):
+        try:
+            return psutil.Process(p).status() == psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
             return True
-        time.sleep(0.05)
-    return False
+    try:
+        return wait_for(lambda: all(gone(p) for p in pids), "exit of the workers",
+                        deadline_s=timeout)
+    except AssertionError:
+        return False
+
+
+def kill_and_resume(tmp_path, proc, kind, env):
+    """SIGKILLs the driver (its workers die with it) and resumes."""
+    workers = workers_of(proc)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert all_gone(workers)           # workers die with their driver
+    return launch(tmp_path, kind, "resume", **env)
+
+
+def let_finish(tmp_path, proc):
+    release(tmp_path)
+    workers = workers_of(proc)
+    out, err = proc.communicate(timeout=HANG_S)
+    assert proc.returncode == 0, err
+    assert all_gone(workers)
 
 
 @pytest.mark.parametrize("kind", ["class", "function"])
 def test_sigkill_driver_at_random_points_and_resume(tmp_path, kind):
+    """The driver dies at four random points of the experiment's progress
+    (counted in result rows, not seconds) and is resumed each time. The last
+    trial holds its last step until the test is done killing, so the
+    experiment is still running at every kill, however fast this machine."""
     rng = random.Random(1234 if kind == "class" else 4321)
-    proc = launch(tmp_path, kind, "fresh")
-    for attempt in range(4):
-        time.sleep(rng.uniform(0.4, 1.6))
-        if proc.poll() is not None:
-            break
-        workers = workers_of(proc)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        assert all_gone(workers)           # workers die with their driver
-        proc = launch(tmp_path, kind, "resume")
-    workers = workers_of(proc)
-    proc.communicate(timeout=240)
-    assert all_gone(workers)
+    env = {"HOLD_AT": 20, "GATE_TRIAL": "00019", "GATE": gate(tmp_path)}
+    reachable = 20 * 20 - 1                # every row but the held one
+    proc = launch(tmp_path, kind, "fresh", **env)
+    for target in sorted(rng.sample(range(1, reachable + 1), 4)):
+        wait_for(lambda: sum(row_counts(tmp_path)) >= target,
+                 "{} result rows".format(target), proc)
+        proc = kill_and_resume(tmp_path, proc, kind, env)
+    let_finish(tmp_path, proc)
     statuses = finish(tmp_path, kind)      # a last resume finds nothing left to run
     assert statuses == ["TERMINATED"] * 20
     rows = trial_rows(tmp_path)
@@ -156,24 +216,21 @@ def test_sigkill_driver_at_random_points_and_resume(tmp_path, kind):
 
 def test_sigkill_driver_during_hyperband_pauses_and_resume(tmp_path):
     """Trials paused to a checkpoint by HyperBand when the driver dies come
-    back (the resumed scheduler starts afresh) and finish with whole rows."""
+    back (the resumed scheduler starts afresh) and finish with whole rows.
+    HyperBand(max_t=27) puts trials 4-9 in a bracket with milestone 9 and
+    trials 10-11 in one with milestone 3; trial 11 holds its first step, so
+    exactly six pauses come (five in the first of those brackets, trial 10 in
+    the second) and the run cannot end: the driver is killed after a random
+    number of them."""
     rng = random.Random(99)
-    env = {"SCHED": "hyperband", "GRID": 12, "ITERS": 27, "STEP_SLEEP": 0.03}
+    env = {"SCHED": "hyperband", "GRID": 12, "ITERS": 27, "STEP_SLEEP": 0.03,
+           "HOLD_AT": 1, "GATE_TRIAL": "00011", "GATE": gate(tmp_path)}
     proc = launch(tmp_path, "class", "fresh", **env)
-    kills = 0
-    for attempt in range(3):
-        time.sleep(rng.uniform(0.5, 1.0))
-        if proc.poll() is not None:
-            break
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        kills += 1
-        proc = launch(tmp_path, "class", "resume", **env)
-    proc.communicate(timeout=240)
-    assert kills >= 1
-    paused = [line for path in glob.glob(str(tmp_path / "res" / "exp" / "*.journal"))
-              for line in open(path) if '"PAUSED"' in line]
-    assert paused                          # the scheduler did pause trials
+    pauses = rng.randint(1, 6)
+    wait_for(lambda: journal_count(tmp_path, '"PAUSED"') >= pauses,
+             "{} trials paused".format(pauses), proc)
+    proc = kill_and_resume(tmp_path, proc, "class", env)
+    let_finish(tmp_path, proc)
     statuses = finish(tmp_path, "class", **env)
     assert statuses == ["TERMINATED"] * 12
     rows = trial_rows(tmp_path)
@@ -192,16 +249,18 @@ def journal_tail(tmp_path):
 
 def test_sigkill_driver_during_pbt_and_resume(tmp_path):
     """Trials PBT cloned (new config and tag) resume with them: the resume
-    matches them by their generated config, and they finish."""
-    env = {"SCHED": "pbt", "GRID": 8, "ITERS": 30, "STEP_SLEEP": 0.02}
+    matches them by their generated config, and they finish. The driver is
+    killed once the journal holds a clone; the last trial holds its last
+    step, so the experiment cannot have ended by then."""
+    env = {"SCHED": "pbt", "GRID": 8, "ITERS": 30, "STEP_SLEEP": 0.02,
+           "HOLD_AT": 30, "GATE_TRIAL": "00007", "GATE": gate(tmp_path)}
     proc = launch(tmp_path, "class", "fresh", **env)
-    time.sleep(1.5)
-    assert proc.poll() is None
+    wait_for(lambda: journal_count(tmp_path, '"reconfig"'), "trial cloned by PBT", proc)
+    workers = workers_of(proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    journal = "".join(open(p).read() for p in
-                      glob.glob(str(tmp_path / "res" / "exp" / "*.journal")))
-    assert '"reconfig"' in journal        # some trial was cloned before the kill
+    assert all_gone(workers)
+    release(tmp_path)
     statuses = finish(tmp_path, "class", **env)
     assert statuses == ["TERMINATED"] * 8, (statuses, journal_tail(tmp_path))
     rows = trial_rows(tmp_path)
@@ -223,18 +282,30 @@ def test_sigkill_worker_mid_trial_retries_from_checkpoint(tmp_path):
 
 
 def test_ctrl_c_stops_gracefully_then_resumes(tmp_path):
-    proc = launch(tmp_path, "class", "fresh", GRID=6, ITERS=400)
-    time.sleep(2.0)
+    """Ctrl-C while trials are mid-step: they finish the step, save, and the
+    driver exits with the resume hint; resume finishes them. Every trial holds
+    its 5th step until the driver has said it is stopping, so the experiment
+    is running when the signal comes and cannot end before it is handled."""
+    env = {"GRID": 6, "ITERS": 20, "HOLD_AT": 5, "GATE": gate(tmp_path)}
+    err_path = tmp_path / "driver.err"
+    with open(str(err_path), "w") as err_file:
+        proc = launch(tmp_path, "class", "fresh", stderr=err_file, **env)
+    wait_for(lambda: sorted(row_counts(tmp_path))[-2:] == [4, 4],
+             "two trials holding their 5th step", proc)
     workers = workers_of(proc)
     os.killpg(proc.pid, signal.SIGINT)       # as a terminal's Ctrl-C: the whole group
-    out, err = proc.communicate(timeout=60)
+    wait_for(lambda: "stopping the experiment" in err_path.read_text(),
+             "the driver's answer to Ctrl-C", proc)
+    release(tmp_path)
+    out, _ = proc.communicate(timeout=HANG_S)
+    err = err_path.read_text()
     assert proc.returncode == 3, (out, err)
     assert "resume=True" in err
     assert all_gone(workers)
-    statuses = finish(tmp_path, "class", GRID=6, ITERS=400)
+    statuses = finish(tmp_path, "class", **env)
     assert statuses == ["TERMINATED"] * 6
     for logdir, data in trial_rows(tmp_path).items():
-        assert [r["training_iteration"] for r in data] == list(range(1, 401)), logdir
+        assert [r["training_iteration"] for r in data] == list(range(1, 21)), logdir
 
 
 def test_resume_extends_num_samples_and_refuses_changed_space(tmp_path):
@@ -243,13 +314,13 @@ def test_resume_extends_num_samples_and_refuses_changed_space(tmp_path):
     assert statuses == ["TERMINATED"] * 6
     assert len(trial_rows(tmp_path)) == 6
     proc = launch(tmp_path, "class", "resume", GRID=4, ITERS=3)
-    out, err = proc.communicate(timeout=120)
+    out, err = proc.communicate(timeout=HANG_S)
     assert proc.returncode != 0 and "search space changed" in err
 
 
 def test_resume_without_state_and_errored_only(tmp_path):
     proc = launch(tmp_path, "class", "resume", GRID=2, ITERS=2)
-    out, err = proc.communicate(timeout=120)
+    out, err = proc.communicate(timeout=HANG_S)
     assert "Called resume when no checkpoint exists in local directory." in err
     statuses = finish(tmp_path, "function", "fresh", FAIL=1, GRID=2, ITERS=10)
     assert statuses == ["ERROR", "ERROR"]
@@ -260,21 +331,27 @@ def test_resume_without_state_and_errored_only(tmp_path):
 
 
 def test_moved_experiment_resumes(tmp_path):
+    """An experiment killed mid-run (two trials holding their 5th step, after
+    a checkpoint at 3) and moved elsewhere resumes there."""
     import shutil
-    proc = launch(tmp_path, "class", "fresh", GRID=4, ITERS=300)
-    time.sleep(2.0)
+    env = {"GRID": 4, "ITERS": 30, "HOLD_AT": 5, "GATE": gate(tmp_path)}
+    proc = launch(tmp_path, "class", "fresh", **env)
+    wait_for(lambda: sorted(row_counts(tmp_path))[-2:] == [4, 4],
+             "two trials holding their 5th step", proc)
+    workers = workers_of(proc)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    time.sleep(0.3)
+    assert all_gone(workers)                 # nothing writes while it moves
     moved = tmp_path / "elsewhere"
     moved.mkdir()
     shutil.move(str(tmp_path / "res"), str(moved / "res"))
-    statuses = finish(moved, "class", GRID=4, ITERS=300)
+    release(tmp_path)
+    statuses = finish(moved, "class", **env)
     assert statuses == ["TERMINATED"] * 4
     rows = trial_rows(moved)
     assert len(rows) == 4
     for logdir, data in rows.items():
-        assert [r["training_iteration"] for r in data] == list(range(1, 301)), logdir
+        assert [r["training_iteration"] for r in data] == list(range(1, 31)), logdir
 
 
 @pytest.mark.parametrize("value, expected", [

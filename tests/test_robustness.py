@@ -8,10 +8,13 @@ import pytest
 
 import tunec as tune
 from tunec import TuneError
+from run_helpers import no_hang
 
 
 @pytest.fixture(autouse=True)
 def _setup(monkeypatch):
+    # A worker that ignores a STOP is killed after 1 s. A worker that obeys
+    # it late loses nothing a test here checks: its trial is over already.
     monkeypatch.setenv("TUNEC_STOP_GRACE_S", "1")
     tune.init(num_cpus=2)
     yield
@@ -75,9 +78,8 @@ def test_swallowed_stop_does_not_hang(tmp_path):
             except BaseException:
                 pass
     tune.register_trainable("swallower", fn)
-    start = time.time()
-    analysis = run("swallower", tmp_path, stop={"i": 5})
-    assert time.time() - start < 30
+    with no_hang("a trial that swallows its STOP"):
+        analysis = run("swallower", tmp_path, stop={"i": 5})
     trial = analysis.trials[0]
     assert trial.status == "TERMINATED"
     assert [r["i"] for r in lines(trial)] == [1, 2, 3, 4, 5]
@@ -88,9 +90,8 @@ def test_hanging_trial_and_time_budget(tmp_path):
         tune.report(x=1)
         time.sleep(1000)
     tune.register_trainable("hangs", fn)
-    start = time.time()
-    analysis = run("hangs", tmp_path, time_budget_s=1, num_samples=2)
-    assert time.time() - start < 30
+    with no_hang("a run of hanging trials with time_budget_s=1"):
+        analysis = run("hangs", tmp_path, time_budget_s=1, num_samples=2)
     assert all(t.status == "TERMINATED" for t in analysis.trials)
 
 

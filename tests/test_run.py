@@ -14,6 +14,7 @@ import pytest
 
 import tunec as tune
 from tunec import TuneError
+from run_helpers import HANG_S, no_hang
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -371,14 +372,18 @@ def test_killed_worker_is_trial_error(tmp_path):
 
 
 def test_fail_fast(tmp_path):
+    """The other trials report until they are stopped: the run ends only
+    because the first trial's failure stops them (and the pending ones)."""
     def fn(config):
         if config["x"] == 0:
             raise RuntimeError("first fails")
-        time.sleep(0.2)
-        tune.report(x=config["x"])
+        while True:
+            tune.report(x=config["x"])
+            time.sleep(0.01)
     tune.register_trainable("ff_fn", fn)
-    analysis = run("ff_fn", tmp_path, config={"x": tune.grid_search(list(range(6)))},
-                   fail_fast=True, raise_on_failed_trial=False)
+    with no_hang("a fail_fast run"):
+        analysis = run("ff_fn", tmp_path, config={"x": tune.grid_search(list(range(6)))},
+                       fail_fast=True, raise_on_failed_trial=False)
     statuses = [t.status for t in analysis.trials]
     assert statuses[0] == "ERROR"
     assert "PENDING" not in statuses and "RUNNING" not in statuses
@@ -413,16 +418,26 @@ def test_cuda_visible_devices_per_trial(tmp_path):
 
 
 def test_parallel_workers(tmp_path):
+    """Two CPUs, two trials at once: each trial waits until two have started,
+    which only happens if two run at the same time (a runner that ran one at
+    a time would leave the first waiting; it then fails, not hangs)."""
+    started = str(tmp_path / "started")
+    os.mkdir(started)
+
     def fn(config):
-        time.sleep(0.3)
+        import time, uuid
+        open(os.path.join(started, uuid.uuid4().hex), "w").close()
+        deadline = time.monotonic() + 300
+        while len(os.listdir(started)) < 2:
+            if time.monotonic() > deadline:
+                raise RuntimeError("no second trial ran alongside this one")
+            time.sleep(0.01)
         tune.report(pid=os.getpid())
     tune.register_trainable("par_fn", fn)
-    start = time.time()
-    analysis = run("par_fn", tmp_path, num_samples=4)
-    elapsed = time.time() - start
+    analysis = run("par_fn", tmp_path / "out", num_samples=4)
+    assert [t.status for t in analysis.trials] == ["TERMINATED"] * 4
     pids = {rows(t.logdir)[0]["pid"] for t in analysis.trials}
     assert len(pids) == 2          # two CPUs, two long-lived workers reused
-    assert elapsed < 4 * 0.3 + 2   # ran two at a time (generous bound: not a timing test)
 
 
 # -- local mode, __main__ functions, namespace ------------------------------------
@@ -439,7 +454,7 @@ def _script(tmp_path, body):
     path.write_text(textwrap.dedent(body))
     env = dict(os.environ, PYTHONPATH=ROOT)
     return subprocess.run([sys.executable, str(path)], capture_output=True, text=True, env=env,
-                          timeout=120, cwd=str(tmp_path))
+                          timeout=HANG_S, cwd=str(tmp_path))
 
 
 def test_main_module_function_reaches_workers(tmp_path):
@@ -466,15 +481,13 @@ def test_main_module_function_reaches_workers(tmp_path):
     assert proc.stdout.split() == ["[11,", "12]", "TERMINATED"]
 
 
-def test_import_is_fast_and_light():
-    code = ("import time, sys; t = time.perf_counter(); import tunec as tune; "
-            "from tunec import tune as t2; "
-            "print(time.perf_counter() - t, 'pandas' in sys.modules, 'numpy' in sys.modules, "
-            "t2 is tune)")
+def test_import_is_light():
+    code = ("import sys; import tunec as tune; from tunec import tune as t2; "
+            "print('pandas' in sys.modules, 'numpy' in sys.modules, t2 is tune)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env=dict(os.environ, PYTHONPATH=ROOT), check=True).stdout.split()
-    assert out[1:] == ["False", "False", "True"]
-    assert float(out[0]) < 1.0   # generous: the 150 ms figure is measured by `make bench`
+    # How long the import takes is `make bench`'s to measure, not a test's.
+    assert out == ["False", "False", "True"]
 
 
 def test_namespace():
@@ -502,9 +515,8 @@ def test_modern_keywords(tmp_path):
 
 
 def test_time_budget_stops_run(tmp_path):
-    start = time.time()
-    analysis = run(f_forever, tmp_path, time_budget_s=1.0, num_samples=2)
-    assert time.time() - start < 30
+    with no_hang("a run of endless trials with time_budget_s=1"):
+        analysis = run(f_forever, tmp_path, time_budget_s=1.0, num_samples=2)
     assert all(t.status == "TERMINATED" for t in analysis.trials)
 
 
