@@ -423,7 +423,7 @@ long tc_runner_generate(tc_runner *r, tc_eval_fn fn, void *ctx, long max_new, tc
             t->metrics = tc_metrics_new();
             t->status = TC_PENDING;
             t->restored_iteration = -1;
-            t->save_wait_iteration = -1;
+            t->save_wait_rows = -1;
             tc_ckpts_init(&t->ckpts);
             if (!t->metrics || tcp_trial_set_name(t, ex->opts.trainable_name) < 0 ||
                 push_trial(r, t, err) < 0) {

@@ -196,8 +196,10 @@ struct tc_trial {
     char *clone_dir, *clone_path; /* a PBT clone's checkpoint staged in the logdir until
                                      the worker is released (runner_sched.c), or NULL */
     long clone_iteration;
-    long save_wait_iteration;     /* a checkpoint of this iteration was asked for and has
-                                     not arrived (-1: none): PBT does not clone it yet */
+    long save_wait_rows;          /* a checkpoint following this many result rows was asked
+                                     for and has not arrived (-1: none): PBT does not clone
+                                     it yet. Rows, not training_iteration: a trainable may
+                                     report its own (from 0, in steps of 10, ...) */
     int ran_ahead;                /* its current run reported results after it left
                                      RUNNING (a function runs ahead of the driver): those
                                      were not logged, so the run's end is not the trial's */

@@ -186,16 +186,20 @@ int tcp_pbt_finish_clone(tc_runner *r, tc_trial *t, tc_error *err)
         if (r->host.remove_tree)
             r->host.remove_tree(r->host.ctx, stage);
     }
+    /* Its row count is the rows t has logged by now (none since it left
+     * RUNNING): its files are kept and continue (as in Ray), so a later
+     * restart from this copy (a retry, a resume) keeps every row t
+     * reported before the clone. Its training_iteration is the donor's and
+     * may be below those rows', so the cut is by rows, never by it. */
     if (rc > 0)
-        rc = tc_ckpts_add(&t->ckpts, t->clone_dir, t->clone_path, t->clone_iteration, -1, 0, 0,
-                          0, NULL, NULL, err);   /* rows -1: a restart cuts by iteration */
+        rc = tc_ckpts_add(&t->ckpts, t->clone_dir, t->clone_path, t->clone_iteration,
+                          t->n_results, 0, 0, 0, NULL, NULL, err);
     if (rc >= 0) {
         tcp_journal(r, json_pack("{s:s,s:s,s:o}", "event", "checkpoint", "trial_id",
                                  t->trial_id, "checkpoints", tc_ckpts_to_json(&t->ckpts)));
         delete_own_checkpoints(r, t, t->clone_dir);
         tcp_journal(r, json_pack("{s:s,s:s,s:o}", "event", "checkpoint", "trial_id",
                                  t->trial_id, "checkpoints", tc_ckpts_to_json(&t->ckpts)));
-        t->last_iteration = t->clone_iteration;
     }
     free(stage);
     free(dst);

@@ -300,8 +300,8 @@ int tc_runner_on_checkpoint(tc_runner *r, tc_trial *t, const char *dir, const ch
     long rows = run_reports >= 0 ? t->run_rows_base + run_reports : -1;
     if (rows >= 0 ? rows > t->n_results : iteration > t->last_iteration)
         return 0;
-    if (t->save_wait_iteration >= 0 && iteration >= t->save_wait_iteration)
-        t->save_wait_iteration = -1;
+    if (t->save_wait_rows >= 0 && rows >= t->save_wait_rows)
+        t->save_wait_rows = -1;   /* the checkpoint PBT asked for (runner_sched.c) */
     if (!t->logdir || !dir || !path || dir[0] == '/' || strstr(dir, ".."))
         return tc_error_set(err, TC_ERR_VALUE, "trial %s: bad checkpoint location %s",
                             t->trial_id, dir ? dir : "(none)");

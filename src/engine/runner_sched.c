@@ -78,12 +78,15 @@ static int view_has_resources(void *ctx, long trial)
 
 /* A PBT donor can be cloned once it has a registered checkpoint, and the
  * one it was asked to save (if any) has arrived: a donor whose save is in
- * flight is skipped, as Ray skips a donor without a checkpoint. */
+ * flight is skipped, as Ray skips a donor without a checkpoint. "Arrived"
+ * is read from the checkpoint's row count, as every checkpoint record
+ * places itself (a checkpoint of unknown rows never ends the wait; the
+ * worker's release does). */
 static int view_clone_ready(void *ctx, long trial)
 {
     tc_trial *t = tc_runner_trial(ctx, trial);
     const tc_ckpt *k = t ? tc_ckpts_newest(&t->ckpts) : NULL;
-    return k && (t->save_wait_iteration < 0 || k->iteration >= t->save_wait_iteration);
+    return k && (t->save_wait_rows < 0 || k->rows >= t->save_wait_rows);
 }
 
 static tc_sched_view view_of(tc_runner *r)
@@ -617,12 +620,12 @@ int tc_runner_sched_act(tc_runner *r, tc_trial *t, int action, tc_error *err)
 
 void tc_runner_expect_checkpoint(tc_runner *r, tc_trial *t)
 {
-    t->save_wait_iteration = t->last_iteration;
+    t->save_wait_rows = t->n_results;   /* it follows the row just logged */
 }
 
 int tc_runner_on_released(tc_runner *r, tc_trial *t, int finished, tc_error *err)
 {
-    t->save_wait_iteration = -1;   /* whatever it saved has arrived by now */
+    t->save_wait_rows = -1;   /* whatever it saved has arrived by now */
     if (!t->saving)
         return 0;
     t->saving = 0;

@@ -184,11 +184,70 @@ static long h_sched_choose(void *ctx, tc_error *err)
     return h->choose_ret;
 }
 
+/* The bytes of text's first n lines. */
+static size_t line_prefix(const char *text, size_t n)
+{
+    const char *p = text;
+    for (size_t i = 0; p && *p && i < n; i++) {
+        const char *nl = strchr(p, '\n');
+        p = nl ? nl + 1 : p + strlen(p);
+    }
+    return text ? (size_t)(p - text) : 0;
+}
+
+/* cut_results as the Python host does it (host.c): result.json keeps its
+ * rows up to the first one past max_iteration or max_rows; progress.csv
+ * keeps its header and as many rows. */
+static int h_cut_results(void *ctx, const char *logdir, long max_iteration, long max_rows,
+                         int (*keep)(void *, const char *, size_t), void *kctx,
+                         char **csv_header, tc_error *err)
+{
+    mem_host *h = ctx;
+    char path[1100];
+    *csv_header = NULL;
+    snprintf(path, sizeof path, "%s/result.json", logdir);
+    int f = mem_find_file(&h->fs, path);
+    size_t kept = 0;
+    if (f >= 0 && h->fs.files[f].data.data) {
+        tc_buf *data = &h->fs.files[f].data;
+        const char *p = data->data, *end = data->data + data->len;
+        while (p < end && max_iteration >= 0 && (max_rows < 0 || (long)kept < max_rows)) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            if (!nl)
+                break;
+            json_t *row = tc_json_loads(p, (size_t)(nl - p), NULL);
+            long it = (long)json_integer_value(json_object_get(row, "training_iteration"));
+            json_decref(row);
+            if (it > max_iteration)
+                break;
+            if (keep(kctx, p, (size_t)(nl - p)) < 0)
+                return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+            kept++;
+            p = nl + 1;
+        }
+        data->len = (size_t)(p - data->data);
+        data->data[data->len] = '\0';   /* tc_buf keeps its text terminated */
+    }
+    snprintf(path, sizeof path, "%s/progress.csv", logdir);
+    f = mem_find_file(&h->fs, path);
+    if (f >= 0 && h->fs.files[f].data.data) {
+        tc_buf *data = &h->fs.files[f].data;
+        if (kept) {
+            size_t hl = strcspn(data->data, "\r\n");
+            *csv_header = strndup(data->data, hl);
+        }
+        data->len = kept ? line_prefix(data->data, kept + 1) : 0;
+        data->data[data->len] = '\0';
+    }
+    return 0;
+}
+
 static tc_host make_host(mem_host *h)
 {
     tc_host host = mem_fs_host(h);
     host.remove_tree = h_remove_tree;
     host.copy_path = h_copy_path;
+    host.cut_results = h_cut_results;
     host.journal = h_journal;
     host.sched_event = h_sched_event;
     host.sched_choose = h_sched_choose;
@@ -205,6 +264,7 @@ typedef struct setup {
     double cpus;
     long keep_checkpoints_num;
     const char *stop;         /* stop dict JSON or NULL */
+    int max_failures;
 } setup;
 
 static tc_runner *make_runner(mem_host *h, const setup *s)
@@ -232,6 +292,7 @@ static tc_runner *make_runner(mem_host *h, const setup *s)
     xo.log_json = 1;
     xo.log_csv = 1;
     xo.keep_checkpoints_num = s->keep_checkpoints_num;
+    xo.max_failures = s->max_failures;
     CHECK_INT(tc_runner_add_experiment(r, &xo, space, &err), 0);
     if (s->sched) {
         json_t *sj = json_loads(s->sched, 0, NULL);
@@ -291,7 +352,9 @@ static int save_ckpt(mem_host *h, tc_runner *r, tc_trial *t, long it, int transi
     put_file(h, t->logdir, path, body);
     tc_error err;
     tc_error_init(&err);
-    int rc = tc_runner_on_checkpoint(r, t, dir, path, it, -1, transient, &err);
+    /* As the worker announces it: after its run's last logged report. */
+    int rc = tc_runner_on_checkpoint(r, t, dir, path, it, t->n_results - t->run_rows_base,
+                                     transient, &err);
     if (rc < 0)
         fprintf(stderr, "on_checkpoint: %s\n", err.text);
     return rc;
@@ -1051,7 +1114,10 @@ static void test_pbt_paused_clone(void)
     tc_error_init(&err);
     CHECK_INT(tc_runner_start(r, b, 5, "host", &err), 0);
     CHECK_INT(b->restored_iteration, 2);
-    CHECK_INT(count_lines(mem_file_text(&h->fs, b->logdir, "result.json")), 2);
+    /* b's first run had no checkpoint: its restart from scratch dropped its
+     * row; the clone continues the files of its second run (1 row) */
+    CHECK_INT(count_lines(mem_file_text(&h->fs, b->logdir, "result.json")), 1);
+    CHECK_INT(b->ckpts.list[0].rows, 1);
     free_checked(r);
     mem_host_free(h);
 }
@@ -1502,6 +1568,149 @@ static void test_host_driven_stops_clone(void)
     mem_host_free(h);
 }
 
+
+/* ---- PBT with rows, not training_iteration (issue 9, item 6) ---------- */
+
+/* PBT driven by "step", while the trainable reports a training_iteration
+ * of its own. */
+static const char *const PBT_STEP_SPEC =
+    "{\"kind\": \"pbt\", \"metric\": \"score\", \"mode\": \"max\", \"time_attr\": \"step\", "
+    "\"perturbation_interval\": 1, \"quantile_fraction\": 0.25, \"resample_probability\": 0, "
+    "\"hyperparam_mutations\": {\"lr\": [0.1, 0.2, 0.3, 0.4]}, \"seed\": 7}";
+
+/* The worker's k-th result (step k) with the trainable's own
+ * training_iteration `it`. */
+static tc_decision report_step(tc_runner *r, tc_trial *t, long k, long it, double score)
+{
+    char text[256];
+    snprintf(text, sizeof text, "{\"training_iteration\": %ld, \"step\": %ld, \"score\": %.17g, "
+             "\"config\": null}", it, k, score);
+    return result_text(r, t, text);
+}
+
+/* The checkpoint PBT asks a donor for is awaited by its place among the
+ * rows: a trainable whose training_iteration runs in steps of 10 (its
+ * checkpoints count 1, 2, ...) is cloned once the checkpoint arrives, and
+ * one counting from 0 is not cloned from an older checkpoint while the
+ * requested one is in flight. */
+static void test_pbt_donor_ready_by_rows(void)
+{
+    static const struct { long first, stride; int arrives; const char *clone; } rows[] = {
+        {10, 10, 1, "checkpoint_2"},
+        {10, 10, 0, NULL},
+        {0, 1, 1, "checkpoint_2"},
+        {0, 1, 0, NULL},     /* checkpoint_1 is older than the one asked for */
+    };
+    for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++) {
+        mem_host *h = mem_host_new();
+        tc_runner *r = make_runner(h, &(setup){GRID2, 1, PBT_STEP_SPEC, 0, 2, 0, NULL, 0});
+        tc_trial *a = start_next(r), *b = start_next(r);
+        long it1 = rows[k].first, it2 = rows[k].first + rows[k].stride;
+        CHECK_INT(report_step(r, a, 1, it1, 5.0), TC_CONTINUE);
+        CHECK_INT(report_step(r, b, 1, it1, 1.0), TC_CONTINUE);
+        CHECK_INT(save_ckpt(h, r, a, 1, 0), 0);
+        CHECK_INT(report_step(r, a, 2, it2, 6.0), TC_SAVE);
+        tc_runner_expect_checkpoint(r, a);                 /* a class trainable saves */
+        if (rows[k].arrives)
+            CHECK_INT(save_ckpt(h, r, a, 2, 1), 0);
+        CHECK_INT(a->save_wait_rows, rows[k].arrives ? -1 : 2);
+        tc_decision d = report_step(r, b, 2, it2, 0.0);
+        if ((d == TC_RESTART) != (rows[k].clone != NULL))
+            fprintf(stderr, "donor-by-rows row %zu\n", k);
+        CHECK_INT(d, rows[k].clone ? TC_RESTART : TC_CONTINUE);
+        if (rows[k].clone)
+            CHECK_STR(b->clone_dir, rows[k].clone);
+        else
+            CHECK(b->clone_dir == NULL);
+        /* released: the wait is over, the newest checkpoint is the donor's */
+        CHECK_INT(release(r, a, 0), 0);
+        CHECK_INT(a->save_wait_rows, -1);
+        free_checked(r);
+        mem_host_free(h);
+    }
+}
+
+/* training_iteration of each row of a trial's result.json, "1,2,3". */
+static void row_iterations(mem_host *h, const tc_trial *t, char *out, size_t n)
+{
+    const char *text = mem_file_text(&h->fs, t->logdir, "result.json");
+    out[0] = '\0';
+    for (int i = 0; i < count_lines(text); i++) {
+        json_t *row = nth_line(text, i);
+        size_t used = strlen(out);
+        snprintf(out + used, n - used, "%s%lld", i ? "," : "",
+                 (long long)json_integer_value(json_object_get(row, "training_iteration")));
+        json_decref(row);
+    }
+}
+
+/* A clone's copied checkpoint records the rows the trial had logged when it
+ * was cloned: a retry that restores it keeps them all, though the rows the
+ * clone then logged go back to lower training_iterations. The row count is
+ * journaled and in the experiment state, so a resume cuts the same way. */
+static void test_pbt_clone_then_retry_keeps_rows(void)
+{
+    mem_host *h = mem_host_new();
+    tc_runner *r = make_runner(h, &(setup){GRID2, 1, PBT_STEP_SPEC, 0, 2, 0, NULL, 1});
+    tc_trial *a = start_next(r), *b = start_next(r);
+    CHECK_INT(report_step(r, a, 1, 1, 5.0), TC_CONTINUE);
+    /* b logs 4 rows; its donor has no checkpoint yet: no clone */
+    for (long k = 1; k <= 4; k++)
+        CHECK_INT(report_step(r, b, k, k, 1.0), TC_CONTINUE);
+    CHECK_INT(report_step(r, a, 2, 2, 6.0), TC_SAVE);
+    tc_runner_expect_checkpoint(r, a);
+    CHECK_INT(save_ckpt(h, r, a, 2, 1), 0);
+    /* b's 5th result: cloned from a's checkpoint_2 */
+    CHECK_INT(report_step(r, b, 5, 5, 0.0), TC_RESTART);
+    CHECK_INT(release(r, b, 0), 0);
+    CHECK_INT(b->ckpts.n, 1);
+    CHECK_STR(b->ckpts.list[0].dir, "checkpoint_2");
+    CHECK_INT(b->ckpts.list[0].iteration, 2);
+    CHECK_INT(b->ckpts.list[0].rows, 5);
+    /* journaled and in the state with its rows */
+    CHECK(h->journal.data && strstr(h->journal.data, "\"dir\": \"checkpoint_2\", \"path\": "
+                                    "\"checkpoint_2/checkpoint\", \"iteration\": 2, \"score\": "
+                                    "null, \"rows\": 5") != NULL);
+    json_t *state = tc_runner_state(r, 1000.0);
+    json_t *recs = json_object_get(state, "checkpoints");
+    int found = 0;
+    for (size_t i = 0; i < json_array_size(recs); i++) {
+        json_t *rec = json_array_get(recs, i);
+        if (strcmp(json_string_value(json_object_get(rec, "trial_id")), b->trial_id) == 0) {
+            json_t *k = json_array_get(json_object_get(rec, "tunec_checkpoints"), 0);
+            CHECK_INT(json_integer_value(json_object_get(k, "rows")), 5);
+            found = 1;
+        }
+    }
+    CHECK(found);
+    json_decref(state);
+    /* the clone restarts from iteration 2, its files continued */
+    CHECK(start_next(r) == b);
+    CHECK_INT(b->restored_iteration, 2);
+    char its[128];
+    row_iterations(h, b, its, sizeof its);
+    CHECK_STR(its, "1,2,3,4,5");
+    CHECK_INT(report_step(r, b, 3, 3, 10.0), TC_SAVE);    /* now the better one */
+    row_iterations(h, b, its, sizeof its);
+    CHECK_STR(its, "1,2,3,4,5,3");
+    /* then fails: the retry restores the copy and keeps the 5 rows before it */
+    tc_error err;
+    tc_error_init(&err);
+    CHECK_INT(tc_runner_on_error(r, b, "Traceback: boom", &err), 0);
+    CHECK_INT(b->status, TC_PENDING);
+    CHECK(start_next(r) == b);
+    CHECK_INT(b->restored_iteration, 2);
+    row_iterations(h, b, its, sizeof its);
+    CHECK_STR(its, "1,2,3,4,5");
+    CHECK_INT(count_lines(mem_file_text(&h->fs, b->logdir, "progress.csv")), 6);
+    CHECK_INT(b->n_results, 5);
+    CHECK_INT(report_step(r, b, 3, 3, 10.0), TC_CONTINUE);   /* not a perturbation step */
+    row_iterations(h, b, its, sizeof its);
+    CHECK_STR(its, "1,2,3,4,5,3");
+    free_checked(r);
+    mem_host_free(h);
+}
+
 int main(void)
 {
     test_spec_parsing();
@@ -1520,5 +1729,7 @@ int main(void)
     test_host_driven_events();
     test_host_driven_super_and_act();
     test_host_driven_stops_clone();
+    test_pbt_donor_ready_by_rows();
+    test_pbt_clone_then_retry_keeps_rows();
     TEST_MAIN_END();
 }
