@@ -322,3 +322,22 @@ def test_air_session_spelling(tmp_path):
                                                       verbose=0)).fit()
     assert grid[0].metrics["rank"] == 0 and grid[0].metrics["name"]
     assert train.RunConfig is tune.RunConfig and train.Checkpoint is tune.Checkpoint
+
+
+# -- the 2.x examples ---------------------------------------------------------------
+
+def _example(name, results_dir):
+    env = dict(os.environ, PYTHONPATH=ROOT, TUNE_RESULT_DIR=str(results_dir))
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "examples", name), "--smoke-test"],
+                          capture_output=True, text=True, env=env, timeout=HANG_S)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_examples_run_with_smoke_test(tmp_path):
+    assert "Best config:" in _example("tuner_quickstart.py", tmp_path)
+    assert "Best alpha:" in _example("tuner_with_parameters.py", tmp_path)
+    out = _example("tuner_checkpoints.py", tmp_path)
+    assert "Kept checkpoints: [2, 3]" in out and "Restoring" not in out
+    out = _example("tuner_checkpoints.py", tmp_path)        # the second run restores
+    assert "Restoring" in out and "value: 6.0" in out
