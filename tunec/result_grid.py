@@ -94,11 +94,13 @@ class ResultGrid:
         return "ResultGrid<[\n{}\n]>".format(inner)
 
     def _frames(self):
-        """{logdir: DataFrame} of the trials with results; {} when none has."""
+        """{logdir: DataFrame} of the trials with results; {} when none has,
+        or without pandas (an optional dependency of tunec: then each
+        Result's metrics_dataframe is None rather than fit() failing)."""
         from tunec.error import TuneError
         try:
             return self._experiment_analysis.trial_dataframes
-        except TuneError:
+        except (TuneError, ImportError):
             return {}
 
     def _trial_to_result(self, trial):
