@@ -27,7 +27,6 @@ _LAZY = {
     "get_trial_name": ("tunec.session", "get_trial_name"),
     "get_trial_id": ("tunec.session", "get_trial_id"),
     "get_trial_resources": ("tunec.session", "get_trial_resources"),
-    "get_context": ("tunec.session", "get_context"),
     "is_session_enabled": ("tunec.session", "is_session_enabled"),
     # checkpoints
     "checkpoint_dir": ("tunec.checkpoint", "checkpoint_dir"),
@@ -60,11 +59,26 @@ _LAZY = {
     "CLIReporter": ("tunec.progress_reporter", "CLIReporter"),
     "JupyterNotebookReporter": ("tunec.progress_reporter", "JupyterNotebookReporter"),
     "ProgressReporter": ("tunec.progress_reporter", "ProgressReporter"),
+    # the 2.x Tuner API (tunec/tuner.py)
+    "Tuner": ("tunec.tuner", "Tuner"),
+    "TuneConfig": ("tunec.tune_config", "TuneConfig"),
+    "RunConfig": ("tunec.tune_config", "RunConfig"),
+    "FailureConfig": ("tunec.tune_config", "FailureConfig"),
+    "ResultGrid": ("tunec.result_grid", "ResultGrid"),
+    "Result": ("tunec.air.result", "Result"),
+    "TuneContext": ("tunec.context", "TuneContext"),
+    "get_context": ("tunec.context", "get_context"),
+    "with_parameters": ("tunec._with_parameters", "with_parameters"),
+    "with_resources": ("tunec._with_resources", "with_resources"),
+    "PlacementGroupFactory": ("tunec.placement_groups", "PlacementGroupFactory"),
 }
 
 _SUBMODULES = ("checkpoint", "track", "schedulers", "suggest", "logger", "result", "trial", "stopper",
                "analysis", "sample", "experiment", "trainable", "registry", "session",
-               "progress_reporter", "error")
+               "progress_reporter", "error",
+               # the 2.x Tuner API
+               "tuner", "tune_config", "result_grid", "context", "train", "air",
+               "placement_groups")
 
 __all__ = sorted(list(_LAZY) + ["TuneError", "tune", "__version__"] + list(_SUBMODULES))
 

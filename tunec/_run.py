@@ -63,6 +63,9 @@ def _resources_for(exp):
     default = None
     if isinstance(trainable, type) and hasattr(trainable, "default_resource_request"):
         default = trainable.default_resource_request(exp.spec["config"])
+    elif getattr(trainable, "_resources", None) is not None:    # tune.with_resources
+        from tunec._with_resources import resource_request
+        default = resource_request(trainable, exp.spec["config"])
     if default is not None:
         if requested is not None:
             raise ValueError(
