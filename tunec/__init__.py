@@ -60,11 +60,19 @@ _LAZY = {
     "CLIReporter": ("tunec.progress_reporter", "CLIReporter"),
     "JupyterNotebookReporter": ("tunec.progress_reporter", "JupyterNotebookReporter"),
     "ProgressReporter": ("tunec.progress_reporter", "ProgressReporter"),
+    # Ray's module map (docs/guide.md, "Module map")
+    "DurableTrainable": ("tunec.durable_trainable", "DurableTrainable"),
+    "pin_in_object_store": ("tunec.utils", "pin_in_object_store"),
+    "get_pinned_object": ("tunec.utils", "get_pinned_object"),
 }
 
 _SUBMODULES = ("checkpoint", "track", "schedulers", "suggest", "logger", "result", "trial", "stopper",
                "analysis", "sample", "experiment", "trainable", "registry", "session",
-               "progress_reporter", "error")
+               "progress_reporter", "error",
+               # Ray's module map
+               "resources", "trial_runner", "trial_executor", "ray_trial_executor",
+               "checkpoint_manager", "function_runner", "utils", "commands",
+               "durable_trainable")
 
 __all__ = sorted(list(_LAZY) + ["TuneError", "tune", "__version__"] + list(_SUBMODULES))
 
