@@ -194,20 +194,11 @@ class Trial:
             return self._checkpoint
         return Checkpoint(Checkpoint.PERSISTENT, self.restore_path)
 
-    @property
-    def checkpoint_manager(self):
-        """Ray 0.8's per-trial CheckpointManager (keep_checkpoints_num,
-        checkpoint_score_attr): what on_checkpoint feeds. Under tune.run the
-        engine keeps a trial's checkpoints by the same rule."""
-        if self.__dict__.get("_checkpoint_manager") is None:
-            from tunec.checkpoint_manager import CheckpointManager
-            self._checkpoint_manager = CheckpointManager(
-                self.keep_checkpoints_num, self.checkpoint_score_attr, None)
-        return self._checkpoint_manager
-
     def on_checkpoint(self, checkpoint):
-        """A checkpoint of this trial was taken: it becomes the newest."""
-        self.checkpoint_manager.on_checkpoint(checkpoint)
+        """A checkpoint of this trial was taken: it becomes the newest. (Which
+        checkpoints a running trial keeps is the engine's decision, the rule
+        tunec.checkpoint_manager exposes; a Trial has no manager of its own,
+        so analysis reads its checkpoints from disk.)"""
         self._checkpoint = checkpoint
         self.saving_to = None
 
