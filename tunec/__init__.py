@@ -71,6 +71,10 @@ _LAZY = {
     "with_parameters": ("tunec._with_parameters", "with_parameters"),
     "with_resources": ("tunec._with_resources", "with_resources"),
     "PlacementGroupFactory": ("tunec.placement_groups", "PlacementGroupFactory"),
+    # Ray's module map (docs/guide.md, "Module map")
+    "DurableTrainable": ("tunec.durable_trainable", "DurableTrainable"),
+    "pin_in_object_store": ("tunec.utils", "pin_in_object_store"),
+    "get_pinned_object": ("tunec.utils", "get_pinned_object"),
 }
 
 _SUBMODULES = ("checkpoint", "track", "schedulers", "suggest", "logger", "result", "trial", "stopper",
@@ -78,7 +82,11 @@ _SUBMODULES = ("checkpoint", "track", "schedulers", "suggest", "logger", "result
                "progress_reporter", "error",
                # the 2.x Tuner API
                "tuner", "tune_config", "result_grid", "context", "train", "air",
-               "placement_groups")
+               "placement_groups",
+               # Ray's module map
+               "resources", "trial_runner", "trial_executor", "ray_trial_executor",
+               "checkpoint_manager", "function_runner", "utils", "commands",
+               "durable_trainable")
 
 __all__ = sorted(list(_LAZY) + ["TuneError", "tune", "__version__"] + list(_SUBMODULES))
 

@@ -17,8 +17,11 @@ def _trainable_name(run):
     from tunec import registry
     from tunec.sample import sample_from
     from tunec.trainable import Trainable
+    from tunec.function_runner import unwrap_function
     if isinstance(run, str):
-        return run, registry.get_trainable(run)
+        return run, unwrap_function(registry.get_trainable(run))
+    if isinstance(run, type) and unwrap_function(run) is not run:    # wrap_function()
+        return run._name, unwrap_function(run)
     if isinstance(run, sample_from):
         raise TuneError("Improper 'run' - not string nor trainable.")
     if isinstance(run, type):

@@ -8,6 +8,7 @@ import inspect
 from numbers import Number
 
 from tunec.error import TuneError
+from tunec.trainable import Trainable
 
 _EXTRA_ARGS = ("reporter", "checkpoint", "checkpoint_dir")
 
@@ -85,3 +86,39 @@ def report_output(output):
             "Invalid return or yield value. Either return/yield a single number or a "
             "dictionary object in your trainable function (got {}).".format(
                 type(output).__name__))
+
+
+class FunctionRunner(Trainable):
+    """Ray's Trainable wrapper of a function trainable. Under tune.run (and
+    TrialRunner) tunec runs the wrapped function itself, in a worker, as it
+    runs any function trainable; stepping an instance by hand is not
+    supported."""
+
+    _name = "func"
+    _function = None
+
+    def __init__(self, config=None, logger_creator=None):
+        raise NotImplementedError(
+            "{}: a wrap_function() class runs through tune.run or TrialRunner; tunec cannot "
+            "step a function trainable by hand (train())".format(type(self).__name__))
+
+
+def wrap_function(train_func, durable=False, warn=True):
+    """Ray's wrap_function: a Trainable subclass for `train_func`, which
+    tune.run, Experiment and register_trainable accept wherever they take the
+    function (``_function`` is the function). Checks the call form now."""
+    if durable:
+        raise NotImplementedError("wrap_function(durable=True) needs syncing to upload_dir, "
+                                  "which this tunec release does not have")
+    call_style(train_func)
+    name = getattr(train_func, "__name__", "func")
+    return type("ImplicitFunc", (FunctionRunner,),
+                {"_function": staticmethod(train_func), "_name": name, "__module__": __name__})
+
+
+def unwrap_function(trainable):
+    """The function a wrap_function() class wraps, else `trainable`."""
+    if isinstance(trainable, type) and issubclass(trainable, FunctionRunner) and \
+            trainable._function is not None:
+        return trainable._function
+    return trainable

@@ -136,6 +136,27 @@ class Trainable:
             self._restore(arg)
         self._restored = True
 
+    def save_to_object(self):
+        """The checkpoint as bytes (Ray's in-memory checkpoint): saved into
+        a temporary directory in the logdir, packed, the directory removed."""
+        import shutil
+        import tempfile
+        tmpdir = tempfile.mkdtemp("save_to_object", dir=self.logdir)
+        try:
+            return TrainableUtil.pickle_checkpoint(self.save(tmpdir))
+        finally:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+
+    def restore_from_object(self, obj):
+        """Restores from save_to_object's bytes."""
+        import shutil
+        import tempfile
+        tmpdir = tempfile.mkdtemp("restore_from_object", dir=self.logdir)
+        try:
+            self.restore(TrainableUtil.create_from_pickle(obj, tmpdir))
+        finally:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+
     def export_model(self, export_formats, export_dir=None):
         """Exports the model in `export_formats` (Ray 0.8), into the trial's
         logdir unless `export_dir` is given; returns ``_export_model``'s
@@ -237,3 +258,132 @@ class Trainable:
 
     def log_result(self, result):
         pass
+
+
+class TrainableUtil:
+    """Checkpoint file helpers of Ray 0.8/1.x (``TrainableUtil``), on the
+    layout tunec writes: ``checkpoint_<n>/`` with a ``.is_checkpoint``
+    marker and ``.tune_metadata`` beside (or inside) the checkpoint."""
+
+    @staticmethod
+    def process_checkpoint(checkpoint, parent_dir, trainable_state):
+        """What _save returned (a path within parent_dir, or a dict that is
+        pickled there) plus its metadata file; returns the checkpoint path."""
+        import pickle
+        saved_as_dict = False
+        if isinstance(checkpoint, str):
+            if not checkpoint.startswith(parent_dir):
+                raise ValueError("The returned checkpoint path must be within the given "
+                                 "checkpoint dir {}: {}".format(parent_dir, checkpoint))
+            checkpoint_path = checkpoint
+            if os.path.isdir(checkpoint_path):
+                checkpoint_path = os.path.join(checkpoint_path, "")
+        elif isinstance(checkpoint, dict):
+            saved_as_dict = True
+            checkpoint_path = os.path.join(parent_dir, "checkpoint")
+            with open(checkpoint_path, "wb") as f:
+                pickle.dump(checkpoint, f)
+        else:
+            raise ValueError("Returned unexpected type {}. Expected str or dict.".format(
+                type(checkpoint)))
+        with open(checkpoint_path + ".tune_metadata", "wb") as f:
+            trainable_state["saved_as_dict"] = saved_as_dict
+            pickle.dump(trainable_state, f)
+        return checkpoint_path
+
+    @staticmethod
+    def pickle_checkpoint(checkpoint_path):
+        """Every file of the checkpoint's directory, pickled with its name."""
+        import pickle
+        checkpoint_dir = TrainableUtil.find_checkpoint_dir(checkpoint_path)
+        data = {}
+        for basedir, _, file_names in os.walk(checkpoint_dir):
+            for file_name in file_names:
+                path = os.path.join(basedir, file_name)
+                with open(path, "rb") as f:
+                    data[os.path.relpath(path, checkpoint_dir)] = f.read()
+        name = os.path.relpath(os.path.normpath(checkpoint_path), checkpoint_dir)
+        name += os.path.sep if os.path.isdir(checkpoint_path) else ""
+        return pickle.dumps({"checkpoint_name": name, "data": data})
+
+    @staticmethod
+    def checkpoint_to_object(checkpoint_path):
+        return TrainableUtil.pickle_checkpoint(checkpoint_path)
+
+    @staticmethod
+    def find_checkpoint_dir(checkpoint_path):
+        """The directory holding the .is_checkpoint marker at or above the
+        path (FileNotFoundError if none)."""
+        if not os.path.exists(checkpoint_path):
+            raise FileNotFoundError("Path does not exist", checkpoint_path)
+        if os.path.isdir(checkpoint_path):
+            checkpoint_dir = checkpoint_path
+        else:
+            checkpoint_dir = os.path.dirname(checkpoint_path)
+        while checkpoint_dir != os.path.dirname(checkpoint_dir):
+            if os.path.exists(os.path.join(checkpoint_dir, ".is_checkpoint")):
+                break
+            checkpoint_dir = os.path.dirname(checkpoint_dir)
+        else:
+            raise FileNotFoundError("Checkpoint directory not found for {}".format(
+                checkpoint_path))
+        return checkpoint_dir
+
+    @staticmethod
+    def find_rel_checkpoint_dir(logdir, checkpoint_path):
+        """The checkpoint directory relative to the trial's logdir."""
+        parent = os.path.dirname(checkpoint_path)
+        relpath = os.path.relpath(parent, os.path.expanduser(logdir))
+        if relpath.startswith("../"):
+            raise FileNotFoundError("Checkpoint directory not found for {}".format(
+                checkpoint_path))
+        return relpath
+
+    @staticmethod
+    def make_checkpoint_dir(checkpoint_dir, index=None, override=False):
+        """``<checkpoint_dir>/checkpoint_<index>`` with its marker (index
+        None: ``checkpoint``); override: empty it first."""
+        import shutil
+        suffix = "checkpoint" if index is None else "checkpoint_{}".format(index)
+        checkpoint_dir = os.path.join(checkpoint_dir, suffix)
+        if override and os.path.exists(checkpoint_dir):
+            shutil.rmtree(checkpoint_dir)
+        os.makedirs(checkpoint_dir, exist_ok=True)
+        TrainableUtil.mark_as_checkpoint_dir(checkpoint_dir)
+        return checkpoint_dir
+
+    @staticmethod
+    def mark_as_checkpoint_dir(checkpoint_dir):
+        open(os.path.join(checkpoint_dir, ".is_checkpoint"), "a").close()
+
+    @staticmethod
+    def create_from_pickle(obj, tmpdir):
+        """Unpacks pickle_checkpoint's bytes into tmpdir; the checkpoint path."""
+        import pickle
+        info = pickle.loads(obj)
+        checkpoint_path = os.path.join(tmpdir, info["checkpoint_name"])
+        for relpath_name, file_contents in info["data"].items():
+            path = os.path.join(tmpdir, relpath_name)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "wb") as f:
+                f.write(file_contents)
+        return checkpoint_path
+
+    @staticmethod
+    def get_checkpoints_paths(logdir):
+        """A DataFrame of (training_iteration, chkpt_path) for the
+        checkpoint_* directories of a trial's logdir."""
+        import glob
+        import pandas as pd
+        iter_chkpt_pairs = []
+        for marker_path in glob.glob(os.path.join(logdir, "checkpoint_*/.is_checkpoint")):
+            chkpt_dir = os.path.dirname(marker_path)
+            metadata_file = glob.glob(os.path.join(chkpt_dir, "*.tune_metadata"))
+            if not metadata_file and os.path.exists(os.path.join(chkpt_dir, ".tune_metadata")):
+                metadata_file = [os.path.join(chkpt_dir, ".tune_metadata")]
+            if len(metadata_file) != 1:
+                raise ValueError("{} has zero or more than one tune_metadata.".format(chkpt_dir))
+            chkpt_path = metadata_file[0][:-len(".tune_metadata")]
+            chkpt_iter = int(chkpt_dir[chkpt_dir.rfind("_") + 1:])
+            iter_chkpt_pairs.append([chkpt_iter, chkpt_path])
+        return pd.DataFrame(iter_chkpt_pairs, columns=["training_iteration", "chkpt_path"])

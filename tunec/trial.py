@@ -194,6 +194,41 @@ class Trial:
             return self._checkpoint
         return Checkpoint(Checkpoint.PERSISTENT, self.restore_path)
 
+    def on_checkpoint(self, checkpoint):
+        """A checkpoint of this trial was taken: it becomes the newest. (Which
+        checkpoints a running trial keeps is the engine's decision, the rule
+        tunec.checkpoint_manager exposes; a Trial has no manager of its own,
+        so analysis reads its checkpoints from disk.)"""
+        self._checkpoint = checkpoint
+        self.saving_to = None
+
+    def on_restore(self):
+        self.restoring_from = None
+
+    def init_logdir(self):
+        """Creates the trial's logdir if it has none (Ray 0.8)."""
+        if not self.logdir:
+            self.logdir = Trial.create_logdir(
+                "{}_{}".format(self._trainable_name(), self.experiment_tag), self.local_dir)
+        elif not os.path.exists(self.logdir):
+            os.makedirs(self.logdir, exist_ok=True)
+
+    def write_error_log(self, error_msg):
+        """Counts a failure and appends `error_msg` to the logdir's error.txt."""
+        if error_msg and self.logdir:
+            self.num_failures += 1
+            self.error_file = os.path.join(self.logdir, "error.txt")
+            with open(self.error_file, "a+") as f:
+                f.write("Failure # {} (occurred at {})\n".format(self.num_failures, date_str()))
+                f.write(error_msg + "\n")
+            self.error_msg = error_msg
+
+    def set_runner(self, runner):
+        self.runner = runner
+
+    def close_logger(self):
+        """The engine closes a trial's result files itself; nothing to do."""
+
     def has_checkpoint(self):
         return self.checkpoint.value is not None
 

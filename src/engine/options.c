@@ -67,6 +67,8 @@ static const tc_option EXPERIMENT_OPTIONS[] = {
     {"log_json",             "loggers",                 TC_OPT_BOOL,    TC_OPT_INTERNAL,                      NONE, NONE, 1,  EXP(exp.log_json)},
     {"log_csv",              "loggers",                 TC_OPT_BOOL,    TC_OPT_INTERNAL,                      NONE, NONE, 1,  EXP(exp.log_csv)},
     {"log_tbx",              "loggers",                 TC_OPT_BOOL,    TC_OPT_INTERNAL,                      NONE, NONE, 1,  EXP(exp.log_tbx)},
+    /* A Trial handed to a TrialRunner keeps its own trial_id. */
+    {"trial_id",             "trial_id",                TC_OPT_STRING,  TC_OPT_NULLABLE,                      NONE, NONE, 0,  EXP(exp.trial_id)},
 };
 #undef EXP
 
@@ -306,10 +308,24 @@ static int read_experiments(const json_t *list, tc_run_options *out, tc_error *e
         const char *name = json_string_value(json_object_get(e, "name"));
         if (n > 1)
             snprintf(where, sizeof where, "Experiment '%s'", name ? name : "?");
-        if (tc_options_read(EXPERIMENT_OPTIONS, COUNT(EXPERIMENT_OPTIONS), e, &out->exps[i],
-                            where, err) < 0)
+        if (tc_experiment_options_read(e, &out->exps[i], where, err) < 0)
             return -1;
     }
+    return 0;
+}
+
+int tc_experiment_options_read(const json_t *obj, tc_exp_options *out, const char *where,
+                               tc_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (tc_options_read(EXPERIMENT_OPTIONS, COUNT(EXPERIMENT_OPTIONS), obj, out, where, err) < 0)
+        return -1;
+    /* The id names the trial's directory and its journal records. */
+    const char *id = out->exp.trial_id;
+    if (id && (id[0] == '\0' || strlen(id) >= sizeof ((tc_trial *)0)->trial_id ||
+               strchr(id, '/') || strchr(id, '"') || strchr(id, '\\')))
+        return tc_error_set(err, TC_ERR_VALUE, "%s(trial_id=...): expected 1 to 31 characters "
+                            "without '/', '\"' or '\\', got \"%s\"", where, id);
     return 0;
 }
 

@@ -118,5 +118,10 @@ typedef struct tc_run_options {
  * On failure nothing is left to free. */
 int tc_run_options_read(const json_t *opts, tc_run_options *out, tc_error *err);
 void tc_run_options_free(tc_run_options *o);
+/* Reads and checks one experiment's options (what tc_run_options_read does
+ * for each; also for an experiment added to a running Run). where prefixes
+ * errors ("tune.run"). */
+int tc_experiment_options_read(const json_t *obj, tc_exp_options *out, const char *where,
+                               tc_error *err);
 
 #endif

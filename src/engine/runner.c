@@ -218,6 +218,7 @@ void tc_runner_free(tc_runner *r)
         free((char *)e->opts.trainable_name);
         free((char *)e->opts.checkpoint_score_attr);
         free((char *)e->opts.restore_path);
+        free((char *)e->opts.trial_id);
         json_decref(e->stop);
         tc_space_free(e->space);
     }
@@ -250,6 +251,7 @@ int tc_runner_add_experiment(tc_runner *r, const tc_experiment_opts *opts, tc_sp
     e->opts.trainable_name = tcp_xstrdup(opts->trainable_name);
     e->opts.checkpoint_score_attr = tcp_xstrdup(opts->checkpoint_score_attr);
     e->opts.restore_path = tcp_xstrdup(opts->restore_path);
+    e->opts.trial_id = tcp_xstrdup(opts->trial_id);
     e->stop = opts->stop ? json_deep_copy(opts->stop) : NULL;
     e->opts.stop = e->stop;
     e->space = space;
@@ -412,7 +414,12 @@ long tc_runner_generate(tc_runner *r, tc_eval_fn fn, void *ctx, long max_new, tc
                 return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
             }
             t->experiment = e;
-            snprintf(t->trial_id, sizeof t->trial_id, "%05ld", r->next_trial_number++);
+            if (ex->opts.trial_id && !ex->fixed_id_used) {
+                snprintf(t->trial_id, sizeof t->trial_id, "%s", ex->opts.trial_id);
+                ex->fixed_id_used = 1;
+            } else {
+                snprintf(t->trial_id, sizeof t->trial_id, "%05ld", r->next_trial_number++);
+            }
             t->config = v.config;
             v.config = NULL;
             t->evaluated_params = v.evaluated_params;

@@ -123,6 +123,8 @@ typedef struct tc_experiment_opts {
     const char *restore_path;     /* absolute checkpoint every trial starts from, or NULL */
     int has_name_creator;         /* host renames trials (trial_name_creator) */
     uint64_t seed;                /* of its space, recorded for resume */
+    const char *trial_id;         /* the id of its first trial, or NULL to number it (a
+                                     trial a TrialRunner was handed with its own id) */
 } tc_experiment_opts;
 
 typedef struct tc_runner_opts {

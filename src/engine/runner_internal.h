@@ -12,6 +12,7 @@ typedef struct experiment {
     json_t *stop;                  /* owned */
     tc_space *space;               /* owned; NULL once exhausted */
     int space_started;             /* its numbering was aligned (below) */
+    int fixed_id_used;             /* opts.trial_id went to its first trial */
 } experiment;
 
 struct tc_runner {

@@ -100,7 +100,8 @@ void tcx_request_stop(worker *w);
 int tcx_handle_frame(RunObject *self, worker *w, const tc_frame *f, tc_error *err);
 /* The worker's socket closed: its trial (if any) failed. */
 int tcx_worker_lost(RunObject *self, worker *w, tc_error *err);
-/* One poll round over all workers (GIL released by the caller). */
+/* One poll round over all workers (GIL released by the caller): the number of
+ * workers that had events (0 if none), or -1. */
 int tcx_poll_once(RunObject *self, int timeout_ms, tc_error *err);
 /* Kills workers that hang or ignore a STOP for too long. */
 void tcx_reap_stuck(RunObject *self, tc_error *err);

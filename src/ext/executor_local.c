@@ -321,19 +321,23 @@ static int workers_busy(RunObject *self)
 }
 
 PyDoc_STRVAR(run_step_doc,
-"step(timeout) -> bool\n\n"
+"step(timeout, once=False) -> bool\n\n"
 "Runs the experiment for up to `timeout` seconds: starts trials, moves\n"
 "results from workers into the engine, stops trials. Returns True once\n"
-"every trial is finished. The GIL is released while waiting.");
+"every trial is finished. once=True returns after the first batch of\n"
+"worker events (and the trial starts they allow), as Ray's\n"
+"TrialRunner.step processes one event. The GIL is released while waiting.");
 
-static PyObject *Run_step(RunObject *self, PyObject *arg)
+static PyObject *Run_step(RunObject *self, PyObject *args)
 {
-    double timeout = PyFloat_AsDouble(arg);
-    if (timeout == -1.0 && PyErr_Occurred())
+    double timeout;
+    int once = 0;
+    if (!PyArg_ParseTuple(args, "d|p:step", &timeout, &once))
         return NULL;
     tc_error err;
     tc_error_init(&err);
     double deadline = tcx_now() + timeout;
+    int handled = 0;   /* a poll round moved frames (once: the step is over) */
     for (;;) {
         if (generate(self, &err) < 0 || start_trials(self, &err) < 0)
             goto fail;
@@ -354,7 +358,7 @@ static PyObject *Run_step(RunObject *self, PyObject *arg)
         if (!workers_busy(self) && tc_runner_stuck(self->runner, &err))
             goto fail;
         double now = tcx_now();
-        if (now >= deadline)
+        if (now >= deadline || (once && handled))
             break;
         int wait_ms = (int)((deadline - now) * 1000.0);
         if (wait_ms > 100)
@@ -363,8 +367,10 @@ static PyObject *Run_step(RunObject *self, PyObject *arg)
         self->saved = PyEval_SaveThread();
         rc = tcx_poll_once(self, wait_ms, &err);
         tcx_sinks_flush(&self->host_ctx);
-        if (rc == 0)
+        if (rc >= 0)
             tcx_reap_stuck(self, &err);
+        if (rc > 0)
+            handled = 1;
         if (self->saved) {
             PyEval_RestoreThread(self->saved);
             self->saved = NULL;
@@ -614,6 +620,60 @@ static int add_experiments(RunObject *self, tc_run_options *ro, tc_error *err)
     return rc;
 }
 
+PyDoc_STRVAR(run_add_experiment_doc,
+"add_experiment(options_json, trainable=None) -> int\n\n"
+"Adds one experiment (an entry of the options' `experiments`) to this Run;\n"
+"its trials are generated at the next step (TrialRunner.add_trial).\n"
+"`trainable` is the pickled trainable when its trainable_id is a new one,\n"
+"the next index. Checked as at construction; returns the experiment index.");
+
+static PyObject *Run_add_experiment(RunObject *self, PyObject *args)
+{
+    const char *text;
+    Py_ssize_t len;
+    PyObject *blob = Py_None;
+    if (!PyArg_ParseTuple(args, "s#|O:add_experiment", &text, &len, &blob))
+        return NULL;
+    if (blob != Py_None && !PyBytes_Check(blob))
+        return PyErr_Format(PyExc_TypeError, "add_experiment: trainable must be bytes or None");
+    tc_error err;
+    tc_error_init(&err);
+    tc_exp_options e;
+    tc_space *space = NULL;
+    int index = -1;
+    json_t *opts = tc_json_loads(text, (size_t)len, &err);
+    if (!opts || tc_experiment_options_read(opts, &e, "add_trial", &err) < 0)
+        goto done;
+    Py_ssize_t known = PyList_GET_SIZE(self->trainables) + (blob != Py_None);
+    tc_experiment_opts *xo = &e.exp;
+    if (xo->trainable_id >= known) {
+        tc_error_set(&err, TC_ERR_VALUE, "add_experiment: trainable_id %d, but %zd trainables "
+                     "were given", xo->trainable_id, known);
+        goto done;
+    }
+    if ((xo->stop && tc_stop_validate(xo->stop, &err) < 0) ||
+        tc_resources_parse(e.resources, &xo->resources, "resources", &err) < 0 ||
+        !tc_capacity_can_ever_fit(tc_runner_capacity(self->runner), &xo->resources, &err))
+        goto done;
+    space = tc_space_new(e.spec, e.num_samples, xo->seed, &err);
+    if (!space || tcx_mkdirs(xo->exp_dir, &err) < 0)
+        goto done;
+    if (blob != Py_None && PyList_Append(self->trainables, blob) < 0) {
+        tcx_error_from_python(&err);
+        goto done;
+    }
+    if (e.num_samples < 0)
+        self->unbounded = 1;
+    index = tc_runner_add_experiment(self->runner, xo, space, &err);   /* takes the space */
+    space = NULL;
+done:
+    tc_space_free(space);
+    json_decref(opts);
+    if (index < 0)
+        return tcx_raise(self->module, &err);
+    return PyLong_FromLong(index);
+}
+
 static int max_workers_for(const tc_capacity *cap, long limit)
 {
     /* Enough workers for every slot the resources allow, plus spares for
@@ -787,7 +847,8 @@ static void Run_dealloc(RunObject *self)
 }
 
 static PyMethodDef Run_methods[] = {
-    {"step", (PyCFunction)Run_step, METH_O, run_step_doc},
+    {"step", (PyCFunction)Run_step, METH_VARARGS, run_step_doc},
+    {"add_experiment", (PyCFunction)Run_add_experiment, METH_VARARGS, run_add_experiment_doc},
     {"trials", (PyCFunction)Run_trials, METH_NOARGS, "Snapshots of every trial (list of dicts)."},
     {"resources_string", (PyCFunction)Run_resources_string, METH_NOARGS,
      "The 'Resources requested: ...' status line."},

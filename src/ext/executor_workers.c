@@ -421,7 +421,7 @@ int tcx_poll_once(RunObject *self, int timeout_ms, tc_error *err)
             }
         }
     }
-    return 0;
+    return ready;
 }
 
 /* Workers that ignore a STOP for too long (a function blocked after

@@ -107,14 +107,20 @@ static PyObject *resolved_dict(const json_t *vars)
     return d;
 }
 
-/* (config, resolved_vars, evaluated_params, tag). New reference. */
-static PyObject *variant_tuple(const tc_variant *v)
+/* (config, resolved_vars, evaluated_params, tag[, spec]). New reference. */
+static PyObject *variant_tuple(const tc_variant *v, int with_spec)
 {
     PyObject *config = tcx_from_json(v->config);                        /* new */
     PyObject *vars = config ? resolved_dict(v->resolved_vars) : NULL;   /* new */
     PyObject *params = vars ? tcx_from_json(v->evaluated_params) : NULL;  /* new */
     PyObject *tag = params ? PyUnicode_FromString(v->tag) : NULL;       /* new */
-    PyObject *res = tag ? PyTuple_Pack(4, config, vars, params, tag) : NULL;
+    PyObject *spec = tag && with_spec ? tcx_from_json(v->spec) : NULL;   /* new */
+    PyObject *res = NULL;
+    if (tag && !with_spec)
+        res = PyTuple_Pack(4, config, vars, params, tag);
+    else if (spec)
+        res = PyTuple_Pack(5, config, vars, params, tag, spec);
+    Py_XDECREF(spec);
     Py_XDECREF(tag);
     Py_XDECREF(params);
     Py_XDECREF(vars);
@@ -123,20 +129,23 @@ static PyObject *variant_tuple(const tc_variant *v)
 }
 
 PyDoc_STRVAR(generate_variants_doc,
-"generate_variants(spec_json, num_samples, seed, resolver, start_index=0, limit=-1)\n--\n\n"
+"generate_variants(spec_json, num_samples, seed, resolver, start_index=0, limit=-1,\n"
+"                  with_spec=False)\n--\n\n"
 "Expands a search space (spec section 5): the grid repeated num_samples times\n"
 "(num_samples < 0: unbounded, which needs limit >= 0), sampled values drawn\n"
 "from one stream seeded with `seed`, fn nodes resolved through\n"
 "resolver(id, path, spec) (may be None when there are none). Variants are\n"
 "numbered from start_index; at most `limit` are returned (limit < 0: all).\n"
 "Returns a list of (config, resolved_vars, evaluated_params, tag) with\n"
-"resolved_vars a dict {path tuple: value}. Markers in the values are left for\n"
-"the caller (tunec.sample.decode_value).");
+"resolved_vars a dict {path tuple: value}; with_spec=True appends the whole\n"
+"resolved spec (Ray's generate_variants yields it). Markers in the values are\n"
+"left for the caller (tunec.sample.decode_value).");
 
 static PyObject *generate_variants(PyObject *module, PyObject *args, PyObject *kwargs)
 {
     static char *kwlist[] = {"spec_json", "num_samples", "seed", "resolver", "start_index",
-                             "limit", NULL};
+                             "limit", "with_spec", NULL};
+    int with_spec = 0;
     const char *text;
     Py_ssize_t len;
     long num_samples, start_index = 0, limit = -1;
@@ -147,9 +156,9 @@ static PyObject *generate_variants(PyObject *module, PyObject *args, PyObject *k
     tc_variant v;
     tc_error_init(&err);
     memset(&v, 0, sizeof v);
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "s#lOO|ll:generate_variants", kwlist, &text,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "s#lOO|llp:generate_variants", kwlist, &text,
                                      &len, &num_samples, &seed_obj, &resolver, &start_index,
-                                     &limit))
+                                     &limit, &with_spec))
         return NULL;
     if (!PyLong_Check(seed_obj))
         return PyErr_Format(PyExc_TypeError, "generate_variants: seed must be an int, got %s",
@@ -183,7 +192,7 @@ static PyObject *generate_variants(PyObject *module, PyObject *args, PyObject *k
         }
         if (r == 0)
             break;
-        PyObject *item = variant_tuple(&v);   /* new */
+        PyObject *item = variant_tuple(&v, with_spec);   /* new */
         tc_variant_clear(&v);
         if (!item || PyList_Append(out, item) < 0)
             Py_CLEAR(out);
@@ -199,7 +208,38 @@ done:
     return out;
 }
 
+PyDoc_STRVAR(format_vars_doc,
+"format_vars(pairs_json) -> str\n--\n\n"
+"Ray's format_vars over [[path, value], ...] (JSON text): the engine's tag\n"
+"text, \"alpha=0.5,beta=2\" (paths sorted; run/env/resources_per_trial\n"
+"skipped).");
+
+static PyObject *format_vars(PyObject *module, PyObject *arg)
+{
+    Py_ssize_t len;
+    const char *text = PyUnicode_AsUTF8AndSize(arg, &len);
+    if (!text)
+        return NULL;
+    tc_error err;
+    tc_error_init(&err);
+    json_t *pairs = tc_json_loads(text, (size_t)len, &err);
+    if (!pairs)
+        return tcx_raise(module, &err);
+    if (!json_is_array(pairs)) {
+        json_decref(pairs);
+        return PyErr_Format(PyExc_TypeError, "format_vars: expected a JSON array of pairs");
+    }
+    tc_buf b;
+    tc_buf_init(&b);
+    int rc = tc_format_vars(pairs, &b);
+    json_decref(pairs);
+    PyObject *out = rc < 0 ? PyErr_NoMemory() : PyUnicode_FromString(b.data ? b.data : "");
+    tc_buf_free(&b);
+    return out;
+}
+
 static PyMethodDef space_methods[] = {
+    {"format_vars", (PyCFunction)format_vars, METH_O, format_vars_doc},
     {"generate_variants", (PyCFunction)(void (*)(void))generate_variants,
      METH_VARARGS | METH_KEYWORDS, generate_variants_doc},
     {NULL, NULL, 0, NULL},
