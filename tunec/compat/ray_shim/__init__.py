@@ -160,5 +160,6 @@ def _forward_when_connected():
     """After the switch to Ray's own module, put/get/remote/... here are
     Ray's: the script's global `ray` still names this module."""
     for name in _FORWARDED:
-        globals()[name] = getattr(_real, name)
+        if hasattr(_real, name):
+            globals()[name] = getattr(_real, name)
     globals()["ObjectRef"] = globals()["ObjectID"] = getattr(_real, "ObjectRef", ObjectRef)
