@@ -14,7 +14,7 @@ CTEST_ASAN  := $(patsubst tests/c/%.c,tests/c/bin/asan_%,$(CTEST_SRC))
 CFLAGS_C    := -std=c11 -O1 -g -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -D_GNU_SOURCE -iquote src/engine
 SAN_FLAGS   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: all deps venv build demo test test-c test-c-asan test-c-valgrind test-py bench bench-compare sanitize clean
+.PHONY: all deps venv build demo ray-examples test test-c test-c-asan test-c-valgrind test-py bench bench-compare sanitize clean
 
 all: build
 
@@ -30,7 +30,8 @@ deps:
 $(VENV)/.stamp: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install -q --upgrade pip setuptools wheel
-	$(VPY) -m pip install -q numpy cloudpickle pandas pytest hypothesis psutil tabulate pyyaml tensorboard tensorboardX
+	$(VPY) -m pip install -q numpy cloudpickle pandas pytest hypothesis psutil tabulate pyyaml tensorboard tensorboardX \
+	  nbclient nbformat ipykernel
 	$(VPY) -m pip install -q --no-build-isolation --no-deps -e .
 	touch $@
 
@@ -78,7 +79,12 @@ test-c-valgrind: $(CTEST_BIN)
 	  valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite $$t >/dev/null; done; \
 	  echo "valgrind: engine tests clean"; else echo "valgrind not installed: skipped"; fi
 
-test-py: build
+# Ray's own Tune examples (from the ray wheels), run by tests/test_script_runner.py;
+# fetched once into tests/.ray-examples when the network allows.
+ray-examples: venv
+	$(VPY) tests/scripts/fetch_ray_examples.py
+
+test-py: build ray-examples
 	$(VPY) -m pytest -q -x tests
 
 test: build test-c test-c-asan test-py

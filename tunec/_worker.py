@@ -25,6 +25,11 @@ def main(argv=None):
     fd = int(argv[1]) if len(argv) > 1 else 3
     import signal
     from tunec import _tunec
+    # Under `tunec run`, a user module the trainable imports may say
+    # `from ray import tune`: the worker gets the driver's Ray aliases.
+    if os.environ.get("TUNEC_RAY"):
+        from tunec.compat import install_from_environment
+        install_from_environment()
     # Ctrl-C in a terminal reaches the whole process group; the driver
     # handles it (stopping trials gracefully), so workers ignore it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
