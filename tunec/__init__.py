@@ -62,8 +62,8 @@ _LAZY = {
     "ProgressReporter": ("tunec.progress_reporter", "ProgressReporter"),
 }
 
-_SUBMODULES = ("checkpoint", "track", "schedulers", "suggest", "logger", "result", "trial", "stopper",
-               "analysis", "sample", "experiment", "trainable", "registry", "session",
+_SUBMODULES = ("checkpoint", "track", "schedulers", "suggest", "search", "logger", "result",
+               "trial", "stopper", "analysis", "sample", "experiment", "trainable", "registry", "session",
                "progress_reporter", "error")
 
 __all__ = sorted(list(_LAZY) + ["TuneError", "tune", "__version__"] + list(_SUBMODULES))

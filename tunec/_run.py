@@ -208,6 +208,9 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
                                   "BasicVariantGenerator is".format(type(search_alg).__name__))
     if search_alg is not None and search_alg._shuffle:
         raise NotImplementedError("BasicVariantGenerator(shuffle=True) is not supported yet")
+    if search_alg is not None and search_alg._points_to_evaluate:
+        raise NotImplementedError("BasicVariantGenerator(points_to_evaluate=...) is not "
+                                  "supported yet")
 
     from tunec.stopper import make_stopper
     stopper, stop_dict = make_stopper(stop)
