@@ -100,15 +100,14 @@ def plan(search_alg, metric, mode, config, public_spec):
                 "but the search algorithm was already instantiated with a search space. Make "
                 "sure that `config` does not contain any more parameter definitions - include "
                 "them in the search algorithm's search space if necessary.")
-        if (metric or mode) and (searcher.metric, searcher.mode) != (metric or searcher.metric,
-                                                                   mode or searcher.mode):
+        own = (searcher.metric, searcher.mode)
+        if (metric and own[0] and metric != own[0]) or (mode and own[1] and mode != own[1]):
             raise ValueError(
                 "You passed a `metric` or `mode` argument to `tune.run()`, but the search "
                 "algorithm was already instantiated with their own `metric` and `mode` "
                 "parameters. Either remove the arguments from your search algorithm or from "
                 "your call to `tune.run()`")
-        if (metric or mode) and isinstance(searcher, Searcher) and \
-                type(searcher).set_search_properties is Searcher.set_search_properties:
+        if (metric or mode) and isinstance(searcher, Searcher):
             # The base class sets nothing; Ray's searchers take tune.run's.
             searcher._set_metric_mode(metric, mode)
     return searcher
@@ -185,8 +184,9 @@ class SearchBridge:
         os.replace(tmp, self.path)
 
     def _restore(self):
-        paths = sorted(p for p in glob.glob(os.path.join(self.exp_dir, STATE_GLOB))
-                       if p != self.path)
+        # Read before this session writes; a resume within the same second
+        # has the same session name, so its own path may be the newest.
+        paths = sorted(glob.glob(os.path.join(self.exp_dir, STATE_GLOB)))
         if not paths:
             return
         with open(paths[-1], "rb") as f:
