@@ -77,9 +77,9 @@ _LAZY = {
     "get_pinned_object": ("tunec.utils", "get_pinned_object"),
 }
 
-_SUBMODULES = ("checkpoint", "track", "schedulers", "suggest", "logger", "result", "trial", "stopper",
-               "analysis", "sample", "experiment", "trainable", "registry", "session",
-               "progress_reporter", "error",
+_SUBMODULES = ("checkpoint", "track", "schedulers", "suggest", "search", "logger", "result",
+               "trial", "stopper", "analysis", "sample", "experiment", "trainable", "registry",
+               "session", "progress_reporter", "error",
                # the 2.x Tuner API
                "tuner", "tune_config", "result_grid", "context", "train", "air",
                "placement_groups",

@@ -206,11 +206,15 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
     from tunec.schedulers import _bridge
     sched_spec, sched_hosted = _bridge.plan(scheduler, metric, mode)
     from tunec.suggest import BasicVariantGenerator
-    if search_alg is not None and type(search_alg) is not BasicVariantGenerator:
-        raise NotImplementedError("search_alg={} is not supported by this tunec release yet; "
-                                  "BasicVariantGenerator is".format(type(search_alg).__name__))
-    if search_alg is not None and search_alg._shuffle:
-        raise NotImplementedError("BasicVariantGenerator(shuffle=True) is not supported yet")
+    if isinstance(search_alg, BasicVariantGenerator):
+        if search_alg._shuffle:
+            raise NotImplementedError("BasicVariantGenerator(shuffle=True) is not supported yet")
+        if search_alg._points_to_evaluate:
+            raise NotImplementedError("BasicVariantGenerator(points_to_evaluate=...) is not "
+                                      "supported yet")
+        if search_alg._max_concurrent:
+            max_concurrent_trials = min(max_concurrent_trials or search_alg._max_concurrent,
+                                        search_alg._max_concurrent)
 
     from tunec.stopper import make_stopper
     stopper, stop_dict = make_stopper(stop)
@@ -233,6 +237,13 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
                                   keep_checkpoints_num=keep_checkpoints_num,
                                   checkpoint_score_attr=checkpoint_score_attr,
                                   export_formats=export_formats, restore=restore)]
+    from tunec.suggest import _bridge as search_bridge
+    if search_alg is not None and len(experiments) != 1 and not isinstance(
+            search_alg, BasicVariantGenerator):
+        raise ValueError("search_alg: a searcher runs exactly one experiment, got {}".format(
+            len(experiments)))
+    searcher = search_bridge.plan(search_alg, metric, mode, experiments[0].spec["config"],
+                                  {"num_samples": experiments[0].spec["num_samples"]})
     resume_info = _resume_info(experiments[0], resume, resuming, resume_unfinished,
                                resume_errored, restart_errored)
     runner = _Runner(experiments, stopper=stopper, fail_fast=fail_fast, verbose=int(verbose),
@@ -240,7 +251,7 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
                      max_concurrent=max_concurrent_trials, seed=seed,
                      state_period_s=global_checkpoint_period, metric=metric, mode=mode,
                      reuse_actors=reuse_actors, resume_info=resume_info,
-                     scheduler=(scheduler, sched_spec, sched_hosted))
+                     scheduler=(scheduler, sched_spec, sched_hosted), searcher=searcher)
     trials = runner.run()
     if raise_on_error:
         _raise_trial_error(trials)
@@ -365,7 +376,8 @@ class _Runner:
 
     def __init__(self, experiments, stopper, fail_fast, verbose, progress_reporter,
                  time_budget_s, max_concurrent, seed, state_period_s, metric, mode,
-                 reuse_actors=False, resume_info=None, scheduler=(None, None, False)):
+                 reuse_actors=False, resume_info=None, scheduler=(None, None, False),
+                 searcher=None):
         from tunec import export, sample
         self.experiments = experiments
         self.stopper = stopper
@@ -466,6 +478,11 @@ class _Runner:
                 scheduler[0], scheduler[1], scheduler[2], self.functions, self.objects,
                 sched_seed, self._trial)
             callbacks.update(sched_callbacks)
+        from tunec.suggest import _bridge as search_bridge
+        search_callbacks, self.search_bridge = search_bridge.engine_setup(
+            searcher, exp_options[0]["exp_dir"], self.session_str, self.functions, self.objects,
+            resuming=resume_info is not None)
+        callbacks.update(search_callbacks)
         if resume_info is not None:
             options["resume"] = {k: resume_info[k] for k in (
                 "records", "resume_unfinished", "resume_errored", "restart_errored")}
@@ -552,6 +569,8 @@ class _Runner:
             self.run_handle.write_state()
         else:
             self._run_workers()    # the last step wrote the final state
+        if self.search_bridge is not None:
+            self.search_bridge.save()
         self._report(done=True)
         if self.scheduler is not None and hasattr(self.scheduler, "_engine_debug"):
             final = self.run_handle.sched_debug()

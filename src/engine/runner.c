@@ -231,6 +231,7 @@ void tc_runner_free(tc_runner *r)
     tc_scan_free(&r->line_scan);
     json_decref(r->records);
     tcp_sched_free(r);
+    tcp_search_free(r);
     free(r);
 }
 
@@ -366,6 +367,11 @@ void tcp_set_status(tc_runner *r, tc_trial *t, tc_status next)
             r->host.sink_close(r->host.ctx, sink);
         }
     }
+    if ((next == TC_TERMINATED || next == TC_ERROR) && t->status != TC_TERMINATED &&
+        t->status != TC_ERROR && r->search && !t->search_end_pending) {
+        t->search_end_pending = 1;    /* delivered by runner_search.c */
+        r->search_ends++;
+    }
     r->count[t->status]--;
     r->count[next]++;
     t->status = next;
@@ -385,6 +391,44 @@ static int push_trial(tc_runner *r, tc_trial *t, tc_error *err)
     r->trials[r->ntrials++] = t;
     r->count[t->status]++;
     return 0;
+}
+
+tc_trial *tcp_add_trial(tc_runner *r, int e, tc_variant *v, tc_error *err)
+{
+    tc_trial *t = calloc(1, sizeof *t);
+    if (!t) {
+        tc_variant_clear(v);
+        tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    t->experiment = e;
+    experiment *ex = &r->exps[e];
+    if (ex->opts.trial_id && !ex->fixed_id_used) {
+        /* A hand-added Trial (tunec.trial_runner) keeps the id it has. */
+        snprintf(t->trial_id, sizeof t->trial_id, "%s", ex->opts.trial_id);
+        ex->fixed_id_used = 1;
+    } else {
+        snprintf(t->trial_id, sizeof t->trial_id, "%05ld", r->next_trial_number++);
+    }
+    t->config = v->config;
+    v->config = NULL;
+    t->evaluated_params = v->evaluated_params;
+    v->evaluated_params = NULL;
+    t->tag = v->tag;
+    v->tag = NULL;
+    tc_variant_clear(v);
+    t->metrics = tc_metrics_new();
+    t->status = TC_PENDING;
+    t->restored_iteration = -1;
+    t->save_wait_rows = -1;
+    tc_ckpts_init(&t->ckpts);
+    if (!t->metrics || tcp_trial_set_name(t, ex->opts.trainable_name) < 0 ||
+        push_trial(r, t, err) < 0) {
+        trial_free(r, t);
+        tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    return t;
 }
 
 long tc_runner_generate(tc_runner *r, tc_eval_fn fn, void *ctx, long max_new, tc_error *err)
@@ -408,35 +452,9 @@ long tc_runner_generate(tc_runner *r, tc_eval_fn fn, void *ctx, long max_new, tc
                 break;
             }
             r->next_variant_index = v.index + 1;
-            tc_trial *t = calloc(1, sizeof *t);
-            if (!t) {
-                tc_variant_clear(&v);
-                return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
-            }
-            t->experiment = e;
-            if (ex->opts.trial_id && !ex->fixed_id_used) {
-                snprintf(t->trial_id, sizeof t->trial_id, "%s", ex->opts.trial_id);
-                ex->fixed_id_used = 1;
-            } else {
-                snprintf(t->trial_id, sizeof t->trial_id, "%05ld", r->next_trial_number++);
-            }
-            t->config = v.config;
-            v.config = NULL;
-            t->evaluated_params = v.evaluated_params;
-            v.evaluated_params = NULL;
-            t->tag = v.tag;
-            v.tag = NULL;
-            tc_variant_clear(&v);
-            t->metrics = tc_metrics_new();
-            t->status = TC_PENDING;
-            t->restored_iteration = -1;
-            t->save_wait_rows = -1;
-            tc_ckpts_init(&t->ckpts);
-            if (!t->metrics || tcp_trial_set_name(t, ex->opts.trainable_name) < 0 ||
-                push_trial(r, t, err) < 0) {
-                trial_free(r, t);
-                return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
-            }
+            tc_trial *t = tcp_add_trial(r, e, &v, err);
+            if (!t)
+                return -1;
             json_t *record = r->records ? json_object_get(r->records, t->trial_id) : NULL;
             if (record) {
                 int rc = tcp_apply_record(r, t, record, err);
@@ -458,6 +476,8 @@ int tc_runner_generation_done(const tc_runner *r)
 {
     if (r->stopping)
         return 1;
+    if (tcp_search_active(r))
+        return 0;
     for (int e = 0; e < r->nexps; e++)
         if (r->exps[e].space)
             return 0;

@@ -104,6 +104,16 @@ typedef struct tc_host {
      * and the resampling of a {"$tunec": "fn"} mutation. */
     json_t *(*pbt_explore)(void *ctx, const json_t *config, tc_error *err);
     json_t *(*pbt_sample)(void *ctx, json_int_t id, tc_error *err);
+    /* A searcher written in the host's language (runner_search.c): asked
+     * for the config of the trial that would get trial_id. Returns 1 with
+     * *config (new reference, an object merged over the experiment's
+     * config), 0 for "no suggestion yet", 2 for "finished", -1 + err. */
+    int (*search_suggest)(void *ctx, const char *trial_id, json_t **config, tc_error *err);
+    /* What the searcher hears of its trials: TC_EV_RESULT (the result
+     * line), TC_EV_COMPLETE (the last result line, NULL if none) and
+     * TC_EV_ERROR (NULL). -1 + err fails the run. */
+    int (*search_event)(void *ctx, int event, const char *trial_id, const char *result,
+                        size_t len, tc_error *err);
 } tc_host;
 
 typedef struct tc_experiment_opts {
@@ -202,6 +212,7 @@ struct tc_trial {
                                      for and has not arrived (-1: none): PBT does not clone
                                      it yet. Rows, not training_iteration: a trainable may
                                      report its own (from 0, in steps of 10, ...) */
+    int search_end_pending;       /* ended; its searcher has not heard yet */
     int ran_ahead;                /* its current run reported results after it left
                                      RUNNING (a function runs ahead of the driver): those
                                      were not logged, so the run's end is not the trial's */
@@ -331,6 +342,19 @@ void tc_runner_expect_checkpoint(tc_runner *r, tc_trial *t);
  * forever (Ray's "There are paused trials, but no more pending trials with
  * sufficient resources."); err says so. */
 int tc_runner_stuck(tc_runner *r, tc_error *err);
+
+/* Searchers (runner_search.c). The experiment's trials come from
+ * host.search_suggest instead of its space: at most max_trials of them
+ * (num_samples; -1: until the searcher is finished), each asked for only
+ * when it could start now. spec is the experiment's encoded config
+ * (borrowed), which each suggestion is merged over and then resolved. Set
+ * before the run starts (and after tc_runner_set_resume). 0 / -1. */
+int tc_runner_set_searcher(tc_runner *r, int experiment, const json_t *spec, long max_trials,
+                           tc_error *err);
+/* Delivers the ends of the searcher's trials, then asks for one new trial
+ * if one could start now. Returns 1 when a trial was added, 0 when not, -1
+ * on error (a failing host searcher: its exception). */
+int tc_runner_search_step(tc_runner *r, tc_eval_fn fn, void *ctx, tc_error *err);
 
 int tc_runner_is_finished(const tc_runner *r);
 long tc_runner_num_trials(const tc_runner *r);

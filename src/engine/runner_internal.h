@@ -38,6 +38,8 @@ struct tc_runner {
     tc_scan line_scan;             /* the final line, scanned (CSV, metrics) */
     json_t *records;               /* resume: {trial_id: record} not yet matched */
     struct runner_sched *sched;    /* NULL: FIFO (runner_sched.c) */
+    struct runner_search *search;  /* NULL: no searcher (runner_search.c) */
+    long search_ends;              /* trials with search_end_pending set */
     int resume_unfinished, resume_errored, restart_errored;
 };
 
@@ -99,5 +101,15 @@ tc_decision tcp_sched_apply(tc_runner *r, tc_trial *t, int sched_decision);
 tc_trial *tcp_sched_choose(tc_runner *r, tc_error *err);
 /* 1 when t's resources fit now and it is not being saved. */
 int tcp_can_start(tc_runner *r, const tc_trial *t);
+
+/* A new PENDING trial of experiment e from variant v (its config,
+ * evaluated_params and tag are taken), id "%05ld" of next_trial_number. */
+tc_trial *tcp_add_trial(tc_runner *r, int e, tc_variant *v, tc_error *err);
+
+/* runner_search.c */
+void tcp_search_free(tc_runner *r);
+int tcp_search_active(const tc_runner *r);     /* may still add trials */
+int tcp_search_on_result(tc_runner *r, tc_trial *t, const char *line, size_t len,
+                         tc_error *err);
 
 #endif

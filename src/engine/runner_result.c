@@ -245,7 +245,8 @@ int tc_runner_on_result(tc_runner *r, tc_trial *t, const char *text, size_t len,
         return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
     if (tc_scan_result(&r->line_scan, r->line.data, r->line.len, "config", err) < 0 ||
         log_line(r, t, err) < 0 ||
-        tc_metrics_update_scan((tc_metrics *)t->metrics, &r->line_scan) < 0)
+        tc_metrics_update_scan((tc_metrics *)t->metrics, &r->line_scan) < 0 ||
+        tcp_search_on_result(r, t, r->line.data, r->line.len, err) < 0)
         return -1;
     /* Keep the line as the trial's last result; parse it only when asked. */
     char *keep = realloc(t->last_text, r->line.len + 1);

@@ -47,6 +47,8 @@ typedef struct {
     PyObject *sched_choose;  /* its choose_trial_to_run() -> index, or None */
     PyObject *pbt_explore;   /* PBT custom_explore_fn(config) -> config, or None */
     PyObject *pbt_sample;    /* PBT mutation resampling: fn(id) -> value, or None */
+    PyObject *search_suggest;/* a Python searcher (suggest/_bridge.py): fn(trial_id), or None */
+    PyObject *search_event;  /* fn(event, trial_id, result_text or None), or None */
     PyObject *module;        /* for errors (borrowed from the type's module) */
     char **worker_argv;
     char **worker_env;
@@ -74,6 +76,13 @@ typedef struct {
 /* executor_sched.c */
 int tcx_setup_scheduler(RunObject *self, const tc_scheduler_options *sched, tc_error *err);
 void tcx_install_sched_callbacks(RunObject *self);
+/* executor_search.c: a Python searcher's host callbacks; its setup after
+ * the experiments (and the resume records) are in. */
+void tcx_install_search_callbacks(RunObject *self);
+int tcx_setup_searcher(RunObject *self, const tc_run_options *ro, tc_error *err);
+/* Asks the searcher for trials while they could start (start_trials runs
+ * between asks). With the GIL. */
+int tcx_search_fill(RunObject *self, int (*start)(RunObject *, tc_error *), tc_error *err);
 extern const char tcx_sched_builtin_doc[];
 PyObject *tcx_run_sched_builtin(RunObject *self, PyObject *args);
 PyObject *tcx_run_sched_builtin_choose(RunObject *self, PyObject *unused);

@@ -339,7 +339,8 @@ static PyObject *Run_step(RunObject *self, PyObject *args)
     double deadline = tcx_now() + timeout;
     int handled = 0;   /* a poll round moved frames (once: the step is over) */
     for (;;) {
-        if (generate(self, &err) < 0 || start_trials(self, &err) < 0)
+        if (generate(self, &err) < 0 || start_trials(self, &err) < 0 ||
+            tcx_search_fill(self, start_trials, &err) < 0)
             goto fail;
         tcx_stop_orphans(self);
         /* Finished once every trial is, and every worker has reported back
@@ -477,7 +478,7 @@ static PyObject *Run_local_start(RunObject *self, PyObject *unused)
 {
     tc_error err;
     tc_error_init(&err);
-    if (generate(self, &err) < 0)
+    if (generate(self, &err) < 0 || tcx_search_fill(self, NULL, &err) < 0)
         return tcx_raise(self->module, &err);
     tc_trial *t = tc_runner_choose(self->runner, &err);
     if (!t && err.code != TC_OK)
@@ -721,6 +722,8 @@ static int Run_init(RunObject *self, PyObject *args, PyObject *kwds)
     CALLBACK(sched_choose, "sched_choose");
     CALLBACK(pbt_explore, "pbt_explore");
     CALLBACK(pbt_sample, "pbt_sample");
+    CALLBACK(search_suggest, "search_suggest");
+    CALLBACK(search_event, "search_event");
 #undef CALLBACK
     /* Every option is read and checked here, once (src/engine/options.c),
      * before a directory is made or a worker started. */
@@ -737,6 +740,7 @@ static int Run_init(RunObject *self, PyObject *args, PyObject *kwds)
     if (self->stopper != Py_None)
         self->host.stopper = python_stopper;
     tcx_install_sched_callbacks(self);
+    tcx_install_search_callbacks(self);
     self->runner = tc_runner_new(&ro.runner, &self->host, &err);
     if (!self->runner)
         goto fail;
@@ -766,6 +770,8 @@ static int Run_init(RunObject *self, PyObject *args, PyObject *kwds)
         tc_runner_set_resume(self->runner, json_deep_copy(ro.resume.records),
                              ro.resume.resume_unfinished, ro.resume.resume_errored,
                              ro.resume.restart_errored, &err) < 0)
+        goto fail;
+    if (tcx_setup_searcher(self, &ro, &err) < 0)
         goto fail;
     if (ro.journal && tcx_open_journal(&self->host_ctx, ro.journal, &err) < 0)
         goto fail;
@@ -811,6 +817,8 @@ static int Run_traverse(RunObject *self, visitproc visit, void *arg)
     Py_VISIT(self->sched_choose);
     Py_VISIT(self->pbt_explore);
     Py_VISIT(self->pbt_sample);
+    Py_VISIT(self->search_suggest);
+    Py_VISIT(self->search_event);
     return 0;
 }
 
@@ -825,6 +833,8 @@ static int Run_clear(RunObject *self)
     Py_CLEAR(self->sched_choose);
     Py_CLEAR(self->pbt_explore);
     Py_CLEAR(self->pbt_sample);
+    Py_CLEAR(self->search_suggest);
+    Py_CLEAR(self->search_event);
     return 0;
 }
 

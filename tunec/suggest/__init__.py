@@ -1,5 +1,10 @@
-"""``tunec.suggest`` (``ray.tune.suggest``)."""
+"""``tunec.suggest`` (``ray.tune.suggest``; 2.x: ``tunec.search``)."""
 from tunec.sample import grid_search
-from tunec.suggest.search import BasicVariantGenerator, SearchAlgorithm, Searcher
+from tunec.suggest.basic_variant import BasicVariantGenerator
+from tunec.suggest.repeater import Repeater
+from tunec.suggest.search import SearchAlgorithm
+from tunec.suggest.suggestion import (ConcurrencyLimiter, SearchGenerator, Searcher,
+                                      SuggestionAlgorithm)
 
-__all__ = ["SearchAlgorithm", "BasicVariantGenerator", "Searcher", "grid_search"]
+__all__ = ["SearchAlgorithm", "BasicVariantGenerator", "SearchGenerator", "SuggestionAlgorithm",
+           "Searcher", "ConcurrencyLimiter", "Repeater", "grid_search"]

@@ -1,95 +1,87 @@
-"""Search-algorithm interfaces (spec §9.1, §9.4) and the default
-``BasicVariantGenerator`` (§9.2), whose variant generation runs in the C
-engine (space.c)."""
+"""``SearchAlgorithm`` (``ray.tune.suggest.search``, spec §9.1): the
+runner-facing interface of a search algorithm.
+
+tunec's engine does not call ``next_trials``: it asks a searcher for one
+config at a time, when a trial can start (see ``suggestion.SearchGenerator``
+and ``tunec/suggest/_bridge.py``). ``SearchAlgorithm`` stays for code that
+subclasses it or checks ``isinstance``.
+"""
 
 
 class SearchAlgorithm:
-    """The runner-facing interface of 0.8."""
+    """Interface of an event handler API for hyperparameter search.
+
+    Unlike TrialSchedulers, SearchAlgorithms will not have the ability to
+    modify the execution (i.e., stop and pause trials).
+
+    Trials added manually (i.e., via the Client API) will also notify this
+    class upon new events, so custom search algorithms should maintain a list
+    of trials ID generated from this class.
+    """
 
     _finished = False
     _metric = None
     _mode = None
 
+    CKPT_FILE_TMPL = "search_gen_state-{}.json"
+
     @property
     def metric(self):
+        """The training result objective value attribute."""
         return self._metric
 
     @property
     def mode(self):
+        """Specifies if minimizing or maximizing the metric."""
         return self._mode
 
-    def set_search_properties(self, metric, mode, config):
+    def set_search_properties(self, metric, mode, config, **spec):
+        """Pass search properties to search algorithm.
+
+        Returns True when the properties were set (or nothing needed to be
+        set), False when the algorithm already has its own."""
         return True
 
     def add_configurations(self, experiments):
+        """Tracks given experiment specifications.
+
+        Arguments:
+            experiments (Experiment | list | dict): Experiments to run.
+        """
         raise NotImplementedError
 
     def next_trials(self):
+        """Provides Trial objects to be queued into the TrialRunner.
+
+        Returns:
+            trials (list): Returns a list of trials.
+        """
         raise NotImplementedError
 
     def on_trial_result(self, trial_id, result):
+        """Called on each intermediate result returned by a trial."""
         pass
 
     def on_trial_complete(self, trial_id, result=None, error=False, early_terminated=False):
+        """Notification for the completion of trial."""
         pass
 
     def is_finished(self):
+        """Returns True if no trials left to be queued into TrialRunner."""
         return self._finished
 
     def set_finished(self):
+        """Marks the search algorithm as finished."""
         self._finished = True
 
-
-class BasicVariantGenerator(SearchAlgorithm):
-    """Grid and random search over the config (spec §5). tune.run uses it by
-    default; the generation itself happens in the engine."""
-
-    def __init__(self, shuffle=False, points_to_evaluate=None, max_concurrent=0,
-                 random_state=None):
-        if points_to_evaluate:
-            raise NotImplementedError("BasicVariantGenerator(points_to_evaluate=...) is not "
-                                      "supported by this tunec release")
-        self._shuffle = shuffle
-        self._max_concurrent = max_concurrent
-
-
-class Searcher:
-    """The 0.8.5+ searcher interface (spec §9.4)."""
-
-    FINISHED = "FINISHED"
-
-    def __init__(self, metric=None, mode=None, max_concurrent=None,
-                 use_early_stopped_trials=None):
-        if max_concurrent is not None or use_early_stopped_trials is False:
-            raise DeprecationWarning("max_concurrent / use_early_stopped_trials are deprecated: "
-                                     "use ConcurrencyLimiter instead")
-        if mode is not None and mode not in ("min", "max"):
-            raise ValueError("`mode` must be 'min' or 'max', got {!r}".format(mode))
-        self._metric = metric
-        self._mode = mode
-
-    @property
-    def metric(self):
-        return self._metric
-
-    @property
-    def mode(self):
-        return self._mode
-
-    def set_search_properties(self, metric, mode, config):
+    def has_checkpoint(self, dirpath):
+        """Should return False if not restoring is not implemented."""
         return False
 
-    def suggest(self, trial_id):
-        raise NotImplementedError
-
-    def on_trial_result(self, trial_id, result):
+    def save_to_dir(self, dirpath, **kwargs):
+        """Saves a search algorithm."""
         pass
 
-    def on_trial_complete(self, trial_id, result=None, error=False):
-        raise NotImplementedError
-
-    def save(self, checkpoint_path):
-        raise NotImplementedError
-
-    def restore(self, checkpoint_path):
-        raise NotImplementedError
+    def restore_from_dir(self, dirpath):
+        """Restores a search algorithm along with its wrapped state."""
+        pass

@@ -1,0 +1,2 @@
+"""``ray.tune.search.search_algorithm`` (2.x)."""
+from tunec.suggest.search import SearchAlgorithm  # noqa: F401

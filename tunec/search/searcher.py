@@ -1,0 +1,2 @@
+"""``ray.tune.search.searcher`` (2.x)."""
+from tunec.suggest.suggestion import Searcher  # noqa: F401
