@@ -165,3 +165,25 @@ def test_grid_search_of_automl_tries_every_combination(tmp_path):
 def test_search_space_rejects_what_is_not_a_parameter_space():
     with pytest.raises(TypeError, match="ParameterSpace"):
         SearchSpace([("x", [1, 2])])
+
+
+# -- every file of examples/ runs with --smoke-test --------------------------------
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The Tuner examples run in tests/test_tuner.py::test_examples_run_with_smoke_test.
+RUN_BY_TEST_TUNER = {"tuner_quickstart.py", "tuner_with_parameters.py", "tuner_checkpoints.py"}
+
+
+def test_every_example_is_run_by_the_tests(tmp_path):
+    import subprocess
+    import sys
+    examples = {name for name in os.listdir(os.path.join(ROOT, "examples"))
+                if name.endswith(".py")}
+    assert RUN_BY_TEST_TUNER <= examples
+    for name in sorted(examples - RUN_BY_TEST_TUNER):
+        env = dict(os.environ, PYTHONPATH=ROOT, TUNE_RESULT_DIR=str(tmp_path / name))
+        proc = subprocess.run([sys.executable, os.path.join(ROOT, "examples", name),
+                               "--smoke-test"], capture_output=True, text=True, env=env,
+                              timeout=300)
+        assert proc.returncode == 0, (name, proc.stderr[-3000:])
+        assert os.listdir(str(tmp_path / name)), (name, proc.stdout[-2000:])   # its results
