@@ -5,6 +5,7 @@ Run it with `make demo` (or `python examples/quickstart.py` once tunec is
 installed). Trials run in parallel worker processes; results land in
 ~/ray_results/quickstart (or $TUNE_RESULT_DIR) in Ray Tune's format.
 """
+import argparse
 import math
 
 import tunec as tune
@@ -19,6 +20,9 @@ def objective(config):
 
 
 def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--smoke-test", action="store_true", help="one sample per grid point")
+    args, _ = parser.parse_known_args()
     analysis = tune.run(
         objective,
         name="quickstart",
@@ -26,7 +30,7 @@ def main():
             "lr": tune.loguniform(0.01, 1.0),
             "scale": tune.grid_search([0.5, 0.8, 1.0]),
         },
-        num_samples=4,
+        num_samples=1 if args.smoke_test else 4,
         scheduler=ASHAScheduler(max_t=20, grace_period=4, reduction_factor=2),
         metric="mean_accuracy",
         mode="max",

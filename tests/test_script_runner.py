@@ -57,11 +57,12 @@ def test_ray_tune_modules_are_tunecs_own_objects():
         import ray.tune.schedulers
         from ray import tune
         from ray.tune.search import BasicVariantGenerator
-        from ray.tune.suggest.search import Searcher
+        from ray.tune.search import Searcher
+        from ray.tune.suggest.suggestion import Searcher as Searcher1x
         assert tune is tunec
         assert ray.tune.schedulers is tunec.schedulers
         assert BasicVariantGenerator is tunec.suggest.BasicVariantGenerator
-        assert Searcher is tunec.suggest.search.Searcher
+        assert Searcher is Searcher1x is tunec.suggest.Searcher
         assert ray.__name__ == "tunec.compat.ray_shim"
     assert "ray" not in sys.modules and "ray.tune" not in sys.modules
     assert not any(isinstance(f, RayAliasFinder) for f in sys.meta_path)
@@ -233,12 +234,15 @@ def test_ray_mode_real_requires_ray(tmp_path):
 # and why, are listed in docs/migration.md).
 RAY_EXAMPLES = [(version, example)
                 for version, examples in [
-                    ("0.8.7", ["async_hyperband_example", "hyperband_example",
+                    ("0.8.7", ["async_hyperband_example", "genetic_example", "hyperband_example",
                                "hyperband_function_example", "pbt_example", "pbt_function"]),
-                    ("1.13.0", ["async_hyperband_example", "hyperband_function_example",
-                                "pbt_example", "pbt_function", "tune_basic_example"]),
-                    ("2.9.3", ["async_hyperband_example", "hyperband_function_example",
-                               "pbt_example", "pbt_function", "tune_basic_example"])]
+                    ("1.13.0", ["async_hyperband_example", "custom_func_checkpointing",
+                                "genetic_example", "hyperband_example",
+                                "hyperband_function_example", "pbt_example", "pbt_function",
+                                "tune_basic_example"]),
+                    ("2.9.3", ["async_hyperband_example", "custom_func_checkpointing",
+                               "hyperband_example", "hyperband_function_example", "pbt_example",
+                               "pbt_function", "tune_basic_example"])]
                 for example in examples]
 
 

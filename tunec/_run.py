@@ -222,6 +222,10 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
         from tunec.experiment import check_local_path
         local_dir = check_local_path("storage_path", storage_path)
 
+    if getattr(search_alg, "_until_finished", False):
+        # A round-based searcher (tunec.automl) says itself when the search
+        # ends, as Ray's SearchAlgorithms do: num_samples does not cap it.
+        num_samples = -1
     if isinstance(run_or_experiment, list) and all(isinstance(e, Experiment)
                                                    for e in run_or_experiment):
         experiments = list(run_or_experiment)

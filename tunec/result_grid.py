@@ -112,6 +112,7 @@ class ResultGrid:
         return Result(metrics=dict(trial.last_result or {}), checkpoint=checkpoint,
                       error=_error(logdir, trial.status, trial.error_file) if logdir else None,
                       path=logdir, metrics_dataframe=frames.get(logdir),
-                      best_checkpoints=_checkpoints(logdir) if logdir and os.path.isdir(logdir)
+                      best_checkpoints=_checkpoints(logdir, trial.checkpoint_score_attr)
+                      if logdir and os.path.isdir(logdir)
                       else [],
                       _config=trial.config)

@@ -5,11 +5,13 @@ Built by ``ResultGrid`` from the trial the engine reported and the files the
 trial left; plain data afterwards.
 """
 import dataclasses
+import math
+import numbers
 import os
 from typing import Any, Dict, List, Optional, Tuple
 
 from tunec.checkpoint import Checkpoint
-from tunec.result import AUTO_RESULT_KEYS
+from tunec.result import AUTO_RESULT_KEYS, TRAINING_ITERATION
 
 __all__ = ["Result"]
 
@@ -22,7 +24,10 @@ class Result:
     ``checkpoint`` its newest checkpoint as a ``tune.Checkpoint`` (None without
     one); ``error`` the trial's exception when it ended in ERROR;
     ``metrics_dataframe`` every reported row; ``best_checkpoints`` the kept
-    checkpoints with the result of their iteration, oldest first.
+    checkpoints with the result of their iteration, in Ray's order: by
+    score, worst first and best last, when the CheckpointConfig has a
+    ``checkpoint_score_attribute`` (NaN or missing scores first), else
+    oldest first.
     """
 
     metrics: Optional[Dict[str, Any]]
@@ -89,14 +94,33 @@ def _last_row(logdir):
         return {}
 
 
-def _checkpoints(logdir):
-    """[(Checkpoint, result at its iteration)] of the checkpoints on disk."""
+def _checkpoints(logdir, score_attr=None):
+    """[(Checkpoint, result at its iteration)] of the checkpoints on disk,
+    oldest first; by ``score_attr`` (0.8 spelling: "min-<attr>" when lower
+    is better) when one is given, as Ray 2.x's checkpoint manager keeps them."""
     from tunec.analysis._trial_data import checkpoint_paths
     from tunec.trial import _result_at
     out = []
     for iteration, path in checkpoint_paths(logdir):
         out.append((Checkpoint(checkpoint_dir(logdir, path)), _result_at(logdir, iteration)))
+    if score_attr and score_attr not in (TRAINING_ITERATION, "min-" + TRAINING_ITERATION):
+        out.sort(key=_score_key(score_attr))     # stable: equal scores stay oldest first
     return out
+
+
+def _score_key(score_attr):
+    """Ray's ``_CheckpointManager._get_checkpoint_score``: ascending, so the
+    best checkpoint is last; a NaN or missing score sorts before any number."""
+    from tunec.utils import flatten_dict
+    sign, attr = (-1.0, score_attr[4:]) if score_attr.startswith("min-") else (1.0, score_attr)
+
+    def key(pair):
+        value = flatten_dict(pair[1] or {}).get(attr)
+        if not isinstance(value, numbers.Number) or isinstance(value, bool) or \
+                math.isnan(value):
+            return (False, 0.0)
+        return (True, sign * value)
+    return key
 
 
 def checkpoint_dir(logdir, path):

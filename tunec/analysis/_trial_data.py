@@ -109,6 +109,11 @@ def checkpoint_paths(logdir):
     the directory with a trailing separator, the path ``save`` returned.
     Ray's glob misses that hidden file and raises; this finds it.  A dir
     whose suffix is not a number is not a checkpoint of ``save``: skipped.
+
+    The iteration is the metadata's (Ray 1.x): a function's
+    ``checkpoint_dir(step=0)`` belongs to the report after it, iteration 1,
+    not to the step in its name.  The name's number is the fallback for a
+    checkpoint whose metadata cannot be read.
     """
     pairs = []
     for marker in glob.glob(os.path.join(glob.escape(logdir), "checkpoint_*", ".is_checkpoint")):
@@ -121,9 +126,20 @@ def checkpoint_paths(logdir):
         if len(metadata) != 1:
             raise ValueError("{} has zero or more than one tune_metadata.".format(chkpt_dir))
         path = os.path.join(chkpt_dir, metadata[0][:-len(".tune_metadata")])
-        pairs.append((int(suffix), path))
+        pairs.append((_metadata_iteration(os.path.join(chkpt_dir, metadata[0]), int(suffix)),
+                      path))
     pairs.sort()
     return pairs
+
+
+def _metadata_iteration(metadata_file, default):
+    import pickle
+    try:
+        with open(metadata_file, "rb") as f:
+            iteration = pickle.load(f).get("iteration")
+    except Exception:   # unreadable, not a pickle, not a dict: the name says
+        return default
+    return iteration if isinstance(iteration, int) else default
 
 
 def join_checkpoints(pairs, trial, metric):
