@@ -451,7 +451,8 @@ long tc_runner_generate(tc_runner *r, tc_eval_fn fn, void *ctx, long max_new, tc
                 ex->space = NULL;
                 break;
             }
-            r->next_variant_index = v.index + 1;
+            if (v.index + 1 > r->next_variant_index)   /* shuffled: any order */
+                r->next_variant_index = v.index + 1;
             tc_trial *t = tcp_add_trial(r, e, &v, err);
             if (!t)
                 return -1;
