@@ -475,8 +475,8 @@ long tc_runner_generate(tc_runner *r, tc_eval_fn fn, void *ctx, long max_new, tc
 
 int tc_runner_generation_done(const tc_runner *r)
 {
-    if (r->stopping)
-        return 1;
+    if (r->stopping)   /* the searcher still hears of the ends the stop caused */
+        return r->search_ends == 0;
     if (tcp_search_active(r))
         return 0;
     for (int e = 0; e < r->nexps; e++)
