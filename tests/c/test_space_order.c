@@ -126,7 +126,7 @@ static void test_shuffle(void)
     int spaces = 0;
     for (const char *p = first; *p; p++)
         spaces += *p == ' ';
-    CHECK_INT(spaces, 3);                     /* the point and the 3 grid values */
+    CHECK_INT(spaces, 6);                     /* the point, then 2 repetitions of 3 */
     CHECK(strstr(first, "1_a=0") && strstr(first, "3_a=2"));
 
     /* Unbounded num_samples cannot be shuffled. */
