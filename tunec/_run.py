@@ -206,12 +206,13 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
     from tunec.schedulers import _bridge
     sched_spec, sched_hosted = _bridge.plan(scheduler, metric, mode)
     from tunec.suggest import BasicVariantGenerator
+    variant_order = {}
     if isinstance(search_alg, BasicVariantGenerator):
-        if search_alg._shuffle:
-            raise NotImplementedError("BasicVariantGenerator(shuffle=True) is not supported yet")
-        if search_alg._points_to_evaluate:
-            raise NotImplementedError("BasicVariantGenerator(points_to_evaluate=...) is not "
-                                      "supported yet")
+        # The engine's space expansion orders the variants (src/engine/space.c).
+        variant_order = {"points_to_evaluate": search_alg._points_to_evaluate,
+                         "shuffle": search_alg._shuffle}
+        if search_alg._random_state is not None and seed is None:
+            seed = search_alg._random_state
         if search_alg._max_concurrent:
             max_concurrent_trials = min(max_concurrent_trials or search_alg._max_concurrent,
                                         search_alg._max_concurrent)
@@ -255,7 +256,8 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
                      max_concurrent=max_concurrent_trials, seed=seed,
                      state_period_s=global_checkpoint_period, metric=metric, mode=mode,
                      reuse_actors=reuse_actors, resume_info=resume_info,
-                     scheduler=(scheduler, sched_spec, sched_hosted), searcher=searcher)
+                     scheduler=(scheduler, sched_spec, sched_hosted), searcher=searcher,
+                     variant_order=variant_order)
     trials = runner.run()
     if raise_on_error:
         _raise_trial_error(trials)
@@ -381,7 +383,7 @@ class _Runner:
     def __init__(self, experiments, stopper, fail_fast, verbose, progress_reporter,
                  time_budget_s, max_concurrent, seed, state_period_s, metric, mode,
                  reuse_actors=False, resume_info=None, scheduler=(None, None, False),
-                 searcher=None):
+                 searcher=None, variant_order=None):
         from tunec import export, sample
         self.experiments = experiments
         self.stopper = stopper
@@ -401,6 +403,8 @@ class _Runner:
                 spec["config"], id_offset=len(self.functions) + len(self.objects))
             self.functions.update(functions)
             self.objects.update(objects)
+            spec_tree = json.loads(spec_json)
+            spec_tree.update(self._variant_order(variant_order or {}))
             # Experiments that share a trainable share its id, unless their
             # export formats differ (tunec/export.py).
             sent = export.with_formats(exp.trainable, spec["export_formats"])
@@ -420,7 +424,7 @@ class _Runner:
                 "stop": spec["stop"] or None,
                 "resources": _resources_for(exp),
                 "num_samples": spec["num_samples"],
-                "spec": json.loads(spec_json),
+                "spec": spec_tree,
                 "seed": exp_seed,
                 "max_failures": spec["max_failures"],
                 "checkpoint_freq": spec["checkpoint_freq"],
@@ -502,6 +506,24 @@ class _Runner:
         self._printed = {}
 
     # -- helpers ------------------------------------------------------------
+    def _variant_order(self, order):
+        """BasicVariantGenerator's points_to_evaluate and shuffle as keys of
+        the engine's spec, the points encoded like the config."""
+        from tunec import sample
+        keys = {}
+        if order.get("shuffle"):
+            keys["shuffle"] = True
+        points = []
+        for point in order.get("points_to_evaluate") or []:
+            text, functions, objects = sample.encode_space(
+                point, id_offset=len(self.functions) + len(self.objects))
+            self.functions.update(functions)
+            self.objects.update(objects)
+            points.append(json.loads(text)["config"])
+        if points:
+            keys["points_to_evaluate"] = points
+        return keys
+
     def _pickle_objects(self, ids):
         return _pickle({i: self.objects[i] for i in ids}, "config values")
 

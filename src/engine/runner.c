@@ -451,7 +451,8 @@ long tc_runner_generate(tc_runner *r, tc_eval_fn fn, void *ctx, long max_new, tc
                 ex->space = NULL;
                 break;
             }
-            r->next_variant_index = v.index + 1;
+            if (v.index + 1 > r->next_variant_index)   /* shuffled: any order */
+                r->next_variant_index = v.index + 1;
             tc_trial *t = tcp_add_trial(r, e, &v, err);
             if (!t)
                 return -1;
@@ -474,8 +475,8 @@ long tc_runner_generate(tc_runner *r, tc_eval_fn fn, void *ctx, long max_new, tc
 
 int tc_runner_generation_done(const tc_runner *r)
 {
-    if (r->stopping)
-        return 1;
+    if (r->stopping)   /* the searcher still hears of the ends the stop caused */
+        return r->search_ends == 0;
     if (tcp_search_active(r))
         return 0;
     for (int e = 0; e < r->nexps; e++)

@@ -28,6 +28,12 @@
  * raise there; inside one spec it cannot happen, since the same prefix always
  * leads to the same container). A path sorts after its own prefixes.
  *
+ * Order (BasicVariantGenerator's options, keys of the spec object beside
+ * "config"): "points_to_evaluate" — a list of partial configs, each merged
+ * over the config and expanded first as one repetition of its own — and
+ * "shuffle": true — all variants made, then yielded in a permutation drawn
+ * from the seed.
+ *
  * Invariants: s->spec and every level's spec are immutable once built, so
  * the borrowed node pointers in a level's vars stay valid; a level's child is
  * live only while `child` is set; after an error the space refuses to go on.
@@ -58,7 +64,14 @@ typedef struct level {
 } level;
 
 struct tc_space {
-    json_t *spec;          /* owned, validated, immutable */
+    json_t *spec;          /* owned, validated, immutable (no order keys) */
+    uint64_t seed;
+    json_t *points;        /* owned: one merged spec per points_to_evaluate entry */
+    size_t points_done;    /* points whose sub-space has been opened */
+    tc_space *point;       /* the open point's variants (num_samples 1), or NULL */
+    int shuffle;           /* yield every variant in a seeded random order */
+    tc_variant *order;     /* shuffle: all variants, permuted; NULL until the first next */
+    size_t norder, order_next;
     long num_samples;      /* < 0: unbounded */
     long rep;              /* repetitions completed */
     long rep_yield;        /* variants yielded in the current repetition */
@@ -707,6 +720,154 @@ nomem:
 }
 
 /* ------------------------------------------------------------------------- */
+/* the order of variants: points_to_evaluate first, shuffle                   */
+/* ------------------------------------------------------------------------- */
+
+/* Ray 1.x's get_preset_variants: the point's resolved leaves overwrite the
+ * spec's config at their paths (a grid_search or a distribution there
+ * included); dicts are merged key by key; a point value that is itself
+ * unresolved is ignored, as Ray ignores it. A key the config lacks is an
+ * error naming it. */
+static int preset_into(json_t *dst, const json_t *point, json_t *path, size_t index,
+                       tc_error *err)
+{
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)point, key, value) {
+        json_t *have = json_object_get(dst, key);
+        if (json_array_append_new(path, json_string(key)) < 0)
+            return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+        int rc = 0;
+        if (!have) {
+            tc_buf where;
+            tc_buf_init(&where);
+            tcp_path_render(path, &where);
+            rc = tc_error_set(err, TC_ERR_VALUE, "points_to_evaluate[%zu]: %s is not a key of "
+                              "the search space: add it to `config`", index,
+                              where.data ? where.data : "?");
+            tc_buf_free(&where);
+        } else if (tcp_node_kind(value) != TCP_NODE_CONST) {
+            rc = 0;    /* unresolved in the point: the spec's own node stays */
+        } else if (json_is_object(value) && !tcp_is_obj_marker(value) &&
+                   json_is_object(have) && tcp_node_kind(have) == TCP_NODE_CONST &&
+                   !tcp_is_obj_marker(have)) {
+            rc = preset_into(have, value, path, index, err);
+        } else if (json_object_set_new(dst, key, json_deep_copy(value)) < 0) {
+            rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+        }
+        json_array_remove(path, json_array_size(path) - 1);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* s->points from the spec's "points_to_evaluate" (borrowed). */
+static int build_points(tc_space *s, const json_t *points, tc_error *err)
+{
+    if (!json_is_array(points))
+        return tc_error_set(err, TC_ERR_TYPE, "points_to_evaluate must be a list of dicts");
+    s->points = json_array();
+    if (!s->points)
+        return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+    size_t i;
+    json_t *point;
+    json_array_foreach(points, i, point) {
+        if (!json_is_object(point))
+            return tc_error_set(err, TC_ERR_TYPE, "points_to_evaluate[%zu] must be a dict", i);
+        json_t *spec = json_deep_copy(s->spec), *path = json_pack("[s]", "config");
+        json_t *config = spec ? json_object_get(spec, "config") : NULL;
+        int rc = (spec && path) ? 0 : tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+        if (rc == 0 && !config && json_object_size(point))
+            rc = tc_error_set(err, TC_ERR_VALUE, "points_to_evaluate[%zu]: the search space "
+                              "has no config", i);
+        if (rc == 0 && config)
+            rc = preset_into(config, point, path, i, err);
+        json_decref(path);
+        if (rc == 0 && json_array_append_new(s->points, spec) < 0)
+            return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+        if (rc < 0) {
+            json_decref(spec);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int next_generated(tc_space *s, tc_eval_fn fn, void *ctx, tc_variant *out,
+                          tc_error *err);
+
+/* Each point is one repetition (Ray 1.x's _TrialIterator): its own variants
+ * (a grid the point leaves open still expands) come before the generated
+ * ones, which make up the num_samples the points left. */
+static int next_in_order(tc_space *s, tc_eval_fn fn, void *ctx, tc_variant *out,
+                         tc_error *err)
+{
+    size_t npoints = json_array_size(s->points);
+    while (s->point || s->points_done < npoints) {
+        if (!s->point) {
+            /* Its own stream: the points do not shift the generated draws. */
+            uint64_t seed = s->seed ^ (0xD1B54A32D192ED03ull * (uint64_t)(s->points_done + 1));
+            s->point = tc_space_new(json_array_get(s->points, s->points_done), 1, seed, err);
+            if (!s->point)
+                return -1;
+            s->points_done++;
+        }
+        s->point->next_index = s->next_index;
+        int r = tc_space_next(s->point, fn, ctx, out, err);
+        if (r != 0) {
+            s->next_index = s->point->next_index;
+            return r;
+        }
+        tc_space_free(s->point);
+        s->point = NULL;
+    }
+    return next_generated(s, fn, ctx, out, err);
+}
+
+/* Shuffle (Ray 0.8): every variant is made first, numbered in generation
+ * order, then yielded in a permutation drawn from the seed — the same seed
+ * gives the same order, so a resumed run regenerates it. */
+static int next_shuffled(tc_space *s, tc_eval_fn fn, void *ctx, tc_variant *out,
+                         tc_error *err)
+{
+    if (!s->order) {
+        size_t cap = 16;
+        s->order = malloc(cap * sizeof *s->order);
+        if (!s->order)
+            return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+        for (;;) {
+            if (s->norder == cap) {
+                tc_variant *grown = realloc(s->order, 2 * cap * sizeof *grown);
+                if (!grown)
+                    return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+                s->order = grown;
+                cap *= 2;
+            }
+            int r = next_in_order(s, fn, ctx, &s->order[s->norder], err);
+            if (r < 0)
+                return -1;
+            if (r == 0)
+                break;
+            s->norder++;
+        }
+        tc_rng rng;
+        tc_rng_seed(&rng, s->seed ^ 0x5DEECE66Dull);
+        for (size_t i = s->norder; i > 1; i--) {    /* Fisher-Yates */
+            size_t j = (size_t)tc_rng_below(&rng, i);
+            tc_variant tmp = s->order[i - 1];
+            s->order[i - 1] = s->order[j];
+            s->order[j] = tmp;
+        }
+    }
+    if (s->order_next == s->norder)
+        return 0;
+    *out = s->order[s->order_next];
+    memset(&s->order[s->order_next++], 0, sizeof *out);
+    return 1;
+}
+
+/* ------------------------------------------------------------------------- */
 /* public API                                                                 */
 /* ------------------------------------------------------------------------- */
 
@@ -730,7 +891,23 @@ tc_space *tc_space_new(const json_t *spec, long num_samples, uint64_t seed, tc_e
         goto error;
     }
     s->num_samples = num_samples;
+    s->seed = seed;
     tc_rng_seed(&s->rng, seed);
+    /* The order keys are options of the generator, not part of the space. */
+    s->shuffle = json_is_true(json_object_get(spec, "shuffle"));
+    json_object_del(s->spec, "shuffle");
+    const json_t *points = json_object_get(spec, "points_to_evaluate");
+    if (points) {
+        json_object_del(s->spec, "points_to_evaluate");
+        if (build_points(s, points, err) < 0)
+            goto error;
+        s->rep = (long)json_array_size(s->points);    /* each point is a repetition */
+    }
+    if (s->shuffle && num_samples < 0) {
+        tc_error_set(err, TC_ERR_VALUE, "BasicVariantGenerator(shuffle=True) needs a finite "
+                     "num_samples: it orders all variants before the first trial");
+        goto error;
+    }
     /* Level 0 is built now so the grid size is known before the first draw. */
     if (level_init(&s->lv[0], json_incref(s->spec), err) < 0)
         goto error;
@@ -755,31 +932,43 @@ void tc_space_free(tc_space *s)
     for (int d = 0; d < s->nlevels; d++)
         level_clear(&s->lv[d]);
     json_decref(s->spec);
+    json_decref(s->points);
+    tc_space_free(s->point);
+    for (size_t i = s->order_next; i < s->norder; i++)
+        tc_variant_clear(&s->order[i]);
+    free(s->order);
     free(s);
 }
 
 int tc_space_next(tc_space *s, tc_eval_fn fn, void *ctx, tc_variant *out, tc_error *err)
 {
-    json_t *spec = NULL, *vars = NULL;
     memset(out, 0, sizeof *out);
     if (s->failed)
         return tc_error_set(err, TC_ERR_VALUE, "the search space generator stopped at an earlier error");
+    int r = s->shuffle ? next_shuffled(s, fn, ctx, out, err) : next_in_order(s, fn, ctx, out, err);
+    if (r < 0)
+        s->failed = 1;
+    return r;
+}
+
+/* The grid × num_samples variants, in generation order. */
+static int next_generated(tc_space *s, tc_eval_fn fn, void *ctx, tc_variant *out,
+                          tc_error *err)
+{
+    json_t *spec = NULL, *vars = NULL;
     for (;;) {
         if (s->num_samples >= 0 && s->rep >= s->num_samples)
             return 0;
         if (s->nlevels == 0) {
             if (level_init(&s->lv[0], json_incref(s->spec), err) < 0)
-                goto error;
+                return -1;
             s->nlevels = 1;
         }
         int r = level_next(s, 0, fn, ctx, &spec, &vars, err);
         if (r < 0)
-            goto error;
-        if (r == 1) {
-            if (make_variant(s, spec, vars, out, err) < 0)
-                goto error;
-            return 1;
-        }
+            return -1;
+        if (r == 1)
+            return make_variant(s, spec, vars, out, err) < 0 ? -1 : 1;
         /* one repetition of the grid is complete (§5.4) */
         level_clear(&s->lv[0]);
         s->nlevels = 0;
@@ -788,9 +977,6 @@ int tc_space_next(tc_space *s, tc_eval_fn fn, void *ctx, tc_variant *out, tc_err
         s->rep++;
         s->rep_yield = 0;
     }
-error:
-    s->failed = 1;
-    return -1;
 }
 
 long tc_space_grid_size(const tc_space *s)

@@ -220,6 +220,10 @@ typedef struct tc_space tc_space;
 
 /* Validates the spec (bad domains name their config path: TC_ERR_VALUE) and
  * prepares num_samples repetitions of the grid (num_samples < 0: unbounded).
+ * Optional keys beside "config": "points_to_evaluate" (partial configs, each
+ * merged over the config and expanded first, one repetition each) and
+ * "shuffle": true (every variant made, then yielded in a seeded order; needs
+ * num_samples >= 0).
  * spec is borrowed (deep-copied). Variants are drawn from one stream seeded
  * with `seed`, so the same seed gives the same configs, in order. */
 tc_space *tc_space_new(const json_t *spec, long num_samples, uint64_t seed, tc_error *err);

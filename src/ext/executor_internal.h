@@ -83,6 +83,7 @@ int tcx_setup_searcher(RunObject *self, const tc_run_options *ro, tc_error *err)
 /* Asks the searcher for trials while they could start (start_trials runs
  * between asks). With the GIL. */
 int tcx_search_fill(RunObject *self, int (*start)(RunObject *, tc_error *), tc_error *err);
+int tcx_name_trials(RunObject *self, long from, long to, tc_error *err);
 extern const char tcx_sched_builtin_doc[];
 PyObject *tcx_run_sched_builtin(RunObject *self, PyObject *args);
 PyObject *tcx_run_sched_builtin_choose(RunObject *self, PyObject *unused);

@@ -277,26 +277,33 @@ static int generate(RunObject *self, tc_error *err)
                                     want - pending, err);
     if (added < 0)
         return -1;
-    if (self->name_creator != Py_None) {
-        for (long i = before; i < before + added; i++) {
-            tc_trial *t = tc_runner_trial(self->runner, i);
-            json_t *snap = tc_trial_snapshot(self->runner, t);
-            PyObject *py = snap ? tcx_from_json(snap) : NULL;
-            json_decref(snap);
-            PyObject *name = py ? PyObject_CallOneArg(self->name_creator, py) : NULL;
-            Py_XDECREF(py);
-            if (!name)
-                return tcx_error_from_python(err);
-            if (!PyUnicode_Check(name)) {
-                Py_DECREF(name);
-                PyErr_Format(PyExc_TypeError, "trial_name_creator must return a str");
-                return tcx_error_from_python(err);
-            }
-            int rc = tc_runner_set_custom_name(self->runner, i, PyUnicode_AsUTF8(name), err);
+    return tcx_name_trials(self, before, before + added, err);
+}
+
+/* trial_name_creator over trials [from, to) (variant and searcher trials
+ * alike). Called with the GIL. */
+int tcx_name_trials(RunObject *self, long from, long to, tc_error *err)
+{
+    if (self->name_creator == Py_None)
+        return 0;
+    for (long i = from; i < to; i++) {
+        tc_trial *t = tc_runner_trial(self->runner, i);
+        json_t *snap = tc_trial_snapshot(self->runner, t);
+        PyObject *py = snap ? tcx_from_json(snap) : NULL;
+        json_decref(snap);
+        PyObject *name = py ? PyObject_CallOneArg(self->name_creator, py) : NULL;
+        Py_XDECREF(py);
+        if (!name)
+            return tcx_error_from_python(err);
+        if (!PyUnicode_Check(name)) {
             Py_DECREF(name);
-            if (rc < 0)
-                return -1;
+            PyErr_Format(PyExc_TypeError, "trial_name_creator must return a str");
+            return tcx_error_from_python(err);
         }
+        int rc = tc_runner_set_custom_name(self->runner, i, PyUnicode_AsUTF8(name), err);
+        Py_DECREF(name);
+        if (rc < 0)
+            return -1;
     }
     return 0;
 }

@@ -84,8 +84,13 @@ int tcx_search_fill(RunObject *self, int (*start)(RunObject *, tc_error *), tc_e
     if (!self->host.search_suggest)
         return 0;
     for (;;) {
+        long before = tc_runner_num_trials(self->runner);
         int added = tc_runner_search_step(self->runner, tcx_eval_fn,
                                           self->resolver == Py_None ? NULL : self->resolver, err);
+        /* Named as variant trials are, recovered ones included. */
+        if (added >= 0 && tcx_name_trials(self, before, tc_runner_num_trials(self->runner),
+                                          err) < 0)
+            return -1;
         if (added <= 0 || !start)
             return added;
         if (start(self, err) < 0)

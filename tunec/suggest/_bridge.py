@@ -8,14 +8,21 @@
   results and trial ends come back through :meth:`SearchBridge.event`.
 
 Crash safety and resume. The bridge writes ``searcher-state-<session>.pkl``
-into the experiment directory (atomically: temporary file, fsync, rename)
-after every suggestion, every trial end and at the end of the run. It holds
-the searcher's own ``save`` bytes, the newest suggestion (trial id and
-config), the trial ids whose end the searcher has heard of, and whether it
-said FINISHED. The engine journals each suggested trial when it creates it,
-after the file is written. On resume:
+into the experiment directory (atomically: temporary file, rename) after
+every suggestion (and FINISHED), and at the end of the run. It holds the
+searcher's own ``save`` bytes, the newest suggestion (trial id and config),
+the trial ids whose end the searcher has heard of, and whether it said
+FINISHED. The engine journals each suggested trial when it creates it,
+after the file is written. The suggestion is the one write the guarantee
+needs: a trial end is not saved on its own — a kill before the next
+suggestion leaves a state that has not heard of it, and the resume delivers
+it again. No fsync: a killed driver (SIGKILL) cannot tear a renamed file,
+and the engine's journal is written through to the OS the same way. On
+resume:
 
-* the searcher is restored from the newest file of an earlier session;
+* the searcher is restored from the newest file of an earlier session (or
+  of this one: a resume within the same second has the same session name;
+  the file is read before it is rewritten);
 * the engine recreates every recorded trial with its recorded config (no
   suggestion is asked twice for one trial);
 * a suggestion given out just before the kill, whose trial the engine had
@@ -163,7 +170,7 @@ class SearchBridge:
         else:
             self.searcher.on_trial_complete(trial_id, result=result)
         self.completed.add(trial_id)
-        self.save()
+        # Not saved here: see the module's note (the next suggestion saves it).
 
     # -- state ---------------------------------------------------------------
     def save(self):
@@ -179,8 +186,6 @@ class SearchBridge:
         tmp = self.path + ".tmp"
         with open(tmp, "wb") as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
         os.replace(tmp, self.path)
 
     def _restore(self):

@@ -14,9 +14,10 @@ class BasicVariantGenerator(SearchAlgorithm):
             a seeded permutation: ``tune.run(seed=...)`` reproduces it.
         points_to_evaluate (list): Initial parameter suggestions to be run
             first, each a (partial) config dict merged over the spec's
-            ``config``; the keys it leaves out are sampled as usual. They
-            count towards ``num_samples`` repeats as in Ray 1.x: each point
-            is one extra trial before the generated variants.
+            ``config``; the keys it leaves out are sampled (a grid it leaves
+            open expands). As in Ray 1.x each point is one of the
+            ``num_samples`` repetitions: the generated variants make up the
+            rest.
         max_concurrent (int): Maximum number of concurrently running trials
             (0: no limit).
         constant_grid_search (bool): Accepted for 1.x compatibility; tunec
