@@ -356,6 +356,7 @@ int tcp_sched_bohb_budget(tc_runner *r, const tc_trial *t, double *budget)
         return -1;
     if (s->bohb_trial != t->index)
         return 0;
+    s->bohb_trial = -1;         /* read once: it belongs to this one result */
     *budget = s->bohb_budget;
     return 1;
 }
