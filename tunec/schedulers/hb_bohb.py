@@ -3,7 +3,7 @@ from tunec.schedulers.hyperband import HyperBandScheduler
 
 
 class HyperBandForBOHB(HyperBandScheduler):
-    """Extends HyperBand early stopping for BOHB (use with ``TuneBOHB``).
+    """Extends HyperBand early stopping for BOHB (spec §8.3; use with ``TuneBOHB``).
 
     The engine runs the HyperBand core (src/engine/sched_hyperband.c) with
     Ray's three BOHB changes:
