@@ -32,6 +32,7 @@ $(VENV)/.stamp: pyproject.toml
 	$(VPY) -m pip install -q --upgrade pip setuptools wheel
 	$(VPY) -m pip install -q numpy cloudpickle pandas pytest hypothesis psutil tabulate pyyaml tensorboard tensorboardX \
 	  nbclient nbformat ipykernel
+	$(VPY) -m pip install -q nevergrad zoopt ConfigSpace hpbandster
 	$(VPY) -m pip install -q --no-build-isolation --no-deps -e .
 	touch $@
 

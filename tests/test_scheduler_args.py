@@ -40,7 +40,7 @@ DEFAULT_CASES = [
     (HB, {}, dict(BASE, kind="hyperband", time_attr="training_iteration", max_t=81,
                   reduction_factor=3)),
     (BOHB, {}, dict(BASE, kind="hyperband", time_attr="training_iteration", max_t=81,
-                    reduction_factor=3)),
+                    reduction_factor=3, bohb=True)),
     (MSR, {}, dict(BASE, kind="median", time_attr="time_total_s", grace_period=60.0,
                    min_samples_required=3, min_time_slice=0, hard_stop=True)),
     (PBT, {"hyperparam_mutations": MUT},

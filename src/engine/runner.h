@@ -45,7 +45,8 @@ extern const char *const tc_status_names[5];
 typedef enum { TC_CONTINUE = 0, TC_STOP = 1, TC_PAUSE = 2, TC_RESTART = 3, TC_SAVE = 4 } tc_decision;
 
 /* Scheduler events, as the host-driven scheduler sees them. */
-enum { TC_EV_ADD = 0, TC_EV_RESULT, TC_EV_COMPLETE, TC_EV_ERROR, TC_EV_REMOVE };
+enum { TC_EV_ADD = 0, TC_EV_RESULT, TC_EV_COMPLETE, TC_EV_ERROR, TC_EV_REMOVE,
+       TC_EV_PAUSE, TC_EV_UNPAUSE };
 
 /* Host services. Sinks are opaque to the engine. */
 typedef struct tc_sink tc_sink;
@@ -111,7 +112,11 @@ typedef struct tc_host {
     int (*search_suggest)(void *ctx, const char *trial_id, json_t **config, tc_error *err);
     /* What the searcher hears of its trials: TC_EV_RESULT (the result
      * line), TC_EV_COMPLETE (the last result line, NULL if none) and
-     * TC_EV_ERROR (NULL). -1 + err fails the run. */
+     * TC_EV_ERROR (NULL); under HyperBandForBOHB also TC_EV_PAUSE and
+     * TC_EV_UNPAUSE (NULL: the scheduler paused / unpaused the trial; Ray's
+     * searcher.on_pause / on_unpause), the pause before the result that
+     * caused it, and results carry "hyperband_info" ({"budget": milestone}
+     * at a milestone). -1 + err fails the run. */
     int (*search_event)(void *ctx, int event, const char *trial_id, const char *result,
                         size_t len, tc_error *err);
 } tc_host;

@@ -111,5 +111,12 @@ void tcp_search_free(tc_runner *r);
 int tcp_search_active(const tc_runner *r);     /* may still add trials */
 int tcp_search_on_result(tc_runner *r, tc_trial *t, const char *line, size_t len,
                          tc_error *err);
+/* HyperBandForBOHB paused (1) or unpaused (0) t: the searcher hears
+ * TC_EV_PAUSE / TC_EV_UNPAUSE. */
+int tcp_search_on_pause(tc_runner *r, tc_trial *t, int paused, tc_error *err);
+/* runner_sched.c: under HyperBandForBOHB, 1 and *budget when t's latest
+ * result reached its bracket's milestone (once per result), else 0; -1 for
+ * other schedulers. */
+int tcp_sched_bohb_budget(tc_runner *r, const tc_trial *t, double *budget);
 
 #endif

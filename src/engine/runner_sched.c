@@ -135,7 +135,12 @@ static int make_core(tc_runner *r, struct runner_sched *s, const json_t *spec, t
         s->hb = tc_hyperband_new(num_arg(spec, "max_t", 81), num_arg(spec, "reduction_factor", 3),
                                  s->mode_max, !json_is_false(json_object_get(spec, "accumulate")),
                                  err);
-        return s->hb ? 0 : -1;
+        if (!s->hb)
+            return -1;
+        s->bohb = json_is_true(json_object_get(spec, "bohb"));
+        s->bohb_trial = -1;
+        tc_hyperband_set_bohb(s->hb, s->bohb);
+        return 0;
     case K_MEDIAN:
         s->median = tc_median_new(num_arg(spec, "grace_period", 60.0),
                                   (long)num_arg(spec, "min_samples_required", 3),
@@ -316,6 +321,49 @@ static void apply_actions(tc_runner *r, const tc_sched_actions *acts)
     }
 }
 
+/* HyperBand's actions, and under HyperBandForBOHB the searcher hears of
+ * each trial they unpause (Ray's _unpause_trial: searcher.on_unpause). */
+static int apply_hb_actions(tc_runner *r, tc_error *err)
+{
+    struct runner_sched *s = r->sched;
+    for (size_t i = 0; s->bohb && i < s->acts.n; i++) {
+        tc_trial *o = tc_runner_trial(r, s->acts.v[i].trial);
+        if (o && o->status == TC_PAUSED && s->acts.v[i].kind == TC_SCHED_ACT_UNPAUSE &&
+            tcp_search_on_pause(r, o, 0, err) < 0) {
+            s->acts.n = 0;
+            return -1;
+        }
+    }
+    apply_actions(r, &s->acts);
+    s->acts.n = 0;
+    return 0;
+}
+
+/* Ray's HyperBandForBOHB tags a result that reaches its bracket's
+ * milestone with hyperband_info.budget = that milestone, read before the
+ * bracket is processed (a halving moves it). */
+static void note_bohb_budget(struct runner_sched *s, const tc_trial *t, double time)
+{
+    tc_hyperband_info info;
+    s->bohb_trial = -1;
+    if (tc_hyperband_info_of(s->hb, t->index, &info) == 0 && time >= info.cumul_r) {
+        s->bohb_trial = t->index;
+        s->bohb_budget = info.cumul_r;
+    }
+}
+
+int tcp_sched_bohb_budget(tc_runner *r, const tc_trial *t, double *budget)
+{
+    struct runner_sched *s = r->sched;
+    if (!s || s->kind != K_HYPERBAND || !s->bohb || s->host_driven)
+        return -1;
+    if (s->bohb_trial != t->index)
+        return 0;
+    s->bohb_trial = -1;         /* read once: it belongs to this one result */
+    *budget = s->bohb_budget;
+    return 1;
+}
+
 /* ------------------------------------------------------------------------ */
 /* the built-in cores                                                       */
 /* ------------------------------------------------------------------------ */
@@ -347,10 +395,14 @@ static int builtin_event(tc_runner *r, tc_trial *t, int ev, const sched_input *i
         if (ev == TC_EV_ADD)
             return tc_hyperband_on_add(s->hb, t->index, err);
         if (ev == TC_EV_RESULT && both) {
+            if (s->bohb)
+                note_bohb_budget(s, t, in->time);
             rc = tc_hyperband_on_result(s->hb, t->index, in->time, in->metric, &view, &s->acts,
                                         err);
             if (rc >= 0)
                 *decision = rc;
+            if (rc == TC_SCHED_PAUSE && s->bohb && tcp_search_on_pause(r, t, 1, err) < 0)
+                return -1;
         } else if (ev == TC_EV_COMPLETE || ev == TC_EV_ERROR || ev == TC_EV_REMOVE) {
             rc = tc_hyperband_on_remove(s->hb, t->index, &view, &s->acts, err);
         } else {
@@ -358,9 +410,7 @@ static int builtin_event(tc_runner *r, tc_trial *t, int ev, const sched_input *i
         }
         if (rc < 0)
             return -1;
-        apply_actions(r, &s->acts);
-        s->acts.n = 0;
-        return 0;
+        return apply_hb_actions(r, err);
     }
     case K_MEDIAN:
         if (ev == TC_EV_RESULT && both) {
@@ -585,6 +635,15 @@ tc_trial *tcp_sched_choose(tc_runner *r, tc_error *err)
     if (hosted(r) && r->host.sched_choose) {
         index = r->host.sched_choose(r->host.ctx, err);
         if (index < -1)
+            return NULL;
+    } else if (r->sched && r->sched->kind == K_HYPERBAND && r->sched->bohb) {
+        tc_sched_view view = view_of(r);
+        index = tc_hyperband_choose_bohb(r->sched->hb, &view, &r->sched->acts, err);
+        if (index < -1) {
+            r->sched->acts.n = 0;
+            return NULL;
+        }
+        if (apply_hb_actions(r, err) < 0)
             return NULL;
     } else {
         index = tc_runner_sched_builtin_choose(r);

@@ -26,6 +26,9 @@ struct runner_sched {
     size_t replay_next;
     tc_sched_actions acts;
     tc_pbt_step step;
+    int bohb;                      /* HyperBandForBOHB (spec "bohb": true) */
+    long bohb_trial;               /* the trial whose result reached a milestone, */
+    double bohb_budget;            /* ... and that milestone (Ray's hyperband_info budget) */
 };
 
 typedef struct sched_input {

@@ -81,7 +81,38 @@ int tcp_search_on_result(tc_runner *r, tc_trial *t, const char *line, size_t len
     if (!s || t->experiment != s->experiment)
         return 0;
     s->waiting = 0;
-    return r->host.search_event(r->host.ctx, TC_EV_RESULT, t->trial_id, line, len, err);
+    double budget;
+    int tagged = tcp_sched_bohb_budget(r, t, &budget);
+    if (tagged < 0)
+        return r->host.search_event(r->host.ctx, TC_EV_RESULT, t->trial_id, line, len, err);
+    /* HyperBandForBOHB's hyperband_info, for the searcher's eyes only (the
+     * line is already logged): spliced in before the closing brace. */
+    size_t end = len;
+    while (end > 0 && line[end - 1] != '}')
+        end--;
+    if (end == 0)
+        return tc_error_set(err, TC_ERR_VALUE, "a result line is not a JSON object");
+    tc_buf b;
+    tc_buf_init(&b);
+    int ok = tc_buf_append(&b, line, end - 1) == 0 &&
+             tc_buf_printf(&b, "%s\"hyperband_info\": {", end > 2 ? ", " : "") == 0 &&
+             (!tagged || tc_buf_printf(&b, "\"budget\": %.17g", budget) == 0) &&
+             tc_buf_append(&b, "}}", 2) == 0;
+    int rc = ok ? r->host.search_event(r->host.ctx, TC_EV_RESULT, t->trial_id, b.data, b.len,
+                                       err)
+                : tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+    tc_buf_free(&b);
+    return rc;
+}
+
+int tcp_search_on_pause(tc_runner *r, tc_trial *t, int paused, tc_error *err)
+{
+    struct runner_search *s = r->search;
+    if (!s || t->experiment != s->experiment)
+        return 0;
+    s->waiting = 0;     /* a pause frees a slot the searcher counts */
+    return r->host.search_event(r->host.ctx, paused ? TC_EV_PAUSE : TC_EV_UNPAUSE,
+                                t->trial_id, NULL, 0, err);
 }
 
 /* The ends of trials since the last step, in trial order. */

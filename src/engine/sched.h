@@ -174,6 +174,18 @@ int tc_hyperband_on_remove(tc_hyperband *h, long trial, const tc_sched_view *vie
  * percentage (stable), the first live PENDING trial that has resources.
  * Returns its index or -1. */
 long tc_hyperband_choose(const tc_hyperband *h, const tc_sched_view *view);
+/* HyperBandForBOHB (Ray's hb_bohb.py): on = 1 fills bands largest bracket
+ * first, and a trial at its milestone PAUSEs while its bracket is not full
+ * or another live trial of it is not PAUSED. Set before the first add. */
+void tc_hyperband_set_bohb(tc_hyperband *h, int on);
+/* HyperBandForBOHB's choose_trial_to_run: the first live PENDING trial with
+ * resources, brackets in the order they were opened; when there is none
+ * and no trial is RUNNING, each bracket with PAUSED trials is processed as
+ * it stands (halving, stopping, unpausing: acts, cleared first) until one
+ * has a PENDING trial, which is then chosen. Returns the trial, -1 for
+ * none, -2 + err on errors. */
+long tc_hyperband_choose_bohb(tc_hyperband *h, const tc_sched_view *view,
+                              tc_sched_actions *acts, tc_error *err);
 /* "Using HyperBand: num_stopped=.. total_brackets=..\nRound #0:\n  Bracket(Max
  * Size (n)=5, Milestone (r)=81, completed=0.0%): {PENDING: 5} ". */
 int tc_hyperband_debug_string(const tc_hyperband *h, const tc_sched_view *view, tc_buf *out);

@@ -65,6 +65,7 @@ typedef struct hb_band {
 struct tc_hyperband {
     double max_t, eta, metric_op;
     int accumulate;
+    int bohb;                /* HyperBandForBOHB's rules (tc_hyperband_set_bohb) */
     long s_max_1;
     hb_band *bands;
     long nbands, bands_cap;
@@ -509,7 +510,8 @@ int tc_hyperband_on_add(tc_hyperband *h, long trial, tc_error *err)
                     return nomem(err);
                 band = &h->bands[h->nbands - 1];
             }
-            s = band->n;
+            /* BOHB fills the largest bracket (s_max_1 - 1) first */
+            s = h->bohb ? h->s_max_1 - band->n - 1 : band->n;
             cur = r0_of(h, s) == 0 ? NULL : new_bracket(h, s, h->nbands - 1);
             if (r0_of(h, s) != 0 && !cur)
                 return nomem(err);
@@ -533,6 +535,23 @@ int tc_hyperband_on_add(tc_hyperband *h, long trial, tc_error *err)
     cur->live_count++;
     if (0.0 < cur->cumul_r)
         cur->n_below++;
+    return 0;
+}
+
+/* HyperBandForBOHB pauses a trial at its milestone while its bracket is not
+ * full or another of its live trials is not PAUSED yet, even when plain
+ * HyperBand would halve: the paused slot goes to a new suggestion, and the
+ * bracket is halved once all its trials wait (or nothing runs any more,
+ * tc_hyperband_choose_bohb). */
+static int bohb_waits(const hb_bracket *b, long trial, const tc_sched_view *view)
+{
+    if (!filled(b))
+        return 1;
+    for (size_t i = 0; i < b->live_len; i++) {
+        long o = b->live[i];
+        if (o >= 0 && o != trial && view->status(view->ctx, o) != TC_SCHED_ST_PAUSED)
+            return 1;
+    }
     return 0;
 }
 
@@ -571,6 +590,8 @@ int tc_hyperband_on_result(tc_hyperband *h, long trial, double time, double metr
         b->n_below++;
         return TC_SCHED_CONTINUE;             /* continue_trial */
     }
+    if (h->bohb && bohb_waits(b, trial, view))
+        return TC_SCHED_PAUSE;
     return process_bracket(h, b, view, acts, err);
 }
 
@@ -619,6 +640,65 @@ long tc_hyperband_choose(const tc_hyperband *h, const tc_sched_view *view)
     free(ids);
     free(keys);
     return found;
+}
+
+void tc_hyperband_set_bohb(tc_hyperband *h, int on)
+{
+    h->bohb = on;
+}
+
+/* The first live trial, band by band and bracket by bracket in the order
+ * they were opened, that reads PENDING (after this call's actions) and has
+ * resources. */
+static long bohb_first_pending(const tc_hyperband *h, const tc_sched_view *view,
+                               const tc_sched_actions *acts)
+{
+    for (long i = 0; i < h->nbands; i++)
+        for (long j = 0; j < h->bands[i].n; j++) {
+            const hb_bracket *b = h->bands[i].br[j];
+            for (size_t k = 0; b && k < b->live_len; k++) {
+                long tr = b->live[k];
+                if (tr >= 0 && status_of(view, acts, tr) == TC_SCHED_ST_PENDING &&
+                    view->has_resources(view->ctx, tr))
+                    return tr;
+            }
+        }
+    return -1;
+}
+
+static int bracket_has(const hb_bracket *b, const tc_sched_view *view,
+                       const tc_sched_actions *acts, int status)
+{
+    for (size_t k = 0; k < b->live_len; k++)
+        if (b->live[k] >= 0 && status_of(view, acts, b->live[k]) == status)
+            return 1;
+    return 0;
+}
+
+long tc_hyperband_choose_bohb(tc_hyperband *h, const tc_sched_view *view,
+                              tc_sched_actions *acts, tc_error *err)
+{
+    long found;
+    acts->n = 0;
+    found = bohb_first_pending(h, view, acts);
+    if (found >= 0)
+        return found;
+    for (size_t i = 0; i < h->ntrials; i++)
+        if (h->t[i].b && view->status(view->ctx, (long)i) == TC_SCHED_ST_RUNNING)
+            return -1;
+    /* Nothing runs: no result can complete a waiting bracket, so process
+     * each bracket with PAUSED trials as it stands. */
+    for (long i = 0; i < h->nbands; i++)
+        for (long j = 0; j < h->bands[i].n; j++) {
+            hb_bracket *b = h->bands[i].br[j];
+            if (!b || !bracket_has(b, view, acts, TC_SCHED_ST_PAUSED))
+                continue;
+            if (process_bracket(h, b, view, acts, err) < 0)
+                return -2;
+            if (bracket_has(b, view, acts, TC_SCHED_ST_PENDING))
+                return bohb_first_pending(h, view, acts);
+        }
+    return -1;
 }
 
 int tc_hyperband_debug_string(const tc_hyperband *h, const tc_sched_view *view, tc_buf *out)

@@ -44,6 +44,7 @@ from tunec.suggest.suggestion import (Searcher, SearchGenerator, SuggestionAlgor
 logger = logging.getLogger("ray.tune.suggest")
 
 EV_RESULT, EV_COMPLETE, EV_ERROR = 1, 2, 3      # TC_EV_* (src/engine/runner.h)
+EV_PAUSE, EV_UNPAUSE = 5, 6                     # HyperBandForBOHB only
 STATE_GLOB = Searcher.CKPT_FILE_TMPL.format("*")
 
 
@@ -120,6 +121,20 @@ def plan(search_alg, metric, mode, config, public_spec):
     return searcher
 
 
+def _flat_result(text):
+    """The result as Ray's runner hands it to a searcher: flattened, except
+    HyperBandForBOHB's ``hyperband_info``, which Ray's scheduler adds to the
+    flat result (TuneBOHB reads ``result["hyperband_info"]["budget"]``)."""
+    if not text:
+        return None
+    result = json.loads(text)
+    info = result.pop("hyperband_info", None)
+    result = _flatten_dict(result)
+    if info is not None:
+        result["hyperband_info"] = info
+    return result
+
+
 class SearchBridge:
     """The callbacks of a Python searcher (``search_suggest``,
     ``search_event``)."""
@@ -159,9 +174,17 @@ class SearchBridge:
         return encoded
 
     def event(self, code, trial_id, text):
-        result = _flatten_dict(json.loads(text)) if text else None
+        result = _flat_result(text)
         if code == EV_RESULT:
             self.searcher.on_trial_result(trial_id, result)
+            return
+        if code in (EV_PAUSE, EV_UNPAUSE):
+            # Ray's HyperBandForBOHB calls searcher.on_pause/on_unpause
+            # (TuneBOHB's); other searchers do not have them.
+            hook = getattr(self.searcher, "on_pause" if code == EV_PAUSE else "on_unpause",
+                           None)
+            if hook is not None:
+                hook(trial_id)
             return
         if trial_id in self.completed:
             return    # a resumed run: the restored searcher heard of it already

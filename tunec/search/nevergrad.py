@@ -1,0 +1,2 @@
+"""``ray.tune.search.nevergrad`` (2.x)."""
+from tunec.suggest.nevergrad import NevergradSearch  # noqa: F401
