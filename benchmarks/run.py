@@ -5,6 +5,7 @@ side-by-side comparison with Ray Tune, Optuna and Hyperopt is
 `make bench-compare` (compare.py); the workloads live in workloads.py so both
 share them.
 """
+import json
 import os
 import shutil
 import statistics
@@ -51,6 +52,7 @@ def main():
         print("result-throughput, 4 trials x 100,000 tight-loop reports, JSON+CSV on: "
               "median {:.0f} results/s (min {:.0f}, max {:.0f}); wall {:.2f} s".format(
                   *fig["results_per_s"], fig["wall_s"][0]))
+        analysis_load(tune, tmp, runs)
         for name in ("fifo", "asha", "hyperband"):
             fig = repeat(lambda: scheduled_experiment(tune, name, tmp), max(3, runs // 2))
             print("scheduled experiment, 200 trials x up to 100 results, {}: median {:.2f} s "
@@ -61,6 +63,27 @@ def main():
     # The decision cores alone, C against the Python reference (issue 4).
     subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                                  "sched_bench.py")], check=True)
+
+
+def analysis_load(tune, tmp, runs):
+    """The analysis loader (issue 12): a 1,000 x 100 experiment written once
+    by tune.run (tunec's real files), then read back in fresh processes:
+    ExperimentAnalysis(dir) + dataframe(), and trial_dataframes, with the
+    peak RSS growth against the bytes of the loaded columns."""
+    workloads.write_experiment(tune, 1000, 100, tmp, "analysis-load")
+    exp = os.path.join(tmp, "analysis-load")
+    code = ("import sys, json; sys.path.insert(0, {!r}); import workloads; "
+            "print(json.dumps(workloads.load_figures({!r})))").format(
+                os.path.dirname(os.path.abspath(__file__)), exp)
+    figs = [json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True,
+                                      text=True, check=True).stdout) for _ in range(runs)]
+    med = {k: statistics.median(f[k] for f in figs) for k in figs[0]}
+    print("analysis-load, 1,000 trials x 100 results: ExperimentAnalysis+dataframe median "
+          "{:.1f} ms (min {:.1f}); trial_dataframes ({:.0f} rows) median {:.1f} ms; "
+          "peak RSS growth {:.1f} MB for {:.1f} MB of columns".format(
+              med["construct_dataframe_s"] * 1e3,
+              min(f["construct_dataframe_s"] for f in figs) * 1e3, med["rows"],
+              med["trial_dataframes_s"] * 1e3, med["rss_growth_mb"], med["column_mb"]))
 
 
 def _curve(config, reporter):

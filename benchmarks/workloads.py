@@ -183,3 +183,26 @@ def load_experiment(analysis_cls, experiment_dir, num_trials, results_per_trial)
             len(df), rows, num_trials, num_trials * results_per_trial))
     return {"wall_s": end - start, "construct_s": loaded - start,
             "dataframe_s": frame - loaded, "trial_dataframes_s": end - frame}
+
+
+def load_figures(experiment_dir):
+    """analysis-load for `make bench`, in a fresh process: the time to
+    ``ExperimentAnalysis(dir)`` + ``dataframe()``, then ``trial_dataframes``;
+    the peak RSS growth over the imports, and the bytes of the columns the
+    frames hold (what the loader cannot avoid keeping)."""
+    import resource
+    import pandas  # noqa: F401  (import cost not timed)
+    import tunec
+    def peak_mb():
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    base = peak_mb()
+    start = time.perf_counter()
+    analysis = tunec.ExperimentAnalysis(experiment_dir)
+    analysis.dataframe()
+    mid = time.perf_counter()
+    frames = analysis.trial_dataframes
+    end = time.perf_counter()
+    rows = sum(len(f) for f in frames.values())
+    column_bytes = sum(f.memory_usage(index=False, deep=True).sum() for f in frames.values())
+    return {"construct_dataframe_s": mid - start, "trial_dataframes_s": end - mid,
+            "rows": rows, "column_mb": float(column_bytes) / 2 ** 20, "rss_growth_mb": peak_mb() - base}

@@ -40,8 +40,8 @@ def driver(tmp_path_factory):
         flags = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer",
                  "-fno-sanitize-recover=undefined"] + flags
     subprocess.run([cc, "-std=c11", "-O1", "-g", "-D_GNU_SOURCE",
-                    "-I" + os.path.join(ROOT, "src", "engine"), "-o", out,
-                    os.path.join(ROOT, "tests", "sched_driver.c")] + sources + flags + ["-lm"],
+                    "-iquote", os.path.join(ROOT, "src", "engine"), "-o", out,
+                    os.path.join(ROOT, "tests", "sched_driver.c")] + sources + flags + ["-lm", "-pthread"],
                    check=True)
     return out
 

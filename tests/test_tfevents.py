@@ -124,8 +124,8 @@ def driver(tmp_path_factory):
         flags = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer",
                  "-fno-sanitize-recover=undefined"] + flags
     subprocess.run([cc, "-std=c11", "-O1", "-g", "-D_GNU_SOURCE",
-                    "-I" + os.path.join(ROOT, "src", "engine"), "-o", out, str(src)]
-                   + sources + flags + ["-lm"], check=True)
+                    "-iquote", os.path.join(ROOT, "src", "engine"), "-o", out, str(src)]
+                   + sources + flags + ["-lm", "-pthread"], check=True)
     return out
 
 

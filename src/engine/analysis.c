@@ -14,13 +14,17 @@
  *     and a trial dir with no readable rows is kept with source
  *     TC_SOURCE_NONE so its params still count. Only ENOMEM and a top
  *     directory that is not a directory return -1;
- *   - the walk never follows a link to a directory, so it ends on any tree.
+ *   - the walk never follows a link to a directory, so it ends on any tree;
+ *   - the trial dirs found (or given) are parsed on worker threads, each
+ *     into its own slot, so the result is the same whatever the schedule.
  */
 #include <dirent.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "tunec.h"
 
 #define RESULT_FILE "result.json"
@@ -29,6 +33,8 @@
 /* Ray's experiment dirs are two or three levels deep; a tree deeper than
  * this is not an experiment, and the cap bounds the recursion. */
 #define MAX_WALK_DEPTH 64
+/* Past a few threads the disk and the allocator, not parsing, set the pace. */
+#define MAX_THREADS 8
 
 static int nomem(tc_error *err, const char *what)
 {
@@ -168,23 +174,110 @@ void tc_analysis_clear(tc_analysis *a)
     tc_analysis_init(a);
 }
 
-static int analysis_add(tc_analysis *a, const char *logdir, tc_error *err)
+/* The trial dirs a load will read, in order (the walk's result). */
+typedef struct dir_list {
+    char **dirs;
+    size_t n, cap;
+} dir_list;
+
+static int dir_list_add(dir_list *l, const char *dir, tc_error *err)
 {
-    if (a->n_trials == a->cap) {
-        size_t cap = a->cap ? a->cap * 2 : 16;
-        tc_trial_table *trials = realloc(a->trials, cap * sizeof *trials);
-        if (!trials)
-            return nomem(err, logdir);
-        a->trials = trials;
-        a->cap = cap;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        char **dirs = realloc(l->dirs, cap * sizeof *dirs);
+        if (!dirs)
+            return nomem(err, dir);
+        l->dirs = dirs;
+        l->cap = cap;
     }
-    tc_trial_table *t = &a->trials[a->n_trials];
-    if (tc_trial_table_load(t, logdir, err) < 0)
+    if (!(l->dirs[l->n] = strdup(dir)))
+        return nomem(err, dir);
+    l->n++;
+    return 0;
+}
+
+static void dir_list_free(dir_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->dirs[i]);
+    free(l->dirs);
+}
+
+/* ------------------------------------------------------------------------- */
+/* parallel loading                                                           */
+/* ------------------------------------------------------------------------- */
+
+/* Trial dirs are independent: worker threads take the next one until none
+ * is left, each parsing into its own slot of a->trials, so the order is the
+ * given one whatever the threads do. The first ENOMEM stops the others. */
+typedef struct load_job {
+    tc_analysis *a;
+    const char *const *dirs;
+    size_t next;              /* atomically claimed */
+    int failed;               /* atomically set */
+    pthread_mutex_t err_lock;
+    tc_error *err;
+} load_job;
+
+static void *load_worker(void *arg)
+{
+    load_job *job = arg;
+    for (;;) {
+        if (__atomic_load_n(&job->failed, __ATOMIC_RELAXED))
+            break;
+        size_t i = __atomic_fetch_add(&job->next, 1, __ATOMIC_RELAXED);
+        if (i >= job->a->n_trials)
+            break;
+        tc_error err;
+        tc_error_init(&err);
+        if (tc_trial_table_load(&job->a->trials[i], job->dirs[i], &err) < 0) {
+            pthread_mutex_lock(&job->err_lock);
+            if (!job->failed)
+                tc_error_set(job->err, err.code, "%s", err.text);
+            __atomic_store_n(&job->failed, 1, __ATOMIC_RELAXED);
+            pthread_mutex_unlock(&job->err_lock);
+        }
+    }
+    return NULL;
+}
+
+static size_t thread_count(size_t n_trials)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t n = cpus > 0 ? (size_t)cpus : 1;
+    if (n > MAX_THREADS)
+        n = MAX_THREADS;
+    /* A thread costs more than a small trial: a few trials each at least. */
+    if (n > n_trials / 4)
+        n = n_trials / 4;
+    return n ? n : 1;
+}
+
+static int load_all(tc_analysis *a, const char *const *dirs, size_t n, tc_error *err)
+{
+    if (!(a->trials = calloc(n ? n : 1, sizeof *a->trials)))
+        return nomem(err, "the trial list");
+    a->cap = a->n_trials = n;
+    for (size_t i = 0; i < n; i++)
+        tc_trial_table_init(&a->trials[i]);
+    load_job job = {a, dirs, 0, 0, PTHREAD_MUTEX_INITIALIZER, err};
+    pthread_t threads[MAX_THREADS];
+    size_t n_threads = thread_count(n), started = 0;
+    /* The calling thread works too; a thread that cannot start is not needed. */
+    while (started + 1 < n_threads &&
+           pthread_create(&threads[started], NULL, load_worker, &job) == 0)
+        started++;
+    load_worker(&job);
+    for (size_t i = 0; i < started; i++)
+        pthread_join(threads[i], NULL);
+    pthread_mutex_destroy(&job.err_lock);
+    if (job.failed)
         return -1;
-    a->n_trials++;
-    if (t->source == TC_SOURCE_NONE)
-        a->n_skipped++;
-    a->n_bad_lines += t->n_bad_lines;
+    for (size_t i = 0; i < n; i++) {
+        if (a->trials[i].source == TC_SOURCE_NONE)
+            a->n_skipped++;
+        a->n_bad_lines += a->trials[i].n_bad_lines;
+    }
     return 0;
 }
 
@@ -199,7 +292,7 @@ static int cmp_names(const void *x, const void *y)
  * directories are not followed, as os.walk does not, and checkpoint_* dirs
  * are not entered: they hold a trainable's files, not results. Unreadable
  * directories are skipped. */
-static int walk(tc_analysis *a, const char *dir, int depth, tc_error *err)
+static int walk(dir_list *found, const char *dir, int depth, tc_error *err)
 {
     char **names = NULL, **subdirs = NULL;
     size_t n = 0, cap = 0, nsub = 0;
@@ -247,10 +340,10 @@ static int walk(tc_analysis *a, const char *dir, int depth, tc_error *err)
             subdirs[nsub++] = path;
         }
     }
-    if (is_trial && analysis_add(a, dir, err) < 0)
+    if (is_trial && dir_list_add(found, dir, err) < 0)
         goto done;
     for (size_t i = 0; i < nsub; i++)
-        if (walk(a, subdirs[i], depth + 1, err) < 0)
+        if (walk(found, subdirs[i], depth + 1, err) < 0)
             goto done;
     rc = 0;
     goto done;
@@ -271,24 +364,25 @@ done:
 int tc_analysis_load(tc_analysis *a, const char *dir, tc_error *err)
 {
     struct stat st;
+    dir_list found = {0};
     tc_analysis_init(a);
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
         return tc_error_set(err, TC_ERR_VALUE, "%s is not a valid directory.", dir);
-    if (walk(a, dir, 0, err) < 0) {
+    int rc = walk(&found, dir, 0, err);
+    if (rc == 0)
+        rc = load_all(a, (const char *const *)found.dirs, found.n, err);
+    dir_list_free(&found);
+    if (rc < 0)
         tc_analysis_clear(a);
-        return -1;
-    }
-    return 0;
+    return rc;
 }
 
 int tc_analysis_load_dirs(tc_analysis *a, const char *const *logdirs, size_t n, tc_error *err)
 {
     tc_analysis_init(a);
-    for (size_t i = 0; i < n; i++) {
-        if (analysis_add(a, logdirs[i], err) < 0) {
-            tc_analysis_clear(a);
-            return -1;
-        }
+    if (load_all(a, logdirs, n, err) < 0) {
+        tc_analysis_clear(a);
+        return -1;
     }
     return 0;
 }

@@ -10,14 +10,13 @@
  * csv_cell). So a tunec or a Ray directory gives the same columns from
  * either file.
  *
+ * result.json lines are read with the hot path's scanner (result_scan.c):
+ * one pass per line, cells typed as they are met and written straight into
+ * the columns (table_columns.c), no tree per row. Only the first row is
+ * also parsed by jansson, for its flattening order (progress.csv's header).
+ *
  * Invariants:
- *   - every column has n_rows entries in num[]; num[r] is NaN unless the cell
- *     is a number (integer, real, NaN or ±Infinity);
- *   - val is NULL exactly when every present cell is a number or null, so
- *     num[] says everything; otherwise val[r] is a new reference for every
- *     row, json null where the cell is missing;
- *   - a row is added to every column or to none, so a failed parse leaves a
- *     table that tc_trial_table_clear releases completely;
+ *   - the columns are those of table_columns.c (typed cells, pooled strings);
  *   - bad input never fails a parse: a torn or invalid line is skipped (and
  *     counted when it is not the last one). Only ENOMEM returns -1.
  */
@@ -26,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include "tunec.h"
+#include "table_internal.h"
 
 #define RESULT_FILE "result.json"
 #define PROGRESS_FILE "progress.csv"
@@ -34,129 +33,6 @@
 static int nomem(tc_error *err, const char *what)
 {
     return tc_error_set(err, TC_ERR_NOMEM, "out of memory while loading %s", what);
-}
-
-/* ------------------------------------------------------------------------- */
-/* tables                                                                     */
-/* ------------------------------------------------------------------------- */
-
-void tc_trial_table_init(tc_trial_table *t)
-{
-    memset(t, 0, sizeof *t);
-}
-
-static void columns_free(tc_column *cols, size_t n_cols, size_t n_rows)
-{
-    for (size_t i = 0; i < n_cols; i++) {
-        tc_column *c = &cols[i];
-        if (c->val) {
-            for (size_t r = 0; r < n_rows; r++)
-                json_decref(c->val[r]);
-            free(c->val);
-        }
-        free(c->num);
-        free(c->name);
-    }
-    free(cols);
-}
-
-void tc_trial_table_clear(tc_trial_table *t)
-{
-    columns_free(t->cols, t->n_cols, t->n_rows);
-    free(t->logdir);
-    json_decref(t->params);
-    tc_trial_table_init(t);
-}
-
-const tc_column *tc_trial_table_find(const tc_trial_table *t, const char *name)
-{
-    for (size_t i = 0; i < t->n_cols; i++)
-        if (strcmp(t->cols[i].name, name) == 0)
-            return &t->cols[i];
-    return NULL;
-}
-
-/* Column building state: the shared row capacity and, per column, whether a
- * cell that is neither a number nor null has been seen. */
-typedef struct builder {
-    size_t cap;
-    unsigned char *nonnum;
-} builder;
-
-/* Creates the columns from names (n of them, each NUL-terminated and
- * concatenated in `names`). */
-static int table_set_columns(tc_trial_table *t, builder *b, size_t n, const char *const *names,
-                             tc_error *err)
-{
-    t->cols = calloc(n ? n : 1, sizeof *t->cols);
-    b->nonnum = calloc(n ? n : 1, 1);
-    if (!t->cols || !b->nonnum)
-        return nomem(err, "column names");
-    t->n_cols = n;
-    for (size_t i = 0; i < n; i++) {
-        t->cols[i].is_int = 1;
-        if (!(t->cols[i].name = strdup(names[i])))
-            return nomem(err, "column names");
-    }
-    return 0;
-}
-
-/* Makes room for one more row in every column. */
-static int table_grow(tc_trial_table *t, builder *b, tc_error *err)
-{
-    if (t->n_rows < b->cap)
-        return 0;
-    size_t cap = b->cap ? b->cap * 2 : 16;
-    for (size_t i = 0; i < t->n_cols; i++) {
-        tc_column *c = &t->cols[i];
-        double *num = realloc(c->num, cap * sizeof *num);
-        if (!num)
-            return nomem(err, "a column");
-        c->num = num;
-        json_t **val = realloc(c->val, cap * sizeof *val);
-        if (!val)
-            return nomem(err, "a column");
-        c->val = val;
-    }
-    b->cap = cap;
-    return 0;
-}
-
-/* Stores cell v (borrowed; NULL = missing) at row t->n_rows of column i.
- * Needs table_grow first; cannot fail. */
-static void table_put(tc_trial_table *t, builder *b, size_t i, json_t *v)
-{
-    tc_column *c = &t->cols[i];
-    size_t r = t->n_rows;
-    double d;
-    if (v && tc_json_number(v, &d)) {
-        c->num[r] = d;
-    } else {
-        c->num[r] = NAN;
-        if (v && !json_is_null(v))
-            b->nonnum[i] = 1;
-    }
-    if (!v || !json_is_integer(v))
-        c->is_int = 0;
-    c->val[r] = v ? json_incref(v) : json_null();
-}
-
-/* Numeric columns give up their json values: num[] holds everything. */
-static void table_finish(tc_trial_table *t, builder *b)
-{
-    for (size_t i = 0; i < t->n_cols; i++) {
-        tc_column *c = &t->cols[i];
-        if (t->n_rows == 0)
-            c->is_int = 0;   /* pandas reads a header-only column as object */
-        if (b->nonnum[i] || !c->val)
-            continue;
-        for (size_t r = 0; r < t->n_rows; r++)
-            json_decref(c->val[r]);
-        free(c->val);
-        c->val = NULL;
-    }
-    free(b->nonnum);
-    b->nonnum = NULL;
 }
 
 /* ------------------------------------------------------------------------- */
@@ -168,29 +44,91 @@ static int is_space(char ch)
     return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n' || ch == '\f' || ch == '\v';
 }
 
-/* Column names of the first row, in its key order (jansson keeps insertion
- * order, and the flattening order is tc_flatten's). */
-static int columns_from_row(tc_trial_table *t, builder *b, json_t *flat, tc_error *err)
+/* Column names of the first row, in the order progress.csv's header has
+ * (tc_flatten's breadth-first order, which the scan's text order is not):
+ * the one row parsed into a tree. 1 = set, 0 = the line is not an object
+ * after all, -1 = ENOMEM. */
+static int columns_from_line(tc_trial_table *t, tc_table_builder *b, const char *line,
+                             size_t len, tc_error *err)
 {
+    tc_error perr;
+    tc_error_init(&perr);
+    json_t *row = tc_json_loads(line, len, &perr);
+    if (!row)
+        return perr.code == TC_ERR_NOMEM ? nomem(err, RESULT_FILE) : 0;
+    if (!json_is_object(row)) {
+        json_decref(row);
+        return 0;
+    }
+    json_t *flat = tc_flatten(row, "/", "config");
+    json_decref(row);
+    if (!flat)
+        return nomem(err, RESULT_FILE);
     size_t n = json_object_size(flat), i = 0;
     const char **names = calloc(n ? n : 1, sizeof *names);
-    if (!names)
-        return nomem(err, "column names");
-    const char *key;
-    json_t *value;
-    json_object_foreach(flat, key, value)
-        names[i++] = key;
-    int rc = table_set_columns(t, b, n, names, err);
+    int rc = -1;
+    if (!names) {
+        nomem(err, RESULT_FILE);
+    } else {
+        const char *key;
+        json_t *value;
+        json_object_foreach(flat, key, value)
+            names[i++] = key;
+        rc = tc_table_set_columns(t, b, n, names, err) < 0 ? -1 : 1;
+    }
     free(names);
+    json_decref(flat);
     return rc;
+}
+
+/* Stores the scanned fields of one line as a new row. -1 on ENOMEM. */
+static int row_from_scan(tc_trial_table *t, tc_table_builder *b, const tc_scan *s,
+                         tc_buf *scratch, tc_error *err)
+{
+    if (tc_table_add_row(t, b, err) < 0)
+        return -1;
+    for (size_t i = 0; i < s->n; i++) {
+        const tc_field *f = &s->fields[i];
+        long col = tc_table_find_column(t, b, i, tc_scan_key(s, f), f->key_len);
+        if (col < 0)
+            continue;   /* a key the first row did not have */
+        const char *v = s->text + f->val_off;
+        int rc = 0;
+        switch (f->type) {
+        case TC_F_NUMBER: tc_table_put_number(t, (size_t)col, f->num, f->is_int); break;
+        case TC_F_TRUE: tc_table_put_tag(t, (size_t)col, TC_CELL_TRUE); break;
+        case TC_F_FALSE: tc_table_put_tag(t, (size_t)col, TC_CELL_FALSE); break;
+        case TC_F_NULL: tc_table_put_tag(t, (size_t)col, TC_CELL_NULL); break;
+        case TC_F_LIST:
+            rc = tc_table_put_text(t, b, (size_t)col, TC_CELL_LIST, v, f->val_len);
+            break;
+        case TC_F_STRING:
+            /* Without escapes the text between the quotes is the string. */
+            if (!memchr(v + 1, '\\', f->val_len - 2)) {
+                rc = tc_table_put_text(t, b, (size_t)col, TC_CELL_STRING, v + 1, f->val_len - 2);
+            } else {
+                tc_buf_clear(scratch);
+                if (tc_field_py_str(s, f, scratch, err) < 0)
+                    return -1;
+                rc = tc_table_put_text(t, b, (size_t)col, TC_CELL_STRING,
+                                       scratch->data ? scratch->data : "", scratch->len);
+            }
+            break;
+        }
+        if (rc < 0)
+            return nomem(err, RESULT_FILE);
+    }
+    return 0;
 }
 
 int tc_table_from_json_lines(tc_trial_table *t, const char *text, size_t len, tc_error *err)
 {
-    builder b = {0, NULL};
-    json_t *row = NULL, *flat = NULL;
-    int rc = -1;
-    int have_columns = 0;
+    tc_table_builder b = {0};
+    tc_scan scan;
+    tc_buf scratch;
+    int rc = -1, have_columns = 0;
+    tc_scan_init(&scan);
+    tc_buf_init(&scratch);
 
     /* The line holding the last non-blank byte is "the last line": only it
      * may be a write in progress, so only it is skipped without counting. */
@@ -213,48 +151,36 @@ int tc_table_from_json_lines(tc_trial_table *t, const char *text, size_t len, tc
 
         tc_error perr;
         tc_error_init(&perr);
-        row = tc_json_loads(text + a, z - a, &perr);
-        if (!row && perr.code == TC_ERR_NOMEM) {
+        int ok = tc_scan_result(&scan, text + a, z - a, "config", &perr) == 0;
+        if (!ok && perr.code == TC_ERR_NOMEM) {
             nomem(err, RESULT_FILE);
             goto done;
         }
-        if (!json_is_object(row)) {
+        if (ok && !have_columns) {
+            int got = columns_from_line(t, &b, text + a, z - a, err);
+            if (got < 0)
+                goto done;
+            ok = have_columns = got;
+        }
+        if (!ok) {
             if (z >= content_end)
                 t->torn_tail = 1;
             else
                 t->n_bad_lines++;
-            json_decref(row);
-            row = NULL;
             continue;
         }
-        flat = tc_flatten(row, "/", "config");
-        if (!flat) {
-            nomem(err, RESULT_FILE);
+        if (row_from_scan(t, &b, &scan, &scratch, err) < 0)
             goto done;
-        }
-        if (!have_columns) {
-            if (columns_from_row(t, &b, flat, err) < 0)
-                goto done;
-            have_columns = 1;
-        }
-        if (table_grow(t, &b, err) < 0)
-            goto done;
-        for (size_t i = 0; i < t->n_cols; i++)
-            table_put(t, &b, i, json_object_get(flat, t->cols[i].name));
-        t->n_rows++;
-        json_decref(flat);
-        json_decref(row);
-        flat = row = NULL;
     }
-    if (!have_columns && table_set_columns(t, &b, 0, NULL, err) < 0)
+    if (!have_columns && tc_table_set_columns(t, &b, 0, NULL, err) < 0)
         goto done;
-    table_finish(t, &b);
+    tc_table_finish(t);
     t->source = TC_SOURCE_RESULT_JSON;
     rc = 0;
 done:
-    json_decref(flat);
-    json_decref(row);
-    free(b.nonnum);
+    tc_table_builder_free(&b);
+    tc_scan_free(&scan);
+    tc_buf_free(&scratch);
     return rc;
 }
 
@@ -418,56 +344,6 @@ static int is_float_text(const char *s, size_t n)
     return i == n;
 }
 
-/* Length of the UTF-8 sequence at s (at most n bytes), 0 if it is invalid:
- * overlong forms, surrogates and code points past U+10FFFF included, the
- * same rules jansson applies to strings. */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t len;
-    unsigned int cp;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; }
-    else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; }
-    else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07; }
-    else return 0;
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
-
-/* New JSON string of s; bytes that are not UTF-8 become U+FFFD, as Python's
- * errors="replace" would make them (jansson only holds valid UTF-8). */
-static json_t *utf8_string(const char *s, size_t n)
-{
-    json_t *str = json_stringn(s, n);
-    if (str)
-        return str;
-    tc_buf fixed;
-    tc_buf_init(&fixed);
-    for (size_t i = 0; i < n;) {
-        size_t k = utf8_seq_len((const unsigned char *)s + i, n - i);
-        int rc = k ? tc_buf_append(&fixed, s + i, k) : tc_buf_append(&fixed, "\xEF\xBF\xBD", 3);
-        if (rc < 0) {
-            tc_buf_free(&fixed);
-            return NULL;
-        }
-        i += k ? k : 1;
-    }
-    str = json_stringn(fixed.data ? fixed.data : "", fixed.len);
-    tc_buf_free(&fixed);
-    return str;
-}
-
 /* The value of one CSV cell (NUL-terminated s of length n), typed the way
  * pandas.read_csv types it: empty or an NA word is missing (*out = NULL),
  * True/False are booleans, integer and float text are numbers, anything else
@@ -501,7 +377,7 @@ static int csv_cell(const char *s, size_t n, json_t **out)
      * would make of it. */
     size_t lead = a + (a < z && (s[a] == '+' || s[a] == '-'));
     if (z - lead >= 2 && s[lead] == '0' && s[lead + 1] >= '0' && s[lead + 1] <= '9') {
-        *out = utf8_string(s, n);
+        *out = tc_json_utf8_string(s, n);
         return *out ? 0 : -1;
     }
     if (is_int_text(s + a, z - a)) {
@@ -517,13 +393,13 @@ static int csv_cell(const char *s, size_t n, json_t **out)
         *out = tc_json_real(strtod(s + a, NULL));
         return *out ? 0 : -1;
     }
-    *out = utf8_string(s, n);
+    *out = tc_json_utf8_string(s, n);
     return *out ? 0 : -1;
 }
 
 /* Header names as pandas would give them: a repeated name gets ".1", ".2"…
  * (csv.DictWriter never repeats one, a hand-edited file might). */
-static int csv_header(tc_trial_table *t, builder *b, const csv_record *rec, tc_error *err)
+static int csv_header(tc_trial_table *t, tc_table_builder *b, const csv_record *rec, tc_error *err)
 {
     int rc = -1;
     char **names = calloc(rec->n, sizeof *names);
@@ -550,7 +426,7 @@ static int csv_header(tc_trial_table *t, builder *b, const csv_record *rec, tc_e
         }
         names[i] = name.data;   /* taken over */
     }
-    rc = table_set_columns(t, b, rec->n, (const char *const *)names, err);
+    rc = tc_table_set_columns(t, b, rec->n, (const char *const *)names, err);
 done:
     if (rc < 0)
         nomem(err, PROGRESS_FILE);
@@ -562,7 +438,7 @@ done:
 
 int tc_table_from_csv(tc_trial_table *t, const char *text, size_t len, tc_error *err)
 {
-    builder b = {0, NULL};
+    tc_table_builder b = {0};
     csv_record rec = {0};
     json_t **cells = NULL;
     int rc = -1, have_header = 0, got;
@@ -600,16 +476,17 @@ int tc_table_from_csv(tc_trial_table *t, const char *text, size_t len, tc_error 
                 goto done;
             }
         }
-        if (table_grow(t, &b, err) < 0)
+        if (tc_table_add_row(t, &b, err) < 0)
             goto done;
-        for (size_t i = 0; i < t->n_cols; i++) {
-            table_put(t, &b, i, i < rec.n ? cells[i] : NULL);
-            if (i < rec.n) {
-                json_decref(cells[i]);
-                cells[i] = NULL;
+        for (size_t i = 0; i < rec.n; i++) {
+            int put = tc_table_put_json(t, &b, i, cells[i]);
+            json_decref(cells[i]);
+            cells[i] = NULL;
+            if (put < 0) {
+                nomem(err, PROGRESS_FILE);
+                goto done;
             }
         }
-        t->n_rows++;
     }
     if (got < 0) {
         nomem(err, PROGRESS_FILE);
@@ -621,7 +498,7 @@ int tc_table_from_csv(tc_trial_table *t, const char *text, size_t len, tc_error 
         rc = 0;
         goto done;
     }
-    table_finish(t, &b);
+    tc_table_finish(t);
     t->source = TC_SOURCE_PROGRESS_CSV;
     rc = 0;
 done:
@@ -629,7 +506,7 @@ done:
         for (size_t i = 0; i < t->n_cols; i++)
             json_decref(cells[i]);
     free(cells);
-    free(b.nonnum);
+    tc_table_builder_free(&b);
     csv_record_free(&rec);
     return rc;
 }

@@ -311,14 +311,52 @@ typedef enum {
     TC_SOURCE_PROGRESS_CSV
 } tc_table_source;
 
+/* A cell's type, one byte per row. Numbers live in num[]; strings and lists
+ * in the table's string pool (lists as their raw JSON text). */
+enum {
+    TC_CELL_MISSING = 0,   /* the row has no such key */
+    TC_CELL_NULL,
+    TC_CELL_INT,           /* a number written as an integer */
+    TC_CELL_REAL,          /* any other number, NaN and ±Infinity included */
+    TC_CELL_TRUE,
+    TC_CELL_FALSE,
+    TC_CELL_STRING,        /* ref: the decoded UTF-8 text (interned per table) */
+    TC_CELL_LIST           /* ref: the raw JSON text of a list */
+};
+#define TC_CELL_BIT(tag) (1u << (tag))
+#define TC_KINDS_NUMERIC (TC_CELL_BIT(TC_CELL_MISSING) | TC_CELL_BIT(TC_CELL_NULL) | \
+                          TC_CELL_BIT(TC_CELL_INT) | TC_CELL_BIT(TC_CELL_REAL))
+#define TC_KINDS_BOOL (TC_CELL_BIT(TC_CELL_TRUE) | TC_CELL_BIT(TC_CELL_FALSE))
+
 typedef struct tc_column {
     char *name;      /* malloc'd "/"-flattened result key */
-    double *num;     /* n_rows numbers; NaN where the cell is missing, null or
-                        not a number (NULL when n_rows is 0) */
-    json_t **val;    /* NULL when every present cell is a number or null;
-                        else n_rows new references, json null where missing */
+    double *num;     /* n_rows numbers; NaN where the cell is not a number
+                        (NULL when n_rows is 0) */
+    unsigned char *tag;   /* n_rows TC_CELL_* (NULL when n_rows is 0) */
+    uint32_t *ref;   /* n_rows string-pool ids for STRING/LIST cells; NULL
+                        until the column holds one */
+    unsigned kinds;  /* TC_CELL_BIT of every tag present */
     int is_int;      /* every row holds an integer (pandas would read int64) */
 } tc_column;
+
+/* A column typed once: what the loader hands to NumPy. */
+typedef enum {
+    TC_COLTYPE_FLOAT,   /* numbers and missing cells: float64 */
+    TC_COLTYPE_INT,     /* integers in every row: int64 */
+    TC_COLTYPE_BOOL,    /* true/false in every row: bool */
+    TC_COLTYPE_OBJECT   /* anything else: one value per cell */
+} tc_coltype;
+tc_coltype tc_column_type(const tc_column *c, size_t n_rows);
+
+/* The strings of one table, each stored once (cells refer to them by id). */
+typedef struct tc_strpool {
+    tc_buf text;          /* the strings, each NUL-terminated */
+    size_t *off, *len;    /* per id */
+    size_t n, cap;
+    uint32_t *slots;      /* open-addressing index: id + 1, 0 = free */
+    size_t n_slots;
+} tc_strpool;
+#define tc_strpool_get(p, id) ((p)->text.data + (p)->off[id])
 
 typedef struct tc_trial_table {
     char *logdir;       /* malloc'd, as found (walk) or as given */
@@ -326,9 +364,14 @@ typedef struct tc_trial_table {
     int source;         /* tc_table_source */
     size_t n_rows, n_cols;
     tc_column *cols;
+    tc_strpool strings; /* the STRING and LIST cells' texts */
     size_t n_bad_lines; /* invalid lines skipped, the last line not counted */
     int torn_tail;      /* the last line was invalid (a write in progress) */
 } tc_trial_table;
+
+/* New JSON value of a cell (json null where missing); NULL on ENOMEM or a
+ * list whose text no longer parses. For tests and slow paths only. */
+json_t *tc_column_cell_json(const tc_trial_table *t, const tc_column *c, size_t row);
 
 typedef struct tc_analysis {
     tc_trial_table *trials;  /* every trial dir found or given, in order */
@@ -357,7 +400,8 @@ void tc_analysis_clear(tc_analysis *a);
  * progress.csv. TC_ERR_VALUE "<dir> is not a valid directory." if dir is not
  * one; -1 + TC_ERR_NOMEM otherwise. */
 int tc_analysis_load(tc_analysis *a, const char *dir, tc_error *err);
-/* Loads the given trial dirs, in order (ExperimentAnalysis's trial logdirs). */
+/* Loads the given trial dirs, in order (ExperimentAnalysis's trial logdirs).
+ * Both loaders parse the trial dirs on one thread per online CPU (at most 8). */
 int tc_analysis_load_dirs(tc_analysis *a, const char *const *logdirs, size_t n, tc_error *err);
 
 /* ------------------------------------------------------------------------- */

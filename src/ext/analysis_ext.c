@@ -4,12 +4,14 @@
  * C hands back raw data (psutil's split); tunec/analysis builds DataFrames and
  * the friendly objects. One dict per trial:
  *   {"logdir": str, "params": dict | None,
- *    "columns": [names, in order], "data": {name: ndarray float64 | list},
- *    "int_columns": [names of columns whose every row is an integer],
+ *    "columns": [names, in order], "data": {name: ndarray},
+ *    "int_columns": [names of the int64 columns],
  *    "source": "result.json" | "progress.csv" | None, "rows": int,
  *    "bad_lines": int, "torn_tail": bool}
- * A column is a float64 array when every cell is a number or missing (NaN),
- * else a list of Python values (None where missing).
+ * Each column is typed once (tc_column_type): int64 when every row holds an
+ * integer, float64 when every cell is a number or missing (NaN), bool when
+ * every row is true/false, else object (None where missing, one shared str
+ * per distinct string of the trial).
  *
  * The GIL is released while the engine walks, reads and parses; it is taken
  * back only to build the Python objects. NumPy is imported here (analysis
@@ -27,25 +29,99 @@ static const char *source_name(int source)
     }
 }
 
-/* New reference: the column's values, as an array or a list. */
-static PyObject *column_values(const tc_trial_table *t, const tc_column *c)
+/* Python strings of one table's pool, made on first use: a string a
+ * trial repeats in every row (hostname, trial_id) becomes one object. */
+typedef struct str_cache {
+    const tc_strpool *pool;
+    PyObject **objs;   /* borrowed by the arrays, owned here; NULL = not made */
+} str_cache;
+
+static void str_cache_free(str_cache *sc)
+{
+    if (sc->objs)
+        for (size_t i = 0; i < sc->pool->n; i++)
+            Py_XDECREF(sc->objs[i]);
+    PyMem_Free(sc->objs);
+}
+
+/* New reference: the str of pool id `id` (bytes that are not UTF-8 become
+ * U+FFFD: the scanner does not validate strings, jansson did). */
+static PyObject *cached_str(str_cache *sc, uint32_t id)
+{
+    if (!sc->objs && !(sc->objs = PyMem_Calloc(sc->pool->n ? sc->pool->n : 1, sizeof *sc->objs)))
+        return PyErr_NoMemory();
+    if (!sc->objs[id]) {
+        sc->objs[id] = PyUnicode_DecodeUTF8(tc_strpool_get(sc->pool, id),
+                                            (Py_ssize_t)sc->pool->len[id], "replace");
+        if (!sc->objs[id])
+            return NULL;
+    }
+    Py_INCREF(sc->objs[id]);
+    return sc->objs[id];
+}
+
+/* New reference: the Python value of one cell of an object column. */
+static PyObject *cell_object(const tc_trial_table *t, const tc_column *c, size_t r,
+                             str_cache *sc)
+{
+    switch (c->tag[r]) {
+    case TC_CELL_INT: return PyLong_FromDouble(c->num[r]);
+    case TC_CELL_REAL: return PyFloat_FromDouble(c->num[r]);
+    case TC_CELL_TRUE: Py_INCREF(Py_True); return Py_True;
+    case TC_CELL_FALSE: Py_INCREF(Py_False); return Py_False;
+    case TC_CELL_STRING: return cached_str(sc, c->ref[r]);
+    case TC_CELL_LIST: {
+        /* Rare (a list-valued metric): parsed here, one new list per cell. */
+        json_t *v = tc_column_cell_json(t, c, r);
+        PyObject *o = v ? tcx_from_json(v) : NULL;
+        json_decref(v);
+        if (!o && !PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "a list in result.json could not be read");
+        return o;
+    }
+    default: Py_INCREF(Py_None); return Py_None;
+    }
+}
+
+/* New reference: the column as a NumPy array typed once (tc_column_type):
+ * float64, int64 and bool straight from the C buffers; object arrays hold
+ * one value per cell, strings shared through the cache. */
+static PyObject *column_values(const tc_trial_table *t, const tc_column *c, str_cache *sc)
 {
     npy_intp n = (npy_intp)t->n_rows;
-    if (!c->val) {
-        PyObject *arr = PyArray_SimpleNew(1, &n, NPY_FLOAT64);   /* new */
-        if (arr && n)
-            memcpy(PyArray_DATA((PyArrayObject *)arr), c->num, (size_t)n * sizeof(double));
+    tc_coltype type = tc_column_type(c, t->n_rows);
+    int npy = type == TC_COLTYPE_FLOAT ? NPY_FLOAT64 : type == TC_COLTYPE_INT ? NPY_INT64
+              : type == TC_COLTYPE_BOOL ? NPY_BOOL : NPY_OBJECT;
+    PyObject *arr = PyArray_SimpleNew(1, &n, npy);   /* new */
+    if (!arr || n == 0)
         return arr;
+    void *data = PyArray_DATA((PyArrayObject *)arr);
+    switch (type) {
+    case TC_COLTYPE_FLOAT:
+        memcpy(data, c->num, (size_t)n * sizeof(double));
+        break;
+    case TC_COLTYPE_INT:
+        for (npy_intp r = 0; r < n; r++)
+            ((npy_int64 *)data)[r] = (npy_int64)c->num[r];
+        break;
+    case TC_COLTYPE_BOOL:
+        for (npy_intp r = 0; r < n; r++)
+            ((npy_bool *)data)[r] = c->tag[r] == TC_CELL_TRUE;
+        break;
+    case TC_COLTYPE_OBJECT:
+        /* PyArray_SimpleNew filled it with None references; replaced one by one. */
+        for (npy_intp r = 0; r < n; r++) {
+            PyObject *item = cell_object(t, c, (size_t)r, sc);   /* new */
+            if (!item) {
+                Py_DECREF(arr);
+                return NULL;
+            }
+            PyObject **slot = &((PyObject **)data)[r];
+            Py_XSETREF(*slot, item);
+        }
+        break;
     }
-    PyObject *list = PyList_New(n);   /* new */
-    for (npy_intp r = 0; list && r < n; r++) {
-        PyObject *item = tcx_from_json(c->val[r]);   /* new */
-        if (!item)
-            Py_CLEAR(list);
-        else
-            PyList_SET_ITEM(list, r, item);          /* steals item */
-    }
-    return list;
+    return arr;
 }
 
 /* New reference to None (Py_NewRef is 3.10+; tunec supports 3.9). */
@@ -69,6 +145,7 @@ static int set_new(PyObject *d, const char *key, PyObject *value)
 static PyObject *trial_dict(const tc_trial_table *t)
 {
     PyObject *d = PyDict_New(), *columns = NULL, *ints = NULL, *data = NULL;   /* new */
+    str_cache sc = {&t->strings, NULL};
     if (!d)
         return NULL;
     if (set_new(d, "logdir", PyUnicode_DecodeFSDefault(t->logdir)) < 0)
@@ -87,7 +164,7 @@ static PyObject *trial_dict(const tc_trial_table *t)
         const tc_column *c = &t->cols[i];
         /* A CSV header is bytes from disk: never fail on them. */
         PyObject *name = PyUnicode_DecodeUTF8(c->name, (Py_ssize_t)strlen(c->name), "replace");
-        PyObject *values = name ? column_values(t, c) : NULL;   /* new */
+        PyObject *values = name ? column_values(t, c, &sc) : NULL;   /* new */
         int rc = values ? PyDict_SetItem(data, name, values) : -1;
         if (rc == 0)
             rc = PyList_Append(columns, name);
@@ -105,8 +182,10 @@ static PyObject *trial_dict(const tc_trial_table *t)
     Py_DECREF(columns);
     Py_DECREF(ints);
     Py_DECREF(data);
+    str_cache_free(&sc);
     return d;
 error:
+    str_cache_free(&sc);
     Py_XDECREF(columns);
     Py_XDECREF(ints);
     Py_XDECREF(data);
@@ -114,8 +193,10 @@ error:
     return NULL;
 }
 
-/* New reference: the list of trial dicts; fills `stats` (a dict or None). */
-static PyObject *analysis_result(const tc_analysis *a, PyObject *stats)
+/* New reference: the list of trial dicts; fills `stats` (a dict or None).
+ * Each trial's C table is released as soon as its arrays exist, so the
+ * peak holds the columns about once, not twice. */
+static PyObject *analysis_result(tc_analysis *a, PyObject *stats)
 {
     if (stats != Py_None) {
         if (set_new(stats, "trials", PyLong_FromSize_t(a->n_trials)) < 0 ||
@@ -126,6 +207,7 @@ static PyObject *analysis_result(const tc_analysis *a, PyObject *stats)
     PyObject *list = PyList_New((Py_ssize_t)a->n_trials);   /* new */
     for (size_t i = 0; list && i < a->n_trials; i++) {
         PyObject *d = trial_dict(&a->trials[i]);   /* new */
+        tc_trial_table_clear(&a->trials[i]);
         if (!d)
             Py_CLEAR(list);
         else

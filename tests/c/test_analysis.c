@@ -27,21 +27,27 @@ static void render_num(double d, tc_buf *out)
 
 static void render_column(const tc_trial_table *t, const tc_column *c, tc_buf *out)
 {
+    static const char type_char[] = {[TC_COLTYPE_FLOAT] = 'f', [TC_COLTYPE_INT] = 'i',
+                                     [TC_COLTYPE_BOOL] = 'b', [TC_COLTYPE_OBJECT] = 'o'};
+    tc_coltype type = tc_column_type(c, t->n_rows);
     tc_buf_clear(out);
-    tc_buf_printf(out, "%s=%c:", c->name, c->val ? 'o' : c->is_int ? 'i' : 'f');
+    tc_buf_printf(out, "%s=%c:", c->name, type_char[type]);
     for (size_t r = 0; r < t->n_rows; r++) {
         if (r)
             tc_buf_putc(out, '|');
+        json_t *v = type == TC_COLTYPE_OBJECT || type == TC_COLTYPE_BOOL
+                        ? tc_column_cell_json(t, c, r) : NULL;
         double d;
-        if (!c->val) {
+        if (!v) {
             render_num(c->num[r], out);
-        } else if (tc_json_number(c->val[r], &d)) {
+        } else if (tc_json_number(v, &d)) {
             render_num(d, out);
         } else {
-            char *s = json_dumps(c->val[r], JSON_ENCODE_ANY | JSON_COMPACT);
+            char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
             tc_buf_puts(out, s ? s : "?");
             free(s);
         }
+        json_decref(v);
     }
 }
 
@@ -89,7 +95,7 @@ static const parse_case json_cases[] = {
      "{\"a\": 1, \"b\": {\"c\": 2.5, \"d\": {\"e\": \"x\"}}, \"config\": {\"lr\": 0.1}, \"f\": true}\n"
      "{\"a\": 2, \"b\": {\"c\": NaN, \"d\": {\"e\": \"y\"}}, \"config\": {\"lr\": 0.1}, \"f\": false}\n",
      2, 0, 0, TC_SOURCE_RESULT_JSON,
-     {"a=i:1|2", "f=o:true|false", "b/c=f:2.5|nan", "b/d/e=o:\"x\"|\"y\"", NULL}},
+     {"a=i:1|2", "f=b:true|false", "b/c=f:2.5|nan", "b/d/e=o:\"x\"|\"y\"", NULL}},
     {"torn last line is skipped, not counted",
      "{\"a\": 1}\n{\"a\": 2}\n{\"a\": 3, \"b", 2, 0, 1, TC_SOURCE_RESULT_JSON, {"a=i:1|2", NULL}},
     {"invalid middle line is skipped and counted",
@@ -122,7 +128,7 @@ static const parse_case csv_cases[] = {
     {"csv.DictWriter output: ints, floats, empty cells, bools, quoting",
      "a,b/c,done,s\r\n1,2.5,False,x\r\n2,,True,\"q,\"\"r\"\"\"\r\n", 2, 0, 0,
      TC_SOURCE_PROGRESS_CSV,
-     {"a=i:1|2", "b/c=f:2.5|nan", "done=o:false|true", "s=o:\"x\"|\"q,\\\"r\\\"\"", NULL}},
+     {"a=i:1|2", "b/c=f:2.5|nan", "done=b:false|true", "s=o:\"x\"|\"q,\\\"r\\\"\"", NULL}},
     {"nan and inf as Python's str writes them",
      "x,y\r\nnan,inf\r\n-inf,1e3\r\n", 2, 0, 0, TC_SOURCE_PROGRESS_CSV,
      {"x=f:nan|-inf", "y=f:inf|1000", NULL}},
@@ -161,7 +167,7 @@ static const parse_case csv_cases[] = {
      "a,b,c,d\r\n00003,0,-01,0.5\r\n", 1, 0, 0, TC_SOURCE_PROGRESS_CSV,
      {"a=o:\"00003\"", "b=i:0", "c=o:\"-01\"", "d=f:0.5", NULL}},
     {"true/TRUE/false spellings", "a\r\ntrue\r\nTRUE\r\nfalse\r\n", 3, 0, 0,
-     TC_SOURCE_PROGRESS_CSV, {"a=o:true|true|false", NULL}},
+     TC_SOURCE_PROGRESS_CSV, {"a=b:true|true|false", NULL}},
 };
 
 static void run_parse_cases(const parse_case *cases, size_t n, int csv)
@@ -249,7 +255,7 @@ static const char *ray_csv =
     "0.5,False,,1,00000,1\r\n"
     "nan,True,,2,00000,2\r\n";
 static const char *const ray_cols[] = {
-    "mean_accuracy=f:0.5|nan", "done=o:false|true", "timesteps_total=f:nan|nan",
+    "mean_accuracy=f:0.5|nan", "done=b:false|true", "timesteps_total=f:nan|nan",
     "training_iteration=i:1|2", "trial_id=o:\"00000\"|\"00000\"", "info/x=i:1|2", NULL};
 
 static void test_experiment_dir(void)

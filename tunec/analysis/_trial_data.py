@@ -1,7 +1,7 @@
 """One trial's results as the C loader hands them over (``_tunec.load_*``).
 
 The loader returns, per trial dir, the columns progress.csv would have (spec
-§10.4) as float64 arrays (numeric columns) or lists (anything else).  This
+§10.4) as NumPy arrays typed once in C: float64, int64, bool, or object.  This
 module answers the questions ``Analysis`` asks of them -- a row, the best row
 for a metric, a column as numbers -- with NumPy, and builds a pandas
 ``DataFrame`` only when one is asked for.  Neither NumPy nor pandas is
@@ -54,13 +54,10 @@ class TrialData:
 
     def value(self, name, row):
         """Cell ``name`` at ``row`` as a plain Python value: int for integer
-        columns, float for numeric ones (NaN where missing), else as loaded."""
-        col = self.data[name]
-        if isinstance(col, list):
-            return col[row]
-        if name in self.int_columns:
-            return int(col[row])
-        return float(col[row])
+        columns, float for numeric ones (NaN where missing), bool for boolean
+        ones, else as loaded."""
+        return self.data[name][row].item() if self.data[name].dtype != object \
+            else self.data[name][row]
 
     def row(self, index):
         """The row at ``index`` (negative counts from the end) as a dict in
@@ -73,8 +70,10 @@ class TrialData:
         when the trial has no such column."""
         import numpy as np
         col = self.data.get(name)
-        if col is None or not isinstance(col, list):
+        if col is None or col.dtype == np.float64:
             return col
+        if col.dtype != object:
+            return col.astype(np.float64)
         return np.array([float(v) if isinstance(v, numbers.Real) else math.nan for v in col],
                         dtype=np.float64)
 
@@ -89,14 +88,10 @@ class TrialData:
 
     def dataframe(self):
         """The trial's results as a ``pandas.DataFrame`` (the frame
-        ``pd.read_csv(progress.csv)`` gives in Ray; integer columns int64)."""
-        import numpy as np
+        ``pd.read_csv(progress.csv)`` gives in Ray): the loader's typed
+        arrays, handed to pandas as they are."""
         pd = require_pandas()
-        data = {}
-        for name in self.columns:
-            col = self.data[name]
-            data[name] = col.astype(np.int64) if name in self.int_columns else col
-        return pd.DataFrame(data, columns=list(self.columns))
+        return pd.DataFrame(self.data, columns=self.columns, copy=False)
 
 
 def checkpoint_paths(logdir):

@@ -1,0 +1,378 @@
+/* table_columns.c — the storage of a trial table (spec §10.2): typed columns
+ * built cell by cell by the parsers of result_table.c.
+ *
+ * Every cell costs a double and a type byte, plus a 4-byte string id in
+ * columns that hold strings or lists; no per-cell allocation, no jansson
+ * value. A string is stored once per table (the pool interns it), so a
+ * trial's hostname or trial_id is one entry however many rows repeat it, and
+ * the extension makes one Python str of it.
+ *
+ * Invariants:
+ *   - every column has n_rows entries in num[] and tag[]; num[r] is NaN
+ *     unless tag[r] is INT or REAL; ref[r] is meaningful only for STRING and
+ *     LIST cells (ref is NULL until the column has one);
+ *   - a row is added to every column at once (tc_table_add_row), so a failed
+ *     parse leaves a table that tc_trial_table_clear releases completely;
+ *   - kinds and is_int are settled by tc_table_finish.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "table_internal.h"
+
+static int nomem(tc_error *err, const char *what)
+{
+    return tc_error_set(err, TC_ERR_NOMEM, "out of memory while loading %s", what);
+}
+
+/* ------------------------------------------------------------------------- */
+/* the string pool                                                            */
+/* ------------------------------------------------------------------------- */
+
+static uint32_t hash_bytes(const char *s, size_t n)
+{
+    uint32_t h = 2166136261u;   /* FNV-1a */
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return h;
+}
+
+static void strpool_free(tc_strpool *p)
+{
+    tc_buf_free(&p->text);
+    free(p->off);
+    free(p->len);
+    free(p->slots);
+    memset(p, 0, sizeof *p);
+}
+
+/* Appends s as a new id; -1 on ENOMEM. */
+static long strpool_add(tc_strpool *p, const char *s, size_t n)
+{
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 16;
+        size_t *off = realloc(p->off, cap * sizeof *off);
+        if (!off)
+            return -1;
+        p->off = off;
+        size_t *len = realloc(p->len, cap * sizeof *len);
+        if (!len)
+            return -1;
+        p->len = len;
+        p->cap = cap;
+    }
+    p->off[p->n] = p->text.len;
+    p->len[p->n] = n;
+    if (tc_buf_append(&p->text, s, n) < 0 || tc_buf_putc(&p->text, '\0') < 0)
+        return -1;
+    return (long)p->n++;
+}
+
+static int strpool_rehash(tc_strpool *p, size_t n_slots)
+{
+    uint32_t *slots = calloc(n_slots, sizeof *slots);
+    if (!slots)
+        return -1;
+    for (size_t id = 0; id < p->n; id++) {
+        size_t i = hash_bytes(tc_strpool_get(p, id), p->len[id]) & (n_slots - 1);
+        while (slots[i])
+            i = (i + 1) & (n_slots - 1);
+        slots[i] = (uint32_t)id + 1;
+    }
+    free(p->slots);
+    p->slots = slots;
+    p->n_slots = n_slots;
+    return 0;
+}
+
+/* The id of s, added if new; -1 on ENOMEM. */
+static long strpool_intern(tc_strpool *p, const char *s, size_t n)
+{
+    if ((p->n + 1) * 2 > p->n_slots && strpool_rehash(p, p->n_slots ? p->n_slots * 2 : 64) < 0)
+        return -1;
+    size_t i = hash_bytes(s, n) & (p->n_slots - 1);
+    for (; p->slots[i]; i = (i + 1) & (p->n_slots - 1)) {
+        uint32_t id = p->slots[i] - 1;
+        if (p->len[id] == n && memcmp(tc_strpool_get(p, id), s, n) == 0)
+            return id;
+    }
+    long id = strpool_add(p, s, n);
+    if (id >= 0)
+        p->slots[i] = (uint32_t)id + 1;
+    return id;
+}
+
+/* ------------------------------------------------------------------------- */
+/* tables                                                                     */
+/* ------------------------------------------------------------------------- */
+
+void tc_trial_table_init(tc_trial_table *t)
+{
+    memset(t, 0, sizeof *t);
+    tc_buf_init(&t->strings.text);
+}
+
+void tc_trial_table_clear(tc_trial_table *t)
+{
+    for (size_t i = 0; i < t->n_cols; i++) {
+        free(t->cols[i].num);
+        free(t->cols[i].tag);
+        free(t->cols[i].ref);
+        free(t->cols[i].name);
+    }
+    free(t->cols);
+    strpool_free(&t->strings);
+    free(t->logdir);
+    json_decref(t->params);
+    tc_trial_table_init(t);
+}
+
+const tc_column *tc_trial_table_find(const tc_trial_table *t, const char *name)
+{
+    for (size_t i = 0; i < t->n_cols; i++)
+        if (strcmp(t->cols[i].name, name) == 0)
+            return &t->cols[i];
+    return NULL;
+}
+
+tc_coltype tc_column_type(const tc_column *c, size_t n_rows)
+{
+    if ((c->kinds & ~TC_KINDS_NUMERIC) == 0)
+        return c->is_int ? TC_COLTYPE_INT : TC_COLTYPE_FLOAT;
+    if (n_rows > 0 && (c->kinds & ~TC_KINDS_BOOL) == 0)
+        return TC_COLTYPE_BOOL;
+    return TC_COLTYPE_OBJECT;
+}
+
+void tc_table_builder_free(tc_table_builder *b)
+{
+    free(b->name_len);
+    free(b->slots);
+    free(b->hint);
+    memset(b, 0, sizeof *b);
+}
+
+int tc_table_set_columns(tc_trial_table *t, tc_table_builder *b, size_t n,
+                         const char *const *names, tc_error *err)
+{
+    size_t n_slots = 16;
+    while (n_slots < 2 * n)
+        n_slots *= 2;
+    t->cols = calloc(n ? n : 1, sizeof *t->cols);
+    b->name_len = calloc(n ? n : 1, sizeof *b->name_len);
+    b->slots = calloc(n_slots, sizeof *b->slots);
+    if (!t->cols || !b->name_len || !b->slots)
+        return nomem(err, "column names");
+    b->n_slots = n_slots;
+    t->n_cols = n;
+    for (size_t i = 0; i < n; i++) {
+        if (!(t->cols[i].name = strdup(names[i])))
+            return nomem(err, "column names");
+        b->name_len[i] = strlen(names[i]);
+        size_t s = hash_bytes(names[i], b->name_len[i]) & (n_slots - 1);
+        while (b->slots[s])
+            s = (s + 1) & (n_slots - 1);
+        b->slots[s] = (uint32_t)i + 1;
+    }
+    return 0;
+}
+
+long tc_table_find_column(const tc_trial_table *t, tc_table_builder *b, size_t pos,
+                          const char *key, size_t key_len)
+{
+    /* Rows of one trial nearly always repeat the same keys in the same
+     * order: the column this position matched last time is checked first. */
+    if (pos < b->n_hint) {
+        size_t c = b->hint[pos];
+        if (c < t->n_cols && b->name_len[c] == key_len &&
+            memcmp(t->cols[c].name, key, key_len) == 0)
+            return (long)c;
+    }
+    if (!b->n_slots)
+        return -1;
+    size_t s = hash_bytes(key, key_len) & (b->n_slots - 1);
+    for (; b->slots[s]; s = (s + 1) & (b->n_slots - 1)) {
+        size_t c = b->slots[s] - 1;
+        if (b->name_len[c] == key_len && memcmp(t->cols[c].name, key, key_len) == 0) {
+            if (pos >= b->n_hint) {
+                size_t n = pos + 16;
+                size_t *hint = realloc(b->hint, n * sizeof *hint);
+                if (!hint)
+                    return (long)c;   /* only a hint: the lookup still worked */
+                for (size_t i = b->n_hint; i < n; i++)
+                    hint[i] = (size_t)-1;
+                b->hint = hint;
+                b->n_hint = n;
+            }
+            b->hint[pos] = c;
+            return (long)c;
+        }
+    }
+    return -1;
+}
+
+int tc_table_add_row(tc_trial_table *t, tc_table_builder *b, tc_error *err)
+{
+    if (t->n_rows == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 16;
+        for (size_t i = 0; i < t->n_cols; i++) {
+            tc_column *c = &t->cols[i];
+            double *num = realloc(c->num, cap * sizeof *num);
+            if (!num)
+                return nomem(err, "a column");
+            c->num = num;
+            unsigned char *tag = realloc(c->tag, cap);
+            if (!tag)
+                return nomem(err, "a column");
+            c->tag = tag;
+            if (c->ref) {
+                uint32_t *ref = realloc(c->ref, cap * sizeof *ref);
+                if (!ref)
+                    return nomem(err, "a column");
+                c->ref = ref;
+            }
+        }
+        b->cap = cap;
+    }
+    size_t r = t->n_rows++;
+    for (size_t i = 0; i < t->n_cols; i++) {
+        t->cols[i].num[r] = NAN;
+        t->cols[i].tag[r] = TC_CELL_MISSING;
+    }
+    return 0;
+}
+
+void tc_table_put_number(tc_trial_table *t, size_t col, double v, int is_int)
+{
+    tc_column *c = &t->cols[col];
+    size_t r = t->n_rows - 1;
+    c->num[r] = v;
+    /* An integer past int64 is read as a float, as pandas does. */
+    c->tag[r] = is_int && v > -9.2e18 && v < 9.2e18 ? TC_CELL_INT : TC_CELL_REAL;
+}
+
+void tc_table_put_tag(tc_trial_table *t, size_t col, int tag)
+{
+    tc_column *c = &t->cols[col];
+    size_t r = t->n_rows - 1;
+    c->num[r] = NAN;
+    c->tag[r] = (unsigned char)tag;
+}
+
+int tc_table_put_text(tc_trial_table *t, tc_table_builder *b, size_t col, int tag,
+                      const char *s, size_t n)
+{
+    tc_column *c = &t->cols[col];
+    size_t r = t->n_rows - 1;
+    if (!c->ref && !(c->ref = calloc(b->cap, sizeof *c->ref)))
+        return -1;
+    long id = tag == TC_CELL_STRING ? strpool_intern(&t->strings, s, n)
+                                    : strpool_add(&t->strings, s, n);
+    if (id < 0 || id > (long)UINT32_MAX - 1)
+        return -1;
+    c->num[r] = NAN;
+    c->tag[r] = (unsigned char)tag;
+    c->ref[r] = (uint32_t)id;
+    return 0;
+}
+
+int tc_table_put_json(tc_trial_table *t, tc_table_builder *b, size_t col, const json_t *v)
+{
+    double d;
+    if (!v)
+        return 0;   /* the row starts missing */
+    if (tc_json_number(v, &d)) {
+        tc_table_put_number(t, col, d, json_is_integer(v));
+        return 0;
+    }
+    if (json_is_string(v))
+        return tc_table_put_text(t, b, col, TC_CELL_STRING, json_string_value(v),
+                                 json_string_length(v));
+    tc_table_put_tag(t, col, json_is_true(v) ? TC_CELL_TRUE : json_is_false(v) ? TC_CELL_FALSE
+                                                                                : TC_CELL_NULL);
+    return 0;
+}
+
+void tc_table_finish(tc_trial_table *t)
+{
+    for (size_t i = 0; i < t->n_cols; i++) {
+        tc_column *c = &t->cols[i];
+        unsigned kinds = 0;
+        for (size_t r = 0; r < t->n_rows; r++)
+            kinds |= TC_CELL_BIT(c->tag[r]);
+        c->kinds = kinds;
+        /* pandas reads a header-only column as object: not int */
+        c->is_int = t->n_rows > 0 && kinds == TC_CELL_BIT(TC_CELL_INT);
+    }
+}
+
+/* ------------------------------------------------------------------------- */
+/* cells as JSON (tests, slow paths)                                          */
+/* ------------------------------------------------------------------------- */
+
+/* Length of the UTF-8 sequence at s (at most n bytes), 0 if it is invalid:
+ * overlong forms, surrogates and code points past U+10FFFF included, the
+ * same rules jansson applies to strings. */
+static size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t len;
+    unsigned int cp;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; }
+    else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; }
+    else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07; }
+    else return 0;
+    if (len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return len;
+}
+
+json_t *tc_json_utf8_string(const char *s, size_t n)
+{
+    json_t *str = json_stringn(s, n);
+    if (str)
+        return str;
+    tc_buf fixed;
+    tc_buf_init(&fixed);
+    for (size_t i = 0; i < n;) {
+        size_t k = utf8_seq_len((const unsigned char *)s + i, n - i);
+        int rc = k ? tc_buf_append(&fixed, s + i, k) : tc_buf_append(&fixed, "\xEF\xBF\xBD", 3);
+        if (rc < 0) {
+            tc_buf_free(&fixed);
+            return NULL;
+        }
+        i += k ? k : 1;
+    }
+    str = json_stringn(fixed.data ? fixed.data : "", fixed.len);
+    tc_buf_free(&fixed);
+    return str;
+}
+
+json_t *tc_column_cell_json(const tc_trial_table *t, const tc_column *c, size_t row)
+{
+    const tc_strpool *p = &t->strings;
+    switch (c->tag[row]) {
+    case TC_CELL_INT: return json_integer((json_int_t)c->num[row]);
+    case TC_CELL_REAL: return tc_json_real(c->num[row]);
+    case TC_CELL_TRUE: return json_true();
+    case TC_CELL_FALSE: return json_false();
+    case TC_CELL_STRING:
+        return tc_json_utf8_string(tc_strpool_get(p, c->ref[row]), p->len[c->ref[row]]);
+    case TC_CELL_LIST: {
+        tc_error err;
+        tc_error_init(&err);
+        return tc_json_loads(tc_strpool_get(p, c->ref[row]), p->len[c->ref[row]], &err);
+    }
+    default: return json_null();
+    }
+}
