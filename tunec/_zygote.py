@@ -44,6 +44,9 @@ def _preload():
     import signal  # noqa: F401
     import traceback  # noqa: F401
     from tunec import _execute, _tunec, _worker  # noqa: F401
+    # The first host-name lookup loads the resolver's libraries (~10 ms):
+    # done here once, not in every worker's HELLO.
+    _worker._node_ip()
     try:
         import cloudpickle  # noqa: F401  (trainables are cloudpickled)
     except ImportError:
