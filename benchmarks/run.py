@@ -43,6 +43,7 @@ def main():
         med, lo, hi = import_time()
         print("import tunec: median {:.1f} ms (min {:.1f}, max {:.1f})".format(
             med * 1e3, lo * 1e3, hi * 1e3))
+        first_trial_latency(tmp, runs)
         workloads.trivial_trials(tune, 10, tmp)   # warm-up
         fig = repeat(lambda: workloads.trivial_trials(tune, 100, tmp), runs)
         print("trivial-trials, 100 trials reporting once: median {:.3f} s wall "
@@ -84,6 +85,34 @@ def analysis_load(tune, tmp, runs):
               med["construct_dataframe_s"] * 1e3,
               min(f["construct_dataframe_s"] for f in figs) * 1e3, med["rows"],
               med["trial_dataframes_s"] * 1e3, med["rss_growth_mb"], med["column_mb"]))
+
+
+FRESH_PROCESS = """
+import sys, tempfile
+sys.path.insert(0, {here!r})
+import workloads
+import tunec as tune
+fig = workloads.first_trial_latency(tune, {tmp!r})
+print(fig["first_trial_s"])
+"""
+
+
+def first_trial_latency(tmp, runs):
+    """Time from tune.run to the first trial's first line of user code: in a
+    fresh process (import tunec, then tune.run: nothing started before), and
+    for later tune.run calls in the same process."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    code = FRESH_PROCESS.format(here=here, tmp=tmp)
+    fresh = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                  check=True).stdout) for _ in range(max(runs, 5))]
+    import tunec as tune
+    workloads.first_trial_latency(tune, tmp)   # warm-up
+    again = [workloads.first_trial_latency(tune, tmp)["first_trial_s"]
+             for _ in range(max(runs, 5))]
+    for label, times in (("first tune.run in a fresh process", fresh),
+                         ("later tune.run in the same process", again)):
+        print("first trial start latency, {}: median {:.1f} ms (min {:.1f}, max {:.1f})".format(
+            label, statistics.median(times) * 1e3, min(times) * 1e3, max(times) * 1e3))
 
 
 def _curve(config, reporter):

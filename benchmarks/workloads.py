@@ -206,3 +206,35 @@ def load_figures(experiment_dir):
     column_bytes = sum(f.memory_usage(index=False, deep=True).sum() for f in frames.values())
     return {"construct_dataframe_s": mid - start, "trial_dataframes_s": end - mid,
             "rows": rows, "column_mb": float(column_bytes) / 2 ** 20, "rss_growth_mb": peak_mb() - base}
+
+
+def make_stamp_start(path):
+    """Writes time.time() to ``path`` as its first line of user code: when
+    the first trial started, on the same clock the caller read before
+    tune.run."""
+    def stamp_start(config):
+        import time as _time
+        with open(path, "a") as f:
+            f.write("{!r}\n".format(_time.time()))
+    return stamp_start
+
+
+def first_trial_latency(tune, storage_path, num_trials=1, **run_kwargs):
+    """Time from the ``tune.run`` call to the first line of the first trial's
+    code (worker start-up, the driver's set-up and the START message)."""
+    import os
+    import tempfile
+    fd, path = tempfile.mkstemp(prefix="first-trial-", dir=storage_path)
+    os.close(fd)
+    fn = make_stamp_start(path)
+    try:
+        start = time.time()
+        analysis = tune.run(fn, num_samples=num_trials, storage_path=storage_path, verbose=0,
+                            **run_kwargs)
+        wall = time.time() - start
+        _check_trials(analysis, num_trials)
+        with open(path) as f:
+            first = min(float(line) for line in f if line.strip())
+    finally:
+        os.unlink(path)
+    return {"first_trial_s": first - start, "wall_s": wall}

@@ -547,7 +547,8 @@ def test_no_worker_outlives_run(tmp_path):
     before = {p.pid for p in psutil.Process().children(recursive=True)}
     run(f_track, tmp_path, config={"x": 1}, num_samples=3)
     after = {p.pid for p in psutil.Process().children(recursive=True)} - before
-    assert not after
+    from tunec import _zygote
+    assert not after - {_zygote.pid()}   # the fork server stays for the next run
 
 
 @pytest.mark.parametrize("verbose", [0, 1, 2])

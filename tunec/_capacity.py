@@ -50,9 +50,14 @@ def init(num_cpus=None, num_gpus=None, resources=None, local_mode=False, address
     _settings.clear()
     _settings.update(num_cpus=num_cpus, num_gpus=num_gpus, resources=dict(resources or {}),
                      local_mode=bool(local_mode))
+    if not local_mode:
+        from tunec import _zygote
+        _zygote.ensure()   # a tune.run follows: its workers' fork server starts now
 
 
 def shutdown():
+    # The zygote stays: it holds no trial and no resource, and the next
+    # tune.init / tune.run would only start it again.
     _settings.clear()
 
 

@@ -165,6 +165,11 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
     ``resume``, what happens to unfinished and errored trials (Ray 2.x's
     ``Tuner.restore`` choices).
     """
+    # The worker fork server starts first, while the options are checked
+    # and the trials generated (issue 12: the first trial starts sooner).
+    from tunec import _zygote
+    if not _capacity._settings.get("local_mode"):
+        _zygote.ensure()
     if mode is not None and mode not in ("min", "max"):
         raise ValueError("mode must be 'min' or 'max', got {!r}".format(mode))
     if verbose not in (0, 1, 2, 3) and not isinstance(verbose, bool):
@@ -498,6 +503,9 @@ class _Runner:
         _reporter_search_properties(self.reporter, metric, mode)
         # The engine checks every option by name and type (src/engine/options.c).
         self.run_handle = _tunec.Run(json.dumps(options, default=_json_default), blobs, callbacks)
+        if not self.local_mode:
+            from tunec import _zygote
+            self.run_handle.use_zygote(_zygote.ensure())
         if self.bridge is not None:
             self.bridge.handle = self.run_handle
         if scheduler[1] is not None and scheduler[1]["kind"] != "fifo":

@@ -53,6 +53,8 @@ typedef struct {
     char **worker_argv;
     char **worker_env;
     char **gpu_names;        /* device id -> CUDA_VISIBLE_DEVICES name */
+    int has_zygote;          /* workers are forked by the zygote (tunec/_zygote.py) */
+    int zygote_fd;           /* its socket (owned by tunec._zygote), when has_zygote */
     worker local;            /* the in-process "worker" of local mode */
     double start_time;
     double time_budget_s;
@@ -98,6 +100,11 @@ void tcx_free_strv(char **v);   /* frees a NULL-terminated array of strings */
 
 /* executor_workers.c */
 int tcx_spawn_worker(RunObject *self, const char *gpu_key, tc_error *err);  /* slot or -1 */
+/* executor_zygote.c: a worker forked by the zygote (its socket on fd 3,
+ * env as its environment); -1 when the run has none or it failed. */
+pid_t tcx_zygote_spawn(RunObject *self, int child_fd, char **env);
+extern const char tcx_use_zygote_doc[];
+PyObject *tcx_run_use_zygote(RunObject *self, PyObject *arg);
 int tcx_live_workers(RunObject *self);
 /* Queues a frame for the worker (sent by the poll loop). */
 void tcx_worker_send(worker *w, uint16_t type, int32_t trial, const void *data, size_t len);

@@ -864,6 +864,7 @@ static void Run_dealloc(RunObject *self)
 }
 
 static PyMethodDef Run_methods[] = {
+    {"use_zygote", (PyCFunction)tcx_run_use_zygote, METH_O, tcx_use_zygote_doc},
     {"step", (PyCFunction)Run_step, METH_VARARGS, run_step_doc},
     {"add_experiment", (PyCFunction)Run_add_experiment, METH_VARARGS, run_add_experiment_doc},
     {"trials", (PyCFunction)Run_trials, METH_NOARGS, "Snapshots of every trial (list of dicts)."},

@@ -1,5 +1,6 @@
 /* executor_workers.c — the local executor's worker processes (DESIGN §3):
- * spawning `python -m tunec._worker` with its socket on fd 3 and its
+ * starting them (forked by the zygote, executor_zygote.c, or spawned as
+ * `python -m tunec._worker`) with their socket on fd 3 and their
  * CUDA_VISIBLE_DEVICES, the frames they send and receive, the poll loop,
  * and what happens when one dies, hangs or ignores a stop. Runs with the
  * GIL released, except where a Python stopper is called (executor_local.c). */
@@ -81,11 +82,21 @@ int tcx_spawn_worker(RunObject *self, const char *gpu_key, tc_error *err)
         return tc_error_set(err, TC_ERR_IO, "dup: %s", strerror(errno));
     }
     env = worker_environ(self, gpu_key);
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, child_fd, 3);
-    pid_t pid;
-    int rc = posix_spawn(&pid, self->worker_argv[0], &fa, NULL, self->worker_argv, env);
-    posix_spawn_file_actions_destroy(&fa);
+    if (!env) {
+        close(child_fd);
+        close(sv[0]);
+        return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+    }
+    /* Forked from the zygote (tunec imported already) when the run has one;
+     * a new interpreter otherwise, or when the zygote fails. */
+    pid_t pid = tcx_zygote_spawn(self, child_fd, env);
+    int rc = 0;
+    if (pid < 0) {
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_adddup2(&fa, child_fd, 3);
+        rc = posix_spawn(&pid, self->worker_argv[0], &fa, NULL, self->worker_argv, env);
+        posix_spawn_file_actions_destroy(&fa);
+    }
     tcx_free_strv(env);
     close(child_fd);
     if (rc != 0) {

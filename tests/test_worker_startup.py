@@ -1,0 +1,262 @@
+"""Workers forked by the zygote (tunec/_zygote.py, issue 12): the same
+isolation as a worker started with posix_spawn — its own process, a child
+of the driver, its own CUDA_VISIBLE_DEVICES, no fd of the driver's or the
+zygote's, and gone when the driver is killed."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import tunec as tune
+from tunec import _zygote
+from run_helpers import HANG_S, wait_for
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(autouse=True)
+def _two_cpus():
+    tune.init(num_cpus=2, num_gpus=0)
+    yield
+    tune.shutdown()
+
+
+def run(fn, tmp_path, **kw):
+    kw.setdefault("verbose", 0)
+    return tune.run(fn, local_dir=str(tmp_path), **kw)
+
+
+def rows(logdir):
+    with open(os.path.join(logdir, "result.json")) as f:
+        return [json.loads(line) for line in f]
+
+
+def _whoami():
+    """What a trial reports about its own process."""
+    with open("/proc/self/cmdline", "rb") as f:
+        cmdline = f.read().split(b"\0")
+    return {"pid": os.getpid(), "ppid": os.getppid(),
+            "forked": b"tunec._zygote" in cmdline,
+            "cuda": os.environ.get("CUDA_VISIBLE_DEVICES")}
+
+
+def test_workers_are_separate_children_of_the_driver(tmp_path):
+    """Two trials held until both run: two workers at once, both forked by
+    the zygote and adopted by the driver."""
+    started = str(tmp_path / "started")
+    os.mkdir(started)
+
+    def fn(config):
+        import time
+        import uuid
+        open(os.path.join(started, uuid.uuid4().hex), "w").close()
+        deadline = time.monotonic() + 300
+        while len(os.listdir(started)) < 2:
+            if time.monotonic() > deadline:
+                raise RuntimeError("no second trial ran alongside this one")
+            time.sleep(0.01)
+        tune.report(**_whoami())
+    analysis = run(fn, tmp_path / "out", num_samples=2)
+    seen = [rows(t.logdir)[0] for t in analysis.trials]
+    assert all(s["forked"] for s in seen), seen
+    assert len({s["pid"] for s in seen}) == 2
+    assert os.getpid() not in {s["pid"] for s in seen}
+    assert {s["ppid"] for s in seen} == {os.getpid()}
+    assert _zygote.pid() not in {s["pid"] for s in seen}
+
+
+def test_killed_worker_is_a_trial_error_and_retried(tmp_path):
+    marker = str(tmp_path / "killed-once")
+
+    def fn(config):
+        tune.report(step=1, **_whoami())
+        if not os.path.exists(marker):
+            open(marker, "w").close()
+            os.kill(os.getpid(), signal.SIGKILL)
+        tune.report(step=2)
+    analysis = run(fn, tmp_path, max_failures=1)
+    trial = analysis.trials[0]
+    assert trial.status == "TERMINATED" and trial.num_failures == 1
+    assert rows(trial.logdir)[0]["forked"]
+    with open(trial.error_file) as f:
+        text = f.read()
+    assert "signal 9" in text or "SIGKILL" in text
+
+
+def test_cuda_visible_devices_per_trial(tmp_path):
+    tune.init(num_cpus=4, num_gpus=2)
+
+    def fn(config):
+        tune.report(**_whoami())
+    analysis = run(fn, tmp_path, resources_per_trial={"cpu": 1, "gpu": 1},
+                   config={"i": tune.grid_search([0, 1, 2, 3])})
+    seen = [rows(t.logdir)[0] for t in analysis.trials]
+    assert all(s["forked"] for s in seen)
+    assert sorted({s["cuda"] for s in seen}) == ["0", "1"]
+    analysis = run(fn, tmp_path, config={"i": 0})
+    assert rows(analysis.trials[0].logdir)[0]["cuda"] == ""
+
+
+def test_environment_and_directory_are_the_drivers_at_start(tmp_path, monkeypatch):
+    """Set after the zygote started: the worker still sees them."""
+    def fn(config):
+        import sibling_module
+        tune.report(value=os.environ.get("TUNEC_TEST_LATE"), sibling=sibling_module.VALUE,
+                    **_whoami())
+    _zygote.ensure()
+    (tmp_path / "mods").mkdir()
+    (tmp_path / "mods" / "sibling_module.py").write_text("VALUE = 42\n")
+    monkeypatch.setenv("TUNEC_TEST_LATE", "late")
+    monkeypatch.syspath_prepend(str(tmp_path / "mods"))
+    analysis = run(fn, tmp_path / "out")
+    row = rows(analysis.trials[0].logdir)[0]
+    assert row["forked"] and row["value"] == "late" and row["sibling"] == 42
+
+
+def test_no_fd_leaks_into_workers(tmp_path):
+    """A trial's process holds stdin, stdout, stderr, its socket (3) and
+    whatever tunec opened for the trial: nothing the driver or the zygote
+    had open."""
+    leak = open(os.path.join(str(tmp_path), "driver-file"), "w")   # noqa: SIM115
+
+    def fn(config):
+        fds = {}
+        for name in os.listdir("/proc/self/fd"):
+            try:
+                fds[name] = os.readlink("/proc/self/fd/" + name)
+            except OSError:
+                pass   # the directory listing's own fd
+        tune.report(fds=fds, **_whoami())
+    try:
+        forked = rows(run(fn, tmp_path / "a").trials[0].logdir)[0]
+    finally:
+        leak.close()
+    assert forked["forked"]
+    targets = set(forked["fds"].values())
+    assert not any("driver-file" in t for t in targets), targets
+    assert {"0", "1", "2", "3"} <= set(forked["fds"])
+    assert all(int(fd) <= 3 or "/proc/" in t or str(tmp_path / "a") in t
+               for fd, t in forked["fds"].items()), forked["fds"]
+
+
+def _script(tmp_path, body):
+    path = tmp_path / "script.py"
+    path.write_text(textwrap.dedent(body))
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    return env, path
+
+
+def test_main_module_code_runs_in_forked_workers(tmp_path):
+    env, path = _script(tmp_path, """
+        import os
+        import tunec as tune
+
+        OFFSET = 10
+
+        def train(config):
+            with open("/proc/self/cmdline", "rb") as f:
+                forked = b"tunec._zygote" in f.read()
+            tune.report(v=config["x"] + OFFSET, forked=forked)
+
+        class Model(tune.Trainable):
+            def step(self):
+                return {"v": 1, "done": True}
+
+        if __name__ == "__main__":
+            a = tune.run(train, config={"x": tune.grid_search([1, 2])}, verbose=0,
+                         local_dir=".")
+            print(sorted(t.last_result["v"] for t in a.trials),
+                  all(t.last_result["forked"] for t in a.trials))
+            b = tune.run(Model, verbose=0, local_dir=".")
+            print(b.trials[0].status)
+    """)
+    proc = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, env=env,
+                          timeout=HANG_S, cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["[11,", "12]", "True", "TERMINATED"]
+
+
+def test_zygote_and_workers_die_with_the_driver(tmp_path):
+    import psutil
+    env, path = _script(tmp_path, """
+        import os, sys, time
+        import tunec as tune
+        from tunec import _zygote
+
+        GATE = sys.argv[1]
+
+        def hold(config):
+            with open(os.path.join(GATE, "worker-%d" % os.getpid()), "w"):
+                pass
+            while True:
+                time.sleep(0.05)
+
+        if __name__ == "__main__":
+            tune.init(num_cpus=2)
+            _zygote.ensure()
+            with open(os.path.join(GATE, "zygote-%d" % _zygote.pid()), "w"):
+                pass
+            tune.run(hold, num_samples=2, verbose=0, local_dir=GATE)
+    """)
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    proc = subprocess.Popen([sys.executable, str(path), str(gate)], env=env,
+                            cwd=str(tmp_path), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        def pids():
+            names = os.listdir(str(gate))
+            zyg = [int(n.split("-")[1]) for n in names if n.startswith("zygote-")]
+            work = [int(n.split("-")[1]) for n in names if n.startswith("worker-")]
+            return (zyg, work) if zyg and len(work) == 2 else None
+        zygote, workers = wait_for(pids, "the zygote and two workers", proc=proc)
+        children = {p.pid for p in psutil.Process(proc.pid).children()}
+        assert set(workers) <= children and zygote[0] in children
+        proc.kill()
+        proc.wait()
+
+        def gone(pid):
+            try:
+                return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+            except psutil.NoSuchProcess:
+                return True
+        assert wait_for(lambda: all(gone(p) for p in zygote + workers),
+                        "the zygote and the workers to exit", deadline_s=HANG_S)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_a_dead_zygote_is_replaced(tmp_path):
+    def fn(config):
+        tune.report(**_whoami())
+    _zygote.ensure()
+    first = _zygote.pid()
+    os.kill(first, signal.SIGKILL)
+    wait_for(lambda: not _alive(first), "the zygote's exit")
+    analysis = run(fn, tmp_path)
+    assert rows(analysis.trials[0].logdir)[0]["forked"]
+    assert _zygote.pid() not in (None, first)
+
+
+def _alive(pid):
+    import psutil
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def test_without_the_zygote_workers_are_spawned(tmp_path, monkeypatch):
+    monkeypatch.setenv("TUNEC_ZYGOTE", "0")
+
+    def fn(config):
+        tune.report(**_whoami())
+    analysis = run(fn, tmp_path)
+    row = rows(analysis.trials[0].logdir)[0]
+    assert not row["forked"] and row["ppid"] == os.getpid()
