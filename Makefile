@@ -31,6 +31,7 @@ $(VENV)/.stamp: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install -q --upgrade pip setuptools wheel
 	$(VPY) -m pip install -q numpy cloudpickle pandas pytest hypothesis psutil tabulate pyyaml tensorboard tensorboardX
+	$(VPY) -m pip install -q optuna hyperopt scikit-optimize bayesian-optimization
 	$(VPY) -m pip install -q --no-build-isolation --no-deps -e .
 	touch $@
 
