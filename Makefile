@@ -27,12 +27,10 @@ deps:
 	  { $$SUDO apt-get update >/dev/null && $$SUDO apt-get install -y libjansson-dev pkg-config >/dev/null; }; }
 	@pkg-config --exists jansson || { echo "error: could not install libjansson-dev; install it and rerun"; exit 1; }
 
-$(VENV)/.stamp: pyproject.toml
+$(VENV)/.stamp: pyproject.toml requirements-test.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install -q --upgrade pip setuptools wheel
-	$(VPY) -m pip install -q numpy cloudpickle pandas pytest hypothesis psutil tabulate pyyaml tensorboard tensorboardX \
-	  nbclient nbformat ipykernel
-	$(VPY) -m pip install -q nevergrad zoopt ConfigSpace hpbandster
+	$(VPY) -m pip install -q -r requirements-test.txt
 	$(VPY) -m pip install -q --no-build-isolation --no-deps -e .
 	touch $@
 

@@ -1,0 +1,4 @@
+"""``ray.tune.search.hyperopt`` (2.x): HyperOptSearch."""
+from tunec.suggest.hyperopt import HyperOptSearch
+
+__all__ = ["HyperOptSearch"]

@@ -1,0 +1,4 @@
+"""``ray.tune.search.skopt`` (2.x): SkOptSearch."""
+from tunec.suggest.skopt import SkOptSearch
+
+__all__ = ["SkOptSearch"]
