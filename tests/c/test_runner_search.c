@@ -10,7 +10,8 @@
  * trial's results all come before its end, which carries the last one;
  * a resume recreates the recorded trials without asking and asks next for
  * the id a lost suggestion had; stop_all's ends are heard before generation
- * counts as done; searcher trials take custom names.
+ * counts as done; searcher trials take custom names; a grid_search in a
+ * suggestion fails naming its path.
  *
  * The call log is a string of tokens: "s<id>" a suggest call, "r<id>" a
  * result, "c<id>" a completion, "e<id>" an error end. */
@@ -599,6 +600,34 @@ static void test_merge_tags_and_names(void)
     finish(h);
 }
 
+/* A grid_search a suggestion brings (or the config it is merged over holds)
+ * cannot be searched: the step fails with an error naming its path, and
+ * no trial is made. */
+static void test_grid_search_in_suggestion_is_an_error(void)
+{
+    static const struct { const char *spec, *suggestion, *path; } rows[] = {
+        {NULL, "{\"x\": {\"grid_search\": [1, 2]}}", "config/x"},
+        {NULL, "{\"opt\": {\"lr\": {\"grid_search\": [0.1]}}}", "config/opt/lr"},
+        {"{\"config\": {\"a\": {\"grid_search\": [1, 2]}}}", "{\"x\": 1}", "config/a"},
+    };
+    for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++) {
+        const char *script[] = {rows[k].suggestion};
+        host *h = host_new(script, 1, NULL);
+        setup s = {.spec = rows[k].spec, .max_trials = -1, .cpus = 1};
+        make_runner(h, &s);
+        tc_error err;
+        tc_error_init(&err);
+        CHECK_INT(tc_runner_search_step(h->r, NULL, NULL, &err), -1);
+        CHECK_INT(err.code, TC_ERR_VALUE);
+        CHECK(strstr(err.text, "grid_search") != NULL);
+        if (!strstr(err.text, rows[k].path))
+            fprintf(stderr, "  no path %s in: %s\n", rows[k].path, err.text);
+        CHECK(strstr(err.text, rows[k].path) != NULL);
+        CHECK_INT(tc_runner_num_trials(h->r), 0);
+        finish(h);
+    }
+}
+
 int main(void)
 {
     test_asks_only_when_a_trial_can_start();
@@ -610,5 +639,6 @@ int main(void)
     test_resume_hands_out_the_lost_suggestion();
     test_stop_all_ends_heard_before_generation_done();
     test_merge_tags_and_names();
+    test_grid_search_in_suggestion_is_an_error();
     TEST_MAIN_END();
 }
