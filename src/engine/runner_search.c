@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "runner_internal.h"
+#include "space_internal.h"
 
 struct runner_search {
     int experiment;
@@ -282,6 +283,32 @@ static int leaves(const json_t *obj, json_t *path, tc_buf *key, json_t *pairs, j
     return rc;
 }
 
+/* The path ("config/a/0/b") of the first grid_search in v, appended to
+ * path; 1 when one was found. Any grid, one value or many: a searcher's
+ * trial is one point, as Ray's searchers refuse grid variables. */
+static int find_grid(const json_t *v, tc_buf *path)
+{
+    size_t base = path->len;
+    if (tcp_node_kind(v) == TCP_NODE_GRID)
+        return 1;
+    if (json_is_object(v) && !json_object_get(v, "$tunec")) {
+        const char *key;
+        json_t *child;
+        json_object_foreach((json_t *)v, key, child) {
+            if (tc_buf_printf(path, "/%s", key) == 0 && find_grid(child, path))
+                return 1;
+            path->len = base;
+        }
+    } else if (json_is_array(v)) {
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            if (tc_buf_printf(path, "/%zu", i) == 0 && find_grid(json_array_get(v, i), path))
+                return 1;
+            path->len = base;
+        }
+    }
+    return 0;
+}
+
 /* A trial from one suggestion (stolen). */
 static int add_suggested(tc_runner *r, struct runner_search *s, json_t *suggested,
                          tc_eval_fn fn, void *ctx, tc_error *err)
@@ -297,19 +324,24 @@ static int add_suggested(tc_runner *r, struct runner_search *s, json_t *suggeste
         json_decref(suggested);
         return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
     }
+    tc_buf grid;
+    tc_buf_init(&grid);
+    if (tc_buf_puts(&grid, "config") == 0 && find_grid(config, &grid)) {
+        json_decref(spec);
+        json_decref(suggested);
+        tc_error_set(err, TC_ERR_VALUE, "%s: grid_search cannot be combined with a searcher "
+                     "(search_alg=...): give the searcher the values to try, or use the "
+                     "default BasicVariantGenerator", grid.data);
+        tc_buf_free(&grid);
+        return -1;
+    }
+    tc_buf_free(&grid);
     tc_space *space = tc_space_new(spec, 1, r->exps[s->experiment].opts.seed +
                                    (uint64_t)r->next_trial_number, err);
     json_decref(spec);
     if (!space) {
         json_decref(suggested);
         return -1;
-    }
-    if (tc_space_grid_size(space) > 1) {
-        tc_space_free(space);
-        json_decref(suggested);
-        return tc_error_set(err, TC_ERR_VALUE, "config: grid_search cannot be combined with a "
-                            "searcher (search_alg=...): give the searcher the values to try, "
-                            "or use the default BasicVariantGenerator");
     }
     tc_space_set_next_index(space, s->made + 1);
     tc_variant v;
