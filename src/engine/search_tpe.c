@@ -27,9 +27,9 @@
  * sorted by loss; a suggestion walks those arrays once. Kernels are then in
  * value order, so log g(x) at a candidate sums outward from x and stops when
  * a bound on everything further out (the largest remaining weight constant,
- * the largest remaining sigma, the distance) falls below e^-40 of the sum so
- * far: the densities stay exact to ~1e-17 relative while a candidate touches
- * only the kernels near it. A kernel's normaliser (log sigma plus the log of
+ * the largest remaining sigma, the distance) falls below e^-36 of a lower
+ * bound on the largest term: the densities stay exact to ~1e-15 relative
+ * while a candidate touches only the kernels near it. A kernel's normaliser (log sigma plus the log of
  * its mass inside the domain, an erfc) is cached per trial and group and
  * recomputed only when its sigma changes, which after ~100 trials is rare:
  * most sigmas sit at the clip. Scratch arrays live in the object and grow.
@@ -62,9 +62,12 @@
 #include "search_tpe_internal.h"
 
 #define EPS_SIGMA 1e-12     /* Optuna's minimum sigma without the magic clip */
-#define WINDOW_CUT 40.0     /* stop summing when the rest is below e^-40 of the sum */
+#define WINDOW_CUT 36.0     /* leave out what is below e^-36 (2e-16) of the largest term */
 #define MAX_REJECT 1000     /* rejection tries before falling back to the centre */
 #define RAMP_FLAT 25        /* default_weights: the newest 25 weigh 1 */
+/* fmax is a libm call unless NaNs are ruled out; the hot loops never see one
+ * (a NaN kernel constant would have to come from a NaN bound or value). */
+#define MAXD(a, b) ((a) > (b) ? (a) : (b))
 
 enum { ST_RUNNING = 0, ST_COMPLETE = 1, ST_GONE = 2 };
 enum { BELOW = 0, ABOVE = 1 };
@@ -90,9 +93,13 @@ typedef struct pmodel {
 /* One Parzen estimator of one parameter (univariate), kernels in value order. */
 typedef struct kset {
     size_t n, cap, nobs;
+    size_t prior_at;        /* the prior's index, (size_t)-1 without one */
     long *trial;            /* -1: the prior */
     double *mu, *sig, *w, *c;
-    double *lcb, *lsig, *rcb, *rsig;   /* running maxima from the left / right */
+    double *isig;           /* 1 / sig */
+    double *lcb, *lsig, *rcb, *rsig;   /* running maxima from the left / right
+                                          (lsig, rsig: 1 / the largest sigma) */
+    double *tmp;            /* one candidate's terms */
     double log_n;
     /* categorical: the marginal */
     double *catp;
@@ -124,6 +131,7 @@ struct tc_tpe {
     double *ramp, *logramp; /* default_weights' ramp for logramp_n, and its logs */
     size_t logramp_n, logramp_cap;
     double ramp_sum;        /* sum of the n raw weights for logramp_n */
+    double flat_sum;        /* the sum when the last ramp_for had n <= 25, else -1 */
     kset ks[2];
     jset js[2];
     int *joint;             /* per parameter: in the joint group */
@@ -310,6 +318,8 @@ static void kset_free(kset *k)
     free(k->lsig);
     free(k->rcb);
     free(k->rsig);
+    free(k->isig);
+    free(k->tmp);
     free(k->catp);
 }
 
@@ -565,9 +575,14 @@ static int ramp_for(tc_tpe *t, size_t n)
 {
     size_t m;
     double start, step;
+    if (n <= RAMP_FLAT) {           /* all weigh 1: keep the cached ramp */
+        t->flat_sum = (double)n;
+        return 0;
+    }
+    t->flat_sum = -1;
     if (t->logramp_n == n)
         return 0;
-    m = n > RAMP_FLAT ? n - RAMP_FLAT : 0;
+    m = n - RAMP_FLAT;
     if (m + 1 > t->logramp_cap) {
         size_t c1 = t->logramp_cap, c2 = t->logramp_cap;
         if (grow((void **)&t->logramp, &c1, m + 1, sizeof(double)) < 0 ||
@@ -584,9 +599,15 @@ static int ramp_for(tc_tpe *t, size_t n)
         t->logramp[i] = log(w);
         t->ramp_sum += w;
     }
-    t->ramp_sum += (double)(n - m);
+    t->ramp_sum += (double)RAMP_FLAT;
     t->logramp_n = n;
     return 0;
+}
+
+/* The sum of the raw weights for the n of the last ramp_for. */
+static double raw_sum(const tc_tpe *t)
+{
+    return t->flat_sum >= 0 ? t->flat_sum : t->ramp_sum;
 }
 
 /* log raw weight of the observation of age rank r among n. */
@@ -633,6 +654,8 @@ static int kset_reserve(kset *k, size_t n)
     G(lsig, double);
     G(rcb, double);
     G(rsig, double);
+    G(isig, double);
+    G(tmp, double);
 #undef G
     return 0;
 }
@@ -705,8 +728,9 @@ static int build_kset(tc_tpe *t, size_t p, int g)
     }
     if (with_prior)
         k->sig[prior_at] = m->width;
+    k->prior_at = prior_at;
     /* weights and kernel constants */
-    total = nobs ? t->ramp_sum + (with_prior ? t->o.prior_weight : 0) : 1.0;
+    total = nobs ? raw_sum(t) + (with_prior ? t->o.prior_weight : 0) : 1.0;
     log_total = log(total);
     k->log_n = log((double)n);
     for (size_t i = 0; i < n; i++) {
@@ -732,23 +756,58 @@ static int build_kset(tc_tpe *t, size_t p, int g)
         }
         k->c[i] = lw - norm;
     }
-    /* running maxima for the window bound */
+    /* running maxima for the window bound, without the prior: its sigma is
+     * the whole width, and it is summed apart */
     for (size_t i = 0; i < n; i++) {
-        k->lcb[i] = i ? fmax(k->lcb[i - 1], k->c[i]) : k->c[i];
-        k->lsig[i] = i ? fmax(k->lsig[i - 1], k->sig[i]) : k->sig[i];
+        double cb = i == prior_at ? -INFINITY : k->c[i], sg = i == prior_at ? 0 : k->sig[i];
+        k->lcb[i] = i ? MAXD(k->lcb[i - 1], cb) : cb;
+        k->lsig[i] = i ? MAXD(k->lsig[i - 1], sg) : sg;
     }
     for (size_t i = n; i-- > 0;) {
-        k->rcb[i] = i + 1 < n ? fmax(k->rcb[i + 1], k->c[i]) : k->c[i];
-        k->rsig[i] = i + 1 < n ? fmax(k->rsig[i + 1], k->sig[i]) : k->sig[i];
+        double cb = i == prior_at ? -INFINITY : k->c[i], sg = i == prior_at ? 0 : k->sig[i];
+        k->rcb[i] = i + 1 < n ? MAXD(k->rcb[i + 1], cb) : cb;
+        k->rsig[i] = i + 1 < n ? MAXD(k->rsig[i + 1], sg) : sg;
+    }
+    for (size_t i = 0; i < n; i++) {
+        k->isig[i] = 1.0 / k->sig[i];
+        k->lsig[i] = 1.0 / k->lsig[i];
+        k->rsig[i] = 1.0 / k->rsig[i];
     }
     return 0;
 }
 
-/* log of the kernel mixture at model value x (numeric parameters). */
-static double kset_log_pdf(const pmodel *m, const kset *k, double x)
+/* Kernel i's log weighted density at model value x. */
+static double kernel_term(const pmodel *m, const kset *k, size_t i, double x)
 {
-    double mx = -INFINITY, s = 0, hs = m->step / 2;
-    size_t lo = 0, hi = k->n;
+    if (m->step > 0) {
+        double hs = m->step / 2, xl = fmax(x - hs, m->L), xh = fmin(x + hs, m->H);
+        return k->c[i] +
+               tc_tpe_log_gauss_mass((xl - k->mu[i]) * k->isig[i], (xh - k->mu[i]) * k->isig[i]);
+    } else {
+        double z = (x - k->mu[i]) * k->isig[i];
+        return k->c[i] - 0.5 * z * z;
+    }
+}
+
+/* The window bound of kernels from index i outward (one side's running
+ * maxima): every remaining kernel at the side's largest constant and sigma,
+ * at the nearest remaining distance; a grid kernel's bin mass is below the
+ * normal tail beyond the bin's near edge, so the same bound holds. */
+static double side_bound(const kset *k, const double *cb, const double *isg, size_t i, double d,
+                         double hs)
+{
+    double eff = (d > hs ? d - hs : 0) * isg[i];
+    return k->log_n + cb[i] - 0.5 * eff * eff;
+}
+
+/* log of the kernel mixture at model value x (numeric parameters). The
+ * prior and the two kernels around x give a lower bound on the largest
+ * term; the window then extends on each side while the side's bound could
+ * still reach e^-WINDOW_CUT of it, and only the window is summed. */
+static double kset_log_pdf(const pmodel *m, kset *k, double x)
+{
+    double floor_, mx, s = 0, hs = m->step / 2, prior_term = -INFINITY;
+    size_t lo = 0, hi = k->n, a, b, n = k->n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
         if (k->mu[mid] < x)
@@ -756,30 +815,39 @@ static double kset_log_pdf(const pmodel *m, const kset *k, double x)
         else
             hi = mid;
     }
-    for (int dir = 0; dir < 2; dir++) {
-        size_t i = dir ? lo : lo - 1;
-        for (; dir ? i < k->n : i != (size_t)-1; dir ? i++ : i--) {
-            double d = fabs(x - k->mu[i]), eff = d > hs ? d - hs : 0, tt;
-            double cb = dir ? k->rcb[i] : k->lcb[i], sg = dir ? k->rsig[i] : k->lsig[i];
-            if (mx > -INFINITY && k->log_n + cb - 0.5 * (eff / sg) * (eff / sg) < mx - WINDOW_CUT)
-                break;
-            if (m->step > 0) {
-                double xl = fmax(x - hs, m->L), xh = fmin(x + hs, m->H);
-                tt = k->c[i] + tc_tpe_log_gauss_mass((xl - k->mu[i]) / k->sig[i],
-                                                     (xh - k->mu[i]) / k->sig[i]);
-            } else {
-                double z = (x - k->mu[i]) / k->sig[i];
-                tt = k->c[i] - 0.5 * z * z;
-            }
-            if (tt <= mx) {
-                s += exp(tt - mx);
-            } else if (tt > -INFINITY) {
-                s = s * exp(mx - tt) + 1.0;
-                mx = tt;
-            }
+    if (k->prior_at != (size_t)-1)
+        prior_term = kernel_term(m, k, k->prior_at, x);
+    floor_ = prior_term;
+    if (lo < n && lo != k->prior_at)
+        floor_ = MAXD(floor_, kernel_term(m, k, lo, x));
+    if (lo > 0 && lo - 1 != k->prior_at)
+        floor_ = MAXD(floor_, kernel_term(m, k, lo - 1, x));
+    floor_ -= WINDOW_CUT;
+    for (b = lo; b < n; b++)
+        if (side_bound(k, k->rcb, k->rsig, b, k->mu[b] - x, hs) < floor_)
+            break;
+    for (a = lo; a > 0; a--)
+        if (side_bound(k, k->lcb, k->lsig, a - 1, x - k->mu[a - 1], hs) < floor_)
+            break;
+    mx = prior_term;
+    if (m->step > 0) {
+        for (size_t i = a; i < b; i++)
+            k->tmp[i - a] = kernel_term(m, k, i, x);
+    } else {
+        for (size_t i = a; i < b; i++) {
+            double z = (x - k->mu[i]) * k->isig[i];
+            k->tmp[i - a] = k->c[i] - 0.5 * z * z;
         }
     }
-    return mx == -INFINITY ? -INFINITY : mx + log(s);
+    for (size_t i = a; i < b; i++)
+        mx = MAXD(mx, k->tmp[i - a]);
+    if (mx == -INFINITY)
+        return -INFINITY;
+    for (size_t i = a; i < b; i++)
+        s += exp(k->tmp[i - a] - mx);
+    if (k->prior_at != (size_t)-1 && (k->prior_at < a || k->prior_at >= b))
+        s += exp(prior_term - mx);
+    return mx + log(s);
 }
 
 /* Categorical: the mixture's marginal over the choices into k->catp. */
@@ -907,7 +975,7 @@ static int build_jset(tc_tpe *t, int g, size_t njoint)
         return -1;
     cap = j->cap;
     j->n = n;
-    total = nobs ? t->ramp_sum + (with_prior ? t->o.prior_weight : 0) : 1.0;
+    total = nobs ? raw_sum(t) + (with_prior ? t->o.prior_weight : 0) : 1.0;
     log_total = log(total);
     for (size_t k = 0; k < nobs; k++) {
         j->logw[k] = log_raw_weight(t, k, nobs) - log_total;
