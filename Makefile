@@ -102,7 +102,7 @@ CMP_PY   := $(CMP_VENV)/bin/python
 $(CMP_VENV)/.stamp:
 	$(PYTHON) -m venv $(CMP_VENV)
 	$(CMP_PY) -m pip install -q --upgrade pip setuptools wheel
-	$(CMP_PY) -m pip install -q 'ray[tune]' optuna hyperopt pandas psutil
+	$(CMP_PY) -m pip install -q 'ray[tune]' optuna hyperopt pandas psutil matplotlib
 	touch $@
 
 bench-compare: deps $(CMP_VENV)/.stamp

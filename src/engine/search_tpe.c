@@ -65,12 +65,14 @@
 #define WINDOW_CUT 36.0     /* leave out what is below e^-36 (2e-16) of the largest term */
 #define MAX_REJECT 1000     /* rejection tries before falling back to the centre */
 #define RAMP_FLAT 25        /* default_weights: the newest 25 weigh 1 */
+#define GRID_TABLE_MAX 65536 /* grid points up to which bin masses are tabled */
+#define SMALL_BELOW 32      /* up to this many below trials: sort them, not walk all */
 /* fmax is a libm call unless NaNs are ruled out; the hot loops never see one
  * (a NaN kernel constant would have to come from a NaN bound or value). */
 #define MAXD(a, b) ((a) > (b) ? (a) : (b))
 
 enum { ST_RUNNING = 0, ST_COMPLETE = 1, ST_GONE = 2 };
-enum { BELOW = 0, ABOVE = 1 };
+enum { BELOW = 0, ABOVE = 1, NONE = 2 };
 
 /* One parameter as modelled. */
 typedef struct pmodel {
@@ -88,6 +90,14 @@ typedef struct pmodel {
     long *sorted;           /* trials with a value, by (value, trial) */
     size_t nsorted;
     double *c_sig[2], *c_k[2];   /* per trial and group: sigma -> normaliser cache */
+    double *c_is[2];             /* ... and 1 / sigma */
+    size_t nabsent;              /* trials ever added without this parameter */
+    /* grid parameters: a grid kernel's log bin mass depends only on the
+     * kernel's sigma and the candidate's offset d from it in steps, so at the
+     * group's clip sigma (most kernels) it is looked up by |d| */
+    double gt_sig[2];
+    double *gt[2];               /* [|d|], NaN: not computed yet */
+    size_t gt_n;                 /* entries: ngrid, 0 without tables */
 } pmodel;
 
 /* One Parzen estimator of one parameter (univariate), kernels in value order. */
@@ -126,8 +136,12 @@ struct tc_tpe {
     tc_rng rng;
     /* scratch */
     unsigned char *in_below;
+    unsigned char *grp;     /* per trial, this suggestion: BELOW, ABOVE or NONE */
+    long *grank;            /* per trial: age rank within its group */
+    size_t gcount[2];       /* trials per group */
     long *below;            /* the below trials, by age */
-    long *rank;             /* per trial: age rank within the current group */
+    long *rank;             /* per trial: age rank within the group among those with the
+                               parameter (a parameter some trials lack) */
     double *ramp, *logramp; /* default_weights' ramp for logramp_n, and its logs */
     size_t logramp_n, logramp_cap;
     double ramp_sum;        /* sum of the n raw weights for logramp_n */
@@ -251,6 +265,15 @@ static int setup_param(pmodel *m, const tc_tpe_param *p, size_t i, tc_error *err
     m->L = m->lo - m->step / 2;
     m->H = m->hi + m->step / 2;
     m->width = m->hi - m->lo + m->step;
+    if (m->step > 0 && m->ngrid <= GRID_TABLE_MAX) {
+        m->gt_n = (size_t)m->ngrid;
+        for (int g = 0; g < 2; g++) {
+            m->gt[g] = malloc(m->gt_n * sizeof(double));
+            if (!m->gt[g])
+                return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+            m->gt_sig[g] = NAN;
+        }
+    }
     return 0;
 }
 
@@ -345,6 +368,8 @@ void tc_tpe_free(tc_tpe *t)
         for (int g = 0; g < 2; g++) {
             free(m->c_sig[g]);
             free(m->c_k[g]);
+            free(m->c_is[g]);
+            free(m->gt[g]);
         }
     }
     free(t->pm);
@@ -354,6 +379,8 @@ void tc_tpe_free(tc_tpe *t)
     free(t->in_below);
     free(t->below);
     free(t->rank);
+    free(t->grp);
+    free(t->grank);
     free(t->logramp);
     free(t->ramp);
     for (int g = 0; g < 2; g++) {
@@ -412,6 +439,8 @@ static int ensure_trials(tc_tpe *t, size_t need)
     RE(t->in_below, unsigned char);
     RE(t->below, long);
     RE(t->rank, long);
+    RE(t->grp, unsigned char);
+    RE(t->grank, long);
     for (size_t i = 0; i < t->np; i++) {
         pmodel *m = &t->pm[i];
         RE(m->col, double);
@@ -419,6 +448,7 @@ static int ensure_trials(tc_tpe *t, size_t need)
         for (int g = 0; g < 2; g++) {
             RE(m->c_sig[g], double);
             RE(m->c_k[g], double);
+            RE(m->c_is[g], double);
         }
     }
 #undef RE
@@ -497,6 +527,8 @@ long tc_tpe_add_running(tc_tpe *t, const double *values, tc_error *err)
         m->c_sig[BELOW][tr] = m->c_sig[ABOVE][tr] = NAN;
         if (!isnan(m->col[tr]))
             sorted_insert(m, tr);
+        else
+            m->nabsent++;
     }
     t->state[tr] = ST_RUNNING;
     t->loss[tr] = NAN;
@@ -622,11 +654,25 @@ static int considered(const tc_tpe *t, long tr)
     return t->state[tr] == ST_COMPLETE || (t->o.constant_liar && t->state[tr] == ST_RUNNING);
 }
 
-static int in_group(const tc_tpe *t, long tr, int g)
+/* Splits the trials for a suggestion: the best nbelow completed ones by
+ * loss are BELOW, the other considered ones ABOVE; each gets its age rank
+ * within its group, and below[] lists the below group by age. */
+static void split_groups(tc_tpe *t, size_t nbelow)
 {
-    if (!considered(t, tr))
-        return 0;
-    return g == BELOW ? t->in_below[tr] : !t->in_below[tr];
+    for (size_t i = 0; i < nbelow; i++)
+        t->in_below[t->by_loss[i]] = 1;
+    t->gcount[BELOW] = t->gcount[ABOVE] = 0;
+    for (size_t tr = 0; tr < t->ntrials; tr++) {
+        int g = !considered(t, (long)tr) ? NONE : t->in_below[tr] ? BELOW : ABOVE;
+        t->grp[tr] = (unsigned char)g;
+        if (g == NONE)
+            continue;
+        if (g == BELOW)
+            t->below[t->gcount[BELOW]] = (long)tr;
+        t->grank[tr] = (long)t->gcount[g]++;
+    }
+    for (size_t i = 0; i < nbelow; i++)
+        t->in_below[t->by_loss[i]] = 0;
 }
 
 /* ------------------------------------------------------------------------- */
@@ -668,121 +714,218 @@ static double kernel_norm(const pmodel *m, double mu, double sig)
     return m->step > 0 ? lm : log(sig) + TC_TPE_LOG_SQRT_2PI + lm;
 }
 
-/* Builds group g's estimator of parameter p into t->ks[g]. */
+/* The group's kernels of parameter p in (value, trial) order into k->trial
+ * and k->mu, the prior (if any) placed after every value <= its centre.
+ * Returns the kernel count. A small below group is gathered and sorted
+ * (insertion: at most SMALL_BELOW); otherwise the parameter's sorted values
+ * are walked. */
+static size_t gather_kernels(tc_tpe *t, const pmodel *m, kset *k, int g, int with_prior,
+                             double prior_mu, size_t *prior_at)
+{
+    size_t j = 0;
+    int placed = !with_prior;
+    *prior_at = (size_t)-1;
+    if (g == BELOW && t->gcount[BELOW] <= SMALL_BELOW) {
+        for (size_t b = 0; b < t->gcount[BELOW]; b++) {
+            long tr = t->below[b];
+            double v = m->col[tr];
+            size_t i = j;
+            if (isnan(v))
+                continue;
+            /* below[] is by age, so an equal value goes after: (value, trial) */
+            while (i > 0 && k->mu[i - 1] > v) {
+                k->mu[i] = k->mu[i - 1];
+                k->trial[i] = k->trial[i - 1];
+                i--;
+            }
+            k->mu[i] = v;
+            k->trial[i] = tr;
+            j++;
+        }
+        if (!placed) {
+            size_t i = j;
+            while (i > 0 && k->mu[i - 1] > prior_mu) {
+                k->mu[i] = k->mu[i - 1];
+                k->trial[i] = k->trial[i - 1];
+                i--;
+            }
+            k->mu[i] = prior_mu;
+            k->trial[i] = -1;
+            *prior_at = i;
+            j++;
+        }
+        return j;
+    }
+    for (size_t s = 0; s < m->nsorted; s++) {
+        long tr = m->sorted[s];
+        if (t->grp[tr] != g)
+            continue;
+        if (!placed && m->col[tr] > prior_mu) {
+            *prior_at = j;
+            k->trial[j] = -1;
+            k->mu[j++] = prior_mu;
+            placed = 1;
+        }
+        k->trial[j] = tr;
+        k->mu[j++] = m->col[tr];
+    }
+    if (!placed) {
+        *prior_at = j;
+        k->trial[j] = -1;
+        k->mu[j++] = prior_mu;
+    }
+    return j;
+}
+
+/* Points the grid tables of group g at its clip sigma for this build (the
+ * sigma most kernels have), emptying them when that sigma changed. */
+static void grid_tables_for(pmodel *m, int g, double clip)
+{
+    if (!m->gt_n || m->gt_sig[g] == clip)
+        return;
+    m->gt_sig[g] = clip;
+    for (size_t i = 0; i < m->gt_n; i++)
+        m->gt[g][i] = NAN;
+}
+
+/* Builds group g's estimator of parameter p into t->ks[g]: three passes over
+ * the kernels (gather in value order; sigma, weight, constant and the
+ * left-running maxima; the right-running maxima), kernel normalisers and
+ * inverse sigmas from the per-trial cache while a kernel's sigma is
+ * unchanged. */
 static int build_kset(tc_tpe *t, size_t p, int g)
 {
     pmodel *m = &t->pm[p];
     kset *k = &t->ks[g];
-    size_t nobs = 0, n, prior_at;
+    size_t nobs, n, prior_at;
+    const long *rank;
     int with_prior;
-    double prior_mu = 0.5 * (m->lo + m->hi), total, log_total, minsig, maxsig;
-    /* age ranks of the group's observations of p */
-    for (size_t tr = 0; tr < t->ntrials; tr++)
-        if (in_group(t, (long)tr, g) && !isnan(m->col[tr]))
-            t->rank[tr] = (long)nobs++;
+    double prior_mu = 0.5 * (m->lo + m->hi), total, log_total, minsig, maxsig, lw_prior, w_prior,
+           inv_total, cbm, sgm, isgm;
+    /* age ranks of the group's observations of p: the group's own when every
+     * trial has p */
+    if (m->nabsent == 0) {
+        nobs = t->gcount[g];
+        rank = t->grank;
+    } else {
+        nobs = 0;
+        for (size_t tr = 0; tr < t->ntrials; tr++)
+            if (t->grp[tr] == g && !isnan(m->col[tr]))
+                t->rank[tr] = (long)nobs++;
+        rank = t->rank;
+    }
     with_prior = t->o.consider_prior || nobs == 0;
-    n = nobs + (size_t)with_prior;
-    if (kset_reserve(k, n + 1) < 0 || ramp_for(t, nobs) < 0)
+    if (kset_reserve(k, nobs + 2) < 0 || ramp_for(t, nobs) < 0)
         return -1;
     k->nobs = nobs;
-    /* kernels in value order; the prior after any equal value */
-    {
-        size_t j = 0;
-        int placed = !with_prior;
-        prior_at = (size_t)-1;
-        for (size_t s = 0; s < m->nsorted; s++) {
-            long tr = m->sorted[s];
-            if (!in_group(t, tr, g))
-                continue;
-            if (!placed && m->col[tr] > prior_mu) {
-                prior_at = j;
-                k->trial[j] = -1;
-                k->mu[j++] = prior_mu;
-                placed = 1;
-            }
-            k->trial[j] = tr;
-            k->mu[j++] = m->col[tr];
-        }
-        if (!placed) {
-            prior_at = j;
-            k->trial[j] = -1;
-            k->mu[j++] = prior_mu;
-        }
-        k->n = j;
-    }
-    /* sigmas: the larger gap to a neighbour, the domain's ends as neighbours */
+    n = gather_kernels(t, m, k, g, with_prior, prior_mu, &prior_at);
+    k->n = n;
+    k->prior_at = prior_at;
     maxsig = m->width;
     minsig = t->o.consider_magic_clip
                  ? m->width / fmin(100.0, 1.0 + (double)nobs + (double)with_prior)
                  : EPS_SIGMA;
-    for (size_t i = 0; i < n; i++) {
-        double left = i > 0 ? k->mu[i - 1] : m->L, right = i + 1 < n ? k->mu[i + 1] : m->H;
-        double s = fmax(k->mu[i] - left, right - k->mu[i]);
-        if (!t->o.consider_endpoints && n >= 2) {
-            if (i == 0)
-                s = k->mu[1] - k->mu[0];
-            else if (i == n - 1)
-                s = k->mu[n - 1] - k->mu[n - 2];
-        }
-        k->sig[i] = clampd(s, minsig, maxsig);
-    }
-    if (with_prior)
-        k->sig[prior_at] = m->width;
-    k->prior_at = prior_at;
-    /* weights and kernel constants */
+    grid_tables_for(m, g, minsig);
     total = nobs ? raw_sum(t) + (with_prior ? t->o.prior_weight : 0) : 1.0;
     log_total = log(total);
+    inv_total = 1.0 / total;
+    lw_prior = nobs ? log(t->o.prior_weight) - log_total : 0.0;
+    w_prior = nobs ? t->o.prior_weight * inv_total : 1.0;
     k->log_n = log((double)n);
+    cbm = -INFINITY;
+    sgm = 0;
+    isgm = INFINITY;
     for (size_t i = 0; i < n; i++) {
         long tr = k->trial[i];
-        double lw, norm;
+        double sig, lw, norm, is;
         if (tr < 0) {
-            lw = nobs ? log(t->o.prior_weight) - log_total : 0.0;
-            k->w[i] = nobs ? t->o.prior_weight / total : 1.0;
-            norm = m->cat ? 0 : kernel_norm(m, k->mu[i], k->sig[i]);
+            sig = m->width;
+            is = 1.0 / sig;
+            k->w[i] = w_prior;
+            norm = m->cat ? 0 : kernel_norm(m, k->mu[i], sig);
+            k->c[i] = lw_prior - norm;
         } else {
-            size_t r = (size_t)t->rank[tr];
+            /* sigma: the larger gap to a neighbour, the domain's ends as
+             * neighbours (the end kernels' inner gap without endpoints) */
+            double left = i > 0 ? k->mu[i - 1] : m->L, right = i + 1 < n ? k->mu[i + 1] : m->H;
+            size_t r = (size_t)rank[tr];
+            if (!t->o.consider_endpoints && n >= 2 && i == 0)
+                sig = k->mu[1] - k->mu[0];
+            else if (!t->o.consider_endpoints && n >= 2 && i == n - 1)
+                sig = k->mu[n - 1] - k->mu[n - 2];
+            else
+                sig = MAXD(k->mu[i] - left, right - k->mu[i]);
+            sig = clampd(sig, minsig, maxsig);
             lw = log_raw_weight(t, r, nobs) - log_total;
-            k->w[i] = (r + RAMP_FLAT < nobs ? t->ramp[r] : 1.0) / total;
+            k->w[i] = (r + RAMP_FLAT < nobs ? t->ramp[r] : 1.0) * inv_total;
             if (m->cat) {
                 norm = 0;
-            } else if (m->c_sig[g][tr] == k->sig[i]) {
+                is = 1.0 / sig;
+            } else if (m->c_sig[g][tr] == sig) {
                 norm = m->c_k[g][tr];
+                is = m->c_is[g][tr];
             } else {
-                norm = kernel_norm(m, k->mu[i], k->sig[i]);
-                m->c_sig[g][tr] = k->sig[i];
+                norm = kernel_norm(m, k->mu[i], sig);
+                is = 1.0 / sig;
+                m->c_sig[g][tr] = sig;
                 m->c_k[g][tr] = norm;
+                m->c_is[g][tr] = is;
+            }
+            k->c[i] = lw - norm;
+            /* running maxima for the window bound, without the prior: its
+             * sigma is the whole width, and it is summed apart */
+            cbm = MAXD(cbm, k->c[i]);
+            if (sig > sgm) {
+                sgm = sig;
+                isgm = is;
             }
         }
-        k->c[i] = lw - norm;
+        k->sig[i] = sig;
+        k->isig[i] = is;
+        k->lcb[i] = cbm;
+        k->lsig[i] = isgm;      /* 1 / the largest sigma so far */
     }
-    /* running maxima for the window bound, without the prior: its sigma is
-     * the whole width, and it is summed apart */
-    for (size_t i = 0; i < n; i++) {
-        double cb = i == prior_at ? -INFINITY : k->c[i], sg = i == prior_at ? 0 : k->sig[i];
-        k->lcb[i] = i ? MAXD(k->lcb[i - 1], cb) : cb;
-        k->lsig[i] = i ? MAXD(k->lsig[i - 1], sg) : sg;
-    }
+    cbm = -INFINITY;
+    sgm = 0;
+    isgm = INFINITY;
     for (size_t i = n; i-- > 0;) {
-        double cb = i == prior_at ? -INFINITY : k->c[i], sg = i == prior_at ? 0 : k->sig[i];
-        k->rcb[i] = i + 1 < n ? MAXD(k->rcb[i + 1], cb) : cb;
-        k->rsig[i] = i + 1 < n ? MAXD(k->rsig[i + 1], sg) : sg;
-    }
-    for (size_t i = 0; i < n; i++) {
-        k->isig[i] = 1.0 / k->sig[i];
-        k->lsig[i] = 1.0 / k->lsig[i];
-        k->rsig[i] = 1.0 / k->rsig[i];
+        if (i != prior_at) {
+            cbm = MAXD(cbm, k->c[i]);
+            if (k->sig[i] > sgm) {
+                sgm = k->sig[i];
+                isgm = k->isig[i];
+            }
+        }
+        k->rcb[i] = cbm;
+        k->rsig[i] = isgm;
     }
     return 0;
 }
 
+/* Grid kernel i's log bin mass at model value x (a grid point): from the
+ * group's table when the kernel sits on the grid at the group's clip sigma. */
+static double grid_log_mass(pmodel *m, const kset *k, int g, size_t i, double x)
+{
+    double hs = m->step / 2, xl = fmax(x - hs, m->L), xh = fmin(x + hs, m->H), d, ad;
+    if (m->gt_n && k->trial[i] >= 0 && k->sig[i] == m->gt_sig[g]) {
+        d = (x - k->mu[i]) / m->step;
+        ad = floor(fabs(d) + 0.5);
+        if (fabs(fabs(d) - ad) < 1e-9 && ad < (double)m->gt_n) {
+            double *e = &m->gt[g][(size_t)ad];
+            if (isnan(*e))
+                *e = tc_tpe_log_gauss_mass((xl - k->mu[i]) * k->isig[i],
+                                           (xh - k->mu[i]) * k->isig[i]);
+            return *e;
+        }
+    }
+    return tc_tpe_log_gauss_mass((xl - k->mu[i]) * k->isig[i], (xh - k->mu[i]) * k->isig[i]);
+}
+
 /* Kernel i's log weighted density at model value x. */
-static double kernel_term(const pmodel *m, const kset *k, size_t i, double x)
+static double kernel_term(pmodel *m, const kset *k, int g, size_t i, double x)
 {
     if (m->step > 0) {
-        double hs = m->step / 2, xl = fmax(x - hs, m->L), xh = fmin(x + hs, m->H);
-        return k->c[i] +
-               tc_tpe_log_gauss_mass((xl - k->mu[i]) * k->isig[i], (xh - k->mu[i]) * k->isig[i]);
+        return k->c[i] + grid_log_mass(m, k, g, i, x);
     } else {
         double z = (x - k->mu[i]) * k->isig[i];
         return k->c[i] - 0.5 * z * z;
@@ -800,14 +943,84 @@ static double side_bound(const kset *k, const double *cb, const double *isg, siz
     return k->log_n + cb[i] - 0.5 * eff * eff;
 }
 
+/* A side's bound never grows outward (the running maxima cover fewer
+ * kernels, the distance grows), so the window's end is found by galloping
+ * and bisection: the first index from lo up whose bound is below floor_. */
+static size_t window_right(const kset *k, size_t lo, double x, double hs, double floor_)
+{
+    size_t n = k->n, step = 1, ok = lo, bad;
+#define OUT_R(i) (side_bound(k, k->rcb, k->rsig, (i), k->mu[i] - x, hs) < floor_)
+    if (lo >= n || OUT_R(lo))
+        return lo;
+    /* ok: inside; find bad: outside (or n) */
+    for (;;) {
+        size_t probe = ok + step;
+        if (probe >= n) {
+            bad = n;
+            break;
+        }
+        if (OUT_R(probe)) {
+            bad = probe;
+            break;
+        }
+        ok = probe;
+        step *= 2;
+    }
+    while (bad - ok > 1) {
+        size_t mid = ok + (bad - ok) / 2;
+        if (OUT_R(mid))
+            bad = mid;
+        else
+            ok = mid;
+    }
+    return bad;
+#undef OUT_R
+}
+
+/* The same leftwards: the smallest a <= lo such that every kernel in [a, lo)
+ * is inside, kernel a - 1 (if any) outside. */
+static size_t window_left(const kset *k, size_t lo, double x, double hs, double floor_)
+{
+    size_t step = 1, ok, bad;   /* in kernel counts left of lo: ok inside, bad outside */
+#define OUT_L(j) (side_bound(k, k->lcb, k->lsig, lo - (j), x - k->mu[lo - (j)], hs) < floor_)
+    if (lo == 0 || OUT_L(1))
+        return lo;
+    ok = 1;
+    for (;;) {
+        size_t probe = ok + step;
+        if (probe > lo) {
+            bad = lo + 1;
+            break;
+        }
+        if (OUT_L(probe)) {
+            bad = probe;
+            break;
+        }
+        ok = probe;
+        step *= 2;
+    }
+    while (bad - ok > 1) {
+        size_t mid = ok + (bad - ok) / 2;
+        if (OUT_L(mid))
+            bad = mid;
+        else
+            ok = mid;
+    }
+    return lo - ok;
+#undef OUT_L
+}
+
 /* log of the kernel mixture at model value x (numeric parameters). The
  * prior and the two kernels around x give a lower bound on the largest
  * term; the window then extends on each side while the side's bound could
- * still reach e^-WINDOW_CUT of it, and only the window is summed. */
-static double kset_log_pdf(const pmodel *m, kset *k, double x)
+ * still reach e^-WINDOW_CUT of it, and only the window is summed, relative
+ * to that lower bound (so every exponent is at most a few dozen and the sum
+ * at least 1). */
+static double kset_log_pdf(pmodel *m, kset *k, int g, double x)
 {
-    double floor_, mx, s = 0, hs = m->step / 2, prior_term = -INFINITY;
+    double floor_, ref, mx, s, hs = m->step / 2, prior_term = -INFINITY;
     size_t lo = 0, hi = k->n, a, b, n = k->n;
+    int prior_apart;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
         if (k->mu[mid] < x)
@@ -816,36 +1029,34 @@ static double kset_log_pdf(const pmodel *m, kset *k, double x)
             hi = mid;
     }
     if (k->prior_at != (size_t)-1)
-        prior_term = kernel_term(m, k, k->prior_at, x);
+        prior_term = kernel_term(m, k, g, k->prior_at, x);
     floor_ = prior_term;
     if (lo < n && lo != k->prior_at)
-        floor_ = MAXD(floor_, kernel_term(m, k, lo, x));
+        floor_ = MAXD(floor_, kernel_term(m, k, g, lo, x));
     if (lo > 0 && lo - 1 != k->prior_at)
-        floor_ = MAXD(floor_, kernel_term(m, k, lo - 1, x));
+        floor_ = MAXD(floor_, kernel_term(m, k, g, lo - 1, x));
+    ref = floor_;
     floor_ -= WINDOW_CUT;
-    for (b = lo; b < n; b++)
-        if (side_bound(k, k->rcb, k->rsig, b, k->mu[b] - x, hs) < floor_)
-            break;
-    for (a = lo; a > 0; a--)
-        if (side_bound(k, k->lcb, k->lsig, a - 1, x - k->mu[a - 1], hs) < floor_)
-            break;
-    mx = prior_term;
-    if (m->step > 0) {
-        for (size_t i = a; i < b; i++)
-            k->tmp[i - a] = kernel_term(m, k, i, x);
-    } else {
-        for (size_t i = a; i < b; i++) {
-            double z = (x - k->mu[i]) * k->isig[i];
-            k->tmp[i - a] = k->c[i] - 0.5 * z * z;
-        }
+    b = window_right(k, lo, x, hs, floor_);
+    a = window_left(k, lo, x, hs, floor_);
+    prior_apart = k->prior_at != (size_t)-1 && (k->prior_at < a || k->prior_at >= b);
+    if (m->step == 0 && ref > -INFINITY) {
+        s = tc_tpe_gauss_window_sum(k->mu + a, k->isig + a, k->c + a, b - a, x, ref);
+        if (prior_apart)
+            s += exp(prior_term - ref);
+        return ref + log(s);
     }
-    for (size_t i = a; i < b; i++)
+    /* grid kernels (a bin mass may underflow to -inf): the terms, their
+     * maximum, the sum */
+    mx = prior_term;
+    for (size_t i = a; i < b; i++) {
+        k->tmp[i - a] = kernel_term(m, k, g, i, x);
         mx = MAXD(mx, k->tmp[i - a]);
+    }
     if (mx == -INFINITY)
         return -INFINITY;
-    for (size_t i = a; i < b; i++)
-        s += exp(k->tmp[i - a] - mx);
-    if (k->prior_at != (size_t)-1 && (k->prior_at < a || k->prior_at >= b))
+    s = tc_tpe_exp_sum(k->tmp, b - a, mx);
+    if (prior_apart)
         s += exp(prior_term - mx);
     return mx + log(s);
 }
@@ -967,7 +1178,7 @@ static int build_jset(tc_tpe *t, int g, size_t njoint)
     int with_prior;
     double total, log_total;
     for (size_t tr = 0; tr < t->ntrials; tr++)
-        if (in_group(t, (long)tr, g))
+        if (t->grp[tr] == g)
             t->rank[nobs++] = (long)tr;     /* rank[] reused as the age-ordered list */
     with_prior = t->o.consider_prior || nobs == 0;
     n = nobs + (size_t)with_prior;
@@ -1149,11 +1360,11 @@ static int suggest_univariate(tc_tpe *t, size_t p, double *out)
             x[i] = to_grid(m, sample_trunc(&t->rng, kb->mu[k], kb->sig[k], m->L, m->H));
         }
         for (size_t i = 0; i < ne; i++)
-            ll[i] = kset_log_pdf(m, kb, x[i]);
+            ll[i] = kset_log_pdf(m, kb, BELOW, x[i]);
         if (build_kset(t, p, ABOVE) < 0)
             return -1;
         for (size_t i = 0; i < ne; i++) {
-            lg[i] = kset_log_pdf(m, ka, x[i]);
+            lg[i] = kset_log_pdf(m, ka, ABOVE, x[i]);
             val[i] = to_external(m, x[i]);
         }
     }
@@ -1189,8 +1400,7 @@ static int suggest_tpe(tc_tpe *t, double *out)
     nbelow = g < (double)t->o.gamma_max ? (size_t)g : (size_t)t->o.gamma_max;
     if (nbelow > n)
         nbelow = n;
-    for (size_t i = 0; i < nbelow; i++)
-        t->in_below[t->by_loss[i]] = 1;
+    split_groups(t, nbelow);
     nj = choose_joint(t);
     if (nj) {
         if (build_jset(t, BELOW, nj) < 0)
@@ -1249,12 +1459,8 @@ static int suggest_tpe(tc_tpe *t, double *out)
         if (suggest_univariate(t, p, out) < 0)
             goto nomem;
     }
-    for (size_t i = 0; i < nbelow; i++)
-        t->in_below[t->by_loss[i]] = 0;
     return 0;
 nomem:
-    for (size_t i = 0; i < nbelow; i++)
-        t->in_below[t->by_loss[i]] = 0;
     return -1;
 }
 

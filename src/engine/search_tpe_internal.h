@@ -5,6 +5,8 @@
 #ifndef TUNEC_SEARCH_TPE_INTERNAL_H
 #define TUNEC_SEARCH_TPE_INTERNAL_H
 
+#include <stddef.h>
+
 /* log(2 pi) / 2: the normal density's log normaliser. */
 #define TC_TPE_LOG_SQRT_2PI 0.91893853320467274178032973640562
 
@@ -18,5 +20,11 @@ double tc_tpe_log_ndtr(double a);
  * right tail (mirrored onto the left), or straddling 0 (log1p of the two
  * tails). -inf when the mass underflows. */
 double tc_tpe_log_gauss_mass(double a, double b);
+
+/* search_tpe_sum.c: sum over i < n of exp(c[i] - ((x - mu[i]) * isig[i])^2 / 2
+ * - ref), and of exp(terms[i] - ref); every exponent at most a few dozen. */
+double tc_tpe_gauss_window_sum(const double *mu, const double *isig, const double *c, size_t n,
+                               double x, double ref);
+double tc_tpe_exp_sum(const double *terms, size_t n, double ref);
 
 #endif
