@@ -67,12 +67,21 @@
 #define RAMP_FLAT 25        /* default_weights: the newest 25 weigh 1 */
 #define GRID_TABLE_MAX 65536 /* grid points up to which bin masses are tabled */
 #define SMALL_BELOW 32      /* up to this many below trials: sort them, not walk all */
+#define BLK_SHIFT 2         /* the window bound's maxima are kept per block of 4 kernels: */
+#define BLK (1 << BLK_SHIFT) /* a block's own maximum needs no serial chain */
 /* fmax is a libm call unless NaNs are ruled out; the hot loops never see one
  * (a NaN kernel constant would have to come from a NaN bound or value). */
 #define MAXD(a, b) ((a) > (b) ? (a) : (b))
 
 enum { ST_RUNNING = 0, ST_COMPLETE = 1, ST_GONE = 2 };
 enum { BELOW = 0, ABOVE = 1, NONE = 2 };
+
+/* A kernel's normaliser and inverse sigma for the sigma they were computed
+ * at (most kernels keep theirs from one suggestion to the next); one record,
+ * so that a kernel's lookup is one cache line. */
+typedef struct kcache {
+    double sig, norm, isig;
+} kcache;
 
 /* One parameter as modelled. */
 typedef struct pmodel {
@@ -89,8 +98,7 @@ typedef struct pmodel {
     double *col;            /* model value per trial, NaN: absent */
     long *sorted;           /* trials with a value, by (value, trial) */
     size_t nsorted;
-    double *c_sig[2], *c_k[2];   /* per trial and group: sigma -> normaliser cache */
-    double *c_is[2];             /* ... and 1 / sigma */
+    kcache *kc[2];               /* per trial and group: the kernel's sigma -> normaliser */
     size_t nabsent;              /* trials ever added without this parameter */
     /* grid parameters: a grid kernel's log bin mass depends only on the
      * kernel's sigma and the candidate's offset d from it in steps, so at the
@@ -107,8 +115,11 @@ typedef struct kset {
     long *trial;            /* -1: the prior */
     double *mu, *sig, *w, *c;
     double *isig;           /* 1 / sig */
-    double *lcb, *lsig, *rcb, *rsig;   /* running maxima from the left / right
-                                          (lsig, rsig: 1 / the largest sigma) */
+    double *lcb, *lsig, *rcb, *rsig;   /* per block of BLK kernels, running maxima of
+                                          the constants and sigmas from the left (up to
+                                          the block's end) and from the right (from the
+                                          block's start), the prior left out; lsig, rsig
+                                          hold 1 / the largest sigma */
     double *tmp;            /* one candidate's terms */
     double log_n;
     /* categorical: the marginal */
@@ -139,6 +150,10 @@ struct tc_tpe {
     unsigned char *grp;     /* per trial, this suggestion: BELOW, ABOVE or NONE */
     long *grank;            /* per trial: age rank within its group */
     size_t gcount[2];       /* trials per group */
+    double *tw[2], *tlw[2]; /* per trial: raw weight in its group (default_weights by age) and
+                               its log; [g] is valid for the trials of group g */
+    double gsum[2];         /* each group's sum of raw weights */
+    double *pw, *plw;       /* the same for a parameter some trials lack */
     long *below;            /* the below trials, by age */
     long *rank;             /* per trial: age rank within the group among those with the
                                parameter (a parameter some trials lack) */
@@ -366,9 +381,7 @@ void tc_tpe_free(tc_tpe *t)
         free(m->col);
         free(m->sorted);
         for (int g = 0; g < 2; g++) {
-            free(m->c_sig[g]);
-            free(m->c_k[g]);
-            free(m->c_is[g]);
+            free(m->kc[g]);
             free(m->gt[g]);
         }
     }
@@ -381,6 +394,12 @@ void tc_tpe_free(tc_tpe *t)
     free(t->rank);
     free(t->grp);
     free(t->grank);
+    free(t->pw);
+    free(t->plw);
+    for (int g = 0; g < 2; g++) {
+        free(t->tw[g]);
+        free(t->tlw[g]);
+    }
     free(t->logramp);
     free(t->ramp);
     for (int g = 0; g < 2; g++) {
@@ -441,14 +460,18 @@ static int ensure_trials(tc_tpe *t, size_t need)
     RE(t->rank, long);
     RE(t->grp, unsigned char);
     RE(t->grank, long);
+    RE(t->pw, double);
+    RE(t->plw, double);
+    RE(t->tw[0], double);
+    RE(t->tw[1], double);
+    RE(t->tlw[0], double);
+    RE(t->tlw[1], double);
     for (size_t i = 0; i < t->np; i++) {
         pmodel *m = &t->pm[i];
         RE(m->col, double);
         RE(m->sorted, long);
         for (int g = 0; g < 2; g++) {
-            RE(m->c_sig[g], double);
-            RE(m->c_k[g], double);
-            RE(m->c_is[g], double);
+            RE(m->kc[g], kcache);
         }
     }
 #undef RE
@@ -524,7 +547,7 @@ long tc_tpe_add_running(tc_tpe *t, const double *values, tc_error *err)
             return -1;
     for (size_t i = 0; i < t->np; i++) {
         pmodel *m = &t->pm[i];
-        m->c_sig[BELOW][tr] = m->c_sig[ABOVE][tr] = NAN;
+        m->kc[BELOW][tr].sig = m->kc[ABOVE][tr].sig = NAN;
         if (!isnan(m->col[tr]))
             sorted_insert(m, tr);
         else
@@ -654,6 +677,29 @@ static int considered(const tc_tpe *t, long tr)
     return t->state[tr] == ST_COMPLETE || (t->o.constant_liar && t->state[tr] == ST_RUNNING);
 }
 
+/* default_weights for group g by age rank, in trial order: the oldest n -
+ * 25 on numpy's linspace(1/n, 1, n - 25), the rest 1; their logs in one
+ * vectorised pass (about a thousand per suggestion). */
+static void group_weights(tc_tpe *t, int g)
+{
+    size_t n = t->gcount[g], m = n > RAMP_FLAT ? n - RAMP_FLAT : 0;
+    double start = n ? 1.0 / (double)n : 0, step = m > 1 ? (1.0 - start) / (double)(m - 1) : 0;
+    double sum = 0, *w = t->tw[g];
+    for (size_t tr = 0; tr < t->ntrials; tr++) {
+        size_t r;
+        if (t->grp[tr] != g) {
+            w[tr] = 1.0;        /* keeps the log pass finite */
+            continue;
+        }
+        r = (size_t)t->grank[tr];
+        w[tr] = r < m ? ((m > 1 && r == m - 1) ? 1.0 : (double)r * step + start) : 1.0;
+        if (r < m)
+            sum += w[tr];
+    }
+    t->gsum[g] = m ? sum + (double)RAMP_FLAT : (double)n;
+    tc_tpe_log_array(w, t->tlw[g], t->ntrials);
+}
+
 /* Splits the trials for a suggestion: the best nbelow completed ones by
  * loss are BELOW, the other considered ones ABOVE; each gets its age rank
  * within its group, and below[] lists the below group by age. */
@@ -673,6 +719,8 @@ static void split_groups(tc_tpe *t, size_t nbelow)
     }
     for (size_t i = 0; i < nbelow; i++)
         t->in_below[t->by_loss[i]] = 0;
+    group_weights(t, BELOW);
+    group_weights(t, ABOVE);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -788,6 +836,50 @@ static void grid_tables_for(pmodel *m, int g, double clip)
         m->gt[g][i] = NAN;
 }
 
+/* The window bound's maxima per block of BLK kernels (see kset), the prior
+ * left out: its sigma is the whole width, and it is summed apart. A block's
+ * own maxima come from independent comparisons; only the running maxima
+ * over blocks form a chain, BLK times shorter than one over kernels. */
+static void block_maxima(kset *k, size_t n, size_t prior_at, double *lcb, double *lsg,
+                         double *rcb, double *rsg)
+{
+    size_t nb = (n + BLK - 1) >> BLK_SHIFT;
+    double cbm = -INFINITY, sgm = 0, isgm = INFINITY;
+    double *bc = k->tmp, *bs = k->tmp + nb;     /* each block's own maxima */
+    for (size_t b = 0; b < nb; b++) {
+        size_t i0 = b << BLK_SHIFT, i1 = i0 + BLK < n ? i0 + BLK : n;
+        double mc = -INFINITY, ms = 0;
+        for (size_t i = i0; i < i1; i++) {
+            double c = i == prior_at ? -INFINITY : k->c[i], sg = i == prior_at ? 0 : k->sig[i];
+            mc = MAXD(mc, c);
+            ms = MAXD(ms, sg);
+        }
+        bc[b] = mc;
+        bs[b] = ms;
+    }
+    for (size_t b = 0; b < nb; b++) {
+        cbm = MAXD(cbm, bc[b]);
+        if (bs[b] > sgm) {
+            sgm = bs[b];
+            isgm = 1.0 / sgm;
+        }
+        lcb[b] = cbm;
+        lsg[b] = isgm;
+    }
+    cbm = -INFINITY;
+    sgm = 0;
+    isgm = INFINITY;
+    for (size_t b = nb; b-- > 0;) {
+        cbm = MAXD(cbm, bc[b]);
+        if (bs[b] > sgm) {
+            sgm = bs[b];
+            isgm = 1.0 / sgm;
+        }
+        rcb[b] = cbm;
+        rsg[b] = isgm;
+    }
+}
+
 /* Builds group g's estimator of parameter p into t->ks[g]: three passes over
  * the kernels (gather in value order; sigma, weight, constant and the
  * left-running maxima; the right-running maxima), kernel normalisers and
@@ -798,24 +890,38 @@ static int build_kset(tc_tpe *t, size_t p, int g)
     pmodel *m = &t->pm[p];
     kset *k = &t->ks[g];
     size_t nobs, n, prior_at;
-    const long *rank;
+    const double *tw, *tlw;
+    double rawsum;
     int with_prior;
     double prior_mu = 0.5 * (m->lo + m->hi), total, log_total, minsig, maxsig, lw_prior, w_prior,
-           inv_total, cbm, sgm, isgm;
+           inv_total;
     /* age ranks of the group's observations of p: the group's own when every
      * trial has p */
     if (m->nabsent == 0) {
         nobs = t->gcount[g];
-        rank = t->grank;
+        tw = t->tw[g];
+        tlw = t->tlw[g];
+        rawsum = t->gsum[g];
     } else {
-        nobs = 0;
+        size_t r = 0;
         for (size_t tr = 0; tr < t->ntrials; tr++)
             if (t->grp[tr] == g && !isnan(m->col[tr]))
-                t->rank[tr] = (long)nobs++;
-        rank = t->rank;
+                t->rank[tr] = (long)r++;
+        nobs = r;
+        if (ramp_for(t, nobs) < 0)
+            return -1;
+        for (size_t tr = 0; tr < t->ntrials; tr++)
+            if (t->grp[tr] == g && !isnan(m->col[tr])) {
+                size_t rk = (size_t)t->rank[tr];
+                t->pw[tr] = rk + RAMP_FLAT < nobs ? t->ramp[rk] : 1.0;
+                t->plw[tr] = log_raw_weight(t, rk, nobs);
+            }
+        tw = t->pw;
+        tlw = t->plw;
+        rawsum = raw_sum(t);
     }
     with_prior = t->o.consider_prior || nobs == 0;
-    if (kset_reserve(k, nobs + 2) < 0 || ramp_for(t, nobs) < 0)
+    if (kset_reserve(k, nobs + 2) < 0)
         return -1;
     k->nobs = nobs;
     n = gather_kernels(t, m, k, g, with_prior, prior_mu, &prior_at);
@@ -826,78 +932,63 @@ static int build_kset(tc_tpe *t, size_t p, int g)
                  ? m->width / fmin(100.0, 1.0 + (double)nobs + (double)with_prior)
                  : EPS_SIGMA;
     grid_tables_for(m, g, minsig);
-    total = nobs ? raw_sum(t) + (with_prior ? t->o.prior_weight : 0) : 1.0;
+    total = nobs ? rawsum + (with_prior ? t->o.prior_weight : 0) : 1.0;
     log_total = log(total);
     inv_total = 1.0 / total;
     lw_prior = nobs ? log(t->o.prior_weight) - log_total : 0.0;
     w_prior = nobs ? t->o.prior_weight * inv_total : 1.0;
     k->log_n = log((double)n);
-    cbm = -INFINITY;
-    sgm = 0;
-    isgm = INFINITY;
-    for (size_t i = 0; i < n; i++) {
-        long tr = k->trial[i];
-        double sig, lw, norm, is;
-        if (tr < 0) {
-            sig = m->width;
-            is = 1.0 / sig;
-            k->w[i] = w_prior;
-            norm = m->cat ? 0 : kernel_norm(m, k->mu[i], sig);
-            k->c[i] = lw_prior - norm;
-        } else {
-            /* sigma: the larger gap to a neighbour, the domain's ends as
-             * neighbours (the end kernels' inner gap without endpoints) */
-            double left = i > 0 ? k->mu[i - 1] : m->L, right = i + 1 < n ? k->mu[i + 1] : m->H;
-            size_t r = (size_t)rank[tr];
-            if (!t->o.consider_endpoints && n >= 2 && i == 0)
-                sig = k->mu[1] - k->mu[0];
-            else if (!t->o.consider_endpoints && n >= 2 && i == n - 1)
-                sig = k->mu[n - 1] - k->mu[n - 2];
-            else
-                sig = MAXD(k->mu[i] - left, right - k->mu[i]);
-            sig = clampd(sig, minsig, maxsig);
-            lw = log_raw_weight(t, r, nobs) - log_total;
-            k->w[i] = (r + RAMP_FLAT < nobs ? t->ramp[r] : 1.0) * inv_total;
-            if (m->cat) {
-                norm = 0;
+    {
+        /* restrict locals: the stores below cannot alias the caches */
+        const long *restrict ktr = k->trial;
+        const double *restrict mu = k->mu;
+        double *restrict sigv = k->sig, *restrict isv = k->isig, *restrict wv = k->w,
+               *restrict cv = k->c;
+        double *lcb = k->lcb, *lsg = k->lsig, *rcb = k->rcb, *rsg = k->rsig;
+        kcache *restrict kc = m->kc[g];
+        const double *restrict W = tw, *restrict LW = tlw;
+        int ends = !t->o.consider_endpoints && n >= 2;
+        for (size_t i = 0; i < n; i++) {
+            long tr = ktr[i];
+            double sig, norm, is, c;
+            if (tr < 0) {
+                sig = m->width;
                 is = 1.0 / sig;
-            } else if (m->c_sig[g][tr] == sig) {
-                norm = m->c_k[g][tr];
-                is = m->c_is[g][tr];
+                wv[i] = w_prior;
+                norm = m->cat ? 0 : kernel_norm(m, mu[i], sig);
+                c = lw_prior - norm;
             } else {
-                norm = kernel_norm(m, k->mu[i], sig);
-                is = 1.0 / sig;
-                m->c_sig[g][tr] = sig;
-                m->c_k[g][tr] = norm;
-                m->c_is[g][tr] = is;
+                /* sigma: the larger gap to a neighbour, the domain's ends as
+                 * neighbours (the end kernels' inner gap without endpoints) */
+                double left = i > 0 ? mu[i - 1] : m->L, right = i + 1 < n ? mu[i + 1] : m->H;
+                if (ends && i == 0)
+                    sig = mu[1] - mu[0];
+                else if (ends && i == n - 1)
+                    sig = mu[n - 1] - mu[n - 2];
+                else
+                    sig = MAXD(mu[i] - left, right - mu[i]);
+                sig = clampd(sig, minsig, maxsig);
+                wv[i] = W[tr] * inv_total;
+                c = LW[tr] - log_total;
+                if (m->cat) {
+                    is = 1.0 / sig;
+                } else if (kc[tr].sig == sig) {
+                    c -= kc[tr].norm;
+                    is = kc[tr].isig;
+                } else {
+                    norm = kernel_norm(m, mu[i], sig);
+                    is = 1.0 / sig;
+                    kc[tr].sig = sig;
+                    kc[tr].norm = norm;
+                    kc[tr].isig = is;
+                    c -= norm;
+                }
             }
-            k->c[i] = lw - norm;
-            /* running maxima for the window bound, without the prior: its
-             * sigma is the whole width, and it is summed apart */
-            cbm = MAXD(cbm, k->c[i]);
-            if (sig > sgm) {
-                sgm = sig;
-                isgm = is;
-            }
+            cv[i] = c;
+            sigv[i] = sig;
+            isv[i] = is;
         }
-        k->sig[i] = sig;
-        k->isig[i] = is;
-        k->lcb[i] = cbm;
-        k->lsig[i] = isgm;      /* 1 / the largest sigma so far */
-    }
-    cbm = -INFINITY;
-    sgm = 0;
-    isgm = INFINITY;
-    for (size_t i = n; i-- > 0;) {
-        if (i != prior_at) {
-            cbm = MAXD(cbm, k->c[i]);
-            if (k->sig[i] > sgm) {
-                sgm = k->sig[i];
-                isgm = k->isig[i];
-            }
-        }
-        k->rcb[i] = cbm;
-        k->rsig[i] = isgm;
+        block_maxima(k, n, prior_at, lcb, lsg, rcb, rsg);
     }
     return 0;
 }
@@ -933,14 +1024,15 @@ static double kernel_term(pmodel *m, const kset *k, int g, size_t i, double x)
 }
 
 /* The window bound of kernels from index i outward (one side's running
- * maxima): every remaining kernel at the side's largest constant and sigma,
- * at the nearest remaining distance; a grid kernel's bin mass is below the
+ * maxima, from i's block on: a few kernels more than needed): every
+ * remaining kernel at the side's largest constant and sigma, at the nearest
+ * remaining distance; a grid kernel's bin mass is below the
  * normal tail beyond the bin's near edge, so the same bound holds. */
 static double side_bound(const kset *k, const double *cb, const double *isg, size_t i, double d,
                          double hs)
 {
-    double eff = (d > hs ? d - hs : 0) * isg[i];
-    return k->log_n + cb[i] - 0.5 * eff * eff;
+    double eff = (d > hs ? d - hs : 0) * isg[i >> BLK_SHIFT];
+    return k->log_n + cb[i >> BLK_SHIFT] - 0.5 * eff * eff;
 }
 
 /* A side's bound never grows outward (the running maxima cover fewer

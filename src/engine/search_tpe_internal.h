@@ -26,5 +26,7 @@ double tc_tpe_log_gauss_mass(double a, double b);
 double tc_tpe_gauss_window_sum(const double *mu, const double *isig, const double *c, size_t n,
                                double x, double ref);
 double tc_tpe_exp_sum(const double *terms, size_t n, double ref);
+/* out[i] = log x[i] for positive normal x[i], to about 1e-16 absolute. */
+void tc_tpe_log_array(const double *x, double *out, size_t n);
 
 #endif
