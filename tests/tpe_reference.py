@@ -430,14 +430,29 @@ class TPE:
                 minsig = p.width / min(100.0, 1.0 + n + with_prior)
             else:
                 minsig = 1e-12
-            sigma = 0.2 * max(float(n), 1.0) ** (-1.0 / (len(joint) + 4.0)) * p.width
-            sigma = min(max(sigma, minsig), p.width)
-            mus, sig = obs, np.full(n, sigma)
+            mus, sig = obs, self._joint_sigmas(obs, p, minsig)
             if with_prior:
                 mus = np.append(mus, 0.5 * (p.lo + p.hi))
                 sig = np.append(sig, p.width)
             kernels[i] = (mus, sig)
         return raw / raw.sum(), w_sample, kernels, n
+
+    def _joint_sigmas(self, obs, p, minsig):
+        """Optuna 5's compute_sigmas (parzen_estimator.py), which serves the
+        multivariate model too: gaps among the observations alone (the prior
+        is appended afterwards), the domain's ends as neighbours."""
+        n = len(obs)
+        if n == 0:
+            return np.zeros(0)
+        order = np.argsort(obs, kind="stable")
+        ends = np.concatenate([[p.L], obs[order], [p.H]])
+        sorted_sig = np.maximum(ends[1:-1] - ends[:-2], ends[2:] - ends[1:-1])
+        if not self.o["consider_endpoints"] and len(ends) >= 4:
+            sorted_sig[0] = ends[2] - ends[1]
+            sorted_sig[-1] = ends[-2] - ends[-3]
+        sig = np.empty(n)
+        sig[order] = sorted_sig
+        return np.clip(sig, minsig, p.width)
 
     def _joint_rows(self, p, obs, n):
         nk = n + bool(self.o["consider_prior"])

@@ -18,18 +18,24 @@
  *   3. n_ei_candidates values are drawn from l (the below estimator) and the
  *      one with the largest log l(x) - log g(x) is suggested.
  * Multivariate mode (opts.multivariate) models the parameters every trial has
- * jointly: one product kernel per trial, sigma = 0.2 n^(-1/(d+4)) width; the
- * others stay univariate, as Optuna's independent fallback.
+ * jointly, as Optuna 5's TPESampler does by default: one product kernel per
+ * trial, each factor's sigma the larger gap to its neighbours among the
+ * group's values of that parameter (the prior left out of the gaps, unlike
+ * the univariate model's, which follows Optuna 3.x/4.x), clipped as above;
+ * the others stay univariate, as Optuna's independent fallback.
  *
- * Why it is fast (about 1,000 trials x 8 parameters per suggestion in well
- * under 100 us): nothing is sorted per call. Each parameter keeps its
+ * Why it is fast: nothing is sorted per call. Each parameter keeps its
  * observed values sorted by (value, trial) as they arrive, and the trials
- * sorted by loss; a suggestion walks those arrays once. Kernels are then in
- * value order, so log g(x) at a candidate sums outward from x and stops when
- * a bound on everything further out (the largest remaining weight constant,
- * the largest remaining sigma, the distance) falls below e^-36 of a lower
- * bound on the largest term: the densities stay exact to ~1e-15 relative
- * while a candidate touches only the kernels near it. A kernel's normaliser (log sigma plus the log of
+ * sorted by loss; a suggestion walks those arrays once, and the weights of
+ * every trial are computed once per suggestion, not per parameter. Kernels
+ * are then in value order, so log g(x) at a candidate sums a window around x
+ * whose ends are found by bisection on a bound on everything further out
+ * (the largest remaining weight constant, the largest remaining sigma, the
+ * distance) falling below e^-36 of a lower bound on the largest term: the
+ * densities stay exact to ~1e-12 relative while a candidate touches only the
+ * kernels near it, summed by a vectorised loop (search_tpe_sum.c). The joint
+ * density drops a product kernel as soon as its first factors put it below
+ * the same threshold. A kernel's normaliser (log sigma plus the log of
  * its mass inside the domain, an erfc) is cached per trial and group and
  * recomputed only when its sigma changes, which after ~100 trials is rare:
  * most sigmas sit at the clip. Scratch arrays live in the object and grow.
@@ -131,8 +137,13 @@ typedef struct kset {
 typedef struct jset {
     size_t n, cap, np;      /* kernels; parameters in the joint group */
     double *logw, *w;
-    double *mu, *sig, *c;   /* [param slot * cap + kernel] */
+    double *mu, *sig, *c;   /* [param slot * cap + kernel]; categorical: c the log
+                               probability of a choice not observed, mu of the observed */
+    double *isig;           /* 1 / sig */
     long *obs;              /* categorical index per slot and kernel */
+    double *ub;             /* per kernel: log weight + every slot's largest log density,
+                               an upper bound on the kernel's term at any candidate */
+    double *term;           /* one candidate's surviving terms */
 } jset;
 
 struct tc_tpe {
@@ -365,8 +376,11 @@ static void jset_free(jset *j)
 {
     free(j->logw);
     free(j->w);
+    free(j->ub);
+    free(j->term);
     free(j->mu);
     free(j->sig);
+    free(j->isig);
     free(j->c);
     free(j->obs);
 }
@@ -1245,21 +1259,67 @@ static int jset_reserve(jset *j, size_t n, size_t np)
         return 0;
     if (n < j->cap)
         n = j->cap;
-    free(j->logw);
-    free(j->w);
-    free(j->mu);
-    free(j->sig);
-    free(j->c);
-    free(j->obs);
+    if (np < j->np)
+        np = j->np;
+    jset_free(j);
     j->logw = malloc(n * sizeof(double));
     j->w = malloc(n * sizeof(double));
+    j->ub = malloc(n * sizeof(double));
+    j->term = malloc(n * sizeof(double));
     j->mu = malloc(n * np * sizeof(double));
     j->sig = malloc(n * np * sizeof(double));
+    j->isig = malloc(n * np * sizeof(double));
     j->c = malloc(n * np * sizeof(double));
     j->obs = malloc(n * np * sizeof(long));
     j->cap = n;
     j->np = np;
-    return j->logw && j->w && j->mu && j->sig && j->c && j->obs ? 0 : -1;
+    return j->logw && j->w && j->ub && j->term && j->mu && j->sig && j->isig && j->c && j->obs
+               ? 0
+               : -1;
+}
+
+/* Optuna 5's sigmas for one parameter of the joint estimator (its
+ * parzen_estimator.py, which uses them for the multivariate model too): per
+ * observation the larger gap to its neighbours among the group's values
+ * sorted, the domain's ends as neighbours and the prior left out (unlike the
+ * univariate model's), the end kernels' inner gap without
+ * consider_endpoints, clipped to [minsig, width]. Into j->sig[base + k] for
+ * the kernel of age rank k. */
+static void joint_sigmas(tc_tpe *t, const pmodel *m, int g, size_t base, size_t nobs,
+                         double minsig)
+{
+    jset *j = &t->js[g];
+    double prev2 = NAN, prev = NAN;     /* the two values before the current one */
+    long prev_tr = -1;
+    size_t seen = 0;
+    int ends = !t->o.consider_endpoints && nobs >= 2;
+    /* each value's sigma is settled when its right neighbour arrives */
+    for (size_t s = 0; s <= m->nsorted; s++) {
+        long tr = -1;
+        double v = m->H;
+        if (s < m->nsorted) {
+            tr = m->sorted[s];
+            if (t->grp[tr] != g)
+                continue;
+            v = m->col[tr];
+        }
+        if (prev_tr >= 0) {
+            double left = seen >= 2 ? prev2 : m->L, sig;
+            if (ends && seen == 1)
+                sig = v - prev;                 /* the first: its right gap */
+            else if (ends && tr < 0)
+                sig = prev - prev2;             /* the last: its left gap */
+            else
+                sig = MAXD(prev - left, v - prev);
+            j->sig[base + (size_t)t->grank[prev_tr]] = clampd(sig, minsig, m->width);
+        }
+        if (tr < 0)
+            break;
+        prev2 = prev;
+        prev = v;
+        prev_tr = tr;
+        seen++;
+    }
 }
 
 /* Builds group g's joint estimator over the njoint parameters in t->joint. */
@@ -1274,15 +1334,16 @@ static int build_jset(tc_tpe *t, int g, size_t njoint)
             t->rank[nobs++] = (long)tr;     /* rank[] reused as the age-ordered list */
     with_prior = t->o.consider_prior || nobs == 0;
     n = nobs + (size_t)with_prior;
-    if (jset_reserve(j, n, njoint) < 0 || ramp_for(t, nobs) < 0)
+    if (jset_reserve(j, n, njoint) < 0)
         return -1;
     cap = j->cap;
     j->n = n;
-    total = nobs ? raw_sum(t) + (with_prior ? t->o.prior_weight : 0) : 1.0;
+    total = nobs ? t->gsum[g] + (with_prior ? t->o.prior_weight : 0) : 1.0;
     log_total = log(total);
     for (size_t k = 0; k < nobs; k++) {
-        j->logw[k] = log_raw_weight(t, k, nobs) - log_total;
-        j->w[k] = (k + RAMP_FLAT < nobs ? t->ramp[k] : 1.0) / total;
+        long tr = t->rank[k];
+        j->logw[k] = t->tlw[g][tr] - log_total;
+        j->w[k] = t->tw[g][tr] / total;
     }
     if (with_prior) {
         j->logw[nobs] = nobs ? log(t->o.prior_weight) - log_total : 0.0;
@@ -1291,7 +1352,7 @@ static int build_jset(tc_tpe *t, int g, size_t njoint)
     for (size_t p = 0; p < t->np; p++) {
         pmodel *m = &t->pm[p];
         size_t s = t->slot[p];
-        double sigma, minsig;
+        double minsig;
         if (!t->joint[p])
             continue;
         if (m->cat) {
@@ -1313,61 +1374,96 @@ static int build_jset(tc_tpe *t, int g, size_t njoint)
         minsig = t->o.consider_magic_clip
                      ? m->width / fmin(100.0, 1.0 + (double)nobs + (double)with_prior)
                      : EPS_SIGMA;
-        sigma = 0.2 * pow(fmax((double)nobs, 1.0), -1.0 / ((double)njoint + 4.0)) * m->width;
-        sigma = clampd(sigma, minsig, m->width);
+        joint_sigmas(t, m, g, s * cap, nobs, minsig);
         for (size_t k = 0; k < nobs; k++) {
-            j->mu[s * cap + k] = m->col[t->rank[k]];
-            j->sig[s * cap + k] = sigma;
-            j->c[s * cap + k] = -kernel_norm(m, j->mu[s * cap + k], sigma);
+            long tr = t->rank[k];
+            size_t at = s * cap + k;
+            kcache *kc = &m->kc[g][tr];
+            j->mu[at] = m->col[tr];
+            if (kc->sig != j->sig[at]) {
+                kc->sig = j->sig[at];
+                kc->norm = kernel_norm(m, j->mu[at], kc->sig);
+                kc->isig = 1.0 / kc->sig;
+            }
+            j->c[at] = -kc->norm;
+            j->isig[at] = kc->isig;
         }
         if (with_prior) {
             j->mu[s * cap + nobs] = 0.5 * (m->lo + m->hi);
             j->sig[s * cap + nobs] = m->width;
+            j->isig[s * cap + nobs] = 1.0 / m->width;
             j->c[s * cap + nobs] = -kernel_norm(m, j->mu[s * cap + nobs], m->width);
         }
+    }
+    /* the pruning bound: a continuous or grid term is at most its constant,
+     * a categorical one the observed choice's probability */
+    for (size_t k = 0; k < n; k++) {
+        double u = j->logw[k];
+        for (size_t p = 0; p < t->np; p++) {
+            size_t at = t->slot[p] * cap + k;
+            if (!t->joint[p])
+                continue;
+            u += t->pm[p].cat ? MAXD(j->c[at], j->mu[at]) : j->c[at];
+        }
+        j->ub[k] = u;
     }
     return 0;
 }
 
-/* Joint log density of candidate i (model values in t->cand). */
-static double jset_log_pdf(const tc_tpe *t, const jset *j, size_t i)
+/* Joint log density of candidate i (model values in t->cand). A kernel's
+ * term is its bound ub less what each parameter's factor falls short of its
+ * own bound; the parameters are added continuous first, and a kernel is
+ * dropped as soon as its term is certain to stay below e^-WINDOW_CUT of the
+ * largest term so far (so of the largest): with a narrow product kernel,
+ * most kernels are settled by one or two parameters. The kernel the
+ * candidate was drawn from (below) goes first, raising that threshold early.
+ * The survivors are summed relative to the largest. */
+static double jset_log_pdf(const tc_tpe *t, const jset *j, size_t i, long first)
 {
-    size_t cap = j->cap, ne = (size_t)t->o.n_ei_candidates;
-    double mx = -INFINITY, s = 0;
-    /* two passes (the maximum, then the sum), recomputing the terms rather
-     * than keeping a scratch row per candidate */
-    for (int pass = 0; pass < 2; pass++) {
-        for (size_t k = 0; k < j->n; k++) {
-            double tt = j->logw[k];
+    size_t cap = j->cap, ne = (size_t)t->o.n_ei_candidates, nt = 0;
+    double mx = -INFINITY;
+    for (size_t q = 0; q < j->n; q++) {
+        size_t k = first < 0 ? q : q == 0 ? (size_t)first : q <= (size_t)first ? q - 1 : q;
+        double tt = j->ub[k], cut = mx - WINDOW_CUT;
+        int dropped = 0;
+        if (tt < cut)
+            continue;
+        for (int pass = 0; pass < 2 && !dropped; pass++) {
             for (size_t p = 0; p < t->np; p++) {
                 const pmodel *m = &t->pm[p];
-                size_t sl = t->slot[p];
+                size_t at;
                 double x;
-                if (!t->joint[p])
+                /* pass 0: continuous parameters; pass 1: grid and categorical */
+                if (!t->joint[p] || (pass == 0) != (!m->cat && m->step == 0))
                     continue;
-                x = t->cand[sl * ne + i];
+                at = t->slot[p] * cap + k;
+                x = t->cand[t->slot[p] * ne + i];
                 if (m->cat) {
-                    long o = j->obs[sl * cap + k];
-                    tt += (o < 0 || (double)o != x) ? j->c[sl * cap + k] : j->mu[sl * cap + k];
+                    long o = j->obs[at];
+                    double f = (o < 0 || (double)o != x) ? j->c[at] : j->mu[at];
+                    tt += f - MAXD(j->c[at], j->mu[at]);
                 } else if (m->step > 0) {
-                    double hs = m->step / 2, mu = j->mu[sl * cap + k], sg = j->sig[sl * cap + k];
+                    double hs = m->step / 2, mu = j->mu[at], is = j->isig[at];
                     double xl = fmax(x - hs, m->L), xh = fmin(x + hs, m->H);
-                    tt += j->c[sl * cap + k] +
-                          tc_tpe_log_gauss_mass((xl - mu) / sg, (xh - mu) / sg);
+                    tt += tc_tpe_log_gauss_mass((xl - mu) * is, (xh - mu) * is);
                 } else {
-                    double z = (x - j->mu[sl * cap + k]) / j->sig[sl * cap + k];
-                    tt += j->c[sl * cap + k] - 0.5 * z * z;
+                    double z = (x - j->mu[at]) * j->isig[at];
+                    tt -= 0.5 * z * z;
+                }
+                if (tt < cut) {
+                    dropped = 1;
+                    break;
                 }
             }
-            if (pass == 0)
-                mx = fmax(mx, tt);
-            else
-                s += exp(tt - mx);
         }
-        if (pass == 0 && mx == -INFINITY)
-            return -INFINITY;
+        if (dropped)
+            continue;
+        j->term[nt++] = tt;
+        mx = MAXD(mx, tt);
     }
-    return mx + log(s);
+    if (mx == -INFINITY)
+        return -INFINITY;
+    return mx + log(tc_tpe_exp_sum(j->term, nt, mx));
 }
 
 static void sample_joint(tc_tpe *t)
@@ -1499,11 +1595,11 @@ static int suggest_tpe(tc_tpe *t, double *out)
             goto nomem;
         sample_joint(t);
         for (size_t i = 0; i < ne; i++)
-            t->tr_ll[i] = jset_log_pdf(t, &t->js[BELOW], i);
+            t->tr_ll[i] = jset_log_pdf(t, &t->js[BELOW], i, t->cand_k[i]);
         if (build_jset(t, ABOVE, nj) < 0)
             goto nomem;
         for (size_t i = 0; i < ne; i++)
-            t->tr_lg[i] = jset_log_pdf(t, &t->js[ABOVE], i);
+            t->tr_lg[i] = jset_log_pdf(t, &t->js[ABOVE], i, -1);
         {
             long best = argmax_score(t->tr_ll, t->tr_lg, ne);
             double ll[64], lg[64];
