@@ -72,7 +72,7 @@ static json_t *cmd_new(const json_t *cmd, tc_error *err)
     opts.consider_prior = (int)num(json_object_get(o, "consider_prior"), 1);
     opts.consider_magic_clip = (int)num(json_object_get(o, "consider_magic_clip"), 1);
     opts.consider_endpoints = (int)num(json_object_get(o, "consider_endpoints"), 0);
-    opts.multivariate = (int)num(json_object_get(o, "multivariate"), 0);
+    opts.multivariate = (int)num(json_object_get(o, "multivariate"), opts.multivariate);
     opts.constant_liar = (int)num(json_object_get(o, "constant_liar"), 0);
     opts.mode_max = (int)num(json_object_get(o, "mode_max"), 0);
     opts.seed = (uint64_t)json_integer_value(json_object_get(o, "seed"));

@@ -33,7 +33,7 @@ MAX_REJECT = 1000
 
 DEFAULTS = dict(n_startup_trials=10, n_ei_candidates=24, gamma_fraction=0.1, gamma_max=25,
                 prior_weight=1.0, consider_prior=1, consider_magic_clip=1, consider_endpoints=0,
-                multivariate=0, constant_liar=0, mode_max=0, seed=0)
+                multivariate=1, constant_liar=0, mode_max=0, seed=0)
 
 
 # ---------------------------------------------------------------------------

@@ -56,13 +56,15 @@ typedef struct tc_tpe_opts {
     int consider_prior;       /* 1 */
     int consider_magic_clip;  /* 1 */
     int consider_endpoints;   /* 0 */
-    int multivariate;         /* 0: one estimator per parameter (Optuna's default) */
+    int multivariate;         /* 1: the parameters every trial has modelled jointly
+                                 (Optuna 5's default; 0: one estimator per parameter) */
     int constant_liar;        /* 0: running trials count as the worst observations */
     int mode_max;             /* 0: minimise the objective, 1: maximise it */
     uint64_t seed;
 } tc_tpe_opts;
 
-/* Optuna's defaults, seed 0. */
+/* Optuna 5's defaults (multivariate on), except constant_liar (off: running
+ * trials are not seen unless asked for), seed 0. */
 void tc_tpe_opts_default(tc_tpe_opts *o);
 
 typedef struct tc_tpe tc_tpe;

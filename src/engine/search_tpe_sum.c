@@ -13,6 +13,7 @@
  * them (a suggestion is reproducible on one machine); elsewhere it is the
  * plain loop, which the compiler vectorises for the baseline ISA.
  */
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 #include "search_tpe_internal.h"
@@ -166,4 +167,42 @@ static void log_block(const double *restrict x, double *restrict out, size_t n)
 void tc_tpe_log_array(const double *x, double *out, size_t n)
 {
     log_block(x, out, n);
+}
+
+/* The joint density's continuous factors, one parameter at a time over every
+ * kernel: t[k] -= ((x - mu[k]) * isig[k])^2 / 2. */
+VECTOR_CLONES
+static void joint_factor_block(double *restrict t, const double *restrict mu,
+                               const double *restrict isig, size_t n, double x)
+{
+    for (size_t k = 0; k < n; k++) {
+        double z = (x - mu[k]) * isig[k];
+        t[k] -= 0.5 * z * z;
+    }
+}
+
+void tc_tpe_joint_factor(double *t, const double *mu, const double *isig, size_t n, double x)
+{
+    joint_factor_block(t, mu, isig, n, x);
+}
+
+/* max t[k] and its first index, in four independent chains. */
+double tc_tpe_max_at(const double *t, size_t n, size_t *at)
+{
+    double m[4] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY}, best = -INFINITY;
+    size_t i = 0;
+    *at = 0;
+    for (; i + 4 <= n; i += 4)
+        for (size_t j = 0; j < 4; j++)
+            m[j] = t[i + j] > m[j] ? t[i + j] : m[j];
+    for (; i < n; i++)
+        m[0] = t[i] > m[0] ? t[i] : m[0];
+    for (size_t j = 0; j < 4; j++)
+        best = m[j] > best ? m[j] : best;
+    for (i = 0; i < n; i++)
+        if (t[i] == best) {
+            *at = i;
+            break;
+        }
+    return best;
 }

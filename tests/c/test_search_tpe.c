@@ -50,6 +50,8 @@ static void test_bad_arguments(void)
     tc_error_init(&err);
     CHECK(!tc_tpe_new(&ok, 0, NULL, &err));
     tc_tpe_opts_default(&o);
+    CHECK_INT(o.multivariate, 1);       /* Optuna 5's default model */
+    CHECK_INT(o.n_ei_candidates, 24);
     o.n_ei_candidates = 0;
     tc_error_init(&err);
     CHECK(!tc_tpe_new(&ok, 1, &o, &err));
