@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import tpe_reference as ref  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SETTINGS = settings(max_examples=int(os.environ.get("TUNEC_TPE_EXAMPLES", "150")), deadline=None,
+SETTINGS = settings(max_examples=int(os.environ.get("TUNEC_TPE_EXAMPLES", "100")), deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 TOL = 1e-9
 

@@ -70,6 +70,7 @@
 
 #define EPS_SIGMA 1e-12     /* Optuna's minimum sigma without the magic clip */
 #define WINDOW_CUT 36.0     /* leave out what is below e^-36 (2e-16) of the largest term */
+#define EXP_HEADROOM 600.0  /* the window sum's exponents stay below this (e^709 overflows) */
 #define MAX_REJECT 1000     /* rejection tries before falling back to the centre */
 #define RAMP_FLAT 25        /* default_weights: the newest 25 weigh 1 */
 #define GRID_TABLE_MAX 65536 /* grid points up to which bin masses are tabled */
@@ -1150,14 +1151,19 @@ static double kset_log_pdf(pmodel *m, kset *k, int g, double x)
     b = window_right(k, lo, x, hs, floor_);
     a = window_left(k, lo, x, hs, floor_);
     prior_apart = k->prior_at != (size_t)-1 && (k->prior_at < a || k->prior_at >= b);
-    if (m->step == 0 && ref > -INFINITY) {
+    /* relative to ref, every window term is at most the window's largest
+     * constant less ref: usually a few dozen, but a kernel of tiny sigma next
+     * to x (no magic clip) can put ref far below a wider kernel's term, and
+     * then the terms and their maximum are computed first, as for a grid */
+    if (m->step == 0 && ref > -INFINITY &&
+        (b == a || k->lcb[(b - 1) >> BLK_SHIFT] - ref < EXP_HEADROOM)) {
         s = tc_tpe_gauss_window_sum(k->mu + a, k->isig + a, k->c + a, b - a, x, ref);
         if (prior_apart)
             s += exp(prior_term - ref);
         return ref + log(s);
     }
-    /* grid kernels (a bin mass may underflow to -inf): the terms, their
-     * maximum, the sum */
+    /* grid kernels (a bin mass may underflow to -inf), or a ref too far
+     * below the largest term: the terms, their maximum, the sum */
     mx = prior_term;
     for (size_t i = a; i < b; i++) {
         k->tmp[i - a] = kernel_term(m, k, g, i, x);

@@ -7,7 +7,7 @@
  * dead weight here, where every argument is finite and at most a few dozen
  * (ref is a lower bound on the largest term, see kset_log_pdf). The
  * polynomial below is accurate to 3e-13 relative, far inside the 1e-9 the
- * densities are checked to. On x86-64 Linux with GCC the loop is also built
+ * densities are checked to. On x86-64 Linux with GCC 12+ the loop is also built
  * for Haswell's AVX2 and FMA and picked at load time (target_clones), so
  * the last bits of a density may differ between machines with and without
  * them (a suggestion is reproducible on one machine); elsewhere it is the
@@ -18,7 +18,8 @@
 #include <string.h>
 #include "search_tpe_internal.h"
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#if defined(__GNUC__) && __GNUC__ >= 12 && !defined(__clang__) && defined(__x86_64__) && \
+    defined(__linux__)
 #define VECTOR_CLONES                                                                     \
     __attribute__((target_clones("arch=x86-64-v3", "default"),                             \
                    optimize("O3", "no-trapping-math", "fp-contract=fast")))
