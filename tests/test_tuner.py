@@ -217,9 +217,11 @@ def test_with_resources_forms(tmp_path):
             [{"CPU": 1, "GPU": 0}, {"CPU": 2, "GPU": 0}]
         assert fit(tune.with_resources(reports_resources, lambda c: {"cpu": c["n"]}), "c",
                    {"n": 3}) == [{"CPU": 3, "GPU": 0}]
-        with pytest.raises(NotImplementedError, match="with_resources"):
-            fit(tune.with_resources(reports_resources, lambda c: {"cpu": 1}), "g",
-                {"n": tune.grid_search([1, 2])})
+        grid = tune.Tuner(tune.with_resources(reports_resources, lambda c: {"cpu": c["n"]}),
+                          param_space={"n": tune.grid_search([1, 2])},
+                          run_config=tune.RunConfig(name="g", storage_path=str(tmp_path),
+                                                    verbose=0)).fit()
+        assert sorted(r.metrics["bundles"][0]["CPU"] for r in grid) == [1, 2]
         with pytest.raises(Exception, match="cpu|CPU|resources"):
             fit(tune.with_resources(reports_resources, {"cpu": 8}), "big")
     finally:

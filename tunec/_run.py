@@ -57,11 +57,19 @@ def _check_resources(resources, where="resources_per_trial"):
     return dict(resources)
 
 
+# The experiment's request when each trial's comes from a with_resources
+# callable: the engine reserves the trial's own (src/engine/runner_resources.c).
+_PER_TRIAL_PLACEHOLDER = {"cpu": 0, "gpu": 0}
+
+
 def _resources_for(exp):
+    from tunec._with_resources import per_trial_request
     requested = exp.spec["resources_per_trial"]
     trainable = exp.trainable
     default = None
-    if isinstance(trainable, type) and hasattr(trainable, "default_resource_request"):
+    if per_trial_request(trainable) is not None:
+        default = _PER_TRIAL_PLACEHOLDER
+    elif isinstance(trainable, type) and hasattr(trainable, "default_resource_request"):
         default = trainable.default_resource_request(exp.spec["config"])
     elif getattr(trainable, "_resources", None) is not None:    # tune.with_resources
         from tunec._with_resources import resource_request
@@ -71,7 +79,8 @@ def _resources_for(exp):
             raise ValueError(
                 "Resources for {} have been automatically set to {} by its "
                 "`default_resource_request()` method. Please clear the `resources_per_trial` "
-                "option.".format(trainable, default))
+                "option.".format(trainable, "a callable of each trial's config"
+                                 if default is _PER_TRIAL_PLACEHOLDER else default))
         requested = default
     return _check_resources(requested)
 
@@ -476,6 +485,10 @@ class _Runner:
         blobs = [b"" if self.local_mode else _pickle(t, "the trainable {!r}".format(t))
                  for t in self.trainables]
         callbacks = {"resolver": sample.make_resolver(self.functions, self.objects)}
+        from tunec._with_resources import engine_callback
+        trial_resources = engine_callback([exp.trainable for exp in experiments], self.objects)
+        if trial_resources is not None:
+            callbacks["trial_resources"] = trial_resources
         if stopper is not None:
             callbacks["stopper"] = stopper
         if self.objects:

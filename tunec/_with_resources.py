@@ -4,13 +4,16 @@ trainable asks for, attached to the trainable itself (Ray 2.x).
 ``resources`` is a dict (``{"cpu": 2, "gpu": 1}``; Ray's ``"CPU"``/``"GPU"``
 spellings and custom resource names too), a ``PlacementGroupFactory``, a
 ``Resources``, or a callable of the config giving one of those. tune.run
-reads the request (``resource_request``) as it reads
-``Trainable.default_resource_request``; a ``resources_per_trial`` given as
-well is an error, as in Ray.
+reads a fixed request (``resource_request``) as it reads
+``Trainable.default_resource_request``; a callable is asked by the engine
+for every trial it adds (``engine_callback``), so trials of one experiment
+may reserve different amounts. A ``resources_per_trial`` given as well is
+an error, as in Ray.
 """
 from tunec.error import TuneError
 
-__all__ = ["with_resources", "resource_request", "to_resources_dict"]
+__all__ = ["with_resources", "resource_request", "to_resources_dict", "per_trial_request",
+           "engine_callback"]
 
 _BASIC = {"cpu": "cpu", "gpu": "gpu", "memory": "memory",
           "object_store_memory": "object_store_memory"}
@@ -55,37 +58,46 @@ def to_resources_dict(request, where="with_resources"):
     return out
 
 
-def _unresolved(value):
-    """Whether a config still holds search-space values (any trial's may differ)."""
-    from tunec.sample import Domain, _EvalExpr, sample_from
-    if isinstance(value, (Domain, sample_from, _EvalExpr)):
-        return True
-    if isinstance(value, dict):
-        if "grid_search" in value or "eval" in value:
-            return True
-        return any(_unresolved(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return any(_unresolved(v) for v in value)
-    return False
+def per_trial_request(trainable):
+    """The trainable's with_resources callable of the config, or None when
+    its request (if any) is one amount for every trial."""
+    request = getattr(trainable, "_resources", None)
+    if callable(request) and not hasattr(request, "bundles"):
+        return request
+    return None
 
 
 def resource_request(trainable, config):
     """The trainable's with_resources request as the engine's dict, or None
-    when it has none. A callable is called with the config; tunec reserves
-    one amount per experiment, so the config must not hold search-space
-    values the callable could depend on."""
+    when it has none. A callable is called with `config`: a trial's config
+    (the engine asks for every new trial, see `engine_callback`)."""
     request = getattr(trainable, "_resources", None)
     if request is None:
         return None
-    if callable(request) and not hasattr(request, "bundles"):
-        if _unresolved(config):
-            raise NotImplementedError(
-                "with_resources(trainable, <callable>): resources computed from each trial's "
-                "config are not supported by this tunec release (it reserves one amount per "
-                "experiment); the param_space has search-space values, so give a dict or a "
-                "PlacementGroupFactory")
+    if per_trial_request(trainable) is not None:
         request = request(config)
     return to_resources_dict(request)
+
+
+def engine_callback(trainables, objects):
+    """The engine's ``trial_resources(experiment, config)`` callback when some
+    experiment's trainable (``trainables``, one per experiment) has a
+    callable request, else None. It runs on the driver, once per new trial
+    (resumed trials too: the callable is a function of the config), with
+    the trial's config as the trainable will see it; None answers "the
+    experiment's request"."""
+    from tunec.sample import decode_value
+    callables = {index: request for index, request in
+                 enumerate(per_trial_request(t) for t in trainables) if request is not None}
+    if not callables:
+        return None
+
+    def trial_resources(experiment, config):
+        request = callables.get(experiment)
+        if request is None:
+            return None
+        return to_resources_dict(request(decode_value(config, objects)))
+    return trial_resources
 
 
 def with_resources(trainable, resources):

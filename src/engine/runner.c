@@ -422,10 +422,13 @@ tc_trial *tcp_add_trial(tc_runner *r, int e, tc_variant *v, tc_error *err)
     t->restored_iteration = -1;
     t->save_wait_rows = -1;
     tc_ckpts_init(&t->ckpts);
-    if (!t->metrics || tcp_trial_set_name(t, ex->opts.trainable_name) < 0 ||
-        push_trial(r, t, err) < 0) {
+    if (!t->metrics || tcp_trial_set_name(t, ex->opts.trainable_name) < 0) {
         trial_free(r, t);
         tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    if (tcp_trial_ask_resources(r, t, err) < 0 || push_trial(r, t, err) < 0) {
+        trial_free(r, t);
         return NULL;
     }
     return t;
@@ -501,7 +504,7 @@ int tc_runner_set_custom_name(tc_runner *r, long index, const char *name, tc_err
 
 int tcp_can_start(tc_runner *r, const tc_trial *t)
 {
-    return !t->saving && tc_capacity_fits(&r->capacity, &r->exps[t->experiment].opts.resources);
+    return !t->saving && tc_capacity_fits(&r->capacity, tc_trial_resources(r, t));
 }
 
 tc_trial *tc_runner_choose(tc_runner *r, tc_error *err)
@@ -521,8 +524,7 @@ int tc_runner_blocked(tc_runner *r, tc_error *err)
         tc_trial *t = r->trials[i];
         if (t->status != TC_PENDING)
             continue;
-        const tc_resources *req = &r->exps[t->experiment].opts.resources;
-        if (!tc_capacity_can_ever_fit(&r->capacity, req, err))
+        if (!tc_capacity_can_ever_fit(&r->capacity, tc_trial_resources(r, t), err))
             return 1;
     }
     return 0;
@@ -741,7 +743,7 @@ int tc_runner_start(tc_runner *r, tc_trial *t, long pid, const char *hostname, t
     t->ran_ahead = 0;
     if (open_sinks(r, t, err) < 0 || cache_texts(t, err) < 0)
         return -1;
-    tc_capacity_acquire(&r->capacity, &ex->opts.resources, t->gpu_ids, &t->ngpu_ids);
+    tc_capacity_acquire(&r->capacity, tc_trial_resources(r, t), t->gpu_ids, &t->ngpu_ids);
     tcp_set_status(r, t, TC_RUNNING);
     r->running++;
     if (t->start_time == 0)
@@ -755,8 +757,7 @@ int tc_runner_start(tc_runner *r, tc_trial *t, long pid, const char *hostname, t
 void tcp_leave_running(tc_runner *r, tc_trial *t, tc_status next)
 {
     if (t->status == TC_RUNNING) {
-        tc_capacity_release(&r->capacity, &r->exps[t->experiment].opts.resources, t->gpu_ids,
-                            t->ngpu_ids);
+        tc_capacity_release(&r->capacity, tc_trial_resources(r, t), t->gpu_ids, t->ngpu_ids);
         t->ngpu_ids = 0;
         r->running--;
         tcp_trial_close_sinks(r, t, next == TC_TERMINATED || next == TC_ERROR);

@@ -12,7 +12,9 @@
  *     RUNNING -> PENDING on a retry after an error (max_failures) or a PBT
  *     clone, RUNNING -> PAUSED -> (PENDING | RUNNING | TERMINATED) when a
  *     scheduler pauses it (runner_sched.c);
- *   - resources are held exactly while a trial is RUNNING;
+ *   - resources are held exactly while a trial is RUNNING: its own request
+ *     (host.trial_resources) or else its experiment's, fixed when the
+ *     trial is added;
  *   - results for a trial that is not RUNNING are ignored (a worker may run
  *     ahead of a stop decision by a few reports);
  *   - result.json and progress.csv get exactly one line per accepted result.
@@ -119,6 +121,15 @@ typedef struct tc_host {
      * at a milestone). -1 + err fails the run. */
     int (*search_event)(void *ctx, int event, const char *trial_id, const char *result,
                         size_t len, tc_error *err);
+    /* Optional: the resources of one new trial, computed from its config
+     * (tune.with_resources with a callable of the config). Asked once for
+     * every trial the runner adds, searcher trials and resumed ones too
+     * (the callable is a function of the config, so a resume asks again
+     * rather than reading a record). Returns 1 with *request (a new
+     * reference, a resources dict as resources_per_trial takes), 0 for
+     * "the experiment's request", -1 + err. */
+    int (*trial_resources)(void *ctx, int experiment, const json_t *config, json_t **request,
+                           tc_error *err);
 } tc_host;
 
 typedef struct tc_experiment_opts {
@@ -178,6 +189,8 @@ struct tc_trial {
     int num_failures;
     char *error_msg;              /* last failure text */
     char *error_file;
+    tc_resources resources;       /* its own request, when has_own_resources */
+    int has_own_resources;        /* host.trial_resources gave one (else the experiment's) */
     int gpu_ids[TC_MAX_GPUS];
     int ngpu_ids;
     double start_time;            /* first start, epoch s; 0 before */
@@ -369,6 +382,9 @@ long tc_runner_count(const tc_runner *r, tc_status status);
 const tc_capacity *tc_runner_capacity(const tc_runner *r);
 tc_capacity *tc_runner_capacity_mut(tc_runner *r);
 long tc_runner_total_results(const tc_runner *r);
+
+/* What t reserves while it runs: its own request, or its experiment's. */
+const tc_resources *tc_trial_resources(const tc_runner *r, const tc_trial *t);
 
 /* The trial's last result (borrowed, parsed on first use), or NULL. */
 json_t *tc_trial_last_result(tc_trial *t);

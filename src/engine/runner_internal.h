@@ -1,7 +1,8 @@
 /* runner_internal.h — what the runner's files share (runner.c: lifecycle,
  * generation, scheduling; runner_result.c: the per-result path and
  * checkpoint registration; runner_resume.c: restarts and resume records;
- * runner_state.c: snapshots and the experiment state). Not installed. */
+ * runner_state.c: snapshots and the experiment state; runner_resources.c:
+ * what each trial reserves). Not installed. */
 #ifndef TUNEC_RUNNER_INTERNAL_H
 #define TUNEC_RUNNER_INTERNAL_H
 
@@ -105,6 +106,11 @@ int tcp_can_start(tc_runner *r, const tc_trial *t);
 /* A new PENDING trial of experiment e from variant v (its config,
  * evaluated_params and tag are taken), id "%05ld" of next_trial_number. */
 tc_trial *tcp_add_trial(tc_runner *r, int e, tc_variant *v, tc_error *err);
+
+/* runner_resources.c: asks the host for t's own request (a new trial, named,
+ * its config set); keeps it when there is one. A request that is malformed
+ * or can never fit the capacity is -1 with err naming the trial. */
+int tcp_trial_ask_resources(tc_runner *r, tc_trial *t, tc_error *err);
 
 /* runner_search.c */
 void tcp_search_free(tc_runner *r);

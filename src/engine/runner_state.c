@@ -26,7 +26,7 @@ json_t *tc_trial_snapshot(const tc_runner *r, tc_trial *t)
     json_object_set_new(o, "local_dir", json_string(ex->opts.exp_dir));
     json_object_set(o, "evaluated_params", t->evaluated_params);
     json_object_set_new(o, "experiment_tag", json_string(t->tag ? t->tag : ""));
-    json_object_set_new(o, "resources", tc_resources_to_json(&ex->opts.resources));
+    json_object_set_new(o, "resources", tc_resources_to_json(tc_trial_resources(r, t)));
     json_object_set_new(o, "stopping_criterion", ex->stop ? json_deep_copy(ex->stop) : json_object());
     json_object_set_new(o, "max_failures", json_integer(ex->opts.max_failures));
     json_object_set_new(o, "num_failures", json_integer(t->num_failures));

@@ -49,6 +49,8 @@ typedef struct {
     PyObject *pbt_sample;    /* PBT mutation resampling: fn(id) -> value, or None */
     PyObject *search_suggest;/* a Python searcher (suggest/_bridge.py): fn(trial_id), or None */
     PyObject *search_event;  /* fn(event, trial_id, result_text or None), or None */
+    PyObject *trial_resources;/* fn(experiment, config) -> resources dict or None: each
+                                trial's own request (with_resources), or None */
     PyObject *module;        /* for errors (borrowed from the type's module) */
     char **worker_argv;
     char **worker_env;
@@ -94,6 +96,9 @@ PyObject *tcx_run_sched_debug(RunObject *self, PyObject *unused);
 PyObject *tcx_run_trial_statuses(RunObject *self, PyObject *unused);
 PyObject *tcx_run_trial_snapshot(RunObject *self, PyObject *arg);
 PyObject *tcx_run_has_resources(RunObject *self, PyObject *arg);
+
+/* executor_resources.c: the per-trial resources callback (with_resources). */
+void tcx_install_resources_callback(RunObject *self);
 
 /* executor_local.c */
 void tcx_free_strv(char **v);   /* frees a NULL-terminated array of strings */

@@ -152,7 +152,7 @@ static json_t *start_message(RunObject *self, const tc_trial *t)
                      "trial_id", t->trial_id, "trial_name", t->name, "logdir", t->logdir,
                      "config", t->config, "experiment_tag", t->tag ? t->tag : "",
                      "trainable", ex->trainable_id, "trial", (json_int_t)t->index,
-                     "resources", tc_resources_to_json(&ex->resources), "restore", restore,
+                     "resources", tc_resources_to_json(tc_trial_resources(self->runner, t)), "restore", restore,
                      "restore_iteration", (json_int_t)iteration,
                      "checkpoint_freq", (json_int_t)ex->checkpoint_freq,
                      "checkpoint_at_end", ex->checkpoint_at_end,
@@ -731,6 +731,7 @@ static int Run_init(RunObject *self, PyObject *args, PyObject *kwds)
     CALLBACK(pbt_sample, "pbt_sample");
     CALLBACK(search_suggest, "search_suggest");
     CALLBACK(search_event, "search_event");
+    CALLBACK(trial_resources, "trial_resources");
 #undef CALLBACK
     /* Every option is read and checked here, once (src/engine/options.c),
      * before a directory is made or a worker started. */
@@ -748,6 +749,7 @@ static int Run_init(RunObject *self, PyObject *args, PyObject *kwds)
         self->host.stopper = python_stopper;
     tcx_install_sched_callbacks(self);
     tcx_install_search_callbacks(self);
+    tcx_install_resources_callback(self);
     self->runner = tc_runner_new(&ro.runner, &self->host, &err);
     if (!self->runner)
         goto fail;
@@ -826,6 +828,7 @@ static int Run_traverse(RunObject *self, visitproc visit, void *arg)
     Py_VISIT(self->pbt_sample);
     Py_VISIT(self->search_suggest);
     Py_VISIT(self->search_event);
+    Py_VISIT(self->trial_resources);
     return 0;
 }
 
@@ -842,6 +845,7 @@ static int Run_clear(RunObject *self)
     Py_CLEAR(self->pbt_sample);
     Py_CLEAR(self->search_suggest);
     Py_CLEAR(self->search_event);
+    Py_CLEAR(self->trial_resources);
     return 0;
 }
 
