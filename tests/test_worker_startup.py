@@ -260,3 +260,19 @@ def test_without_the_zygote_workers_are_spawned(tmp_path, monkeypatch):
     analysis = run(fn, tmp_path)
     row = rows(analysis.trials[0].logdir)[0]
     assert not row["forked"] and row["ppid"] == os.getpid()
+
+
+@pytest.mark.parametrize("zygote", ["1", "0"])
+def test_ctrl_c_reaches_the_driver_only(tmp_path, monkeypatch, zygote):
+    """Workers (forked by the zygote or spawned) are in a process group of
+    their own: a terminal's Ctrl-C, sent to the driver's group, cannot kill
+    one that is still starting up, before it could ignore SIGINT."""
+    monkeypatch.setenv("TUNEC_ZYGOTE", zygote)
+
+    def fn(config):
+        tune.report(pgid=os.getpgrp(), pid=os.getpid())
+
+    analysis = run(fn, tmp_path, num_samples=2)
+    for trial in analysis.trials:
+        result = trial.last_result
+        assert result["pgid"] != os.getpgrp(), result

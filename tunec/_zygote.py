@@ -248,8 +248,11 @@ def _start():
         actions = [(os.POSIX_SPAWN_DUP2, theirs.fileno(), 3),
                    (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
                    (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0)]
+        # Its own process group, which the workers it forks inherit: a
+        # terminal's Ctrl-C is the driver's to handle (it stops trials
+        # gracefully) and must not reach a process still starting up.
         zpid = os.posix_spawn(sys.executable, [sys.executable, "-m", "tunec._zygote", "3"],
-                              env, file_actions=actions)
+                              env, file_actions=actions, setpgroup=0)
     except BaseException:
         ours.close()
         raise

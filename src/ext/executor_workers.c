@@ -92,10 +92,18 @@ int tcx_spawn_worker(RunObject *self, const char *gpu_key, tc_error *err)
     pid_t pid = tcx_zygote_spawn(self, child_fd, env);
     int rc = 0;
     if (pid < 0) {
+        /* A process group of its own: a terminal's Ctrl-C (SIGINT to the
+         * foreground group) is the driver's to handle, and must not reach a
+         * worker still starting up, before it can ignore the signal. */
+        posix_spawnattr_t attr;
+        posix_spawnattr_init(&attr);
+        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+        posix_spawnattr_setpgroup(&attr, 0);
         posix_spawn_file_actions_init(&fa);
         posix_spawn_file_actions_adddup2(&fa, child_fd, 3);
-        rc = posix_spawn(&pid, self->worker_argv[0], &fa, NULL, self->worker_argv, env);
+        rc = posix_spawn(&pid, self->worker_argv[0], &fa, &attr, self->worker_argv, env);
         posix_spawn_file_actions_destroy(&fa);
+        posix_spawnattr_destroy(&attr);
     }
     tcx_free_strv(env);
     close(child_fd);
