@@ -14,7 +14,7 @@ CTEST_ASAN  := $(patsubst tests/c/%.c,tests/c/bin/asan_%,$(CTEST_SRC))
 CFLAGS_C    := -std=c11 -O1 -g -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -D_GNU_SOURCE -iquote src/engine
 SAN_FLAGS   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: all deps venv build demo ray-examples test test-c test-c-asan test-c-valgrind test-py bench bench-compare sanitize clean
+.PHONY: all deps venv build demo ray-examples test test-c test-c-asan test-c-valgrind test-py bench bench-compare bench-tpe sanitize clean
 
 all: build
 
@@ -92,6 +92,14 @@ test: build test-c test-c-asan test-py
 bench: build
 	$(VPY) benchmarks/run.py
 
+# Suggestion latency of the native TPE core alone (benchmarks/tpe_latency.c),
+# built at -O2 as the extension is.
+bench-tpe: deps
+	@mkdir -p build
+	$(CC) -std=c11 -O2 -D_GNU_SOURCE -iquote src/engine -o build/tpe_latency benchmarks/tpe_latency.c \
+	  $(ENGINE_SRC) $$(pkg-config --cflags --libs jansson) -lm
+	build/tpe_latency
+
 # Side by side with Ray Tune, Optuna and Hyperopt (docs/benchmarks.md). A separate
 # virtual environment: the peers come from PyPI, tunec from this tree (pip install .).
 CMP_VENV := benchmarks/.venv-compare
@@ -100,7 +108,7 @@ CMP_PY   := $(CMP_VENV)/bin/python
 $(CMP_VENV)/.stamp:
 	$(PYTHON) -m venv $(CMP_VENV)
 	$(CMP_PY) -m pip install -q --upgrade pip setuptools wheel
-	$(CMP_PY) -m pip install -q 'ray[tune]' optuna hyperopt pandas psutil
+	$(CMP_PY) -m pip install -q 'ray[tune]' optuna hyperopt pandas psutil matplotlib
 	touch $@
 
 bench-compare: deps $(CMP_VENV)/.stamp

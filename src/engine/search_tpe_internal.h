@@ -1,0 +1,37 @@
+/* search_tpe_internal.h — what search_tpe.c shares with search_tpe_norm.c:
+ * the standard normal's log CDF and the log of its mass on an interval,
+ * computed without cancellation in the tails (a kernel far from a bound, a
+ * candidate far from a kernel). */
+#ifndef TUNEC_SEARCH_TPE_INTERNAL_H
+#define TUNEC_SEARCH_TPE_INTERNAL_H
+
+#include <stddef.h>
+
+/* log(2 pi) / 2: the normal density's log normaliser. */
+#define TC_TPE_LOG_SQRT_2PI 0.91893853320467274178032973640562
+
+/* Phi(a), through erf near 0 and erfc in the tails (each where it keeps its
+ * relative precision). */
+double tc_tpe_ndtr(double a);
+/* log Phi(a): -Phi(-a) for a > 6 (log(1 - q) ~ -q), the asymptotic series
+ * below -20 (Phi underflows there), log(Phi(a)) between. */
+double tc_tpe_log_ndtr(double a);
+/* log(Phi(b) - Phi(a)) for a <= b: both bounds in the left tail, both in the
+ * right tail (mirrored onto the left), or straddling 0 (log1p of the two
+ * tails). -inf when the mass underflows. */
+double tc_tpe_log_gauss_mass(double a, double b);
+
+/* search_tpe_sum.c: sum over i < n of exp(c[i] - ((x - mu[i]) * isig[i])^2 / 2
+ * - ref), and of exp(terms[i] - ref); every exponent at most a few dozen. */
+double tc_tpe_gauss_window_sum(const double *mu, const double *isig, const double *c, size_t n,
+                               double x, double ref);
+double tc_tpe_exp_sum(const double *terms, size_t n, double ref);
+/* out[i] = log x[i] for positive normal x[i], to about 1e-16 absolute. */
+void tc_tpe_log_array(const double *x, double *out, size_t n);
+/* t[k] -= ((x - mu[k]) * isig[k])^2 / 2 for k < n: one continuous factor of
+ * the joint density at every kernel. */
+void tc_tpe_joint_factor(double *t, const double *mu, const double *isig, size_t n, double x);
+/* The largest t[k] (-inf when n is 0) and, in *at, the first index holding it. */
+double tc_tpe_max_at(const double *t, size_t n, size_t *at);
+
+#endif
