@@ -140,6 +140,7 @@ static void test_asks_only_when_a_trial_can_start(void)
         CHECK(json_object_get(params, "const") == NULL);
     }
     tc_runner_free(r);
+    mem_fs_free(&h->fs);
     free(h);
 }
 
@@ -162,6 +163,7 @@ static void run_sequential(const char *opts, int n, double *xs)
     }
     CHECK_INT(step(r), 0);                 /* num_samples made */
     tc_runner_free(r);
+    mem_fs_free(&h->fs);
     free(h);
 }
 
@@ -191,6 +193,7 @@ static void expect_refused(const char *space, const char *opts, const char *need
     CHECK(strstr(err.text, needle) != NULL);
     if (!strstr(err.text, needle))
         fprintf(stderr, "expected \"%s\" in: %s\n", needle, err.text);
+    mem_fs_free(&h->fs);
     free(h);
 }
 
@@ -225,6 +228,7 @@ static void test_missing_metric(void)
     CHECK_INT(tc_runner_search_step(r, NULL, NULL, &err), -1);
     CHECK(strstr(err.text, "no metric \"loss\"") != NULL);
     tc_runner_free(r);
+    mem_fs_free(&h->fs);
     free(h);
 }
 
