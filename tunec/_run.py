@@ -270,7 +270,8 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
                      max_concurrent=max_concurrent_trials, seed=seed,
                      state_period_s=global_checkpoint_period, metric=metric, mode=mode,
                      reuse_actors=reuse_actors, resume_info=resume_info,
-                     scheduler=(scheduler, sched_spec, sched_hosted), searcher=searcher,
+                     scheduler=(scheduler, sched_spec, sched_hosted),
+                     searcher=(search_alg, searcher),
                      variant_order=variant_order)
     trials = runner.run()
     if raise_on_error:
@@ -397,7 +398,7 @@ class _Runner:
     def __init__(self, experiments, stopper, fail_fast, verbose, progress_reporter,
                  time_budget_s, max_concurrent, seed, state_period_s, metric, mode,
                  reuse_actors=False, resume_info=None, scheduler=(None, None, False),
-                 searcher=None, variant_order=None):
+                 searcher=(None, None), variant_order=None):
         from tunec import export, sample
         self.experiments = experiments
         self.stopper = stopper
@@ -505,6 +506,11 @@ class _Runner:
                 sched_seed, self._trial)
             callbacks.update(sched_callbacks)
         from tunec.suggest import _bridge as search_bridge
+        native = search_bridge.native_spec(searcher[0], searcher[1], self.functions,
+                                           self.objects, exp_options[0]["seed"])
+        if native is not None:
+            options["searcher"] = native
+        searcher = None if native is not None else searcher[1]
         search_callbacks, self.search_bridge = search_bridge.engine_setup(
             searcher, exp_options[0]["exp_dir"], self.session_str, self.functions, self.objects,
             resuming=resume_info is not None)

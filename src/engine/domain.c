@@ -573,3 +573,96 @@ json_t *tcp_domain_sample(const json_t *node, tc_rng *rng, const json_t *path, t
         tc_error_set(err, TC_ERR_NOMEM, "out of memory sampling a %s domain", d.k->name);
     return out;
 }
+
+/* ------------------------------------------------------------------------- */
+/* domains as TPE parameters (search_space_tpe.c)                             */
+/* ------------------------------------------------------------------------- */
+
+int tcp_domain_tpe_param(const json_t *node, const json_t *path, tc_tpe_param *p,
+                         tc_error *err)
+{
+    domain d;
+    if (parse_domain(node, &d, path, err) < 0)
+        return -1;
+    const char *name = p->name;
+    memset(p, 0, sizeof *p);
+    p->name = name;
+    p->log = d.k->log;
+    switch (d.k->id) {
+    case K_UNIFORM:
+    case K_LOGUNIFORM:
+        p->kind = TC_TPE_FLOAT;
+        p->low = d.lower;
+        p->high = d.upper;
+        break;
+    case K_QUNIFORM:
+    case K_QLOGUNIFORM:
+        /* Ray's values are the multiples of q inside the bounds. */
+        p->kind = TC_TPE_FLOAT;
+        p->low = d.klo * d.q;
+        p->high = d.klo < d.khi ? d.khi * d.q : p->low;
+        p->step = d.q;
+        break;
+    case K_RANDINT:
+    case K_LOGRANDINT:
+        p->kind = TC_TPE_INT;
+        p->low = (double)d.ilower;
+        p->high = (double)(d.iupper - 1);    /* Ray's upper is exclusive */
+        p->step = 1;
+        break;
+    case K_QRANDINT:
+    case K_QLOGRANDINT:
+        p->kind = TC_TPE_INT;
+        p->low = (double)(d.iklo * d.iq);
+        p->high = (double)(d.ikhi * d.iq);
+        p->step = (double)d.iq;
+        break;
+    case K_RANDN:
+        return fail(err, TC_ERR_VALUE, path, "TPESearch cannot model randn (a normal "
+                    "distribution has no bounds): use uniform, loguniform or a quantized kind");
+    case K_CHOICE:
+        p->kind = TC_TPE_CATEGORICAL;
+        p->n_choices = (long)json_array_size(d.cats);
+        break;
+    }
+    if (p->kind != TC_TPE_CATEGORICAL && p->high < p->low)
+        return fail(err, TC_ERR_VALUE, path, "%s: no value lies inside the bounds", d.k->name);
+    return 0;
+}
+
+json_t *tcp_domain_tpe_value(const json_t *node, double x)
+{
+    domain d;
+    tc_error ignored;
+    tc_error_init(&ignored);
+    if (parse_domain(node, &d, NULL, &ignored) < 0)
+        return NULL;
+    if (d.k->id == K_CHOICE)
+        return json_deep_copy(json_array_get(d.cats, (size_t)x));
+    if (d.k->integer)
+        return json_integer((json_int_t)llrint(x));
+    return number(x, d.as_int);
+}
+
+int tcp_domain_tpe_external(const json_t *node, const json_t *v, const json_t *path, double *x,
+                            tc_error *err)
+{
+    domain d;
+    char b[64];
+    if (parse_domain(node, &d, path, err) < 0)
+        return -1;
+    if (d.k->id == K_CHOICE) {
+        for (size_t i = 0; i < json_array_size(d.cats); i++) {
+            if (json_equal(json_array_get(d.cats, i), (json_t *)v)) {
+                *x = (double)i;
+                return 0;
+            }
+        }
+        return fail(err, TC_ERR_VALUE, path, "points_to_evaluate: %s is not one of the "
+                    "choice's categories", show(v, b, sizeof b));
+    }
+    if (json_is_boolean(v) || !tc_json_number(v, x) || !isfinite(*x))
+        return fail(err, TC_ERR_VALUE, path, "points_to_evaluate: %s must be a finite number",
+                    show(v, b, sizeof b));
+    return 0;
+}

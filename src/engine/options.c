@@ -25,6 +25,7 @@ static const tc_option RUN_OPTIONS[] = {
     {"capacity",             "capacity",                TC_OPT_OBJECT,  TC_OPT_REQUIRED | TC_OPT_INTERNAL,    NONE, NONE, 0,  RUN(capacity_json)},
     {"scheduler",            "scheduler",               TC_OPT_OBJECT,  TC_OPT_NULLABLE | TC_OPT_INTERNAL,    NONE, NONE, 0,  RUN(scheduler_json)},
     {"resume",               "resume",                  TC_OPT_OBJECT,  TC_OPT_NULLABLE | TC_OPT_INTERNAL,    NONE, NONE, 0,  RUN(resume_json)},
+    {"searcher",             "search_alg",              TC_OPT_OBJECT,  TC_OPT_NULLABLE | TC_OPT_INTERNAL,    NONE, NONE, 0,  RUN(searcher_json)},
     {"fail_fast",            "fail_fast",               TC_OPT_BOOL,    0,                                    NONE, NONE, 0,  RUN(runner.fail_fast)},
     {"max_concurrent",       "max_concurrent_trials",   TC_OPT_LONG,    TC_OPT_NULLABLE,                      1,    BIG,  0,  RUN(runner.max_concurrent)},
     {"max_len_identifier",   "MAX_LEN_IDENTIFIER",      TC_OPT_LONG,    TC_OPT_INTERNAL,                      1,    BIG,  130, RUN(runner.max_len_identifier)},

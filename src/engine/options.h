@@ -97,6 +97,7 @@ typedef struct tc_run_options {
     tc_runner_opts runner;        /* hostname is left for the host to set */
     /* the nested objects, as given (read into the fields below) */
     const json_t *experiments_json, *capacity_json, *resume_json, *scheduler_json;
+    const json_t *searcher_json;  /* an engine searcher ({"type": "tpe", ...}) or NULL */
     tc_capacity_options capacity;
     int has_resume, has_scheduler;
     tc_resume_options resume;

@@ -369,6 +369,14 @@ int tc_runner_stuck(tc_runner *r, tc_error *err);
  * before the run starts (and after tc_runner_set_resume). 0 / -1. */
 int tc_runner_set_searcher(tc_runner *r, int experiment, const json_t *spec, long max_trials,
                            tc_error *err);
+/* The engine's own TPE as the experiment's searcher (search_space.h):
+ * built from the spec's config and opts ({"metric", "mode", ...}); no host
+ * callback is called for it. Bad options or a config it cannot model
+ * (grid_search, randn) fail here, naming the config path. */
+int tc_runner_set_tpe_searcher(tc_runner *r, int experiment, const json_t *spec,
+                               long max_trials, const json_t *opts, tc_error *err);
+/* 1 when a searcher (the host's or the engine's) makes the trials. */
+int tc_runner_has_searcher(const tc_runner *r);
 /* Delivers the ends of the searcher's trials, then asks for one new trial
  * if one could start now. Returns 1 when a trial was added, 0 when not, -1
  * on error (a failing host searcher: its exception). */

@@ -1,6 +1,9 @@
 /* runner_search.c — trials from a searcher (spec §9.4): a model-based
  * search written in the host's language (a Python Searcher), reached
- * through tc_host.search_suggest / search_event.
+ * through tc_host.search_suggest / search_event, or one of the engine's
+ * own (TPESearch: search_space_tpe.c), which runs here without a call into
+ * the host per suggestion. Both sit behind a small table of operations
+ * (search_ops); the rest of this file does not know which it talks to.
  *
  * The engine decides *when* to ask: only when a trial of the searcher's
  * experiment could start now (none of its trials waits PENDING, the
@@ -25,9 +28,29 @@
 #include <stdlib.h>
 #include <string.h>
 #include "runner_internal.h"
+#include "search_space.h"
 #include "space_internal.h"
 
+struct runner_search;
+
+/* What the runner asks of a searcher. suggest: 1 + *config, 0 "not yet",
+ * 2 "finished", -1 + err. result: a result line of one of its trials.
+ * end: its trial t ended (TERMINATED or ERROR). recovered: its trial t is
+ * back from an earlier session's record (before its end, if it had one,
+ * is delivered again). */
+typedef struct search_ops {
+    int (*suggest)(tc_runner *r, void *impl, const char *trial_id, json_t **config,
+                   tc_error *err);
+    int (*result)(tc_runner *r, void *impl, tc_trial *t, const char *line, size_t len,
+                  tc_error *err);
+    int (*end)(tc_runner *r, void *impl, tc_trial *t, tc_error *err);
+    int (*recovered)(tc_runner *r, void *impl, tc_trial *t, long made, tc_error *err);
+    void (*free)(void *impl);
+} search_ops;
+
 struct runner_search {
+    const search_ops *ops;
+    void *impl;            /* the TPE search; NULL for the host's searcher */
     int experiment;
     json_t *spec;          /* the encoded spec ({"config": ...}), owned */
     long max_trials;       /* num_samples; -1: until FINISHED */
@@ -37,51 +60,21 @@ struct runner_search {
     int recovered;         /* resume records turned back into trials */
 };
 
-int tc_runner_set_searcher(tc_runner *r, int experiment, const json_t *spec, long max_trials,
-                           tc_error *err)
+/* ------------------------------------------------------------------------- */
+/* the host's searcher                                                        */
+/* ------------------------------------------------------------------------- */
+
+static int host_suggest(tc_runner *r, void *impl, const char *trial_id, json_t **config,
+                        tc_error *err)
 {
-    if (experiment < 0 || experiment >= r->nexps)
-        return tc_error_set(err, TC_ERR_VALUE, "searcher: no experiment %d", experiment);
-    if (r->search)
-        return tc_error_set(err, TC_ERR_VALUE, "a run has at most one searcher");
-    if (!r->host.search_suggest || !r->host.search_event)
-        return tc_error_set(err, TC_ERR_VALUE, "searcher: the host gave no search callbacks");
-    if (!json_is_object(spec))
-        return tc_error_set(err, TC_ERR_VALUE, "searcher: the spec must be an object");
-    struct runner_search *s = calloc(1, sizeof *s);
-    if (!s || !(s->spec = json_deep_copy(spec))) {
-        free(s);
-        return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
-    }
-    s->experiment = experiment;
-    s->max_trials = max_trials;
-    /* Its trials come from the searcher, not from the space. */
-    tc_space_free(r->exps[experiment].space);
-    r->exps[experiment].space = NULL;
-    r->search = s;
-    return 0;
+    (void)impl;
+    return r->host.search_suggest(r->host.ctx, trial_id, config, err);
 }
 
-void tcp_search_free(tc_runner *r)
+static int host_result(tc_runner *r, void *impl, tc_trial *t, const char *line, size_t len,
+                       tc_error *err)
 {
-    if (!r->search)
-        return;
-    json_decref(r->search->spec);
-    free(r->search);
-    r->search = NULL;
-}
-
-int tcp_search_active(const tc_runner *r)
-{
-    return r->search && (!r->search->finished || r->search_ends > 0);
-}
-
-int tcp_search_on_result(tc_runner *r, tc_trial *t, const char *line, size_t len, tc_error *err)
-{
-    struct runner_search *s = r->search;
-    if (!s || t->experiment != s->experiment)
-        return 0;
-    s->waiting = 0;
+    (void)impl;
     double budget;
     int tagged = tcp_sched_bohb_budget(r, t, &budget);
     if (tagged < 0)
@@ -106,12 +99,180 @@ int tcp_search_on_result(tc_runner *r, tc_trial *t, const char *line, size_t len
     return rc;
 }
 
+static int host_end(tc_runner *r, void *impl, tc_trial *t, tc_error *err)
+{
+    (void)impl;
+    if (t->status == TC_ERROR)
+        return r->host.search_event(r->host.ctx, TC_EV_ERROR, t->trial_id, NULL, 0, err);
+    if (t->last_text)
+        return r->host.search_event(r->host.ctx, TC_EV_COMPLETE, t->trial_id, t->last_text,
+                                    t->last_text_len, err);
+    json_t *last = tc_trial_last_result(t);
+    tc_buf b;
+    tc_buf_init(&b);
+    if (last && tc_json_dump(last, &b, TC_DUMP_COMPACT) < 0) {
+        tc_buf_free(&b);
+        return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+    }
+    int rc = r->host.search_event(r->host.ctx, TC_EV_COMPLETE, t->trial_id, b.data, b.len, err);
+    tc_buf_free(&b);
+    return rc;
+}
+
+/* The host's searcher restores its own state (tunec/suggest/_bridge.py). */
+static int host_recovered(tc_runner *r, void *impl, tc_trial *t, long made, tc_error *err)
+{
+    (void)r, (void)impl, (void)t, (void)made, (void)err;
+    return 0;
+}
+
+static void host_free(void *impl)
+{
+    (void)impl;
+}
+
+static const search_ops HOST_OPS = {host_suggest, host_result, host_end, host_recovered,
+                                    host_free};
+
+/* ------------------------------------------------------------------------- */
+/* the engine's TPE                                                           */
+/* ------------------------------------------------------------------------- */
+
+static int tpe_suggest(tc_runner *r, void *impl, const char *trial_id, json_t **config,
+                       tc_error *err)
+{
+    (void)r;
+    *config = tc_tpe_search_suggest(impl, trial_id, err);
+    return *config ? 1 : -1;
+}
+
+/* TPE weighs a trial by its last result only (Ray's on_trial_complete). */
+static int tpe_result(tc_runner *r, void *impl, tc_trial *t, const char *line, size_t len,
+                      tc_error *err)
+{
+    (void)r, (void)impl, (void)t, (void)line, (void)len, (void)err;
+    return 0;
+}
+
+static int tpe_end(tc_runner *r, void *impl, tc_trial *t, tc_error *err)
+{
+    (void)r;
+    return tc_tpe_search_complete(impl, t->trial_id, tc_trial_last_result(t),
+                                  t->status == TC_ERROR, err);
+}
+
+/* The core is rebuilt from the records: each trial running with its
+ * recorded config, then its end (delivered again) completes it; the
+ * suggestion count says where the seeded stream goes on. */
+static int tpe_recovered(tc_runner *r, void *impl, tc_trial *t, long made, tc_error *err)
+{
+    (void)r;
+    tc_tpe_search_set_made(impl, made);
+    return tc_tpe_search_restore_trial(impl, t->trial_id, t->config, err);
+}
+
+static void tpe_free(void *impl)
+{
+    tc_tpe_search_free(impl);
+}
+
+static const search_ops TPE_OPS = {tpe_suggest, tpe_result, tpe_end, tpe_recovered, tpe_free};
+
+/* ------------------------------------------------------------------------- */
+/* setup                                                                      */
+/* ------------------------------------------------------------------------- */
+
+static int set_searcher(tc_runner *r, int experiment, const json_t *spec, long max_trials,
+                        const search_ops *ops, void *impl, tc_error *err)
+{
+    if (experiment < 0 || experiment >= r->nexps)
+        return tc_error_set(err, TC_ERR_VALUE, "searcher: no experiment %d", experiment);
+    if (r->search)
+        return tc_error_set(err, TC_ERR_VALUE, "a run has at most one searcher");
+    if (!json_is_object(spec))
+        return tc_error_set(err, TC_ERR_VALUE, "searcher: the spec must be an object");
+    struct runner_search *s = calloc(1, sizeof *s);
+    if (!s || !(s->spec = json_deep_copy(spec))) {
+        free(s);
+        return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+    }
+    s->ops = ops;
+    s->impl = impl;
+    s->experiment = experiment;
+    s->max_trials = max_trials;
+    /* Its trials come from the searcher, not from the space. */
+    tc_space_free(r->exps[experiment].space);
+    r->exps[experiment].space = NULL;
+    r->search = s;
+    return 0;
+}
+
+int tc_runner_set_searcher(tc_runner *r, int experiment, const json_t *spec, long max_trials,
+                           tc_error *err)
+{
+    if (!r->host.search_suggest || !r->host.search_event)
+        return tc_error_set(err, TC_ERR_VALUE, "searcher: the host gave no search callbacks");
+    return set_searcher(r, experiment, spec, max_trials, &HOST_OPS, NULL, err);
+}
+
+int tc_runner_set_tpe_searcher(tc_runner *r, int experiment, const json_t *spec,
+                               long max_trials, const json_t *opts, tc_error *err)
+{
+    if (!json_is_object(spec))
+        return tc_error_set(err, TC_ERR_VALUE, "searcher: the spec must be an object");
+    /* The searcher's own space when it was given one, else tune.run's config. */
+    const json_t *config = json_object_get(opts, "space");
+    if (!json_is_object(config))
+        config = json_object_get(spec, "config");
+    json_t *empty = config ? NULL : json_object();
+    tc_tpe_search *tpe = tc_tpe_search_new(config ? config : empty, opts, err);
+    json_decref(empty);
+    if (!tpe)
+        return -1;
+    if (set_searcher(r, experiment, spec, max_trials, &TPE_OPS, tpe, err) < 0) {
+        tc_tpe_search_free(tpe);
+        return -1;
+    }
+    return 0;
+}
+
+int tc_runner_has_searcher(const tc_runner *r)
+{
+    return r->search != NULL;
+}
+
+void tcp_search_free(tc_runner *r)
+{
+    if (!r->search)
+        return;
+    r->search->ops->free(r->search->impl);
+    json_decref(r->search->spec);
+    free(r->search);
+    r->search = NULL;
+}
+
+int tcp_search_active(const tc_runner *r)
+{
+    return r->search && (!r->search->finished || r->search_ends > 0);
+}
+
+int tcp_search_on_result(tc_runner *r, tc_trial *t, const char *line, size_t len, tc_error *err)
+{
+    struct runner_search *s = r->search;
+    if (!s || t->experiment != s->experiment)
+        return 0;
+    s->waiting = 0;
+    return s->ops->result(r, s->impl, t, line, len, err);
+}
+
 int tcp_search_on_pause(tc_runner *r, tc_trial *t, int paused, tc_error *err)
 {
     struct runner_search *s = r->search;
     if (!s || t->experiment != s->experiment)
         return 0;
     s->waiting = 0;     /* a pause frees a slot the searcher counts */
+    if (s->ops != &HOST_OPS)
+        return 0;       /* on_pause/on_unpause are for a Python searcher (TuneBOHB) */
     return r->host.search_event(r->host.ctx, paused ? TC_EV_PAUSE : TC_EV_UNPAUSE,
                                 t->trial_id, NULL, 0, err);
 }
@@ -129,25 +290,7 @@ static int deliver_ends(tc_runner *r, tc_error *err)
         if (t->experiment != s->experiment)
             continue;
         s->waiting = 0;
-        int rc;
-        if (t->status == TC_ERROR) {
-            rc = r->host.search_event(r->host.ctx, TC_EV_ERROR, t->trial_id, NULL, 0, err);
-        } else if (t->last_text) {
-            rc = r->host.search_event(r->host.ctx, TC_EV_COMPLETE, t->trial_id, t->last_text,
-                                      t->last_text_len, err);
-        } else {
-            json_t *last = tc_trial_last_result(t);
-            tc_buf b;
-            tc_buf_init(&b);
-            if (last && tc_json_dump(last, &b, TC_DUMP_COMPACT) < 0) {
-                tc_buf_free(&b);
-                return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
-            }
-            rc = r->host.search_event(r->host.ctx, TC_EV_COMPLETE, t->trial_id, b.data, b.len,
-                                      err);
-            tc_buf_free(&b);
-        }
-        if (rc < 0)
+        if (s->ops->end(r, s->impl, t, err) < 0)
             return -1;
     }
     return 0;
@@ -199,10 +342,12 @@ static int recover(tc_runner *r, struct runner_search *s, tc_error *err)
             rc = -1;
             break;
         }
-        rc = tcp_apply_record(r, t, rec, err);
+        s->made++;
+        rc = s->ops->recovered(r, s->impl, t, s->made, err);
+        if (rc == 0)
+            rc = tcp_apply_record(r, t, rec, err);
         if (rc == 0 && t->status == TC_PENDING)
             rc = tcp_sched_on_add(r, t, err);
-        s->made++;
     }
     /* Numbering goes on after the highest id, even past a failed record. */
     long next = 0;
@@ -419,7 +564,7 @@ int tc_runner_search_step(tc_runner *r, tc_eval_fn fn, void *ctx, tc_error *err)
     char trial_id[32];
     snprintf(trial_id, sizeof trial_id, "%05ld", r->next_trial_number);
     json_t *suggested = NULL;
-    int rc = r->host.search_suggest(r->host.ctx, trial_id, &suggested, err);
+    int rc = s->ops->suggest(r, s->impl, trial_id, &suggested, err);
     if (rc < 0)
         return -1;
     if (rc == 2) {

@@ -109,6 +109,10 @@ long tc_tpe_num_running(const tc_tpe *t);
  * completed, TPE after. Does not record anything: call tc_tpe_add_running
  * with the values the trial actually runs with. 0 / -1 (ENOMEM). */
 int tc_tpe_suggest(tc_tpe *t, double *out, tc_error *err);
+/* Restarts the core's random stream from seed: a caller that reseeds from
+ * (its seed, suggestions made) before each suggestion gets the same stream
+ * after rebuilding the core from a history (a resumed run). */
+void tc_tpe_reseed(tc_tpe *t, uint64_t seed);
 
 /* What the last tc_tpe_suggest weighed, for tests and diagnostics.
  * tc_tpe_last_was_random: 1 when it sampled at random (startup), 0 when TPE.

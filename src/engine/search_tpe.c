@@ -390,6 +390,11 @@ static void jset_free(jset *j)
     free(j->obs);
 }
 
+void tc_tpe_reseed(tc_tpe *t, uint64_t seed)
+{
+    tc_rng_seed(&t->rng, seed);
+}
+
 void tc_tpe_free(tc_tpe *t)
 {
     if (!t)

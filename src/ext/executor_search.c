@@ -4,6 +4,7 @@
  * setup, and the loop that asks while trials could start. Nothing here
  * runs unless the user gave a Python searcher. */
 #include <stddef.h>
+#include <string.h>
 #include "executor_internal.h"
 
 static RunObject *run_of(void *ctx)
@@ -68,20 +69,32 @@ void tcx_install_search_callbacks(RunObject *self)
     }
 }
 
+/* An engine searcher ("searcher": {"type": "tpe", ...} among the options:
+ * tunec.suggest.TPESearch) runs in the engine; otherwise a Python one
+ * through the callbacks above. */
 int tcx_setup_searcher(RunObject *self, const tc_run_options *ro, tc_error *err)
 {
-    if (!self->host.search_suggest)
+    const json_t *native = json_is_null(ro->searcher_json) ? NULL : ro->searcher_json;
+    if (!self->host.search_suggest && !native)
         return 0;
     if (ro->nexps != 1)
         return tc_error_set(err, TC_ERR_VALUE, "search_alg: a searcher runs exactly one "
                             "experiment, got %zu", ro->nexps);
+    if (native) {
+        const char *type = json_string_value(json_object_get(native, "type"));
+        if (!type || strcmp(type, "tpe") != 0)
+            return tc_error_set(err, TC_ERR_VALUE, "search_alg: unknown engine searcher %s",
+                                type ? type : "(no type)");
+        return tc_runner_set_tpe_searcher(self->runner, 0, ro->exps[0].spec,
+                                          ro->exps[0].num_samples, native, err);
+    }
     return tc_runner_set_searcher(self->runner, 0, ro->exps[0].spec, ro->exps[0].num_samples,
                                   err);
 }
 
 int tcx_search_fill(RunObject *self, int (*start)(RunObject *, tc_error *), tc_error *err)
 {
-    if (!self->host.search_suggest)
+    if (!tc_runner_has_searcher(self->runner))
         return 0;
     for (;;) {
         long before = tc_runner_num_trials(self->runner);

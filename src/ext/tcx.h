@@ -66,5 +66,6 @@ int tcx_analysis_exec(PyObject *m);
 int tcx_run_exec(PyObject *m);
 int tcx_worker_exec(PyObject *m);
 int tcx_checkpoint_exec(PyObject *m);
+int tcx_tpe_exec(PyObject *m);
 
 #endif

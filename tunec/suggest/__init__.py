@@ -5,6 +5,7 @@ from tunec.suggest.repeater import Repeater
 from tunec.suggest.search import SearchAlgorithm
 from tunec.suggest.suggestion import (ConcurrencyLimiter, SearchGenerator, Searcher,
                                       SuggestionAlgorithm)
+from tunec.suggest.tpe import TPESearch
 
 __all__ = ["SearchAlgorithm", "BasicVariantGenerator", "SearchGenerator", "SuggestionAlgorithm",
-           "Searcher", "ConcurrencyLimiter", "Repeater", "grid_search"]
+           "Searcher", "ConcurrencyLimiter", "Repeater", "grid_search", "TPESearch"]

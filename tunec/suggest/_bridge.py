@@ -229,6 +229,18 @@ class SearchBridge:
                            type(self.searcher).__name__)
 
 
+def native_spec(search_alg, searcher, functions, objects, seed):
+    """The engine's ``searcher`` option when the engine runs the search
+    itself (a TPESearch given as search_alg, or in a SearchGenerator), else
+    None. Wrapped in a ConcurrencyLimiter or Repeater it is a Python
+    searcher like any other."""
+    from tunec.suggest.tpe import TPESearch
+    if type(searcher) is not TPESearch or not (
+            search_alg is searcher or isinstance(search_alg, SearchGenerator)):
+        return None
+    return searcher.engine_spec(functions, objects, seed)
+
+
 def engine_setup(searcher, exp_dir, session_str, functions, objects, resuming):
     """``(callbacks, bridge)`` for the engine; nothing when searcher is None."""
     if searcher is None:
