@@ -7,6 +7,7 @@ express, and save/restore."""
 import importlib.util
 import math
 import os
+import re
 import sys
 
 import pytest
@@ -202,17 +203,55 @@ def test_skopt_conversion_table():
         assert SkOptSearch.convert_search_space({"p": domain}) == {"p": expected}
 
 
+def bayes_opt_2():
+    """Whether the installed bayes_opt has 2.0's acquisition functions (ints
+    and categories searched) or is 1.x (floats only): `make venv` gets 1.4
+    while nevergrad pins it, and the tests follow whichever pip resolved."""
+    from tunec.suggest.bayesopt import _acquisition_api
+    return _acquisition_api()
+
+
+BAYESOPT_FLOATS = [
+    (tune.uniform(-1, 2), (-1.0, 2.0)),
+    (tune.loguniform(1e-3, 1), (1e-3, 1.0)),
+    (tune.quniform(0.05, 1, 0.1), (0.1, 1.0)),
+]
+BAYESOPT_INTS_AND_CATEGORIES = [
+    (tune.randint(0, 5), (0, 4, int)),
+    (tune.qrandint(1, 10, 3), (3, 9, int)),
+    (tune.choice(["a", "b"]), ("a", "b")),
+]
+
+
 def test_bayesopt_conversion_table():
-    table = [
-        (tune.uniform(-1, 2), (-1.0, 2.0)),
-        (tune.loguniform(1e-3, 1), (1e-3, 1.0)),
-        (tune.quniform(0.05, 1, 0.1), (0.1, 1.0)),
-        (tune.randint(0, 5), (0, 4, int)),
-        (tune.qrandint(1, 10, 3), (3, 9, int)),
-        (tune.choice(["a", "b"]), ("a", "b")),
-    ]
-    for domain, expected in table:
+    for domain, expected in BAYESOPT_FLOATS:
         assert BayesOptSearch.convert_search_space({"p": domain}) == {"p": expected}
+    for domain, expected in BAYESOPT_INTS_AND_CATEGORIES:
+        if bayes_opt_2():
+            assert BayesOptSearch.convert_search_space({"p": domain}) == {"p": expected}
+        else:       # 1.x searches floats only; Ray refuses these too
+            with pytest.raises(ValueError, match=r"cannot search {} at config\['n'\]\['p'\]: "
+                               r"bayes_opt 1\.\S+ searches floats only".format(
+                                   re.escape(repr(domain)))):
+                BayesOptSearch.convert_search_space({"n": {"p": domain}})
+
+
+@pytest.mark.parametrize("kind", ["ucb", "ei", "poi"])
+def test_bayesopt_utility_kwargs_choose_the_acquisition(kind):
+    """Ray's utility_kwargs reach the installed library's own form: 2.0's
+    acquisition function object, or 1.x's UtilityFunction."""
+    import bayes_opt
+    s = BayesOptSearch({"x": (0.0, 1.0)}, metric="loss", mode="min",
+                       utility_kwargs={"kind": kind, "kappa": 1.5, "xi": 0.25})
+    if bayes_opt_2():
+        names = {"ucb": "UpperConfidenceBound", "ei": "ExpectedImprovement",
+                 "poi": "ProbabilityOfImprovement"}
+        assert type(s._acquisition).__name__ == names[kind] and s._utility is None
+    else:
+        assert isinstance(s._utility, bayes_opt.UtilityFunction) and s._acquisition is None
+        assert (s._utility.kind, s._utility.kappa, s._utility.xi) == (kind, 1.5, 0.25)
+    with pytest.raises(ValueError, match=r"utility_kwargs.*kind must be .*got 'pi'"):
+        BayesOptSearch(utility_kwargs={"kind": "pi"})
 
 
 def test_hyperopt_conversion_table():
@@ -277,11 +316,14 @@ def test_suggestions_lie_in_the_tunec_domains(lib):
     """Whatever the library proposes, the config is a value of each tunec
     domain: an int for int domains, a multiple of q within the bounds for
     quantized ones (rounded where the library has no quantization)."""
+    domains = ALL_DOMAINS
+    if lib == "bayesopt" and not bayes_opt_2():    # 1.x: floats only
+        domains = {k: d for k, d in ALL_DOMAINS.items() if isinstance(d, tune.sample.Float)}
     searcher = STANDALONE[lib]()
-    assert searcher.set_search_properties("loss", "min", ALL_DOMAINS)
+    assert searcher.set_search_properties("loss", "min", domains)
     for i in range(25):
         config = searcher.suggest("t%d" % i)
-        for key, domain in ALL_DOMAINS.items():
+        for key, domain in domains.items():
             assert in_domain(domain, config[key]), (key, domain, config[key])
         searcher.on_trial_complete("t%d" % i, {"loss": float(i % 7)})
 

@@ -2,10 +2,15 @@
 ``ray.tune.search.bayesopt``): trials suggested by fmfn/BayesianOptimization
 (Gaussian process), through its suggest/register interface.
 
-Written for bayesian-optimization 2.x/3.x, whose ``BayesianOptimization``
-takes an ``acquisition_function``: Ray's ``utility_kwargs`` (``kind`` ucb,
-ei or poi, ``kappa``, ``xi``) choose it. 1.x's ``UtilityFunction`` API is
-not supported.
+Both of the library's APIs are used, whichever is installed (nevergrad pins
+bayesian-optimization 1.4, so a venv holding both gets 1.4):
+
+- 2.0 and newer: ``BayesianOptimization`` takes an ``acquisition_function``,
+  which Ray's ``utility_kwargs`` (``kind`` ucb, ei or poi, ``kappa``,
+  ``xi``) choose; ints and categories are searched.
+- 1.x (what Ray 1.x was written for): ``optimizer.suggest(UtilityFunction(
+  **utility_kwargs))``; floats only, so an int or categorical domain is
+  refused naming its config path, as Ray refuses it.
 
 tunec domains convert as follows:
 
@@ -15,14 +20,17 @@ loguniform             (lower, upper): searched on a linear scale, with a
                        warning (BayesOpt has no log scale; Ray does the same)
 quantized floats       the bounds of the multiples of q; the suggestion is
                        rounded to q
-randint / lograndint   (lower, upper - 1, int) (the log scale dropped as above)
+randint / lograndint   (lower, upper - 1, int) (the log scale dropped as
+                       above; 2.0+ only)
 qrandint, qlograndint  (a, b, int) over the multiples of q, rounded to q
-choice                 a categorical parameter (bayesian-optimization >= 2)
+                       (2.0+ only)
+choice                 a categorical parameter (2.0+ only)
 =====================  ================================================
 
 randn/qrandn, grid_search and sample_from are refused with a ValueError
 naming the config path.
 """
+import importlib.util
 import json
 import logging
 import pickle
@@ -37,12 +45,30 @@ logger = logging.getLogger("ray.tune.suggest.bayesopt")
 
 def _bayes_opt():
     byo = _convert.import_library("bayes_opt", "BayesOptSearch", "bayesian-optimization")
-    try:
-        import bayes_opt.acquisition  # noqa: F401  (2.0+)
-    except ImportError as exc:
-        raise ImportError("BayesOptSearch needs bayes_opt 2.0 or newer (acquisition "
-                          "functions): pip install -U bayesian-optimization") from exc
+    if not _acquisition_api() and not hasattr(byo, "UtilityFunction"):
+        raise ImportError("BayesOptSearch needs bayes_opt's UtilityFunction (1.x) or its "
+                          "acquisition functions (2.0+): pip install -U bayesian-optimization")
     return byo
+
+
+def _acquisition_api():
+    """True for bayes_opt 2.0+ (acquisition functions; ints and categories
+    searched), False for 1.x (UtilityFunction; floats only). Decided by
+    what the installed library has, not by its version string."""
+    try:
+        import bayes_opt.acquisition  # noqa: F401
+    except ImportError:
+        # not installed at all: `pip install bayesian-optimization` gets the newest
+        return importlib.util.find_spec("bayes_opt") is None
+    return True
+
+
+def _version():
+    try:
+        from importlib.metadata import version
+        return version("bayesian-optimization")
+    except Exception:     # metadata missing (a vendored copy): still name the API
+        return "1.x"
 
 
 def _dict_hash(config, precision):
@@ -64,6 +90,7 @@ class BayesOptSearch(Searcher):
         points_to_evaluate (list): Configs to run first (dicts).
         utility_kwargs (dict): The acquisition function: ``kind`` (ucb, ei,
             poi), ``kappa`` (ucb) and ``xi`` (ei, poi). Default ucb, 2.576.
+            With bayes_opt 1.x, the arguments of its ``UtilityFunction``.
         random_state (int): Seed of BayesOpt. Defaults to 42.
         random_search_steps (int): Random trials whose results are gathered
             before the Gaussian process is fitted. Defaults to 10.
@@ -89,7 +116,11 @@ class BayesOptSearch(Searcher):
         self._skip_duplicate = skip_duplicate
         self._config_counter = defaultdict(int)
         utility_kwargs = dict(utility_kwargs or {"kind": "ucb", "kappa": 2.576, "xi": 0.0})
-        self._acquisition = self._make_acquisition(byo, utility_kwargs)
+        self._acquisition = self._utility = None     # 2.0+'s / 1.x's, whichever exists
+        if _acquisition_api():
+            self._acquisition = self._make_acquisition(byo, utility_kwargs)
+        else:
+            self._utility = self._make_utility(byo, utility_kwargs)
         self._points_to_evaluate = list(points_to_evaluate or [])
         self._live_trial_mapping = {}
         self._buffered_trial_results = []
@@ -126,6 +157,14 @@ class BayesOptSearch(Searcher):
         raise ValueError("BayesOptSearch(utility_kwargs=...): kind must be 'ucb', 'ei' or "
                          "'poi', got {!r}".format(kind))
 
+    @staticmethod
+    def _make_utility(byo, kwargs):
+        kind = kwargs.get("kind", "ucb")
+        if kind not in ("ucb", "ei", "poi"):
+            raise ValueError("BayesOptSearch(utility_kwargs=...): kind must be 'ucb', 'ei' or "
+                             "'poi', got {!r}".format(kind))
+        return byo.UtilityFunction(**kwargs)     # as Ray 1.x
+
     @property
     def _metric_op(self):
         """BayesOpt maximizes: results are multiplied by this."""
@@ -136,10 +175,11 @@ class BayesOptSearch(Searcher):
             self._metric = _convert.DEFAULT_METRIC
         self._points_to_evaluate = _convert.check_points(
             "BayesOptSearch", list(self._space), self._points_to_evaluate)
+        acquisition = {} if self._acquisition is None else \
+            {"acquisition_function": self._acquisition}
         self.optimizer = _bayes_opt().BayesianOptimization(
-            f=None, pbounds=self._space, acquisition_function=self._acquisition,
-            verbose=self._verbose, random_state=self._random_state,
-            allow_duplicate_points=True)
+            f=None, pbounds=self._space, verbose=self._verbose,
+            random_state=self._random_state, allow_duplicate_points=True, **acquisition)
         if self._analysis is not None:
             self.register_analysis(self._analysis)
 
@@ -160,7 +200,8 @@ class BayesOptSearch(Searcher):
         if self._points_to_evaluate:
             config = self._points_to_evaluate.pop(0)
         else:
-            config = self.optimizer.suggest()
+            config = self.optimizer.suggest() if self._utility is None else \
+                self.optimizer.suggest(self._utility)
         config = {k: _convert.to_python(v) for k, v in config.items()}
         config_hash = _dict_hash(config, self.repeat_float_precision)
         already_seen = config_hash in self._config_counter
@@ -237,11 +278,19 @@ class BayesOptSearch(Searcher):
     @staticmethod
     def convert_search_space(spec, post=None):
         """``{"a/b": bounds}`` (BayesOpt's ``pbounds``) for the domains of a
-        tunec config; ``post`` (a dict) receives the quantized ones."""
+        tunec config; ``post`` (a dict) receives the quantized ones. With
+        bayes_opt 1.x, which searches floats only, an int or categorical
+        domain is refused (as Ray refuses it)."""
         domains, _ = _convert.split(spec, "BayesOptSearch")
+        floats_only = not _acquisition_api()
         bounds = {}
         for path, domain in domains:
             key = _convert.name(path)
+            if floats_only and isinstance(domain, (Integer, Categorical)):
+                raise _convert.unsupported(
+                    "BayesOptSearch", path, domain,
+                    "bayes_opt {} searches floats only (2.0+ searches ints and categories: "
+                    "pip install -U bayesian-optimization)".format(_version()))
             if isinstance(domain, (Float, Integer)):
                 if domain.sampler == "loguniform":
                     logger.warning("BayesOpt does not support specific sampling methods. The "
