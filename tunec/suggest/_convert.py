@@ -94,8 +94,9 @@ def split(config, cls):
             for k, v in value.items():
                 walk(v, path + (k,))
         elif isinstance(value, (list, tuple)) and _has_domain(value):
+            where = path + (next(i for i, v in enumerate(value) if _has_domain(v)),)
             raise ValueError("{} cannot search a domain inside the list at {}: put it in a "
-                             "dict".format(cls, describe(path)))
+                             "dict".format(cls, describe(where)))
         elif callable(value) and not isinstance(value, type):
             raise ValueError(
                 "{} cannot search the function at {}: its values come from code the searcher "
