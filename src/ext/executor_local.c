@@ -346,8 +346,12 @@ static PyObject *Run_step(RunObject *self, PyObject *args)
     double deadline = tcx_now() + timeout;
     int handled = 0;   /* a poll round moved frames (once: the step is over) */
     for (;;) {
-        if (generate(self, &err) < 0 || start_trials(self, &err) < 0 ||
-            tcx_search_fill(self, start_trials, &err) < 0)
+        /* The searcher is asked before the scheduler chooses, as in Ray's
+         * TrialRunner.step (_update_trial_queue, then choose_trial_to_run):
+         * HyperBandForBOHB halves a waiting bracket only when nothing is
+         * pending, so asking after it would make that a race. */
+        if (generate(self, &err) < 0 || tcx_search_fill(self, start_trials, &err) < 0 ||
+            start_trials(self, &err) < 0)
             goto fail;
         tcx_stop_orphans(self);
         /* Finished once every trial is, and every worker has reported back
