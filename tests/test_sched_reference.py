@@ -8,15 +8,14 @@ and debug strings. A history ends at the first error, which both sides must
 raise at the same event.
 """
 
-import glob
 import json
 import math
 import os
-import shutil
 import subprocess
 import sys
 
 import pytest
+from engine_driver import build_driver
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -30,20 +29,8 @@ SETTINGS = settings(max_examples=int(os.environ.get("TUNEC_SCHED_EXAMPLES", "150
 
 @pytest.fixture(scope="module")
 def driver(tmp_path_factory):
-    cc = shutil.which(os.environ.get("CC", "gcc")) or shutil.which("cc")
-    assert cc, "a C compiler is needed to build tests/sched_driver.c"
-    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "jansson"], capture_output=True,
-                           text=True, check=True).stdout.split()
-    out = str(tmp_path_factory.mktemp("sched") / "sched_driver")
-    sources = sorted(glob.glob(os.path.join(ROOT, "src", "engine", "*.c")))
-    if os.environ.get("TUNEC_SANITIZE") == "1":     # ASan + UBSan, as `make test-c-asan`
-        flags = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer",
-                 "-fno-sanitize-recover=undefined"] + flags
-    subprocess.run([cc, "-std=c11", "-O1", "-g", "-D_GNU_SOURCE",
-                    "-iquote", os.path.join(ROOT, "src", "engine"), "-o", out,
-                    os.path.join(ROOT, "tests", "sched_driver.c")] + sources + flags + ["-lm", "-pthread"],
-                   check=True)
-    return out
+    return build_driver(os.path.join(ROOT, "tests", "sched_driver.c"),
+                        str(tmp_path_factory.mktemp("sched") / "sched_driver"))
 
 
 def run_driver(driver, commands):

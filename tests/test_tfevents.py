@@ -22,12 +22,12 @@ import json
 import math
 import os
 import re
-import shutil
 import struct
 import subprocess
 
 import numpy as np
 import pytest
+from engine_driver import build_driver
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -111,22 +111,10 @@ fail:
 
 @pytest.fixture(scope="module")
 def driver(tmp_path_factory):
-    cc = shutil.which(os.environ.get("CC", "gcc")) or shutil.which("cc")
-    assert cc, "a C compiler is needed to build the tfevents driver"
-    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "jansson"], capture_output=True,
-                           text=True, check=True).stdout.split()
     tmp = tmp_path_factory.mktemp("tfevents")
     src = tmp / "tfevents_driver.c"
     src.write_text(DRIVER)
-    out = str(tmp / "tfevents_driver")
-    sources = sorted(glob.glob(os.path.join(ROOT, "src", "engine", "*.c")))
-    if os.environ.get("TUNEC_SANITIZE") == "1":     # ASan + UBSan, as `make test-c-asan`
-        flags = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer",
-                 "-fno-sanitize-recover=undefined"] + flags
-    subprocess.run([cc, "-std=c11", "-O1", "-g", "-D_GNU_SOURCE",
-                    "-iquote", os.path.join(ROOT, "src", "engine"), "-o", out, str(src)]
-                   + sources + flags + ["-lm", "-pthread"], check=True)
-    return out
+    return build_driver(str(src), str(tmp / "tfevents_driver"))
 
 
 def write_c(driver, path, lines, per_value=0):

@@ -10,16 +10,15 @@ one of the tied ones). Errors (a categorical index out of range, an event for
 a trial that is not running) must happen at the same command on both sides.
 """
 
-import glob
 import json
 import math
 import os
 import random
-import shutil
 import subprocess
 import sys
 
 import pytest
+from engine_driver import build_driver
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -34,20 +33,8 @@ TOL = 1e-9
 
 @pytest.fixture(scope="module")
 def driver(tmp_path_factory):
-    cc = shutil.which(os.environ.get("CC", "gcc")) or shutil.which("cc")
-    assert cc, "a C compiler is needed to build tests/search_driver.c"
-    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "jansson"], capture_output=True,
-                           text=True, check=True).stdout.split()
-    out = str(tmp_path_factory.mktemp("search") / "search_driver")
-    sources = sorted(glob.glob(os.path.join(ROOT, "src", "engine", "*.c")))
-    if os.environ.get("TUNEC_SANITIZE") == "1":     # ASan + UBSan, as `make test-c-asan`
-        flags = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer",
-                 "-fno-sanitize-recover=undefined"] + flags
-    subprocess.run([cc, "-std=c11", "-O1", "-g", "-D_GNU_SOURCE",
-                    "-I" + os.path.join(ROOT, "src", "engine"), "-o", out,
-                    os.path.join(ROOT, "tests", "search_driver.c")] + sources + flags + ["-lm"],
-                   check=True)
-    return out
+    return build_driver(os.path.join(ROOT, "tests", "search_driver.c"),
+                        str(tmp_path_factory.mktemp("search") / "search_driver"))
 
 
 def run_driver(driver, commands):
