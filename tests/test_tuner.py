@@ -113,11 +113,6 @@ def test_refused_options_name_themselves(tmp_path):
 
     with pytest.raises(NotImplementedError, match=r"RunConfig\(callbacks=\.\.\.\)"):
         tuner(callbacks=[Callback()]).fit()
-    with pytest.raises(NotImplementedError, match=r"RunConfig\(log_to_file=\.\.\.\)"):
-        tuner(log_to_file=True).fit()
-    with pytest.raises(NotImplementedError, match=r"TuneConfig\(trial_dirname_creator"):
-        tune.Tuner(quick, run_config=tune.RunConfig(name="bad", storage_path=str(tmp_path)),
-                   tune_config=tune.TuneConfig(trial_dirname_creator=str)).fit()
     with pytest.raises(NotImplementedError, match="storage_path"):
         tune.Tuner(quick, run_config=tune.RunConfig(storage_path="s3://bucket/x")).fit()
     assert not os.path.exists(tmp_path / "bad")       # nothing ran, nothing left behind

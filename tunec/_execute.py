@@ -8,7 +8,7 @@ to checkpoint and restore it.
 import os
 import traceback
 
-from tunec import export
+from tunec import _log_to_file, export
 from tunec import session as _session_mod
 from tunec import trainable as _trainable_mod
 from tunec.checkpoint import announce, flush_pending, restore_counters
@@ -64,14 +64,17 @@ def run_trial(session, start, trainable, objects, chdir=True, local=False):
     session.begin(trial, os.urandom(16).hex())
     old_cwd = os.getcwd() if chdir else None
     try:
-        _write_params_pickle(logdir, config)
-        if chdir:
-            os.chdir(logdir)     # the trainable's cwd is its logdir (spec §18.7)
-        _session_mod._set(context)
-        if isinstance(trainable, type):
-            _run_class(session, trainable, config, context, start, export_formats)
-        else:
-            _run_function(session, trainable, config, context, restore)
+        # log_to_file: the trial's stdout/stderr go to its files until it
+        # ends (the error below is the driver's to report, not the trial's).
+        with _log_to_file.redirected(start, local):
+            _write_params_pickle(logdir, config)
+            if chdir:
+                os.chdir(logdir)     # the trainable's cwd is its logdir (spec §18.7)
+            _session_mod._set(context)
+            if isinstance(trainable, type):
+                _run_class(session, trainable, config, context, start, export_formats)
+            else:
+                _run_function(session, trainable, config, context, restore)
     except _session_mod.StopTrial:
         pass
     except BaseException as exc:   # noqa: B902 - every failure is the trial's

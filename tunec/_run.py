@@ -195,6 +195,8 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
         raise TypeError("seed must be an int, got {!r}".format(seed))
     if trial_name_creator is not None and not callable(trial_name_creator):
         raise TypeError("trial_name_creator must be callable")
+    if trial_dirname_creator is not None and not callable(trial_dirname_creator):
+        raise TypeError("trial_dirname_creator must be callable")
     from tunec import export
     export_formats = export.validate(export_formats)
     if checkpoint_config is not None:
@@ -213,8 +215,6 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
     _unsupported("with_server", with_server, False)
     _unsupported("trial_executor", trial_executor, None)
     _unsupported("callbacks", callbacks, None)
-    _unsupported("trial_dirname_creator", trial_dirname_creator, None)
-    _unsupported("log_to_file", log_to_file, False)
     _unsupported("sync_config", sync_config, None)
     _unsupported("sync_to_driver", sync_to_driver, None)
     from tunec.schedulers import _bridge
@@ -250,7 +250,9 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
         experiments = [Experiment(name, run_or_experiment, stop=stop_dict, config=config,
                                   resources_per_trial=resources_per_trial,
                                   num_samples=num_samples, local_dir=local_dir,
-                                  trial_name_creator=trial_name_creator, loggers=loggers,
+                                  trial_name_creator=trial_name_creator,
+                                  trial_dirname_creator=trial_dirname_creator,
+                                  log_to_file=log_to_file, loggers=loggers,
                                   max_failures=max_failures, checkpoint_freq=checkpoint_freq,
                                   checkpoint_at_end=checkpoint_at_end,
                                   keep_checkpoints_num=keep_checkpoints_num,
@@ -407,6 +409,7 @@ class _Runner:
         self.objects = {}
         self.trainables = []
         self.name_creators = []
+        self.dirname_creators = []
         capacity = _capacity.current()
         self.local_mode = capacity["local_mode"]
         self.session_str = _session_str()
@@ -450,12 +453,19 @@ class _Runner:
                 "log_json": log_json,
                 "log_csv": log_csv,
                 "log_tbx": log_tbx,
+                # Checked by the engine, sent with each trial's START; the
+                # worker redirects its stdout/stderr (tunec/_log_to_file.py).
+                "log_to_file": spec["log_to_file"],
             })
             if spec["trial_name_creator"] is not None:
                 self.name_creators.append(spec["trial_name_creator"])
-        if len(set(map(id, self.name_creators))) > 1:
-            raise NotImplementedError("different trial_name_creators per experiment are not "
-                                      "supported")
+            if spec["trial_dirname_creator"] is not None:
+                self.dirname_creators.append(spec["trial_dirname_creator"])
+        for what, creators in (("trial_name_creator", self.name_creators),
+                               ("trial_dirname_creator", self.dirname_creators)):
+            if len(set(map(id, creators))) > 1:
+                raise NotImplementedError("different {}s per experiment are not "
+                                          "supported".format(what))
         self.state_file = os.path.join(exp_options[0]["exp_dir"],
                                        "experiment_state-{}.json".format(self.session_str))
         options = {
@@ -497,6 +507,9 @@ class _Runner:
         if self.name_creators:
             creator = self.name_creators[0]
             callbacks["name_creator"] = lambda snap: creator(self._trial(snap))
+        if self.dirname_creators:
+            dirname_creator = self.dirname_creators[0]
+            callbacks["dirname_creator"] = lambda snap: dirname_creator(self._trial(snap))
         self.scheduler, self.bridge = scheduler[0], None
         if scheduler[1] is not None:
             from tunec.schedulers import _bridge

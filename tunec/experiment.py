@@ -9,7 +9,7 @@ _SPEC_KEYS = ("run", "stop", "config", "resources_per_trial", "num_samples", "lo
               "upload_dir", "trial_name_creator", "loggers", "sync_to_driver",
               "checkpoint_freq", "checkpoint_at_end", "sync_on_checkpoint",
               "keep_checkpoints_num", "checkpoint_score_attr", "export_formats",
-              "max_failures", "restore", "env")
+              "max_failures", "restore", "env", "trial_dirname_creator", "log_to_file")
 
 
 def _trainable_name(run):
@@ -66,7 +66,8 @@ class Experiment:
                  num_samples=1, local_dir=None, upload_dir=None, trial_name_creator=None,
                  loggers=None, sync_to_driver=None, checkpoint_freq=0, checkpoint_at_end=False,
                  sync_on_checkpoint=True, keep_checkpoints_num=None, checkpoint_score_attr=None,
-                 export_formats=None, max_failures=0, restore=None):
+                 export_formats=None, max_failures=0, restore=None, trial_dirname_creator=None,
+                 log_to_file=False):
         if isinstance(run, (list, tuple)) or run is None:
             raise TuneError("Must specify `run` in {}".format(name))
         self._run_identifier, self._trainable = _trainable_name(run)
@@ -85,6 +86,8 @@ class Experiment:
             "local_dir": self.local_dir,
             "upload_dir": upload_dir,
             "trial_name_creator": trial_name_creator,
+            "trial_dirname_creator": trial_dirname_creator,
+            "log_to_file": log_to_file,
             "loggers": loggers,
             "sync_to_driver": sync_to_driver,
             "checkpoint_freq": checkpoint_freq,

@@ -25,9 +25,7 @@ _STATE_FILE = "tuner.pkl"
 # The spelling a Tuner user wrote for a tune.run option that tune.run refuses.
 _SPELLINGS = {
     "callbacks": "RunConfig(callbacks=...)",
-    "log_to_file": "RunConfig(log_to_file=...)",
     "sync_config": "RunConfig(sync_config=...)",
-    "trial_dirname_creator": "TuneConfig(trial_dirname_creator=...)",
 }
 
 _FAILED = ("The Ray Tune run failed. Please inspect the previous error messages for a cause. "

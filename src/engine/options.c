@@ -70,6 +70,8 @@ static const tc_option EXPERIMENT_OPTIONS[] = {
     {"log_tbx",              "loggers",                 TC_OPT_BOOL,    TC_OPT_INTERNAL,                      NONE, NONE, 1,  EXP(exp.log_tbx)},
     /* A Trial handed to a TrialRunner keeps its own trial_id. */
     {"trial_id",             "trial_id",                TC_OPT_STRING,  TC_OPT_NULLABLE,                      NONE, NONE, 0,  EXP(exp.trial_id)},
+    /* False, True, a file name or (stdout, stderr): read_log_to_file. */
+    {"log_to_file",          "log_to_file",             TC_OPT_ANY,     TC_OPT_NULLABLE,                      NONE, NONE, 0,  EXP(log_to_file)},
 };
 #undef EXP
 
@@ -315,6 +317,55 @@ static int read_experiments(const json_t *list, tc_run_options *out, tc_error *e
     return 0;
 }
 
+/* One stream's file of a (stdout, stderr) pair: a name, or None / "" to
+ * leave that stream alone (Ray opens only the names that are truthy). */
+static int log_file_item(const json_t *v, size_t i, const char **out, const char *where,
+                         tc_error *err)
+{
+    if (json_is_null(v))
+        return 0;
+    if (!json_is_string(v) || tc_json_is_nonfinite(v))
+        return tc_error_set(err, TC_ERR_TYPE, "%s(log_to_file=...): item %zu of the (stdout, "
+                            "stderr) pair must be a str, got %s", where, i,
+                            tc_option_type_name(v));
+    if (json_string_length(v) > 0)
+        *out = json_string_value(v);
+    return 0;
+}
+
+/* Ray's _validate_log_to_file: True -> "stdout" and "stderr"; a str -> both
+ * streams to that file; a pair -> one file each; False -> neither. The
+ * names are relative to the trial's logdir. */
+static int read_log_to_file(const json_t *v, tc_experiment_opts *exp, const char *where,
+                            tc_error *err)
+{
+    exp->stdout_file = exp->stderr_file = NULL;
+    if (!v || json_is_false(v))
+        return 0;
+    if (json_is_true(v)) {
+        exp->stdout_file = "stdout";
+        exp->stderr_file = "stderr";
+        return 0;
+    }
+    if (json_is_string(v) && !tc_json_is_nonfinite(v)) {
+        if (json_string_length(v) > 0)
+            exp->stdout_file = exp->stderr_file = json_string_value(v);
+        return 0;
+    }
+    if (json_is_array(v)) {
+        if (json_array_size(v) != 2)
+            return tc_error_set(err, TC_ERR_VALUE, "%s(log_to_file=...): a sequence must have "
+                                "a length of 2 (for stdout and stderr, respectively), got "
+                                "length %zu", where, json_array_size(v));
+        if (log_file_item(json_array_get(v, 0), 0, &exp->stdout_file, where, err) < 0 ||
+            log_file_item(json_array_get(v, 1), 1, &exp->stderr_file, where, err) < 0)
+            return -1;
+        return 0;
+    }
+    return tc_error_set(err, TC_ERR_TYPE, "%s(log_to_file=...): expected a bool, a str or a "
+                        "(stdout, stderr) pair of str, got %s", where, tc_option_type_name(v));
+}
+
 int tc_experiment_options_read(const json_t *obj, tc_exp_options *out, const char *where,
                                tc_error *err)
 {
@@ -327,7 +378,7 @@ int tc_experiment_options_read(const json_t *obj, tc_exp_options *out, const cha
                strchr(id, '/') || strchr(id, '"') || strchr(id, '\\')))
         return tc_error_set(err, TC_ERR_VALUE, "%s(trial_id=...): expected 1 to 31 characters "
                             "without '/', '\"' or '\\', got \"%s\"", where, id);
-    return 0;
+    return read_log_to_file(out->log_to_file, &out->exp, where, err);
 }
 
 int tc_run_options_read(const json_t *opts, tc_run_options *out, tc_error *err)

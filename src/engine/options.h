@@ -90,6 +90,7 @@ typedef struct tc_exp_options {
     long num_samples;             /* -1: endless */
     const json_t *spec;           /* the encoded search space (config) */
     const json_t *resources;      /* resources_per_trial, parsed by tc_resources_parse */
+    const json_t *log_to_file;    /* as given; read into exp.stdout_file / stderr_file */
 } tc_exp_options;
 
 /* A whole tune.run. */

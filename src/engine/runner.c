@@ -180,6 +180,7 @@ static void trial_free(tc_runner *r, tc_trial *t)
     tcp_trial_close_sinks(r, t, 1);
     free(t->name);
     free(t->custom_name);
+    free(t->custom_dirname);
     free(t->tag);
     free(t->logdir);
     free(t->error_msg);
@@ -219,6 +220,8 @@ void tc_runner_free(tc_runner *r)
         free((char *)e->opts.checkpoint_score_attr);
         free((char *)e->opts.restore_path);
         free((char *)e->opts.trial_id);
+        free((char *)e->opts.stdout_file);
+        free((char *)e->opts.stderr_file);
         json_decref(e->stop);
         tc_space_free(e->space);
     }
@@ -253,6 +256,8 @@ int tc_runner_add_experiment(tc_runner *r, const tc_experiment_opts *opts, tc_sp
     e->opts.checkpoint_score_attr = tcp_xstrdup(opts->checkpoint_score_attr);
     e->opts.restore_path = tcp_xstrdup(opts->restore_path);
     e->opts.trial_id = tcp_xstrdup(opts->trial_id);
+    e->opts.stdout_file = tcp_xstrdup(opts->stdout_file);
+    e->opts.stderr_file = tcp_xstrdup(opts->stderr_file);
     e->stop = opts->stop ? json_deep_copy(opts->stop) : NULL;
     e->opts.stop = e->stop;
     e->space = space;
@@ -498,6 +503,29 @@ int tc_runner_set_custom_name(tc_runner *r, long index, const char *name, tc_err
     return tcp_trial_set_name(t, r->exps[t->experiment].opts.trainable_name);
 }
 
+int tc_runner_set_custom_dirname(tc_runner *r, long index, const char *dirname, tc_error *err)
+{
+    tc_trial *t = tc_runner_trial(r, index);
+    if (!t)
+        return tc_error_set(err, TC_ERR_VALUE, "no trial %ld", index);
+    if (dirname[0] == '\0' || strcmp(dirname, ".") == 0 || strcmp(dirname, "..") == 0 ||
+        strlen(dirname) > 200)
+        return tc_error_set(err, TC_ERR_VALUE, "trial_dirname_creator: a trial directory needs "
+                            "a name of 1 to 200 characters other than '.' and '..', got '%s'",
+                            dirname);
+    char *copy = tcp_xstrdup(dirname);
+    if (!copy)
+        return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+    /* Ray: "This is the file path used by rsync. ['/', '(', ')'] are not
+     * allowed." */
+    for (char *c = copy; *c; c++)
+        if (*c == '/' || *c == '(' || *c == ')')
+            *c = '_';
+    free(t->custom_dirname);
+    t->custom_dirname = copy;
+    return 0;
+}
+
 /* ------------------------------------------------------------------------ */
 /* scheduling (the choice itself is the scheduler's: runner_sched.c)        */
 /* ------------------------------------------------------------------------ */
@@ -710,10 +738,11 @@ int tc_runner_start(tc_runner *r, tc_trial *t, long pid, const char *hostname, t
     }
     double now = r->host.now(r->host.ctx);
     if (!t->logdir) {
-        char *prefix = logdir_prefix(r, t, now);
+        int exact = t->custom_dirname != NULL;
+        char *prefix = exact ? tcp_xstrdup(t->custom_dirname) : logdir_prefix(r, t, now);
         if (!prefix)
             return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
-        t->logdir = r->host.make_trial_dir(r->host.ctx, ex->opts.exp_dir, prefix, err);
+        t->logdir = r->host.make_trial_dir(r->host.ctx, ex->opts.exp_dir, prefix, exact, err);
         free(prefix);
         if (!t->logdir || write_params(r, t, err) < 0)
             return -1;

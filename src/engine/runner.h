@@ -56,8 +56,12 @@ typedef struct tc_host {
     void *ctx;
     double (*now)(void *ctx);  /* wall clock, epoch seconds */
     /* Creates a new directory `<parent>/<prefix><8 random chars>` (mkdtemp
-     * style, spec §5.6); returns the malloc'd absolute path or NULL + err. */
-    char *(*make_trial_dir)(void *ctx, const char *parent, const char *prefix, tc_error *err);
+     * style, spec §5.6), or with `exact` (trial_dirname_creator's name)
+     * `<parent>/<prefix>`, and `<parent>/<prefix>_<4 hex>` when that exists
+     * (Ray 1.x/2.x create_logdir); returns the malloc'd absolute path or
+     * NULL + err. */
+    char *(*make_trial_dir)(void *ctx, const char *parent, const char *prefix, int exact,
+                            tc_error *err);
     /* Opens path for appending (created if missing); *existed tells whether
      * it held data already. */
     tc_sink *(*open_sink)(void *ctx, const char *path, int *existed, tc_error *err);
@@ -148,6 +152,9 @@ typedef struct tc_experiment_opts {
     const char *checkpoint_score_attr;  /* NULL = training_iteration; "min-x" = lower is better */
     const char *restore_path;     /* absolute checkpoint every trial starts from, or NULL */
     int has_name_creator;         /* host renames trials (trial_name_creator) */
+    /* log_to_file: where the trial's stdout / stderr go, relative to its
+     * logdir (the worker redirects them), or NULL to leave it alone. */
+    const char *stdout_file, *stderr_file;
     uint64_t seed;                /* of its space, recorded for resume */
     const char *trial_id;         /* the id of its first trial, or NULL to number it (a
                                      trial a TrialRunner was handed with its own id) */
@@ -171,6 +178,7 @@ struct tc_trial {
     char trial_id[32];
     char *name;                   /* str(trial) */
     char *custom_name;            /* trial_name_creator's value or NULL */
+    char *custom_dirname;         /* trial_dirname_creator's value or NULL */
     char *tag;                    /* experiment_tag */
     char *logdir;                 /* NULL until first started */
     json_t *config;               /* resolved config (owned) */
@@ -253,6 +261,10 @@ int tc_runner_generation_done(const tc_runner *r);
 
 /* Sets a trial's custom name (trial_name_creator), before it first starts. */
 int tc_runner_set_custom_name(tc_runner *r, long trial, const char *name, tc_error *err);
+/* Sets the name of a trial's directory (trial_dirname_creator), before it
+ * first starts: '/', '(' and ')' become '_' as in Ray; an empty name, "."
+ * or ".." is an error naming trial_dirname_creator. */
+int tc_runner_set_custom_dirname(tc_runner *r, long trial, const char *dirname, tc_error *err);
 
 /* The scheduler's choice (FIFO, spec §8.1: the first PENDING trial whose
  * resources fit now, else the first PAUSED one), NULL if none (or the

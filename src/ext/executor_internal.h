@@ -43,6 +43,7 @@ typedef struct {
     PyObject *stopper;       /* callable(trial_id, result) or None */
     PyObject *objects;       /* callable(ids) -> bytes, or None */
     PyObject *name_creator;  /* callable(snapshot) -> str, or None */
+    PyObject *dirname_creator;/* trial_dirname_creator: callable(snapshot) -> str, or None */
     PyObject *sched_event;   /* a user scheduler's events (schedulers/_bridge.py), or None */
     PyObject *sched_choose;  /* its choose_trial_to_run() -> index, or None */
     PyObject *pbt_explore;   /* PBT custom_explore_fn(config) -> config, or None */

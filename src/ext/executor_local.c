@@ -148,7 +148,7 @@ static json_t *start_message(RunObject *self, const tc_trial *t)
     } else if (abs) {
         restore = json_string(abs);
     }
-    return json_pack("{s:s,s:s,s:s,s:O,s:s,s:i,s:I,s:o,s:o,s:I,s:I,s:b,s:b}",
+    return json_pack("{s:s,s:s,s:s,s:O,s:s,s:i,s:I,s:o,s:o,s:I,s:I,s:b,s:b,s:s?,s:s?}",
                      "trial_id", t->trial_id, "trial_name", t->name, "logdir", t->logdir,
                      "config", t->config, "experiment_tag", t->tag ? t->tag : "",
                      "trainable", ex->trainable_id, "trial", (json_int_t)t->index,
@@ -156,7 +156,8 @@ static json_t *start_message(RunObject *self, const tc_trial *t)
                      "restore_iteration", (json_int_t)iteration,
                      "checkpoint_freq", (json_int_t)ex->checkpoint_freq,
                      "checkpoint_at_end", ex->checkpoint_at_end,
-                     "reuse_actors", self->reuse_actors);
+                     "reuse_actors", self->reuse_actors,
+                     "stdout_file", ex->stdout_file, "stderr_file", ex->stderr_file);
 }
 
 /* Queues TRAINABLE (first time), OBJECTS (when the config holds opaque
@@ -280,30 +281,53 @@ static int generate(RunObject *self, tc_error *err)
     return tcx_name_trials(self, before, before + added, err);
 }
 
-/* trial_name_creator over trials [from, to) (variant and searcher trials
- * alike). Called with the GIL. */
+/* One creator's str for trial i (its snapshot as a tune Trial), or NULL
+ * with a Python error set. New reference. */
+static PyObject *call_creator(RunObject *self, PyObject *creator, const char *what, long i)
+{
+    json_t *snap = tc_trial_snapshot(self->runner, tc_runner_trial(self->runner, i));
+    PyObject *py = snap ? tcx_from_json(snap) : NULL;
+    json_decref(snap);
+    if (!py && !PyErr_Occurred())
+        PyErr_NoMemory();
+    PyObject *value = py ? PyObject_CallOneArg(creator, py) : NULL;
+    Py_XDECREF(py);
+    if (value && !PyUnicode_Check(value)) {
+        PyErr_Format(PyExc_TypeError, "%s must return a str, got %.100s", what,
+                     Py_TYPE(value)->tp_name);
+        Py_CLEAR(value);
+    }
+    if (value && !PyUnicode_AsUTF8(value))    /* lone surrogates */
+        Py_CLEAR(value);
+    return value;
+}
+
+/* trial_name_creator, then trial_dirname_creator (which sees the custom
+ * name, as Ray's Trial does), over trials [from, to) (variant and searcher
+ * trials alike). Called with the GIL. */
 int tcx_name_trials(RunObject *self, long from, long to, tc_error *err)
 {
-    if (self->name_creator == Py_None)
+    if (self->name_creator == Py_None && self->dirname_creator == Py_None)
         return 0;
     for (long i = from; i < to; i++) {
-        tc_trial *t = tc_runner_trial(self->runner, i);
-        json_t *snap = tc_trial_snapshot(self->runner, t);
-        PyObject *py = snap ? tcx_from_json(snap) : NULL;
-        json_decref(snap);
-        PyObject *name = py ? PyObject_CallOneArg(self->name_creator, py) : NULL;
-        Py_XDECREF(py);
-        if (!name)
-            return tcx_error_from_python(err);
-        if (!PyUnicode_Check(name)) {
+        if (self->name_creator != Py_None) {
+            PyObject *name = call_creator(self, self->name_creator, "trial_name_creator", i);
+            if (!name)
+                return tcx_error_from_python(err);
+            int rc = tc_runner_set_custom_name(self->runner, i, PyUnicode_AsUTF8(name), err);
             Py_DECREF(name);
-            PyErr_Format(PyExc_TypeError, "trial_name_creator must return a str");
-            return tcx_error_from_python(err);
+            if (rc < 0)
+                return -1;
         }
-        int rc = tc_runner_set_custom_name(self->runner, i, PyUnicode_AsUTF8(name), err);
-        Py_DECREF(name);
-        if (rc < 0)
-            return -1;
+        if (self->dirname_creator != Py_None) {
+            PyObject *dir = call_creator(self, self->dirname_creator, "trial_dirname_creator", i);
+            if (!dir)
+                return tcx_error_from_python(err);
+            int rc = tc_runner_set_custom_dirname(self->runner, i, PyUnicode_AsUTF8(dir), err);
+            Py_DECREF(dir);
+            if (rc < 0)
+                return -1;
+        }
     }
     return 0;
 }
@@ -729,6 +753,7 @@ static int Run_init(RunObject *self, PyObject *args, PyObject *kwds)
     CALLBACK(stopper, "stopper");
     CALLBACK(objects, "objects");
     CALLBACK(name_creator, "name_creator");
+    CALLBACK(dirname_creator, "dirname_creator");
     CALLBACK(sched_event, "sched_event");
     CALLBACK(sched_choose, "sched_choose");
     CALLBACK(pbt_explore, "pbt_explore");
@@ -826,6 +851,7 @@ static int Run_traverse(RunObject *self, visitproc visit, void *arg)
     Py_VISIT(self->stopper);
     Py_VISIT(self->objects);
     Py_VISIT(self->name_creator);
+    Py_VISIT(self->dirname_creator);
     Py_VISIT(self->sched_event);
     Py_VISIT(self->sched_choose);
     Py_VISIT(self->pbt_explore);
@@ -843,6 +869,7 @@ static int Run_clear(RunObject *self)
     Py_CLEAR(self->stopper);
     Py_CLEAR(self->objects);
     Py_CLEAR(self->name_creator);
+    Py_CLEAR(self->dirname_creator);
     Py_CLEAR(self->sched_event);
     Py_CLEAR(self->sched_choose);
     Py_CLEAR(self->pbt_explore);

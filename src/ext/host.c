@@ -34,10 +34,14 @@ static double host_now(void *ctx)
 }
 
 /* mkdtemp with Python's alphabet and length (spec §5.6: 8 characters of
- * [a-z0-9_] glued to the prefix). */
-static char *host_make_trial_dir(void *ctx, const char *parent, const char *prefix, tc_error *err)
+ * [a-z0-9_] glued to the prefix). With `exact` (trial_dirname_creator) the
+ * name itself first, then as Ray's create_logdir "_" and 4 hex characters
+ * when a directory of that name exists. */
+static char *host_make_trial_dir(void *ctx, const char *parent, const char *prefix, int exact,
+                                 tc_error *err)
 {
     static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789_";
+    static const char hex[] = "0123456789abcdef";
     size_t n = strlen(parent) + strlen(prefix) + 16;
     char *path = malloc(n);
     if (!path) {
@@ -54,9 +58,19 @@ static char *host_make_trial_dir(void *ctx, const char *parent, const char *pref
             for (int i = 0; i < 8; i++)
                 rnd[i] = (unsigned char)rand();
         }
-        for (int i = 0; i < 8; i++)
-            suffix[i] = alphabet[rnd[i] % (sizeof alphabet - 1)];
-        suffix[8] = '\0';
+        if (exact) {
+            suffix[0] = '\0';
+            if (attempt > 0) {
+                suffix[0] = '_';
+                for (int i = 0; i < 4; i++)
+                    suffix[1 + i] = hex[rnd[i] % 16];
+                suffix[5] = '\0';
+            }
+        } else {
+            for (int i = 0; i < 8; i++)
+                suffix[i] = alphabet[rnd[i] % (sizeof alphabet - 1)];
+            suffix[8] = '\0';
+        }
         snprintf(path, n, "%s/%s%s", parent, prefix, suffix);
         if (mkdir(path, 0777) == 0)
             return path;

@@ -77,11 +77,15 @@ static inline void mem_fs_free(mem_fs *fs)
 
 static inline double mem_now(void *ctx) { return ((mem_fs *)ctx)->clock; }
 
-static inline char *mem_mkdir(void *ctx, const char *parent, const char *prefix, tc_error *err)
+static inline char *mem_mkdir(void *ctx, const char *parent, const char *prefix, int exact,
+                              tc_error *err)
 {
     mem_fs *fs = ctx;
     char *p = malloc(strlen(parent) + strlen(prefix) + 16);
-    sprintf(p, "%s/%sxxxx%04d", parent, prefix, fs->ndirs++);
+    if (exact)
+        sprintf(p, "%s/%s", parent, prefix);
+    else
+        sprintf(p, "%s/%sxxxx%04d", parent, prefix, fs->ndirs++);
     return p;
 }
 

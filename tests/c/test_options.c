@@ -58,6 +58,15 @@ static const struct {
     {"", "\"stop\": \"x\"", TC_ERR_TYPE, "tune.run(stop=...): expected dict, got str"},
     {"", "\"restore\": 3", TC_ERR_TYPE, "tune.run(restore=...): expected str, got int"},
     {"", "\"sync_on_checkpoint\": true", TC_ERR_VALUE, "tune.run: unknown option sync_on_checkpoint"},
+    {"", "\"log_to_file\": true", 0, NULL},
+    {"", "\"log_to_file\": \"all.log\"", 0, NULL},
+    {"", "\"log_to_file\": [\"o\", null]", 0, NULL},
+    {"", "\"log_to_file\": 1", TC_ERR_TYPE, "tune.run(log_to_file=...): expected a bool, a str "
+     "or a (stdout, stderr) pair of str, got int"},
+    {"", "\"log_to_file\": [\"o\"]", TC_ERR_VALUE, "tune.run(log_to_file=...): a sequence must "
+     "have a length of 2 (for stdout and stderr, respectively), got length 1"},
+    {"", "\"log_to_file\": [\"o\", 2]", TC_ERR_TYPE, "tune.run(log_to_file=...): item 1 of the "
+     "(stdout, stderr) pair must be a str, got int"},
     {"", "\"trainable_id\": 200", 0, NULL},          /* no 64-trainable limit */
     {"", "\"trainable_id\": -1", TC_ERR_VALUE,
      "tune.run: internal option trainable_id (trainable_id): must be >= 0, got -1"},
@@ -140,8 +149,35 @@ static void test_defaults_and_fields(void)
     CHECK_INT(e->exp.log_csv, 0);
     CHECK_INT(e->exp.log_tbx, 1);
     CHECK(e->exp.stop == NULL && e->exp.restore_path == NULL && e->resources == NULL);
+    CHECK(e->exp.stdout_file == NULL && e->exp.stderr_file == NULL);   /* log_to_file off */
     tc_run_options_free(&ro);
     json_decref(o);
+}
+
+/* log_to_file's three forms, as the worker gets them. */
+static void test_log_to_file_forms(void)
+{
+    static const struct { const char *exp, *out, *err; } forms[] = {
+        {"\"log_to_file\": false", NULL, NULL},
+        {"\"log_to_file\": true", "stdout", "stderr"},
+        {"\"log_to_file\": \"all.log\"", "all.log", "all.log"},
+        {"\"log_to_file\": [\"o.txt\", \"e.txt\"]", "o.txt", "e.txt"},
+        {"\"log_to_file\": [\"\", \"e.txt\"]", NULL, "e.txt"},
+    };
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        json_t *o = options_with("", forms[i].exp);
+        tc_run_options ro;
+        tc_error err;
+        tc_error_init(&err);
+        CHECK_INT(tc_run_options_read(o, &ro, &err), 0);
+        const tc_experiment_opts *ex = &ro.exps[0].exp;
+        CHECK(forms[i].out ? ex->stdout_file && strcmp(ex->stdout_file, forms[i].out) == 0
+                           : ex->stdout_file == NULL);
+        CHECK(forms[i].err ? ex->stderr_file && strcmp(ex->stderr_file, forms[i].err) == 0
+                           : ex->stderr_file == NULL);
+        tc_run_options_free(&ro);
+        json_decref(o);
+    }
 }
 
 /* 200 experiments, each with its own trainable: all read; a bad option in
@@ -212,6 +248,7 @@ int main(void)
 {
     test_cases();
     test_defaults_and_fields();
+    test_log_to_file_forms();
     test_many_experiments();
     test_reader();
     TEST_MAIN_END();
