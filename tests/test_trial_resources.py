@@ -4,15 +4,14 @@ get_context().get_trial_resources(), and the capacity admits trials by it.
 Overlap is read from start/end lines the trials append to a shared log,
 never from timing."""
 import os
-import time
 
 import pytest
 
 import tunec as tune
 from tunec import TuneError
 from tunec.suggest import Searcher
+from run_helpers import wait_for
 
-HANG_S = 300     # a trial waiting for a partner gives up (fails) after this
 
 
 @pytest.fixture(autouse=True)
@@ -38,14 +37,6 @@ def log_line(path, text):
 def read_log(path):
     with open(path) as f:
         return [line.split() for line in f.read().splitlines()]
-
-
-def wait_for(predicate, what):
-    deadline = time.monotonic() + HANG_S
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise RuntimeError("gave up waiting for " + what)
-        time.sleep(0.01)
 
 
 def test_trials_reserve_their_own_cpus(tmp_path):
