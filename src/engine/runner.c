@@ -759,7 +759,14 @@ int tc_runner_start(tc_runner *r, tc_trial *t, long pid, const char *hostname, t
          * an older record (rows unknown) its training_iteration. */
         int at_end = k && (k->rows >= 0 ? k->rows >= t->n_results
                                         : k->iteration >= t->last_iteration);
-        int keep = t->restart_keep_files || (at_end && t->n_results > 0 && !t->resumed);
+        /* A PBT clone continues its files as they were at the clone: its
+         * copied checkpoint's row count says where that was, so rows logged
+         * after it are cut like anyone's. Only a checkpoint without a row
+         * count (an old record) falls back on the flag alone. */
+        int clone = t->restart_keep_files;
+        int keep = clone && !(k && k->rows >= 0)
+                       ? 1
+                       : at_end && (clone || (t->n_results > 0 && !t->resumed));
         t->restart_keep_files = 0;
         t->tb_continue = keep;
         long cut_iteration = k && k->rows >= 0 ? LONG_MAX : t->restored_iteration;
