@@ -13,7 +13,6 @@ Not part of the tests.
 """
 
 import argparse
-import glob
 import json
 import math
 import os
@@ -23,6 +22,8 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import engine_build  # noqa: E402  (benchmarks/engine_build.py)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 import sched_reference as ref  # noqa: E402
 
@@ -165,15 +166,8 @@ def run_hyperband(n, r, k, curves):
 
 
 def build(tmp):
-    out = os.path.join(tmp, "sched_bench")
-    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "jansson"], capture_output=True,
-                           text=True, check=True).stdout.split()
-    sources = sorted(glob.glob(os.path.join(ROOT, "src", "engine", "*.c")))
-    subprocess.run([os.environ.get("CC", "gcc"), "-std=c11", "-O2", "-D_GNU_SOURCE",
-                    "-I" + os.path.join(ROOT, "src", "engine"), "-o", out,
-                    os.path.join(ROOT, "benchmarks", "sched_bench.c")] + sources + flags
-                   + ["-lm"], check=True)
-    return out
+    return engine_build.build(os.path.join(ROOT, "benchmarks", "sched_bench.c"),
+                              os.path.join(tmp, "sched_bench"))
 
 
 def main():

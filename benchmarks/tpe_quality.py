@@ -25,7 +25,6 @@ Needs optuna, hyperopt and matplotlib: run it with the compare venv
     benchmarks/.venv-compare/bin/python benchmarks/tpe_quality.py
 """
 import argparse
-import glob
 import json
 import os
 import random
@@ -38,6 +37,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import engine_build  # noqa: E402  (benchmarks/engine_build.py)
 sys.path.insert(0, HERE)
 from search_bench import PROBLEMS  # noqa: E402
 
@@ -60,14 +61,7 @@ SYSTEMS = {
 # --------------------------------------------------------------------------
 
 def build(outdir, source, name):
-    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "jansson"], capture_output=True,
-                           text=True, check=True).stdout.split()
-    out = os.path.join(outdir, name)
-    sources = sorted(glob.glob(os.path.join(ROOT, "src", "engine", "*.c")))
-    subprocess.run([os.environ.get("CC", "cc"), "-std=c11", "-O2", "-D_GNU_SOURCE",
-                    "-I" + os.path.join(ROOT, "src", "engine"), "-o", out, source] + sources
-                   + flags + ["-lm"], check=True)
-    return out
+    return engine_build.build(source, os.path.join(outdir, name))
 
 
 class Driver:
