@@ -3,9 +3,8 @@ evaluated ``repeat`` times and the wrapped searcher hears of the mean."""
 import copy
 import logging
 import math
-import pickle
 
-from tunec.suggest.suggestion import Searcher, _restore_bytes, _saved_bytes
+from tunec.suggest.suggestion import Searcher, _WrappingSearcher
 
 logger = logging.getLogger("ray.tune.suggest.repeater")
 
@@ -52,7 +51,7 @@ def _nanmean(values):
     return sum(kept) / len(kept) if kept else float("nan")
 
 
-class Repeater(Searcher):
+class Repeater(_WrappingSearcher):
     """A wrapper algorithm for repeating trials of same parameters.
 
     Set tune.run(num_samples=...) to be a multiple of `repeat`. For example,
@@ -75,6 +74,8 @@ class Repeater(Searcher):
             Trainable/Function config which corresponds to the index of the
             repeated trial. This can be used for seeds. Defaults to True.
     """
+
+    _STATE_KEY = "repeater"
 
     def __init__(self, searcher, repeat=1, set_index=True):
         if not isinstance(searcher, Searcher):
@@ -135,26 +136,3 @@ class Repeater(Searcher):
                                             result={self.searcher.metric: _nanmean(scores)},
                                             **kwargs)
 
-    def get_state(self):
-        state = self.__dict__.copy()
-        del state["searcher"]
-        return copy.deepcopy(state)
-
-    def set_state(self, state):
-        self.__dict__.update(state)
-
-    def save(self, checkpoint_path):
-        inner = _saved_bytes(self.searcher, checkpoint_path)
-        with open(checkpoint_path, "wb") as f:
-            pickle.dump({"repeater": self.get_state(), "searcher": inner}, f)
-
-    def restore(self, checkpoint_path):
-        with open(checkpoint_path, "rb") as f:
-            state = pickle.load(f)
-        self.set_state(state["repeater"])
-        _restore_bytes(self.searcher, state["searcher"], checkpoint_path)
-
-    def set_search_properties(self, metric, mode, config, **spec):
-        ok = self.searcher.set_search_properties(metric, mode, config, **spec)
-        self._metric, self._mode = self.searcher.metric, self.searcher.mode
-        return ok

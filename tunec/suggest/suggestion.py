@@ -317,7 +317,41 @@ def _restore_bytes(searcher, data, path):
         os.remove(tmp)
 
 
-class ConcurrencyLimiter(Searcher):
+class _WrappingSearcher(Searcher):
+    """What ConcurrencyLimiter and Repeater share as wrappers of
+    ``self.searcher``: metric/mode come from it, and their saved state holds
+    their own bookkeeping (under ``_STATE_KEY``) beside the wrapped searcher's
+    bytes, so a resumed run still counts its live trials (Ray saves only the
+    wrapped searcher)."""
+
+    _STATE_KEY = "wrapper"
+
+    def get_state(self):
+        state = self.__dict__.copy()
+        del state["searcher"]
+        return copy.deepcopy(state)
+
+    def set_state(self, state):
+        self.__dict__.update(state)
+
+    def save(self, checkpoint_path):
+        inner = _saved_bytes(self.searcher, checkpoint_path)
+        with open(checkpoint_path, "wb") as f:
+            pickle.dump({self._STATE_KEY: self.get_state(), "searcher": inner}, f)
+
+    def restore(self, checkpoint_path):
+        with open(checkpoint_path, "rb") as f:
+            state = pickle.load(f)
+        self.set_state(state[self._STATE_KEY])
+        _restore_bytes(self.searcher, state["searcher"], checkpoint_path)
+
+    def set_search_properties(self, metric, mode, config, **spec):
+        ok = self.searcher.set_search_properties(metric, mode, config, **spec)
+        self._metric, self._mode = self.searcher.metric, self.searcher.mode
+        return ok
+
+
+class ConcurrencyLimiter(_WrappingSearcher):
     """A wrapper algorithm for limiting the number of concurrent trials.
 
     Args:
@@ -337,6 +371,8 @@ class ConcurrencyLimiter(Searcher):
         search_alg = ConcurrencyLimiter(search_alg, max_concurrent=2)
         tune.run(trainable, search_alg=search_alg)
     """
+
+    _STATE_KEY = "limiter"
 
     def __init__(self, searcher, max_concurrent, batch=False):
         if type(max_concurrent) is not int or max_concurrent <= 0:
@@ -394,31 +430,6 @@ class ConcurrencyLimiter(Searcher):
         return self.searcher.add_evaluated_point(parameters, value, error, pruned,
                                                  intermediate_values)
 
-    def get_state(self):
-        state = self.__dict__.copy()
-        del state["searcher"]
-        return copy.deepcopy(state)
-
-    def set_state(self, state):
-        self.__dict__.update(state)
-
-    def save(self, checkpoint_path):
-        """Saves the wrapped searcher and the live trials (tunec keeps the
-        latter too, so a resumed run still counts its unfinished trials)."""
-        inner = _saved_bytes(self.searcher, checkpoint_path)
-        with open(checkpoint_path, "wb") as f:
-            pickle.dump({"limiter": self.get_state(), "searcher": inner}, f)
-
-    def restore(self, checkpoint_path):
-        with open(checkpoint_path, "rb") as f:
-            state = pickle.load(f)
-        self.set_state(state["limiter"])
-        _restore_bytes(self.searcher, state["searcher"], checkpoint_path)
-
-    def set_search_properties(self, metric, mode, config, **spec):
-        ok = self.searcher.set_search_properties(metric, mode, config, **spec)
-        self._metric, self._mode = self.searcher.metric, self.searcher.mode
-        return ok
 
 
 class SearchGenerator(SearchAlgorithm):
