@@ -13,6 +13,10 @@ CTEST_BIN   := $(patsubst tests/c/%.c,tests/c/bin/%,$(CTEST_SRC))
 CTEST_ASAN  := $(patsubst tests/c/%.c,tests/c/bin/asan_%,$(CTEST_SRC))
 CFLAGS_C    := -std=c11 -O1 -g -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -D_GNU_SOURCE -iquote src/engine
 SAN_FLAGS   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# CI (.ci/run) sets TUNEC_WERROR=1: a warning fails the build, here and in setup.py.
+ifeq ($(TUNEC_WERROR),1)
+CFLAGS_C    += -Werror
+endif
 
 .PHONY: all deps venv build demo ray-examples test test-c test-c-asan test-c-valgrind test-py bench bench-compare bench-tpe sanitize clean \
         fuzz-deps test-fuzz fuzz
