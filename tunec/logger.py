@@ -30,7 +30,7 @@ from tunec.result import (EXPR_PARAM_FILE, EXPR_PARAM_PICKLE_FILE, EXPR_PROGRESS
                           TRAINING_ITERATION)
 
 __all__ = [
-    "Logger", "NoopLogger", "JsonLogger", "CSVLogger", "TBXLogger", "UnifiedLogger",
+    "Logger", "NoopLogger", "JsonLogger", "CSVLogger", "TBXLogger", "TFLogger", "UnifiedLogger",
     "DEFAULT_LOGGERS", "pretty_print", "LoggerCallback", "JsonLoggerCallback",
     "CSVLoggerCallback", "TBXLoggerCallback",
 ]
@@ -352,6 +352,13 @@ class TBXLogger(Logger):
         except Exception:
             logger.exception("TensorboardX failed to log hparams. This may be due "
                              "to an unsupported type in the hyperparameter values.")
+
+
+class TFLogger(TBXLogger):
+    """Ray 0.8's TensorFlow summary logger: tunec writes the same TensorBoard
+    event files natively, so the name maps to the engine's writer."""
+
+    _tunec_builtin = "tbx"
 
 
 DEFAULT_LOGGERS = (JsonLogger, CSVLogger, TBXLogger)

@@ -81,6 +81,11 @@ int tcx_spawn_worker(RunObject *self, const char *gpu_key, tc_error *err)
         close(sv[0]);
         return tc_error_set(err, TC_ERR_IO, "dup: %s", strerror(errno));
     }
+    /* A deep send buffer lets a worker keep reporting while the driver is
+     * busy for a moment (a Python callback's turn, a state write); the
+     * kernel caps it at net.core.wmem_max. Best effort. */
+    int sndbuf = 4 << 20;
+    (void)setsockopt(child_fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
     env = worker_environ(self, gpu_key);
     if (!env) {
         close(child_fd);
@@ -415,8 +420,8 @@ int tcx_poll_once(RunObject *self, int timeout_ms, tc_error *err)
                     w->in.len += (size_t)m;
                     if (drain_frames(self, w, err) < 0)
                         return -1;
-                    if ((size_t)m < (size_t)(1 << 16))
-                        break;
+                    if ((size_t)m < (size_t)(1 << 16) || tcx_events_full(self))
+                        break;   /* the rest waits (Python callbacks behind) */
                     continue;
                 }
                 if (m == 0)
