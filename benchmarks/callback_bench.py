@@ -11,7 +11,8 @@ ways and prints one line each:
             the backlog stays within the engine's bound (the driver's peak RSS
             is printed) and the hook still sees every result.
 Results/s is results / wall time of the whole tune.run (worker start-up
-included). Report figures with `uptime`'s load average.
+included); the driver's CPU time per result is less sensitive to a busy
+machine. Report figures with `uptime`'s load average.
 """
 import argparse
 import os
@@ -40,18 +41,22 @@ class Counting(tune.Callback):
 def one(kind, trials, results, storage):
     callbacks = {"none": None, "noop": [Counting()], "slow": [Counting(0.001)]}[kind]
     fn = workloads.make_tight_loop(tune, results)
+    cpu0 = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
     analysis = tune.run(fn, num_samples=trials, storage_path=storage, verbose=0,
                         callbacks=callbacks, name=kind)
     wall = time.perf_counter() - start
+    cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
     done = sum(t.last_result.get("training_iteration", 0) for t in analysis.trials)
     seen = callbacks[0].results if callbacks else done
     if done != trials * results or seen != done:
         raise RuntimeError("{}: expected {} results, logged {}, hook saw {}".format(
             kind, trials * results, done, seen))
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print("{:5s} {:>8d} results in {:6.2f} s: {:>8.0f} results/s (driver peak RSS {:.0f} MB)"
-          .format(kind, done, wall, done / wall, rss_mb), flush=True)
+    print("{:5s} {:>8d} results in {:6.2f} s: {:>8.0f} results/s; driver CPU {:5.2f} s "
+          "({:.1f} us/result); driver peak RSS {:.0f} MB"
+          .format(kind, done, wall, done / wall, cpu, 1e6 * cpu / done, rss_mb), flush=True)
 
 
 def main():

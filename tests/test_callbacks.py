@@ -401,3 +401,21 @@ def test_local_mode_calls_the_hooks_too(tmp_path):
         tune.shutdown()
     assert rec.trial_hooks("00000") == ["start", "result", "result", "result", "complete"]
 
+
+
+def test_hand_stepped_trial_runner_calls_hooks_within_step(tmp_path):
+    from tunec.trial import Trial
+    from tunec.trial_runner import TrialRunner
+    tune.register_trainable("cb_scores", scores)
+    rec = Recorder()
+    runner = TrialRunner(callbacks=[rec])
+    trial = Trial("cb_scores", config={"x": 4}, local_dir=str(tmp_path))
+    runner.add_trial(trial)
+    with no_hang("a hand-stepped TrialRunner"):
+        while not runner.is_finished():
+            runner.step()
+    # The hooks got the Trial object handed in, and ran before step() returned.
+    assert rec.trial_objects == {trial.trial_id: trial}
+    assert rec.trial_hooks(trial.trial_id) == ["start", "result", "result", "result",
+                                               "complete"]
+    assert rec.calls[-1] == ("end", None, {"statuses": ["TERMINATED"]})

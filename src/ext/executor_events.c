@@ -101,7 +101,7 @@ void tcx_events_dealloc(RunObject *self)
 }
 
 const char tcx_record_events_doc[] =
-"record_events(on=True, max_events=65536, max_bytes=33554432)\n\n"
+"record_events(on=True, max_events=8192, max_bytes=8388608)\n\n"
 "Turns the engine's event record on (or off). While on, each trial\n"
 "lifecycle step is queued for take_events; a backlog over max_events\n"
 "events or max_bytes of result text holds the step loop back.";
@@ -110,8 +110,8 @@ PyObject *tcx_run_record_events(RunObject *self, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"on", "max_events", "max_bytes", NULL};
     int on = 1;
-    long max_events = 65536;
-    Py_ssize_t max_bytes = 32 << 20;
+    long max_events = 8192;
+    Py_ssize_t max_bytes = 8 << 20;
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "|pln:record_events", kwlist, &on,
                                      &max_events, &max_bytes))
         return NULL;

@@ -402,19 +402,29 @@ static PyObject *Run_step(RunObject *self, PyObject *args)
             wait_ms = 100;
         int rc;
         self->saved = PyEval_SaveThread();
-        tcx_events_flush(self);
-        if (tcx_events_full(self)) {
-            /* Python callbacks are behind: read no worker until they catch
-             * up (executor_events.c); nor judge workers by their silence. */
-            tcx_events_wait_room(self, wait_ms);
-            rc = 0;
-        } else {
-            rc = tcx_poll_once(self, wait_ms, &err);
-            tcx_sinks_flush(&self->host_ctx);
+        /* With Python callbacks, their thread holds the GIL much of the
+         * time: keep polling without it while nothing but results happen
+         * (no trial left or joined RUNNING), for up to 20 ms. */
+        double hold_until = tcx_now() + 0.02;
+        long running = tc_runner_count(self->runner, TC_RUNNING);
+        do {
             tcx_events_flush(self);
-            if (rc >= 0)
-                tcx_reap_stuck(self, &err);
-        }
+            if (tcx_events_full(self)) {
+                /* Python callbacks are behind: read no worker until they
+                 * catch up (executor_events.c); nor judge workers by their
+                 * silence. */
+                tcx_events_wait_room(self, wait_ms);
+                rc = 0;
+            } else {
+                rc = tcx_poll_once(self, wait_ms, &err);
+                tcx_sinks_flush(&self->host_ctx);
+                tcx_events_flush(self);
+                if (rc >= 0)
+                    tcx_reap_stuck(self, &err);
+            }
+        } while (self->events && rc > 0 && !once && !tc_runner_stopping(self->runner) &&
+                 tc_runner_count(self->runner, TC_RUNNING) == running &&
+                 tcx_now() < hold_until && tcx_now() < deadline);
         if (rc > 0)
             handled = 1;
         if (self->saved) {
