@@ -114,8 +114,8 @@ def test_refused_options_name_themselves(tmp_path):
     # RunConfig(callbacks=...) works: tests/test_callbacks.py.
     with pytest.raises(TypeError, match=r"callbacks: pass an instance"):
         tuner(callbacks=[Callback]).fit()
-    with pytest.raises(NotImplementedError, match="storage_path"):
-        tune.Tuner(quick, run_config=tune.RunConfig(storage_path="s3://bucket/x")).fit()
+    with pytest.raises(ValueError, match="storage_path"):
+        tune.Tuner(quick, run_config=tune.RunConfig(storage_path="nosuch://bucket/x")).fit()
     assert not os.path.exists(tmp_path / "bad")       # nothing ran, nothing left behind
     with pytest.raises(ValueError, match="param_space"):
         tune.Tuner(quick, param_space=[1])
