@@ -419,3 +419,18 @@ def test_hand_stepped_trial_runner_calls_hooks_within_step(tmp_path):
     assert rec.trial_hooks(trial.trial_id) == ["start", "result", "result", "result",
                                                "complete"]
     assert rec.calls[-1] == ("end", None, {"statuses": ["TERMINATED"]})
+
+
+def test_legacy_logger_callback_with_rays_signature(tmp_path):
+    from tunec.logger import LegacyLoggerCallback
+    cb = LegacyLoggerCallback([JsonLogger, ResultFile])
+    assert _callbacks.split_callbacks([cb]) == ([cb], {"json"})
+    analysis = run(scores, tmp_path, config={"x": 5}, callbacks=[cb])
+    (trial,) = analysis.trials
+    # result.json written once, by the Python JsonLogger it names; the
+    # engine still writes progress.csv.
+    assert [r["score"] for r in rows(trial)] == [50, 51, 52]
+    with open(os.path.join(trial.logdir, "custom.txt")) as f:
+        assert f.read().splitlines() == ["init 5", "result 50", "result 51", "result 52",
+                                         "close"]
+    assert os.path.exists(os.path.join(trial.logdir, "progress.csv"))

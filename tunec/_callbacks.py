@@ -52,8 +52,8 @@ def split_callbacks(callbacks):
     they run no Python. A subclass of one replaces that writer (Ray adds a
     default one only when no callback is an instance of its class).
     """
-    from tunec.logger import (CSVLoggerCallback, JsonLoggerCallback, TBXLoggerCallback,
-                              _builtin_kind)
+    from tunec.logger import (CSVLogger, CSVLoggerCallback, JsonLogger, JsonLoggerCallback,
+                              TBXLogger, TBXLoggerCallback, _builtin_kind)
     if callbacks is None:
         return [], set()
     if not isinstance(callbacks, (list, tuple)):
@@ -68,22 +68,31 @@ def split_callbacks(callbacks):
                             "tune.Callback or tune.logger.LoggerCallback)".format(cb))
         if _builtin_kind(cb):
             continue
-        for kind, cls in (("json", JsonLoggerCallback), ("csv", CSVLoggerCallback),
-                          ("tbx", TBXLoggerCallback)):
-            if isinstance(cb, cls):
+        for kind, cls, logger_cls in (("json", JsonLoggerCallback, JsonLogger),
+                                      ("csv", CSVLoggerCallback, CSVLogger),
+                                      ("tbx", TBXLoggerCallback, TBXLogger)):
+            if isinstance(cb, cls) or (isinstance(cb, LegacyLoggerCallback) and any(
+                    issubclass(c, logger_cls) for c in cb.logger_classes)):
                 replaced.add(kind)
         python.append(cb)
     return python, replaced
 
 
 class LegacyLoggerCallback(Callback):
-    """0.8 ``Logger`` classes of the user's (``loggers=``), run per trial:
-    created when the trial first starts (``Logger(config, logdir, trial)``),
-    ``on_result`` per result, ``update_config`` when a restart brings a new
-    config (PBT), ``flush`` and ``close`` when the trial ends."""
+    """0.8 ``Logger`` classes run per trial (``ray.tune.logger.
+    LegacyLoggerCallback(logger_classes)``, and what ``loggers=`` with
+    classes of the user's becomes): created when the trial first starts
+    (``Logger(config, logdir, trial)``), ``on_result`` per result,
+    ``update_config`` when a restart brings a new config (PBT), ``flush`` and
+    ``close`` when the trial ends. ``logger_classes`` is a list for every
+    trial, or {experiment index: list}."""
 
-    def __init__(self, classes_by_experiment):
-        self._classes = classes_by_experiment     # {experiment index: [classes]}
+    def __init__(self, logger_classes):
+        if isinstance(logger_classes, dict):
+            self._classes = logger_classes
+        else:
+            self._classes = {None: list(logger_classes)}
+        self.logger_classes = [c for classes in self._classes.values() for c in classes]
         self._loggers = {}                         # trial_id -> [Logger]
 
     def _start(self, trial):
@@ -93,7 +102,8 @@ class LegacyLoggerCallback(Callback):
                 if lg.config != trial.config:
                     lg.update_config(trial.config)
             return
-        classes = self._classes.get(getattr(trial, "tunec_experiment", 0) or 0, [])
+        classes = self._classes.get(None) or self._classes.get(
+            getattr(trial, "tunec_experiment", 0) or 0, [])
         self._loggers[trial.trial_id] = [cls(trial.config, trial.logdir, trial)
                                          for cls in classes]
 
