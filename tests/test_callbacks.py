@@ -372,8 +372,9 @@ def big_results(config):
 
 
 def test_backlog_is_bounded(tmp_path, monkeypatch):
-    # 1 MB of backlog, plus at most what one poll round reads from the
-    # worker's socket (its send buffer: at most 8 MB, ~130 of these results).
+    # 1 MB of backlog, plus what one poll round reads from the worker's
+    # socket before it sees the bound (one 64 KB read) and the socket's own
+    # buffer (a few hundred KB): far fewer than 140 of these results.
     monkeypatch.setattr(_callbacks, "MAX_BYTES", 1 << 20)
     cb = Batches()
     run(big_results, tmp_path, callbacks=[cb], loggers=[CSVLogger])

@@ -81,11 +81,6 @@ int tcx_spawn_worker(RunObject *self, const char *gpu_key, tc_error *err)
         close(sv[0]);
         return tc_error_set(err, TC_ERR_IO, "dup: %s", strerror(errno));
     }
-    /* A deep send buffer lets a worker keep reporting while the driver is
-     * busy for a moment (a Python callback's turn, a state write); the
-     * kernel caps it at net.core.wmem_max. Best effort. */
-    int sndbuf = 4 << 20;
-    (void)setsockopt(child_fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
     env = worker_environ(self, gpu_key);
     if (!env) {
         close(child_fd);
