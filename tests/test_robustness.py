@@ -157,6 +157,8 @@ def test_bad_arguments_before_any_trial(tmp_path):
         (dict(keep_checkpoints_num=0), ValueError, "keep_checkpoints_num"),
         (dict(scheduler=object()), TypeError, "scheduler"),
         (dict(trial_name_creator="name"), TypeError, "trial_name_creator"),
+        (dict(server_port=70000), ValueError, "server_port"),
+        (dict(callbacks=[object()]), TypeError, "callbacks"),
         (dict(checkpoint_freq=-1), ValueError, "checkpoint_freq"),
         (dict(restore="/nonexistent/ckpt"), ValueError, "restore"),
     ]

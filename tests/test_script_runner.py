@@ -235,14 +235,15 @@ def test_ray_mode_real_requires_ray(tmp_path):
 RAY_EXAMPLES = [(version, example)
                 for version, examples in [
                     ("0.8.7", ["async_hyperband_example", "genetic_example", "hyperband_example",
-                               "hyperband_function_example", "pbt_example", "pbt_function"]),
+                               "hyperband_function_example", "logging_example", "pbt_example",
+                               "pbt_function"]),
                     ("1.13.0", ["async_hyperband_example", "custom_func_checkpointing",
                                 "genetic_example", "hyperband_example",
-                                "hyperband_function_example", "pbt_example", "pbt_function",
-                                "tune_basic_example"]),
+                                "hyperband_function_example", "logging_example", "pbt_example",
+                                "pbt_function", "tune_basic_example"]),
                     ("2.9.3", ["async_hyperband_example", "custom_func_checkpointing",
-                               "hyperband_example", "hyperband_function_example", "pbt_example",
-                               "pbt_function", "tune_basic_example"])]
+                               "hyperband_example", "hyperband_function_example", "logging_example",
+                               "pbt_example", "pbt_function", "tune_basic_example"])]
                 for example in examples]
 
 
@@ -259,4 +260,10 @@ def test_rays_own_examples_run_unchanged(tmp_path, version, example):
                               "--smoke-test")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     rows = result_rows(results, "*")
+    if example == "logging_example" and version == "0.8.7":
+        # loggers=[TestLogger] only: no result.json, the custom logger prints.
+        assert proc.stdout.count("TestLogger {") == 5, proc.stdout[-3000:]
+        return
     assert rows and all(r for r in rows.values()), (os.listdir(str(results)), proc.stdout[-2000:])
+    if example == "logging_example":
+        assert proc.stdout.count("TestLogger for trial ") == 5, proc.stdout[-3000:]

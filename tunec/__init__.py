@@ -18,6 +18,8 @@ _LAZY = {
     "init": ("tunec._capacity", "init"),
     "shutdown": ("tunec._capacity", "shutdown"),
     "is_initialized": ("tunec._capacity", "is_initialized"),
+    # callbacks (Ray 1.x/2.x `tune.Callback`)
+    "Callback": ("tunec.callback", "Callback"),
     # trainables
     "Trainable": ("tunec.trainable", "Trainable"),
     "register_trainable": ("tunec.registry", "register_trainable"),

@@ -86,10 +86,10 @@ def _resources_for(exp):
 
 
 def _check_loggers(loggers):
-    """Which built-in files the engine writes: (JSON, CSV, TensorBoard).
-    User-written Logger classes are refused (not supported yet)."""
+    """Which built-in files the engine writes: (JSON, CSV, TensorBoard), and
+    the user's own Logger classes (run by tunec/_callbacks.py)."""
     if loggers is None:
-        return True, True, True
+        return (True, True, True), []
     if not isinstance(loggers, (list, tuple)):
         raise TuneError("loggers must be a list of Logger classes, got {!r}".format(loggers))
     from tunec.logger import _builtin_kind
@@ -103,11 +103,7 @@ def _check_loggers(loggers):
             custom.append(logger)
         else:
             raise TuneError("loggers: {!r} is not a Logger class".format(logger))
-    if custom:
-        raise NotImplementedError(
-            "custom Logger classes are not supported by this tunec release; the built-in "
-            "JsonLogger, CSVLogger and TBXLogger are")
-    return "json" in builtin, "csv" in builtin, "tbx" in builtin
+    return ("json" in builtin, "csv" in builtin, "tbx" in builtin), custom
 
 
 def _unsupported(name, value, default):
@@ -219,7 +215,8 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
     if (with_server or server_port is not None) and _capacity._settings.get("local_mode"):
         raise NotImplementedError("with_server is not supported in local mode")
     _unsupported("trial_executor", trial_executor, None)
-    _unsupported("callbacks", callbacks, None)
+    from tunec._callbacks import split_callbacks
+    callbacks, replaced_loggers = split_callbacks(callbacks)
     _unsupported("sync_to_driver", sync_to_driver, None)
     from tunec.schedulers import _bridge
     sched_spec, sched_hosted = _bridge.plan(scheduler, metric, mode)
@@ -287,7 +284,8 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
                      scheduler=(scheduler, sched_spec, sched_hosted),
                      searcher=(search_alg, searcher),
                      variant_order=variant_order,
-                     server=(bool(with_server) or server_port is not None, server_port))
+                     server=(bool(with_server) or server_port is not None, server_port),
+                     callbacks=(callbacks, replaced_loggers))
     syncs = [_sync_plan.ExperimentSync(os.path.join(exp.local_dir, exp.name),
                                        _sync_plan.remote_dir(sync[0], exp.name), *sync[1:])
              for exp in experiments] if sync else []
@@ -431,7 +429,8 @@ class _Runner:
     def __init__(self, experiments, stopper, fail_fast, verbose, progress_reporter,
                  time_budget_s, max_concurrent, seed, state_period_s, metric, mode,
                  reuse_actors=False, resume_info=None, scheduler=(None, None, False),
-                 searcher=(None, None), variant_order=None, server=(False, None)):
+                 searcher=(None, None), variant_order=None, server=(False, None),
+                 callbacks=((), ())):
         from tunec import export, sample
         self.experiments = experiments
         self.stopper = stopper
@@ -449,9 +448,17 @@ class _Runner:
         self.local_mode = capacity["local_mode"]
         self.session_str = _session_str()
         exp_options = []
+        python_callbacks, replaced_loggers = callbacks
+        legacy_loggers = {}
         for exp in experiments:
             spec = exp.spec
-            log_json, log_csv, log_tbx = _check_loggers(spec["loggers"])
+            (log_json, log_csv, log_tbx), custom = _check_loggers(spec["loggers"])
+            if custom:
+                legacy_loggers[len(exp_options)] = custom
+            # A subclass of a built-in LoggerCallback writes that file itself.
+            log_json = log_json and "json" not in replaced_loggers
+            log_csv = log_csv and "csv" not in replaced_loggers
+            log_tbx = log_tbx and "tbx" not in replaced_loggers
             spec_json, functions, objects = sample.encode_space(
                 spec["config"], id_offset=len(self.functions) + len(self.objects))
             self.functions.update(functions)
@@ -580,6 +587,19 @@ class _Runner:
             # A built-in's debug_string reads the engine (frozen at the end).
             scheduler[0]._engine_debug = self.run_handle.sched_debug
         self._printed = {}
+        self.callbacks = None
+        python_callbacks = list(python_callbacks)
+        if legacy_loggers:
+            from tunec._callbacks import LegacyLoggerCallback
+            python_callbacks.append(LegacyLoggerCallback(legacy_loggers))
+        if python_callbacks:
+            from tunec._callbacks import Dispatcher
+            self.callbacks = Dispatcher(self.run_handle, python_callbacks, self._trial,
+                                        self._update_trial)
+            self.callbacks.setup(stop=experiments[0].spec["stop"] or None,
+                                 num_samples=experiments[0].spec["num_samples"],
+                                 total_num_samples=sum(max(e.spec["num_samples"], 0)
+                                                       for e in experiments))
         self.server = None
         if server[0]:
             # The REST API (tunec/web_server.py): its thread only queues
@@ -616,6 +636,12 @@ class _Runner:
         snap["config"] = decode_value(snap["config"], self.objects)
         exp = self.experiments[snap.get("tunec_experiment") or 0]
         return self._Trial._from_snapshot(snap, exp.spec)
+
+    def _update_trial(self, trial, snap):
+        from tunec.sample import decode_value
+        snap = dict(snap)
+        snap["config"] = decode_value(snap["config"], self.objects)
+        trial._update_from_snapshot(snap)
 
     def trials(self):
         return [self._trial(s) for s in self.run_handle.trials()]
@@ -667,6 +693,19 @@ class _Runner:
 
     # -- main loop ----------------------------------------------------------
     def run(self):
+        if self.callbacks is None:
+            return self._run()
+        self.callbacks.start()
+        try:
+            trials = self._run()
+        except BaseException:
+            self.callbacks.close(raise_error=False)
+            self.callbacks.check()    # a hook's error explains the failure best
+            raise
+        self.callbacks.close()
+        return trials
+
+    def _run(self):
         if self.local_mode:
             from tunec._local import run_local
             try:
@@ -694,6 +733,8 @@ class _Runner:
             requests = RunRequests(self)
         try:
             while not handle.step(0.25):
+                if self.callbacks is not None and self.callbacks.error is not None:
+                    self._callback_failed(handle)
                 if requests is not None:
                     self.server.process_requests(requests)
                 # stop_all() is asked after every result by the engine (one
@@ -711,6 +752,15 @@ class _Runner:
             if self.server is not None:
                 self.server.shutdown()
             handle.shutdown()
+
+    def _callback_failed(self, handle):
+        """A hook raised: the trials stop (and can be resumed), then the
+        error is raised."""
+        handle.interrupt()
+        while not handle.step(0.25):
+            pass
+        handle.write_state()
+        self.callbacks.check()
 
     def _run_step_hooks(self):
         if not self.step_hooks or time.monotonic() - self._hook_time < 1.0:

@@ -1,10 +1,14 @@
 """``Callback``: hooks into the experiment loop (``ray.tune.callback``, 1.x).
 
 A user passes instances in ``tune.run(callbacks=[...])`` (or
-``RunConfig(callbacks=...)``, spec §16).  The driver calls the hooks on the
-driver process; every hook receives keyword ``**info`` so that hooks added
-later do not break old subclasses.  ``iteration`` is the runner's step count
-and ``trials`` the driver's current list of ``Trial`` objects.
+``RunConfig(callbacks=...)``, spec §16).  The driver calls the hooks on its
+callback thread (tunec/_callbacks.py), in Ray's order, from the engine's
+record of each trial's lifecycle; trials never wait for them.  Every hook
+receives keyword ``**info`` so that hooks added later do not break old
+subclasses.  ``iteration`` counts the batches of events handed to the hooks
+(one "step" each, between ``on_step_begin`` and ``on_step_end``) and
+``trials`` is the list of ``Trial`` objects, one object per trial for the
+whole run, as each was when the event happened.
 """
 
 __all__ = ["Callback"]
@@ -37,11 +41,23 @@ class Callback:
     def on_trial_complete(self, iteration, trials, trial, **info):
         """Called after a trial finished successfully."""
 
+    def on_trial_recover(self, iteration, trials, trial, **info):
+        """Called after a trial failed and will be retried (max_failures)."""
+
     def on_trial_error(self, iteration, trials, trial, **info):
-        """Called after a trial failed (each failure, retried or not)."""
+        """Called after a trial failed for good (``trial.error_msg`` says why)."""
 
     def on_checkpoint(self, iteration, trials, trial, checkpoint, **info):
-        """Called after a trial checkpoint was registered."""
+        """Called after a trial checkpoint was registered (``checkpoint.value``
+        is its path)."""
 
     def on_experiment_end(self, trials, **info):
-        """Called once after the experiment ended (all trials finished or stopped)."""
+        """Called once after the experiment ended (all trials finished or
+        stopped, or the run was interrupted or failed)."""
+
+    def get_state(self):
+        """Ray 2.x: state to save with the experiment (tunec saves none)."""
+        return None
+
+    def set_state(self, state):
+        """Ray 2.x: restores what get_state returned."""

@@ -30,9 +30,9 @@ from tunec.result import (EXPR_PARAM_FILE, EXPR_PARAM_PICKLE_FILE, EXPR_PROGRESS
                           TRAINING_ITERATION)
 
 __all__ = [
-    "Logger", "NoopLogger", "JsonLogger", "CSVLogger", "TBXLogger", "UnifiedLogger",
+    "Logger", "NoopLogger", "JsonLogger", "CSVLogger", "TBXLogger", "TFLogger", "UnifiedLogger",
     "DEFAULT_LOGGERS", "pretty_print", "LoggerCallback", "JsonLoggerCallback",
-    "CSVLoggerCallback", "TBXLoggerCallback",
+    "CSVLoggerCallback", "TBXLoggerCallback", "LegacyLoggerCallback",
 ]
 
 logger = logging.getLogger("ray.tune.logger")
@@ -354,6 +354,13 @@ class TBXLogger(Logger):
                              "to an unsupported type in the hyperparameter values.")
 
 
+class TFLogger(TBXLogger):
+    """Ray 0.8's TensorFlow summary logger: tunec writes the same TensorBoard
+    event files natively, so the name maps to the engine's writer."""
+
+    _tunec_builtin = "tbx"
+
+
 DEFAULT_LOGGERS = (JsonLogger, CSVLogger, TBXLogger)
 
 
@@ -493,6 +500,14 @@ class TBXLoggerCallback(_PerTrialLoggerCallback):
 
     _tunec_builtin = "tbx"
     _logger_class = TBXLogger
+
+
+def __getattr__(name):
+    # Lives with the callback machinery it belongs to (tunec/_callbacks.py).
+    if name == "LegacyLoggerCallback":
+        from tunec._callbacks import LegacyLoggerCallback
+        return LegacyLoggerCallback
+    raise AttributeError("module 'tunec.logger' has no attribute {!r}".format(name))
 
 
 # -- pretty_print -------------------------------------------------------------------

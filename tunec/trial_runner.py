@@ -35,7 +35,7 @@ class TrialRunner:
     def __init__(self, search_alg=None, scheduler=None, launch_web_server=False,
                  local_checkpoint_dir=None, remote_checkpoint_dir=None, sync_to_cloud=None,
                  stopper=None, resume=False, server_port=None, fail_fast=False, verbose=True,
-                 checkpoint_period=10, trial_executor=None):
+                 checkpoint_period=10, trial_executor=None, callbacks=None):
         from tunec.ray_trial_executor import RayTrialExecutor
         from tunec.schedulers import _bridge
         from tunec.suggest import BasicVariantGenerator
@@ -52,6 +52,10 @@ class TrialRunner:
         if fail_fast not in (True, False):
             raise ValueError("TrialRunner(fail_fast=...): expected a bool, got {!r}".format(
                 fail_fast))
+        from tunec._callbacks import split_callbacks
+        # Hooks run inside step(), on this thread (tunec/_callbacks.py).
+        self._callback_list = split_callbacks(callbacks)[0]
+        self._dispatcher = None
         self._search_alg = search_alg
         self._scheduler_alg = scheduler
         self._sched_plan = _bridge.plan(scheduler, None, None)
@@ -102,6 +106,10 @@ class TrialRunner:
         if self._stopper is not None and self._stopper.stop_all():
             self._handle.stop_all()
         self._update_trials()
+        if self._dispatcher is not None:
+            self._dispatcher.pump()
+            if self.is_finished():
+                self._dispatcher.close()
 
     def is_finished(self):
         """True once every trial is finished and the engine has nothing left
@@ -168,6 +176,8 @@ class TrialRunner:
             self._handle.shutdown()
             self._update_trials()
             self._engine_done = True
+            if self._dispatcher is not None:
+                self._dispatcher.close()
 
     def __getstate__(self):
         raise NotImplementedError("TrialRunner cannot be pickled in tunec: the engine's state "
@@ -258,6 +268,12 @@ class TrialRunner:
         if self._bridge is not None:
             self._bridge.handle = self._handle
         self._unsent = []
+        if self._callback_list:
+            from tunec._callbacks import Dispatcher
+            self._dispatcher = Dispatcher(self._handle, self._callback_list,
+                                          self._trial_of_snapshot, self._apply)
+            self._dispatcher.setup()
+            self._dispatcher.start_sync()
 
     def _trial_of_snapshot(self, snap):
         """The Trial for an engine snapshot, updated (a scheduler's view)."""

@@ -233,6 +233,7 @@ void tc_runner_free(tc_runner *r)
     tc_scan_free(&r->scan);
     tc_scan_free(&r->line_scan);
     json_decref(r->records);
+    tc_runner_record_events(r, 0, NULL);
     tcp_sched_free(r);
     tcp_search_free(r);
     free(r);
@@ -380,6 +381,7 @@ void tcp_set_status(tc_runner *r, tc_trial *t, tc_status next)
     r->count[t->status]--;
     r->count[next]++;
     t->status = next;
+    tcp_event_status(r, t, next);
 }
 
 static int push_trial(tc_runner *r, tc_trial *t, tc_error *err)
@@ -436,6 +438,7 @@ tc_trial *tcp_add_trial(tc_runner *r, int e, tc_variant *v, tc_error *err)
         trial_free(r, t);
         return NULL;
     }
+    tcp_event(r, t, TC_EVT_ADD, NULL, 0);
     return t;
 }
 
@@ -786,13 +789,17 @@ int tc_runner_start(tc_runner *r, tc_trial *t, long pid, const char *hostname, t
         t->start_time = now;
     t->pid = pid;
     snprintf(t->hostname, sizeof t->hostname, "%s", hostname ? hostname : "");
+    tcp_event(r, t, TC_EVT_START, NULL, 0);
+    if (t->restored_iteration >= 0 || (ex->opts.restore_path && !tc_ckpts_newest(&t->ckpts)))
+        tcp_event(r, t, TC_EVT_RESTORE, NULL, 0);
     return 0;
 }
 
 /* RUNNING -> another status: gives the resources back, closes the sinks. */
 void tcp_leave_running(tc_runner *r, tc_trial *t, tc_status next)
 {
-    if (t->status == TC_RUNNING) {
+    int was_running = t->status == TC_RUNNING;
+    if (was_running) {
         tc_capacity_release(&r->capacity, tc_trial_resources(r, t), t->gpu_ids, t->ngpu_ids);
         t->ngpu_ids = 0;
         r->running--;
@@ -800,6 +807,10 @@ void tcp_leave_running(tc_runner *r, tc_trial *t, tc_status next)
     }
     tcp_set_status(r, t, next);
     tcp_journal_status(r, t);
+    if (was_running && next == TC_TERMINATED)
+        tcp_event(r, t, TC_EVT_COMPLETE, NULL, 0);
+    else if (was_running && next == TC_ERROR)
+        tcp_event(r, t, TC_EVT_ERROR, t->error_msg, t->error_msg ? strlen(t->error_msg) : 0);
 }
 
 int tc_runner_on_complete(tc_runner *r, tc_trial *t, tc_error *err)
@@ -861,7 +872,10 @@ int tc_runner_on_error(tc_runner *r, tc_trial *t, const char *message, tc_error 
     t->last_update_time = r->host.now(r->host.ctx);
     int rc = append_error_file(r, t, message, err);
     if (recover && !r->stopping) {
+        int was_running = t->status == TC_RUNNING;
         tcp_leave_running(r, t, TC_PENDING);
+        if (was_running)
+            tcp_event(r, t, TC_EVT_RECOVER, message, message ? strlen(message) : 0);
     } else {
         /* Only a final failure is the scheduler's business (Ray: a retried
          * trial just restarts). */

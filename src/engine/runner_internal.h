@@ -7,6 +7,7 @@
 #define TUNEC_RUNNER_INTERNAL_H
 
 #include "runner.h"
+#include "runner_events.h"
 
 typedef struct experiment {
     tc_experiment_opts opts;       /* strings below are owned copies */
@@ -42,6 +43,8 @@ struct tc_runner {
     struct runner_search *search;  /* NULL: no searcher (runner_search.c) */
     long search_ends;              /* trials with search_end_pending set */
     int resume_unfinished, resume_errored, restart_errored;
+    struct tc_events *events;      /* NULL: not recording (runner_events.c) */
+    long events_dropped;           /* events lost for lack of memory */
 };
 
 
@@ -124,5 +127,11 @@ int tcp_search_on_pause(tc_runner *r, tc_trial *t, int paused, tc_error *err);
  * result reached its bracket's milestone (once per result), else 0; -1 for
  * other schedulers. */
 int tcp_sched_bohb_budget(tc_runner *r, const tc_trial *t, double *budget);
+
+/* runner_events.c — the event record for Python callbacks; each is a
+ * no-op unless recording is on. `text` is copied. */
+void tcp_event(tc_runner *r, tc_trial *t, tc_event_kind kind, const char *text, size_t len);
+void tcp_event_status(tc_runner *r, tc_trial *t, int status);
+void tcp_event_checkpoint(tc_runner *r, tc_trial *t, const char *dir, const char *path);
 
 #endif

@@ -263,6 +263,7 @@ int tc_runner_on_result(tc_runner *r, tc_trial *t, const char *text, size_t len,
     long it = tc_scan_find(&r->line_scan, "training_iteration", 18);
     if (it >= 0 && r->line_scan.fields[it].type == TC_F_NUMBER)
         t->last_iteration = (long)r->line_scan.fields[it].num;
+    tcp_event(r, t, TC_EVT_RESULT, t->last_text, t->last_text_len);
     /* Every way out of RUNNING goes through the scheduler's side, so a stop
      * also drops what a scheduler staged for this trial (a PBT clone). */
     *decision = tcp_sched_apply(r, t, stop || stop_all ? TC_SCHED_STOP : sched_decision);
@@ -336,6 +337,7 @@ int tc_runner_on_checkpoint(tc_runner *r, tc_trial *t, const char *dir, const ch
     t->transient_dir = transient ? tcp_xstrdup(dir) : NULL;
     tcp_journal(r, json_pack("{s:s,s:s,s:o}", "event", "checkpoint", "trial_id", t->trial_id,
                          "checkpoints", tc_ckpts_to_json(&t->ckpts)));
+    tcp_event_checkpoint(r, t, dir, path);
     return 0;
 }
 

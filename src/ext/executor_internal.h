@@ -71,6 +71,8 @@ typedef struct {
     PyThreadState *saved;    /* set while the GIL is released */
     int callback_failed;     /* a Python callback raised during the loop */
     int last_decision;       /* tc_decision of the last result (local mode reads it) */
+    struct tcx_events *events;/* the event outbox for Python callbacks, or NULL
+                                (executor_events.c) */
     tc_buf scratch;
 } RunObject;
 
@@ -101,6 +103,18 @@ PyObject *tcx_run_has_resources(RunObject *self, PyObject *arg);
 /* executor_resources.c: the per-trial resources callback (with_resources). */
 void tcx_install_resources_callback(RunObject *self);
 
+/* executor_events.c: the engine's event record for Python callbacks. Flush
+ * moves the runner's queue to the outbox (any thread, no GIL needed); full:
+ * the outbox is over its bound, so the step loop should not read workers;
+ * wait_room waits (GIL released) until it is not. */
+void tcx_events_flush(RunObject *self);
+int tcx_events_full(RunObject *self);
+void tcx_events_wait_room(RunObject *self, int timeout_ms);
+void tcx_events_dealloc(RunObject *self);
+extern const char tcx_record_events_doc[];
+extern const char tcx_take_events_doc[];
+PyObject *tcx_run_record_events(RunObject *self, PyObject *args, PyObject *kwds);
+PyObject *tcx_run_take_events(RunObject *self, PyObject *args);
 /* executor_local.c */
 void tcx_free_strv(char **v);   /* frees a NULL-terminated array of strings */
 

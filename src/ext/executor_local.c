@@ -382,6 +382,7 @@ static PyObject *Run_step(RunObject *self, PyObject *args)
          * (a checkpoint taken at the end arrives after the last result). */
         if (tc_runner_is_finished(self->runner) && !workers_busy(self)) {
             tcx_sinks_flush(&self->host_ctx);
+            tcx_events_flush(self);
             if (maybe_write_state(self, 1, &err) < 0)
                 goto fail;
             Py_RETURN_TRUE;
@@ -401,10 +402,29 @@ static PyObject *Run_step(RunObject *self, PyObject *args)
             wait_ms = 100;
         int rc;
         self->saved = PyEval_SaveThread();
-        rc = tcx_poll_once(self, wait_ms, &err);
-        tcx_sinks_flush(&self->host_ctx);
-        if (rc >= 0)
-            tcx_reap_stuck(self, &err);
+        /* With Python callbacks, their thread holds the GIL much of the
+         * time: keep polling without it while nothing but results happen
+         * (no trial left or joined RUNNING), for up to 20 ms. */
+        double hold_until = tcx_now() + 0.02;
+        long running = tc_runner_count(self->runner, TC_RUNNING);
+        do {
+            tcx_events_flush(self);
+            if (tcx_events_full(self)) {
+                /* Python callbacks are behind: read no worker until they
+                 * catch up (executor_events.c); nor judge workers by their
+                 * silence. */
+                tcx_events_wait_room(self, wait_ms);
+                rc = 0;
+            } else {
+                rc = tcx_poll_once(self, wait_ms, &err);
+                tcx_sinks_flush(&self->host_ctx);
+                tcx_events_flush(self);
+                if (rc >= 0)
+                    tcx_reap_stuck(self, &err);
+            }
+        } while (self->events && rc > 0 && !once && !tc_runner_stopping(self->runner) &&
+                 tc_runner_count(self->runner, TC_RUNNING) == running &&
+                 tcx_now() < hold_until && tcx_now() < deadline);
         if (rc > 0)
             handled = 1;
         if (self->saved) {
@@ -429,6 +449,7 @@ static PyObject *Run_step(RunObject *self, PyObject *args)
     Py_RETURN_FALSE;
 fail:
     tcx_sinks_flush(&self->host_ctx);
+    tcx_events_flush(self);
     return tcx_raise(self->module, &err);
 }
 
@@ -527,6 +548,7 @@ static PyObject *Run_local_start(RunObject *self, PyObject *unused)
     gethostname(host, sizeof host - 1);
     if (tc_runner_start(self->runner, t, (long)getpid(), host, &err) < 0)
         return tcx_raise(self->module, &err);
+    tcx_events_flush(self);
     json_t *msg = start_message(self, t);
     PyObject *py = msg ? tcx_from_json(msg) : PyErr_NoMemory();
     json_decref(msg);
@@ -559,6 +581,7 @@ static PyObject *Run_local_frame(RunObject *self, PyObject *args)
         return tcx_raise(self->module, &err);
     tc_buf_clear(&self->local.out);   /* a STOP frame has no reader here */
     tcx_sinks_flush(&self->host_ctx);
+    tcx_events_flush(self);
     tc_trial *t = tc_runner_trial(self->runner, trial);
     int code = 0;
     if (type == TC_MSG_RESULT)
@@ -887,6 +910,7 @@ static void Run_dealloc(RunObject *self)
     tcx_shutdown_workers(self, 0.5);
     free(self->workers);
     tc_runner_free(self->runner);
+    tcx_events_dealloc(self);
     tcx_free_strv(self->worker_argv);
     tcx_free_strv(self->worker_env);
     tcx_free_strv(self->gpu_names);
@@ -928,6 +952,9 @@ static PyMethodDef Run_methods[] = {
      "Every trial's status, by trial index."},
     {"trial_snapshot", (PyCFunction)tcx_run_trial_snapshot, METH_O,
      "trial_snapshot(index) -> dict: one trial's snapshot."},
+    {"record_events", (PyCFunction)(void (*)(void))tcx_run_record_events,
+     METH_VARARGS | METH_KEYWORDS, tcx_record_events_doc},
+    {"take_events", (PyCFunction)tcx_run_take_events, METH_VARARGS, tcx_take_events_doc},
     {"has_resources", (PyCFunction)tcx_run_has_resources, METH_O,
      "has_resources(resources) -> bool: the request fits the free capacity now."},
     {NULL, NULL, 0, NULL},

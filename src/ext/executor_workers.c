@@ -415,8 +415,8 @@ int tcx_poll_once(RunObject *self, int timeout_ms, tc_error *err)
                     w->in.len += (size_t)m;
                     if (drain_frames(self, w, err) < 0)
                         return -1;
-                    if ((size_t)m < (size_t)(1 << 16))
-                        break;
+                    if ((size_t)m < (size_t)(1 << 16) || tcx_events_full(self))
+                        break;   /* the rest waits (Python callbacks behind) */
                     continue;
                 }
                 if (m == 0)

@@ -1,0 +1,80 @@
+"""Results per second through tune.run with a Python callback (issue 13).
+
+    .venv/bin/python benchmarks/callback_bench.py [--trials 2] [--results 100000]
+
+Runs a tight reporting loop (benchmarks/workloads.py's make_tight_loop) three
+ways and prints one line each:
+  none      no callback: the engine alone (the baseline);
+  noop      a Callback whose on_trial_result does nothing but count: every
+            result crosses into Python (the issue's >= 50k results/s figure);
+  slow      a hook that sleeps 1 ms per result, far slower than the trials:
+            the backlog stays within the engine's bound (the driver's peak RSS
+            is printed) and the hook still sees every result.
+Results/s is results / wall time of the whole tune.run (worker start-up
+included); the driver's CPU time per result is less sensitive to a busy
+machine. Report figures with `uptime`'s load average.
+"""
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import workloads  # noqa: E402
+
+import tunec as tune  # noqa: E402
+
+
+class Counting(tune.Callback):
+    def __init__(self, delay=0.0):
+        self.results = 0
+        self.delay = delay
+
+    def on_trial_result(self, iteration, trials, trial, result, **info):
+        self.results += 1
+        if self.delay:
+            time.sleep(self.delay)
+
+
+def one(kind, trials, results, storage):
+    callbacks = {"none": None, "noop": [Counting()], "slow": [Counting(0.001)]}[kind]
+    fn = workloads.make_tight_loop(tune, results)
+    cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+    start = time.perf_counter()
+    analysis = tune.run(fn, num_samples=trials, storage_path=storage, verbose=0,
+                        callbacks=callbacks, name=kind)
+    wall = time.perf_counter() - start
+    cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
+    done = sum(t.last_result.get("training_iteration", 0) for t in analysis.trials)
+    seen = callbacks[0].results if callbacks else done
+    if done != trials * results or seen != done:
+        raise RuntimeError("{}: expected {} results, logged {}, hook saw {}".format(
+            kind, trials * results, done, seen))
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print("{:5s} {:>8d} results in {:6.2f} s: {:>8.0f} results/s; driver CPU {:5.2f} s "
+          "({:.1f} us/result); driver peak RSS {:.0f} MB"
+          .format(kind, done, wall, done / wall, cpu, 1e6 * cpu / done, rss_mb), flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--trials", type=int, default=2)
+    parser.add_argument("--results", type=int, default=100000)
+    parser.add_argument("--slow-results", type=int, default=20000)
+    parser.add_argument("--only", choices=["none", "noop", "slow"])
+    args = parser.parse_args()
+    tune.init(num_cpus=args.trials)
+    print("load average:", " ".join("{:.2f}".format(x) for x in os.getloadavg()))
+    with tempfile.TemporaryDirectory() as storage:
+        for kind in ["none", "noop", "slow"]:
+            if args.only and kind != args.only:
+                continue
+            n = args.slow_results if kind == "slow" else args.results
+            one(kind, args.trials, n, storage)
+
+
+if __name__ == "__main__":
+    main()
