@@ -157,7 +157,7 @@ def test_bad_arguments_before_any_trial(tmp_path):
         (dict(keep_checkpoints_num=0), ValueError, "keep_checkpoints_num"),
         (dict(scheduler=object()), TypeError, "scheduler"),
         (dict(trial_name_creator="name"), TypeError, "trial_name_creator"),
-        (dict(with_server=True), NotImplementedError, "with_server"),
+        (dict(server_port=70000), ValueError, "server_port"),
         (dict(checkpoint_freq=-1), ValueError, "checkpoint_freq"),
         (dict(restore="/nonexistent/ckpt"), ValueError, "restore"),
     ]
