@@ -211,7 +211,6 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
     if restore is not None and not os.path.exists(os.path.expanduser(restore)):
         raise ValueError("restore: checkpoint {} does not exist".format(restore))
     # Features that come with later issues fail loudly rather than being ignored.
-    _unsupported("upload_dir", upload_dir, None)
     if server_port is not None and (not isinstance(server_port, int)
                                     or isinstance(server_port, bool)
                                     or not 0 <= server_port <= 65535):
@@ -221,7 +220,6 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
         raise NotImplementedError("with_server is not supported in local mode")
     _unsupported("trial_executor", trial_executor, None)
     _unsupported("callbacks", callbacks, None)
-    _unsupported("sync_config", sync_config, None)
     _unsupported("sync_to_driver", sync_to_driver, None)
     from tunec.schedulers import _bridge
     sched_spec, sched_hosted = _bridge.plan(scheduler, metric, mode)
@@ -239,9 +237,17 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
 
     from tunec.stopper import make_stopper
     stopper, stop_dict = make_stopper(stop)
-    if storage_path is not None:
+    from tunec import _storage, _sync_plan
+    storage_uri = None
+    if storage_path is not None and _storage.is_uri(os.fspath(storage_path)):
+        storage_uri = os.fspath(storage_path)    # local copy in local_dir (~/ray_results)
+    elif storage_path is not None:
         from tunec.experiment import check_local_path
         local_dir = check_local_path("storage_path", storage_path)
+    if upload_dir is None and isinstance(run_or_experiment, Experiment):
+        upload_dir = run_or_experiment.spec["upload_dir"]
+    sync = _sync_plan.plan(upload_dir, sync_config, sync_to_cloud, sync_on_checkpoint,
+                           storage_uri)
 
     if getattr(search_alg, "_until_finished", False):
         # A round-based searcher (tunec.automl) says itself when the search
@@ -272,7 +278,7 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
     searcher = search_bridge.plan(search_alg, metric, mode, experiments[0].spec["config"],
                                   {"num_samples": experiments[0].spec["num_samples"]})
     resume_info = _resume_info(experiments[0], resume, resuming, resume_unfinished,
-                               resume_errored, restart_errored)
+                               resume_errored, restart_errored, sync)
     runner = _Runner(experiments, stopper=stopper, fail_fast=fail_fast, verbose=int(verbose),
                      progress_reporter=progress_reporter, time_budget_s=time_budget_s,
                      max_concurrent=max_concurrent_trials, seed=seed,
@@ -282,7 +288,21 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
                      searcher=(search_alg, searcher),
                      variant_order=variant_order,
                      server=(bool(with_server) or server_port is not None, server_port))
-    trials = runner.run()
+    syncs = [_sync_plan.ExperimentSync(os.path.join(exp.local_dir, exp.name),
+                                       _sync_plan.remote_dir(sync[0], exp.name), *sync[1:])
+             for exp in experiments] if sync else []
+    runner.step_hooks.extend(s.saw_checkpoints for s in syncs)
+    for exp_sync in syncs:
+        # Where a DurableTrainable uploads its checkpoints (tunec/durable_trainable.py).
+        from tunec.durable_trainable import REMOTE_FILE
+        os.makedirs(exp_sync.local_dir, exist_ok=True)
+        with open(os.path.join(exp_sync.local_dir, REMOTE_FILE), "w") as f:
+            f.write(exp_sync.remote)
+    try:
+        trials = runner.run()
+    finally:
+        for exp_sync in syncs:
+            exp_sync.close()
     if raise_on_error:
         _raise_trial_error(trials)
 
@@ -356,7 +376,8 @@ def _json_default(value):
     return {"$pytype": type(value).__name__}
 
 
-def _resume_info(exp, resume, resuming, resume_unfinished, resume_errored, restart_errored):
+def _resume_info(exp, resume, resuming, resume_unfinished, resume_errored, restart_errored,
+                 sync=None):
     """What the engine needs to resume, or None for a fresh start."""
     from tunec import _resume
     if not resuming:
@@ -370,7 +391,10 @@ def _resume_info(exp, resume, resuming, resume_unfinished, resume_errored, resta
         if answer.strip().lower() not in ("y", "yes"):
             return None
     if str(resume).upper().startswith("REMOTE"):
-        raise ValueError("Called resume from remote without remote directory.")
+        if sync is None:
+            raise ValueError("Called resume from remote without remote directory.")
+        from tunec import _sync_plan
+        _sync_plan.download(sync[1], _sync_plan.remote_dir(sync[0], exp.name), exp_dir)
     records, runner_data = _resume.load(exp_dir)
     return {"records": records, "seeds": _resume.recorded_seeds(runner_data),
             "resume_unfinished": resume_unfinished, "resume_errored": resume_errored,
@@ -411,6 +435,10 @@ class _Runner:
         from tunec import export, sample
         self.experiments = experiments
         self.stopper = stopper
+        # Called with the trials' checkpoint signature about once a second
+        # (tunec/_sync_plan.py: sync on checkpoint).
+        self.step_hooks = []
+        self._hook_time = 0.0
         self.verbose = verbose
         self.functions = {}
         self.objects = {}
@@ -678,6 +706,7 @@ class _Runner:
                 # report rarely, as Ray's step loop does.
                 if self.stopper is not None and self.stopper.stop_all():
                     handle.stop_all()
+                self._run_step_hooks()
                 self._report()
         except KeyboardInterrupt:
             self._interrupted(handle)
@@ -686,6 +715,15 @@ class _Runner:
             if self.server is not None:
                 self.server.shutdown()
             handle.shutdown()
+
+    def _run_step_hooks(self):
+        if not self.step_hooks or time.monotonic() - self._hook_time < 1.0:
+            return
+        self._hook_time = time.monotonic()
+        signature = tuple((s.get("trial_id"), str(s.get("checkpoint")))
+                          for s in self.run_handle.trials())
+        for hook in self.step_hooks:
+            hook(signature)
 
     def _interrupted(self, handle):
         """First Ctrl-C: stop gracefully (running class trainables save a
