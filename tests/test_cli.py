@@ -292,3 +292,17 @@ def test_ls_in_a_real_terminal_fits_its_width(project):
     assert all(len(line) <= 70 for line in table)     # the terminal's width was used
     # The columns that did not fit are named, in yellow as click.secho does.
     assert any("\x1b[33mDropped columns: [" in line for line in lines), screen
+
+
+def test_ls_imports_neither_pandas_nor_numpy_nor_click(project):
+    """What keeps `tune ls` fast (benchmarks/cli_ls.py measures it): the
+    listing path loads none of the heavy modules."""
+    code = ("import sys\nfrom tunec.scripts import main\n"
+            "rc = main(['ls', sys.argv[1], '--sort', 'mean_loss', '--filter', "
+            "'mean_loss > 0'])\n"
+            "print('HEAVY', sorted(m for m in ('pandas', 'numpy', 'click') "
+            "if m in sys.modules), rc)\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(project / "exp")],
+                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr
+    assert "HEAVY [] 0" in proc.stdout, proc.stdout

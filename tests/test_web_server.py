@@ -230,3 +230,39 @@ def test_server_arguments_are_checked(tmp_path):
     assert not (tmp_path / TOKEN_FILE).exists()
     with pytest.raises(OSError):
         raw(info, "GET", "/trials")
+
+
+def test_a_failing_request_is_an_answer_not_a_crash(tmp_path):
+    """The driver's side on its own: whatever applying a request raises
+    becomes its answer (400 for a bad value, 500 otherwise); the queue keeps
+    working and NaN never reaches the wire."""
+    import threading
+    from tunec._web_requests import _json_safe
+    server = TuneServer(port=0, token_dir=str(tmp_path))
+    server.start()
+    info = json.loads((tmp_path / TOKEN_FILE).read_text())
+    answers = {}
+
+    def ask(name, method, path):
+        answers[name] = raw(info, method, path)
+
+    def apply(action, *args):
+        if action == "list":
+            raise RuntimeError("boom")
+        if action == "get":
+            raise ValueError("bad value")
+        return 200, {"result": _json_safe({"x": float("nan"), "y": [float("inf"), 1]})}
+
+    try:
+        for name, method, path in (("list", "GET", "/trials"), ("get", "GET", "/trials/1"),
+                                   ("stop", "PUT", "/stop_experiment")):
+            thread = threading.Thread(target=ask, args=(name, method, path))
+            thread.start()
+            wait_for(name, lambda: server.process_requests(apply) or name in answers)
+            thread.join()
+    finally:
+        server.shutdown()
+    assert answers["list"][0] == 500 and "RuntimeError: boom" in answers["list"][2]["error"]
+    assert answers["get"][0] == 400 and answers["get"][2]["error"] == "bad value"
+    assert answers["stop"][0] == 200
+    assert answers["stop"][2] == {"result": {"x": None, "y": [None, 1]}}

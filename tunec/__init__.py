@@ -60,6 +60,7 @@ _LAZY = {
     "Analysis": ("tunec.analysis", "Analysis"),
     "ExperimentAnalysis": ("tunec.analysis", "ExperimentAnalysis"),
     "CLIReporter": ("tunec.progress_reporter", "CLIReporter"),
+    "ProgressBarReporter": ("tunec.progress_reporter", "ProgressBarReporter"),
     "JupyterNotebookReporter": ("tunec.progress_reporter", "JupyterNotebookReporter"),
     "ProgressReporter": ("tunec.progress_reporter", "ProgressReporter"),
     # the 2.x Tuner API (tunec/tuner.py)

@@ -11,14 +11,16 @@ rows come from the C loader's tail reader (``_tunec.load_last_results``); a
 ``tunec.commands`` holds Ray's functions and messages; this module holds the
 data work they share.
 """
-import csv
 import math
 import operator
 import os
 import sys
-from datetime import datetime
 
 from tunec.error import TuneError
+
+# Set by the `tune` command (tunec/scripts.py) before tunec.commands is
+# imported, so that its errors need not import click.
+IN_TUNE_COMMAND = False
 
 CONFIG_PREFIX = "config/"
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S (%A)"
@@ -145,6 +147,8 @@ def experiment_listing(project_path):
 def format_times_and_dirs(listing, experiment_path):
     """``last_update_time`` as Ray shows it; ``logdir`` without the
     experiment path."""
+    if "last_update_time" in listing.columns:
+        from datetime import datetime
     for row in listing.rows:
         t = row.get("last_update_time", NAN)
         if "last_update_time" in listing.columns and _is_number(t) and math.isfinite(t):
@@ -233,35 +237,48 @@ def _cell(value):
     return NAN if value is None else value
 
 
-def _column_line_width(header, values):
-    """The width of one column's part of a psql table's first line."""
-    from tunec._table import tabulate
-    table = tabulate([[_cell(v)] for v in values], [header])
-    return table.index("\n") - 1     # "+-...-+" less one border
-
-
 def print_table(listing, width=None):
     """Ray's print_format_output: all-NaN columns are left out (listed as
     "Empty columns"); columns are added left to right and, once the table
     with its index is wider than the terminal, that column and every later
-    one are dropped ("Dropped columns"). Returns (table, dropped, empty)."""
+    one are dropped ("Dropped columns"). Returns (table, dropped, empty).
+
+    Ray renders the table once per column to measure it; a psql column's
+    width does not depend on its neighbours, so here the table of every
+    non-empty column is rendered once, measured from its top border, and cut
+    at the first column that does not fit."""
     from tunec._table import tabulate
     width = terminal_width() if width is None else width
+    filled = [c for c in listing.columns
+              if not all(is_missing(v) for v in listing.column(c))]
+    full = tabulate([[_cell(row[c]) for c in filled] for row in listing.rows], filled)
+    segments = full.split("\n", 1)[0].split("+")[1:-1]     # "+----+--+" -> widths + 2
+    # The index column Ray measures with: its widest label, at least 2 (the
+    # empty header plus padding), then " | ".
+    index_width = max([2] + [len(str(i)) for i in listing.index]) if len(listing) else 0
+    line = 1 + (index_width + 3 if len(listing) else 0)
     shown, dropped, empty = [], [], []
-    # The index column first, as tabulate shows a DataFrame's.
-    line = _column_line_width("", listing.index) + 1 if len(listing) else 1
+    seg = iter(segments)
     for i, col in enumerate(listing.columns):
-        values = listing.column(col)
-        if all(is_missing(v) for v in values):
+        if col not in filled:
             empty.append(col)
             continue
-        col_width = _column_line_width(col, values)
+        col_width = len(next(seg)) + 1
         if line + col_width > width:
             dropped = listing.columns[i:]
             break
         line += col_width
         shown.append(col)
-    table = tabulate([[_cell(row[c]) for c in shown] for row in listing.rows], shown)
+    if len(shown) == len(filled):
+        table = full
+    elif full.isascii() and shown:
+        # Cut every line after the last shown column's border.
+        cut = 1 + sum(len(segment) + 1 for segment in segments[:len(shown)])
+        lines = [ln[:cut - 1] + ("|" if ln.startswith("|") else ln[cut - 1])
+                 for ln in full.split("\n")]
+        table = "\n".join(lines)
+    else:      # wide characters: display width is not the index
+        table = tabulate([[_cell(row[c]) for c in shown] for row in listing.rows], shown)
     print(table)
     if dropped:
         secho("Dropped columns: {}".format(dropped), fg="yellow")
@@ -284,6 +301,7 @@ def save(listing, output, error):
     """DataFrame.to_pickle for .p/.pkl/.pickle, to_csv(index=False) for .csv
     (an int column with a missing cell is written as floats, as pandas
     upcasts it)."""
+    import csv
     ext = os.path.splitext(output)[1].lower()
     if ext in (".p", ".pkl", ".pickle"):
         listing.to_pandas().to_pickle(output)

@@ -576,6 +576,10 @@ class _Runner:
                 "records", "resume_unfinished", "resume_errored", "restart_errored")}
         self.reporter = self._make_reporter(progress_reporter, metric, mode)
         _reporter_search_properties(self.reporter, metric, mode)
+        from tunec.progress_bar import ProgressBarReporter, expected_trials
+        if isinstance(self.reporter, ProgressBarReporter) and native is None \
+                and searcher is None and self.reporter._total_samples is None:
+            self.reporter.set_total_samples(expected_trials(experiments))
         # The engine checks every option by name and type (src/engine/options.c).
         self.run_handle = _tunec.Run(json.dumps(options, default=_json_default), blobs, callbacks)
         if not self.local_mode:

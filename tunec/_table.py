@@ -22,7 +22,6 @@ measured with ``wcwidth`` when it is importable, as tabulate does.
 import math
 import re
 from functools import reduce
-from html import escape as _htmlescape
 from itertools import zip_longest
 
 __all__ = ["tabulate"]
@@ -224,6 +223,7 @@ _HTML_ALIGN = {"left": "", "right": ' style="text-align: right;"',
 
 
 def _html(headers, header_aligns, rows, aligns):
+    from html import escape as _htmlescape   # here: `tune ls` never renders HTML
     def row(tag, cells, cell_aligns):
         html = "".join("<{0}{1}>{2}</{0}>".format(tag, _HTML_ALIGN.get(a, ""), _htmlescape(c))
                        for c, a in zip(cells, cell_aligns))

@@ -4,6 +4,7 @@ engine steps, so every change goes through the engine's own calls:
 ``Run.add_experiment``, ``Run.sched_act`` (stop one trial), ``Run.stop_all``).
 """
 import json
+import math
 import os
 import random
 
@@ -17,9 +18,20 @@ ADD_WAIT_PASSES = 40
 _STOP = 1       # Run.sched_act's "stop this trial"
 
 
+def _finite(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
 def _json_safe(value):
-    """`value` as JSON can hold it: what it cannot becomes its repr."""
-    return json.loads(json.dumps(value, default=repr, allow_nan=True))
+    """`value` as strict JSON can hold it: NaN and infinities become null,
+    what JSON has no type for its repr."""
+    return _finite(json.loads(json.dumps(value, default=repr, allow_nan=True)))
 
 
 def trial_info(trial):

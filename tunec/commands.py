@@ -3,20 +3,28 @@ list-trials, list-experiments and add-note, reading experiments with the
 engine's last-result loader (tunec/_listing.py: no pandas unless a .pkl is
 written). Errors Ray raises as
 ``click.ClickException`` are that class when click is installed, else
-TuneError with the same message."""
+TuneError with the same message (always under the `tune` command, which
+never imports click: it would double the command's start-up time)."""
 import os
-import subprocess
 import sys
 
 from tunec import _listing
 from tunec.error import TuneError
 from tunec.result import CONFIG_PREFIX, DEFAULT_EXPERIMENT_INFO_KEYS, DEFAULT_RESULT_KEYS
 
-try:
-    from click import ClickException
-except ImportError:          # the CLI needs click; these functions do not
-    class ClickException(TuneError):
-        pass
+
+
+class _ClickException(TuneError):
+    """click.ClickException's stand-in: a TuneError with Ray's message."""
+
+
+if _listing.IN_TUNE_COMMAND:
+    ClickException = _ClickException
+else:
+    try:
+        from click import ClickException
+    except ImportError:          # these functions do not need click
+        ClickException = _ClickException
 
 DEFAULT_PROJECT_INFO_KEYS = ("name", "total_trials", "last_updated")
 
@@ -144,6 +152,7 @@ def add_note(path, filename="note.txt"):
     filepath = os.path.join(path, filename)
     exists = os.path.isfile(filepath)
     try:
+        import subprocess
         subprocess.call([os.environ.get("EDITOR", EDITOR), filepath])
     except Exception as exc:   # noqa: BLE001 - Ray reports and goes on
         _listing.secho("Editing note failed: {}".format(exc), fg="red")

@@ -31,6 +31,7 @@ from tunec.result import (EPISODE_REWARD_MEAN, MEAN_ACCURACY, MEAN_LOSS, TIME_TO
 
 __all__ = [
     "ProgressReporter", "TuneReporterBase", "CLIReporter", "JupyterNotebookReporter",
+    "ProgressBarReporter",
     "DEFAULT_COLUMNS", "memory_debug_str", "trial_progress_str", "trial_errors_str",
     "trial_result_str", "detect_reporter",
 ]
@@ -139,6 +140,13 @@ class TuneReporterBase(ProgressReporter):
             best first (descending for mode "max"), after the running,
             paused and pending ones; needs both metric and mode.
         infer_limit: accepted for Ray 1.x compatibility and stored.
+        max_column_length: Ray 1.x: a parameter or metric value whose text
+            is longer is cut to this many characters (``...`` and its end;
+            a parameter keeps its start and gets 4 hex digits of its id, as
+            Ray does). Numbers, bools and None are never cut.
+        print_intermediate_tables: False: only the final report is printed
+            (Ray 2.x's choice below verbose 3); None or True: every report
+            (Ray 0.8 and tune.run's default here).
 
     ``should_report`` reads the clock through ``self._clock``
     (``time.monotonic``); tests may replace it.
@@ -149,7 +157,8 @@ class TuneReporterBase(ProgressReporter):
 
     def __init__(self, metric_columns=None, max_progress_rows=20, max_error_rows=20,
                  max_report_frequency=5, parameter_columns=None, metric=None, mode=None,
-                 sort_by_metric=False, infer_limit=3, total_samples=None):
+                 sort_by_metric=False, infer_limit=3, total_samples=None,
+                 max_column_length=20, print_intermediate_tables=None):
         self._metric_columns = _check_columns("metric_columns", metric_columns)
         if self._metric_columns is None:
             self._metric_columns = self.DEFAULT_COLUMNS.copy()
@@ -168,6 +177,11 @@ class TuneReporterBase(ProgressReporter):
         self._sort_by_metric = bool(sort_by_metric)
         self._infer_limit = infer_limit
         self._total_samples = total_samples
+        self._max_column_length = _check_count("max_column_length", max_column_length)
+        if print_intermediate_tables not in (None, True, False):
+            raise TypeError("print_intermediate_tables must be None or a bool, got {!r}".format(
+                print_intermediate_tables))
+        self._print_intermediate_tables = print_intermediate_tables
         self._last_report_time = float("-inf")
 
     def set_search_properties(self, metric, mode):
@@ -183,6 +197,8 @@ class TuneReporterBase(ProgressReporter):
         self._total_samples = total_samples
 
     def should_report(self, trials, done=False):
+        if self._print_intermediate_tables is False and not done:
+            return False
         now = self._clock()
         if now - self._last_report_time > self._max_report_frequency:
             self._last_report_time = now
@@ -231,7 +247,8 @@ class TuneReporterBase(ProgressReporter):
             trials, metric_columns=self._metric_columns,
             parameter_columns=self._parameter_columns,
             total_samples=self._total_samples or 0, fmt=fmt, max_rows=max_progress,
-            metric=self._metric, mode=self._mode, sort_by_metric=self._sort_by_metric))
+            metric=self._metric, mode=self._mode, sort_by_metric=self._sort_by_metric,
+            max_column_length=self._max_column_length))
         messages.append(trial_errors_str(trials, fmt=fmt, max_rows=max_error))
         return delim.join(messages) + delim
 
@@ -250,10 +267,11 @@ class JupyterNotebookReporter(TuneReporterBase):
     def __init__(self, overwrite, metric_columns=None, max_progress_rows=20,
                  max_error_rows=20, max_report_frequency=5, parameter_columns=None,
                  metric=None, mode=None, sort_by_metric=False, infer_limit=3,
-                 total_samples=None):
+                 total_samples=None, max_column_length=20, print_intermediate_tables=None):
         super().__init__(metric_columns, max_progress_rows, max_error_rows,
                          max_report_frequency, parameter_columns, metric, mode,
-                         sort_by_metric, infer_limit, total_samples)
+                         sort_by_metric, infer_limit, total_samples, max_column_length,
+                         print_intermediate_tables)
         self._overwrite = overwrite
 
     def report(self, trials, done, *sys_info):
@@ -340,11 +358,28 @@ def _fair_filter_trials(trials_by_state, max_trials, sort_by_metric=False):
             for state in states}
 
 
-def _get_trial_info(trial, parameters, metrics):
+def _max_len(value, max_len, add_addr=False):
+    """Ray 1.x's cut of a long cell: numbers, bools and None as they are;
+    other values' text past `max_len` characters becomes "..." and its end,
+    or (`add_addr`, for parameters) its start and 4 hex digits of its id.
+    `max_len` None or 0: never cut."""
+    if not max_len or value is None or isinstance(value, (bool, int, float)):
+        return value
+    text = str(value)
+    if len(text) <= max_len:
+        return text
+    if add_addr:
+        return "{}_{}".format(text[:max(max_len - 5, 0)], hex(id(value))[-4:])
+    return "..." + text[3 - max_len:] if max_len > 3 else text[:max_len]
+
+
+def _get_trial_info(trial, parameters, metrics, max_column_length=None):
     """One row: name | status | loc | params... | metrics..."""
     info = [str(trial), trial.status, str(trial.location)]
-    info += [unflattened_lookup(p, trial.config, default=None) for p in parameters]
-    info += [unflattened_lookup(m, trial.last_result, default=None) for m in metrics]
+    info += [_max_len(unflattened_lookup(p, trial.config, default=None), max_column_length,
+                      add_addr=True) for p in parameters]
+    info += [_max_len(unflattened_lookup(m, trial.last_result, default=None), max_column_length)
+             for m in metrics]
     return info
 
 
@@ -372,7 +407,7 @@ def _sort_by_metric(trials, metric, mode):
 
 def trial_progress_str(trials, metric_columns, parameter_columns=None, total_samples=0,
                        fmt="psql", max_rows=None, metric=None, mode=None,
-                       sort_by_metric=False):
+                       sort_by_metric=False, max_column_length=None):
     """The trial part of the report: logdirs, counts, table and overflow line.
 
     Args:
@@ -386,6 +421,8 @@ def trial_progress_str(trials, metric_columns, parameter_columns=None, total_sam
             statuses; None or 0 means no limit.
         metric, mode, sort_by_metric: with sort_by_metric (and a metric and
             mode), rows in Ray 1.x's sorted order (``_sort_by_metric``).
+        max_column_length: cut longer parameter and metric values
+            (``_max_len``); None: never.
     """
     delim = "<br>" if fmt == "html" else "\n"
     if len(trials) < 1:
@@ -436,7 +473,7 @@ def trial_progress_str(trials, metric_columns, parameter_columns=None, total_sam
     else:
         parameter_keys = list(parameter_columns)
 
-    table = [_get_trial_info(t, parameter_keys, metric_keys) for t in trials]
+    table = [_get_trial_info(t, parameter_keys, metric_keys, max_column_length) for t in trials]
     if isinstance(metric_columns, Mapping):
         metric_headers = [metric_columns[k] for k in metric_keys]
     else:
@@ -474,3 +511,11 @@ def trial_result_str(trial, result):
     ``result``; ``print`` it as is (the last line is two spaces, as in Ray)."""
     from tunec.logger import pretty_print
     return "Result for {}:\n  {}".format(trial, pretty_print(result).replace("\n", "\n  "))
+
+
+def __getattr__(name):
+    # The one-line reporter lives in its own module, which imports this one.
+    if name == "ProgressBarReporter":
+        from tunec.progress_bar import ProgressBarReporter
+        return ProgressBarReporter
+    raise AttributeError("module {!r} has no attribute {!r}".format(__name__, name))

@@ -157,6 +157,8 @@ def main(argv=None, prog=None):
     args = parser.parse_args(argv)
     if args.command == "run":
         return args.handler(args)
+    from tunec import _listing
+    _listing.IN_TUNE_COMMAND = True
     from tunec.commands import ClickException
     from tunec.error import TuneError
     try:

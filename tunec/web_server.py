@@ -260,19 +260,27 @@ class TuneServer(threading.Thread):
                 request = self._queue.get_nowait()
             except queue.Empty:
                 break
-            try:
-                status, body = apply(request.action, *request.args)
-            except _BadRequest as exc:
-                status, body = exc.status, {"error": str(exc)}
-            except (TuneError, ValueError, TypeError) as exc:
-                status, body = 400, {"error": str(exc)}
+            status, body = self._guarded(apply, request.action, *request.args)
             if status is None:
                 self._answer_later(request, body)
             else:
                 request.reply(status, body)
 
+    @staticmethod
+    def _guarded(fn, *args):
+        """fn(*args), its failure an answer: nothing a client sends may end
+        the run."""
+        try:
+            return fn(*args)
+        except _BadRequest as exc:
+            return exc.status, {"error": str(exc)}
+        except (TuneError, ValueError, TypeError) as exc:
+            return 400, {"error": str(exc)}
+        except Exception as exc:   # noqa: BLE001 - reported to the client, the run goes on
+            return 500, {"error": "{}: {}".format(type(exc).__name__, exc)}
+
     def _answer_later(self, request, later):
-        answer = later()
+        answer = self._guarded(later)
         if answer is None:
             self._pending.append((request, later))
         else:
