@@ -211,7 +211,13 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
     if restore is not None and not os.path.exists(os.path.expanduser(restore)):
         raise ValueError("restore: checkpoint {} does not exist".format(restore))
     # Features that come with later issues fail loudly rather than being ignored.
-    _unsupported("with_server", with_server, False)
+    if server_port is not None and (not isinstance(server_port, int)
+                                    or isinstance(server_port, bool)
+                                    or not 0 <= server_port <= 65535):
+        raise ValueError("server_port must be an int in [0, 65535], got {!r}".format(
+            server_port))
+    if (with_server or server_port is not None) and _capacity._settings.get("local_mode"):
+        raise NotImplementedError("with_server is not supported in local mode")
     _unsupported("trial_executor", trial_executor, None)
     _unsupported("callbacks", callbacks, None)
     _unsupported("sync_to_driver", sync_to_driver, None)
@@ -280,7 +286,8 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
                      reuse_actors=reuse_actors, resume_info=resume_info,
                      scheduler=(scheduler, sched_spec, sched_hosted),
                      searcher=(search_alg, searcher),
-                     variant_order=variant_order)
+                     variant_order=variant_order,
+                     server=(bool(with_server) or server_port is not None, server_port))
     syncs = [_sync_plan.ExperimentSync(os.path.join(exp.local_dir, exp.name),
                                        _sync_plan.remote_dir(sync[0], exp.name), *sync[1:])
              for exp in experiments] if sync else []
@@ -424,7 +431,7 @@ class _Runner:
     def __init__(self, experiments, stopper, fail_fast, verbose, progress_reporter,
                  time_budget_s, max_concurrent, seed, state_period_s, metric, mode,
                  reuse_actors=False, resume_info=None, scheduler=(None, None, False),
-                 searcher=(None, None), variant_order=None):
+                 searcher=(None, None), variant_order=None, server=(False, None)):
         from tunec import export, sample
         self.experiments = experiments
         self.stopper = stopper
@@ -494,6 +501,7 @@ class _Runner:
             if len(set(map(id, creators))) > 1:
                 raise NotImplementedError("different {}s per experiment are not "
                                           "supported".format(what))
+        self.exp_options = exp_options      # the REST server adds to these
         self.state_file = os.path.join(exp_options[0]["exp_dir"],
                                        "experiment_state-{}.json".format(self.session_str))
         options = {
@@ -572,6 +580,13 @@ class _Runner:
             # A built-in's debug_string reads the engine (frozen at the end).
             scheduler[0]._engine_debug = self.run_handle.sched_debug
         self._printed = {}
+        self.server = None
+        if server[0]:
+            # The REST API (tunec/web_server.py): its thread only queues
+            # requests; _run_workers applies them between engine steps.
+            from tunec.web_server import TuneServer
+            self.server = TuneServer(port=server[1], token_dir=exp_options[0]["exp_dir"])
+            self.server.start()
 
     # -- helpers ------------------------------------------------------------
     def _variant_order(self, order):
@@ -673,8 +688,14 @@ class _Runner:
 
     def _run_workers(self):
         handle = self.run_handle
+        requests = None
+        if self.server is not None:
+            from tunec._web_requests import RunRequests
+            requests = RunRequests(self)
         try:
             while not handle.step(0.25):
+                if requests is not None:
+                    self.server.process_requests(requests)
                 # stop_all() is asked after every result by the engine (one
                 # callback with __call__); asking it here too, between steps,
                 # lets a TimeoutStopper end an experiment whose trials
@@ -687,6 +708,8 @@ class _Runner:
             self._interrupted(handle)
             raise
         finally:
+            if self.server is not None:
+                self.server.shutdown()
             handle.shutdown()
 
     def _run_step_hooks(self):
