@@ -1,49 +1,7 @@
-"""The LoggerCallback interface the integration callbacks implement (Ray
-1.x ``ray.tune.logger.LoggerCallback``): ``log_trial_start``,
-``log_trial_result``, ``log_trial_end`` ... called from the ``Callback``
-hooks. ``tunec.logger.LoggerCallback`` is used when it exists (the callbacks
-work owns it); this fallback keeps the integrations usable and testable
-without it."""
-from tunec.callback import Callback
-
-try:
-    from tunec.logger import LoggerCallback
-except ImportError:
-    class LoggerCallback(Callback):
-        """Ray's LoggerCallback: the trial hooks turned into log_* calls."""
-
-        def log_trial_start(self, trial):
-            pass
-
-        def log_trial_restore(self, trial):
-            pass
-
-        def log_trial_save(self, trial):
-            pass
-
-        def log_trial_result(self, iteration, trial, result):
-            pass
-
-        def log_trial_end(self, trial, failed=False):
-            pass
-
-        def on_trial_start(self, iteration, trials, trial, **info):
-            self.log_trial_start(trial)
-
-        def on_trial_restore(self, iteration, trials, trial, **info):
-            self.log_trial_restore(trial)
-
-        def on_trial_save(self, iteration, trials, trial, **info):
-            self.log_trial_save(trial)
-
-        def on_trial_result(self, iteration, trials, trial, result, **info):
-            self.log_trial_result(iteration, trial, result)
-
-        def on_trial_complete(self, iteration, trials, trial, **info):
-            self.log_trial_end(trial, failed=False)
-
-        def on_trial_error(self, iteration, trials, trial, **info):
-            self.log_trial_end(trial, failed=True)
+"""What the integration logger callbacks share: Ray's ``LoggerCallback``
+(``log_trial_start``/``log_trial_result``/``log_trial_end`` called from the
+``Callback`` hooks, tunec/logger.py) and the result/config flattening."""
+from tunec.logger import LoggerCallback  # noqa: F401 - re-exported for the integrations
 
 
 def numeric_metrics(result, exclude=()):
