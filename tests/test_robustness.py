@@ -157,7 +157,6 @@ def test_bad_arguments_before_any_trial(tmp_path):
         (dict(keep_checkpoints_num=0), ValueError, "keep_checkpoints_num"),
         (dict(scheduler=object()), TypeError, "scheduler"),
         (dict(trial_name_creator="name"), TypeError, "trial_name_creator"),
-        (dict(with_server=True), NotImplementedError, "with_server"),
         (dict(checkpoint_freq=-1), ValueError, "checkpoint_freq"),
         (dict(restore="/nonexistent/ckpt"), ValueError, "restore"),
     ]
