@@ -91,8 +91,8 @@ _SUBMODULES = ("checkpoint", "track", "schedulers", "suggest", "search", "logger
                "resources", "trial_runner", "trial_executor", "ray_trial_executor",
                "checkpoint_manager", "function_runner", "utils", "commands",
                "durable_trainable",
-               # syncing (tunec/syncer.py)
-               "syncer")
+               # syncing (tunec/syncer.py) and Ray's integrations
+               "syncer", "integration")
 
 __all__ = sorted(list(_LAZY) + ["TuneError", "tune", "__version__"] + list(_SUBMODULES))
 

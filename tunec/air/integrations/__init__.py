@@ -1,0 +1,2 @@
+"""``ray.air.integrations`` (Ray 2.x): the same objects as
+``tunec.integration``'s."""
