@@ -76,7 +76,7 @@ test-c: $(CTEST_BIN)
 	@set -e; for t in $(CTEST_BIN); do $$t; done
 
 test-c-asan: $(CTEST_ASAN)
-	@set -e; for t in $(CTEST_ASAN); do ASAN_OPTIONS=detect_leaks=1 $$t; done
+	@set -e; for t in $(CTEST_ASAN); do ASAN_OPTIONS=detect_leaks=1 TC_ALLOC_STRIDE=7 $$t; done
 
 test-c-valgrind: $(CTEST_BIN)
 	@if command -v valgrind >/dev/null; then set -e; for t in $(CTEST_BIN); do \
