@@ -18,8 +18,10 @@ ifeq ($(TUNEC_WERROR),1)
 CFLAGS_C    += -Werror
 endif
 
-.PHONY: all deps venv build demo ray-examples test test-c test-c-asan test-c-valgrind test-py bench bench-compare bench-tpe sanitize clean \
-        fuzz-deps test-fuzz fuzz
+.PHONY: all deps venv build demo ray-examples test test-c test-c-asan test-c-valgrind test-py bench bench-compare bench-tpe sanitize clean
+# each later feature declares its own phony targets next to their rules
+.PHONY: fuzz-deps test-fuzz fuzz
+.PHONY: tmux bench-cli
 
 all: build
 
@@ -31,6 +33,16 @@ deps:
 	  $$SUDO apt-get install -y libjansson-dev pkg-config >/dev/null 2>&1 || \
 	  { $$SUDO apt-get update >/dev/null && $$SUDO apt-get install -y libjansson-dev pkg-config >/dev/null; }; }
 	@pkg-config --exists jansson || { echo "error: could not install libjansson-dev; install it and rerun"; exit 1; }
+
+# tmux: tests/test_cli.py runs `tune ls` in a real terminal session. A failed
+# install is not fatal here: that one test then says why it skips.
+tmux:
+	@command -v tmux >/dev/null 2>&1 || { \
+	  echo "tmux not found: installing it with apt-get (tests/test_cli.py)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get install -y tmux >/dev/null 2>&1 || \
+	  { $$SUDO apt-get update >/dev/null && $$SUDO apt-get install -y tmux >/dev/null; } || \
+	  echo "warning: could not install tmux; tests/test_cli.py's terminal test will skip"; }
 
 $(VENV)/.stamp: pyproject.toml requirements-test.txt
 	$(PYTHON) -m venv $(VENV)
@@ -88,13 +100,17 @@ test-c-valgrind: $(CTEST_BIN)
 ray-examples: venv
 	$(VPY) tests/scripts/fetch_ray_examples.py
 
-test-py: build ray-examples
+test-py: build ray-examples tmux
 	$(VPY) -m pytest -q -x tests
 
 test: build test-c test-c-asan test-fuzz test-py
 
 bench: build
 	$(VPY) benchmarks/run.py
+
+# `tune ls` / `tune lsx` on a written 1,000-trial experiment (benchmarks/cli_ls.py).
+bench-cli: build
+	$(VPY) benchmarks/cli_ls.py
 
 # Suggestion latency of the native TPE core alone (benchmarks/tpe_latency.c),
 # built at -O2 as the extension is.
