@@ -77,7 +77,8 @@ static int add_field(tc_csv *csv, const char *key, size_t n, int allow_dup)
     char *name = tc_malloc(n + 1);
     if (!name)
         return -1;
-    memcpy(name, key, n);
+    if (n)   /* an empty key may come with a NULL pointer: memcpy(_, NULL, 0) is UB */
+        memcpy(name, key, n);
     name[n] = '\0';
     csv->fields[i] = name;
     csv->field_len[i] = n;
