@@ -22,6 +22,7 @@ endif
 # each later feature declares its own phony targets next to their rules
 .PHONY: fuzz-deps test-fuzz fuzz
 .PHONY: tmux bench-cli
+.PHONY: build-asan check-asan
 
 all: build
 
@@ -88,7 +89,7 @@ test-c: $(CTEST_BIN)
 	@set -e; for t in $(CTEST_BIN); do $$t; done
 
 test-c-asan: $(CTEST_ASAN)
-	@set -e; for t in $(CTEST_ASAN); do ASAN_OPTIONS=detect_leaks=1 $$t; done
+	@set -e; for t in $(CTEST_ASAN); do ASAN_OPTIONS=detect_leaks=1 TC_ALLOC_STRIDE=7 $$t; done
 
 test-c-valgrind: $(CTEST_BIN)
 	@if command -v valgrind >/dev/null; then set -e; for t in $(CTEST_BIN); do \
@@ -134,6 +135,28 @@ $(CMP_VENV)/.stamp:
 bench-compare: deps $(CMP_VENV)/.stamp
 	flock /tmp/tunec-build.lock $(CMP_PY) -m pip install -q .
 	$(CMP_PY) benchmarks/compare.py
+
+# --- the whole suite under ASan + UBSan ---------------------------------------------
+# A second copy of the package in build/asan/tunec with the extension built with
+# TUNEC_SANITIZE=1; pytest imports it first (PYTHONPATH), and so do the workers it
+# starts. The sanitizer runtime must be loaded before the interpreter (LD_PRELOAD), with
+# libstdc++ (C++ extensions such as matplotlib's load after it); PYTHONMALLOC=malloc makes
+# Python's objects visible to ASan. Leak detection is off for the suite (CPython and NumPy
+# keep their memory to exit): the engine's own blocks are leak-checked by the C tests
+# under LSan and by tests/c/test_alloc_failure.c's live-block counts.
+ASAN_RT := $(shell $(CC) -print-file-name=libasan.so) $(shell $(CC) -print-file-name=libstdc++.so)
+
+build-asan: venv
+	@mkdir -p build/asan
+	TUNEC_SANITIZE=1 $(VPY) setup.py -q build_ext --build-lib build/asan --build-temp build/asan/tmp
+	$(VPY) -c "import shutil; shutil.copytree('tunec', 'build/asan/tunec', dirs_exist_ok=True, \
+	  ignore=shutil.ignore_patterns('*.so', '__pycache__'))"
+
+check-asan: build-asan ray-examples
+	PYTHONPATH=$(CURDIR)/build/asan LD_PRELOAD="$(ASAN_RT)" PYTHONMALLOC=malloc \
+	  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:allow_user_segv_handler=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  $(VPY) -m pytest -q -p no:cacheprovider tests
 
 # --- fuzzing (tests/fuzz/README.md) ----------------------------------------------
 # libFuzzer targets over every engine parser, built with clang (ASan + UBSan) from

@@ -47,3 +47,11 @@ def test_makefile_adds_werror_when_asked():
                               check=True, capture_output=True, text=True).stdout
     assert "-Werror" in engine_compile("1")
     assert "-Werror" not in engine_compile("0")
+
+
+def test_every_engine_allocation_goes_through_the_hook():
+    """src/engine/alloc.h: a raw malloc/free in the engine or the extension would escape
+    the allocation-failure test and the live-block count (tests/c/test_alloc_failure.c)."""
+    script = os.path.join(ROOT, "tests", "scripts", "route_allocations.py")
+    out = subprocess.run([sys.executable, script, "--check"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout

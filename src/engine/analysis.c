@@ -50,7 +50,7 @@ static char *path_join(const char *dir, const char *name)
 {
     size_t dl = strlen(dir), nl = strlen(name);
     int sep = dl > 0 && dir[dl - 1] != '/';
-    char *p = malloc(dl + sep + nl + 1);
+    char *p = tc_malloc(dl + sep + nl + 1);
     if (!p)
         return NULL;
     memcpy(p, dir, dl);
@@ -69,7 +69,7 @@ static int read_file(const char *dir, const char *name, tc_buf *out)
     if (!path)
         return -1;
     FILE *f = fopen(path, "rb");
-    free(path);
+    tc_free(path);
     if (!f)
         return 1;
     int rc = 0;
@@ -110,7 +110,7 @@ int tc_trial_table_load(tc_trial_table *t, const char *logdir, tc_error *err)
     int rc = -1, got;
     tc_buf_init(&text);
     tc_trial_table_init(t);
-    if (!(t->logdir = strdup(logdir))) {
+    if (!(t->logdir = tc_strdup(logdir))) {
         nomem(err, logdir);
         goto done;
     }
@@ -170,7 +170,7 @@ void tc_analysis_clear(tc_analysis *a)
 {
     for (size_t i = 0; i < a->n_trials; i++)
         tc_trial_table_clear(&a->trials[i]);
-    free(a->trials);
+    tc_free(a->trials);
     tc_analysis_init(a);
 }
 
@@ -184,13 +184,13 @@ static int dir_list_add(dir_list *l, const char *dir, tc_error *err)
 {
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 64;
-        char **dirs = realloc(l->dirs, cap * sizeof *dirs);
+        char **dirs = tc_realloc(l->dirs, cap * sizeof *dirs);
         if (!dirs)
             return nomem(err, dir);
         l->dirs = dirs;
         l->cap = cap;
     }
-    if (!(l->dirs[l->n] = strdup(dir)))
+    if (!(l->dirs[l->n] = tc_strdup(dir)))
         return nomem(err, dir);
     l->n++;
     return 0;
@@ -199,8 +199,8 @@ static int dir_list_add(dir_list *l, const char *dir, tc_error *err)
 static void dir_list_free(dir_list *l)
 {
     for (size_t i = 0; i < l->n; i++)
-        free(l->dirs[i]);
-    free(l->dirs);
+        tc_free(l->dirs[i]);
+    tc_free(l->dirs);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -255,7 +255,7 @@ static size_t thread_count(size_t n_trials)
 
 static int load_all(tc_analysis *a, const char *const *dirs, size_t n, tc_error *err)
 {
-    if (!(a->trials = calloc(n ? n : 1, sizeof *a->trials)))
+    if (!(a->trials = tc_calloc(n ? n : 1, sizeof *a->trials)))
         return nomem(err, "the trial list");
     a->cap = a->n_trials = n;
     for (size_t i = 0; i < n; i++)
@@ -306,13 +306,13 @@ static int walk(dir_list *found, const char *dir, int depth, tc_error *err)
             continue;
         if (n == cap) {
             size_t ncap = cap ? cap * 2 : 32;
-            char **p = realloc(names, ncap * sizeof *p);
+            char **p = tc_realloc(names, ncap * sizeof *p);
             if (!p)
                 goto nomem;
             names = p;
             cap = ncap;
         }
-        if (!(names[n] = strdup(e->d_name)))
+        if (!(names[n] = tc_strdup(e->d_name)))
             goto nomem;
         n++;
     }
@@ -320,7 +320,7 @@ static int walk(dir_list *found, const char *dir, int depth, tc_error *err)
     d = NULL;
     if (n)
         qsort(names, n, sizeof *names, cmp_names);
-    if (!(subdirs = calloc(n ? n : 1, sizeof *subdirs)))
+    if (!(subdirs = tc_calloc(n ? n : 1, sizeof *subdirs)))
         goto nomem;
     for (size_t i = 0; i < n; i++) {
         char *path = path_join(dir, names[i]);
@@ -332,10 +332,10 @@ static int walk(dir_list *found, const char *dir, int depth, tc_error *err)
         if (!is_dir) {
             if (!strcmp(names[i], RESULT_FILE) || !strcmp(names[i], PROGRESS_FILE))
                 is_trial = 1;
-            free(path);
+            tc_free(path);
         } else if (is_link || strncmp(names[i], "checkpoint_", 11) == 0 ||
                    depth >= MAX_WALK_DEPTH) {
-            free(path);
+            tc_free(path);
         } else {
             subdirs[nsub++] = path;
         }
@@ -353,11 +353,11 @@ done:
     if (d)
         closedir(d);
     for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
+        tc_free(names[i]);
+    tc_free(names);
     for (size_t i = 0; i < nsub; i++)
-        free(subdirs[i]);
-    free(subdirs);
+        tc_free(subdirs[i]);
+    tc_free(subdirs);
     return rc;
 }
 

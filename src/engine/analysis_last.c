@@ -223,7 +223,7 @@ int tc_trial_table_load_last(tc_trial_table *t, const char *logdir, tc_error *er
     int rc = -1;
     tc_buf_init(&text);
     tc_trial_table_init(t);
-    if (!(t->logdir = strdup(logdir))) {
+    if (!(t->logdir = tc_strdup(logdir))) {
         tc_error_set(err, TC_ERR_NOMEM, "out of memory while loading %s", logdir);
         goto done;
     }

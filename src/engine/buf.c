@@ -11,32 +11,38 @@ void tc_buf_init(tc_buf *b)
     b->data = NULL;
     b->len = 0;
     b->cap = 0;
+    b->failed = 0;
 }
 
 void tc_buf_free(tc_buf *b)
 {
-    free(b->data);
+    tc_free(b->data);
     tc_buf_init(b);
 }
 
 void tc_buf_clear(tc_buf *b)
 {
     b->len = 0;
+    b->failed = 0;
     if (b->data)
         b->data[0] = '\0';
 }
 
 int tc_buf_reserve(tc_buf *b, size_t extra)
 {
+    if (b->failed)
+        return -1;
     size_t need = b->len + extra + 1;
     if (need <= b->cap)
         return 0;
     size_t cap = b->cap ? b->cap : 256;
     while (cap < need)
         cap *= 2;
-    char *p = realloc(b->data, cap);
-    if (!p)
+    char *p = tc_realloc(b->data, cap);
+    if (!p) {
+        b->failed = 1;
         return -1;
+    }
     b->data = p;
     b->cap = cap;
     return 0;

@@ -16,7 +16,7 @@
 static char *dup_str(const char *s)
 {
     size_t n = strlen(s) + 1;
-    char *p = malloc(n);
+    char *p = tc_malloc(n);
     if (p)
         memcpy(p, s, n);
     return p;
@@ -30,10 +30,10 @@ void tc_ckpts_init(tc_ckpts *c)
 void tc_ckpts_clear(tc_ckpts *c)
 {
     for (size_t i = 0; i < c->n; i++) {
-        free(c->list[i].dir);
-        free(c->list[i].path);
+        tc_free(c->list[i].dir);
+        tc_free(c->list[i].path);
     }
-    free(c->list);
+    tc_free(c->list);
     memset(c, 0, sizeof *c);
 }
 
@@ -58,8 +58,8 @@ int tc_ckpts_add(tc_ckpts *c, const char *dir, const char *path, long iteration,
      * a restore) replaces the old record. */
     for (size_t i = 0; i < c->n; i++) {
         if (strcmp(c->list[i].dir, dir) == 0) {
-            free(c->list[i].dir);
-            free(c->list[i].path);
+            tc_free(c->list[i].dir);
+            tc_free(c->list[i].path);
             memmove(&c->list[i], &c->list[i + 1], (c->n - i - 1) * sizeof *c->list);
             c->n--;
             break;
@@ -67,7 +67,7 @@ int tc_ckpts_add(tc_ckpts *c, const char *dir, const char *path, long iteration,
     }
     if (c->n == c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 4;
-        tc_ckpt *grown = realloc(c->list, cap * sizeof *grown);
+        tc_ckpt *grown = tc_realloc(c->list, cap * sizeof *grown);
         if (!grown)
             return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
         c->list = grown;
@@ -77,8 +77,8 @@ int tc_ckpts_add(tc_ckpts *c, const char *dir, const char *path, long iteration,
     k->dir = dup_str(dir);
     k->path = dup_str(path);
     if (!k->dir || !k->path) {
-        free(k->dir);
-        free(k->path);
+        tc_free(k->dir);
+        tc_free(k->path);
         return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
     }
     k->iteration = iteration;
@@ -104,8 +104,8 @@ int tc_ckpts_add(tc_ckpts *c, const char *dir, const char *path, long iteration,
         } else {
             if (on_delete)
                 on_delete(ctx, c->list[i].dir);
-            free(c->list[i].dir);
-            free(c->list[i].path);
+            tc_free(c->list[i].dir);
+            tc_free(c->list[i].path);
         }
     }
     c->n = w;
@@ -116,8 +116,8 @@ int tc_ckpts_remove(tc_ckpts *c, const char *dir)
 {
     for (size_t i = 0; i < c->n; i++) {
         if (strcmp(c->list[i].dir, dir) == 0) {
-            free(c->list[i].dir);
-            free(c->list[i].path);
+            tc_free(c->list[i].dir);
+            tc_free(c->list[i].path);
             memmove(&c->list[i], &c->list[i + 1], (c->n - i - 1) * sizeof *c->list);
             c->n--;
             return 1;
@@ -134,11 +134,21 @@ json_t *tc_ckpts_to_json(const tc_ckpts *c)
         json_t *o = json_pack("{s:s,s:s,s:I,s:o}", "dir", k->dir, "path", k->path, "iteration",
                               (json_int_t)k->iteration, "score",
                               k->has_score ? tc_json_real(k->score) : json_null());
-        if (o && k->rows >= 0)
-            json_object_set_new(o, "rows", json_integer(k->rows));
-        json_array_append_new(arr, o);
+        /* any failure fails the list: a checkpoint missing from the state
+         * or journal would be lost on resume */
+        if (!o)
+            goto fail;
+        if (k->rows >= 0 && json_object_set_new(o, "rows", json_integer(k->rows)) < 0) {
+            json_decref(o);
+            goto fail;
+        }
+        if (json_array_append_new(arr, o) < 0)   /* steals o, even on failure */
+            goto fail;
     }
     return arr;
+fail:
+    json_decref(arr);
+    return NULL;
 }
 
 int tc_ckpts_from_json(tc_ckpts *c, const json_t *arr, tc_error *err)

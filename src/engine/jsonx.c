@@ -231,7 +231,7 @@ static int dump_object(const json_t *v, tc_buf *out, int mode, int depth)
         return put1(out, '}');
     }
 
-    keys = malloc(n * sizeof *keys);
+    keys = tc_malloc(n * sizeof *keys);
     if (!keys)
         return -1;
     size_t k = 0;
@@ -249,7 +249,7 @@ static int dump_object(const json_t *v, tc_buf *out, int mode, int depth)
         goto done;
     rc = 0;
 done:
-    free(keys);
+    tc_free(keys);
     return rc;
 }
 

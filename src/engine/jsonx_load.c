@@ -308,7 +308,7 @@ static json_t *parse_object(parser *ps)
             goto error;  /* jansson: "NUL byte in object key not supported" */
         if (key == ps->text.data) {
             /* the value's strings reuse ps->text: keep the key */
-            key_copy = malloc(key_len + 1);
+            key_copy = tc_malloc(key_len + 1);
             if (!key_copy)
                 goto error;
             memcpy(key_copy, key, key_len);
@@ -322,7 +322,7 @@ static json_t *parse_object(parser *ps)
         }
         /* setn_new steals value (NULL fails); the key is copied in */
         int rc = value ? json_object_setn_new_nocheck(obj, key, key_len, value) : -1;
-        free(key_copy);
+        tc_free(key_copy);
         if (rc < 0)
             goto error;
         skip_ws(ps);
@@ -526,7 +526,7 @@ static int find_bare_tokens(const char *text, size_t len, rewrite **out, size_t 
             continue;  /* a number or literal: its remaining bytes are skipped harmlessly */
         if (*n == cap) {
             size_t ncap = cap ? cap * 2 : 8;
-            rewrite *p = realloc(*out, ncap * sizeof *p);
+            rewrite *p = tc_realloc(*out, ncap * sizeof *p);
             if (!p)
                 return -1;
             *out = p;
@@ -600,7 +600,7 @@ json_t *tc_json_loads_jansson(const char *text, size_t len, tc_error *err)
     size_t extra = 0;
     for (size_t k = 0; k < nrw; k++)
         extra += rewrite_len(rw[k].kind) - rw[k].old_len;
-    copy = malloc(len + extra + 1);
+    copy = tc_malloc(len + extra + 1);
     if (!copy) {
         tc_error_set(err, TC_ERR_NOMEM, "out of memory while parsing JSON");
         goto done;
@@ -637,8 +637,8 @@ json_t *tc_json_loads_jansson(const char *text, size_t len, tc_error *err)
                      jerr.text, line, column, pos);
     }
 done:
-    free(rw);
-    free(copy);
+    tc_free(rw);
+    tc_free(copy);
     return result;
 }
 

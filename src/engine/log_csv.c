@@ -62,22 +62,23 @@ static int add_field(tc_csv *csv, const char *key, size_t n, int allow_dup)
     if (first != SIZE_MAX && !allow_dup)
         return 0;
     size_t i = csv->nfields;
-    char **fields = realloc(csv->fields, (i + 1) * sizeof *fields);
+    char **fields = tc_realloc(csv->fields, (i + 1) * sizeof *fields);
     if (!fields)
         return -1;
     csv->fields = fields;
-    size_t *lens = realloc(csv->field_len, (i + 1) * sizeof *lens);
+    size_t *lens = tc_realloc(csv->field_len, (i + 1) * sizeof *lens);
     if (!lens)
         return -1;
     csv->field_len = lens;
-    size_t *next = realloc(csv->next_same, (i + 1) * sizeof *next);
+    size_t *next = tc_realloc(csv->next_same, (i + 1) * sizeof *next);
     if (!next)
         return -1;
     csv->next_same = next;
-    char *name = malloc(n + 1);
+    char *name = tc_malloc(n + 1);
     if (!name)
         return -1;
-    memcpy(name, key, n);
+    if (n)   /* an empty key may come with a NULL pointer: memcpy(_, NULL, 0) is UB */
+        memcpy(name, key, n);
     name[n] = '\0';
     csv->fields[i] = name;
     csv->field_len[i] = n;
@@ -92,7 +93,7 @@ static int add_field(tc_csv *csv, const char *key, size_t n, int allow_dup)
     }
     if (2 * csv->nfields >= csv->nslots) {
         size_t nslots = csv->nslots ? csv->nslots * 2 : 64;
-        size_t *slots = calloc(nslots, sizeof *slots);
+        size_t *slots = tc_calloc(nslots, sizeof *slots);
         if (!slots)
             return -1;
         for (size_t f = 0; f < csv->nfields; f++) {
@@ -103,7 +104,7 @@ static int add_field(tc_csv *csv, const char *key, size_t n, int allow_dup)
                 k = (k + 1) & (nslots - 1);
             slots[k] = f + 1;
         }
-        free(csv->slots);
+        tc_free(csv->slots);
         csv->slots = slots;
         csv->nslots = nslots;
         return 0;
@@ -165,7 +166,7 @@ done:
 /* new; existing_header borrowed */
 tc_csv *tc_csv_new(const char *existing_header)
 {
-    tc_csv *csv = calloc(1, sizeof *csv);
+    tc_csv *csv = tc_calloc(1, sizeof *csv);
     if (!csv)
         return NULL;
     tc_buf_init(&csv->key);
@@ -176,7 +177,7 @@ tc_csv *tc_csv_new(const char *existing_header)
         if (parse_header(csv, existing_header) < 0)
             goto error;
         csv->have_fields = 1;
-        csv->cells = calloc(csv->nfields ? csv->nfields : 1, sizeof *csv->cells);
+        csv->cells = tc_calloc(csv->nfields ? csv->nfields : 1, sizeof *csv->cells);
         if (!csv->cells)
             goto error;
     } else {
@@ -193,16 +194,16 @@ void tc_csv_free(tc_csv *csv)
     if (!csv)
         return;
     for (size_t i = 0; i < csv->nfields; i++)
-        free(csv->fields[i]);
-    free(csv->fields);
-    free(csv->field_len);
-    free(csv->next_same);
-    free(csv->slots);
-    free(csv->cells);
-    free(csv->cell_fields);
+        tc_free(csv->fields[i]);
+    tc_free(csv->fields);
+    tc_free(csv->field_len);
+    tc_free(csv->next_same);
+    tc_free(csv->slots);
+    tc_free(csv->cells);
+    tc_free(csv->cell_fields);
     tc_buf_free(&csv->key);
     tc_buf_free(&csv->cell);
-    free(csv);
+    tc_free(csv);
 }
 
 static int collect_field(void *ctx, const char *key, size_t key_len, json_t *value)
@@ -295,7 +296,7 @@ int tc_csv_row(tc_csv *csv, const json_t *result, tc_buf *out)
     if (!csv->have_fields) {
         if (tc_flatten_walk(result, "/", "config", &csv->key, collect_field, csv) < 0)
             goto error;
-        csv->cells = calloc(csv->nfields ? csv->nfields : 1, sizeof *csv->cells);
+        csv->cells = tc_calloc(csv->nfields ? csv->nfields : 1, sizeof *csv->cells);
         if (!csv->cells)
             goto error;
         csv->have_fields = 1;
@@ -317,6 +318,7 @@ int tc_csv_row(tc_csv *csv, const json_t *result, tc_buf *out)
     return 0;
 error:
     out->len = mark;
+    out->failed = 0;   /* back to the complete text it held */
     if (out->data)
         out->data[mark] = '\0';
     return -1;
@@ -335,7 +337,7 @@ int tc_csv_row_scan(tc_csv *csv, const tc_scan *s, tc_buf *out, tc_error *err)
         csv->have_fields = 1;
     }
     if (!csv->cell_fields) {
-        csv->cell_fields = malloc((csv->nfields ? csv->nfields : 1) * sizeof *csv->cell_fields);
+        csv->cell_fields = tc_malloc((csv->nfields ? csv->nfields : 1) * sizeof *csv->cell_fields);
         if (!csv->cell_fields)
             goto nomem;
     }
@@ -377,6 +379,7 @@ nomem:
     tc_error_set(err, TC_ERR_NOMEM, "out of memory");
 fail:
     out->len = mark;
+    out->failed = 0;   /* back to the complete text it held */
     if (out->data)
         out->data[mark] = '\0';
     return -1;

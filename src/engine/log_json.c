@@ -11,6 +11,7 @@ int tc_log_json_line(const json_t *result, tc_buf *out)
     size_t mark = out->len;
     if (tc_json_dump(result, out, TC_DUMP_COMPACT) < 0 || tc_buf_putc(out, '\n') < 0) {
         out->len = mark;
+        out->failed = 0;   /* back to the complete text it held */
         if (out->data)
             out->data[mark] = '\0';
         return -1;

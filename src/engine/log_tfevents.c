@@ -233,7 +233,7 @@ struct tc_tfevents {
 /* new, NULL on ENOMEM */
 tc_tfevents *tc_tfevents_new(int one_event_per_value)
 {
-    tc_tfevents *w = calloc(1, sizeof *w);
+    tc_tfevents *w = tc_calloc(1, sizeof *w);
     if (!w)
         return NULL;
     w->per_value = one_event_per_value != 0;
@@ -250,18 +250,18 @@ void tc_tfevents_free(tc_tfevents *w)
     tc_buf_free(&w->summary);
     tc_buf_free(&w->tag);
     tc_buf_free(&w->last_keys);
-    free(w->ends);
-    free(w->vals);
-    free(w->bins);
-    free(w->counts);
-    free(w);
+    tc_free(w->ends);
+    tc_free(w->vals);
+    tc_free(w->bins);
+    tc_free(w->counts);
+    tc_free(w);
 }
 
 static int push_end(tc_tfevents *w)
 {
     if (w->n_ends == w->cap_ends) {
         size_t cap = w->cap_ends ? 2 * w->cap_ends : 32;
-        size_t *grown = realloc(w->ends, cap * sizeof *grown);
+        size_t *grown = tc_realloc(w->ends, cap * sizeof *grown);
         if (!grown)
             return -1;
         w->ends = grown;
@@ -371,11 +371,11 @@ static int push_val(tc_tfevents *w, double v)
 {
     if (w->n_vals == w->cap_vals) {
         size_t cap = w->cap_vals ? 2 * w->cap_vals : 64;
-        double *vals = realloc(w->vals, cap * sizeof *vals);
+        double *vals = tc_realloc(w->vals, cap * sizeof *vals);
         if (!vals)
             return -1;
         w->vals = vals;
-        short *bins = realloc(w->bins, cap * sizeof *bins);
+        short *bins = tc_realloc(w->bins, cap * sizeof *bins);
         if (!bins)
             return -1;
         w->bins = bins;
@@ -648,7 +648,7 @@ static int add_histogram(tc_tfevents *w, const tc_scan *s, const tc_field *f)
 
     size_t nb = (size_t)(hi - lo + 1);
     if (nb > w->cap_counts) {
-        double *counts = realloc(w->counts, nb * sizeof *counts);
+        double *counts = tc_realloc(w->counts, nb * sizeof *counts);
         if (!counts)
             return -1;
         w->counts = counts;
@@ -822,6 +822,7 @@ int tc_tfevents_result(tc_tfevents *w, const tc_scan *s, double wall_time, tc_bu
     return 0;
 nomem:
     out->len = out_len;
+    out->failed = 0;   /* back to the complete text it held */
     if (out->data)
         out->data[out_len] = '\0';
     return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
@@ -993,6 +994,7 @@ int tc_tfevents_hparams(tc_tfevents *w, const json_t *evaluated_params, double w
     goto done;
 nomem:
     out->len = out_len;
+    out->failed = 0;   /* back to the complete text it held */
     if (out->data)
         out->data[out_len] = '\0';
     tc_error_set(err, TC_ERR_NOMEM, "out of memory");

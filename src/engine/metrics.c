@@ -59,7 +59,7 @@ static const char *const stat_names[] = {
 
 tc_metrics *tc_metrics_new(void)
 {
-    return calloc(1, sizeof(tc_metrics));
+    return tc_calloc(1, sizeof(tc_metrics));
 }
 
 void tc_metrics_free(tc_metrics *m)
@@ -67,10 +67,10 @@ void tc_metrics_free(tc_metrics *m)
     if (!m)
         return;
     for (size_t i = 0; i < m->n; i++)
-        free(m->entries[i].key);
-    free(m->entries);
-    free(m->slots);
-    free(m);
+        tc_free(m->entries[i].key);
+    tc_free(m->entries);
+    tc_free(m->slots);
+    tc_free(m);
 }
 
 static metric *find(const tc_metrics *m, const char *key, size_t n)
@@ -88,7 +88,7 @@ static metric *find(const tc_metrics *m, const char *key, size_t n)
 
 static int rehash(tc_metrics *m, size_t nslots)
 {
-    size_t *slots = calloc(nslots, sizeof *slots);
+    size_t *slots = tc_calloc(nslots, sizeof *slots);
     if (!slots)
         return -1;
     for (size_t e = 0; e < m->n; e++) {
@@ -97,7 +97,7 @@ static int rehash(tc_metrics *m, size_t nslots)
             k = (k + 1) & (nslots - 1);
         slots[k] = e + 1;
     }
-    free(m->slots);
+    tc_free(m->slots);
     m->slots = slots;
     m->nslots = nslots;
     return 0;
@@ -108,13 +108,13 @@ static metric *add(tc_metrics *m, const char *key, size_t n)
 {
     if (m->n == m->cap) {
         size_t cap = m->cap ? m->cap * 2 : 16;
-        metric *p = realloc(m->entries, cap * sizeof *p);
+        metric *p = tc_realloc(m->entries, cap * sizeof *p);
         if (!p)
             return NULL;
         m->entries = p;
         m->cap = cap;
     }
-    char *copy = malloc(n + 1);
+    char *copy = tc_malloc(n + 1);
     if (!copy)
         return NULL;
     memcpy(copy, key, n);
@@ -125,7 +125,7 @@ static metric *add(tc_metrics *m, const char *key, size_t n)
     e->key_len = n;
     if (2 * m->n > m->nslots) {
         if (rehash(m, m->nslots ? m->nslots * 2 : 32) < 0) {
-            free(copy);
+            tc_free(copy);
             m->n--;
             return NULL;
         }

@@ -277,7 +277,7 @@ int tc_options_read(const tc_option *table, size_t n, const json_t *obj, void *d
 
 void tc_run_options_free(tc_run_options *o)
 {
-    free(o->exps);
+    tc_free(o->exps);
     o->exps = NULL;
     o->nexps = 0;
 }
@@ -300,7 +300,7 @@ static int read_experiments(const json_t *list, tc_run_options *out, tc_error *e
     size_t n = json_array_size(list);
     if (n == 0)
         return tc_error_set(err, TC_ERR_VALUE, "tune.run: no experiment to run");
-    out->exps = calloc(n, sizeof *out->exps);
+    out->exps = tc_calloc(n, sizeof *out->exps);
     if (!out->exps)
         return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
     out->nexps = n;

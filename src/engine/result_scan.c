@@ -196,7 +196,7 @@ static int add_field(scanner *sc, size_t key_off, size_t key_len, const char *v,
     tc_scan *s = sc->s;
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 32;
-        tc_field *grown = realloc(s->fields, cap * sizeof *grown);
+        tc_field *grown = tc_realloc(s->fields, cap * sizeof *grown);
         if (!grown)
             return tc_error_set(sc->err, TC_ERR_NOMEM, "out of memory");
         s->fields = grown;
@@ -334,7 +334,7 @@ void tc_scan_init(tc_scan *s)
 
 void tc_scan_free(tc_scan *s)
 {
-    free(s->fields);
+    tc_free(s->fields);
     tc_buf_free(&s->keys);
     tc_buf_free(&s->keys_store);
     memset(s, 0, sizeof *s);

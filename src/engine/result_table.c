@@ -65,7 +65,7 @@ static int columns_from_line(tc_trial_table *t, tc_table_builder *b, const char 
     if (!flat)
         return nomem(err, RESULT_FILE);
     size_t n = json_object_size(flat), i = 0;
-    const char **names = calloc(n ? n : 1, sizeof *names);
+    const char **names = tc_calloc(n ? n : 1, sizeof *names);
     int rc = -1;
     if (!names) {
         nomem(err, RESULT_FILE);
@@ -76,7 +76,7 @@ static int columns_from_line(tc_trial_table *t, tc_table_builder *b, const char 
             names[i++] = key;
         rc = tc_table_set_columns(t, b, n, names, err) < 0 ? -1 : 1;
     }
-    free(names);
+    tc_free(names);
     json_decref(flat);
     return rc;
 }
@@ -201,7 +201,7 @@ static int record_add_field(csv_record *rec)
 {
     if (rec->n == rec->cap) {
         size_t cap = rec->cap ? rec->cap * 2 : 32;
-        size_t *off = realloc(rec->off, cap * sizeof *off);
+        size_t *off = tc_realloc(rec->off, cap * sizeof *off);
         if (!off)
             return -1;
         rec->off = off;
@@ -280,7 +280,7 @@ static int csv_next(const char *text, size_t len, size_t *pos, csv_record *rec)
 static void csv_record_free(csv_record *rec)
 {
     tc_buf_free(&rec->text);
-    free(rec->off);
+    tc_free(rec->off);
 }
 
 /* pandas.read_csv's default missing-value strings (STR_NA_VALUES). The NaN
@@ -402,7 +402,7 @@ static int csv_cell(const char *s, size_t n, json_t **out)
 static int csv_header(tc_trial_table *t, tc_table_builder *b, const csv_record *rec, tc_error *err)
 {
     int rc = -1;
-    char **names = calloc(rec->n, sizeof *names);
+    char **names = tc_calloc(rec->n, sizeof *names);
     if (!names)
         return nomem(err, PROGRESS_FILE);
     for (size_t i = 0; i < rec->n; i++) {
@@ -435,8 +435,8 @@ done:
     if (rc < 0)
         nomem(err, PROGRESS_FILE);
     for (size_t i = 0; i < rec->n; i++)
-        free(names[i]);
-    free(names);
+        tc_free(names[i]);
+    tc_free(names);
     return rc;
 }
 
@@ -455,7 +455,7 @@ int tc_table_from_csv(tc_trial_table *t, const char *text, size_t len, tc_error 
         if (!have_header) {
             if (csv_header(t, &b, &rec, err) < 0)
                 goto done;
-            if (!(cells = calloc(t->n_cols ? t->n_cols : 1, sizeof *cells))) {
+            if (!(cells = tc_calloc(t->n_cols ? t->n_cols : 1, sizeof *cells))) {
                 nomem(err, PROGRESS_FILE);
                 goto done;
             }
@@ -509,7 +509,7 @@ done:
     if (cells)
         for (size_t i = 0; i < t->n_cols; i++)
             json_decref(cells[i]);
-    free(cells);
+    tc_free(cells);
     tc_table_builder_free(&b);
     csv_record_free(&rec);
     return rc;

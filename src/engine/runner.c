@@ -21,7 +21,7 @@ char *tcp_xstrdup(const char *s)
     if (!s)
         return NULL;
     size_t n = strlen(s) + 1;
-    char *p = malloc(n);
+    char *p = tc_malloc(n);
     if (p)
         memcpy(p, s, n);
     return p;
@@ -87,7 +87,11 @@ json_t *tcp_public_copy(const json_t *v)
         const char *key;
         json_t *item;
         json_object_foreach((json_t *)v, key, item) {
-            json_object_set_new(out, key, tcp_public_copy(item));
+            /* set_new steals even a NULL; any failure fails the whole copy */
+            if (!out || json_object_set_new(out, key, tcp_public_copy(item)) < 0) {
+                json_decref(out);
+                return NULL;
+            }
         }
         return out;
     }
@@ -96,7 +100,10 @@ json_t *tcp_public_copy(const json_t *v)
         size_t i;
         json_t *item;
         json_array_foreach(v, i, item) {
-            json_array_append_new(out, tcp_public_copy(item));
+            if (!out || json_array_append_new(out, tcp_public_copy(item)) < 0) {
+                json_decref(out);
+                return NULL;
+            }
         }
         return out;
     }
@@ -127,7 +134,7 @@ int tcp_truthy(const json_t *v)
 
 tc_runner *tc_runner_new(const tc_runner_opts *opts, const tc_host *host, tc_error *err)
 {
-    tc_runner *r = calloc(1, sizeof *r);
+    tc_runner *r = tc_calloc(1, sizeof *r);
     if (!r) {
         tc_error_set(err, TC_ERR_NOMEM, "out of memory");
         return NULL;
@@ -139,6 +146,13 @@ tc_runner *tc_runner_new(const tc_runner_opts *opts, const tc_host *host, tc_err
     r->opts.session_str = r->session_str;
     r->hostname = tcp_xstrdup(opts->hostname ? opts->hostname : "localhost");
     r->opts.hostname = r->hostname;
+    if (!r->session_str || !r->hostname) {
+        tc_free(r->session_str);
+        tc_free(r->hostname);
+        tc_free(r);
+        tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
     r->host = *host;
     tc_capacity_init(&r->capacity, 1, 0, NULL);
     tc_buf_init(&r->scratch);
@@ -154,10 +168,17 @@ static void write_hparams(tc_runner *r, tc_trial *t, tc_sink *sink)
     tc_buf b;
     tc_buf_init(&b);
     json_t *removed = NULL;
-    if (t->n_results > 0 && json_object_size(t->evaluated_params) > 0 &&
-        tc_tfevents_hparams((tc_tfevents *)t->tb, t->evaluated_params, r->host.now(r->host.ctx),
-                            &b, &removed, NULL) == 0 && b.len)
-        r->host.sink_write(r->host.ctx, sink, b.data, b.len, NULL);
+    if (t->n_results > 0 && json_object_size(t->evaluated_params) > 0) {
+        tc_error e;
+        tc_error_init(&e);
+        if (tc_tfevents_hparams((tc_tfevents *)t->tb, t->evaluated_params,
+                                r->host.now(r->host.ctx), &b, &removed, &e) < 0) {
+            if (e.code == TC_ERR_NOMEM || e.code == TC_OK)
+                tc_error_set(&r->deferred_err, TC_ERR_NOMEM, "out of memory (TensorBoard hparams)");
+        } else if (b.len) {
+            r->host.sink_write(r->host.ctx, sink, b.data, b.len, &r->deferred_err);
+        }
+    }
     json_decref(removed);
     tc_buf_free(&b);
 }
@@ -178,31 +199,31 @@ void tcp_trial_close_sinks(tc_runner *r, tc_trial *t, int final)
 static void trial_free(tc_runner *r, tc_trial *t)
 {
     tcp_trial_close_sinks(r, t, 1);
-    free(t->name);
-    free(t->custom_name);
-    free(t->custom_dirname);
-    free(t->tag);
-    free(t->logdir);
-    free(t->error_msg);
-    free(t->error_file);
-    free(t->transient_dir);
-    free(t->tb_path);
-    free(t->clone_dir);
-    free(t->clone_path);
+    tc_free(t->name);
+    tc_free(t->custom_name);
+    tc_free(t->custom_dirname);
+    tc_free(t->tag);
+    tc_free(t->logdir);
+    tc_free(t->error_msg);
+    tc_free(t->error_file);
+    tc_free(t->transient_dir);
+    tc_free(t->tb_path);
+    tc_free(t->clone_dir);
+    tc_free(t->clone_path);
     json_decref(t->config);
     json_decref(t->origin_config);
     json_decref(t->evaluated_params);
     json_decref(t->last_result);
-    free(t->last_text);
-    free(t->config_text);
-    free(t->id_json);
-    free(t->tag_json);
+    tc_free(t->last_text);
+    tc_free(t->config_text);
+    tc_free(t->id_json);
+    tc_free(t->tag_json);
     tc_metrics_free((tc_metrics *)t->metrics);
     if (t->csv)
         tc_csv_free(t->csv);
     tc_ckpts_clear(&t->ckpts);
     tc_tfevents_free((tc_tfevents *)t->tb);
-    free(t);
+    tc_free(t);
 }
 
 void tc_runner_free(tc_runner *r)
@@ -211,23 +232,23 @@ void tc_runner_free(tc_runner *r)
         return;
     for (long i = 0; i < r->ntrials; i++)
         trial_free(r, r->trials[i]);
-    free(r->trials);
+    tc_free(r->trials);
     for (int i = 0; i < r->nexps; i++) {
         experiment *e = &r->exps[i];
-        free((char *)e->opts.name);
-        free((char *)e->opts.exp_dir);
-        free((char *)e->opts.trainable_name);
-        free((char *)e->opts.checkpoint_score_attr);
-        free((char *)e->opts.restore_path);
-        free((char *)e->opts.trial_id);
-        free((char *)e->opts.stdout_file);
-        free((char *)e->opts.stderr_file);
+        tc_free((char *)e->opts.name);
+        tc_free((char *)e->opts.exp_dir);
+        tc_free((char *)e->opts.trainable_name);
+        tc_free((char *)e->opts.checkpoint_score_attr);
+        tc_free((char *)e->opts.restore_path);
+        tc_free((char *)e->opts.trial_id);
+        tc_free((char *)e->opts.stdout_file);
+        tc_free((char *)e->opts.stderr_file);
         json_decref(e->stop);
         tc_space_free(e->space);
     }
-    free(r->exps);
-    free(r->session_str);
-    free(r->hostname);
+    tc_free(r->exps);
+    tc_free(r->session_str);
+    tc_free(r->hostname);
     tc_buf_free(&r->scratch);
     tc_buf_free(&r->line);
     tc_scan_free(&r->scan);
@@ -236,13 +257,13 @@ void tc_runner_free(tc_runner *r)
     tc_runner_record_events(r, 0, NULL);
     tcp_sched_free(r);
     tcp_search_free(r);
-    free(r);
+    tc_free(r);
 }
 
 int tc_runner_add_experiment(tc_runner *r, const tc_experiment_opts *opts, tc_space *space,
                              tc_error *err)
 {
-    experiment *grown = realloc(r->exps, (size_t)(r->nexps + 1) * sizeof *grown);
+    experiment *grown = tc_realloc(r->exps, (size_t)(r->nexps + 1) * sizeof *grown);
     if (!grown) {
         tc_space_free(space);
         return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
@@ -261,6 +282,27 @@ int tc_runner_add_experiment(tc_runner *r, const tc_experiment_opts *opts, tc_sp
     e->opts.stderr_file = tcp_xstrdup(opts->stderr_file);
     e->stop = opts->stop ? json_deep_copy(opts->stop) : NULL;
     e->opts.stop = e->stop;
+    /* every copy made, or none kept: a NULL where the caller gave a string
+     * would later read as "not set" (exp_dir!) */
+    if ((opts->name && !e->opts.name) || (opts->exp_dir && !e->opts.exp_dir) ||
+        (opts->trainable_name && !e->opts.trainable_name) ||
+        (opts->checkpoint_score_attr && !e->opts.checkpoint_score_attr) ||
+        (opts->restore_path && !e->opts.restore_path) || (opts->trial_id && !e->opts.trial_id) ||
+        (opts->stdout_file && !e->opts.stdout_file) || (opts->stderr_file && !e->opts.stderr_file) ||
+        (opts->stop && !e->stop)) {
+        tc_free((char *)e->opts.name);
+        tc_free((char *)e->opts.exp_dir);
+        tc_free((char *)e->opts.trainable_name);
+        tc_free((char *)e->opts.checkpoint_score_attr);
+        tc_free((char *)e->opts.restore_path);
+        tc_free((char *)e->opts.trial_id);
+        tc_free((char *)e->opts.stdout_file);
+        tc_free((char *)e->opts.stderr_file);
+        json_decref(e->stop);
+        memset(e, 0, sizeof *e);
+        tc_space_free(space);
+        return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+    }
     e->space = space;
     return r->nexps++;
 }
@@ -290,20 +332,36 @@ long tc_runner_count(const tc_runner *r, tc_status status)
 /* the journal: events that must survive a killed driver                    */
 /* ------------------------------------------------------------------------ */
 
-/* Appends one event (stolen). Journal failures are not fatal to the run:
- * the periodic snapshot still covers the state. */
+/* Appends one event (stolen; NULL: building it failed). A lost event must
+ * not pass silently — a resume would miss it — but the callers are deep in
+ * state changes that cannot be undone, so the loss is latched here and the
+ * public call that caused it fails at its end (tcp_journal_check): the run
+ * stops with the error, its in-memory state consistent. */
 void tcp_journal(tc_runner *r, json_t *event)
 {
-    if (!event)
+    if (!event) {
+        tc_error_set(&r->deferred_err, TC_ERR_NOMEM, "out of memory (experiment journal)");
         return;
+    }
     if (r->host.journal) {
         tc_buf b;
         tc_buf_init(&b);
-        if (tc_json_dump(event, &b, TC_DUMP_COMPACT) == 0 && tc_buf_putc(&b, '\n') == 0)
-            r->host.journal(r->host.ctx, b.data, b.len, NULL);
+        if (tc_json_dump(event, &b, TC_DUMP_COMPACT) < 0 || tc_buf_putc(&b, '\n') < 0)
+            tc_error_set(&r->deferred_err, TC_ERR_NOMEM, "out of memory (experiment journal)");
+        else
+            r->host.journal(r->host.ctx, b.data, b.len, &r->deferred_err);
         tc_buf_free(&b);
     }
     json_decref(event);
+}
+
+int tcp_journal_check(tc_runner *r, int rc, tc_error *err)
+{
+    if (rc < 0 || r->deferred_err.code == TC_OK)
+        return rc;
+    tc_error_set(err, r->deferred_err.code, "%s", r->deferred_err.text);
+    tc_error_init(&r->deferred_err);
+    return -1;
 }
 
 void tcp_reconfigure(tc_runner *r, tc_trial *t, json_t *config, char *tag)
@@ -314,7 +372,7 @@ void tcp_reconfigure(tc_runner *r, tc_trial *t, json_t *config, char *tag)
         json_decref(t->config);
     t->config = config;
     if (tag) {
-        free(t->tag);
+        tc_free(t->tag);
         t->tag = tag;
     }
     t->texts_stale = 1;
@@ -355,7 +413,7 @@ int tcp_trial_set_name(tc_trial *t, const char *trainable)
         return -1;
     if (!t->custom_name)      /* a custom name is the user's, verbatim (§5.6) */
         tcp_make_path_safe(b.data);
-    free(t->name);
+    tc_free(t->name);
     t->name = b.data;   /* takes the buffer */
     return 0;
 }
@@ -388,7 +446,7 @@ static int push_trial(tc_runner *r, tc_trial *t, tc_error *err)
 {
     if (r->ntrials == r->cap_trials) {
         long cap = r->cap_trials ? r->cap_trials * 2 : 64;
-        tc_trial **grown = realloc(r->trials, (size_t)cap * sizeof *grown);
+        tc_trial **grown = tc_realloc(r->trials, (size_t)cap * sizeof *grown);
         if (!grown)
             return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
         r->trials = grown;
@@ -402,7 +460,7 @@ static int push_trial(tc_runner *r, tc_trial *t, tc_error *err)
 
 tc_trial *tcp_add_trial(tc_runner *r, int e, tc_variant *v, tc_error *err)
 {
-    tc_trial *t = calloc(1, sizeof *t);
+    tc_trial *t = tc_calloc(1, sizeof *t);
     if (!t) {
         tc_variant_clear(v);
         tc_error_set(err, TC_ERR_NOMEM, "out of memory");
@@ -501,7 +559,7 @@ int tc_runner_set_custom_name(tc_runner *r, long index, const char *name, tc_err
     tc_trial *t = tc_runner_trial(r, index);
     if (!t)
         return tc_error_set(err, TC_ERR_VALUE, "no trial %ld", index);
-    free(t->custom_name);
+    tc_free(t->custom_name);
     t->custom_name = tcp_xstrdup(name);
     return tcp_trial_set_name(t, r->exps[t->experiment].opts.trainable_name);
 }
@@ -524,7 +582,7 @@ int tc_runner_set_custom_dirname(tc_runner *r, long index, const char *dirname, 
     for (char *c = copy; *c; c++)
         if (*c == '/' || *c == '(' || *c == ')')
             *c = '_';
-    free(t->custom_dirname);
+    tc_free(t->custom_dirname);
     t->custom_dirname = copy;
     return 0;
 }
@@ -584,8 +642,10 @@ static char *logdir_prefix(tc_runner *r, tc_trial *t, double now)
     }
     tc_buf_putc(&b, '_');
     tc_buf_puts(&b, t->tag ? t->tag : "");
-    if (!b.data)
+    if (!b.data || b.failed) {
+        tc_buf_free(&b);
         return NULL;
+    }
     size_t cut = (size_t)r->opts.max_len_identifier;
     if (b.len > cut) {
         while (cut > 0 && ((unsigned char)b.data[cut] & 0xC0) == 0x80)
@@ -597,8 +657,10 @@ static char *logdir_prefix(tc_runner *r, tc_trial *t, double now)
     tcp_format_date(now, date);
     tc_buf_putc(&b, '_');
     tc_buf_puts(&b, date);
-    if (!b.data)
+    if (!b.data || b.failed) {
+        tc_buf_free(&b);
         return NULL;
+    }
     tcp_make_path_safe(b.data);
     return b.data;
 }
@@ -606,7 +668,7 @@ static char *logdir_prefix(tc_runner *r, tc_trial *t, double now)
 char *tcp_join_path(const char *dir, const char *name)
 {
     size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = malloc(n);
+    char *p = tc_malloc(n);
     if (p)
         snprintf(p, n, "%s/%s", dir, name);
     return p;
@@ -625,7 +687,7 @@ static int write_params(tc_runner *r, tc_trial *t, tc_error *err)
     }
     rc = r->host.write_atomic(r->host.ctx, path, b.data, b.len, 0, err);
 done:
-    free(path);
+    tc_free(path);
     json_decref(pub);
     tc_buf_free(&b);
     return rc;
@@ -651,9 +713,9 @@ static int cache_texts(tc_trial *t, tc_error *err)
     json_t *pub = tcp_public_copy(t->config);
     json_t *id = json_string(t->trial_id);
     json_t *tag = t->tag && t->tag[0] ? json_string(t->tag) : NULL;
-    free(t->config_text);
-    free(t->id_json);
-    free(t->tag_json);
+    tc_free(t->config_text);
+    tc_free(t->id_json);
+    tc_free(t->tag_json);
     t->config_text = dump_text(pub);
     t->id_json = dump_text(id);
     t->tag_json = tag ? dump_text(tag) : NULL;
@@ -686,15 +748,20 @@ static int open_sinks(tc_runner *r, tc_trial *t, tc_error *err)
                   tc_tfevents_filename(now, r->hostname, &name);
         t->tb_continue = 0;
         if (rc == 0 && name.data && (!t->tb_path || strcmp(t->tb_path, name.data) != 0)) {
-            free(t->tb_path);
+            tc_free(t->tb_path);
             t->tb_path = tcp_xstrdup(name.data);
+            rc |= t->tb_path ? 0 : -1;
         }
         if (!t->tb)
             t->tb = tc_tfevents_new(0);
         if (rc == 0 && t->tb)
             t->tb_sink = r->host.open_sink(r->host.ctx, name.data, &existed, err);
-        if (t->tb_sink && !existed)
-            r->host.sink_write(r->host.ctx, t->tb_sink, head.data, head.len, err);
+        if (t->tb_sink && !existed &&
+            r->host.sink_write(r->host.ctx, t->tb_sink, head.data, head.len, err) < 0) {
+            tc_buf_free(&name);
+            tc_buf_free(&head);
+            return -1;   /* the sink stays open: the trial's close releases it */
+        }
         tc_buf_free(&name);
         tc_buf_free(&head);
         if (!t->tb_sink)
@@ -702,15 +769,19 @@ static int open_sinks(tc_runner *r, tc_trial *t, tc_error *err)
     }
     if (ex->opts.log_json && !t->json_sink) {
         char *path = tcp_join_path(t->logdir, "result.json");
-        t->json_sink = path ? r->host.open_sink(r->host.ctx, path, &existed, err) : NULL;
-        free(path);
+        if (!path)
+            return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+        t->json_sink = r->host.open_sink(r->host.ctx, path, &existed, err);
+        tc_free(path);
         if (!t->json_sink)
             return -1;
     }
     if (ex->opts.log_csv && !t->csv_sink) {
         char *path = tcp_join_path(t->logdir, "progress.csv");
-        t->csv_sink = path ? r->host.open_sink(r->host.ctx, path, &existed, err) : NULL;
-        free(path);
+        if (!path)
+            return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+        t->csv_sink = r->host.open_sink(r->host.ctx, path, &existed, err);
+        tc_free(path);
         if (!t->csv_sink)
             return -1;
         /* A restarted trial keeps its header state; a fresh object on an
@@ -725,7 +796,16 @@ static int open_sinks(tc_runner *r, tc_trial *t, tc_error *err)
     return 0;
 }
 
+static int runner_start_impl(tc_runner *r, tc_trial *t, long pid, const char *hostname, tc_error *err);
+
+/* The journal events it wrote are checked once, at the end: a lost one
+ * fails the call (runner.c tcp_journal). */
 int tc_runner_start(tc_runner *r, tc_trial *t, long pid, const char *hostname, tc_error *err)
+{
+    return tcp_journal_check(r, runner_start_impl(r, t, pid, hostname, err), err);
+}
+
+static int runner_start_impl(tc_runner *r, tc_trial *t, long pid, const char *hostname, tc_error *err)
 {
     const experiment *ex = &r->exps[t->experiment];
     if ((t->status != TC_PENDING && t->status != TC_PAUSED) || t->saving)
@@ -733,9 +813,9 @@ int tc_runner_start(tc_runner *r, tc_trial *t, long pid, const char *hostname, t
                             t->saving ? "still stopping" : tc_status_names[t->status]);
     if (t->texts_stale) {
         /* A scheduler changed its config or tag (PBT, replay). */
-        free(t->config_text);
-        free(t->id_json);
-        free(t->tag_json);
+        tc_free(t->config_text);
+        tc_free(t->id_json);
+        tc_free(t->tag_json);
         t->config_text = t->id_json = t->tag_json = NULL;
         t->texts_stale = 0;
     }
@@ -746,7 +826,7 @@ int tc_runner_start(tc_runner *r, tc_trial *t, long pid, const char *hostname, t
         if (!prefix)
             return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
         t->logdir = r->host.make_trial_dir(r->host.ctx, ex->opts.exp_dir, prefix, exact, err);
-        free(prefix);
+        tc_free(prefix);
         if (!t->logdir || write_params(r, t, err) < 0)
             return -1;
         t->restored_iteration = -1;
@@ -813,7 +893,16 @@ void tcp_leave_running(tc_runner *r, tc_trial *t, tc_status next)
         tcp_event(r, t, TC_EVT_ERROR, t->error_msg, t->error_msg ? strlen(t->error_msg) : 0);
 }
 
+static int runner_on_complete_impl(tc_runner *r, tc_trial *t, tc_error *err);
+
+/* The journal events it wrote are checked once, at the end: a lost one
+ * fails the call (runner.c tcp_journal). */
 int tc_runner_on_complete(tc_runner *r, tc_trial *t, tc_error *err)
+{
+    return tcp_journal_check(r, runner_on_complete_impl(r, t, err), err);
+}
+
+static int runner_on_complete_impl(tc_runner *r, tc_trial *t, tc_error *err)
 {
     if (t->status != TC_RUNNING)
         return 0;
@@ -827,7 +916,7 @@ int tc_runner_on_complete(tc_runner *r, tc_trial *t, tc_error *err)
         json_object_set_new(t->last_result, "trial_id", json_string(t->trial_id));
     }
     json_object_set_new(t->last_result, "done", json_true());
-    free(t->last_text);          /* the tree is now the newer form */
+    tc_free(t->last_text);          /* the tree is now the newer form */
     t->last_text = NULL;
     t->last_text_len = 0;
     t->last_update_time = r->host.now(r->host.ctx);
@@ -850,16 +939,26 @@ static int append_error_file(tc_runner *r, tc_trial *t, const char *message, tc_
         tc_buf b;
         tc_buf_init(&b);
         tc_buf_printf(&b, "Failure # %d (occurred at %s)\n%s\n", t->num_failures, date, message);
-        rc = b.data ? r->host.sink_write(r->host.ctx, s, b.data, b.len, err) : -1;
+        rc = b.data && !b.failed ? r->host.sink_write(r->host.ctx, s, b.data, b.len, err)
+                                 : tc_error_set(err, TC_ERR_NOMEM, "out of memory");
         tc_buf_free(&b);
         r->host.sink_close(r->host.ctx, s);
     }
-    free(t->error_file);
+    tc_free(t->error_file);
     t->error_file = path;
     return rc;
 }
 
+static int runner_on_error_impl(tc_runner *r, tc_trial *t, const char *message, tc_error *err);
+
+/* The journal events it wrote are checked once, at the end: a lost one
+ * fails the call (runner.c tcp_journal). */
 int tc_runner_on_error(tc_runner *r, tc_trial *t, const char *message, tc_error *err)
+{
+    return tcp_journal_check(r, runner_on_error_impl(r, t, message, err), err);
+}
+
+static int runner_on_error_impl(tc_runner *r, tc_trial *t, const char *message, tc_error *err)
 {
     if (t->status != TC_RUNNING && t->status != TC_PENDING)
         return 0;
@@ -867,10 +966,12 @@ int tc_runner_on_error(tc_runner *r, tc_trial *t, const char *message, tc_error 
     /* should_recover is decided before the failure is counted (§6.4, §18.34). */
     int recover = ex->opts.max_failures < 0 || t->num_failures < ex->opts.max_failures;
     t->num_failures++;
-    free(t->error_msg);
+    tc_free(t->error_msg);
     t->error_msg = tcp_xstrdup(message);
     t->last_update_time = r->host.now(r->host.ctx);
     int rc = append_error_file(r, t, message, err);
+    if (!t->error_msg)   /* still ends the run below, the trial's status settled */
+        rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
     if (recover && !r->stopping) {
         int was_running = t->status == TC_RUNNING;
         tcp_leave_running(r, t, TC_PENDING);
@@ -898,7 +999,16 @@ void tc_runner_stop_all(tc_runner *r)
     }
 }
 
+static int runner_on_stopped_impl(tc_runner *r, tc_trial *t, tc_error *err);
+
+/* The journal events it wrote are checked once, at the end: a lost one
+ * fails the call (runner.c tcp_journal). */
 int tc_runner_on_stopped(tc_runner *r, tc_trial *t, tc_error *err)
+{
+    return tcp_journal_check(r, runner_on_stopped_impl(r, t, err), err);
+}
+
+static int runner_on_stopped_impl(tc_runner *r, tc_trial *t, tc_error *err)
 {
     /* Interrupted trials stay resumable: they restart from their newest
      * checkpoint when the experiment is resumed. */

@@ -409,7 +409,8 @@ const tc_resources *tc_trial_resources(const tc_runner *r, const tc_trial *t);
 /* The trial's last result (borrowed, parsed on first use), or NULL. */
 json_t *tc_trial_last_result(tc_trial *t);
 
-/* New JSON views. A snapshot has the attributes of tunec.trial.Trial. */
+/* New JSON views, or NULL when an allocation failed (never a partial one). A
+ * snapshot has the attributes of tunec.trial.Trial. */
 json_t *tc_trial_snapshot(const tc_runner *r, tc_trial *t);
 /* experiment_state-<session>.json content (spec §10.6). */
 json_t *tc_runner_state(const tc_runner *r, double start_time);

@@ -21,6 +21,10 @@ struct tc_runner {
     tc_runner_opts opts;
     char *session_str;
     char *hostname;                /* the driver's (TensorBoard file names) */
+    tc_error deferred_err;         /* a failure where none can be returned (a journal
+                                      event lost, a trial's closing TensorBoard record
+                                      not written) since the last public call; that
+                                      call fails with it (tcp_journal_check) */
     tc_host host;
     tc_capacity capacity;
     experiment *exps;
@@ -66,6 +70,9 @@ void tcp_set_status(tc_runner *r, tc_trial *t, tc_status next);
 void tcp_leave_running(tc_runner *r, tc_trial *t, tc_status next);
 /* Appends one event (stolen) to the journal. */
 void tcp_journal(tc_runner *r, json_t *event);
+/* rc when rc < 0 or no journal event was lost since the last check; else -1
+ * with the loss in err (and the latch cleared). */
+int tcp_journal_check(tc_runner *r, int rc, tc_error *err);
 void tcp_journal_status(tc_runner *r, const tc_trial *t);
 
 /* runner_resume.c */

@@ -27,7 +27,7 @@ static int append_file(tc_runner *r, const char *dir, const char *name, const ch
                  : 0;
         r->host.sink_close(r->host.ctx, sink);
     }
-    free(path);
+    tc_free(path);
     return path ? rc : nomem(err);
 }
 
@@ -46,8 +46,8 @@ static int log_clone(tc_runner *r, tc_trial *t, const tc_trial *donor, const cha
         char *src = tcp_join_path(r->exps[donor->experiment].opts.exp_dir, donor_name);
         char *dst = tcp_join_path(exp_dir, name);
         int rc = src && dst ? r->host.copy_path(r->host.ctx, src, dst, err) : nomem(err);
-        free(src);
-        free(dst);
+        tc_free(src);
+        tc_free(dst);
         if (rc < 0)
             return -1;
     }
@@ -72,7 +72,7 @@ static void delete_own_checkpoints(tc_runner *r, tc_trial *t, const char *keep)
         char *path = tcp_join_path(t->logdir, k->dir);
         if (path)
             r->host.remove_tree(r->host.ctx, path);
-        free(path);
+        tc_free(path);
     }
     tc_ckpts_clear(&t->ckpts);
     t->ckpts = kept;
@@ -100,8 +100,8 @@ int tcp_pbt_clone_into(tc_runner *r, tc_trial *t, tc_trial *donor, tc_pbt_step *
         return 0;
     char *src = tcp_join_path(donor->logdir, k->dir);
     char *stage = tcp_join_path(t->logdir, CLONE_STAGE);
-    free(t->clone_dir);
-    free(t->clone_path);
+    tc_free(t->clone_dir);
+    tc_free(t->clone_path);
     t->clone_dir = tcp_xstrdup(k->dir);
     t->clone_path = tcp_xstrdup(k->path);
     t->clone_iteration = k->iteration;
@@ -112,8 +112,8 @@ int tcp_pbt_clone_into(tc_runner *r, tc_trial *t, tc_trial *donor, tc_pbt_step *
             rc = tc_error_set(err, TC_ERR_IO, "PBT: checkpoint %s of trial %s vanished", src,
                               donor->trial_id);
     }
-    free(src);
-    free(stage);
+    tc_free(src);
+    tc_free(stage);
     if (rc < 0)
         return -1;
     tcp_reconfigure(r, t, step->new_config, step->new_tag);
@@ -201,12 +201,12 @@ int tcp_pbt_finish_clone(tc_runner *r, tc_trial *t, tc_error *err)
         tcp_journal(r, json_pack("{s:s,s:s,s:o}", "event", "checkpoint", "trial_id",
                                  t->trial_id, "checkpoints", tc_ckpts_to_json(&t->ckpts)));
     }
-    free(stage);
-    free(dst);
-    free(t->clone_dir);
-    free(t->clone_path);
+    tc_free(stage);
+    tc_free(dst);
+    tc_free(t->clone_dir);
+    tc_free(t->clone_path);
     t->clone_dir = t->clone_path = NULL;
-    free(t->transient_dir);
+    tc_free(t->transient_dir);
     t->transient_dir = NULL;
     return rc < 0 ? -1 : 0;
 }
@@ -218,8 +218,8 @@ void tcp_pbt_drop_clone(tc_runner *r, tc_trial *t)
     char *stage = tcp_join_path(t->logdir, CLONE_STAGE);
     if (stage && r->host.remove_tree)
         r->host.remove_tree(r->host.ctx, stage);
-    free(stage);
-    free(t->clone_dir);
-    free(t->clone_path);
+    tc_free(stage);
+    tc_free(t->clone_dir);
+    tc_free(t->clone_path);
     t->clone_dir = t->clone_path = NULL;
 }

@@ -183,7 +183,28 @@ void tc_runner_on_late_result(tc_runner *r, tc_trial *t)
         t->ran_ahead = 1;
 }
 
+/* A stop rule or the result itself failed: the trial's error (a bad result
+ * from its trainable), unless it was the driver running out of memory,
+ * which is the run's error, not the trial's. */
+static int rule_failed(tc_runner *r, tc_trial *t, const tc_error *rule_err, tc_error *err)
+{
+    if (rule_err->code == TC_ERR_NOMEM)
+        return tc_error_set(err, TC_ERR_NOMEM, "%s", rule_err->text);
+    return tc_runner_on_error(r, t, rule_err->text, err);
+}
+
+static int runner_on_result_impl(tc_runner *r, tc_trial *t, const char *text, size_t len,
+                        tc_decision *decision, tc_error *err);
+
+/* The journal events it wrote are checked once, at the end: a lost one
+ * fails the call (runner.c tcp_journal). */
 int tc_runner_on_result(tc_runner *r, tc_trial *t, const char *text, size_t len,
+                        tc_decision *decision, tc_error *err)
+{
+    return tcp_journal_check(r, runner_on_result_impl(r, t, text, len, decision, err), err);
+}
+
+static int runner_on_result_impl(tc_runner *r, tc_trial *t, const char *text, size_t len,
                         tc_decision *decision, tc_error *err)
 {
     tc_error rule_err;
@@ -203,16 +224,16 @@ int tc_runner_on_result(tc_runner *r, tc_trial *t, const char *text, size_t len,
 
     tc_error_init(&rule_err);
     if (tc_scan_result(&r->scan, text, len, "config", &rule_err) < 0)
-        return tc_runner_on_error(r, t, rule_err.text, err);
+        return rule_failed(r, t, &rule_err, err);
     const experiment *ex = &r->exps[t->experiment];
     if (r->scan.done_index >= 0)
         stop = tc_field_truthy(&r->scan, &r->scan.fields[r->scan.done_index]);
     if (!stop && ex->stop && check_stop_dict(r, ex->stop, text, len, &stop, &rule_err) < 0)
-        return tc_runner_on_error(r, t, rule_err.text, err);
+        return rule_failed(r, t, &rule_err, err);
     /* A scheduler's metric that is not a number fails the trial, as the
      * scheduler's arithmetic fails it in Ray. */
     if (tcp_sched_check_result(r, t, &rule_err) < 0)
-        return tc_runner_on_error(r, t, rule_err.text, err);
+        return rule_failed(r, t, &rule_err, err);
     if (build_line(r, t, text, len, 0) < 0)
         return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
     if (r->host.stopper) {
@@ -228,7 +249,7 @@ int tc_runner_on_result(tc_runner *r, tc_trial *t, const char *text, size_t len,
         if (rc < 0) {
             if (rule_err.code == TC_ERR_CALLBACK)   /* a Python exception: not a trial error */
                 return tc_error_set(err, rule_err.code, "%s", rule_err.text);
-            return tc_runner_on_error(r, t, rule_err.text, err);
+            return rule_failed(r, t, &rule_err, err);
         }
     }
     /* The scheduler (spec §8): told of a trial its stop rule ended, asked
@@ -245,11 +266,12 @@ int tc_runner_on_result(tc_runner *r, tc_trial *t, const char *text, size_t len,
         return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
     if (tc_scan_result(&r->line_scan, r->line.data, r->line.len, "config", err) < 0 ||
         log_line(r, t, err) < 0 ||
-        tc_metrics_update_scan((tc_metrics *)t->metrics, &r->line_scan) < 0 ||
+        (tc_metrics_update_scan((tc_metrics *)t->metrics, &r->line_scan) < 0 &&
+         tc_error_set(err, TC_ERR_NOMEM, "out of memory") < 0) ||
         tcp_search_on_result(r, t, r->line.data, r->line.len, err) < 0)
         return -1;
     /* Keep the line as the trial's last result; parse it only when asked. */
-    char *keep = realloc(t->last_text, r->line.len + 1);
+    char *keep = tc_realloc(t->last_text, r->line.len + 1);
     if (!keep)
         return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
     memcpy(keep, r->line.data, r->line.len + 1);
@@ -283,13 +305,26 @@ static void delete_checkpoint_dir(void *ctx, const char *dir)
     tc_trial *t = pair[1];
     if (!r->host.remove_tree || !t->logdir || strstr(dir, "..") || dir[0] == '/')
         return;   /* never anything outside the trial's directory */
-    char *path = tcp_join_path(t->logdir, dir);
-    if (path)
+    /* No allocation on the way (the retention rule cannot report one): a
+     * path that fits PATH_MAX fits here. */
+    char path[4096];
+    int n = snprintf(path, sizeof path, "%s/%s", t->logdir, dir);
+    if (n > 0 && (size_t)n < sizeof path)
         r->host.remove_tree(r->host.ctx, path);
-    free(path);
 }
 
+static int runner_on_checkpoint_impl(tc_runner *r, tc_trial *t, const char *dir, const char *path,
+                            long iteration, long run_reports, int transient, tc_error *err);
+
+/* The journal events it wrote are checked once, at the end: a lost one
+ * fails the call (runner.c tcp_journal). */
 int tc_runner_on_checkpoint(tc_runner *r, tc_trial *t, const char *dir, const char *path,
+                            long iteration, long run_reports, int transient, tc_error *err)
+{
+    return tcp_journal_check(r, runner_on_checkpoint_impl(r, t, dir, path, iteration, run_reports, transient, err), err);
+}
+
+static int runner_on_checkpoint_impl(tc_runner *r, tc_trial *t, const char *dir, const char *path,
                             long iteration, long run_reports, int transient, tc_error *err)
 {
     const experiment *ex = &r->exps[t->experiment];
@@ -333,7 +368,7 @@ int tc_runner_on_checkpoint(tc_runner *r, tc_trial *t, const char *dir, const ch
     if (t->transient_dir && strcmp(t->transient_dir, dir) != 0 &&
         tc_ckpts_remove(&t->ckpts, t->transient_dir))
         delete_checkpoint_dir(pair, t->transient_dir);
-    free(t->transient_dir);
+    tc_free(t->transient_dir);
     t->transient_dir = transient ? tcp_xstrdup(dir) : NULL;
     tcp_journal(r, json_pack("{s:s,s:s,s:o}", "event", "checkpoint", "trial_id", t->trial_id,
                          "checkpoints", tc_ckpts_to_json(&t->ckpts)));

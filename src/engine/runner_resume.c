@@ -68,11 +68,18 @@ int tcp_apply_record(tc_runner *r, tc_trial *t, const json_t *rec, tc_error *err
     if (json_is_object(current)) {
         /* A scheduler had changed its config (and tag): it goes on with them. */
         const char *tag = json_string_value(json_object_get(rec, "experiment_tag"));
+        json_t *config = json_deep_copy(current);
+        char *tag_copy = tag ? tcp_xstrdup(tag) : NULL;
+        if (!config || (tag && !tag_copy)) {
+            json_decref(config);
+            tc_free(tag_copy);
+            return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+        }
         t->origin_config = t->config;
-        t->config = json_deep_copy(current);
+        t->config = config;
         if (tag) {
-            free(t->tag);
-            t->tag = tcp_xstrdup(tag);
+            tc_free(t->tag);
+            t->tag = tag_copy;
         }
         t->texts_stale = 1;
     }
@@ -85,8 +92,11 @@ int tcp_apply_record(tc_runner *r, tc_trial *t, const json_t *rec, tc_error *err
     t->logdir = tcp_xstrdup(logdir);
     t->error_msg = tcp_xstrdup(emsg);
     t->error_file = tcp_xstrdup(efile);
+    if ((logdir && !t->logdir) || (emsg && !t->error_msg) || (efile && !t->error_file))
+        return tc_error_set(err, TC_ERR_NOMEM, "out of memory");   /* the trial frees them */
     if (custom && !t->custom_name) {
-        t->custom_name = tcp_xstrdup(custom);
+        if (!(t->custom_name = tcp_xstrdup(custom)))
+            return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
         tcp_trial_set_name(t, r->exps[t->experiment].opts.trainable_name);
     }
     double st;
@@ -146,16 +156,18 @@ static int replay_line(void *kctx, const char *line, size_t len)
     void **pair = kctx;
     tc_runner *r = pair[0];
     tc_trial *t = pair[1];
-    if (tc_scan_result(&r->line_scan, line, len, "config", NULL) < 0)
-        return 0;   /* a torn line: skip it */
+    tc_error e;
+    tc_error_init(&e);
+    if (tc_scan_result(&r->line_scan, line, len, "config", &e) < 0)
+        return e.code == TC_ERR_NOMEM ? -1 : 0;   /* else a torn line: skip it */
     if (tc_metrics_update_scan((tc_metrics *)t->metrics, &r->line_scan) < 0)
         return -1;
-    char *copy = malloc(len + 1);
+    char *copy = tc_malloc(len + 1);
     if (!copy)
         return -1;
     memcpy(copy, line, len);
     copy[len] = '\0';
-    free(t->last_text);
+    tc_free(t->last_text);
     t->last_text = copy;
     t->last_text_len = len;
     json_decref(t->last_result);
@@ -180,7 +192,7 @@ int tcp_prepare_restart(tc_runner *r, tc_trial *t, long keep_iteration, long kee
     t->metrics = tc_metrics_new();
     if (!t->metrics)
         return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
-    free(t->last_text);
+    tc_free(t->last_text);
     t->last_text = NULL;
     t->last_text_len = 0;
     json_decref(t->last_result);
@@ -198,7 +210,7 @@ int tcp_prepare_restart(tc_runner *r, tc_trial *t, long keep_iteration, long kee
     if (t->csv)
         tc_csv_free(t->csv);
     t->csv = tc_csv_new(header);
-    free(header);
+    tc_free(header);
     if (!t->csv)
         return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
     return 0;

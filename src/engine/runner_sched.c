@@ -45,18 +45,18 @@ void tcp_sched_free(tc_runner *r)
     struct runner_sched *s = r->sched;
     if (!s)
         return;
-    free(s->time_attr);
-    free(s->metric);
+    tc_free(s->time_attr);
+    tc_free(s->metric);
     tc_asha_free(s->asha);
     tc_hyperband_free(s->hb);
     tc_median_free(s->median);
     tc_pbt_free(s->pbt);
     json_decref(s->replay_initial);
     json_decref(s->replay_policy);
-    free(s->replay_tag);
+    tc_free(s->replay_tag);
     tc_sched_actions_free(&s->acts);
     tc_pbt_step_clear(&s->step);
-    free(s);
+    tc_free(s);
     r->sched = NULL;
 }
 
@@ -196,7 +196,7 @@ int tc_runner_set_scheduler(tc_runner *r, const json_t *spec, int host_driven, t
     const char *mode = json_string_value(json_object_get(spec, "mode"));
     const char *time_attr = json_string_value(json_object_get(spec, "time_attr"));
     const char *metric = json_string_value(json_object_get(spec, "metric"));
-    struct runner_sched *s = calloc(1, sizeof *s);
+    struct runner_sched *s = tc_calloc(1, sizeof *s);
     if (!s)
         return nomem(err);
     s->kind = -1;
@@ -654,7 +654,16 @@ tc_trial *tcp_sched_choose(tc_runner *r, tc_error *err)
     return t;
 }
 
+static int runner_sched_act_impl(tc_runner *r, tc_trial *t, int action, tc_error *err);
+
+/* The journal events it wrote are checked once, at the end: a lost one
+ * fails the call (runner.c tcp_journal). */
 int tc_runner_sched_act(tc_runner *r, tc_trial *t, int action, tc_error *err)
+{
+    return tcp_journal_check(r, runner_sched_act_impl(r, t, action, err), err);
+}
+
+static int runner_sched_act_impl(tc_runner *r, tc_trial *t, int action, tc_error *err)
 {
     if (action == TC_SCHED_ACT_UNPAUSE) {
         if (t->status == TC_PAUSED) {
@@ -682,7 +691,16 @@ void tc_runner_expect_checkpoint(tc_runner *r, tc_trial *t)
     t->save_wait_rows = t->n_results;   /* it follows the row just logged */
 }
 
+static int runner_on_released_impl(tc_runner *r, tc_trial *t, int finished, tc_error *err);
+
+/* The journal events it wrote are checked once, at the end: a lost one
+ * fails the call (runner.c tcp_journal). */
 int tc_runner_on_released(tc_runner *r, tc_trial *t, int finished, tc_error *err)
+{
+    return tcp_journal_check(r, runner_on_released_impl(r, t, finished, err), err);
+}
+
+static int runner_on_released_impl(tc_runner *r, tc_trial *t, int finished, tc_error *err)
 {
     t->save_wait_rows = -1;   /* whatever it saved has arrived by now */
     if (!t->saving)

@@ -191,9 +191,9 @@ static int set_searcher(tc_runner *r, int experiment, const json_t *spec, long m
         return tc_error_set(err, TC_ERR_VALUE, "a run has at most one searcher");
     if (!json_is_object(spec))
         return tc_error_set(err, TC_ERR_VALUE, "searcher: the spec must be an object");
-    struct runner_search *s = calloc(1, sizeof *s);
+    struct runner_search *s = tc_calloc(1, sizeof *s);
     if (!s || !(s->spec = json_deep_copy(spec))) {
-        free(s);
+        tc_free(s);
         return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
     }
     s->ops = ops;
@@ -247,7 +247,7 @@ void tcp_search_free(tc_runner *r)
         return;
     r->search->ops->free(r->search->impl);
     json_decref(r->search->spec);
-    free(r->search);
+    tc_free(r->search);
     r->search = NULL;
 }
 
@@ -310,7 +310,7 @@ static int recover(tc_runner *r, struct runner_search *s, tc_error *err)
     if (!r->records || json_object_size(r->records) == 0)
         return 0;
     size_t n = json_object_size(r->records), k = 0;
-    const char **ids = malloc(n * sizeof *ids);
+    const char **ids = tc_malloc(n * sizeof *ids);
     if (!ids)
         return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
     const char *id;
@@ -357,7 +357,7 @@ static int recover(tc_runner *r, struct runner_search *s, tc_error *err)
             next = number + 1;
     }
     r->next_trial_number = next;
-    free(ids);
+    tc_free(ids);
     json_object_clear(r->records);
     return rc;
 }
@@ -392,7 +392,7 @@ static int leaves(const json_t *obj, json_t *path, tc_buf *key, json_t *pairs, j
     size_t n = json_object_size(obj), k = 0;
     if (n == 0)
         return 0;
-    const char **keys = malloc(n * sizeof *keys);
+    const char **keys = tc_malloc(n * sizeof *keys);
     if (!keys)
         return -1;
     const char *name;
@@ -424,7 +424,7 @@ static int leaves(const json_t *obj, json_t *path, tc_buf *key, json_t *pairs, j
     key->len = base;
     if (key->data)
         key->data[base] = '\0';
-    free(keys);
+    tc_free(keys);
     return rc;
 }
 
@@ -520,7 +520,7 @@ static int add_suggested(tc_runner *r, struct runner_search *s, json_t *suggeste
     }
     json_decref(v.evaluated_params);
     v.evaluated_params = params;
-    free(v.tag);
+    tc_free(v.tag);
     v.tag = tag.data;     /* the buffer's memory is the tag */
     tc_trial *t = tcp_add_trial(r, s->experiment, &v, err);
     if (!t)
@@ -548,7 +548,16 @@ static int could_start(tc_runner *r, const struct runner_search *s)
     return tc_capacity_fits(&r->capacity, &r->exps[s->experiment].opts.resources);
 }
 
+static int runner_search_step_impl(tc_runner *r, tc_eval_fn fn, void *ctx, tc_error *err);
+
+/* The journal events it wrote are checked once, at the end: a lost one
+ * fails the call (runner.c tcp_journal). */
 int tc_runner_search_step(tc_runner *r, tc_eval_fn fn, void *ctx, tc_error *err)
+{
+    return tcp_journal_check(r, runner_search_step_impl(r, fn, ctx, err), err);
+}
+
+static int runner_search_step_impl(tc_runner *r, tc_eval_fn fn, void *ctx, tc_error *err)
 {
     struct runner_search *s = r->search;
     if (!s)

@@ -16,59 +16,86 @@ static json_t *str_or_null(const char *s)
     return s ? json_string(s) : json_null();
 }
 
+/* The builders below set every key through these: a NULL value (a failed
+ * allocation) or a failed set clears *ok, so the builder returns NULL rather
+ * than a snapshot missing a key (a partial state file would resume wrong). */
+static void put(json_t *o, const char *key, json_t *v, int *ok)
+{
+    if (json_object_set_new(o, key, v) < 0)   /* steals v, even NULL o */
+        *ok = 0;
+}
+
+/* borrowed v; NULL v is no key, as json_object_set has it */
+static void put_ref(json_t *o, const char *key, json_t *v, int *ok)
+{
+    if (v)
+        put(o, key, json_incref(v), ok);
+}
+
+static void append(json_t *a, json_t *v, int *ok)
+{
+    if (json_array_append_new(a, v) < 0)
+        *ok = 0;
+}
+
 json_t *tc_trial_snapshot(const tc_runner *r, tc_trial *t)
 {
     const experiment *ex = &r->exps[t->experiment];
+    int ok = 1;
     json_t *o = json_object();
-    json_object_set_new(o, "trainable_name", json_string(ex->opts.trainable_name));
-    json_object_set_new(o, "trial_id", json_string(t->trial_id));
-    json_object_set(o, "config", t->config);
-    json_object_set_new(o, "local_dir", json_string(ex->opts.exp_dir));
-    json_object_set(o, "evaluated_params", t->evaluated_params);
-    json_object_set_new(o, "experiment_tag", json_string(t->tag ? t->tag : ""));
-    json_object_set_new(o, "resources", tc_resources_to_json(tc_trial_resources(r, t)));
-    json_object_set_new(o, "stopping_criterion", ex->stop ? json_deep_copy(ex->stop) : json_object());
-    json_object_set_new(o, "max_failures", json_integer(ex->opts.max_failures));
-    json_object_set_new(o, "num_failures", json_integer(t->num_failures));
-    json_object_set_new(o, "status", json_string(tc_status_names[t->status]));
-    json_object_set_new(o, "start_time", t->start_time ? json_real(t->start_time) : json_null());
-    json_object_set_new(o, "logdir", str_or_null(t->logdir));
+    put(o, "trainable_name", json_string(ex->opts.trainable_name), &ok);
+    put(o, "trial_id", json_string(t->trial_id), &ok);
+    put_ref(o, "config", t->config, &ok);
+    put(o, "local_dir", json_string(ex->opts.exp_dir), &ok);
+    put_ref(o, "evaluated_params", t->evaluated_params, &ok);
+    put(o, "experiment_tag", json_string(t->tag ? t->tag : ""), &ok);
+    put(o, "resources", tc_resources_to_json(tc_trial_resources(r, t)), &ok);
+    put(o, "stopping_criterion", ex->stop ? json_deep_copy(ex->stop) : json_object(), &ok);
+    put(o, "max_failures", json_integer(ex->opts.max_failures), &ok);
+    put(o, "num_failures", json_integer(t->num_failures), &ok);
+    put(o, "status", json_string(tc_status_names[t->status]), &ok);
+    put(o, "start_time", t->start_time ? json_real(t->start_time) : json_null(), &ok);
+    put(o, "logdir", str_or_null(t->logdir), &ok);
     json_t *last = tc_trial_last_result(t);
-    json_object_set_new(o, "last_result", last ? json_incref(last) : json_object());
-    json_object_set_new(o, "last_update_time", tc_json_real(t->last_update_time ? t->last_update_time
-                                                                                : -INFINITY));
-    json_object_set_new(o, "metric_analysis", tc_metrics_to_json((const tc_metrics *)t->metrics));
-    json_object_set_new(o, "error_file", str_or_null(t->error_file));
-    json_object_set_new(o, "error_msg", str_or_null(t->error_msg));
-    json_object_set_new(o, "custom_trial_name", str_or_null(t->custom_name));
-    json_object_set_new(o, "location", t->pid ? json_pack("[sI]", t->hostname, (json_int_t)t->pid)
-                                              : json_null());
-    json_object_set_new(o, "n_results", json_integer(t->n_results));
+    put(o, "last_result", last ? json_incref(last) : json_object(), &ok);
+    put(o, "last_update_time",
+        tc_json_real(t->last_update_time ? t->last_update_time : -INFINITY), &ok);
+    put(o, "metric_analysis", tc_metrics_to_json((const tc_metrics *)t->metrics), &ok);
+    put(o, "error_file", str_or_null(t->error_file), &ok);
+    put(o, "error_msg", str_or_null(t->error_msg), &ok);
+    put(o, "custom_trial_name", str_or_null(t->custom_name), &ok);
+    put(o, "location",
+        t->pid ? json_pack("[sI]", t->hostname, (json_int_t)t->pid) : json_null(), &ok);
+    put(o, "n_results", json_integer(t->n_results), &ok);
     /* tunec's own resume data: the config with its markers (opaque values by
      * id), the checkpoints, the experiment. */
-    json_object_set(o, "tunec_config", t->origin_config ? t->origin_config : t->config);
+    put_ref(o, "tunec_config", t->origin_config ? t->origin_config : t->config, &ok);
     if (t->origin_config)
-        json_object_set(o, "tunec_current_config", t->config);
-    json_object_set_new(o, "tunec_checkpoints", tc_ckpts_to_json(&t->ckpts));
-    json_object_set_new(o, "tunec_experiment", json_integer(t->experiment));
+        put_ref(o, "tunec_current_config", t->config, &ok);
+    put(o, "tunec_checkpoints", tc_ckpts_to_json(&t->ckpts), &ok);
+    put(o, "tunec_experiment", json_integer(t->experiment), &ok);
     const tc_ckpt *newest = tc_ckpts_newest(&t->ckpts);
-    json_object_set_new(o, "checkpoint",
-                        newest && t->logdir ? json_pack("{s:s,s:I}", "path", newest->path,
-                                                        "iteration",
-                                                        (json_int_t)newest->iteration)
-                                            : json_null());
+    put(o, "checkpoint",
+        newest && t->logdir ? json_pack("{s:s,s:I}", "path", newest->path, "iteration",
+                                        (json_int_t)newest->iteration)
+                            : json_null(), &ok);
+    if (!ok || !o) {
+        json_decref(o);
+        return NULL;
+    }
     return o;
 }
 
 json_t *tc_runner_state(const tc_runner *r, double start_time)
 {
+    int ok = 1;
     json_t *state = json_object();
     json_t *checkpoints = json_array();
     for (long i = 0; i < r->ntrials; i++) {
         json_t *snap = tc_trial_snapshot(r, r->trials[i]);
         /* Files hold the public form of configs (objects as their repr). */
-        json_object_set_new(snap, "config", tcp_public_copy(r->trials[i]->config));
-        json_array_append_new(checkpoints, snap);
+        put(snap, "config", tcp_public_copy(r->trials[i]->config), &ok);
+        append(checkpoints, snap, &ok);
     }
     /* A resumed session carries forward the records its spaces have not
      * regenerated yet, so resuming it again finds every trial. */
@@ -76,30 +103,32 @@ json_t *tc_runner_state(const tc_runner *r, double start_time)
         const char *id;
         json_t *rec;
         json_object_foreach(r->records, id, rec) {
-            json_array_append(checkpoints, rec);
+            append(checkpoints, json_incref(rec), &ok);
         }
     }
-    json_object_set_new(state, "checkpoints", checkpoints);
+    put(state, "checkpoints", checkpoints, &ok);
     double now = r->host.now(r->host.ctx);
     json_t *runner_data = json_object();
-    json_object_set_new(runner_data, "_session_str", json_string(r->session_str));
-    json_object_set_new(runner_data, "_start_time", json_real(start_time));
-    json_object_set_new(runner_data, "_total_results", json_integer(r->total_results));
-    json_object_set_new(runner_data, "_fail_fast", json_boolean(r->opts.fail_fast));
-    json_object_set_new(runner_data, "_has_errored",
-                        json_boolean(tc_runner_count(r, TC_ERROR) > 0));
-    json_object_set_new(runner_data, "_local_checkpoint_dir",
-                        r->nexps ? json_string(r->exps[0].opts.exp_dir) : json_null());
-    json_object_set_new(runner_data, "launch_web_server", json_false());
+    put(runner_data, "_session_str", json_string(r->session_str), &ok);
+    put(runner_data, "_start_time", json_real(start_time), &ok);
+    put(runner_data, "_total_results", json_integer(r->total_results), &ok);
+    put(runner_data, "_fail_fast", json_boolean(r->opts.fail_fast), &ok);
+    put(runner_data, "_has_errored", json_boolean(tc_runner_count(r, TC_ERROR) > 0), &ok);
+    put(runner_data, "_local_checkpoint_dir",
+        r->nexps ? json_string(r->exps[0].opts.exp_dir) : json_null(), &ok);
+    put(runner_data, "launch_web_server", json_false(), &ok);
     json_t *exps = json_array();
     for (int e = 0; e < r->nexps; e++)
-        json_array_append_new(exps, json_pack("{s:s,s:I}", "name", r->exps[e].opts.name, "seed",
-                                              (json_int_t)r->exps[e].opts.seed));
-    json_object_set_new(runner_data, "tunec", json_pack("{s:o,s:b}", "experiments", exps,
-                                                        "interrupted", r->interrupted));
-    json_object_set_new(state, "runner_data", runner_data);
-    json_object_set_new(state, "stats", json_pack("{s:f,s:f}", "start_time", start_time,
-                                                  "timestamp", now));
+        append(exps, json_pack("{s:s,s:I}", "name", r->exps[e].opts.name, "seed",
+                               (json_int_t)r->exps[e].opts.seed), &ok);
+    put(runner_data, "tunec",
+        json_pack("{s:o,s:b}", "experiments", exps, "interrupted", r->interrupted), &ok);
+    put(state, "runner_data", runner_data, &ok);
+    put(state, "stats", json_pack("{s:f,s:f}", "start_time", start_time, "timestamp", now), &ok);
+    if (!ok || !state) {
+        json_decref(state);
+        return NULL;
+    }
     return state;
 }
 

@@ -60,7 +60,7 @@ static int grow_bytes(unsigned char **v, size_t *cap, size_t need)
     n = *cap ? *cap : 64;
     while (n < need)
         n *= 2;
-    g = realloc(*v, n);
+    g = tc_realloc(*v, n);
     if (!g)
         return -1;
     memset(g + *cap, 0, n - *cap);
@@ -80,7 +80,7 @@ static int ensure_trial(tc_asha *a, long trial, tc_error *err)
     n = a->ntrials ? a->ntrials : 64;
     while (n < need)
         n *= 2;
-    g = realloc(a->trial_bracket, n * sizeof *g);
+    g = tc_realloc(a->trial_bracket, n * sizeof *g);
     if (!g)
         return tc_error_set(err, TC_ERR_NOMEM, "out of memory adding trial %ld", trial);
     for (size_t i = a->ntrials; i < n; i++)
@@ -129,7 +129,7 @@ tc_asha *tc_asha_new(double max_t, double grace_period, double reduction_factor,
                      brackets);
         return NULL;
     }
-    a = calloc(1, sizeof *a);
+    a = tc_calloc(1, sizeof *a);
     if (!a)
         goto nomem;
     a->max_t = max_t;
@@ -140,7 +140,7 @@ tc_asha *tc_asha_new(double max_t, double grace_period, double reduction_factor,
     a->q = ((1.0 - 1.0 / reduction_factor) * 100.0) / 100.0;
     tc_rng_seed(&a->rng, seed);
     a->nbrackets = brackets;
-    a->b = calloc((size_t)brackets, sizeof *a->b);
+    a->b = tc_calloc((size_t)brackets, sizeof *a->b);
     if (!a->b)
         goto nomem;
     for (long s = 0; s < brackets; s++) {
@@ -158,7 +158,7 @@ tc_asha *tc_asha_new(double max_t, double grace_period, double reduction_factor,
         a->b[s].nrungs = nr;
         if (nr == 0)
             continue;
-        a->b[s].rungs = calloc((size_t)nr, sizeof(rung));
+        a->b[s].rungs = tc_calloc((size_t)nr, sizeof(rung));
         if (!a->b[s].rungs)
             goto nomem;
         /* rungs = [(grace * rf**(k + s), {}) for k in reversed(range(nr))] */
@@ -178,14 +178,14 @@ void tc_asha_free(tc_asha *a)
         return;
     for (long s = 0; a->b && s < a->nbrackets; s++) {
         for (long k = 0; k < a->b[s].nrungs && a->b[s].rungs; k++) {
-            free(a->b[s].rungs[k].sorted);
-            free(a->b[s].rungs[k].seen);
+            tc_free(a->b[s].rungs[k].sorted);
+            tc_free(a->b[s].rungs[k].seen);
         }
-        free(a->b[s].rungs);
+        tc_free(a->b[s].rungs);
     }
-    free(a->b);
-    free(a->trial_bracket);
-    free(a);
+    tc_free(a->b);
+    tc_free(a->trial_bracket);
+    tc_free(a);
 }
 
 int tc_asha_on_add(tc_asha *a, long trial, tc_error *err)
@@ -194,7 +194,7 @@ int tc_asha_on_add(tc_asha *a, long trial, tc_error *err)
     long maxr = 0, idx = 0, n = a->nbrackets;
     if (ensure_trial(a, trial, err) < 0)
         return -1;
-    probs = malloc((size_t)n * sizeof *probs);
+    probs = tc_malloc((size_t)n * sizeof *probs);
     if (!probs)
         return tc_error_set(err, TC_ERR_NOMEM, "out of memory adding trial %ld", trial);
     for (long i = 0; i < n; i++)
@@ -215,7 +215,7 @@ int tc_asha_on_add(tc_asha *a, long trial, tc_error *err)
     for (long i = 0; i < n; i++)
         if (probs[i] / probs[n - 1] <= u)
             idx = i + 1;
-    free(probs);
+    tc_free(probs);
     if (idx >= n)   /* cannot happen: cdf[-1] / cdf[-1] == 1 > u */
         idx = n - 1;
     a->trial_bracket[trial] = (int)idx;
@@ -265,7 +265,7 @@ static int rung_record(rung *r, long trial, double score)
         size_t lo = 0, hi = r->n_sorted;
         if (r->n_sorted == r->cap) {
             size_t cap = r->cap ? r->cap * 2 : 16;
-            double *g = realloc(r->sorted, cap * sizeof *g);
+            double *g = tc_realloc(r->sorted, cap * sizeof *g);
             if (!g)
                 return -1;
             r->sorted = g;

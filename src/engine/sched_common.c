@@ -25,7 +25,7 @@ void tc_sched_actions_init(tc_sched_actions *a)
 
 void tc_sched_actions_free(tc_sched_actions *a)
 {
-    free(a->v);
+    tc_free(a->v);
     tc_sched_actions_init(a);
 }
 
@@ -33,7 +33,7 @@ int tc_sched_actions_push(tc_sched_actions *a, long trial, int kind)
 {
     if (a->n == a->cap) {
         size_t cap = a->cap ? a->cap * 2 : 8;
-        tc_sched_action *v = realloc(a->v, cap * sizeof *v);
+        tc_sched_action *v = tc_realloc(a->v, cap * sizeof *v);
         if (!v)
             return -1;
         a->v = v;
@@ -124,7 +124,7 @@ int tc_sched_sort_by_key(long *ids, double *keys, size_t n, int nan_last)
         }
         return 0;
     }
-    k = malloc(n * sizeof *k);
+    k = tc_malloc(n * sizeof *k);
     if (!k)
         return -1;
     for (size_t i = 0; i < n; i++) {
@@ -138,6 +138,6 @@ int tc_sched_sort_by_key(long *ids, double *keys, size_t n, int nan_last)
         keys[i] = k[i].key;
         ids[i] = k[i].id;
     }
-    free(k);
+    tc_free(k);
     return 0;
 }

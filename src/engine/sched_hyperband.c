@@ -142,7 +142,7 @@ tc_hyperband *tc_hyperband_new(double max_t, double reduction_factor, int mode_m
                      reduction_factor, max_t, s1);
         return NULL;
     }
-    h = calloc(1, sizeof *h);
+    h = tc_calloc(1, sizeof *h);
     if (!h) {
         tc_error_set(err, TC_ERR_NOMEM, "out of memory creating the HyperBand scheduler");
         return NULL;
@@ -173,9 +173,9 @@ static void bracket_free(hb_bracket *b)
 {
     if (!b)
         return;
-    free(b->live);
-    free(b->all);
-    free(b);
+    tc_free(b->live);
+    tc_free(b->all);
+    tc_free(b);
 }
 
 void tc_hyperband_free(tc_hyperband *h)
@@ -185,11 +185,11 @@ void tc_hyperband_free(tc_hyperband *h)
     for (long i = 0; i < h->nbands; i++) {
         for (long j = 0; j < h->bands[i].n; j++)
             bracket_free(h->bands[i].br[j]);
-        free(h->bands[i].br);
+        tc_free(h->bands[i].br);
     }
-    free(h->bands);
-    free(h->t);
-    free(h);
+    tc_free(h->bands);
+    tc_free(h->t);
+    tc_free(h);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -220,7 +220,7 @@ static int push_long(long **v, size_t *n, size_t *cap, long x)
 {
     if (*n == *cap) {
         size_t c = *cap ? *cap * 2 : 8;
-        long *g = realloc(*v, c * sizeof *g);
+        long *g = tc_realloc(*v, c * sizeof *g);
         if (!g)
             return -1;
         *v = g;
@@ -268,7 +268,7 @@ static double completion(const hb_bracket *b)
  * that later removals do not change). Caller frees. */
 static long *snapshot(const hb_bracket *b, size_t *n)
 {
-    long *v = malloc((b->live_count ? b->live_count : 1) * sizeof *v);
+    long *v = tc_malloc((b->live_count ? b->live_count : 1) * sizeof *v);
     *n = 0;
     if (!v)
         return NULL;
@@ -324,7 +324,7 @@ static int stop_paused(tc_hyperband *h, long trial, const tc_sched_view *view,
 static long *halve(tc_hyperband *h, hb_bracket *b, size_t *nlive, tc_error *err)
 {
     long *ids = snapshot(b, nlive);
-    double *keys = malloc((*nlive ? *nlive : 1) * sizeof *keys);
+    double *keys = tc_malloc((*nlive ? *nlive : 1) * sizeof *keys);
     if (!ids || !keys)
         goto fail;
     b->halves--;
@@ -337,8 +337,8 @@ static long *halve(tc_hyperband *h, hb_bracket *b, size_t *nlive, tc_error *err)
         if (!t->has_result) {
             /* unreachable: a trial without a result is below every milestone */
             tc_error_set(err, TC_ERR_VALUE, "trial %ld has no result to rank", ids[i]);
-            free(ids);
-            free(keys);
+            tc_free(ids);
+            tc_free(keys);
             return NULL;
         }
         keys[i] = h->metric_op * t->metric;
@@ -347,11 +347,11 @@ static long *halve(tc_hyperband *h, hb_bracket *b, size_t *nlive, tc_error *err)
     }
     if (tc_sched_sort_by_key(ids, keys, *nlive, 0) < 0)
         goto fail;
-    free(keys);
+    tc_free(keys);
     return ids;
 fail:
-    free(ids);
-    free(keys);
+    tc_free(ids);
+    tc_free(keys);
     nomem(err);
     return NULL;
 }
@@ -424,7 +424,7 @@ static int process_bracket(tc_hyperband *h, hb_bracket *b, const tc_sched_view *
     }
     rc = 0;
 done:
-    free(ranked);
+    tc_free(ranked);
     return rc < 0 ? -1 : action;
 }
 
@@ -443,7 +443,7 @@ static int ensure_trial(tc_hyperband *h, long trial, tc_error *err)
     n = h->ntrials ? h->ntrials : 64;
     while (n < need)
         n *= 2;
-    g = realloc(h->t, n * sizeof *g);
+    g = tc_realloc(h->t, n * sizeof *g);
     if (!g)
         return nomem(err);
     memset(g + h->ntrials, 0, (n - h->ntrials) * sizeof *g);
@@ -454,7 +454,7 @@ static int ensure_trial(tc_hyperband *h, long trial, tc_error *err)
 
 static hb_bracket *new_bracket(tc_hyperband *h, long s, long band)
 {
-    hb_bracket *b = calloc(1, sizeof *b);
+    hb_bracket *b = tc_calloc(1, sizeof *b);
     if (!b)
         return NULL;
     b->band = band;
@@ -468,7 +468,7 @@ static hb_bracket *new_bracket(tc_hyperband *h, long s, long band)
 
 static int band_append(hb_band *band, hb_bracket *b)
 {
-    hb_bracket **g = realloc(band->br, (size_t)(band->n + 1) * sizeof *g);
+    hb_bracket **g = tc_realloc(band->br, (size_t)(band->n + 1) * sizeof *g);
     if (!g)
         return -1;
     band->br = g;
@@ -480,7 +480,7 @@ static int new_band(tc_hyperband *h)
 {
     if (h->nbands == h->bands_cap) {
         long cap = h->bands_cap ? h->bands_cap * 2 : 4;
-        hb_band *g = realloc(h->bands, (size_t)cap * sizeof *g);
+        hb_band *g = tc_realloc(h->bands, (size_t)cap * sizeof *g);
         if (!g)
             return -1;
         h->bands = g;
@@ -608,11 +608,11 @@ long tc_hyperband_choose(const tc_hyperband *h, const tc_sched_view *view)
 {
     long found = -1;
     /* a band holds at most s_max_1 brackets */
-    long *ids = malloc((size_t)h->s_max_1 * sizeof *ids);
-    double *keys = malloc((size_t)h->s_max_1 * sizeof *keys);
+    long *ids = tc_malloc((size_t)h->s_max_1 * sizeof *ids);
+    double *keys = tc_malloc((size_t)h->s_max_1 * sizeof *keys);
     if (!ids || !keys) {
-        free(ids);
-        free(keys);
+        tc_free(ids);
+        tc_free(keys);
         return -1;
     }
     for (long i = 0; i < h->nbands && found < 0; i++) {
@@ -637,8 +637,8 @@ long tc_hyperband_choose(const tc_hyperband *h, const tc_sched_view *view)
             }
         }
     }
-    free(ids);
-    free(keys);
+    tc_free(ids);
+    tc_free(keys);
     return found;
 }
 

@@ -55,7 +55,7 @@ tc_median *tc_median_new(double grace_period, long min_samples_required, double 
                      isnan(grace_period) ? "grace_period" : "min_time_slice");
         return NULL;
     }
-    m = calloc(1, sizeof *m);
+    m = tc_calloc(1, sizeof *m);
     if (!m) {
         tc_error_set(err, TC_ERR_NOMEM, "out of memory creating the median stopping rule");
         return NULL;
@@ -73,14 +73,14 @@ void tc_median_free(tc_median *m)
     if (!m)
         return;
     for (size_t i = 0; i < m->ntrials; i++) {
-        free(m->t[i].time);
-        free(m->t[i].metric);
+        tc_free(m->t[i].time);
+        tc_free(m->t[i].metric);
     }
-    free(m->t);
-    free(m->order);
-    free(m->scratch);
-    free(m->means);
-    free(m);
+    tc_free(m->t);
+    tc_free(m->order);
+    tc_free(m->scratch);
+    tc_free(m->means);
+    tc_free(m);
 }
 
 static int nomem(tc_error *err)
@@ -97,7 +97,7 @@ static int grow(double **v, size_t *cap, size_t need)
     n = *cap ? *cap : 16;
     while (n < need)
         n *= 2;
-    g = realloc(*v, n * sizeof *g);
+    g = tc_realloc(*v, n * sizeof *g);
     if (!g)
         return -1;
     *v = g;
@@ -117,7 +117,7 @@ static md_trial *trial_of(tc_median *m, long trial, tc_error *err)
         n = m->ntrials ? m->ntrials : 64;
         while (n < need)
             n *= 2;
-        g = realloc(m->t, n * sizeof *g);
+        g = tc_realloc(m->t, n * sizeof *g);
         if (!g) {
             nomem(err);
             return NULL;
@@ -138,7 +138,7 @@ static int append(tc_median *m, long trial, md_trial *t, double time, double met
     if (t->n == 0) {
         if (m->norder == m->order_cap) {
             size_t cap = m->order_cap ? m->order_cap * 2 : 64;
-            long *g = realloc(m->order, cap * sizeof *g);
+            long *g = tc_realloc(m->order, cap * sizeof *g);
             if (!g)
                 return nomem(err);
             m->order = g;

@@ -138,9 +138,9 @@ tc_pbt *tc_pbt_new(const tc_pbt_opts *o, tc_error *err)
                      "and 0.5. Current value: '%g'", o->quantile_fraction);
         return NULL;
     }
-    p = calloc(1, sizeof *p);
+    p = tc_calloc(1, sizeof *p);
     if (!p || !(p->mutations = o->mutations ? json_deep_copy(o->mutations) : json_object())) {
-        free(p);
+        tc_free(p);
         nomem(err);
         return NULL;
     }
@@ -159,7 +159,7 @@ tc_pbt *tc_pbt_new(const tc_pbt_opts *o, tc_error *err)
 
 static void trial_clear(pbt_trial *t)
 {
-    free(t->orig_tag);
+    tc_free(t->orig_tag);
     json_decref(t->config);
     json_decref(t->last_iter);
     memset(t, 0, sizeof *t);
@@ -171,10 +171,10 @@ void tc_pbt_free(tc_pbt *p)
         return;
     for (size_t i = 0; i < p->ntrials; i++)
         trial_clear(&p->t[i]);
-    free(p->t);
-    free(p->order);
+    tc_free(p->t);
+    tc_free(p->order);
     json_decref(p->mutations);
-    free(p);
+    tc_free(p);
 }
 
 int tc_pbt_on_add(tc_pbt *p, long trial, const char *tag, const json_t *config, tc_error *err)
@@ -190,7 +190,7 @@ int tc_pbt_on_add(tc_pbt *p, long trial, const char *tag, const json_t *config, 
         pbt_trial *g;
         while (n < need)
             n *= 2;
-        g = realloc(p->t, n * sizeof *g);
+        g = tc_realloc(p->t, n * sizeof *g);
         if (!g)
             return nomem(err);
         memset(g + p->ntrials, 0, (n - p->ntrials) * sizeof *g);
@@ -201,7 +201,7 @@ int tc_pbt_on_add(tc_pbt *p, long trial, const char *tag, const json_t *config, 
     if (!t->known) {
         if (p->norder == p->order_cap) {
             size_t cap = p->order_cap ? p->order_cap * 2 : 64;
-            long *g = realloc(p->order, cap * sizeof *g);
+            long *g = tc_realloc(p->order, cap * sizeof *g);
             if (!g)
                 return nomem(err);
             p->order = g;
@@ -209,10 +209,10 @@ int tc_pbt_on_add(tc_pbt *p, long trial, const char *tag, const json_t *config, 
         }
         p->order[p->norder++] = trial;
     }
-    tag_copy = strdup(tag ? tag : "");
+    tag_copy = tc_strdup(tag ? tag : "");
     cfg = config ? json_deep_copy(config) : json_object();
     if (!tag_copy || !cfg) {
-        free(tag_copy);
+        tc_free(tag_copy);
         json_decref(cfg);
         return nomem(err);
     }
@@ -537,8 +537,8 @@ void tc_pbt_step_init(tc_pbt_step *s)
 void tc_pbt_step_clear(tc_pbt_step *s)
 {
     json_decref(s->new_config);
-    free(s->new_tag);
-    free(s->log_line);
+    tc_free(s->new_tag);
+    tc_free(s->log_line);
     tc_pbt_step_init(s);
 }
 
@@ -553,8 +553,8 @@ static int is_finished(const tc_sched_view *view, long trial)
 static long *quantiles(const tc_pbt *p, const tc_sched_view *view, size_t *n, size_t *lo_end,
                        size_t *up_start, tc_error *err)
 {
-    long *ids = malloc((p->norder ? p->norder : 1) * sizeof *ids);
-    double *keys = malloc((p->norder ? p->norder : 1) * sizeof *keys);
+    long *ids = tc_malloc((p->norder ? p->norder : 1) * sizeof *ids);
+    double *keys = tc_malloc((p->norder ? p->norder : 1) * sizeof *keys);
     size_t m = 0, k;
     if (!ids || !keys)
         goto oom;
@@ -567,7 +567,7 @@ static long *quantiles(const tc_pbt *p, const tc_sched_view *view, size_t *n, si
     }
     if (tc_sched_sort_by_key(ids, keys, m, 0) < 0)
         goto oom;
-    free(keys);
+    tc_free(keys);
     *n = m;
     if (m <= 1) {
         *lo_end = 0;
@@ -581,8 +581,8 @@ static long *quantiles(const tc_pbt *p, const tc_sched_view *view, size_t *n, si
     *up_start = k ? m - k : 0;    /* k == 0: trials[-0:] is every trial */
     return ids;
 oom:
-    free(ids);
-    free(keys);
+    tc_free(ids);
+    tc_free(keys);
     nomem(err);
     return NULL;
 }
@@ -610,8 +610,8 @@ static int exploit(tc_pbt *p, long trial, long donor, const tc_sched_view *view,
     }
     if (tc_pbt_make_tag(p, t->orig_tag, cfg, &tag, err) < 0)
         goto done;
-    out->new_tag = strdup(tag.data ? tag.data : "");
-    out->log_line = p->log_config ? strdup(line.data ? line.data : "") : NULL;
+    out->new_tag = tc_strdup(tag.data ? tag.data : "");
+    out->log_line = p->log_config ? tc_strdup(line.data ? line.data : "") : NULL;
     out->new_config = json_deep_copy(cfg);
     if (!out->new_tag || (p->log_config && !out->log_line) || !out->new_config) {
         nomem(err);
@@ -683,7 +683,7 @@ int tc_pbt_on_result(tc_pbt *p, long trial, const tc_pbt_result *r, const tc_sch
     }
     rc = 0;
 done:
-    free(ids);
+    tc_free(ids);
     /* the runner updates trial.last_result after the scheduler callback */
     if (t && set_iter(t, r->iteration, err) < 0)
         rc = -1;

@@ -60,7 +60,7 @@ static int fail_at(tc_error *err, const json_t *path, const char *msg)
 static char *dup(const char *text)
 {
     size_t n = text ? strlen(text) + 1 : 0;
-    char *out = n ? malloc(n) : NULL;
+    char *out = n ? tc_malloc(n) : NULL;
     return out ? memcpy(out, text, n) : NULL;
 }
 
@@ -91,7 +91,7 @@ static int add_param(tc_tpe_search *s, const json_t *node, const json_t *path, t
 {
     if (s->np == s->pcap) {
         size_t cap = s->pcap ? 2 * s->pcap : 8;
-        tparam *p = realloc(s->p, cap * sizeof *p);
+        tparam *p = tc_realloc(s->p, cap * sizeof *p);
         if (!p)
             return nomem(err);
         s->p = p;
@@ -102,7 +102,7 @@ static int add_param(tc_tpe_search *s, const json_t *node, const json_t *path, t
     p->name = path_name(path);
     p->path = json_copy((json_t *)path);
     if (!p->name || !p->path) {
-        free(p->name);
+        tc_free(p->name);
         json_decref(p->path);
         return nomem(err);
     }
@@ -259,7 +259,7 @@ static int remember(tc_tpe_search *s, const char *trial_id, long index, tc_error
 {
     if (s->ntrials == s->tcap) {
         size_t cap = s->tcap ? 2 * s->tcap : 16;
-        ttrial *t = realloc(s->trials, cap * sizeof *t);
+        ttrial *t = tc_realloc(s->trials, cap * sizeof *t);
         if (!t)
             return nomem(err);
         s->trials = t;
@@ -361,7 +361,7 @@ tc_tpe_search *tc_tpe_search_new(const json_t *config, const json_t *opts, tc_er
     }
     if (read_opts(opts, &o, err) < 0)
         return NULL;
-    tc_tpe_search *s = calloc(1, sizeof *s);
+    tc_tpe_search *s = tc_calloc(1, sizeof *s);
     json_t *path = json_pack("[s]", "config");
     if (!s || !path || !(s->config = json_deep_copy(config)) ||
         !(s->metric = dup(json_string_value(json_object_get(opts, "metric"))))) {
@@ -378,7 +378,7 @@ tc_tpe_search *tc_tpe_search_new(const json_t *config, const json_t *opts, tc_er
     if (rc == 0 && s->np == 0)
         rc = tc_error_set(err, TC_ERR_VALUE, "TPESearch: the config has no domain to search "
                           "(tune.uniform, tune.choice, ...)");
-    tc_tpe_param *params = rc == 0 ? calloc(s->np, sizeof *params) : NULL;
+    tc_tpe_param *params = rc == 0 ? tc_calloc(s->np, sizeof *params) : NULL;
     if (rc == 0 && !params)
         rc = nomem(err);
     if (rc == 0) {
@@ -388,11 +388,11 @@ tc_tpe_search *tc_tpe_search_new(const json_t *config, const json_t *opts, tc_er
             rc = tcp_domain_tpe_param(s->p[i].node, s->p[i].path, &params[i], err);
         }
     }
-    if (rc == 0 && !(s->values = calloc(s->np, sizeof *s->values)))
+    if (rc == 0 && !(s->values = tc_calloc(s->np, sizeof *s->values)))
         rc = nomem(err);
     if (rc == 0 && !(s->core = tc_tpe_new(params, s->np, &o, err)))
         rc = -1;
-    free(params);
+    tc_free(params);
     if (rc == 0)
         rc = read_points(s, opts, err);
     if (rc < 0) {
@@ -407,17 +407,17 @@ void tc_tpe_search_free(tc_tpe_search *s)
     if (!s)
         return;
     for (size_t i = 0; i < s->np; i++) {
-        free(s->p[i].name);
+        tc_free(s->p[i].name);
         json_decref(s->p[i].path);
     }
-    free(s->p);
+    tc_free(s->p);
     tc_tpe_free(s->core);
     json_decref(s->config);
     json_decref(s->points);
-    free(s->metric);
-    free(s->trials);
-    free(s->values);
-    free(s);
+    tc_free(s->metric);
+    tc_free(s->trials);
+    tc_free(s->values);
+    tc_free(s);
 }
 
 static uint64_t stream_seed(uint64_t seed, long k)
@@ -483,7 +483,7 @@ static const json_t *metric_of(const json_t *result, const char *metric)
     for (char *part = copy ? strtok_r(copy, "/", &save) : NULL; part && v;
          part = strtok_r(NULL, "/", &save))
         v = json_is_object(v) ? json_object_get(v, part) : NULL;
-    free(copy);
+    tc_free(copy);
     return copy ? v : NULL;
 }
 

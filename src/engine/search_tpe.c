@@ -231,7 +231,7 @@ static int grow(void **v, size_t *cap, size_t need, size_t elem)
     n = *cap ? *cap : 16;
     while (n < need)
         n *= 2;
-    g = realloc(*v, n * elem);
+    g = tc_realloc(*v, n * elem);
     if (!g)
         return -1;
     *v = g;
@@ -251,7 +251,7 @@ static int setup_param(pmodel *m, const tc_tpe_param *p, size_t i, tc_error *err
         snprintf(fallback, sizeof fallback, "#%zu", i);
         nm = fallback;
     }
-    m->name = strdup(nm);
+    m->name = tc_strdup(nm);
     if (!m->name)
         return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
     m->p = *p;
@@ -309,7 +309,7 @@ static int setup_param(pmodel *m, const tc_tpe_param *p, size_t i, tc_error *err
     if (m->step > 0 && m->ngrid <= GRID_TABLE_MAX) {
         m->gt_n = (size_t)m->ngrid;
         for (int g = 0; g < 2; g++) {
-            m->gt[g] = malloc(m->gt_n * sizeof(double));
+            m->gt[g] = tc_malloc(m->gt_n * sizeof(double));
             if (!m->gt[g])
                 return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
             m->gt_sig[g] = NAN;
@@ -341,21 +341,21 @@ tc_tpe *tc_tpe_new(const tc_tpe_param *params, size_t n_params, const tc_tpe_opt
                      opts->prior_weight, opts->gamma_fraction, opts->gamma_max);
         return NULL;
     }
-    t = calloc(1, sizeof *t);
+    t = tc_calloc(1, sizeof *t);
     if (!t)
         goto nomem;
     t->o = *opts;
     t->np = n_params;
     tc_rng_seed(&t->rng, opts->seed);
-    t->pm = calloc(n_params, sizeof *t->pm);
-    t->joint = calloc(n_params, sizeof *t->joint);
-    t->slot = calloc(n_params, sizeof *t->slot);
-    t->tr_val = calloc(n_params * (size_t)opts->n_ei_candidates, sizeof(double));
-    t->tr_ll = calloc(n_params * (size_t)opts->n_ei_candidates, sizeof(double));
-    t->tr_lg = calloc(n_params * (size_t)opts->n_ei_candidates, sizeof(double));
-    t->tr_chosen = calloc(n_params, sizeof(long));
-    t->cand = calloc(n_params * (size_t)opts->n_ei_candidates, sizeof(double));
-    t->cand_k = calloc((size_t)opts->n_ei_candidates, sizeof(long));
+    t->pm = tc_calloc(n_params, sizeof *t->pm);
+    t->joint = tc_calloc(n_params, sizeof *t->joint);
+    t->slot = tc_calloc(n_params, sizeof *t->slot);
+    t->tr_val = tc_calloc(n_params * (size_t)opts->n_ei_candidates, sizeof(double));
+    t->tr_ll = tc_calloc(n_params * (size_t)opts->n_ei_candidates, sizeof(double));
+    t->tr_lg = tc_calloc(n_params * (size_t)opts->n_ei_candidates, sizeof(double));
+    t->tr_chosen = tc_calloc(n_params, sizeof(long));
+    t->cand = tc_calloc(n_params * (size_t)opts->n_ei_candidates, sizeof(double));
+    t->cand_k = tc_calloc((size_t)opts->n_ei_candidates, sizeof(long));
     if (!t->pm || !t->joint || !t->slot || !t->tr_val || !t->tr_ll || !t->tr_lg ||
         !t->tr_chosen || !t->cand || !t->cand_k)
         goto nomem;
@@ -373,36 +373,36 @@ nomem:
 
 static void kset_free(kset *k)
 {
-    free(k->trial);
-    free(k->mu);
-    free(k->sig);
-    free(k->w);
-    free(k->c);
-    free(k->lcb);
-    free(k->lsig);
-    free(k->rcb);
-    free(k->rsig);
-    free(k->isig);
-    free(k->tmp);
-    free(k->catp);
+    tc_free(k->trial);
+    tc_free(k->mu);
+    tc_free(k->sig);
+    tc_free(k->w);
+    tc_free(k->c);
+    tc_free(k->lcb);
+    tc_free(k->lsig);
+    tc_free(k->rcb);
+    tc_free(k->rsig);
+    tc_free(k->isig);
+    tc_free(k->tmp);
+    tc_free(k->catp);
 }
 
 static void jset_free(jset *j)
 {
-    free(j->logw);
-    free(j->w);
-    free(j->ub);
-    free(j->term);
-    free(j->csum);
-    free(j->ktr);
-    free(j->minsig);
-    free(j->idx);
-    free(j->tv);
-    free(j->mu);
-    free(j->sig);
-    free(j->isig);
-    free(j->c);
-    free(j->obs);
+    tc_free(j->logw);
+    tc_free(j->w);
+    tc_free(j->ub);
+    tc_free(j->term);
+    tc_free(j->csum);
+    tc_free(j->ktr);
+    tc_free(j->minsig);
+    tc_free(j->idx);
+    tc_free(j->tv);
+    tc_free(j->mu);
+    tc_free(j->sig);
+    tc_free(j->isig);
+    tc_free(j->c);
+    tc_free(j->obs);
 }
 
 void tc_tpe_reseed(tc_tpe *t, uint64_t seed)
@@ -416,45 +416,45 @@ void tc_tpe_free(tc_tpe *t)
         return;
     for (size_t i = 0; t->pm && i < t->np; i++) {
         pmodel *m = &t->pm[i];
-        free(m->name);
-        free(m->col);
-        free(m->sorted);
+        tc_free(m->name);
+        tc_free(m->col);
+        tc_free(m->sorted);
         for (int g = 0; g < 2; g++) {
-            free(m->kc[g]);
-            free(m->gt[g]);
+            tc_free(m->kc[g]);
+            tc_free(m->gt[g]);
         }
     }
-    free(t->pm);
-    free(t->state);
-    free(t->loss);
-    free(t->by_loss);
-    free(t->in_below);
-    free(t->below);
-    free(t->rank);
-    free(t->grp);
-    free(t->grank);
-    free(t->pw);
-    free(t->plw);
+    tc_free(t->pm);
+    tc_free(t->state);
+    tc_free(t->loss);
+    tc_free(t->by_loss);
+    tc_free(t->in_below);
+    tc_free(t->below);
+    tc_free(t->rank);
+    tc_free(t->grp);
+    tc_free(t->grank);
+    tc_free(t->pw);
+    tc_free(t->plw);
     for (int g = 0; g < 2; g++) {
-        free(t->tw[g]);
-        free(t->tlw[g]);
+        tc_free(t->tw[g]);
+        tc_free(t->tlw[g]);
     }
-    free(t->logramp);
-    free(t->ramp);
+    tc_free(t->logramp);
+    tc_free(t->ramp);
     for (int g = 0; g < 2; g++) {
         kset_free(&t->ks[g]);
         jset_free(&t->js[g]);
-        free(t->js[g].pslot);
+        tc_free(t->js[g].pslot);
     }
-    free(t->joint);
-    free(t->slot);
-    free(t->tr_val);
-    free(t->tr_ll);
-    free(t->tr_lg);
-    free(t->tr_chosen);
-    free(t->cand);
-    free(t->cand_k);
-    free(t);
+    tc_free(t->joint);
+    tc_free(t->slot);
+    tc_free(t->tr_val);
+    tc_free(t->tr_ll);
+    tc_free(t->tr_lg);
+    tc_free(t->tr_chosen);
+    tc_free(t->cand);
+    tc_free(t->cand_k);
+    tc_free(t);
 }
 
 size_t tc_tpe_num_params(const tc_tpe *t)
@@ -490,7 +490,7 @@ static int ensure_trials(tc_tpe *t, size_t need)
     n = t->cap ? t->cap * 2 : 64;
     while (n < need)
         n *= 2;
-#define RE(ptr, type) do { void *g_ = realloc(ptr, n * sizeof(type)); if (!g_) return -1; \
+#define RE(ptr, type) do { void *g_ = tc_realloc(ptr, n * sizeof(type)); if (!g_) return -1; \
         ptr = g_; } while (0)
     RE(t->state, unsigned char);
     RE(t->loss, double);
@@ -1305,20 +1305,20 @@ static int jset_reserve(jset *j, size_t n, size_t np)
         j->pslot = pslot;
     }
     j->valid = 0;
-    j->csum = malloc(n * sizeof(double));
-    j->ktr = malloc(n * sizeof(long));
-    j->minsig = malloc(np * sizeof(double));
-    j->logw = malloc(n * sizeof(double));
-    j->w = malloc(n * sizeof(double));
-    j->ub = malloc(n * sizeof(double));
-    j->term = malloc((n + 1) * sizeof(double));     /* + 1: joint_sigmas' gather */
-    j->idx = malloc((n + 1) * sizeof(size_t));
-    j->tv = malloc(n * sizeof(double));
-    j->mu = malloc(n * np * sizeof(double));
-    j->sig = malloc(n * np * sizeof(double));
-    j->isig = malloc(n * np * sizeof(double));
-    j->c = malloc(n * np * sizeof(double));
-    j->obs = malloc(n * np * sizeof(long));
+    j->csum = tc_malloc(n * sizeof(double));
+    j->ktr = tc_malloc(n * sizeof(long));
+    j->minsig = tc_malloc(np * sizeof(double));
+    j->logw = tc_malloc(n * sizeof(double));
+    j->w = tc_malloc(n * sizeof(double));
+    j->ub = tc_malloc(n * sizeof(double));
+    j->term = tc_malloc((n + 1) * sizeof(double));     /* + 1: joint_sigmas' gather */
+    j->idx = tc_malloc((n + 1) * sizeof(size_t));
+    j->tv = tc_malloc(n * sizeof(double));
+    j->mu = tc_malloc(n * np * sizeof(double));
+    j->sig = tc_malloc(n * np * sizeof(double));
+    j->isig = tc_malloc(n * np * sizeof(double));
+    j->c = tc_malloc(n * np * sizeof(double));
+    j->obs = tc_malloc(n * np * sizeof(long));
     j->cap = n;
     j->np = np;
     return j->logw && j->w && j->ub && j->term && j->idx && j->tv && j->csum && j->ktr &&
@@ -1513,7 +1513,7 @@ static int build_jset(tc_tpe *t, int g, size_t njoint)
     n = nobs + (size_t)with_prior;
     if (jset_reserve(j, n, njoint) < 0)
         return -1;
-    if (!j->pslot && !(j->pslot = malloc(t->np * sizeof(long))))
+    if (!j->pslot && !(j->pslot = tc_malloc(t->np * sizeof(long))))
         return -1;
     cap = j->cap;
     j->n = n;
@@ -1884,13 +1884,13 @@ static int suggest_tpe(tc_tpe *t, double *out)
             double *sll = ne <= 64 ? ll : NULL, *slg = ne <= 64 ? lg : NULL;
             /* every joint parameter's trace shares the joint densities */
             if (!sll) {
-                sll = malloc(ne * sizeof(double));
-                slg = malloc(ne * sizeof(double));
+                sll = tc_malloc(ne * sizeof(double));
+                slg = tc_malloc(ne * sizeof(double));
                 if (!sll || !slg) {
                     if (sll != ll)
-                        free(sll);
+                        tc_free(sll);
                     if (slg != lg)
-                        free(slg);
+                        tc_free(slg);
                     goto nomem;
                 }
             }
@@ -1909,8 +1909,8 @@ static int suggest_tpe(tc_tpe *t, double *out)
                 out[p] = t->tr_val[p * ne + best];
             }
             if (sll != ll) {
-                free(sll);
-                free(slg);
+                tc_free(sll);
+                tc_free(slg);
             }
         }
     }

@@ -126,7 +126,7 @@ static int pair_cmp(const void *a, const void *b)
 static int sort_pairs(json_t *pairs)
 {
     size_t n = json_array_size(pairs), i;
-    json_t **tmp = n ? malloc(n * sizeof *tmp) : NULL;
+    json_t **tmp = n ? tc_malloc(n * sizeof *tmp) : NULL;
     if (n && !tmp)
         return -1;
     if (n == 0)
@@ -137,7 +137,7 @@ static int sort_pairs(json_t *pairs)
     json_array_clear(pairs);
     for (i = 0; i < n; i++)
         json_array_append_new(pairs, tmp[i]);
-    free(tmp);
+    tc_free(tmp);
     return 0;
 }
 
@@ -219,7 +219,7 @@ static int path_set(json_t *root, const json_t *path, json_t *value)
 
 static int push_var(var **arr, size_t *n, const json_t *path, const json_t *node)
 {
-    var *grown = realloc(*arr, (*n + 1) * sizeof **arr);
+    var *grown = tc_realloc(*arr, (*n + 1) * sizeof **arr);
     if (!grown)
         return -1;
     *arr = grown;
@@ -276,9 +276,9 @@ static void level_clear(level *L)
         json_decref(L->grid[i].path);
     for (size_t i = 0; i < L->nsamp; i++)
         json_decref(L->samp[i].path);
-    free(L->grid);
-    free(L->samp);
-    free(L->digit);
+    tc_free(L->grid);
+    tc_free(L->samp);
+    tc_free(L->digit);
     json_decref(L->sampled);
     json_decref(L->spec);
     memset(L, 0, sizeof *L);
@@ -296,7 +296,7 @@ static int level_init(level *L, json_t *spec, tc_error *err)
         qsort(L->grid, L->ngrid, sizeof *L->grid, var_cmp);
     if (L->nsamp)
         qsort(L->samp, L->nsamp, sizeof *L->samp, var_cmp);
-    L->digit = calloc(L->ngrid ? L->ngrid : 1, sizeof *L->digit);
+    L->digit = tc_calloc(L->ngrid ? L->ngrid : 1, sizeof *L->digit);
     if (!L->digit)
         goto nomem;
     json_decref(path);
@@ -366,7 +366,7 @@ static int resolve_fns(level *L, json_t *point, tc_eval_fn fn, void *ctx, tc_err
 {
     int rc = -1;
     size_t pending = 0;
-    char *done = calloc(L->nsamp ? L->nsamp : 1, 1);
+    char *done = tc_calloc(L->nsamp ? L->nsamp : 1, 1);
     tc_error last_dep;
     tc_error_init(&last_dep);
     if (!done)
@@ -418,7 +418,7 @@ static int resolve_fns(level *L, json_t *point, tc_eval_fn fn, void *ctx, tc_err
     }
     rc = 0;
 done:
-    free(done);
+    tc_free(done);
     return rc;
 }
 
@@ -545,10 +545,13 @@ static int level_next(tc_space *s, int d, tc_eval_fn fn, void *ctx, json_t **spe
         if (L->ngrid == 0 && L->nsamp == 0) {
             if (L->done)
                 return 0;
+            json_t *vars = json_array();
+            if (!vars)
+                return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
             L->done = 1;
             *spec_out = json_incref(L->spec);
-            *vars_out = json_array();
-            return *vars_out ? 1 : tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+            *vars_out = vars;
+            return 1;
         }
         if (!level_advance(L))
             return 0;
@@ -833,12 +836,12 @@ static int next_shuffled(tc_space *s, tc_eval_fn fn, void *ctx, tc_variant *out,
 {
     if (!s->order) {
         size_t cap = 16;
-        s->order = malloc(cap * sizeof *s->order);
+        s->order = tc_malloc(cap * sizeof *s->order);
         if (!s->order)
             return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
         for (;;) {
             if (s->norder == cap) {
-                tc_variant *grown = realloc(s->order, 2 * cap * sizeof *grown);
+                tc_variant *grown = tc_realloc(s->order, 2 * cap * sizeof *grown);
                 if (!grown)
                     return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
                 s->order = grown;
@@ -885,7 +888,7 @@ tc_space *tc_space_new(const json_t *spec, long num_samples, uint64_t seed, tc_e
     }
     if (tcp_space_validate(spec, path, err) < 0)
         goto error;
-    s = calloc(1, sizeof *s);
+    s = tc_calloc(1, sizeof *s);
     if (!s || !(s->spec = json_deep_copy(spec))) {
         tc_error_set(err, TC_ERR_NOMEM, "out of memory");
         goto error;
@@ -936,8 +939,8 @@ void tc_space_free(tc_space *s)
     tc_space_free(s->point);
     for (size_t i = s->order_next; i < s->norder; i++)
         tc_variant_clear(&s->order[i]);
-    free(s->order);
-    free(s);
+    tc_free(s->order);
+    tc_free(s);
 }
 
 int tc_space_next(tc_space *s, tc_eval_fn fn, void *ctx, tc_variant *out, tc_error *err)
@@ -1002,6 +1005,6 @@ void tc_variant_clear(tc_variant *v)
     json_decref(v->config);
     json_decref(v->resolved_vars);
     json_decref(v->evaluated_params);
-    free(v->tag);
+    tc_free(v->tag);
     memset(v, 0, sizeof *v);
 }

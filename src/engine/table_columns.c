@@ -40,9 +40,9 @@ static uint32_t hash_bytes(const char *s, size_t n)
 static void strpool_free(tc_strpool *p)
 {
     tc_buf_free(&p->text);
-    free(p->off);
-    free(p->len);
-    free(p->slots);
+    tc_free(p->off);
+    tc_free(p->len);
+    tc_free(p->slots);
     memset(p, 0, sizeof *p);
 }
 
@@ -51,11 +51,11 @@ static long strpool_add(tc_strpool *p, const char *s, size_t n)
 {
     if (p->n == p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 16;
-        size_t *off = realloc(p->off, cap * sizeof *off);
+        size_t *off = tc_realloc(p->off, cap * sizeof *off);
         if (!off)
             return -1;
         p->off = off;
-        size_t *len = realloc(p->len, cap * sizeof *len);
+        size_t *len = tc_realloc(p->len, cap * sizeof *len);
         if (!len)
             return -1;
         p->len = len;
@@ -70,7 +70,7 @@ static long strpool_add(tc_strpool *p, const char *s, size_t n)
 
 static int strpool_rehash(tc_strpool *p, size_t n_slots)
 {
-    uint32_t *slots = calloc(n_slots, sizeof *slots);
+    uint32_t *slots = tc_calloc(n_slots, sizeof *slots);
     if (!slots)
         return -1;
     for (size_t id = 0; id < p->n; id++) {
@@ -79,7 +79,7 @@ static int strpool_rehash(tc_strpool *p, size_t n_slots)
             i = (i + 1) & (n_slots - 1);
         slots[i] = (uint32_t)id + 1;
     }
-    free(p->slots);
+    tc_free(p->slots);
     p->slots = slots;
     p->n_slots = n_slots;
     return 0;
@@ -115,14 +115,14 @@ void tc_trial_table_init(tc_trial_table *t)
 void tc_trial_table_clear(tc_trial_table *t)
 {
     for (size_t i = 0; i < t->n_cols; i++) {
-        free(t->cols[i].num);
-        free(t->cols[i].tag);
-        free(t->cols[i].ref);
-        free(t->cols[i].name);
+        tc_free(t->cols[i].num);
+        tc_free(t->cols[i].tag);
+        tc_free(t->cols[i].ref);
+        tc_free(t->cols[i].name);
     }
-    free(t->cols);
+    tc_free(t->cols);
     strpool_free(&t->strings);
-    free(t->logdir);
+    tc_free(t->logdir);
     json_decref(t->params);
     tc_trial_table_init(t);
 }
@@ -146,9 +146,9 @@ tc_coltype tc_column_type(const tc_column *c, size_t n_rows)
 
 void tc_table_builder_free(tc_table_builder *b)
 {
-    free(b->name_len);
-    free(b->slots);
-    free(b->hint);
+    tc_free(b->name_len);
+    tc_free(b->slots);
+    tc_free(b->hint);
     memset(b, 0, sizeof *b);
 }
 
@@ -158,15 +158,15 @@ int tc_table_set_columns(tc_trial_table *t, tc_table_builder *b, size_t n,
     size_t n_slots = 16;
     while (n_slots < 2 * n)
         n_slots *= 2;
-    t->cols = calloc(n ? n : 1, sizeof *t->cols);
-    b->name_len = calloc(n ? n : 1, sizeof *b->name_len);
-    b->slots = calloc(n_slots, sizeof *b->slots);
+    t->cols = tc_calloc(n ? n : 1, sizeof *t->cols);
+    b->name_len = tc_calloc(n ? n : 1, sizeof *b->name_len);
+    b->slots = tc_calloc(n_slots, sizeof *b->slots);
     if (!t->cols || !b->name_len || !b->slots)
         return nomem(err, "column names");
     b->n_slots = n_slots;
     t->n_cols = n;
     for (size_t i = 0; i < n; i++) {
-        if (!(t->cols[i].name = strdup(names[i])))
+        if (!(t->cols[i].name = tc_strdup(names[i])))
             return nomem(err, "column names");
         b->name_len[i] = strlen(names[i]);
         size_t s = hash_bytes(names[i], b->name_len[i]) & (n_slots - 1);
@@ -196,7 +196,7 @@ long tc_table_find_column(const tc_trial_table *t, tc_table_builder *b, size_t p
         if (b->name_len[c] == key_len && memcmp(t->cols[c].name, key, key_len) == 0) {
             if (pos >= b->n_hint) {
                 size_t n = pos + 16;
-                size_t *hint = realloc(b->hint, n * sizeof *hint);
+                size_t *hint = tc_realloc(b->hint, n * sizeof *hint);
                 if (!hint)
                     return (long)c;   /* only a hint: the lookup still worked */
                 for (size_t i = b->n_hint; i < n; i++)
@@ -217,16 +217,16 @@ int tc_table_add_row(tc_trial_table *t, tc_table_builder *b, tc_error *err)
         size_t cap = b->cap ? b->cap * 2 : 16;
         for (size_t i = 0; i < t->n_cols; i++) {
             tc_column *c = &t->cols[i];
-            double *num = realloc(c->num, cap * sizeof *num);
+            double *num = tc_realloc(c->num, cap * sizeof *num);
             if (!num)
                 return nomem(err, "a column");
             c->num = num;
-            unsigned char *tag = realloc(c->tag, cap);
+            unsigned char *tag = tc_realloc(c->tag, cap);
             if (!tag)
                 return nomem(err, "a column");
             c->tag = tag;
             if (c->ref) {
-                uint32_t *ref = realloc(c->ref, cap * sizeof *ref);
+                uint32_t *ref = tc_realloc(c->ref, cap * sizeof *ref);
                 if (!ref)
                     return nomem(err, "a column");
                 c->ref = ref;
@@ -264,7 +264,7 @@ int tc_table_put_text(tc_trial_table *t, tc_table_builder *b, size_t col, int ta
 {
     tc_column *c = &t->cols[col];
     size_t r = t->n_rows - 1;
-    if (!c->ref && !(c->ref = calloc(b->cap, sizeof *c->ref)))
+    if (!c->ref && !(c->ref = tc_calloc(b->cap, sizeof *c->ref)))
         return -1;
     long id = tag == TC_CELL_STRING ? strpool_intern(&t->strings, s, n)
                                     : strpool_add(&t->strings, s, n);

@@ -19,6 +19,7 @@
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "alloc.h"   /* tc_malloc and friends: every engine allocation */
 
 #ifdef __cplusplus
 extern "C" {
@@ -61,11 +62,15 @@ typedef struct tc_buf {
     char *data;        /* always NUL-terminated when non-NULL */
     size_t len;
     size_t cap;
+    int failed;        /* sticky: an append failed (ENOMEM) since the last init or
+                          clear, so the text is incomplete; later appends fail too.
+                          A builder may append without checking each call and
+                          check this once at the end. */
 } tc_buf;
 
 void tc_buf_init(tc_buf *b);
 void tc_buf_free(tc_buf *b);
-void tc_buf_clear(tc_buf *b);                 /* len = 0, keeps the memory */
+void tc_buf_clear(tc_buf *b);                 /* len = 0, keeps the memory, failed = 0 */
 int tc_buf_reserve(tc_buf *b, size_t extra);  /* 0 / -1 on ENOMEM */
 int tc_buf_append(tc_buf *b, const char *data, size_t len);
 int tc_buf_puts(tc_buf *b, const char *s);

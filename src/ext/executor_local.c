@@ -36,19 +36,19 @@ void tcx_free_strv(char **v)
     if (!v)
         return;
     for (char **p = v; *p; p++)
-        free(*p);
-    free(v);
+        tc_free(*p);
+    tc_free(v);
 }
 
 static char **strv_from_json(const json_t *arr)
 {
     size_t n = json_is_array(arr) ? json_array_size(arr) : 0;
-    char **v = calloc(n + 1, sizeof *v);
+    char **v = tc_calloc(n + 1, sizeof *v);
     if (!v)
         return NULL;
     for (size_t i = 0; i < n; i++) {
         const char *s = json_string_value(json_array_get(arr, i));
-        v[i] = strdup(s ? s : "");
+        v[i] = tc_strdup(s ? s : "");
     }
     return v;
 }
@@ -469,6 +469,8 @@ static PyObject *Run_trials(RunObject *self, PyObject *unused)
         json_decref(snap);
         if (!py) {
             Py_DECREF(list);
+            if (!PyErr_Occurred())
+                PyErr_NoMemory();
             return NULL;
         }
         PyList_SET_ITEM(list, i, py);
@@ -650,7 +652,7 @@ static int add_experiments(RunObject *self, tc_run_options *ro, tc_error *err)
     }
     /* The search spaces next (a bad domain is an error naming its config
      * path), still before any directory exists. */
-    tc_space **spaces = calloc(ro->nexps, sizeof *spaces);
+    tc_space **spaces = tc_calloc(ro->nexps, sizeof *spaces);
     if (!spaces)
         return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
     size_t made = 0;
@@ -675,7 +677,7 @@ static int add_experiments(RunObject *self, tc_run_options *ro, tc_error *err)
         else
             tc_space_free(spaces[i]);
     }
-    free(spaces);
+    tc_free(spaces);
     return rc;
 }
 
@@ -908,7 +910,7 @@ static void Run_dealloc(RunObject *self)
     PyTypeObject *tp = Py_TYPE(self);
     PyObject_GC_UnTrack(self);
     tcx_shutdown_workers(self, 0.5);
-    free(self->workers);
+    tc_free(self->workers);
     tc_runner_free(self->runner);
     tcx_events_dealloc(self);
     tcx_free_strv(self->worker_argv);

@@ -39,7 +39,7 @@ static char **worker_environ(RunObject *self, const char *gpu_key)
         m++;
     for (char **p = environ; *p; p++)
         n++;
-    char **env = calloc(n + m + 2, sizeof *env);
+    char **env = tc_calloc(n + m + 2, sizeof *env);
     if (!env)
         return NULL;
     size_t k = 0;
@@ -52,12 +52,12 @@ static char **worker_environ(RunObject *self, const char *gpu_key)
         for (char **q = self->worker_env; q && *q; q++)
             overridden |= strncmp(*p, *q, keylen) == 0;
         if (!overridden)
-            env[k++] = strdup(*p);
+            env[k++] = tc_strdup(*p);
     }
     for (char **q = self->worker_env; q && *q; q++)
-        env[k++] = strdup(*q);
+        env[k++] = tc_strdup(*q);
     size_t len = strlen(gpu_key) + 32;
-    env[k] = malloc(len);
+    env[k] = tc_malloc(len);
     if (env[k])
         snprintf(env[k++], len, "CUDA_VISIBLE_DEVICES=%s", gpu_key);
     env[k] = NULL;
@@ -115,7 +115,7 @@ int tcx_spawn_worker(RunObject *self, const char *gpu_key, tc_error *err)
     set_nonblock(sv[0]);
     if (self->nworkers == self->cap_workers) {
         int cap = self->cap_workers ? self->cap_workers * 2 : 8;
-        worker *grown = realloc(self->workers, (size_t)cap * sizeof *grown);
+        worker *grown = tc_realloc(self->workers, (size_t)cap * sizeof *grown);
         if (!grown) {
             kill(pid, SIGKILL);
             close(sv[0]);
@@ -135,7 +135,7 @@ int tcx_spawn_worker(RunObject *self, const char *gpu_key, tc_error *err)
     tc_buf_init(&w->in);
     tc_buf_init(&w->out);
     /* One bit per trainable, as many as the run has. */
-    w->trainables_sent = calloc((size_t)PyList_GET_SIZE(self->trainables) / 8 + 1, 1);
+    w->trainables_sent = tc_calloc((size_t)PyList_GET_SIZE(self->trainables) / 8 + 1, 1);
     if (!w->trainables_sent) {
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
@@ -166,7 +166,7 @@ void tcx_worker_bury(worker *w)
         close(w->fd);
     w->fd = -1;
     w->state = W_DEAD;
-    free(w->trainables_sent);
+    tc_free(w->trainables_sent);
     w->trainables_sent = NULL;
     tc_buf_free(&w->in);
     tc_buf_free(&w->out);
@@ -298,9 +298,9 @@ int tcx_handle_frame(RunObject *self, worker *w, const tc_frame *f, tc_error *er
     case TC_MSG_ERROR: {
         if (!mine)
             return 0;
-        char *text = strndup(f->payload, f->len);
+        char *text = tc_strndup(f->payload, f->len);
         int rc = tc_runner_on_error(self->runner, t, text ? text : "error", err);
-        free(text);
+        tc_free(text);
         if (w->state == W_BUSY)
             w->stop_sent_at = tcx_now();
         w->state = W_STOPPING;

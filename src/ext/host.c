@@ -43,7 +43,7 @@ static char *host_make_trial_dir(void *ctx, const char *parent, const char *pref
     static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789_";
     static const char hex[] = "0123456789abcdef";
     size_t n = strlen(parent) + strlen(prefix) + 16;
-    char *path = malloc(n);
+    char *path = tc_malloc(n);
     if (!path) {
         tc_error_set(err, TC_ERR_NOMEM, "out of memory");
         return NULL;
@@ -77,7 +77,7 @@ static char *host_make_trial_dir(void *ctx, const char *parent, const char *pref
         if (errno == ENOENT && !parents_made) {
             parents_made = 1;
             if (tcx_mkdirs(parent, err) < 0) {
-                free(path);
+                tc_free(path);
                 return NULL;
             }
             attempt--;
@@ -87,7 +87,7 @@ static char *host_make_trial_dir(void *ctx, const char *parent, const char *pref
             break;
     }
     tc_error_set(err, TC_ERR_IO, "cannot create trial directory %s: %s", path, strerror(errno));
-    free(path);
+    tc_free(path);
     return NULL;
 }
 
@@ -102,7 +102,7 @@ static tc_sink *host_open_sink(void *ctx, const char *path, int *existed, tc_err
         return NULL;
     }
     setvbuf(fp, NULL, _IOFBF, 1 << 16);
-    tc_sink *s = calloc(1, sizeof *s);
+    tc_sink *s = tc_calloc(1, sizeof *s);
     if (!s) {
         fclose(fp);
         tc_error_set(err, TC_ERR_NOMEM, "out of memory");
@@ -133,7 +133,7 @@ static void host_sink_close(void *ctx, tc_sink *s)
     if (s->next)
         s->next->prev = s->prev;
     fclose(s->fp);
-    free(s);
+    tc_free(s);
 }
 
 static int write_all(int fd, const char *data, size_t len)
@@ -155,7 +155,7 @@ int tcx_write_atomic(const char *path, const char *data, size_t len, int durable
                      tc_error *err)
 {
     size_t n = strlen(path) + 32;
-    char *tmp = malloc(n);
+    char *tmp = tc_malloc(n);
     if (!tmp)
         return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
     snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
@@ -165,17 +165,17 @@ int tcx_write_atomic(const char *path, const char *data, size_t len, int durable
         if (fd >= 0)
             close(fd);
         unlink(tmp);
-        free(tmp);
+        tc_free(tmp);
         return -1;
     }
     close(fd);
     if (rename(tmp, path) < 0) {
         tc_error_set(err, TC_ERR_IO, "cannot replace %s: %s", path, strerror(errno));
         unlink(tmp);
-        free(tmp);
+        tc_free(tmp);
         return -1;
     }
-    free(tmp);
+    tc_free(tmp);
     return 0;
 }
 
@@ -337,7 +337,7 @@ static int host_cut_results(void *ctx, const char *logdir, long max_iteration, l
             size_t hl = (size_t)(hdr_end - p);
             while (hl > 0 && (p[hl - 1] == '\n' || p[hl - 1] == '\r'))
                 hl--;
-            *csv_header = strndup(p, hl);
+            *csv_header = tc_strndup(p, hl);
             p = hdr_end;
             for (size_t row = 0; row < kept && p < end; row++) {
                 const char *next = csv_record_end(p, end);
@@ -352,8 +352,8 @@ static int host_cut_results(void *ctx, const char *logdir, long max_iteration, l
         if (cbytes != clen)
             rc = tcx_write_atomic(csv_path, csv, cbytes, 1, err);
     }
-    free(text);
-    free(csv);
+    tc_free(text);
+    tc_free(csv);
     tc_scan_free(&scan);
     return rc;
 }

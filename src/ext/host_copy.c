@@ -58,7 +58,7 @@ static int copy_file(const char *src, const char *dst, mode_t mode, tc_error *er
 static char *join(const char *a, const char *b)
 {
     size_t n = strlen(a) + strlen(b) + 2;
-    char *p = malloc(n);
+    char *p = tc_malloc(n);
     if (p)
         snprintf(p, n, "%s/%s", a, b);
     return p;
@@ -100,8 +100,8 @@ static int copy_entry(const char *src, const struct stat *st, const char *dst, i
             rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
         else if (lstat(from, &est) == 0)
             rc = copy_entry(from, &est, to, depth + 1, err);
-        free(from);
-        free(to);
+        tc_free(from);
+        tc_free(to);
     }
     closedir(d);
     return rc;
@@ -114,7 +114,7 @@ int tcx_copy_path(void *ctx, const char *src, const char *dst, tc_error *err)
         return errno == ENOENT ? 0 : tc_error_set(err, TC_ERR_IO, "cannot read %s: %s", src,
                                                   strerror(errno));
     size_t n = strlen(dst) + 32;
-    char *tmp = malloc(n);
+    char *tmp = tc_malloc(n);
     if (!tmp)
         return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
     snprintf(tmp, n, "%s.copy.%ld", dst, (long)getpid());
@@ -127,6 +127,6 @@ int tcx_copy_path(void *ctx, const char *src, const char *dst, tc_error *err)
     }
     if (rc < 0)
         tcx_remove_tree(tmp);
-    free(tmp);
+    tc_free(tmp);
     return rc < 0 ? -1 : 1;
 }

@@ -81,7 +81,12 @@ static inline char *mem_mkdir(void *ctx, const char *parent, const char *prefix,
                               tc_error *err)
 {
     mem_fs *fs = ctx;
-    char *p = malloc(strlen(parent) + strlen(prefix) + 16);
+    /* tc_malloc: the engine owns (and tc_frees) the path */
+    char *p = tc_malloc(strlen(parent) + strlen(prefix) + 16);
+    if (!p) {
+        tc_error_set(err, TC_ERR_NOMEM, "mem_fs: out of memory");
+        return NULL;
+    }
     if (exact)
         sprintf(p, "%s/%s", parent, prefix);
     else
@@ -101,7 +106,9 @@ static inline tc_sink *mem_open(void *ctx, const char *path, int *existed, tc_er
 static inline int mem_write(void *ctx, tc_sink *s, const char *data, size_t len, tc_error *err)
 {
     mem_fs *fs = ctx;
-    return tc_buf_append(&fs->files[s->file].data, data, len);
+    if (tc_buf_append(&fs->files[s->file].data, data, len) < 0)
+        return tc_error_set(err, TC_ERR_NOMEM, "mem_fs: out of memory");
+    return 0;
 }
 
 static inline void mem_close(void *ctx, tc_sink *s) {}
@@ -111,8 +118,16 @@ static inline int mem_atomic(void *ctx, const char *path, const char *data, size
 {
     mem_fs *fs = ctx;
     int i = mem_file_index(fs, path);
-    tc_buf_clear(&fs->files[i].data);
-    return tc_buf_append(&fs->files[i].data, data, len);
+    /* atomic: a failed write leaves the old text, as rename() would */
+    tc_buf text;
+    tc_buf_init(&text);
+    if (tc_buf_append(&text, data, len) < 0) {
+        tc_buf_free(&text);
+        return tc_error_set(err, TC_ERR_NOMEM, "mem_fs: out of memory");
+    }
+    tc_buf_free(&fs->files[i].data);
+    fs->files[i].data = text;
+    return 0;
 }
 
 /* A host with ctx and the mem_fs callbacks set, everything else NULL. */
