@@ -32,7 +32,7 @@ void tc_events_clear(tc_events *q)
 void tc_events_free(tc_events *q)
 {
     tc_events_clear(q);
-    free(q->ev);
+    tc_free(q->ev);
     tc_buf_free(&q->text);
     memset(q, 0, sizeof *q);
 }
@@ -54,7 +54,7 @@ static int reserve(tc_events *q, long more, tc_error *err)
     long cap = q->cap ? q->cap : 256;
     while (cap < q->n + more)
         cap *= 2;
-    tc_event *grown = realloc(q->ev, (size_t)cap * sizeof *grown);
+    tc_event *grown = tc_realloc(q->ev, (size_t)cap * sizeof *grown);
     if (!grown)
         return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
     q->ev = grown;
@@ -117,13 +117,13 @@ int tc_events_move_to(tc_events *src, tc_events *dst, tc_error *err)
 int tc_runner_record_events(tc_runner *r, int on, tc_error *err)
 {
     if (on && !r->events) {
-        r->events = malloc(sizeof *r->events);
+        r->events = tc_malloc(sizeof *r->events);
         if (!r->events)
             return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
         tc_events_init(r->events);
     } else if (!on && r->events) {
         tc_events_free(r->events);
-        free(r->events);
+        tc_free(r->events);
         r->events = NULL;
     }
     return 0;
@@ -178,6 +178,6 @@ void tcp_event_checkpoint(tc_runner *r, tc_trial *t, const char *dir, const char
         push(r, TC_EVT_SAVE, t, 0, abs_dir, strlen(abs_dir), NULL);
         push(r, TC_EVT_CHECKPOINT, t, 0, abs_path, strlen(abs_path), NULL);
     }
-    free(abs_dir);
-    free(abs_path);
+    tc_free(abs_dir);
+    tc_free(abs_path);
 }

@@ -90,7 +90,7 @@ static void events_free(struct tcx_events *ev)
     tc_events_free(&ev->outbox);
     pthread_cond_destroy(&ev->changed);
     pthread_mutex_destroy(&ev->lock);
-    free(ev);
+    tc_free(ev);
 }
 
 void tcx_events_dealloc(RunObject *self)
@@ -122,7 +122,7 @@ PyObject *tcx_run_record_events(RunObject *self, PyObject *args, PyObject *kwds)
     tc_error err;
     tc_error_init(&err);
     if (on && !self->events) {
-        struct tcx_events *ev = calloc(1, sizeof *ev);
+        struct tcx_events *ev = tc_calloc(1, sizeof *ev);
         if (!ev)
             return PyErr_NoMemory();
         pthread_mutex_init(&ev->lock, NULL);
