@@ -9,9 +9,12 @@ trial's record; the engine matches them to the regenerated trials.
 """
 import glob
 import json
+import logging
 import os
 
 from tunec.error import TuneError
+
+logger = logging.getLogger("ray.tune.trial_runner")
 
 _PREFIX = "experiment_state-"
 
@@ -31,20 +34,90 @@ def has_state(exp_dir):
 
 
 def _read_journal(path):
+    """The journal's events. A torn last line (the driver died while writing
+    it) is dropped quietly; a damaged line before it (junk, a value that is
+    not an event) is skipped with a warning naming the file and line."""
     events = []
     try:
         with open(path, "rb") as f:
             data = f.read()
     except OSError:
         return events
-    for line in data.split(b"\n"):
+    lines = data.split(b"\n")
+    for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            events.append(json.loads(line))
+            event = json.loads(line)
         except ValueError:
-            break   # a torn last line: the driver died while writing it
+            event = None
+        if isinstance(event, dict):
+            events.append(event)
+        elif number < len(lines) and any(rest.strip() for rest in lines[number:]):
+            logger.warning("Experiment journal %s: skipped damaged line %d", path, number)
     return events
+
+
+def _read_snapshot(path):
+    """(trial records, runner_data) of a snapshot. A damaged snapshot is
+    passed over with a warning: the journal beside it holds every trial's
+    start record, so the resume goes on from it (or fails naming both)."""
+    records, runner_data = {}, {}
+    try:
+        with open(path, encoding="utf-8") as f:
+            state = json.load(f)
+    except (OSError, ValueError) as e:      # JSON and UTF-8 errors are ValueErrors
+        logger.warning("Experiment state %s is unreadable (%s); resuming from its journal",
+                       path, e)
+        return records, runner_data, False
+    if not isinstance(state, dict) or not isinstance(state.get("checkpoints", []), list):
+        logger.warning("Experiment state %s is not an experiment state; resuming from its "
+                       "journal", path)
+        return records, runner_data, False
+    runner_data = state.get("runner_data")
+    runner_data = runner_data if isinstance(runner_data, dict) else {}
+    for entry in state.get("checkpoints", []):
+        if isinstance(entry, str):
+            try:
+                entry = json.loads(entry)
+            except ValueError:
+                entry = None
+        if _is_record(entry):
+            records[entry["trial_id"]] = entry
+        else:
+            logger.warning("Experiment state %s: skipped a damaged trial entry", path)
+    return records, runner_data, True
+
+
+def _checkpoint_records(entries, journal, trial_id):
+    """The well-formed checkpoint records of a journal event. A damaged one
+    is dropped with a warning; so is one that points outside its trial
+    directory (retention deletes checkpoints, so a resume must never adopt
+    a path like "../.." or "/etc" from a file it did not check)."""
+    kept = []
+    for entry in entries if isinstance(entries, list) else []:
+        if (isinstance(entry, dict) and _inside(entry.get("dir")) and _inside(entry.get("path"))
+                and isinstance(entry.get("iteration"), int)
+                and not isinstance(entry.get("iteration"), bool)):
+            kept.append(entry)
+    if len(kept) != (len(entries) if isinstance(entries, list) else 0) or not isinstance(
+            entries, list):
+        logger.warning("Experiment journal %s: dropped damaged checkpoint records of trial %s",
+                       journal, trial_id)
+    return kept
+
+
+def _inside(path):
+    """A relative path that stays inside the directory it is relative to."""
+    if not isinstance(path, str) or not path or "\0" in path or os.path.isabs(path):
+        return False
+    return ".." not in path.split(os.sep)
+
+
+def _is_record(entry):
+    return (isinstance(entry, dict) and isinstance(entry.get("trial_id"), str)
+            and isinstance(entry.get("logdir", ""), (str, type(None)))
+            and isinstance(entry.get("config", {}), dict))
 
 
 def load(exp_dir):
@@ -53,35 +126,36 @@ def load(exp_dir):
     if not sessions:
         raise ValueError("Called resume when no checkpoint exists in local directory.")
     session = sessions[-1]
-    records, runner_data = {}, {}
+    records, runner_data, snapshot_ok = {}, {}, True
     snapshot = os.path.join(exp_dir, _PREFIX + session + ".json")
     if os.path.exists(snapshot):
-        with open(snapshot) as f:
-            state = json.load(f)
-        runner_data = state.get("runner_data") or {}
-        for entry in state.get("checkpoints", []):
-            if isinstance(entry, str):
-                entry = json.loads(entry)
-            if isinstance(entry, dict) and "trial_id" in entry:
-                records[entry["trial_id"]] = entry
-    for event in _read_journal(os.path.join(exp_dir, _PREFIX + session + ".journal")):
+        records, runner_data, snapshot_ok = _read_snapshot(snapshot)
+    journal = os.path.join(exp_dir, _PREFIX + session + ".journal")
+    for event in _read_journal(journal):
         kind = event.get("event")
+        trial_id = event.get("trial_id")
         if kind == "start":
-            record = event.get("record") or {}
-            if "trial_id" in record:
+            record = event.get("record")
+            if _is_record(record):
                 records[record["trial_id"]] = dict(records.get(record["trial_id"], {}), **record)
-        elif kind == "status" and event.get("trial_id") in records:
-            rec = records[event["trial_id"]]
+        elif not isinstance(trial_id, str) or trial_id not in records:
+            continue
+        elif kind == "status":
+            rec = records[trial_id]
             for key in ("status", "num_failures", "error_msg", "error_file"):
                 rec[key] = event.get(key)
-        elif kind == "checkpoint" and event.get("trial_id") in records:
-            records[event["trial_id"]]["tunec_checkpoints"] = event.get("checkpoints") or []
-        elif kind == "reconfig" and event.get("trial_id") in records:
+        elif kind == "checkpoint":
+            records[trial_id]["tunec_checkpoints"] = _checkpoint_records(
+                event.get("checkpoints"), journal, trial_id)
+        elif kind == "reconfig":
             # A scheduler gave the trial a new config and tag (PBT, replay).
-            rec = records[event["trial_id"]]
+            rec = records[trial_id]
             rec["tunec_current_config"] = event.get("config")
             rec["experiment_tag"] = event.get("experiment_tag")
     if not records and not runner_data:
+        if not snapshot_ok:
+            raise TuneError("Cannot resume: the experiment state {} is damaged and its journal "
+                            "{} holds no trials.".format(snapshot, journal))
         raise TuneError("The experiment state in {} holds no trials.".format(exp_dir))
     for record in records.values():
         _relocate(record, exp_dir)
