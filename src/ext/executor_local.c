@@ -382,6 +382,8 @@ static PyObject *Run_step(RunObject *self, PyObject *args)
          * (a checkpoint taken at the end arrives after the last result). */
         if (tc_runner_is_finished(self->runner) && !workers_busy(self)) {
             tcx_sinks_flush(&self->host_ctx);
+            if (tcx_host_failed(&self->host_ctx, &err))
+                goto fail;
             if (maybe_write_state(self, 1, &err) < 0)
                 goto fail;
             Py_RETURN_TRUE;
@@ -403,6 +405,8 @@ static PyObject *Run_step(RunObject *self, PyObject *args)
         self->saved = PyEval_SaveThread();
         rc = tcx_poll_once(self, wait_ms, &err);
         tcx_sinks_flush(&self->host_ctx);
+        if (rc >= 0 && tcx_host_failed(&self->host_ctx, &err))
+            rc = -1;
         if (rc >= 0)
             tcx_reap_stuck(self, &err);
         if (rc > 0)
@@ -490,7 +494,7 @@ static PyObject *Run_write_state(RunObject *self, PyObject *unused)
     tc_error err;
     tc_error_init(&err);
     tcx_sinks_flush(&self->host_ctx);
-    if (maybe_write_state(self, 1, &err) < 0)
+    if (tcx_host_failed(&self->host_ctx, &err) || maybe_write_state(self, 1, &err) < 0)
         return tcx_raise(self->module, &err);
     Py_RETURN_NONE;
 }
@@ -559,6 +563,8 @@ static PyObject *Run_local_frame(RunObject *self, PyObject *args)
         return tcx_raise(self->module, &err);
     tc_buf_clear(&self->local.out);   /* a STOP frame has no reader here */
     tcx_sinks_flush(&self->host_ctx);
+    if (tcx_host_failed(&self->host_ctx, &err))
+        return tcx_raise(self->module, &err);
     tc_trial *t = tc_runner_trial(self->runner, trial);
     int code = 0;
     if (type == TC_MSG_RESULT)
