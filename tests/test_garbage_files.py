@@ -35,10 +35,16 @@ def _drive(mode, path):
 
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory):
-    local_dir = str(tmp_path_factory.mktemp("garbage") / "made")
-    out = _drive("make", local_dir)
+    base = tmp_path_factory.mktemp("garbage")
+    made = str(base / "made")
+    out = _drive("make", made)
     assert out["outcome"] == "ok", out
-    return local_dir
+    # Moved away: the state files record absolute trial dirs, and while
+    # those exist a copy would be read (and resumed) through them instead of
+    # through its own damaged files.
+    moved = str(base / "pristine")
+    os.rename(made, moved)
+    return moved
 
 
 # --------------------------------------------------------------------------
@@ -190,3 +196,23 @@ def test_resume_of_a_damaged_dir(pristine, tmp_path, pattern, damage, names):
     local_dir, _ = _damaged_copy(pristine, tmp_path, pattern, damage)
     out = _drive("resume", local_dir)
     _judge(out, names)
+
+
+def test_a_copy_resumes_into_its_own_dirs_not_the_originals(tmp_path):
+    # The state records absolute trial dirs. A resumed copy used them while
+    # the original existed, writing its rows into the original experiment.
+    original = str(tmp_path / "original")
+    assert _drive("make", original)["outcome"] == "ok"
+    before = {path: open(path, "rb").read()
+              for path in glob.glob(os.path.join(original, "exp", "*", "result.json"))}
+    copy = str(tmp_path / "copy")
+    shutil.copytree(original, copy)
+    out = _drive("resume", copy)
+    assert out["outcome"] == "ok" and out["status"] == ["TERMINATED", "TERMINATED"], out
+    after = {path: open(path, "rb").read() for path in before}
+    assert after == before, "the resumed copy wrote into the original"
+    for path in glob.glob(os.path.join(copy, "exp", "*", "result.json")):
+        with open(path) as f:
+            assert [json.loads(line)["training_iteration"] for line in f] == [1, 2, 3, 4]
+    analysis_out = _drive("analysis", os.path.join(copy, "exp"))
+    assert all(k.startswith(copy) for k in analysis_out["trial_rows"]), analysis_out

@@ -164,9 +164,11 @@ def load(exp_dir):
 
 def _relocate(record, exp_dir):
     """A moved or copied experiment: trial directories are found by name
-    next to the state file (checkpoint paths are relative to them already)."""
+    next to the state file (checkpoint paths are relative to them already).
+    A copy resumes into its own trial directories, never into the original's
+    while that still exists."""
     logdir = record.get("logdir")
-    if logdir and not os.path.isdir(logdir):
+    if logdir:
         moved = os.path.join(exp_dir, os.path.basename(os.path.normpath(logdir)))
         if os.path.isdir(moved):
             record["logdir"] = moved

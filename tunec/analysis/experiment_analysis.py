@@ -543,10 +543,11 @@ class ExperimentAnalysis(Analysis):
 
 
 def _relocate(trial, experiment_dir):
-    """Points a rebuilt trial at its directory next to the state file when
-    the recorded one is gone (the experiment was moved or copied)."""
+    """Points a rebuilt trial at its directory next to the state file, where
+    the recorded one is elsewhere (the experiment was moved or copied): a
+    copy is read from its own files even while the original exists."""
     logdir = trial.logdir
-    if not logdir or os.path.isdir(logdir):
+    if not isinstance(logdir, str) or not logdir:
         return
     moved = os.path.join(experiment_dir, os.path.basename(os.path.normpath(logdir)))
     if os.path.isdir(moved):
