@@ -14,7 +14,7 @@ CTEST_ASAN  := $(patsubst tests/c/%.c,tests/c/bin/asan_%,$(CTEST_SRC))
 CFLAGS_C    := -std=c11 -O1 -g -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -D_GNU_SOURCE -iquote src/engine
 SAN_FLAGS   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-.PHONY: all deps venv build demo ray-examples test test-c test-c-asan test-c-valgrind test-py bench bench-compare bench-tpe sanitize clean soak
+.PHONY: all deps venv build demo ray-examples test test-c test-c-asan test-c-valgrind test-py bench bench-compare bench-tpe sanitize clean coverage soak
 
 all: build
 
@@ -89,6 +89,10 @@ test-py: build ray-examples
 test: build test-c test-c-asan test-py
 
 # Heavy checks, not in `make test` (README, developer section).
+# coverage: C (gcovr) and Python (coverage.py) coverage into build/coverage.
+coverage: build
+	VPY=$(VPY) sh tests/scripts/coverage.sh
+
 # soak: a 30-minute PBT run with worker kills, watched for leaks.
 soak: build
 	$(VPY) benchmarks/soak.py --minutes $${SOAK_MINUTES:-30}
