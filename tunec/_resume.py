@@ -58,35 +58,34 @@ def _read_journal(path):
     return events
 
 
+def _corrupt(path, why):
+    return TuneError("Cannot resume: the experiment state {} is corrupt ({}).".format(path, why))
+
+
 def _read_snapshot(path):
-    """(trial records, runner_data) of a snapshot. A damaged snapshot is
-    passed over with a warning: the journal beside it holds every trial's
-    start record, so the resume goes on from it (or fails naming both)."""
-    records, runner_data = {}, {}
+    """(runner_data, [record, ...]) of a snapshot; TuneError naming the file
+    when it is not the JSON object tunec writes."""
     try:
-        with open(path, encoding="utf-8") as f:
-            state = json.load(f)
-    except (OSError, ValueError) as e:      # JSON and UTF-8 errors are ValueErrors
-        logger.warning("Experiment state %s is unreadable (%s); resuming from its journal",
-                       path, e)
-        return records, runner_data, False
-    if not isinstance(state, dict) or not isinstance(state.get("checkpoints", []), list):
-        logger.warning("Experiment state %s is not an experiment state; resuming from its "
-                       "journal", path)
-        return records, runner_data, False
-    runner_data = state.get("runner_data")
-    runner_data = runner_data if isinstance(runner_data, dict) else {}
-    for entry in state.get("checkpoints", []):
+        with open(path, "rb") as f:
+            state = json.loads(f.read())
+    except ValueError as e:   # bad JSON, bad UTF-8
+        raise _corrupt(path, e) from None
+    if not isinstance(state, dict):
+        raise _corrupt(path, "not a JSON object")
+    runner_data = state.get("runner_data") or {}
+    checkpoints = state.get("checkpoints", [])
+    if not isinstance(runner_data, dict) or not isinstance(checkpoints, list):
+        raise _corrupt(path, "runner_data or checkpoints of the wrong type")
+    entries = []
+    for entry in checkpoints:
         if isinstance(entry, str):
             try:
                 entry = json.loads(entry)
-            except ValueError:
-                entry = None
-        if _is_record(entry):
-            records[entry["trial_id"]] = entry
-        else:
-            logger.warning("Experiment state %s: skipped a damaged trial entry", path)
-    return records, runner_data, True
+            except ValueError as e:
+                raise _corrupt(path, e) from None
+        if isinstance(entry, dict) and isinstance(entry.get("trial_id"), str):
+            entries.append(entry)
+    return runner_data, entries
 
 
 def _checkpoint_records(entries, journal, trial_id):
@@ -114,48 +113,41 @@ def _inside(path):
     return ".." not in path.split(os.sep)
 
 
-def _is_record(entry):
-    return (isinstance(entry, dict) and isinstance(entry.get("trial_id"), str)
-            and isinstance(entry.get("logdir", ""), (str, type(None)))
-            and isinstance(entry.get("config", {}), dict))
-
-
 def load(exp_dir):
     """(records by trial id, runner_data) of the latest session in exp_dir."""
     sessions = _sessions(exp_dir)
     if not sessions:
         raise ValueError("Called resume when no checkpoint exists in local directory.")
     session = sessions[-1]
-    records, runner_data, snapshot_ok = {}, {}, True
+    records, runner_data = {}, {}
     snapshot = os.path.join(exp_dir, _PREFIX + session + ".json")
     if os.path.exists(snapshot):
-        records, runner_data, snapshot_ok = _read_snapshot(snapshot)
+        runner_data, entries = _read_snapshot(snapshot)
+        for entry in entries:
+            records[entry["trial_id"]] = entry
     journal = os.path.join(exp_dir, _PREFIX + session + ".journal")
     for event in _read_journal(journal):
         kind = event.get("event")
-        trial_id = event.get("trial_id")
+        if not isinstance(event.get("trial_id", ""), str):
+            continue   # not a line tunec wrote
         if kind == "start":
             record = event.get("record")
-            if _is_record(record):
+            if (isinstance(record, dict) and isinstance(record.get("trial_id"), str)
+                    and isinstance(record.get("config", {}), dict)):
                 records[record["trial_id"]] = dict(records.get(record["trial_id"], {}), **record)
-        elif not isinstance(trial_id, str) or trial_id not in records:
-            continue
-        elif kind == "status":
-            rec = records[trial_id]
+        elif kind == "status" and event.get("trial_id") in records:
+            rec = records[event["trial_id"]]
             for key in ("status", "num_failures", "error_msg", "error_file"):
                 rec[key] = event.get(key)
-        elif kind == "checkpoint":
-            records[trial_id]["tunec_checkpoints"] = _checkpoint_records(
-                event.get("checkpoints"), journal, trial_id)
-        elif kind == "reconfig":
+        elif kind == "checkpoint" and event.get("trial_id") in records:
+            records[event["trial_id"]]["tunec_checkpoints"] = _checkpoint_records(
+                event.get("checkpoints"), journal, event["trial_id"])
+        elif kind == "reconfig" and event.get("trial_id") in records:
             # A scheduler gave the trial a new config and tag (PBT, replay).
-            rec = records[trial_id]
+            rec = records[event["trial_id"]]
             rec["tunec_current_config"] = event.get("config")
             rec["experiment_tag"] = event.get("experiment_tag")
     if not records and not runner_data:
-        if not snapshot_ok:
-            raise TuneError("Cannot resume: the experiment state {} is damaged and its journal "
-                            "{} holds no trials.".format(snapshot, journal))
         raise TuneError("The experiment state in {} holds no trials.".format(exp_dir))
     for record in records.values():
         _relocate(record, exp_dir)
@@ -168,7 +160,7 @@ def _relocate(record, exp_dir):
     A copy resumes into its own trial directories, never into the original's
     while that still exists."""
     logdir = record.get("logdir")
-    if logdir:
+    if isinstance(logdir, str) and logdir:
         moved = os.path.join(exp_dir, os.path.basename(os.path.normpath(logdir)))
         if os.path.isdir(moved):
             record["logdir"] = moved
@@ -179,8 +171,12 @@ def _relocate(record, exp_dir):
 
 def recorded_seeds(runner_data):
     """{experiment name: seed} of the session being resumed."""
-    exps = ((runner_data or {}).get("tunec") or {}).get("experiments") or []
-    return {e.get("name"): e.get("seed") for e in exps if isinstance(e, dict)}
+    tunec_data = (runner_data or {}).get("tunec")
+    exps = tunec_data.get("experiments") if isinstance(tunec_data, dict) else None
+    if not isinstance(exps, list):
+        return {}
+    return {e.get("name"): e.get("seed") for e in exps
+            if isinstance(e, dict) and isinstance(e.get("name"), str)}
 
 
 def mode(resume, resume_unfinished, resume_errored, restart_errored):
