@@ -113,7 +113,7 @@ CASES = [
     ("mode-unknown", {"metric": "acc", "mode": "maximize"}, ValueError, _path("mode")),
     ("resume-unknown", {"resume": "SOMETIMES"}, ValueError, _path("resume")),
     ("unknown-keyword", {"num_sample": 2}, TypeError, _path("num_sample")),
-    ("storage-cloud", {"local_dir": "s3://bucket/x"}, NotImplementedError, _path("local_dir")),
+    ("local_dir-uri", {"local_dir": "s3://bucket/x"}, ValueError, _path("local_dir")),
     # --- the trainable ----------------------------------------------------
     ("run-none", {"run_or_experiment": None}, TuneError, "run"),
     ("run-int", {"run_or_experiment": 42}, TuneError, "run"),
