@@ -23,6 +23,7 @@ endif
 .PHONY: fuzz-deps test-fuzz fuzz
 .PHONY: tmux bench-cli
 .PHONY: build-asan check-asan
+.PHONY: coverage soak
 
 all: build
 
@@ -105,6 +106,15 @@ test-py: build ray-examples tmux
 	$(VPY) -m pytest -q -x tests
 
 test: build test-c test-c-asan test-fuzz test-py
+
+# Heavy checks, not in `make test` (README, developer section).
+# coverage: C (gcovr) and Python (coverage.py) coverage into build/coverage.
+coverage: build
+	VPY=$(VPY) sh tests/scripts/coverage.sh
+
+# soak: a 30-minute PBT run with worker kills, watched for leaks.
+soak: build
+	$(VPY) benchmarks/soak.py --minutes $${SOAK_MINUTES:-30}
 
 bench: build
 	$(VPY) benchmarks/run.py

@@ -9,9 +9,12 @@ trial's record; the engine matches them to the regenerated trials.
 """
 import glob
 import json
+import logging
 import os
 
 from tunec.error import TuneError
+
+logger = logging.getLogger("ray.tune.trial_runner")
 
 _PREFIX = "experiment_state-"
 
@@ -31,21 +34,27 @@ def has_state(exp_dir):
 
 
 def _read_journal(path):
+    """The journal's events. A torn last line (the driver died while writing
+    it) is dropped quietly; a damaged line before it (junk, a value that is
+    not an event) is skipped with a warning naming the file and line."""
     events = []
     try:
         with open(path, "rb") as f:
             data = f.read()
     except OSError:
         return events
-    for line in data.split(b"\n"):
+    lines = data.split(b"\n")
+    for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             event = json.loads(line)
         except ValueError:
-            break   # a torn last line: the driver died while writing it
-        if isinstance(event, dict):   # anything else is not ours: skipped
+            event = None
+        if isinstance(event, dict):
             events.append(event)
+        elif number < len(lines) and any(rest.strip() for rest in lines[number:]):
+            logger.warning("Experiment journal %s: skipped damaged line %d", path, number)
     return events
 
 
@@ -79,6 +88,31 @@ def _read_snapshot(path):
     return runner_data, entries
 
 
+def _checkpoint_records(entries, journal, trial_id):
+    """The well-formed checkpoint records of a journal event. A damaged one
+    is dropped with a warning; so is one that points outside its trial
+    directory (retention deletes checkpoints, so a resume must never adopt
+    a path like "../.." or "/etc" from a file it did not check)."""
+    kept = []
+    for entry in entries if isinstance(entries, list) else []:
+        if (isinstance(entry, dict) and _inside(entry.get("dir")) and _inside(entry.get("path"))
+                and isinstance(entry.get("iteration"), int)
+                and not isinstance(entry.get("iteration"), bool)):
+            kept.append(entry)
+    if len(kept) != (len(entries) if isinstance(entries, list) else 0) or not isinstance(
+            entries, list):
+        logger.warning("Experiment journal %s: dropped damaged checkpoint records of trial %s",
+                       journal, trial_id)
+    return kept
+
+
+def _inside(path):
+    """A relative path that stays inside the directory it is relative to."""
+    if not isinstance(path, str) or not path or "\0" in path or os.path.isabs(path):
+        return False
+    return ".." not in path.split(os.sep)
+
+
 def load(exp_dir):
     """(records by trial id, runner_data) of the latest session in exp_dir."""
     sessions = _sessions(exp_dir)
@@ -91,20 +125,23 @@ def load(exp_dir):
         runner_data, entries = _read_snapshot(snapshot)
         for entry in entries:
             records[entry["trial_id"]] = entry
-    for event in _read_journal(os.path.join(exp_dir, _PREFIX + session + ".journal")):
+    journal = os.path.join(exp_dir, _PREFIX + session + ".journal")
+    for event in _read_journal(journal):
         kind = event.get("event")
         if not isinstance(event.get("trial_id", ""), str):
             continue   # not a line tunec wrote
         if kind == "start":
             record = event.get("record")
-            if isinstance(record, dict) and isinstance(record.get("trial_id"), str):
+            if (isinstance(record, dict) and isinstance(record.get("trial_id"), str)
+                    and isinstance(record.get("config", {}), dict)):
                 records[record["trial_id"]] = dict(records.get(record["trial_id"], {}), **record)
         elif kind == "status" and event.get("trial_id") in records:
             rec = records[event["trial_id"]]
             for key in ("status", "num_failures", "error_msg", "error_file"):
                 rec[key] = event.get(key)
         elif kind == "checkpoint" and event.get("trial_id") in records:
-            records[event["trial_id"]]["tunec_checkpoints"] = event.get("checkpoints") or []
+            records[event["trial_id"]]["tunec_checkpoints"] = _checkpoint_records(
+                event.get("checkpoints"), journal, event["trial_id"])
         elif kind == "reconfig" and event.get("trial_id") in records:
             # A scheduler gave the trial a new config and tag (PBT, replay).
             rec = records[event["trial_id"]]
@@ -119,9 +156,11 @@ def load(exp_dir):
 
 def _relocate(record, exp_dir):
     """A moved or copied experiment: trial directories are found by name
-    next to the state file (checkpoint paths are relative to them already)."""
+    next to the state file (checkpoint paths are relative to them already).
+    A copy resumes into its own trial directories, never into the original's
+    while that still exists."""
     logdir = record.get("logdir")
-    if isinstance(logdir, str) and logdir and not os.path.isdir(logdir):
+    if isinstance(logdir, str) and logdir:
         moved = os.path.join(exp_dir, os.path.basename(os.path.normpath(logdir)))
         if os.path.isdir(moved):
             record["logdir"] = moved

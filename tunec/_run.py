@@ -175,6 +175,8 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
     from tunec import _zygote
     if not _capacity._settings.get("local_mode"):
         _zygote.ensure()
+    _check_python_options(metric=metric, raise_on_failed_trial=raise_on_failed_trial,
+                          return_trials=return_trials)
     if mode is not None and mode not in ("min", "max"):
         raise ValueError("mode must be 'min' or 'max', got {!r}".format(mode))
     if verbose not in (0, 1, 2, 3) and not isinstance(verbose, bool):
@@ -315,6 +317,20 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
     from tunec.analysis import ExperimentAnalysis
     return ExperimentAnalysis(runner.state_file, trials=trials, default_metric=metric,
                               default_mode=mode)
+
+
+def _check_python_options(metric, raise_on_failed_trial, return_trials):
+    """The options the engine never sees, checked in the engine's words
+    (src/engine/options.c) before anything runs: Python's truthiness would
+    otherwise turn raise_on_failed_trial="no" into True."""
+    if metric is not None and not isinstance(metric, str):
+        raise TypeError("tune.run(metric=...): expected str, got {}".format(
+            type(metric).__name__))
+    for name, value in (("raise_on_failed_trial", raise_on_failed_trial),
+                        ("return_trials", return_trials)):
+        if not isinstance(value, bool):
+            raise TypeError("tune.run({}=...): expected bool, got {}".format(
+                name, type(value).__name__))
 
 
 def _fail_fast_mode(fail_fast):
@@ -488,7 +504,8 @@ class _Runner:
                 "seed": exp_seed,
                 "max_failures": spec["max_failures"],
                 "checkpoint_freq": spec["checkpoint_freq"],
-                "checkpoint_at_end": bool(spec["checkpoint_at_end"]),
+                # The engine checks its type (None is Ray's "not set").
+                "checkpoint_at_end": spec["checkpoint_at_end"] or False,
                 "keep_checkpoints_num": spec["keep_checkpoints_num"],
                 "checkpoint_score_attr": spec["checkpoint_score_attr"],
                 "restore": spec["restore"],

@@ -44,6 +44,8 @@ def check_local_path(name, path):
     belongs in storage_path or upload_dir, which sync to it
     (tunec/_sync_plan.py): an error naming the argument, never a local
     folder called "s3:"."""
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise TypeError("tune.run({}=...): expected str, got {}".format(name, type(path).__name__))
     path = os.fspath(path)
     if not isinstance(path, str):
         raise TypeError("tune.run({}=...): expected str, got {}".format(name, type(path).__name__))
@@ -72,6 +74,9 @@ class Experiment:
         if isinstance(run, (list, tuple)) or run is None:
             raise TuneError("Must specify `run` in {}".format(name))
         self._run_identifier, self._trainable = _trainable_name(run)
+        if name is not None and not isinstance(name, str):
+            raise TypeError("tune.run(name=...): expected str, got {}".format(
+                type(name).__name__))
         self.name = name or self._run_identifier
         if config is not None and not isinstance(config, dict):
             raise TuneError("config must be a dict, got {}".format(type(config).__name__))

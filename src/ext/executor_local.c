@@ -383,6 +383,8 @@ static PyObject *Run_step(RunObject *self, PyObject *args)
         if (tc_runner_is_finished(self->runner) && !workers_busy(self)) {
             tcx_sinks_flush(&self->host_ctx);
             tcx_events_flush(self);
+            if (tcx_host_failed(&self->host_ctx, &err))
+                goto fail;
             if (maybe_write_state(self, 1, &err) < 0)
                 goto fail;
             Py_RETURN_TRUE;
@@ -419,6 +421,8 @@ static PyObject *Run_step(RunObject *self, PyObject *args)
                 rc = tcx_poll_once(self, wait_ms, &err);
                 tcx_sinks_flush(&self->host_ctx);
                 tcx_events_flush(self);
+                if (rc >= 0 && tcx_host_failed(&self->host_ctx, &err))
+                    rc = -1;
                 if (rc >= 0)
                     tcx_reap_stuck(self, &err);
             }
@@ -513,7 +517,7 @@ static PyObject *Run_write_state(RunObject *self, PyObject *unused)
     tc_error err;
     tc_error_init(&err);
     tcx_sinks_flush(&self->host_ctx);
-    if (maybe_write_state(self, 1, &err) < 0)
+    if (tcx_host_failed(&self->host_ctx, &err) || maybe_write_state(self, 1, &err) < 0)
         return tcx_raise(self->module, &err);
     Py_RETURN_NONE;
 }
@@ -584,6 +588,8 @@ static PyObject *Run_local_frame(RunObject *self, PyObject *args)
     tc_buf_clear(&self->local.out);   /* a STOP frame has no reader here */
     tcx_sinks_flush(&self->host_ctx);
     tcx_events_flush(self);
+    if (tcx_host_failed(&self->host_ctx, &err))
+        return tcx_raise(self->module, &err);
     tc_trial *t = tc_runner_trial(self->runner, trial);
     int code = 0;
     if (type == TC_MSG_RESULT)

@@ -21,10 +21,36 @@
 #include <unistd.h>
 #include "tcx_host.h"
 
+/* An append-only file with its own buffer (not stdio: on a failed flush
+ * the file is cut back to `good`, its size after the last whole flush, so
+ * a full or read-only disk never leaves a torn line behind). */
 struct tc_sink {
-    FILE *fp;
-    tc_sink *prev, *next;   /* in the host's list of open sinks */
+    int fd;
+    char *path;
+    char *buf;
+    size_t len, cap;
+    off_t good;              /* bytes on disk known to end on a record */
+    tc_sink *prev, *next;    /* in the host's list of open sinks */
 };
+
+#define SINK_BUFFER (1 << 16)
+
+static int write_all(int fd, const char *data, size_t len);
+
+/* The first storage failure of the run (first error wins). Failures the
+ * engine cannot be told of directly (the journal, a sink flushed between
+ * events) land here; the executor checks it every loop turn and stops the
+ * run with it (tcx_host_failed). */
+static void host_fail(tcx_host_ctx *h, tc_error *err, const char *fmt, const char *path)
+{
+    int saved = errno;
+    if (!h->failed) {
+        h->failed = 1;
+        tc_error_set(&h->io_err, TC_ERR_TUNE, fmt, path, strerror(saved));
+    }
+    if (err)
+        tc_error_set(err, TC_ERR_TUNE, fmt, path, strerror(saved));
+}
 
 static double host_now(void *ctx)
 {
@@ -95,20 +121,26 @@ static tc_sink *host_open_sink(void *ctx, const char *path, int *existed, tc_err
 {
     tcx_host_ctx *h = ctx;
     struct stat st;
-    *existed = stat(path, &st) == 0 && st.st_size > 0;
-    FILE *fp = fopen(path, "ab");
-    if (!fp) {
-        tc_error_set(err, TC_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        host_fail(h, err, "cannot open %s: %s", path);
+        if (fd >= 0)
+            close(fd);
         return NULL;
     }
-    setvbuf(fp, NULL, _IOFBF, 1 << 16);
+    *existed = st.st_size > 0;
     tc_sink *s = tc_calloc(1, sizeof *s);
-    if (!s) {
-        fclose(fp);
+    if (!s || !(s->path = tc_strdup(path)) || !(s->buf = tc_malloc(SINK_BUFFER))) {
+        close(fd);
+        if (s)
+            tc_free(s->path);
+        tc_free(s);
         tc_error_set(err, TC_ERR_NOMEM, "out of memory");
         return NULL;
     }
-    s->fp = fp;
+    s->fd = fd;
+    s->cap = SINK_BUFFER;
+    s->good = st.st_size;
     s->next = h->sinks;
     if (h->sinks)
         h->sinks->prev = s;
@@ -116,10 +148,49 @@ static tc_sink *host_open_sink(void *ctx, const char *path, int *existed, tc_err
     return s;
 }
 
+/* Writes the buffer out. On failure the file is cut back to its last good
+ * size and the buffer dropped: the rows in it are lost, the file stays
+ * whole, and the run stops with the error. */
+static int sink_flush(tcx_host_ctx *h, tc_sink *s, tc_error *err)
+{
+    if (s->len == 0)
+        return 0;
+    if (write_all(s->fd, s->buf, s->len) < 0) {
+        host_fail(h, err, "cannot write %s: %s", s->path);
+        if (ftruncate(s->fd, s->good) < 0) {
+            /* Read-only: nothing new reached the file, there is nothing to cut. */
+        }
+        s->len = 0;
+        return -1;
+    }
+    s->good += (off_t)s->len;
+    s->len = 0;
+    return 0;
+}
+
 static int host_sink_write(void *ctx, tc_sink *s, const char *data, size_t len, tc_error *err)
 {
-    if (fwrite(data, 1, len, s->fp) != len)
-        return tc_error_set(err, TC_ERR_IO, "write failed: %s", strerror(errno));
+    tcx_host_ctx *h = ctx;
+    if (h->failed) {
+        if (err)
+            tc_error_set(err, h->io_err.code, "%s", h->io_err.text);
+        return -1;
+    }
+    if (s->len + len > s->cap && sink_flush(h, s, err) < 0)
+        return -1;
+    if (len > s->cap) {                 /* bigger than the buffer: straight out */
+        if (write_all(s->fd, data, len) < 0) {
+            host_fail(h, err, "cannot write %s: %s", s->path);
+            if (ftruncate(s->fd, s->good) < 0) {
+                /* as in sink_flush */
+            }
+            return -1;
+        }
+        s->good += (off_t)len;
+        return 0;
+    }
+    memcpy(s->buf + s->len, data, len);
+    s->len += len;
     return 0;
 }
 
@@ -132,10 +203,16 @@ static void host_sink_close(void *ctx, tc_sink *s)
         h->sinks = s->next;
     if (s->next)
         s->next->prev = s->prev;
-    fclose(s->fp);
+    sink_flush(h, s, NULL);
+    if (close(s->fd) < 0)
+        host_fail(h, NULL, "cannot close %s: %s", s->path);
+    tc_free(s->buf);
+    tc_free(s->path);
     tc_free(s);
 }
 
+/* Every byte, or -1 with errno (a short write of a full disk sets ENOSPC
+ * on the next call). */
 static int write_all(int fd, const char *data, size_t len)
 {
     while (len > 0) {
@@ -160,17 +237,24 @@ int tcx_write_atomic(const char *path, const char *data, size_t len, int durable
         return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
     snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    /* A storage failure is the experiment's, so a TuneError naming the file;
+     * the old file stays as it was (the temp file is removed). */
     if (fd < 0 || write_all(fd, data, len) < 0 || (durable && fsync(fd) < 0)) {
-        tc_error_set(err, TC_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+        tc_error_set(err, TC_ERR_TUNE, "cannot write %s: %s", path, strerror(errno));
         if (fd >= 0)
             close(fd);
         unlink(tmp);
         tc_free(tmp);
         return -1;
     }
-    close(fd);
+    if (close(fd) < 0) {
+        tc_error_set(err, TC_ERR_TUNE, "cannot write %s: %s", path, strerror(errno));
+        unlink(tmp);
+        tc_free(tmp);
+        return -1;
+    }
     if (rename(tmp, path) < 0) {
-        tc_error_set(err, TC_ERR_IO, "cannot replace %s: %s", path, strerror(errno));
+        tc_error_set(err, TC_ERR_TUNE, "cannot replace %s: %s", path, strerror(errno));
         unlink(tmp);
         tc_free(tmp);
         return -1;
@@ -207,7 +291,15 @@ int tcx_mkdirs(const char *path, tc_error *err)
 void tcx_sinks_flush(tcx_host_ctx *h)
 {
     for (tc_sink *s = h->sinks; s; s = s->next)
-        fflush(s->fp);
+        sink_flush(h, s, NULL);
+}
+
+int tcx_host_failed(tcx_host_ctx *h, tc_error *err)
+{
+    if (!h->failed)
+        return 0;
+    tc_error_set(err, h->io_err.code, "%s", h->io_err.text);
+    return 1;
 }
 
 /* ---- checkpoints, journal, restarts ------------------------------------ */
@@ -229,28 +321,45 @@ static void host_remove_tree(void *ctx, const char *path)
 
 int tcx_open_journal(tcx_host_ctx *h, const char *path, tc_error *err)
 {
+    struct stat st;
     h->journal_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
-    if (h->journal_fd < 0)
-        return tc_error_set(err, TC_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    if (h->journal_fd < 0 || fstat(h->journal_fd, &st) < 0) {
+        host_fail(h, err, "cannot open %s: %s", path);
+        return -1;
+    }
+    tc_free(h->journal_path);
+    if (!(h->journal_path = tc_strdup(path)))
+        return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+    h->journal_good = st.st_size;
     return 0;
 }
 
 void tcx_close_journal(tcx_host_ctx *h)
 {
-    if (h->journal_fd >= 0)
-        close(h->journal_fd);
+    if (h->journal_fd >= 0 && close(h->journal_fd) < 0)
+        host_fail(h, NULL, "cannot close %s: %s", h->journal_path);
     h->journal_fd = -1;
+    tc_free(h->journal_path);
+    h->journal_path = NULL;
 }
 
 /* One write() per event: the kernel has the line as soon as the call
- * returns, so a SIGKILLed driver loses nothing it journaled. */
+ * returns, so a SIGKILLed driver loses nothing it journaled. A failed write
+ * is cut back off (no torn line) and stops the run through host_fail: the
+ * runner does not wait for the journal's answer. */
 static int host_journal(void *ctx, const char *line, size_t len, tc_error *err)
 {
     tcx_host_ctx *h = ctx;
-    if (h->journal_fd < 0)
+    if (h->journal_fd < 0 || h->failed)
         return 0;
-    if (write_all(h->journal_fd, line, len) < 0)
-        return tc_error_set(err, TC_ERR_IO, "journal write failed: %s", strerror(errno));
+    if (write_all(h->journal_fd, line, len) < 0) {
+        host_fail(h, err, "cannot write %s: %s", h->journal_path);
+        if (ftruncate(h->journal_fd, h->journal_good) < 0) {
+            /* read-only: nothing reached the file */
+        }
+        return -1;
+    }
+    h->journal_good += (off_t)len;
     return 0;
 }
 

@@ -2,17 +2,25 @@
 #ifndef TCX_HOST_H
 #define TCX_HOST_H
 #include "tunec.h"
+#include <sys/types.h>
 #include "runner.h"
 
 typedef struct tcx_host_ctx {
     tc_sink *sinks;          /* open sinks, flushed once per loop turn */
     int journal_fd;          /* the experiment's journal, -1 if none */
+    char *journal_path;      /* its name, for errors (owned) */
+    off_t journal_good;      /* its size after the last whole line */
+    int failed;              /* a write of the experiment's files failed: */
+    tc_error io_err;         /* the first such failure, naming the file */
 } tcx_host_ctx;
 
 /* Fills host with the functions of host.c; h must outlive the runner.
  * Callers may then override host->stopper. */
 void tcx_host_init(tc_host *host, tcx_host_ctx *h);
 void tcx_sinks_flush(tcx_host_ctx *h);
+/* 1 (err filled) once any write of the experiment's files (sinks, journal)
+ * has failed: the run must stop with that TuneError. */
+int tcx_host_failed(tcx_host_ctx *h, tc_error *err);
 int tcx_mkdirs(const char *path, tc_error *err);
 int tcx_write_atomic(const char *path, const char *data, size_t len, int durable,
                      tc_error *err);

@@ -333,6 +333,17 @@ def _trial_from_state(state):
     return trial
 
 
+def _state_entry(entry):
+    """One "checkpoints" entry as a dict (0.8 stores a dict, 1.x a JSON
+    string of one), or None when it is neither."""
+    if isinstance(entry, str):
+        try:
+            entry = json.loads(entry, object_hook=_decode_fallback)
+        except ValueError:
+            return None
+    return entry if isinstance(entry, dict) else None
+
+
 def _newest_state_file(directory):
     """The lexicographically greatest experiment_state*.json (spec §10.6)."""
     names = sorted(name for name in os.listdir(directory)
@@ -375,7 +386,7 @@ class ExperimentAnalysis(Analysis):
             logger.warning("No `self.trials`. Drawing logdirs from checkpoint file. This may "
                            "result in some information that is out of sync, as "
                            "checkpointing is periodic.")
-            trials = [_trial_from_state(c) for c in self._checkpoints if isinstance(c, dict)]
+            trials = [_trial_from_state(c) for c in self._checkpoints]
             for trial in trials:
                 _relocate(trial, experiment_dir)
         # With the trials of a live run, the state file and the results are
@@ -386,15 +397,27 @@ class ExperimentAnalysis(Analysis):
                          default_mode=default_mode, _lazy=lazy)
 
     def _read_state(self):
-        """The experiment state file, parsed (once)."""
+        """The experiment state file, parsed (once). A damaged file (cut
+        short, junk, wrong types) is a TuneError naming it; a damaged trial
+        entry is skipped with a warning, as a damaged result row is."""
         if self._state is None:
-            with open(self._experiment_checkpoint_path) as f:
-                state = json.load(f, object_hook=_decode_fallback)
+            path = self._experiment_checkpoint_path
+            try:
+                with open(path, encoding="utf-8") as f:
+                    state = json.load(f, object_hook=_decode_fallback)
+            except (OSError, ValueError) as e:      # JSON and UTF-8 errors are ValueErrors
+                raise TuneError("Experiment state {} is unreadable: {}".format(path, e)) from None
             if not isinstance(state, dict) or "checkpoints" not in state:
                 raise TuneError("Experiment state invalid; no checkpoints found.")
-            # 0.8 stores each entry as a dict, 1.x as a JSON string of that dict.
-            self._checkpoints = [json.loads(c, object_hook=_decode_fallback)
-                                 if isinstance(c, str) else c for c in state["checkpoints"]]
+            if not isinstance(state["checkpoints"], list):
+                raise TuneError("Experiment state {}: \"checkpoints\" must be a list, got "
+                                "{}".format(path, type(state["checkpoints"]).__name__))
+            self._checkpoints = [entry for entry in map(_state_entry, state["checkpoints"])
+                                 if entry is not None]
+            skipped = len(state["checkpoints"]) - len(self._checkpoints)
+            if skipped:
+                logger.warning("Experiment state %s: skipped %d damaged trial entr%s", path,
+                               skipped, "y" if skipped == 1 else "ies")
             self._state = state
         return self._state
 
@@ -403,7 +426,7 @@ class ExperimentAnalysis(Analysis):
         return self._read_state()
 
     def _load_trials_data(self):
-        paths = [t.logdir for t in self.trials if t.logdir]
+        paths = [t.logdir for t in self.trials if isinstance(t.logdir, str) and t.logdir]
         if not paths:
             raise TuneError("No trials found.")
         return _load("load_trials", paths)
@@ -534,10 +557,11 @@ class ExperimentAnalysis(Analysis):
 
 
 def _relocate(trial, experiment_dir):
-    """Points a rebuilt trial at its directory next to the state file when
-    the recorded one is gone (the experiment was moved or copied)."""
+    """Points a rebuilt trial at its directory next to the state file, where
+    the recorded one is elsewhere (the experiment was moved or copied): a
+    copy is read from its own files even while the original exists."""
     logdir = trial.logdir
-    if not logdir or os.path.isdir(logdir):
+    if not isinstance(logdir, str) or not logdir:
         return
     moved = os.path.join(experiment_dir, os.path.basename(os.path.normpath(logdir)))
     if os.path.isdir(moved):

@@ -1,0 +1,135 @@
+"""Issue 15 item 6: the public entry points called 1,000 times in one
+process leave memory, Python objects, file descriptors and child processes
+flat (psutil's tests/test_memleaks.py practice).
+
+Each check warms up first (caches, interned strings, the first import of a
+module), then calls the entry point N times and bounds the growth by a
+constant that does not scale with N: a leak of even a few hundred bytes a
+call shows up as N times that. sys.gettotalrefcount exists only in debug
+builds, so objects are counted with gc and Python allocations with
+tracemalloc; RSS covers the C engine's allocations."""
+import gc
+import logging
+import os
+import tracemalloc
+
+import psutil
+import pytest
+
+import tunec as tune
+from tunec import _zygote
+from tunec.schedulers import (AsyncHyperBandScheduler, FIFOScheduler, HyperBandScheduler,
+                              MedianStoppingRule, PopulationBasedTraining)
+
+N = int(os.environ.get("TUNEC_LEAK_N", "1000"))
+WARMUP = 50
+# Bounds for the whole N calls after warm-up: constants, far below N times
+# the smallest leak a call could have (a Python object is >= 16 bytes).
+MAX_RSS_GROWTH = 8 * 1024 * 1024
+MAX_TRACED_GROWTH = 512 * 1024
+MAX_OBJECT_GROWTH = 2000
+
+
+def _fds():
+    return len(os.listdir("/proc/self/fd"))
+
+
+def _children():
+    # The zygote (the worker fork server) stays for the process's life.
+    return {p.pid for p in psutil.Process().children(recursive=True)} - {_zygote.pid()}
+
+
+def _flat(call, n=N):
+    """Calls call(i) WARMUP + n times; asserts nothing grew past the bounds.
+    Warnings are not logged meanwhile: pytest keeps every log record of a
+    test, which would be growth of its own."""
+    logging.disable(logging.WARNING)
+    try:
+        _measure(call, n)
+    finally:
+        logging.disable(logging.NOTSET)
+
+
+def _measure(call, n):
+    for i in range(WARMUP):
+        call(i)
+    gc.collect()
+    process = psutil.Process()
+    rss0, fds0, kids0 = process.memory_info().rss, _fds(), _children()
+    objects0 = len(gc.get_objects())
+    tracemalloc.start()
+    traced0 = tracemalloc.get_traced_memory()[0]
+    try:
+        for i in range(n):
+            call(WARMUP + i)
+        gc.collect()
+        traced = tracemalloc.get_traced_memory()[0] - traced0
+    finally:
+        tracemalloc.stop()
+    objects = len(gc.get_objects()) - objects0
+    rss = process.memory_info().rss - rss0
+    assert traced < MAX_TRACED_GROWTH, "Python allocations grew {} bytes".format(traced)
+    assert objects < MAX_OBJECT_GROWTH, "{} more Python objects".format(objects)
+    assert rss < MAX_RSS_GROWTH, "RSS grew {} bytes".format(rss)
+    assert _fds() <= fds0, "file descriptors leaked: {} -> {}".format(fds0, _fds())
+    assert _children() <= kids0, "child processes left: {}".format(_children() - kids0)
+
+
+def _tiny(config):
+    tune.report(acc=config["x"])
+
+
+@pytest.fixture
+def local_mode():
+    tune.init(local_mode=True)
+    yield
+    tune.shutdown()
+
+
+def test_tune_run_is_flat(tmp_path, local_mode):
+    # Local mode: the whole engine (options, space, runner, sinks, state
+    # files) runs in this process, where its leaks would be; a worker per
+    # call would make 1,000 calls take minutes.
+    def call(i):
+        tune.run(_tiny, name="e{}".format(i % 4), local_dir=str(tmp_path), verbose=0,
+                 config={"x": tune.uniform(0, 1)}, num_samples=2)
+    _flat(call, n=N // 4)
+
+
+def test_analysis_and_dataframe_are_flat(tmp_path, local_mode):
+    tune.run(_tiny, name="exp", local_dir=str(tmp_path), verbose=0,
+             config={"x": tune.grid_search([1, 2, 3])})
+    exp_dir = str(tmp_path / "exp")
+
+    def call(i):
+        analysis = tune.ExperimentAnalysis(exp_dir)
+        analysis.dataframe()
+        analysis.trial_dataframes
+        analysis.get_best_config("acc", "max")
+    _flat(call)
+
+
+SCHEDULERS = {
+    "fifo": lambda: FIFOScheduler(),
+    "asha": lambda: AsyncHyperBandScheduler(metric="acc", mode="max", max_t=4, grace_period=1),
+    "hyperband": lambda: HyperBandScheduler(metric="acc", mode="max", max_t=4),
+    "median": lambda: MedianStoppingRule(metric="acc", mode="max", grace_period=1),
+    "pbt": lambda: PopulationBasedTraining(metric="acc", mode="max", perturbation_interval=1,
+                                           hyperparam_mutations={"x": [1, 2, 3]}),
+}
+
+
+def _steps(config):
+    for i in range(4):
+        tune.report(acc=config["x"] * i)
+
+
+@pytest.mark.parametrize("name", sorted(SCHEDULERS))
+def test_each_scheduler_is_flat(name, tmp_path, local_mode):
+    # A scheduler made and run to the end each call: construction, the
+    # engine's decision core, its host bridge and teardown.
+    def call(i):
+        tune.run(_steps, name="s{}".format(i % 4), local_dir=str(tmp_path), verbose=0,
+                 config={"x": tune.choice([1, 2, 3])}, num_samples=2,
+                 scheduler=SCHEDULERS[name]())
+    _flat(call, n=N // 10)
