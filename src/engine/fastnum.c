@@ -7,8 +7,9 @@
  * long double, so w * 10^k or w / 10^-k is one correctly rounded long double
  * operation; rounding that to double is then exact unless the long double
  * lands on, or next to, a point halfway between two doubles -- those rare
- * cases, and every other form (more digits, larger exponents, other
- * platforms' long double), go to strtod. tests/c/test_fastnum.c checks the
+ * cases go to Clinger's fast path (at most 15 digits, |k| <= 22, exact in
+ * double arithmetic) or strtod, as does everything where long double is not
+ * x87's (other platforms, valgrind). tests/c/test_fastnum.c checks the
  * result against strtod on random and edge inputs.
  */
 #include <float.h>
@@ -23,6 +24,16 @@ static const long double pow10_ld[28] = {
     1e0L, 1e1L, 1e2L, 1e3L, 1e4L, 1e5L, 1e6L, 1e7L, 1e8L, 1e9L, 1e10L, 1e11L, 1e12L, 1e13L,
     1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L, 1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L,
     1e27L};
+
+/* Whether long double arithmetic really carries 64 bits here: not under
+ * valgrind (which computes x87 operations in double precision) nor with the
+ * x87 precision control set to double by some library. Checked per call (a
+ * volatile add): a thread's control word can change at any time. */
+static int x87_extended(void)
+{
+    volatile long double one = 1.0L, tiny = 0x1p-63L;
+    return one + tiny != one;
+}
 
 /* The 11 mantissa bits a double drops from a long double: a value at or
  * next to 0x400 is at, or within one long double step of, a halfway point. */
@@ -110,7 +121,7 @@ int tc_fastnum(const char *s, size_t n, double *out, int *is_int)
         return -1;
     *is_int = integral;
 #ifdef HAVE_X87
-    if (dropped == 0 && exp10 >= -27 && exp10 <= 27) {
+    if (dropped == 0 && exp10 >= -27 && exp10 <= 27 && x87_extended()) {
         long double r = exp10 < 0 ? (long double)w / pow10_ld[-exp10]
                                   : (long double)w * pow10_ld[exp10];
         if (!near_halfway(r)) {
@@ -119,7 +130,8 @@ int tc_fastnum(const char *s, size_t n, double *out, int *is_int)
             return 0;
         }
     }
-#else
+#endif
+    {
     /* Clinger's fast path: both operands exact doubles, one rounding. */
     static const double pow10_d[23] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
                                        1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
@@ -129,7 +141,7 @@ int tc_fastnum(const char *s, size_t n, double *out, int *is_int)
         *out = neg ? -d : d;
         return 0;
     }
-#endif
+    }
     *out = slow(s, n);
     return 0;
 }
