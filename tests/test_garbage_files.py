@@ -172,7 +172,8 @@ def _judge(out, names):
     """ok, or an error that is a domain error naming the damaged file."""
     if out["outcome"] == "ok":
         return
-    assert out["type"] in ("TuneError", "ValueError", "TrialsFailedError"), out
+    assert out["type"] in ("TuneError", "ValueError", "TrialsFailedError",
+                           "UnreadableStateError"), out
     assert names in out["message"] or out["message"] in RAY_MESSAGES, out
 
 

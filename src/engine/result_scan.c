@@ -243,16 +243,10 @@ static int leaf(scanner *sc, size_t key_off, size_t key_len, int depth)
         return add_field(sc, key_off, key_len, start, n, TC_F_NUMBER, 0, INFINITY);
     if (n == 9 && memcmp(start, "-Infinity", 9) == 0)
         return add_field(sc, key_off, key_len, start, n, TC_F_NUMBER, 0, -INFINITY);
-    char tmp[64];
-    if (n == 0 || n >= sizeof tmp)
+    double d;
+    int is_int;
+    if (n == 0 || n >= 64 || tc_fastnum(start, n, &d, &is_int) < 0)
         return fail(sc, "bad value");
-    memcpy(tmp, start, n);
-    tmp[n] = '\0';
-    char *endp;
-    double d = strtod(tmp, &endp);
-    if (*endp != '\0' || !(tmp[0] == '-' || (tmp[0] >= '0' && tmp[0] <= '9')))
-        return fail(sc, "bad value");
-    int is_int = strpbrk(tmp, ".eE") == NULL;
     return add_field(sc, key_off, key_len, start, n, TC_F_NUMBER, is_int, d);
 }
 

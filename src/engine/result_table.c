@@ -135,6 +135,10 @@ int tc_table_from_json_lines(tc_trial_table *t, const char *text, size_t len, tc
     size_t content_end = len;
     while (content_end > 0 && is_space(text[content_end - 1]))
         content_end--;
+    /* One row per line: the columns are allocated once, not regrown. */
+    for (const char *p = text; (p = memchr(p, '\n', (size_t)(text + content_end - p))) != NULL; p++)
+        b.rows_hint++;
+    b.rows_hint++;
 
     size_t pos = 0;
     while (pos < content_end) {

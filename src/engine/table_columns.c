@@ -214,7 +214,7 @@ long tc_table_find_column(const tc_trial_table *t, tc_table_builder *b, size_t p
 int tc_table_add_row(tc_trial_table *t, tc_table_builder *b, tc_error *err)
 {
     if (t->n_rows == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 16;
+        size_t cap = b->cap ? b->cap * 2 : b->rows_hint > 16 ? b->rows_hint : 16;
         for (size_t i = 0; i < t->n_cols; i++) {
             tc_column *c = &t->cols[i];
             double *num = tc_realloc(c->num, cap * sizeof *num);

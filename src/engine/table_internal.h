@@ -9,6 +9,7 @@
  * name index so a row's keys find their columns without a string search. */
 typedef struct tc_table_builder {
     size_t cap;            /* rows allocated in every column */
+    size_t rows_hint;      /* rows expected (the file's lines): the first allocation */
     size_t *name_len;      /* per column */
     uint32_t *slots;       /* open-addressing index of names: column + 1 */
     size_t n_slots;

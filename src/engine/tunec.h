@@ -413,6 +413,19 @@ int tc_analysis_load_dirs(tc_analysis *a, const char *const *logdirs, size_t n, 
  * params is not read. -1 only on ENOMEM. For listings (`tune ls`). */
 int tc_trial_table_load_last(tc_trial_table *t, const char *logdir, tc_error *err);
 
+/* state_logdirs.c: the trial logdirs of an experiment_state file's text,
+ * without its tree. One entry per "checkpoints" item that is (or, as a JSON
+ * string, holds) an object, in order; NULL where it has no string "logdir".
+ * found = the file has a "checkpoints" list; not_object = the text is valid
+ * JSON but not an object. TC_ERR_VALUE when the text is not valid JSON. */
+typedef struct tc_state_logdirs {
+    char **logdirs;   /* malloc'd, each malloc'd or NULL */
+    size_t n, cap;
+    int found, not_object;
+} tc_state_logdirs;
+int tc_state_logdirs_read(tc_state_logdirs *out, const char *text, size_t len, tc_error *err);
+void tc_state_logdirs_free(tc_state_logdirs *out);
+
 /* ------------------------------------------------------------------------- */
 /* metrics.c — a trial's metric_analysis (spec §6.3)                          */
 /* ------------------------------------------------------------------------- */
@@ -433,6 +446,11 @@ json_t *tc_metrics_to_json(const tc_metrics *m);
  * "last-5-avg", "last-10-avg"); else 0. */
 int tc_metrics_get(const tc_metrics *m, const char *key, const char *stat, double *out);
 
+
+/* fastnum.c: the JSON number text s[0..n) ([-]digits[.digits][(e|E)[+-]digits])
+ * as strtod rounds it (exactly), and whether it is written as an integer.
+ * -1 when the text is not such a number. */
+int tc_fastnum(const char *s, size_t n, double *out, int *is_int);
 
 /* ------------------------------------------------------------------------- */
 /* result_scan.c — one pass over a result's JSON text (the driver hot path)   */

@@ -20,6 +20,7 @@ Log messages go to Ray's logger name (spec §18.20), so a Ray user's logging
 configuration keeps applying.
 """
 import copy
+import gc
 import json
 import logging
 import math
@@ -44,7 +45,15 @@ def _load(fn, arg):
     from tunec import _tunec
     from tunec.analysis._columns import Layout
     stats = {}
-    raws, groups = getattr(_tunec, fn + "_grouped")(arg, stats=stats)
+    # The load makes few containers but large object arrays: a collection
+    # triggered meanwhile would walk every cell of them, for nothing.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        raws, groups = getattr(_tunec, fn + "_grouped")(arg, stats=stats)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     layouts = [Layout(g) for g in groups]
     trials = [TrialData(raw, None if raw["group"] is None else layouts[raw["group"]])
               for raw in raws]
@@ -333,6 +342,11 @@ def _trial_from_state(state):
     return trial
 
 
+class UnreadableStateError(TuneError, ValueError):
+    """A state file that is not JSON: a TuneError naming the file, and the
+    ValueError that Ray's ``json.load`` raised, so code catching either works."""
+
+
 def _state_entry(entry):
     """One "checkpoints" entry as a dict (0.8 stores a dict, 1.x a JSON
     string of one), or None when it is neither."""
@@ -379,22 +393,56 @@ class ExperimentAnalysis(Analysis):
             raise ValueError("{} is not a valid file or directory.".format(path))
         self._experiment_checkpoint_path = path
         self._state = None
-        experiment_dir = os.path.dirname(path) or os.curdir
+        self._experiment_dir_of_state = os.path.dirname(path) or os.curdir
+        self._trials = None
+        self._state_logdirs = None
         lazy = trials is not None
         if trials is None:
-            self._read_state()
+            # Only the logdirs are read now (src/engine/state_logdirs.c);
+            # the Trial objects are rebuilt from the state on first use.
+            self._state_logdirs = self._read_state_logdirs()
             logger.warning("No `self.trials`. Drawing logdirs from checkpoint file. This may "
                            "result in some information that is out of sync, as "
                            "checkpointing is periodic.")
-            trials = [_trial_from_state(c) for c in self._checkpoints]
-            for trial in trials:
-                _relocate(trial, experiment_dir)
-        # With the trials of a live run, the state file and the results are
-        # read on first use rather than here, so tune.run returns without
-        # reading back what it just wrote.
-        self.trials = list(trials)
-        super().__init__(experiment_dir, default_metric=default_metric,
+        else:
+            # With the trials of a live run, the state file and the results
+            # are read on first use rather than here, so tune.run returns
+            # without reading back what it just wrote.
+            self._trials = list(trials)
+        super().__init__(self._experiment_dir_of_state, default_metric=default_metric,
                          default_mode=default_mode, _lazy=lazy)
+
+    @property
+    def trials(self):
+        """The experiment's ``Trial`` objects (rebuilt from the state file
+        when none were given)."""
+        if self._trials is None:
+            self._read_state()
+            trials = [_trial_from_state(c) for c in self._checkpoints if isinstance(c, dict)]
+            for trial in trials:
+                _relocate(trial, self._experiment_dir_of_state)
+            self._trials = trials
+        return self._trials
+
+    @trials.setter
+    def trials(self, value):
+        self._trials = value
+        self._state_logdirs = None
+
+    def _read_state_logdirs(self):
+        """The trials' logdirs, as the rebuilt trials will have them."""
+        from tunec import _tunec
+        with open(self._experiment_checkpoint_path, "rb") as f:
+            text = f.read()
+        try:
+            logdirs = _tunec.state_logdirs(text)
+        except ValueError:
+            logdirs = None
+        if logdirs is None:
+            # Not a state file after all: the full parse raises as it should.
+            self._read_state()
+            raise TuneError("Experiment state invalid; no checkpoints found.")
+        return [_relocated_logdir(logdir, self._experiment_dir_of_state) for logdir in logdirs]
 
     def _read_state(self):
         """The experiment state file, parsed (once). A damaged file (cut
@@ -406,7 +454,8 @@ class ExperimentAnalysis(Analysis):
                 with open(path, encoding="utf-8") as f:
                     state = json.load(f, object_hook=_decode_fallback)
             except (OSError, ValueError) as e:      # JSON and UTF-8 errors are ValueErrors
-                raise TuneError("Experiment state {} is unreadable: {}".format(path, e)) from None
+                raise UnreadableStateError(
+                    "Experiment state {} is unreadable: {}".format(path, e)) from None
             if not isinstance(state, dict) or "checkpoints" not in state:
                 raise TuneError("Experiment state invalid; no checkpoints found.")
             if not isinstance(state["checkpoints"], list):
@@ -426,7 +475,11 @@ class ExperimentAnalysis(Analysis):
         return self._read_state()
 
     def _load_trials_data(self):
-        paths = [t.logdir for t in self.trials if isinstance(t.logdir, str) and t.logdir]
+        if self._state_logdirs is not None:
+            paths = [logdir for logdir in self._state_logdirs
+                     if isinstance(logdir, str) and logdir]
+        else:
+            paths = [t.logdir for t in self.trials if isinstance(t.logdir, str) and t.logdir]
         if not paths:
             raise TuneError("No trials found.")
         return _load("load_trials", paths)
@@ -556,15 +609,22 @@ class ExperimentAnalysis(Analysis):
         return _results_frame(self.trials)
 
 
+def _relocated_logdir(logdir, experiment_dir):
+    """The trial directory of that name next to the state file when there is
+    one (the experiment was moved or copied: a copy is read from its own
+    files even while the original exists), else ``logdir``."""
+    if not isinstance(logdir, str) or not logdir:
+        return logdir
+    moved = os.path.join(experiment_dir, os.path.basename(os.path.normpath(logdir)))
+    return moved if os.path.isdir(moved) else logdir
+
+
 def _relocate(trial, experiment_dir):
     """Points a rebuilt trial at its directory next to the state file, where
-    the recorded one is elsewhere (the experiment was moved or copied): a
-    copy is read from its own files even while the original exists."""
+    the recorded one is elsewhere (the experiment was moved or copied)."""
     logdir = trial.logdir
-    if not isinstance(logdir, str) or not logdir:
-        return
-    moved = os.path.join(experiment_dir, os.path.basename(os.path.normpath(logdir)))
-    if os.path.isdir(moved):
+    moved = _relocated_logdir(logdir, experiment_dir)
+    if moved is not logdir:
         trial.logdir = moved
         trial.local_dir = experiment_dir
 
