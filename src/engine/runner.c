@@ -198,6 +198,10 @@ static void trial_free(tc_runner *r, tc_trial *t)
     free(t->id_json);
     free(t->tag_json);
     tc_metrics_free((tc_metrics *)t->metrics);
+    free(t->cold_metrics);
+    free(t->resources);
+    free(t->gpu_ids);
+    free(t->hostname);
     if (t->csv)
         tc_csv_free(t->csv);
     tc_ckpts_clear(&t->ckpts);
@@ -380,6 +384,8 @@ void tcp_set_status(tc_runner *r, tc_trial *t, tc_status next)
     r->count[t->status]--;
     r->count[next]++;
     t->status = next;
+    tcp_fifo_lower(r, t);
+    tcp_trial_compact(r, t);
 }
 
 static int push_trial(tc_runner *r, tc_trial *t, tc_error *err)
@@ -395,6 +401,7 @@ static int push_trial(tc_runner *r, tc_trial *t, tc_error *err)
     t->index = r->ntrials;
     r->trials[r->ntrials++] = t;
     r->count[t->status]++;
+    tcp_fifo_lower(r, t);
     return 0;
 }
 
@@ -779,13 +786,21 @@ int tc_runner_start(tc_runner *r, tc_trial *t, long pid, const char *hostname, t
     t->ran_ahead = 0;
     if (open_sinks(r, t, err) < 0 || cache_texts(t, err) < 0)
         return -1;
-    tc_capacity_acquire(&r->capacity, tc_trial_resources(r, t), t->gpu_ids, &t->ngpu_ids);
+    int gpu_ids[TC_MAX_GPUS], ngpu_ids = 0;
+    tc_capacity_acquire(&r->capacity, tc_trial_resources(r, t), gpu_ids, &ngpu_ids);
+    free(t->gpu_ids);
+    t->gpu_ids = NULL;
+    t->ngpu_ids = 0;
+    if (ngpu_ids > 0 && (t->gpu_ids = malloc((size_t)ngpu_ids * sizeof *gpu_ids)) != NULL) {
+        memcpy(t->gpu_ids, gpu_ids, (size_t)ngpu_ids * sizeof *gpu_ids);
+        t->ngpu_ids = ngpu_ids;
+    }
     tcp_set_status(r, t, TC_RUNNING);
     r->running++;
     if (t->start_time == 0)
         t->start_time = now;
     t->pid = pid;
-    snprintf(t->hostname, sizeof t->hostname, "%s", hostname ? hostname : "");
+    tc_trial_set_hostname(t, hostname);
     return 0;
 }
 
@@ -794,6 +809,8 @@ void tcp_leave_running(tc_runner *r, tc_trial *t, tc_status next)
 {
     if (t->status == TC_RUNNING) {
         tc_capacity_release(&r->capacity, tc_trial_resources(r, t), t->gpu_ids, t->ngpu_ids);
+        free(t->gpu_ids);
+        t->gpu_ids = NULL;
         t->ngpu_ids = 0;
         r->running--;
         tcp_trial_close_sinks(r, t, next == TC_TERMINATED || next == TC_ERROR);
@@ -909,10 +926,5 @@ int tc_runner_is_finished(const tc_runner *r)
         return r->running == 0;
     if (!tc_runner_generation_done(r))
         return 0;
-    for (long i = 0; i < r->ntrials; i++) {
-        tc_status s = r->trials[i]->status;
-        if (s == TC_PENDING || s == TC_RUNNING || s == TC_PAUSED)
-            return 0;
-    }
-    return 1;
+    return r->count[TC_PENDING] + r->count[TC_RUNNING] + r->count[TC_PAUSED] == 0;
 }

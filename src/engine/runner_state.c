@@ -37,11 +37,12 @@ json_t *tc_trial_snapshot(const tc_runner *r, tc_trial *t)
     json_object_set_new(o, "last_result", last ? json_incref(last) : json_object());
     json_object_set_new(o, "last_update_time", tc_json_real(t->last_update_time ? t->last_update_time
                                                                                 : -INFINITY));
-    json_object_set_new(o, "metric_analysis", tc_metrics_to_json((const tc_metrics *)t->metrics));
+    json_object_set_new(o, "metric_analysis", tcp_trial_metrics_json(t));
     json_object_set_new(o, "error_file", str_or_null(t->error_file));
     json_object_set_new(o, "error_msg", str_or_null(t->error_msg));
     json_object_set_new(o, "custom_trial_name", str_or_null(t->custom_name));
-    json_object_set_new(o, "location", t->pid ? json_pack("[sI]", t->hostname, (json_int_t)t->pid)
+    json_object_set_new(o, "location", t->pid ? json_pack("[sI]", t->hostname ? t->hostname : "",
+                                                        (json_int_t)t->pid)
                                               : json_null());
     json_object_set_new(o, "n_results", json_integer(t->n_results));
     /* tunec's own resume data: the config with its markers (opaque values by
@@ -57,22 +58,32 @@ json_t *tc_trial_snapshot(const tc_runner *r, tc_trial *t)
                                                         "iteration",
                                                         (json_int_t)newest->iteration)
                                             : json_null());
+    tcp_trial_drop_result_tree(t);   /* o holds it; a finished trial keeps its text */
     return o;
+}
+
+json_t *tcp_state_entry(const tc_runner *r, tc_trial *t)
+{
+    json_t *snap = tc_trial_snapshot(r, t);
+    /* Files hold the public form of configs (objects as their repr). */
+    json_object_set_new(snap, "config", tcp_public_copy(t->config));
+    return snap;
 }
 
 json_t *tc_runner_state(const tc_runner *r, double start_time)
 {
+    return tcp_runner_state(r, start_time, 1);
+}
+
+json_t *tcp_runner_state(const tc_runner *r, double start_time, int with_checkpoints)
+{
     json_t *state = json_object();
     json_t *checkpoints = json_array();
-    for (long i = 0; i < r->ntrials; i++) {
-        json_t *snap = tc_trial_snapshot(r, r->trials[i]);
-        /* Files hold the public form of configs (objects as their repr). */
-        json_object_set_new(snap, "config", tcp_public_copy(r->trials[i]->config));
-        json_array_append_new(checkpoints, snap);
-    }
+    for (long i = 0; with_checkpoints && i < r->ntrials; i++)
+        json_array_append_new(checkpoints, tcp_state_entry(r, r->trials[i]));
     /* A resumed session carries forward the records its spaces have not
      * regenerated yet, so resuming it again finds every trial. */
-    if (r->records) {
+    if (r->records && with_checkpoints) {
         const char *id;
         json_t *rec;
         json_object_foreach(r->records, id, rec) {
@@ -105,6 +116,8 @@ json_t *tc_runner_state(const tc_runner *r, double start_time)
 
 int tc_runner_write_state(tc_runner *r, double start_time, tc_error *err)
 {
+    if (r->host.write_atomic_stream)
+        return tcp_write_state_streamed(r, start_time, err);
     int rc = 0;
     json_t *state = tc_runner_state(r, start_time);
     tc_buf b;

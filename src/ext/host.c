@@ -179,6 +179,47 @@ int tcx_write_atomic(const char *path, const char *data, size_t len, int durable
     return 0;
 }
 
+/* write_atomic with the data from next() in pieces (tc_host.write_atomic_stream). */
+int tcx_write_atomic_stream(const char *path, int (*next)(void *gen, tc_buf *out, tc_error *err),
+                            void *gen, int durable, tc_error *err)
+{
+    size_t n = strlen(path) + 32;
+    char *tmp = malloc(n);
+    if (!tmp)
+        return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+    snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    int rc = fd < 0 ? tc_error_set(err, TC_ERR_IO, "cannot write %s: %s", path, strerror(errno))
+                    : 1;
+    tc_buf b;
+    tc_buf_init(&b);
+    while (rc == 1) {
+        tc_buf_clear(&b);
+        rc = next(gen, &b, err);
+        if (rc >= 0 && b.len && write_all(fd, b.data, b.len) < 0)
+            rc = tc_error_set(err, TC_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+    }
+    tc_buf_free(&b);
+    if (rc == 0 && durable && fsync(fd) < 0)
+        rc = tc_error_set(err, TC_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    if (rc == 0 && rename(tmp, path) < 0)
+        rc = tc_error_set(err, TC_ERR_IO, "cannot replace %s: %s", path, strerror(errno));
+    if (rc < 0)
+        unlink(tmp);
+    free(tmp);
+    return rc;
+}
+
+static int host_write_atomic_stream(void *ctx, const char *path,
+                                    int (*next)(void *gen, tc_buf *out, tc_error *err),
+                                    void *gen, int durable, tc_error *err)
+{
+    (void)ctx;
+    return tcx_write_atomic_stream(path, next, gen, durable, err);
+}
+
 static int host_write_atomic(void *ctx, const char *path, const char *data, size_t len,
                              int durable, tc_error *err)
 {
@@ -368,6 +409,7 @@ void tcx_host_init(tc_host *host, tcx_host_ctx *h)
     host->sink_write = host_sink_write;
     host->sink_close = host_sink_close;
     host->write_atomic = host_write_atomic;
+    host->write_atomic_stream = host_write_atomic_stream;
     host->remove_tree = host_remove_tree;
     host->journal = host_journal;
     host->cut_results = host_cut_results;
