@@ -145,7 +145,17 @@ typedef struct jset {
     long *obs;              /* categorical index per slot and kernel */
     double *ub;             /* per kernel: log weight + every slot's largest log density,
                                an upper bound on the kernel's term at any candidate */
-    double *term;           /* one candidate's surviving terms */
+    double *term;           /* one candidate's partial terms over every kernel */
+    size_t *idx;            /* the kernels still within reach of the largest term, */
+    double *tv;             /* and their partial terms (jset_log_pdf) */
+    double *csum;           /* per kernel: the sum of its factors' bounds (ub less logw) */
+    /* what the last build was, so that the next one can update it when the
+     * group only gained new trials (build_jset) */
+    int valid, with_prior;
+    size_t nobs;
+    long *ktr;              /* the trial of each kernel (age order) */
+    long *pslot;            /* per parameter: its slot, -1 outside the joint group */
+    double *minsig;         /* per slot: the clip the sigmas were made with */
 } jset;
 
 struct tc_tpe {
@@ -383,6 +393,11 @@ static void jset_free(jset *j)
     free(j->w);
     free(j->ub);
     free(j->term);
+    free(j->csum);
+    free(j->ktr);
+    free(j->minsig);
+    free(j->idx);
+    free(j->tv);
     free(j->mu);
     free(j->sig);
     free(j->isig);
@@ -429,6 +444,7 @@ void tc_tpe_free(tc_tpe *t)
     for (int g = 0; g < 2; g++) {
         kset_free(&t->ks[g]);
         jset_free(&t->js[g]);
+        free(t->js[g].pslot);
     }
     free(t->joint);
     free(t->slot);
@@ -735,8 +751,10 @@ static void split_groups(tc_tpe *t, size_t nbelow)
     for (size_t tr = 0; tr < t->ntrials; tr++) {
         int g = !considered(t, (long)tr) ? NONE : t->in_below[tr] ? BELOW : ABOVE;
         t->grp[tr] = (unsigned char)g;
-        if (g == NONE)
+        if (g == NONE) {
+            t->grank[tr] = 0;       /* read (not used) by joint_sigmas' gather */
             continue;
+        }
         if (g == BELOW)
             t->below[t->gcount[BELOW]] = (long)tr;
         t->grank[tr] = (long)t->gcount[g]++;
@@ -1272,15 +1290,30 @@ static int jset_reserve(jset *j, size_t n, size_t np)
 {
     if (n <= j->cap && np <= j->np)
         return 0;
-    if (n < j->cap)
-        n = j->cap;
+    /* grows by half again, so that a run that adds one trial per suggestion
+     * reallocates (and rebuilds from scratch) only now and then */
+    if (n < j->cap + j->cap / 2)
+        n = j->cap + j->cap / 2;
+    if (n < 64)
+        n = 64;
     if (np < j->np)
         np = j->np;
-    jset_free(j);
+    {
+        long *pslot = j->pslot;     /* not capacity-bound: kept */
+        j->pslot = NULL;
+        jset_free(j);
+        j->pslot = pslot;
+    }
+    j->valid = 0;
+    j->csum = malloc(n * sizeof(double));
+    j->ktr = malloc(n * sizeof(long));
+    j->minsig = malloc(np * sizeof(double));
     j->logw = malloc(n * sizeof(double));
     j->w = malloc(n * sizeof(double));
     j->ub = malloc(n * sizeof(double));
-    j->term = malloc(n * sizeof(double));
+    j->term = malloc((n + 1) * sizeof(double));     /* + 1: joint_sigmas' gather */
+    j->idx = malloc((n + 1) * sizeof(size_t));
+    j->tv = malloc(n * sizeof(double));
     j->mu = malloc(n * np * sizeof(double));
     j->sig = malloc(n * np * sizeof(double));
     j->isig = malloc(n * np * sizeof(double));
@@ -1288,7 +1321,8 @@ static int jset_reserve(jset *j, size_t n, size_t np)
     j->obs = malloc(n * np * sizeof(long));
     j->cap = n;
     j->np = np;
-    return j->logw && j->w && j->ub && j->term && j->mu && j->sig && j->isig && j->c && j->obs
+    return j->logw && j->w && j->ub && j->term && j->idx && j->tv && j->csum && j->ktr &&
+                   j->minsig && j->mu && j->sig && j->isig && j->c && j->obs
                ? 0
                : -1;
 }
@@ -1303,38 +1337,166 @@ static int jset_reserve(jset *j, size_t n, size_t np)
 static void joint_sigmas(tc_tpe *t, const pmodel *m, int g, size_t base, size_t nobs,
                          double minsig)
 {
+    /* three flat passes, so that the middle one vectorises: the group's
+     * values in value order with their kernels (age ranks), gathered without
+     * a branch; the gaps; the sigmas and centres scattered to the kernels.
+     * The per-candidate scratch of the jset holds the sorted rows. */
     jset *j = &t->js[g];
-    double prev2 = NAN, prev = NAN;     /* the two values before the current one */
-    long prev_tr = -1;
-    size_t seen = 0;
+    double *restrict v = j->term, *restrict sg = j->tv;
+    size_t *restrict kk = j->idx;
+    const long *restrict sorted = m->sorted, *restrict grank = t->grank;
+    const unsigned char *restrict grp = t->grp;
+    const double *restrict col = m->col;
+    double *restrict sig = j->sig + base, *restrict mu = j->mu + base;
+    double W = m->width;
+    size_t q = 0;
     int ends = !t->o.consider_endpoints && nobs >= 2;
-    /* each value's sigma is settled when its right neighbour arrives */
-    for (size_t s = 0; s <= m->nsorted; s++) {
-        long tr = -1;
-        double v = m->H;
-        if (s < m->nsorted) {
-            tr = m->sorted[s];
-            if (t->grp[tr] != g)
-                continue;
-            v = m->col[tr];
-        }
-        if (prev_tr >= 0) {
-            double left = seen >= 2 ? prev2 : m->L, sig;
-            if (ends && seen == 1)
-                sig = v - prev;                 /* the first: its right gap */
-            else if (ends && tr < 0)
-                sig = prev - prev2;             /* the last: its left gap */
-            else
-                sig = MAXD(prev - left, v - prev);
-            j->sig[base + (size_t)t->grank[prev_tr]] = clampd(sig, minsig, m->width);
-        }
-        if (tr < 0)
-            break;
-        prev2 = prev;
-        prev = v;
-        prev_tr = tr;
-        seen++;
+    for (size_t s = 0; s < m->nsorted; s++) {   /* v and kk have room for one more */
+        long tr = sorted[s];
+        v[q] = col[tr];
+        kk[q] = (size_t)grank[tr];
+        q += grp[tr] == g;
     }
+    if (nobs == 0)
+        return;
+    for (size_t i = 1; i + 1 < nobs; i++)
+        sg[i] = MAXD(v[i] - v[i - 1], v[i + 1] - v[i]);
+    if (nobs == 1) {
+        sg[0] = MAXD(v[0] - m->L, m->H - v[0]);
+    } else if (ends) {
+        sg[0] = v[1] - v[0];                    /* the end kernels' inner gap */
+        sg[nobs - 1] = v[nobs - 1] - v[nobs - 2];
+    } else {
+        sg[0] = MAXD(v[0] - m->L, v[1] - v[0]);
+        sg[nobs - 1] = MAXD(v[nobs - 1] - v[nobs - 2], m->H - v[nobs - 1]);
+    }
+    for (size_t i = 0; i < nobs; i++) {
+        double x = sg[i] < minsig ? minsig : sg[i];
+        sg[i] = x > W ? W : x;
+    }
+    for (size_t i = 0; i < nobs; i++) {
+        sig[kk[i]] = sg[i];
+        mu[kk[i]] = v[i];
+    }
+}
+
+/* joint_sigmas' rule for the one value at sorted position s, given its
+ * neighbours within the group (sorted positions, -1: none): the same
+ * expressions, so an update gives the very bits a full build would. */
+static double joint_sigma_at(const tc_tpe *t, const pmodel *m, size_t nobs, long lp, long s,
+                             long rp, double minsig)
+{
+    double v = m->col[m->sorted[s]], lv = lp >= 0 ? m->col[m->sorted[lp]] : 0,
+           rv = rp >= 0 ? m->col[m->sorted[rp]] : 0, sg, x;
+    int ends = !t->o.consider_endpoints && nobs >= 2;
+    if (nobs == 1)
+        sg = MAXD(v - m->L, m->H - v);
+    else if (ends && lp < 0)
+        sg = rv - v;
+    else if (ends && rp < 0)
+        sg = v - lv;
+    else
+        sg = MAXD(v - (lp >= 0 ? lv : m->L), (rp >= 0 ? rv : m->H) - v);
+    x = sg < minsig ? minsig : sg;
+    return x > m->width ? m->width : x;
+}
+
+#define NB_WALK 64  /* an update looks this far for a neighbour in the group */
+
+/* The next value of group g from sorted position s in direction dir (-1:
+ * none); *far when NB_WALK values of other groups were passed first. */
+static long group_neighbour(const tc_tpe *t, const pmodel *m, int g, long s, int dir, int *far)
+{
+    for (int i = 0; i < NB_WALK; i++) {
+        s += dir;
+        if (s < 0 || (size_t)s >= m->nsorted)
+            return -1;
+        if (t->grp[m->sorted[s]] == g)
+            return s;
+    }
+    *far = 1;
+    return -1;
+}
+
+/* Trial tr's position among m's sorted values ((value, trial) order), -1. */
+static long sorted_pos(const pmodel *m, long tr)
+{
+    double v = m->col[tr];
+    size_t lo = 0, hi = m->nsorted;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        long o = m->sorted[mid];
+        if (m->col[o] < v || (m->col[o] == v && o < tr))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < m->nsorted && m->sorted[lo] == tr ? (long)lo : -1;
+}
+
+/* Kernel of the value at sorted position s: its centre, sigma and (through
+ * the trial's cache) normaliser and inverse sigma. -1: a neighbour too far. */
+static int joint_refresh(tc_tpe *t, pmodel *m, int g, size_t base, size_t nobs, double minsig,
+                         long s)
+{
+    jset *j = &t->js[g];
+    int far = 0;
+    long lp = group_neighbour(t, m, g, s, -1, &far), rp = group_neighbour(t, m, g, s, 1, &far);
+    long tr = m->sorted[s];
+    size_t at = base + (size_t)t->grank[tr];
+    kcache *kc = &m->kc[g][tr];
+    double sig;
+    if (far)
+        return -1;
+    sig = joint_sigma_at(t, m, nobs, lp, s, rp, minsig);
+    j->sig[at] = sig;
+    j->mu[at] = m->col[tr];
+    if (kc->sig != sig) {
+        kc->sig = sig;
+        kc->norm = kernel_norm(m, j->mu[at], sig);
+        kc->isig = 1.0 / sig;
+    }
+    j->c[at] = -kc->norm;
+    j->isig[at] = kc->isig;
+    return 0;
+}
+
+/* The group gained the kernels from..nobs-1 (new trials) since the last
+ * build, at the same clip: only they and their neighbours among the group's
+ * values of this parameter change. -1: do a full build. */
+static int joint_update(tc_tpe *t, pmodel *m, int g, size_t base, size_t from, size_t nobs,
+                        double minsig)
+{
+    for (size_t k = from; k < nobs; k++) {
+        long s = sorted_pos(m, t->rank[k]), lp, rp;
+        int far = 0;
+        if (s < 0)
+            return -1;
+        lp = group_neighbour(t, m, g, s, -1, &far);
+        rp = group_neighbour(t, m, g, s, 1, &far);
+        if (far || joint_refresh(t, m, g, base, nobs, minsig, s) < 0 ||
+            (lp >= 0 && joint_refresh(t, m, g, base, nobs, minsig, lp) < 0) ||
+            (rp >= 0 && joint_refresh(t, m, g, base, nobs, minsig, rp) < 0))
+            return -1;
+    }
+    return 0;
+}
+
+#define INC_MAX 8   /* more new kernels than this since the last build: a full one */
+
+/* Whether group g's last build can be updated: built at this capacity and
+ * joint group, with the same prior, and its trials now are the same ones
+ * followed by at most INC_MAX new ones (nothing left, failed or moved to
+ * the other group). */
+static int jset_updatable(const tc_tpe *t, const jset *j, size_t nobs, int with_prior)
+{
+    if (!j->valid || j->with_prior != with_prior || nobs < j->nobs ||
+        nobs - j->nobs > INC_MAX || !j->pslot)
+        return 0;
+    for (size_t p = 0; p < t->np; p++)
+        if (j->pslot[p] != (t->joint[p] ? (long)t->slot[p] : -1))
+            return 0;
+    return memcmp(j->ktr, t->rank, j->nobs * sizeof(long)) == 0;
 }
 
 /* Builds group g's joint estimator over the njoint parameters in t->joint. */
@@ -1342,7 +1504,7 @@ static int build_jset(tc_tpe *t, int g, size_t njoint)
 {
     jset *j = &t->js[g];
     size_t nobs = 0, n, cap;
-    int with_prior;
+    int with_prior, inc;
     double total, log_total;
     for (size_t tr = 0; tr < t->ntrials; tr++)
         if (t->grp[tr] == g)
@@ -1351,8 +1513,11 @@ static int build_jset(tc_tpe *t, int g, size_t njoint)
     n = nobs + (size_t)with_prior;
     if (jset_reserve(j, n, njoint) < 0)
         return -1;
+    if (!j->pslot && !(j->pslot = malloc(t->np * sizeof(long))))
+        return -1;
     cap = j->cap;
     j->n = n;
+    inc = jset_updatable(t, j, nobs, with_prior);
     total = nobs ? t->gsum[g] + (with_prior ? t->o.prior_weight : 0) : 1.0;
     log_total = log(total);
     for (size_t k = 0; k < nobs; k++) {
@@ -1389,20 +1554,28 @@ static int build_jset(tc_tpe *t, int g, size_t njoint)
         minsig = t->o.consider_magic_clip
                      ? m->width / fmin(100.0, 1.0 + (double)nobs + (double)with_prior)
                      : EPS_SIGMA;
+        if (inc && j->minsig[s] == minsig &&
+            joint_update(t, m, g, s * cap, j->nobs, nobs, minsig) == 0)
+            goto prior;
+        j->minsig[s] = minsig;
         joint_sigmas(t, m, g, s * cap, nobs, minsig);
-        for (size_t k = 0; k < nobs; k++) {
-            long tr = t->rank[k];
-            size_t at = s * cap + k;
-            kcache *kc = &m->kc[g][tr];
-            j->mu[at] = m->col[tr];
-            if (kc->sig != j->sig[at]) {
-                kc->sig = j->sig[at];
-                kc->norm = kernel_norm(m, j->mu[at], kc->sig);
-                kc->isig = 1.0 / kc->sig;
+        {
+            const long *restrict rank = t->rank;
+            const double *restrict sig = j->sig + s * cap, *restrict mu = j->mu + s * cap;
+            double *restrict c = j->c + s * cap, *restrict isig = j->isig + s * cap;
+            kcache *restrict kcg = m->kc[g];
+            for (size_t k = 0; k < nobs; k++) {
+                kcache *kc = &kcg[rank[k]];
+                if (kc->sig != sig[k]) {
+                    kc->sig = sig[k];
+                    kc->norm = kernel_norm(m, mu[k], sig[k]);
+                    kc->isig = 1.0 / sig[k];
+                }
+                c[k] = -kc->norm;
+                isig[k] = kc->isig;
             }
-            j->c[at] = -kc->norm;
-            j->isig[at] = kc->isig;
         }
+    prior:
         if (with_prior) {
             j->mu[s * cap + nobs] = 0.5 * (m->lo + m->hi);
             j->sig[s * cap + nobs] = m->width;
@@ -1412,16 +1585,30 @@ static int build_jset(tc_tpe *t, int g, size_t njoint)
     }
     /* the pruning bound: a continuous or grid term is at most its constant,
      * a categorical one the observed choice's probability */
-    for (size_t k = 0; k < n; k++) {
-        double u = j->logw[k];
-        for (size_t p = 0; p < t->np; p++) {
-            size_t at = t->slot[p] * cap + k;
-            if (!t->joint[p])
-                continue;
-            u += t->pm[p].cat ? MAXD(j->c[at], j->mu[at]) : j->c[at];
+    for (size_t k = 0; k < n; k++)
+        j->csum[k] = 0;
+    for (size_t p = 0; p < t->np; p++) {
+        double *restrict cs = j->csum;
+        const double *restrict c = j->c + t->slot[p] * cap, *restrict mu = j->mu + t->slot[p] * cap;
+        if (!t->joint[p])
+            continue;
+        if (t->pm[p].cat) {
+            for (size_t k = 0; k < n; k++)
+                cs[k] += MAXD(c[k], mu[k]);
+        } else {
+            for (size_t k = 0; k < n; k++)
+                cs[k] += c[k];
         }
-        j->ub[k] = u;
     }
+    for (size_t k = 0; k < n; k++)
+        j->ub[k] = j->logw[k] + j->csum[k];
+    /* what the next build may update */
+    memcpy(j->ktr, t->rank, nobs * sizeof(long));
+    j->nobs = nobs;
+    j->with_prior = with_prior;
+    for (size_t p = 0; p < t->np; p++)
+        j->pslot[p] = t->joint[p] ? (long)t->slot[p] : -1;
+    j->valid = 1;
     return 0;
 }
 
@@ -1455,54 +1642,106 @@ static double joint_other_factors(const tc_tpe *t, const jset *j, size_t i, size
     return tt;
 }
 
-/* Joint log density of candidate i (model values in t->cand). Every
- * kernel's term starts at its bound ub (log weight plus each factor's
- * largest value); the continuous factors are subtracted one parameter at a
- * time over all kernels (a vectorised pass each). With no other factors
- * that is the term. Otherwise the kernel with the largest partial term gets
- * its grid and categorical factors first, which gives a lower bound on the
- * largest term; a kernel then has its own added only while it can still
- * come within e^-WINDOW_CUT of the largest (dropped kernels change the
- * density by under n e^-36). The terms are summed relative to the largest. */
-static double jset_log_pdf(const tc_tpe *t, const jset *j, size_t i)
+/* Kernel k's whole term at candidate i: its bound less every continuous
+ * factor, plus its grid and categorical factors. */
+static double joint_full_term(const tc_tpe *t, const jset *j, size_t i, size_t k)
 {
-    size_t cap = j->cap, ne = (size_t)t->o.n_ei_candidates, n = j->n, top;
-    int others = 0;
-    double mx, cut;
-    memcpy(j->term, j->ub, n * sizeof(double));
+    size_t cap = j->cap, ne = (size_t)t->o.n_ei_candidates;
+    double tt = j->ub[k];
     for (size_t p = 0; p < t->np; p++) {
         const pmodel *m = &t->pm[p];
-        size_t sl = t->slot[p];
+        size_t at = t->slot[p] * cap + k;
+        double z;
+        if (!t->joint[p] || m->cat || m->step > 0)
+            continue;
+        z = (t->cand[t->slot[p] * ne + i] - j->mu[at]) * j->isig[at];
+        tt -= 0.5 * z * z;
+    }
+    return joint_other_factors(t, j, i, k, tt, -INFINITY);
+}
+
+/* Joint log density of candidate i (model values in t->cand). A kernel's
+ * partial term only falls as its factors are applied (each factor is at
+ * most its share of the bound ub), so once it is below e^-WINDOW_CUT of a
+ * lower bound on the largest term the kernel cannot matter (dropped kernels
+ * change the density by under n e^-36 relative). The lower bound is the
+ * whole term of the prior (the last kernel: broad, so never far below the
+ * largest) and of the kernel the candidate was drawn from (seed_k, or -1).
+ * The first continuous factor is applied to every kernel in one vectorised
+ * pass, and the kernels still within reach are gathered; each further
+ * continuous factor, then the grid and categorical ones, thin that list.
+ * In 8 dimensions at 1,000 trials a candidate keeps a few dozen kernels
+ * after two factors, so most of the n x parameters work is never done. The
+ * survivors are summed relative to the largest. */
+static double jset_log_pdf(const tc_tpe *t, const jset *j, size_t i, long seed_k)
+{
+    size_t cap = j->cap, ne = (size_t)t->o.n_ei_candidates, n = j->n, m = 0, top;
+    size_t *restrict idx = j->idx;
+    double *restrict tv = j->tv;
+    int others = 0, first = 1;
+    double lb = -INFINITY, cut, mx;
+    if (t->o.consider_prior && n > 0)
+        lb = joint_full_term(t, j, i, n - 1);
+    if (seed_k >= 0)
+        lb = MAXD(lb, joint_full_term(t, j, i, (size_t)seed_k));
+    cut = lb - WINDOW_CUT;
+    for (size_t p = 0; p < t->np; p++) {
+        const pmodel *pm = &t->pm[p];
+        size_t base = t->slot[p] * cap, kept = 0;
+        double x;
         if (!t->joint[p])
             continue;
-        if (m->cat || m->step > 0) {
+        if (pm->cat || pm->step > 0) {
             others = 1;
             continue;
         }
-        tc_tpe_joint_factor(j->term, j->mu + sl * cap, j->isig + sl * cap, n,
-                            t->cand[sl * ne + i]);
-    }
-    mx = tc_tpe_max_at(j->term, n, &top);
-    if (others && mx > -INFINITY) {
-        double first = joint_other_factors(t, j, i, top, j->term[top], -INFINITY);
-        mx = first;
-        cut = mx - WINDOW_CUT;
-        for (size_t k = 0; k < n; k++) {
-            if (k == top) {
-                j->term[k] = first;
-                continue;
+        x = t->cand[t->slot[p] * ne + i];
+        if (first) {
+            const double *term = j->term;
+            memcpy(j->term, j->ub, n * sizeof(double));
+            tc_tpe_joint_factor(j->term, j->mu + base, j->isig + base, n, x);
+            for (size_t k = 0; k < n; k++) {
+                idx[kept] = k;
+                tv[kept] = term[k];
+                kept += term[k] >= cut;
             }
-            j->term[k] = j->term[k] < cut ? -INFINITY
-                                          : joint_other_factors(t, j, i, k, j->term[k], cut);
-            if (j->term[k] > mx) {
-                mx = j->term[k];
-                cut = mx - WINDOW_CUT;
+            first = 0;
+        } else {
+            const double *restrict mu = j->mu + base, *restrict is = j->isig + base;
+            for (size_t r = 0; r < m; r++) {
+                size_t k = idx[r];
+                double z = (x - mu[k]) * is[k], v = tv[r] - 0.5 * z * z;
+                idx[kept] = k;
+                tv[kept] = v;
+                kept += v >= cut;
             }
         }
+        m = kept;
     }
+    if (first) {                /* no continuous factor: every kernel */
+        for (size_t k = 0; k < n; k++) {
+            idx[m] = k;
+            tv[m] = j->ub[k];
+            m += j->ub[k] >= cut;
+        }
+    }
+    if (others) {
+        size_t kept = 0;
+        for (size_t r = 0; r < m; r++) {
+            double v = joint_other_factors(t, j, i, idx[r], tv[r], cut);
+            if (v == -INFINITY)
+                continue;
+            idx[kept] = idx[r];
+            tv[kept++] = v;
+            if (v - WINDOW_CUT > cut)
+                cut = v - WINDOW_CUT;
+        }
+        m = kept;
+    }
+    mx = tc_tpe_max_at(tv, m, &top);
     if (mx == -INFINITY)
         return -INFINITY;
-    return mx + log(tc_tpe_exp_sum(j->term, n, mx));
+    return mx + log(tc_tpe_exp_sum(tv, m, mx));
 }
 
 static void sample_joint(tc_tpe *t)
@@ -1634,11 +1873,11 @@ static int suggest_tpe(tc_tpe *t, double *out)
             goto nomem;
         sample_joint(t);
         for (size_t i = 0; i < ne; i++)
-            t->tr_ll[i] = jset_log_pdf(t, &t->js[BELOW], i);
+            t->tr_ll[i] = jset_log_pdf(t, &t->js[BELOW], i, t->cand_k[i]);
         if (build_jset(t, ABOVE, nj) < 0)
             goto nomem;
         for (size_t i = 0; i < ne; i++)
-            t->tr_lg[i] = jset_log_pdf(t, &t->js[ABOVE], i);
+            t->tr_lg[i] = jset_log_pdf(t, &t->js[ABOVE], i, -1);
         {
             long best = argmax_score(t->tr_ll, t->tr_lg, ne);
             double ll[64], lg[64];

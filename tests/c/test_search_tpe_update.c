@@ -1,0 +1,132 @@
+/* test_search_tpe_update.c — the multivariate estimators are updated from
+ * one suggestion to the next when a group only gained trials (build_jset in
+ * search_tpe.c), and rebuilt otherwise. Whatever path a suggestion took, it
+ * must weigh exactly what a fresh searcher given the same history weighs:
+ * here one long-lived searcher and a fresh one per step are fed the same
+ * trials (completions, failures, running trials under constant liar, values
+ * on grids and categorical ones), both reseeded alike before suggesting,
+ * and their candidates, densities and choices are compared. */
+#include <stdlib.h>
+#include "tc_test.h"
+#include "search.h"
+
+#define NP 5
+#define STEPS 160
+
+static const tc_tpe_param PARAMS[NP] = {
+    {"u", TC_TPE_FLOAT, 0, 1, 0, 0, 0},      {"lu", TC_TPE_FLOAT, 1e-4, 1, 0, 1, 0},
+    {"q", TC_TPE_FLOAT, -1, 1, 0.05, 0, 0},  {"i", TC_TPE_INT, 0, 40, 1, 0, 0},
+    {"c", TC_TPE_CATEGORICAL, 0, 0, 0, 0, 4},
+};
+
+typedef struct event {
+    int kind;               /* 0 observe, 1 add running, 2 complete, 3 fail */
+    long trial;
+    double v[NP], y;
+} event;
+
+static tc_tpe *fresh(int liar)
+{
+    tc_tpe_opts o;
+    tc_error err;
+    tc_tpe *t;
+    tc_tpe_opts_default(&o);
+    o.n_startup_trials = 5;
+    o.constant_liar = liar;
+    tc_error_init(&err);
+    t = tc_tpe_new(PARAMS, NP, &o, &err);
+    if (!t)
+        fprintf(stderr, "tc_tpe_new: %s\n", err.text);
+    return t;
+}
+
+static void apply(tc_tpe *t, const event *e, tc_error *err)
+{
+    if (e->kind == 0)
+        tc_tpe_observe(t, e->v, e->y, err);
+    else if (e->kind == 1)
+        tc_tpe_add_running(t, e->v, err);
+    else if (e->kind == 2)
+        tc_tpe_complete(t, e->trial, e->y, err);
+    else
+        tc_tpe_fail(t, e->trial, err);
+}
+
+static void random_values(tc_rng *r, double *v)
+{
+    v[0] = tc_rng_uniform(r);
+    v[1] = exp(log(1e-4) * tc_rng_uniform(r));
+    v[2] = -1 + 0.05 * (double)tc_rng_below(r, 41);
+    v[3] = (double)tc_rng_below(r, 41);
+    v[4] = (double)tc_rng_below(r, 4);
+}
+
+static void compare_runs(int liar)
+{
+    static event ev[4 * STEPS];
+    size_t nev = 0;
+    long ntr = 0, running[8];
+    int nrun = 0;
+    tc_rng r;
+    tc_error err;
+    tc_tpe *kept = fresh(liar);
+    int joint_seen = 0;
+    tc_rng_seed(&r, 7 + (uint64_t)liar);
+    tc_error_init(&err);
+    for (int step = 0; step < STEPS; step++) {
+        event *e = &ev[nev];
+        double u = tc_rng_uniform(&r), out_k[NP], out_f[NP];
+        tc_tpe *f;
+        memset(e, 0, sizeof *e);
+        if (u < 0.15 && nrun < 8) {                 /* a trial starts */
+            e->kind = 1;
+            random_values(&r, e->v);
+            running[nrun++] = ntr++;
+        } else if (u < 0.3 && nrun > 0) {           /* a running one ends */
+            int at = (int)tc_rng_below(&r, (uint64_t)nrun);
+            e->trial = running[at];
+            running[at] = running[--nrun];
+            e->kind = tc_rng_uniform(&r) < 0.3 ? 3 : 2;
+            e->y = tc_rng_uniform(&r);
+        } else {                                    /* a result comes in */
+            e->kind = 0;
+            random_values(&r, e->v);
+            e->y = fabs(e->v[0] - 0.3) + fabs(e->v[2]) + 0.01 * e->v[3] + (e->v[4] == 2);
+            ntr++;
+        }
+        apply(kept, e, &err);
+        nev++;
+        f = fresh(liar);
+        for (size_t i = 0; i < nev; i++)
+            apply(f, &ev[i], &err);
+        CHECK_INT(err.code, TC_OK);
+        tc_tpe_reseed(kept, 1000 + (uint64_t)step);
+        tc_tpe_reseed(f, 1000 + (uint64_t)step);
+        CHECK_INT(tc_tpe_suggest(kept, out_k, &err), 0);
+        CHECK_INT(tc_tpe_suggest(f, out_f, &err), 0);
+        for (size_t p = 0; p < NP; p++) {
+            const double *vk, *lk, *gk, *vf, *lf, *gf;
+            long ck = -1, cf = -1, nk = tc_tpe_trace(kept, p, &vk, &lk, &gk, &ck),
+                         nf = tc_tpe_trace(f, p, &vf, &lf, &gf, &cf);
+            CHECK_INT(nk, nf);
+            CHECK(out_k[p] == out_f[p]);
+            joint_seen |= tc_tpe_in_joint_group(kept, p);
+            for (long i = 0; i < nk; i++) {
+                CHECK(vk[i] == vf[i]);
+                CHECK_NEAR(lk[i], lf[i], 1e-12 * (1 + fabs(lf[i])));
+                CHECK_NEAR(gk[i], gf[i], 1e-12 * (1 + fabs(gf[i])));
+            }
+            CHECK_INT(ck, cf);
+        }
+        tc_tpe_free(f);
+    }
+    CHECK(joint_seen);
+    tc_tpe_free(kept);
+}
+
+int main(void)
+{
+    compare_runs(0);
+    compare_runs(1);
+    TEST_MAIN_END();
+}
