@@ -142,6 +142,13 @@ typedef struct tc_host {
     int (*write_atomic_stream)(void *ctx, const char *path,
                                int (*next)(void *gen, tc_buf *out, tc_error *err), void *gen,
                                int durable, tc_error *err);
+    /* Optional: the cold store of finished trials' texts (runner_cold.c),
+     * so that 100,000 of them need not stay in memory. cold_put keeps len
+     * bytes and returns their position (>= 0), or -1 (they stay in
+     * memory); cold_get returns len bytes from pos, malloc'd and
+     * NUL-terminated, or NULL. */
+    long long (*cold_put)(void *ctx, const char *data, size_t len);
+    char *(*cold_get)(void *ctx, long long pos, size_t len);
 } tc_host;
 
 typedef struct tc_experiment_opts {
@@ -203,6 +210,11 @@ struct tc_trial {
     void *metrics;                /* tc_metrics * (metrics.c); NULL once compacted */
     char *cold_metrics;           /* a finished trial's metric analysis as JSON text
                                      (runner_cold.c), or NULL */
+    int cold_stored;              /* last_text and cold_metrics are in the host's cold
+                                     store at cold_pos (last_text_len + cold_metrics_len
+                                     bytes), not in memory */
+    long long cold_pos;
+    size_t cold_metrics_len;
     tc_status status;
     int num_failures;
     char *error_msg;              /* last failure text */

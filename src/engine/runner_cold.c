@@ -10,6 +10,8 @@
 #include <string.h>
 #include "runner_internal.h"
 
+static void store(tc_runner *r, tc_trial *t);
+
 static int is_final(tc_status s)
 {
     return s == TC_TERMINATED || s == TC_ERROR;
@@ -57,12 +59,62 @@ void tcp_trial_compact(tc_runner *r, tc_trial *t)
         json_decref(m);
     }
     tcp_trial_drop_result_tree(t);
+    store(r, t);
+}
+
+/* The texts go to the host's cold store, when it has one: last result then
+ * metric analysis, one record. */
+static void store(tc_runner *r, tc_trial *t)
+{
+    /* A searcher still to hear of its end reads the text (runner_search.c
+     * compacts it again once it has). */
+    if (!r->host.cold_put || t->cold_stored || !t->last_text || !t->cold_metrics ||
+        t->last_result || t->search_end_pending)
+        return;
+    size_t mlen = strlen(t->cold_metrics);
+    size_t n = t->last_text_len + mlen;
+    char *both = malloc(n + 1);
+    if (!both)
+        return;
+    memcpy(both, t->last_text, t->last_text_len);
+    memcpy(both + t->last_text_len, t->cold_metrics, mlen + 1);
+    long long pos = r->host.cold_put(r->host.ctx, both, n);
+    free(both);
+    if (pos < 0)
+        return;
+    t->cold_stored = 1;
+    t->cold_pos = pos;
+    t->cold_metrics_len = mlen;
+    free(t->last_text);
+    free(t->cold_metrics);
+    t->last_text = t->cold_metrics = NULL;
+}
+
+/* part 0: the last result, 1: the metric analysis; malloc'd, or NULL. */
+static char *fetch(const tc_runner *r, const tc_trial *t, int part)
+{
+    if (!t->cold_stored || !r->host.cold_get)
+        return NULL;
+    return part == 0 ? r->host.cold_get(r->host.ctx, t->cold_pos, t->last_text_len)
+                     : r->host.cold_get(r->host.ctx, t->cold_pos + (long long)t->last_text_len,
+                                        t->cold_metrics_len);
+}
+
+char *tcp_trial_cold_text(const tc_runner *r, const tc_trial *t, size_t *len)
+{
+    *len = t->last_text_len;
+    return fetch(r, t, 0);
 }
 
 void tcp_trial_drop_result_tree(tc_trial *t)
 {
     if (!is_final(t->status) || !t->last_result)
         return;
+    if (t->cold_stored) {
+        json_decref(t->last_result);   /* the text is in the cold store */
+        t->last_result = NULL;
+        return;
+    }
     if (!t->last_text) {
         /* on_complete's done=True lives only in the tree: keep it as text */
         tc_buf b;
@@ -78,12 +130,18 @@ void tcp_trial_drop_result_tree(tc_trial *t)
     t->last_result = NULL;
 }
 
-json_t *tcp_trial_metrics_json(const tc_trial *t)
+json_t *tcp_trial_metrics_json(const tc_runner *r, const tc_trial *t)
 {
     if (t->metrics)
         return tc_metrics_to_json((const tc_metrics *)t->metrics);
-    json_t *m = t->cold_metrics ? tc_json_loads(t->cold_metrics, strlen(t->cold_metrics), NULL)
-                                : NULL;
+    json_t *m = NULL;
+    if (t->cold_metrics) {
+        m = tc_json_loads(t->cold_metrics, strlen(t->cold_metrics), NULL);
+    } else {
+        char *text = fetch(r, t, 1);
+        m = text ? tc_json_loads(text, t->cold_metrics_len, NULL) : NULL;
+        free(text);
+    }
     return m ? m : json_object();
 }
 

@@ -75,7 +75,10 @@ void tcp_trial_compact(tc_runner *r, tc_trial *t);
 /* A finished trial's parsed last result goes (its text stays). */
 void tcp_trial_drop_result_tree(tc_trial *t);
 /* t's metric_analysis, new. */
-json_t *tcp_trial_metrics_json(const tc_trial *t);
+json_t *tcp_trial_metrics_json(const tc_runner *r, const tc_trial *t);
+/* The last result text of a trial whose texts are in the cold store
+ * (malloc'd; *len its length), or NULL. */
+char *tcp_trial_cold_text(const tc_runner *r, const tc_trial *t, size_t *len);
 
 /* runner_state.c: the experiment state without (with_checkpoints 0) or
  * with its "checkpoints" list; one entry of that list (new). */

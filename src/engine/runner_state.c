@@ -34,10 +34,16 @@ json_t *tc_trial_snapshot(const tc_runner *r, tc_trial *t)
     json_object_set_new(o, "start_time", t->start_time ? json_real(t->start_time) : json_null());
     json_object_set_new(o, "logdir", str_or_null(t->logdir));
     json_t *last = tc_trial_last_result(t);
+    if (!last && t->cold_stored) {
+        size_t len;
+        char *text = tcp_trial_cold_text(r, t, &len);
+        last = t->last_result = text ? tc_json_loads(text, len, NULL) : NULL;
+        free(text);
+    }
     json_object_set_new(o, "last_result", last ? json_incref(last) : json_object());
     json_object_set_new(o, "last_update_time", tc_json_real(t->last_update_time ? t->last_update_time
                                                                                 : -INFINITY));
-    json_object_set_new(o, "metric_analysis", tcp_trial_metrics_json(t));
+    json_object_set_new(o, "metric_analysis", tcp_trial_metrics_json(r, t));
     json_object_set_new(o, "error_file", str_or_null(t->error_file));
     json_object_set_new(o, "error_msg", str_or_null(t->error_msg));
     json_object_set_new(o, "custom_trial_name", str_or_null(t->custom_name));

@@ -410,6 +410,8 @@ void tcx_host_init(tc_host *host, tcx_host_ctx *h)
     host->sink_close = host_sink_close;
     host->write_atomic = host_write_atomic;
     host->write_atomic_stream = host_write_atomic_stream;
+    host->cold_put = tcx_cold_put;
+    host->cold_get = tcx_cold_get;
     host->remove_tree = host_remove_tree;
     host->journal = host_journal;
     host->cut_results = host_cut_results;

@@ -1,7 +1,7 @@
 /* test_runner_cold.c — many trials in one runner (issue 12): finished trials
  * compacted (runner_cold.c), the experiment state streamed one trial at a
  * time with the same bytes as the whole-tree dump (runner_state_stream.c),
- * and FIFO's start positions (runner_sched.c) still choosing the first
+ * finished trials' texts in the host's cold store, and FIFO's start positions (runner_sched.c) still choosing the first
  * PENDING trial when a lower one becomes PENDING again. */
 #include <stdlib.h>
 #include <string.h>
@@ -31,13 +31,35 @@ static int mem_stream(void *ctx, const char *path,
     return rc;
 }
 
+/* The cold store in memory: one buffer for every runner of the test. */
+static tc_buf cold;
+
+static long long mem_cold_put(void *ctx, const char *data, size_t len)
+{
+    long long pos = (long long)cold.len;
+    return tc_buf_append(&cold, data, len) < 0 ? -1 : pos;
+}
+
+static char *mem_cold_get(void *ctx, long long pos, size_t len)
+{
+    if (pos < 0 || (size_t)pos + len > cold.len)
+        return NULL;
+    char *out = malloc(len + 1);
+    memcpy(out, cold.data + pos, len);
+    out[len] = '\0';
+    return out;
+}
+
 static tc_runner *make(mem_fs *fs, int streamed, long n)
 {
     tc_error err;
     tc_error_init(&err);
     tc_host host = mem_fs_host(fs);
-    if (streamed)
+    if (streamed) {          /* and with the cold store */
         host.write_atomic_stream = mem_stream;
+        host.cold_put = mem_cold_put;
+        host.cold_get = mem_cold_get;
+    }
     tc_runner_opts ro;
     memset(&ro, 0, sizeof ro);
     ro.session_str = "2020-01-01_00-00-00";
@@ -143,6 +165,7 @@ static void test_finished_trials_are_compact(void)
         finished++;
         CHECK(t->tb == NULL && t->csv == NULL && t->metrics == NULL);
         CHECK(t->config_text == NULL && t->id_json == NULL && t->last_result == NULL);
+        CHECK(t->cold_stored && t->last_text == NULL && t->cold_metrics == NULL);
         json_t *snap = tc_trial_snapshot(r, t);
         json_t *score = json_object_get(json_object_get(snap, "metric_analysis"), "score");
         CHECK(json_is_real(json_object_get(score, "max")));
@@ -192,5 +215,6 @@ int main(void)
     test_streamed_state_is_the_same_file();
     test_finished_trials_are_compact();
     test_fifo_takes_the_lowest_pending();
+    tc_buf_free(&cold);
     TEST_MAIN_END();
 }
