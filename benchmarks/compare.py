@@ -123,6 +123,14 @@ def plan(runs):
         metric="import_s", title="footprint: import time", rounds=max(runs, 7))
     add("memory-3000", "trivial", ["tunec"], {"n": 3000}, {"n": 100},
         title="footprint: tunec driver memory at 3,000 trivial trials", timeout=300)
+    # scale (issue 12): 100,000 trivial trials in one experiment, one run
+    # (a few minutes); Ray with actor reuse at 1,000, the largest size whose
+    # one run fits this suite's budget.
+    add("scale-100000", "trivial", ["tunec"], {"n": 100_000}, {"n": 100}, rounds=1,
+        timeout=1800, title="scale: 100,000 trivial trials in one experiment (tunec alone)")
+    add("scale-ray-1000", "trivial", ["tunec", "ray-reuse"], {"n": 1000}, {"n": 10}, rounds=1,
+        timeout=900, title="scale: 1,000 trivial trials, one run each (Ray's largest size "
+        "within the budget)")
     return groups
 
 

@@ -59,11 +59,35 @@ def main():
             print("scheduled experiment, 200 trials x up to 100 results, {}: median {:.2f} s "
                   "wall, {:.0f} results ({:.0f} results/s)".format(
                       name, fig["wall_s"][0], fig["results"][0], fig["results_per_s"][0]))
+        scale_figures()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     # The decision cores alone, C against the Python reference (issue 4).
     subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                                  "sched_bench.py")], check=True)
+
+
+def scale_figures():
+    """Issue 12: many trivial trials in one experiment (benchmarks/scale.py,
+    each in a fresh process): time per trial and the driver's peak RSS growth
+    per trial, flat from 1,000 up; a killed run resumed. 100,000 trials (a few
+    minutes) only with BENCH_SCALE_100K=1."""
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scale.py")
+    sizes = [1000, 10_000] + ([100_000] if os.environ.get("BENCH_SCALE_100K") == "1" else [])
+    for mode in ("run", "resume"):
+        for n in sizes:
+            out = subprocess.run([sys.executable, script, mode, str(n)], capture_output=True,
+                                 text=True, check=True).stdout
+            fig = json.loads(out.strip().splitlines()[-1])
+            if mode == "run":
+                print("scale, {:,} trivial trials, 2 workers: {:.1f} s, {:.0f} us/trial, peak "
+                      "RSS growth {:.1f} MB ({:.2f} KB/trial)".format(
+                          n, fig["wall_s"], fig["us_per_trial"], fig["peak_rss_growth_mb"],
+                          fig["rss_kb_per_trial"]))
+            else:
+                print("scale resume, {:,} trials killed after {:,}: state read {:.2f} s, "
+                      "resumed run {:.1f} s".format(n, fig["killed_after_trials"],
+                                                    fig["state_read_s"], fig["wall_s"]))
 
 
 def analysis_load(tune, tmp, runs):

@@ -306,14 +306,15 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
     if raise_on_error:
         _raise_trial_error(trials)
 
-    incomplete = [t for t in trials if t.status != "TERMINATED"]
+    incomplete = [trials[i] for i, status in enumerate(trials.statuses())
+                  if status != "TERMINATED"]
     if incomplete:
         if raise_on_failed_trial:
             raise TrialsFailedError("Trials did not complete", incomplete)
         import logging
         logging.getLogger("ray.tune.tune").error("Trials did not complete: %s", incomplete)
     if return_trials:
-        return trials
+        return list(trials)
     from tunec.analysis import ExperimentAnalysis
     return ExperimentAnalysis(runner.state_file, trials=trials, default_metric=metric,
                               default_mode=mode)
@@ -744,7 +745,8 @@ class _Runner:
         if self.scheduler is not None and hasattr(self.scheduler, "_engine_debug"):
             final = self.run_handle.sched_debug()
             self.scheduler._engine_debug = lambda: final
-        return self.trials()
+        from tunec._trial_list import TrialList
+        return TrialList(self)    # Trial objects made when asked (issue 12)
 
     def _run_workers(self):
         handle = self.run_handle

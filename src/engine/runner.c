@@ -219,6 +219,10 @@ static void trial_free(tc_runner *r, tc_trial *t)
     tc_free(t->id_json);
     tc_free(t->tag_json);
     tc_metrics_free((tc_metrics *)t->metrics);
+    tc_free(t->cold_metrics);
+    tc_free(t->resources);
+    tc_free(t->gpu_ids);
+    tc_free(t->hostname);
     if (t->csv)
         tc_csv_free(t->csv);
     tc_ckpts_clear(&t->ckpts);
@@ -440,6 +444,8 @@ void tcp_set_status(tc_runner *r, tc_trial *t, tc_status next)
     r->count[next]++;
     t->status = next;
     tcp_event_status(r, t, next);
+    tcp_fifo_lower(r, t);
+    tcp_trial_compact(r, t);
 }
 
 static int push_trial(tc_runner *r, tc_trial *t, tc_error *err)
@@ -455,6 +461,7 @@ static int push_trial(tc_runner *r, tc_trial *t, tc_error *err)
     t->index = r->ntrials;
     r->trials[r->ntrials++] = t;
     r->count[t->status]++;
+    tcp_fifo_lower(r, t);
     return 0;
 }
 
@@ -860,15 +867,24 @@ static int runner_start_impl(tc_runner *r, tc_trial *t, long pid, const char *ho
     t->run_rows_base = t->n_results;
     t->restart_first = 0;
     t->ran_ahead = 0;
+    if (tc_trial_set_hostname(t, hostname) < 0)
+        return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
     if (open_sinks(r, t, err) < 0 || cache_texts(t, err) < 0)
         return -1;
-    tc_capacity_acquire(&r->capacity, tc_trial_resources(r, t), t->gpu_ids, &t->ngpu_ids);
+    int gpu_ids[TC_MAX_GPUS], ngpu_ids = 0;
+    tc_capacity_acquire(&r->capacity, tc_trial_resources(r, t), gpu_ids, &ngpu_ids);
+    tc_free(t->gpu_ids);
+    t->gpu_ids = NULL;
+    t->ngpu_ids = 0;
+    if (ngpu_ids > 0 && (t->gpu_ids = tc_malloc((size_t)ngpu_ids * sizeof *gpu_ids)) != NULL) {
+        memcpy(t->gpu_ids, gpu_ids, (size_t)ngpu_ids * sizeof *gpu_ids);
+        t->ngpu_ids = ngpu_ids;
+    }
     tcp_set_status(r, t, TC_RUNNING);
     r->running++;
     if (t->start_time == 0)
         t->start_time = now;
     t->pid = pid;
-    snprintf(t->hostname, sizeof t->hostname, "%s", hostname ? hostname : "");
     tcp_event(r, t, TC_EVT_START, NULL, 0);
     if (t->restored_iteration >= 0 || (ex->opts.restore_path && !tc_ckpts_newest(&t->ckpts)))
         tcp_event(r, t, TC_EVT_RESTORE, NULL, 0);
@@ -881,6 +897,8 @@ void tcp_leave_running(tc_runner *r, tc_trial *t, tc_status next)
     int was_running = t->status == TC_RUNNING;
     if (was_running) {
         tc_capacity_release(&r->capacity, tc_trial_resources(r, t), t->gpu_ids, t->ngpu_ids);
+        tc_free(t->gpu_ids);
+        t->gpu_ids = NULL;
         t->ngpu_ids = 0;
         r->running--;
         tcp_trial_close_sinks(r, t, next == TC_TERMINATED || next == TC_ERROR);
@@ -1033,10 +1051,5 @@ int tc_runner_is_finished(const tc_runner *r)
         return r->running == 0;
     if (!tc_runner_generation_done(r))
         return 0;
-    for (long i = 0; i < r->ntrials; i++) {
-        tc_status s = r->trials[i]->status;
-        if (s == TC_PENDING || s == TC_RUNNING || s == TC_PAUSED)
-            return 0;
-    }
-    return 1;
+    return r->count[TC_PENDING] + r->count[TC_RUNNING] + r->count[TC_PAUSED] == 0;
 }

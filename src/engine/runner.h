@@ -134,6 +134,21 @@ typedef struct tc_host {
      * "the experiment's request", -1 + err. */
     int (*trial_resources)(void *ctx, int experiment, const json_t *config, json_t **request,
                            tc_error *err);
+    /* Optional: write_atomic of data produced in pieces, so a large file
+     * (the experiment state of 100,000 trials) is never whole in memory:
+     * the host calls next(gen, out) with out emptied, writes what it added
+     * and calls again while it returns 1; 0 is the end, -1 + err a failure
+     * (the old file stays). */
+    int (*write_atomic_stream)(void *ctx, const char *path,
+                               int (*next)(void *gen, tc_buf *out, tc_error *err), void *gen,
+                               int durable, tc_error *err);
+    /* Optional: the cold store of finished trials' texts (runner_cold.c),
+     * so that 100,000 of them need not stay in memory. cold_put keeps len
+     * bytes and returns their position (>= 0), or -1 (they stay in
+     * memory); cold_get returns len bytes from pos, malloc'd and
+     * NUL-terminated, or NULL. */
+    long long (*cold_put)(void *ctx, const char *data, size_t len);
+    char *(*cold_get)(void *ctx, long long pos, size_t len);
 } tc_host;
 
 typedef struct tc_experiment_opts {
@@ -192,19 +207,27 @@ struct tc_trial {
     char *config_text;            /* public config as JSON text (spliced into results) */
     char *id_json, *tag_json;     /* trial_id / experiment_tag as JSON strings (tag: NULL
                                      when empty) */
-    void *metrics;                /* tc_metrics * (metrics.c) */
+    void *metrics;                /* tc_metrics * (metrics.c); NULL once compacted */
+    char *cold_metrics;           /* a finished trial's metric analysis as JSON text
+                                     (runner_cold.c), or NULL */
+    int cold_stored;              /* last_text and cold_metrics are in the host's cold
+                                     store at cold_pos (last_text_len + cold_metrics_len
+                                     bytes), not in memory */
+    long long cold_pos;
+    size_t cold_metrics_len;
     tc_status status;
     int num_failures;
     char *error_msg;              /* last failure text */
     char *error_file;
-    tc_resources resources;       /* its own request, when has_own_resources */
+    tc_resources *resources;      /* its own request (owned), when has_own_resources; a
+                                     pointer, as most trials use the experiment's (~1 KB) */
     int has_own_resources;        /* host.trial_resources gave one (else the experiment's) */
-    int gpu_ids[TC_MAX_GPUS];
+    int *gpu_ids;                 /* ngpu_ids GPUs it holds while RUNNING (owned) or NULL */
     int ngpu_ids;
     double start_time;            /* first start, epoch s; 0 before */
     double last_update_time;
     long pid;                     /* of the worker running it, 0 if none */
-    char hostname[256];
+    char *hostname;               /* where it runs (owned), NULL before its first start */
     long n_results;               /* result rows in its files */
     long run_rows_base;           /* n_results when the current run started: a checkpoint
                                      after the run's k-th report follows row base + k */
@@ -243,6 +266,11 @@ struct tc_trial {
                                      RUNNING (a function runs ahead of the driver): those
                                      were not logged, so the run's end is not the trial's */
 };
+
+/* Where t runs (a worker's host name; NULL: ""), copied; kept as one
+ * string per trial rather than a fixed array (runner_cold.c). -1 when out
+ * of memory (the old name stays). */
+int tc_trial_set_hostname(tc_trial *t, const char *hostname);
 
 /* New runner; opts and host are copied. */
 tc_runner *tc_runner_new(const tc_runner_opts *opts, const tc_host *host, tc_error *err);

@@ -35,6 +35,10 @@ struct tc_runner {
     long next_variant_index;       /* tag counter, shared by experiments (§5.4) */
     long running;
     long count[5];                 /* trials per tc_status (tcp_set_status keeps it) */
+    long fifo_from[2];             /* FIFO: no PENDING [0] / PAUSED [1] trial has a lower
+                                      index (tcp_set_status lowers it, fifo_choose raises
+                                      it), so a choice does not rescan finished trials */
+    int any_restart_first;         /* some trial was ever flagged restart_first (PBT) */
     int stopping;                  /* stop_all requested */
     int interrupted;               /* Ctrl-C: end without finishing trials */
     long total_results;
@@ -75,6 +79,25 @@ void tcp_journal(tc_runner *r, json_t *event);
 int tcp_journal_check(tc_runner *r, int rc, tc_error *err);
 void tcp_journal_status(tc_runner *r, const tc_trial *t);
 
+/* runner_cold.c: a finished trial (TERMINATED/ERROR, sinks closed) drops
+ * its writers and keeps its result and metric analysis as text. */
+void tcp_trial_compact(tc_runner *r, tc_trial *t);
+/* A finished trial's parsed last result goes (its text stays). */
+void tcp_trial_drop_result_tree(tc_trial *t);
+/* t's metric_analysis, new. */
+json_t *tcp_trial_metrics_json(const tc_runner *r, const tc_trial *t);
+/* The last result text of a trial whose texts are in the cold store
+ * (malloc'd; *len its length), or NULL. */
+char *tcp_trial_cold_text(const tc_runner *r, const tc_trial *t, size_t *len);
+
+/* runner_state.c: the experiment state without (with_checkpoints 0) or
+ * with its "checkpoints" list; one entry of that list (new). */
+json_t *tcp_runner_state(const tc_runner *r, double start_time, int with_checkpoints);
+json_t *tcp_state_entry(const tc_runner *r, tc_trial *t);
+/* runner_state_stream.c: tc_runner_write_state through
+ * host.write_atomic_stream, one trial at a time (same bytes). */
+int tcp_write_state_streamed(tc_runner *r, double start_time, tc_error *err);
+
 /* runner_resume.c */
 /* Resume: the regenerated trial t takes over its earlier session's record. */
 int tcp_apply_record(tc_runner *r, tc_trial *t, const json_t *rec, tc_error *err);
@@ -108,6 +131,9 @@ int tcp_sched_on_error(tc_runner *r, tc_trial *t, tc_error *err);
 /* Moves t out of RUNNING as the scheduler decided (after its line was
  * logged) and returns what the host must do with its worker. */
 tc_decision tcp_sched_apply(tc_runner *r, tc_trial *t, int sched_decision);
+/* t became PENDING or PAUSED (or was added): FIFO's start positions
+ * (fifo_from) move down to it. */
+void tcp_fifo_lower(tc_runner *r, const tc_trial *t);
 /* The scheduler's choice among PENDING/PAUSED trials (NULL: none). */
 tc_trial *tcp_sched_choose(tc_runner *r, tc_error *err);
 /* 1 when t's resources fit now and it is not being saved. */

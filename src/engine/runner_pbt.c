@@ -120,6 +120,7 @@ int tcp_pbt_clone_into(tc_runner *r, tc_trial *t, tc_trial *donor, tc_pbt_step *
     step->new_config = NULL;
     step->new_tag = NULL;
     t->restart_first = 1;
+    r->any_restart_first = 1;
     t->restart_keep_files = 1;
     if (r->sched->log_config && step->log_line && log_clone(r, t, donor, step->log_line, err) < 0)
         return -1;
@@ -164,6 +165,7 @@ int tcp_replay_result(tc_runner *r, tc_trial *t, const sched_input *in, tc_error
     }
     tcp_reconfigure(r, t, copy, tag.data);   /* takes the buffer */
     t->restart_first = 1;
+    r->any_restart_first = 1;
     s->replay_next++;
     return 0;
 }

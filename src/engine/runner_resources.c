@@ -7,7 +7,7 @@
 
 const tc_resources *tc_trial_resources(const tc_runner *r, const tc_trial *t)
 {
-    return t->has_own_resources ? &t->resources : &r->exps[t->experiment].opts.resources;
+    return t->has_own_resources ? t->resources : &r->exps[t->experiment].opts.resources;
 }
 
 /* The error of a bad request, naming the trial (its tag shows the config
@@ -28,11 +28,15 @@ int tcp_trial_ask_resources(tc_runner *r, tc_trial *t, tc_error *err)
         return rc;
     tc_error why;
     tc_error_init(&why);
+    if (!t->resources && !(t->resources = tc_calloc(1, sizeof *t->resources))) {
+        json_decref(request);
+        return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+    }
     /* A request that can never fit fails the run when the trial is made
      * (before any trial starts, for a space generated up front): Ray
      * would leave it PENDING for ever. */
-    rc = tc_resources_parse(request, &t->resources, "resources", &why);
-    if (rc == 0 && !tc_capacity_can_ever_fit(&r->capacity, &t->resources, &why))
+    rc = tc_resources_parse(request, t->resources, "resources", &why);
+    if (rc == 0 && !tc_capacity_can_ever_fit(&r->capacity, t->resources, &why))
         rc = -1;
     json_decref(request);
     if (rc < 0)

@@ -350,14 +350,18 @@ static int runner_on_checkpoint_impl(tc_runner *r, tc_trial *t, const char *dir,
         attr += 4;
     int has_score = 0;
     double score = 0;
-    if (t->last_text &&
-        tc_scan_result(&r->scan, t->last_text, t->last_text_len, "config", NULL) == 0) {
+    size_t cold_len = 0;
+    char *cold = t->cold_stored ? tcp_trial_cold_text(r, t, &cold_len) : NULL;  /* ended */
+    const char *last = cold ? cold : t->last_text;
+    size_t last_len = cold ? cold_len : t->last_text_len;
+    if (last && tc_scan_result(&r->scan, last, last_len, "config", NULL) == 0) {
         long i = tc_scan_find(&r->scan, attr, strlen(attr));
         if (i >= 0 && r->scan.fields[i].type == TC_F_NUMBER) {
             score = negate ? -r->scan.fields[i].num : r->scan.fields[i].num;
             has_score = score == score;
         }
     }
+    tc_free(cold);
     void *pair[2] = {r, t};
     if (tc_ckpts_add(&t->ckpts, dir, path, iteration, rows, has_score, score,
                      ex->opts.keep_checkpoints_num, delete_checkpoint_dir, pair, err) < 0)

@@ -477,13 +477,35 @@ static tc_trial *fifo_choose(tc_runner *r)
 {
     for (int pass = 0; pass < 2; pass++) {
         tc_status want = pass == 0 ? TC_PENDING : TC_PAUSED;
-        for (long i = 0; i < r->ntrials; i++) {
+        if (r->count[want] == 0)
+            continue;
+        long i = r->fifo_from[pass];
+        while (i < r->ntrials && r->trials[i]->status != want)
+            i++;
+        r->fifo_from[pass] = i;     /* nothing wanted below the first one found */
+        /* Trials that cannot start now are skipped; one sharing a refused
+         * request (its experiment's) is refused without asking again. */
+        const tc_resources *refused = NULL;
+        for (; i < r->ntrials; i++) {
             tc_trial *t = r->trials[i];
-            if (t->status == want && tcp_can_start(r, t))
+            if (t->status != want || t->saving)
+                continue;
+            const tc_resources *req = tc_trial_resources(r, t);
+            if (req == refused)
+                continue;
+            if (tcp_can_start(r, t))
                 return t;
+            refused = req;
         }
     }
     return NULL;
+}
+
+void tcp_fifo_lower(tc_runner *r, const tc_trial *t)
+{
+    int pass = t->status == TC_PENDING ? 0 : t->status == TC_PAUSED ? 1 : -1;
+    if (pass >= 0 && t->index < r->fifo_from[pass])
+        r->fifo_from[pass] = t->index;
 }
 
 long tc_runner_sched_builtin_choose(tc_runner *r)
@@ -622,7 +644,7 @@ tc_trial *tcp_sched_choose(tc_runner *r, tc_error *err)
 {
     /* Trials a scheduler restarts at once come first (Ray restarts a
      * cloned trial before anything else runs). */
-    for (long i = 0; i < r->ntrials; i++) {
+    for (long i = 0; r->any_restart_first && i < r->ntrials; i++) {
         tc_trial *t = r->trials[i];
         if (t->restart_first && (t->status == TC_PENDING || t->status == TC_PAUSED)) {
             if (tcp_can_start(r, t))

@@ -287,11 +287,14 @@ static int deliver_ends(tc_runner *r, tc_error *err)
             continue;
         t->search_end_pending = 0;
         r->search_ends--;
-        if (t->experiment != s->experiment)
+        if (t->experiment != s->experiment) {
+            tcp_trial_compact(r, t);
             continue;
+        }
         s->waiting = 0;
         if (s->ops->end(r, s->impl, t, err) < 0)
             return -1;
+        tcp_trial_compact(r, t);   /* heard: its texts may go to the cold store */
     }
     return 0;
 }

@@ -57,15 +57,22 @@ json_t *tc_trial_snapshot(const tc_runner *r, tc_trial *t)
     put(o, "start_time", t->start_time ? json_real(t->start_time) : json_null(), &ok);
     put(o, "logdir", str_or_null(t->logdir), &ok);
     json_t *last = tc_trial_last_result(t);
+    if (!last && t->cold_stored) {
+        size_t len;
+        char *text = tcp_trial_cold_text(r, t, &len);
+        last = t->last_result = text ? tc_json_loads(text, len, NULL) : NULL;
+        tc_free(text);
+    }
     put(o, "last_result", last ? json_incref(last) : json_object(), &ok);
     put(o, "last_update_time",
         tc_json_real(t->last_update_time ? t->last_update_time : -INFINITY), &ok);
-    put(o, "metric_analysis", tc_metrics_to_json((const tc_metrics *)t->metrics), &ok);
+    put(o, "metric_analysis", tcp_trial_metrics_json(r, t), &ok);
     put(o, "error_file", str_or_null(t->error_file), &ok);
     put(o, "error_msg", str_or_null(t->error_msg), &ok);
     put(o, "custom_trial_name", str_or_null(t->custom_name), &ok);
     put(o, "location",
-        t->pid ? json_pack("[sI]", t->hostname, (json_int_t)t->pid) : json_null(), &ok);
+        t->pid ? json_pack("[sI]", t->hostname ? t->hostname : "", (json_int_t)t->pid)
+               : json_null(), &ok);
     put(o, "n_results", json_integer(t->n_results), &ok);
     /* tunec's own resume data: the config with its markers (opaque values by
      * id), the checkpoints, the experiment. */
@@ -79,6 +86,7 @@ json_t *tc_trial_snapshot(const tc_runner *r, tc_trial *t)
         newest && t->logdir ? json_pack("{s:s,s:I}", "path", newest->path, "iteration",
                                         (json_int_t)newest->iteration)
                             : json_null(), &ok);
+    tcp_trial_drop_result_tree(t);   /* o holds it; a finished trial keeps its text */
     if (!ok || !o) {
         json_decref(o);
         return NULL;
@@ -86,20 +94,32 @@ json_t *tc_trial_snapshot(const tc_runner *r, tc_trial *t)
     return o;
 }
 
+json_t *tcp_state_entry(const tc_runner *r, tc_trial *t)
+{
+    json_t *snap = tc_trial_snapshot(r, t);
+    /* Files hold the public form of configs (objects as their repr). */
+    if (snap && json_object_set_new(snap, "config", tcp_public_copy(t->config)) < 0) {
+        json_decref(snap);
+        return NULL;
+    }
+    return snap;
+}
+
 json_t *tc_runner_state(const tc_runner *r, double start_time)
+{
+    return tcp_runner_state(r, start_time, 1);
+}
+
+json_t *tcp_runner_state(const tc_runner *r, double start_time, int with_checkpoints)
 {
     int ok = 1;
     json_t *state = json_object();
     json_t *checkpoints = json_array();
-    for (long i = 0; i < r->ntrials; i++) {
-        json_t *snap = tc_trial_snapshot(r, r->trials[i]);
-        /* Files hold the public form of configs (objects as their repr). */
-        put(snap, "config", tcp_public_copy(r->trials[i]->config), &ok);
-        append(checkpoints, snap, &ok);
-    }
+    for (long i = 0; with_checkpoints && i < r->ntrials; i++)
+        append(checkpoints, tcp_state_entry(r, r->trials[i]), &ok);
     /* A resumed session carries forward the records its spaces have not
      * regenerated yet, so resuming it again finds every trial. */
-    if (r->records) {
+    if (r->records && with_checkpoints) {
         const char *id;
         json_t *rec;
         json_object_foreach(r->records, id, rec) {
@@ -134,6 +154,8 @@ json_t *tc_runner_state(const tc_runner *r, double start_time)
 
 int tc_runner_write_state(tc_runner *r, double start_time, tc_error *err)
 {
+    if (r->host.write_atomic_stream)
+        return tcp_write_state_streamed(r, start_time, err);
     int rc = 0;
     json_t *state = tc_runner_state(r, start_time);
     tc_buf b;

@@ -63,6 +63,7 @@ typedef struct {
     double time_budget_s;
     double stop_grace_s;
     double last_state_write;
+    double last_state_cost;        /* seconds the last snapshot write took (auto period) */
     double state_period_s;
     double heartbeat_timeout_s; /* a busy worker silent this long is hung */
     int reuse_actors;

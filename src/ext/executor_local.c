@@ -252,7 +252,7 @@ static int start_trials(RunObject *self, tc_error *err)
         }
         worker *w = &self->workers[slot];
         t->pid = w->pid;
-        snprintf(t->hostname, sizeof t->hostname, "%s", w->hostname);
+        (void)tc_trial_set_hostname(t, w->hostname);   /* out of memory: the old name */
         if (send_start(self, w, t, err) < 0)
             return -1;
     }
@@ -335,10 +335,18 @@ int tcx_name_trials(RunObject *self, long from, long to, tc_error *err)
 static int maybe_write_state(RunObject *self, int force, tc_error *err)
 {
     double now = tcx_now();
-    if (!force && now - self->last_state_write < self->state_period_s)
+    /* Ray's "auto" checkpoint period: a snapshot costs O(trials), so the
+     * period grows to 19 times the last write's duration (writes take at
+     * most 5% of the run) and a large experiment's per-trial cost stays flat. */
+    double period = self->state_period_s;
+    if (period < 19 * self->last_state_cost)
+        period = 19 * self->last_state_cost;
+    if (!force && now - self->last_state_write < period)
         return 0;
-    self->last_state_write = now;
-    return tc_runner_write_state(self->runner, self->start_time, err);
+    int rc = tc_runner_write_state(self->runner, self->start_time, err);
+    self->last_state_write = tcx_now();
+    self->last_state_cost = self->last_state_write - now;
+    return rc;
 }
 
 static int workers_busy(RunObject *self)

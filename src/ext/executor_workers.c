@@ -241,7 +241,7 @@ int tcx_handle_frame(RunObject *self, worker *w, const tc_frame *f, tc_error *er
         if (w->trial >= 0) {
             tc_trial *cur = tc_runner_trial(self->runner, w->trial);
             if (cur)
-                snprintf(cur->hostname, sizeof cur->hostname, "%s", w->hostname);
+                (void)tc_trial_set_hostname(cur, w->hostname);   /* as in executor_local.c */
         }
         json_decref(hello);
         if (w->state == W_STARTING)

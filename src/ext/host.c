@@ -228,8 +228,12 @@ static int write_all(int fd, const char *data, size_t len)
     return 0;
 }
 
-int tcx_write_atomic(const char *path, const char *data, size_t len, int durable,
-                     tc_error *err)
+/* write_atomic with the data from next() in pieces (tc_host.write_atomic_stream).
+ * A storage failure is the experiment's, so a TuneError naming the file;
+ * the old file stays as it was (the temp file is removed). */
+static int write_atomic_stream(const char *path,
+                               int (*next)(void *gen, tc_buf *out, tc_error *err), void *gen,
+                               int durable, tc_error *err)
 {
     size_t n = strlen(path) + 32;
     char *tmp = tc_malloc(n);
@@ -237,30 +241,59 @@ int tcx_write_atomic(const char *path, const char *data, size_t len, int durable
         return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
     snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    /* A storage failure is the experiment's, so a TuneError naming the file;
-     * the old file stays as it was (the temp file is removed). */
-    if (fd < 0 || write_all(fd, data, len) < 0 || (durable && fsync(fd) < 0)) {
-        tc_error_set(err, TC_ERR_TUNE, "cannot write %s: %s", path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        unlink(tmp);
-        tc_free(tmp);
-        return -1;
+    int rc = fd < 0 ? tc_error_set(err, TC_ERR_TUNE, "cannot write %s: %s", path, strerror(errno))
+                    : 1;
+    tc_buf b;
+    tc_buf_init(&b);
+    while (rc == 1) {
+        tc_buf_clear(&b);
+        rc = next(gen, &b, err);
+        if (rc >= 0 && b.len && write_all(fd, b.data, b.len) < 0)
+            rc = tc_error_set(err, TC_ERR_TUNE, "cannot write %s: %s", path, strerror(errno));
     }
-    if (close(fd) < 0) {
-        tc_error_set(err, TC_ERR_TUNE, "cannot write %s: %s", path, strerror(errno));
+    tc_buf_free(&b);
+    if (rc == 0 && durable && fsync(fd) < 0)
+        rc = tc_error_set(err, TC_ERR_TUNE, "cannot write %s: %s", path, strerror(errno));
+    if (fd >= 0 && close(fd) < 0 && rc == 0)
+        rc = tc_error_set(err, TC_ERR_TUNE, "cannot write %s: %s", path, strerror(errno));
+    if (rc == 0 && rename(tmp, path) < 0)
+        rc = tc_error_set(err, TC_ERR_TUNE, "cannot replace %s: %s", path, strerror(errno));
+    if (rc < 0)
         unlink(tmp);
-        tc_free(tmp);
-        return -1;
-    }
-    if (rename(tmp, path) < 0) {
-        tc_error_set(err, TC_ERR_TUNE, "cannot replace %s: %s", path, strerror(errno));
-        unlink(tmp);
-        tc_free(tmp);
-        return -1;
-    }
     tc_free(tmp);
-    return 0;
+    return rc;
+}
+
+/* The whole text as one piece, for tcx_write_atomic. */
+struct one_piece {
+    const char *data;
+    size_t len;
+};
+
+static int next_piece(void *gen, tc_buf *out, tc_error *err)
+{
+    struct one_piece *p = gen;
+    if (!p->data)
+        return 0;
+    int rc = tc_buf_append(out, p->data, p->len) < 0
+                 ? tc_error_set(err, TC_ERR_NOMEM, "out of memory") : 1;
+    p->data = NULL;
+    return rc;
+}
+
+int tcx_write_atomic(const char *path, const char *data, size_t len, int durable,
+                     tc_error *err)
+{
+    struct one_piece piece = {data ? data : "", len};
+    return write_atomic_stream(path, next_piece, &piece, durable, err);
+}
+
+static int host_write_atomic_stream(void *ctx, const char *path,
+                                    int (*next)(void *gen, tc_buf *out, tc_error *err),
+                                    void *gen, int durable, tc_error *err)
+{
+    (void)ctx;
+    return write_atomic_stream(path, next, gen, durable, err);
 }
 
 static int host_write_atomic(void *ctx, const char *path, const char *data, size_t len,
@@ -477,6 +510,9 @@ void tcx_host_init(tc_host *host, tcx_host_ctx *h)
     host->sink_write = host_sink_write;
     host->sink_close = host_sink_close;
     host->write_atomic = host_write_atomic;
+    host->write_atomic_stream = host_write_atomic_stream;
+    host->cold_put = tcx_cold_put;
+    host->cold_get = tcx_cold_get;
     host->remove_tree = host_remove_tree;
     host->journal = host_journal;
     host->cut_results = host_cut_results;

@@ -22,6 +22,9 @@ void tcx_sinks_flush(tcx_host_ctx *h);
  * has failed: the run must stop with that TuneError. */
 int tcx_host_failed(tcx_host_ctx *h, tc_error *err);
 int tcx_mkdirs(const char *path, tc_error *err);
+/* host_cold.c: tc_host's cold store (an unlinked temporary file). */
+long long tcx_cold_put(void *ctx, const char *data, size_t len);
+char *tcx_cold_get(void *ctx, long long pos, size_t len);
 int tcx_write_atomic(const char *path, const char *data, size_t len, int durable,
                      tc_error *err);
 double tcx_now(void);

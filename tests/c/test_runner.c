@@ -168,8 +168,15 @@ static void test_results_and_stop_dict(void)
     /* A result without `done` gets it before the driver's trial fields. */
     CHECK(strncmp(csv, "acc,training_iteration,done,trial_id,experiment_tag\r\n", 53) == 0);
     CHECK(strstr(csv, "nan,3,True,00000,0\r\n") != NULL);
-    double last;
-    CHECK(tc_metrics_get((tc_metrics *)t->metrics, "acc", "last", &last) == 1);
+    /* Finished: compacted (runner_cold.c), its metric analysis kept as text
+     * and given back whole by the snapshot. */
+    CHECK(t->metrics == NULL && t->cold_metrics != NULL && t->tb == NULL && t->csv == NULL);
+    json_t *snap = tc_trial_snapshot(r, t);
+    json_t *acc = json_object_get(json_object_get(snap, "metric_analysis"), "acc");
+    CHECK(json_object_get(acc, "last") != NULL && json_object_get(acc, "max") != NULL);
+    CHECK(json_is_true(json_object_get(json_object_get(snap, "last_result"), "done")));
+    CHECK(t->last_result == NULL && t->last_text != NULL);   /* the tree went back to text */
+    json_decref(snap);
     CHECK_INT(t->n_results, 3);
     tc_runner_free(r);
     mem_fs_free(&h.fs);
@@ -287,7 +294,7 @@ static void test_function_return_marks_done(void)
     tc_error err;
     tc_error_init(&err);
     tc_runner_on_complete(r, t, &err);
-    CHECK(json_is_true(json_object_get(t->last_result, "done")));
+    CHECK(json_is_true(json_object_get(tc_trial_last_result(t), "done")));
     CHECK_INT(count_lines(mem_file_text(&h.fs, t->logdir, "result.json")), 2);   /* no extra row */
     tc_runner_free(r);
     mem_fs_free(&h.fs);

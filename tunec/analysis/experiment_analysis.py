@@ -407,8 +407,9 @@ class ExperimentAnalysis(Analysis):
         else:
             # With the trials of a live run, the state file and the results
             # are read on first use rather than here, so tune.run returns
-            # without reading back what it just wrote.
-            self._trials = list(trials)
+            # without reading back what it just wrote. A run's TrialList
+            # stays lazy (its trials are made when asked).
+            self._trials = trials if _is_trial_list(trials) else list(trials)
         super().__init__(self._experiment_dir_of_state, default_metric=default_metric,
                          default_mode=default_mode, _lazy=lazy)
 
@@ -640,3 +641,8 @@ def _results_frame(trials):
     if not records:
         return pd.DataFrame()
     return pd.DataFrame.from_records(records, index="trial_id")
+
+
+def _is_trial_list(trials):
+    from tunec._trial_list import TrialList
+    return isinstance(trials, TrialList)

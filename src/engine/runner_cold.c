@@ -1,0 +1,160 @@
+/* runner_cold.c — a finished trial kept compactly (issue 12: 100,000 trials
+ * in one driver). Once a trial is TERMINATED or ERROR for good its logging
+ * state (TensorBoard writer, CSV columns) is never used again, its last
+ * result is only read by snapshots, and its metric analysis no longer
+ * changes: the writers are freed, the result stays as its text only and the
+ * analysis becomes JSON text. Snapshots parse them back when asked
+ * (tcp_trial_metrics_json, tc_trial_last_result). The runner calls
+ * tcp_trial_compact after every change to a final status. */
+#include <stdlib.h>
+#include <string.h>
+#include "runner_internal.h"
+
+static void store(tc_runner *r, tc_trial *t);
+
+static int is_final(tc_status s)
+{
+    return s == TC_TERMINATED || s == TC_ERROR;
+}
+
+/* b's text in an allocation of its size (a tc_buf doubles: up to half of
+ * it would be slack, kept for the life of the run). Takes the buffer. */
+static char *fit(tc_buf *b)
+{
+    char *p = tc_realloc(b->data, b->len + 1);
+    return p ? p : b->data;
+}
+
+void tcp_trial_compact(tc_runner *r, tc_trial *t)
+{
+    (void)r;
+    if (!is_final(t->status) || t->json_sink || t->csv_sink || t->tb_sink)
+        return;
+    /* A final status never goes back to PENDING or PAUSED in this runner;
+     * a resume builds fresh trials. */
+    tc_tfevents_free((tc_tfevents *)t->tb);
+    t->tb = NULL;
+    if (t->csv) {
+        tc_csv_free(t->csv);
+        t->csv = NULL;
+    }
+    /* the texts spliced into its results (cache_texts rebuilds them at a
+     * start, which a finished trial has no more of) */
+    tc_free(t->config_text);
+    tc_free(t->id_json);
+    tc_free(t->tag_json);
+    t->config_text = t->id_json = t->tag_json = NULL;
+    if (t->metrics) {
+        json_t *m = tc_metrics_to_json((const tc_metrics *)t->metrics);
+        tc_buf b;
+        tc_buf_init(&b);
+        if (m && tc_json_dump(m, &b, TC_DUMP_COMPACT) == 0 && b.data) {
+            tc_free(t->cold_metrics);
+            t->cold_metrics = fit(&b);
+            tc_metrics_free((tc_metrics *)t->metrics);
+            t->metrics = NULL;
+        } else {
+            tc_buf_free(&b);              /* out of memory: keep the struct */
+        }
+        json_decref(m);
+    }
+    tcp_trial_drop_result_tree(t);
+    store(r, t);
+}
+
+/* The texts go to the host's cold store, when it has one: last result then
+ * metric analysis, one record. */
+static void store(tc_runner *r, tc_trial *t)
+{
+    /* A searcher still to hear of its end reads the text (runner_search.c
+     * compacts it again once it has). */
+    if (!r->host.cold_put || t->cold_stored || !t->last_text || !t->cold_metrics ||
+        t->last_result || t->search_end_pending)
+        return;
+    size_t mlen = strlen(t->cold_metrics);
+    size_t n = t->last_text_len + mlen;
+    char *both = tc_malloc(n + 1);
+    if (!both)
+        return;
+    memcpy(both, t->last_text, t->last_text_len);
+    memcpy(both + t->last_text_len, t->cold_metrics, mlen + 1);
+    long long pos = r->host.cold_put(r->host.ctx, both, n);
+    tc_free(both);
+    if (pos < 0)
+        return;
+    t->cold_stored = 1;
+    t->cold_pos = pos;
+    t->cold_metrics_len = mlen;
+    tc_free(t->last_text);
+    tc_free(t->cold_metrics);
+    t->last_text = t->cold_metrics = NULL;
+}
+
+/* part 0: the last result, 1: the metric analysis; malloc'd, or NULL. */
+static char *fetch(const tc_runner *r, const tc_trial *t, int part)
+{
+    if (!t->cold_stored || !r->host.cold_get)
+        return NULL;
+    return part == 0 ? r->host.cold_get(r->host.ctx, t->cold_pos, t->last_text_len)
+                     : r->host.cold_get(r->host.ctx, t->cold_pos + (long long)t->last_text_len,
+                                        t->cold_metrics_len);
+}
+
+char *tcp_trial_cold_text(const tc_runner *r, const tc_trial *t, size_t *len)
+{
+    *len = t->last_text_len;
+    return fetch(r, t, 0);
+}
+
+void tcp_trial_drop_result_tree(tc_trial *t)
+{
+    if (!is_final(t->status) || !t->last_result)
+        return;
+    if (t->cold_stored) {
+        json_decref(t->last_result);   /* the text is in the cold store */
+        t->last_result = NULL;
+        return;
+    }
+    if (!t->last_text) {
+        /* on_complete's done=True lives only in the tree: keep it as text */
+        tc_buf b;
+        tc_buf_init(&b);
+        if (tc_json_dump(t->last_result, &b, TC_DUMP_COMPACT) < 0 || !b.data) {
+            tc_buf_free(&b);
+            return;
+        }
+        t->last_text_len = b.len;
+        t->last_text = fit(&b);
+    }
+    json_decref(t->last_result);
+    t->last_result = NULL;
+}
+
+json_t *tcp_trial_metrics_json(const tc_runner *r, const tc_trial *t)
+{
+    if (t->metrics)
+        return tc_metrics_to_json((const tc_metrics *)t->metrics);
+    json_t *m = NULL;
+    if (t->cold_metrics) {
+        m = tc_json_loads(t->cold_metrics, strlen(t->cold_metrics), NULL);
+    } else {
+        char *text = fetch(r, t, 1);
+        m = text ? tc_json_loads(text, t->cold_metrics_len, NULL) : NULL;
+        tc_free(text);
+    }
+    return m ? m : json_object();
+}
+
+int tc_trial_set_hostname(tc_trial *t, const char *hostname)
+{
+    if (!hostname)
+        hostname = "";
+    if (t->hostname && strcmp(t->hostname, hostname) == 0)
+        return 0;   /* the usual case: the same host every start */
+    char *copy = tcp_xstrdup(hostname);
+    if (!copy)
+        return -1;  /* out of memory: the old name stays */
+    tc_free(t->hostname);
+    t->hostname = copy;
+    return 0;
+}

@@ -1,0 +1,220 @@
+/* test_runner_cold.c — many trials in one runner (issue 12): finished trials
+ * compacted (runner_cold.c), the experiment state streamed one trial at a
+ * time with the same bytes as the whole-tree dump (runner_state_stream.c),
+ * finished trials' texts in the host's cold store, and FIFO's start positions (runner_sched.c) still choosing the first
+ * PENDING trial when a lower one becomes PENDING again. */
+#include <stdlib.h>
+#include <string.h>
+#include "tc_test.h"
+#include "runner_internal.h"
+#include "mem_fs.h"
+
+/* write_atomic_stream over the memory file system: pieces concatenated. */
+static int mem_stream(void *ctx, const char *path,
+                      int (*next)(void *gen, tc_buf *out, tc_error *err), void *gen,
+                      int durable, tc_error *err)
+{
+    tc_buf all, piece;
+    tc_buf_init(&all);
+    tc_buf_init(&piece);
+    int rc;
+    do {
+        tc_buf_clear(&piece);
+        rc = next(gen, &piece, err);
+        if (rc >= 0 && piece.len)
+            tc_buf_append(&all, piece.data, piece.len);
+    } while (rc == 1);
+    if (rc == 0)
+        rc = mem_atomic(ctx, path, all.data ? all.data : "", all.len, durable, err);
+    tc_buf_free(&all);
+    tc_buf_free(&piece);
+    return rc;
+}
+
+/* The cold store in memory: one buffer for every runner of the test. */
+static tc_buf cold;
+
+static long long mem_cold_put(void *ctx, const char *data, size_t len)
+{
+    long long pos = (long long)cold.len;
+    return tc_buf_append(&cold, data, len) < 0 ? -1 : pos;
+}
+
+static char *mem_cold_get(void *ctx, long long pos, size_t len)
+{
+    if (pos < 0 || (size_t)pos + len > cold.len)
+        return NULL;
+    char *out = malloc(len + 1);
+    memcpy(out, cold.data + pos, len);
+    out[len] = '\0';
+    return out;
+}
+
+static tc_runner *make(mem_fs *fs, int streamed, long n)
+{
+    tc_error err;
+    tc_error_init(&err);
+    tc_host host = mem_fs_host(fs);
+    if (streamed) {          /* and with the cold store */
+        host.write_atomic_stream = mem_stream;
+        host.cold_put = mem_cold_put;
+        host.cold_get = mem_cold_get;
+    }
+    tc_runner_opts ro;
+    memset(&ro, 0, sizeof ro);
+    ro.session_str = "2020-01-01_00-00-00";
+    tc_runner *r = tc_runner_new(&ro, &host, &err);
+    tc_capacity_init(tc_runner_capacity_mut(r), 2, 0, NULL);
+    json_t *spec = json_loads("{\"config\": {\"x\": {\"grid_search\": [1, 2.5, \"a\"]}}}", 0,
+                              NULL);
+    tc_space *space = tc_space_new(spec, n, 7, &err);
+    tc_experiment_opts xo;
+    memset(&xo, 0, sizeof xo);
+    xo.name = "exp";
+    xo.exp_dir = "/r/exp";
+    xo.trainable_name = "train";
+    xo.resources.cpu = 1;
+    xo.max_failures = 1;
+    xo.log_json = 1;
+    xo.log_csv = 1;
+    xo.log_tbx = 1;
+    CHECK_INT(tc_runner_add_experiment(r, &xo, space, &err), 0);
+    json_decref(spec);
+    CHECK(tc_runner_generate(r, NULL, NULL, 1000, &err) >= 0);
+    return r;
+}
+
+/* The same events on a runner: most trials end (one fails for good, one is
+ * retried), a few stay PENDING or RUNNING. */
+static void drive(tc_runner *r, mem_fs *fs)
+{
+    tc_error err;
+    tc_error_init(&err);
+    tc_decision d;
+    for (int k = 0; k < 40; k++) {
+        tc_trial *t = tc_runner_choose(r, NULL);
+        if (!t)
+            break;
+        CHECK_INT(tc_runner_start(r, t, 100 + k, "host", &err), 0);
+        fs->clock += 1;
+        if (k == 38)
+            break;                                  /* stays RUNNING */
+        char res[128];
+        snprintf(res, sizeof res, "{\"score\": %d.5, \"loss\": %d, \"name\": \"t%d\"}", k, -k,
+                 k);
+        CHECK_INT(tc_runner_on_result(r, t, res, strlen(res), &d, &err), 0);
+        if (k == 5 || k == 6) {
+            CHECK_INT(tc_runner_on_error(r, t, "boom", &err), 0);
+            if (k == 6)
+                CHECK_INT(tc_runner_on_error(r, t, "boom again", &err), 0);
+        } else {
+            CHECK_INT(tc_runner_on_complete(r, t, &err), 0);
+        }
+    }
+}
+
+static void test_streamed_state_is_the_same_file(void)
+{
+    mem_fs a = {.clock = 1000.0}, b = {.clock = 1000.0};
+    tc_runner *ra = make(&a, 0, 20), *rb = make(&b, 1, 20);
+    drive(ra, &a);
+    drive(rb, &b);
+    tc_error err;
+    tc_error_init(&err);
+    CHECK_INT(tc_runner_write_state(ra, 999.0, &err), 0);
+    CHECK_INT(tc_runner_write_state(rb, 999.0, &err), 0);
+    const char *ta = mem_file_text(&a, "/r/exp", "experiment_state-2020-01-01_00-00-00.json");
+    const char *tb = mem_file_text(&b, "/r/exp", "experiment_state-2020-01-01_00-00-00.json");
+    CHECK(ta != NULL && tb != NULL);
+    CHECK(ta && tb && strcmp(ta, tb) == 0);
+    json_t *state = ta ? tc_json_loads(ta, strlen(ta), NULL) : NULL;
+    CHECK_INT((long)json_array_size(json_object_get(state, "checkpoints")), 60);
+    json_decref(state);
+    /* an empty list is written as [] */
+    mem_fs c = {.clock = 1000.0};
+    tc_runner *rc = make(&c, 1, 0);
+    CHECK_INT(tc_runner_write_state(rc, 999.0, &err), 0);
+    const char *tc = mem_file_text(&c, "/r/exp", "experiment_state-2020-01-01_00-00-00.json");
+    json_t *whole = tc_runner_state(rc, 999.0);
+    tc_buf want;
+    tc_buf_init(&want);
+    tc_json_dump(whole, &want, TC_DUMP_INDENT2_SORTED);
+    CHECK(tc && want.data && strcmp(tc, want.data) == 0);
+    tc_buf_free(&want);
+    json_decref(whole);
+    tc_runner_free(ra);
+    tc_runner_free(rb);
+    tc_runner_free(rc);
+    mem_fs_free(&a);
+    mem_fs_free(&b);
+    mem_fs_free(&c);
+}
+
+static void test_finished_trials_are_compact(void)
+{
+    mem_fs fs = {.clock = 1000.0};
+    tc_runner *r = make(&fs, 1, 20);
+    drive(r, &fs);
+    long finished = 0;
+    for (long i = 0; i < tc_runner_num_trials(r); i++) {
+        tc_trial *t = tc_runner_trial(r, i);
+        if (t->status != TC_TERMINATED && t->status != TC_ERROR) {
+            CHECK(t->config_text == NULL || t->status == TC_RUNNING);
+            continue;
+        }
+        finished++;
+        CHECK(t->tb == NULL && t->csv == NULL && t->metrics == NULL);
+        CHECK(t->config_text == NULL && t->id_json == NULL && t->last_result == NULL);
+        CHECK(t->cold_stored && t->last_text == NULL && t->cold_metrics == NULL);
+        json_t *snap = tc_trial_snapshot(r, t);
+        json_t *score = json_object_get(json_object_get(snap, "metric_analysis"), "score");
+        CHECK(json_is_real(json_object_get(score, "max")));
+        if (t->status == TC_TERMINATED)
+            CHECK(json_is_true(json_object_get(json_object_get(snap, "last_result"), "done")));
+        else
+            CHECK(json_string_value(json_object_get(snap, "error_msg")) != NULL);
+        CHECK(t->last_result == NULL);     /* the snapshot did not keep a tree in t */
+        json_decref(snap);
+    }
+    CHECK_INT(finished, 37);
+    CHECK_INT(tc_runner_count(r, TC_ERROR), 1);
+    tc_runner_free(r);
+    mem_fs_free(&fs);
+}
+
+static void test_fifo_takes_the_lowest_pending(void)
+{
+    mem_fs fs = {.clock = 1000.0};
+    tc_runner *r = make(&fs, 1, 4);
+    tc_error err;
+    tc_error_init(&err);
+    tc_decision d;
+    tc_trial *t0 = tc_runner_choose(r, NULL);
+    CHECK_INT(t0->index, 0);
+    CHECK_INT(tc_runner_start(r, t0, 1, "host", &err), 0);
+    tc_trial *t1 = tc_runner_choose(r, NULL);
+    CHECK_INT(t1->index, 1);
+    CHECK_INT(tc_runner_start(r, t1, 2, "host", &err), 0);
+    CHECK(tc_runner_choose(r, NULL) == NULL);          /* 2 CPUs in use */
+    CHECK_INT(tc_runner_on_result(r, t1, "{\"a\": 1}", 8, &d, &err), 0);
+    CHECK_INT(tc_runner_on_complete(r, t1, &err), 0);
+    tc_trial *t2 = tc_runner_choose(r, NULL);
+    CHECK_INT(t2->index, 2);
+    CHECK_INT(tc_runner_start(r, t2, 3, "host", &err), 0);
+    /* trial 0 fails with a retry left: PENDING again, below the position */
+    CHECK_INT(tc_runner_on_error(r, t0, "boom", &err), 0);
+    CHECK_INT(t0->status, TC_PENDING);
+    tc_trial *again = tc_runner_choose(r, NULL);
+    CHECK(again == t0);
+    tc_runner_free(r);
+    mem_fs_free(&fs);
+}
+
+int main(void)
+{
+    test_streamed_state_is_the_same_file();
+    test_finished_trials_are_compact();
+    test_fifo_takes_the_lowest_pending();
+    tc_buf_free(&cold);
+    TEST_MAIN_END();
+}
