@@ -113,6 +113,7 @@ $(CMP_VENV)/.stamp:
 bench-compare: deps $(CMP_VENV)/.stamp
 	flock /tmp/tunec-build.lock $(CMP_PY) -m pip install -q .
 	$(CMP_PY) benchmarks/compare.py
+	$(CMP_PY) benchmarks/tpe_quality.py --docs docs/benchmarks.md
 
 clean:
 	rm -rf build tests/c/bin tunec/*.so *.egg-info
