@@ -148,7 +148,8 @@ def one_search(system, driver, problem, evals, seed):
         return run_tunec(driver, fn, bounds, evals, seed, 1)
     if system in ("tunec-default", "tunec-default-uni"):
         opts = tpesearch_defaults()
-        mv = opts.pop("multivariate") if system == "tunec-default" else 0
+        mv = opts.pop("multivariate")
+        mv = mv if system == "tunec-default" else 0
         return run_tunec(driver, fn, bounds, evals, seed, mv, **opts)
     if system == "optuna-tpe":
         return run_optuna(fn, bounds, evals, seed, None)
