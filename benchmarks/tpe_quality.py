@@ -273,7 +273,10 @@ def latency_table(args, bench):
     for line in out.splitlines():
         label = line[:31].strip()
         med = float(line.split("median ")[1].split(" us")[0])
-        rows.append(("tunec core: " + label, med))
+        if label.startswith("optuna-set "):
+            rows.append(("tunec core, Optuna's settings: " + label[len("optuna-set "):], med))
+        else:
+            rows.append(("tunec TPESearch defaults: " + label, med))
     for label, mv in (("Optuna TPESampler (default: multivariate)", None),
                       ("Optuna TPESampler (multivariate=False)", False)):
         rows.append((label + ", 8 x uniform", latency_optuna(args.past, args.k, mv) * 1e6))

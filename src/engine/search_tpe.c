@@ -34,12 +34,20 @@
  * distance) falling below e^-36 of a lower bound on the largest term: the
  * densities stay exact to ~1e-12 relative while a candidate touches only the
  * kernels near it, summed by a vectorised loop (search_tpe_sum.c). The joint
- * density takes its continuous factors one parameter at a time over every
- * kernel, vectorised, and its grid and categorical factors (an erfc each)
- * only for the kernels that can still come within the same threshold. A kernel's normaliser (log sigma plus the log of
- * its mass inside the domain, an erfc) is cached per trial and group and
- * recomputed only when its sigma changes, which after ~100 trials is rare:
- * most sigmas sit at the clip. Scratch arrays live in the object and grow.
+ * density applies its first continuous factor to every kernel (vectorised)
+ * and every further factor only to the kernels still within e^-36 of a
+ * lower bound on the largest term (the prior's, and the drawn-from
+ * kernel's), so in several dimensions most kernels drop out after a factor
+ * or two (jset_log_pdf). The joint estimators are kept from one suggestion
+ * to the next and, when a group only gained trials, updated for the new
+ * kernels and their neighbours instead of rebuilt (build_jset). A kernel's
+ * normaliser (log sigma plus the log of its mass inside the domain, an
+ * erfc) is cached per trial and group and recomputed only when its sigma
+ * changes, which after ~100 trials is rare: most sigmas sit at the clip.
+ * Scratch arrays live in the object and grow geometrically.
+ *
+ * ei_budget (tunec's option, 0 by default) lowers the candidate count as
+ * the history grows: about ei_budget / n, at least min(24, n_ei_candidates).
  *
  * Deviations from Optuna, on purpose (tests/tpe_reference.py follows them):
  *   - randomness is the engine's tc_rng, and sampling is ours: a truncated
