@@ -13,8 +13,15 @@ CTEST_BIN   := $(patsubst tests/c/%.c,tests/c/bin/%,$(CTEST_SRC))
 CTEST_ASAN  := $(patsubst tests/c/%.c,tests/c/bin/asan_%,$(CTEST_SRC))
 CFLAGS_C    := -std=c11 -O1 -g -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -D_GNU_SOURCE -iquote src/engine
 SAN_FLAGS   := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# CI (.ci/run) sets TUNEC_WERROR=1: a warning fails the build, here and in setup.py.
+ifeq ($(TUNEC_WERROR),1)
+CFLAGS_C    += -Werror
+endif
 
 .PHONY: all deps venv build demo ray-examples test test-c test-c-asan test-c-valgrind test-py bench bench-compare bench-tpe sanitize clean
+# each later feature declares its own phony targets next to their rules
+.PHONY: fuzz-deps test-fuzz fuzz
+.PHONY: tmux bench-cli
 
 all: build
 
@@ -26,6 +33,16 @@ deps:
 	  $$SUDO apt-get install -y libjansson-dev pkg-config >/dev/null 2>&1 || \
 	  { $$SUDO apt-get update >/dev/null && $$SUDO apt-get install -y libjansson-dev pkg-config >/dev/null; }; }
 	@pkg-config --exists jansson || { echo "error: could not install libjansson-dev; install it and rerun"; exit 1; }
+
+# tmux: tests/test_cli.py runs `tune ls` in a real terminal session. A failed
+# install is not fatal here: that one test then says why it skips.
+tmux:
+	@command -v tmux >/dev/null 2>&1 || { \
+	  echo "tmux not found: installing it with apt-get (tests/test_cli.py)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get install -y tmux >/dev/null 2>&1 || \
+	  { $$SUDO apt-get update >/dev/null && $$SUDO apt-get install -y tmux >/dev/null; } || \
+	  echo "warning: could not install tmux; tests/test_cli.py's terminal test will skip"; }
 
 $(VENV)/.stamp: pyproject.toml requirements-test.txt
 	$(PYTHON) -m venv $(VENV)
@@ -83,13 +100,17 @@ test-c-valgrind: $(CTEST_BIN)
 ray-examples: venv
 	$(VPY) tests/scripts/fetch_ray_examples.py
 
-test-py: build ray-examples
+test-py: build ray-examples tmux
 	$(VPY) -m pytest -q -x tests
 
-test: build test-c test-c-asan test-py
+test: build test-c test-c-asan test-fuzz test-py
 
 bench: build
 	$(VPY) benchmarks/run.py
+
+# `tune ls` / `tune lsx` on a written 1,000-trial experiment (benchmarks/cli_ls.py).
+bench-cli: build
+	$(VPY) benchmarks/cli_ls.py
 
 # Suggestion latency of the native TPE core alone (benchmarks/tpe_latency.c),
 # built at -O2 as the extension is.
@@ -114,6 +135,64 @@ bench-compare: deps $(CMP_VENV)/.stamp
 	flock /tmp/tunec-build.lock $(CMP_PY) -m pip install -q .
 	$(CMP_PY) benchmarks/compare.py
 	$(CMP_PY) benchmarks/tpe_quality.py --docs docs/benchmarks.md
+
+# --- fuzzing (tests/fuzz/README.md) ----------------------------------------------
+# libFuzzer targets over every engine parser, built with clang (ASan + UBSan) from
+# one instrumented copy of the engine. `test-fuzz` (part of `make test`) gives each
+# target FUZZ_SECONDS from the committed seed corpus and replays every committed
+# regression input; `fuzz` is the long run (FUZZ_LONG_SECONDS per target), whose
+# new corpus entries and crashes stay under build/fuzz/.
+FUZZ_CC      ?= clang
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ_BIN     := $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_TARGETS))
+FUZZ_OBJ     := $(patsubst src/engine/%.c,build/fuzz/obj/%.o,$(ENGINE_SRC))
+FUZZ_FLAGS   := -std=c11 -O1 -g -D_GNU_SOURCE -fno-omit-frame-pointer -iquote src/engine \
+                -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_SECONDS ?= 7
+FUZZ_LONG_SECONDS ?= 600
+FUZZ_RUN     := -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1
+
+fuzz-deps:
+	@printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }\n' > /tmp/tunec-fuzz-probe.c; \
+	$(FUZZ_CC) -fsanitize=fuzzer -o /tmp/tunec-fuzz-probe /tmp/tunec-fuzz-probe.c 2>/dev/null || { \
+	  echo "clang with libFuzzer not found: installing clang with apt-get"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get install -y clang >/dev/null 2>&1 || \
+	  { $$SUDO apt-get update >/dev/null && $$SUDO apt-get install -y clang >/dev/null; }; \
+	  $(FUZZ_CC) -fsanitize=fuzzer -o /tmp/tunec-fuzz-probe /tmp/tunec-fuzz-probe.c || \
+	  { echo "error: clang cannot build a libFuzzer target (install clang and libclang-rt-dev)"; exit 1; }; }; \
+	rm -f /tmp/tunec-fuzz-probe /tmp/tunec-fuzz-probe.c
+
+build/fuzz/obj/%.o: src/engine/%.c src/engine/*.h | deps fuzz-deps
+	@mkdir -p build/fuzz/obj
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $$(pkg-config --cflags jansson) -c -o $@ $<
+
+build/fuzz/libengine.a: $(FUZZ_OBJ)
+	ar rcs $@ $^
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h build/fuzz/libengine.a
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libengine.a \
+	  $$(pkg-config --cflags --libs jansson) -lm -pthread
+
+test-fuzz: $(FUZZ_BIN)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build/fuzz/work/$$t; \
+	  if ls tests/fuzz/regress/$$t/* >/dev/null 2>&1; then \
+	    build/fuzz/fuzz_$$t $(FUZZ_RUN) tests/fuzz/regress/$$t/* >build/fuzz/$$t.regress.log 2>&1 || \
+	    { tail -40 build/fuzz/$$t.regress.log; echo "fuzz $$t: a regression input fails"; exit 1; }; fi; \
+	  build/fuzz/fuzz_$$t $(FUZZ_RUN) -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=build/fuzz/$$t- \
+	    build/fuzz/work/$$t tests/fuzz/corpus/$$t >build/fuzz/$$t.log 2>&1 || \
+	    { tail -40 build/fuzz/$$t.log; echo "fuzz $$t: crash (input saved as build/fuzz/$$t-*)"; exit 1; }; \
+	  echo "fuzz $$t: $$(grep -o 'stat::number_of_executed_units: [0-9]*' build/fuzz/$$t.log | grep -o '[0-9]*$$') runs, clean"; \
+	done
+
+fuzz: $(FUZZ_BIN)
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build/fuzz/work/$$t; \
+	  build/fuzz/fuzz_$$t $(FUZZ_RUN) -max_total_time=$(FUZZ_LONG_SECONDS) -artifact_prefix=build/fuzz/$$t- \
+	    build/fuzz/work/$$t tests/fuzz/corpus/$$t >build/fuzz/$$t.long.log 2>&1; \
+	  echo "fuzz $$t: exit $$?, $$(grep -o 'stat::number_of_executed_units: [0-9]*' build/fuzz/$$t.long.log | grep -o '[0-9]*$$') runs"; \
+	done
 
 clean:
 	rm -rf build tests/c/bin tunec/*.so *.egg-info

@@ -42,8 +42,11 @@ def numpy_include():
 
 
 def build_flags():
+    # -fvisibility=hidden: the engine's tc_* and the extension's helpers stay
+    # private to the .so; PyMODINIT_FUNC marks PyInit__tunec as the one export
+    # (tests/test_build_hygiene.py checks).
     compile_args = ["-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter",
-                    "-Wno-missing-field-initializers", "-D_GNU_SOURCE"]
+                    "-Wno-missing-field-initializers", "-D_GNU_SOURCE", "-fvisibility=hidden"]
     link_args = []
     if os.environ.get("TUNEC_WERROR") == "1":
         compile_args.append("-Werror")

@@ -327,7 +327,7 @@ def test_trainable_util_on_a_real_trial(tmp_path, two_cpus):
         assert a.read() == b.read()
 
 
-def test_durable_trainable_upload_names_upload_dir(tmp_path):
+def test_durable_trainable_uploads_to_its_remote_dir(tmp_path):
     from tunec.durable_trainable import DurableTrainable
 
     class Durable(DurableTrainable, _Counter):
@@ -335,11 +335,11 @@ def test_durable_trainable_upload_names_upload_dir(tmp_path):
 
     local = Durable({})                       # no remote dir: a plain Trainable
     local.train()
-    assert os.path.exists(local.save(str(tmp_path)))
-    remote = Durable("s3://bucket/exp", {})
+    assert os.path.exists(local.save())
+    remote = Durable("file://" + str(tmp_path / "remote"), {})
     remote.train()
-    with pytest.raises(NotImplementedError, match="upload_dir"):
-        remote.save(str(tmp_path))
+    remote.save()
+    assert os.listdir(str(tmp_path / "remote")) == ["checkpoint_1"]
 
 
 # --------------------------------------------------------------------------
@@ -365,5 +365,5 @@ def test_commands_print_rays_table_for_a_real_experiment(tmp_path, two_cpus, cap
     commands.list_experiments(str(tmp_path))
     out = capsys.readouterr().out
     assert "total_trials" in out and "| exp " in out
-    with pytest.raises(tune.TuneError, match="Provided key invalid"):
+    with pytest.raises(commands.ClickException, match="Provided key invalid"):
         commands.list_trials(str(tmp_path / "exp"), info_keys=["nope"])

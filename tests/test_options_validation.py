@@ -75,12 +75,15 @@ def test_numpy_integers_are_accepted(tmp_path):
 # options tunec cannot honour, options that were ignored
 # --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("arg", ["storage_path", "local_dir"])
-def test_cloud_storage_path_is_an_error_not_a_local_folder(arg, tmp_path, monkeypatch):
+@pytest.mark.parametrize("arg, uri, match", [
+    ("local_dir", "s3://bucket/x", "tune.run(local_dir='s3://bucket/x'): a directory on this"),
+    ("storage_path", "nosuch://bucket/x", "storage_path='nosuch://bucket/x': cannot open"),
+    ("upload_dir", "nosuch://bucket/x", "upload_dir='nosuch://bucket/x': cannot open"),
+])
+def test_an_unusable_uri_is_an_error_not_a_local_folder(arg, uri, match, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(NotImplementedError, match=re.escape(
-            "tune.run({}='s3://bucket/x'): cloud storage is not supported".format(arg))):
-        tune.run(_report_acc, verbose=0, **{arg: "s3://bucket/x"})
+    with pytest.raises(ValueError, match=re.escape(match)):
+        tune.run(_report_acc, verbose=0, **{arg: uri})
     assert os.listdir(tmp_path) == []
 
 

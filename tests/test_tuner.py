@@ -113,8 +113,8 @@ def test_refused_options_name_themselves(tmp_path):
 
     with pytest.raises(NotImplementedError, match=r"RunConfig\(callbacks=\.\.\.\)"):
         tuner(callbacks=[Callback()]).fit()
-    with pytest.raises(NotImplementedError, match="storage_path"):
-        tune.Tuner(quick, run_config=tune.RunConfig(storage_path="s3://bucket/x")).fit()
+    with pytest.raises(ValueError, match="storage_path"):
+        tune.Tuner(quick, run_config=tune.RunConfig(storage_path="nosuch://bucket/x")).fit()
     assert not os.path.exists(tmp_path / "bad")       # nothing ran, nothing left behind
     with pytest.raises(ValueError, match="param_space"):
         tune.Tuner(quick, param_space=[1])

@@ -35,6 +35,7 @@ _LAZY = {
     "get_checkpoint": ("tunec.checkpoint", "get_checkpoint"),
     "Checkpoint": ("tunec.checkpoint", "Checkpoint"),
     "CheckpointConfig": ("tunec.checkpoint", "CheckpointConfig"),
+    "SyncConfig": ("tunec.syncer", "SyncConfig"),
     # search spaces
     "grid_search": ("tunec.sample", "grid_search"),
     "sample_from": ("tunec.sample", "sample_from"),
@@ -86,7 +87,9 @@ _SUBMODULES = ("checkpoint", "track", "schedulers", "suggest", "search", "logger
                # Ray's module map
                "resources", "trial_runner", "trial_executor", "ray_trial_executor",
                "checkpoint_manager", "function_runner", "utils", "commands",
-               "durable_trainable")
+               "durable_trainable",
+               # syncing (tunec/syncer.py)
+               "syncer")
 
 __all__ = sorted(list(_LAZY) + ["TuneError", "tune", "__version__"] + list(_SUBMODULES))
 

@@ -41,10 +41,42 @@ def _read_journal(path):
         if not line.strip():
             continue
         try:
-            events.append(json.loads(line))
+            event = json.loads(line)
         except ValueError:
             break   # a torn last line: the driver died while writing it
+        if isinstance(event, dict):   # anything else is not ours: skipped
+            events.append(event)
     return events
+
+
+def _corrupt(path, why):
+    return TuneError("Cannot resume: the experiment state {} is corrupt ({}).".format(path, why))
+
+
+def _read_snapshot(path):
+    """(runner_data, [record, ...]) of a snapshot; TuneError naming the file
+    when it is not the JSON object tunec writes."""
+    try:
+        with open(path, "rb") as f:
+            state = json.loads(f.read())
+    except ValueError as e:   # bad JSON, bad UTF-8
+        raise _corrupt(path, e) from None
+    if not isinstance(state, dict):
+        raise _corrupt(path, "not a JSON object")
+    runner_data = state.get("runner_data") or {}
+    checkpoints = state.get("checkpoints", [])
+    if not isinstance(runner_data, dict) or not isinstance(checkpoints, list):
+        raise _corrupt(path, "runner_data or checkpoints of the wrong type")
+    entries = []
+    for entry in checkpoints:
+        if isinstance(entry, str):
+            try:
+                entry = json.loads(entry)
+            except ValueError as e:
+                raise _corrupt(path, e) from None
+        if isinstance(entry, dict) and isinstance(entry.get("trial_id"), str):
+            entries.append(entry)
+    return runner_data, entries
 
 
 def load(exp_dir):
@@ -56,19 +88,16 @@ def load(exp_dir):
     records, runner_data = {}, {}
     snapshot = os.path.join(exp_dir, _PREFIX + session + ".json")
     if os.path.exists(snapshot):
-        with open(snapshot) as f:
-            state = json.load(f)
-        runner_data = state.get("runner_data") or {}
-        for entry in state.get("checkpoints", []):
-            if isinstance(entry, str):
-                entry = json.loads(entry)
-            if isinstance(entry, dict) and "trial_id" in entry:
-                records[entry["trial_id"]] = entry
+        runner_data, entries = _read_snapshot(snapshot)
+        for entry in entries:
+            records[entry["trial_id"]] = entry
     for event in _read_journal(os.path.join(exp_dir, _PREFIX + session + ".journal")):
         kind = event.get("event")
+        if not isinstance(event.get("trial_id", ""), str):
+            continue   # not a line tunec wrote
         if kind == "start":
-            record = event.get("record") or {}
-            if "trial_id" in record:
+            record = event.get("record")
+            if isinstance(record, dict) and isinstance(record.get("trial_id"), str):
                 records[record["trial_id"]] = dict(records.get(record["trial_id"], {}), **record)
         elif kind == "status" and event.get("trial_id") in records:
             rec = records[event["trial_id"]]
@@ -92,7 +121,7 @@ def _relocate(record, exp_dir):
     """A moved or copied experiment: trial directories are found by name
     next to the state file (checkpoint paths are relative to them already)."""
     logdir = record.get("logdir")
-    if logdir and not os.path.isdir(logdir):
+    if isinstance(logdir, str) and logdir and not os.path.isdir(logdir):
         moved = os.path.join(exp_dir, os.path.basename(os.path.normpath(logdir)))
         if os.path.isdir(moved):
             record["logdir"] = moved
@@ -103,8 +132,12 @@ def _relocate(record, exp_dir):
 
 def recorded_seeds(runner_data):
     """{experiment name: seed} of the session being resumed."""
-    exps = ((runner_data or {}).get("tunec") or {}).get("experiments") or []
-    return {e.get("name"): e.get("seed") for e in exps if isinstance(e, dict)}
+    tunec_data = (runner_data or {}).get("tunec")
+    exps = tunec_data.get("experiments") if isinstance(tunec_data, dict) else None
+    if not isinstance(exps, list):
+        return {}
+    return {e.get("name"): e.get("seed") for e in exps
+            if isinstance(e, dict) and isinstance(e.get("name"), str)}
 
 
 def mode(resume, resume_unfinished, resume_errored, restart_errored):

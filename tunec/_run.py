@@ -211,11 +211,15 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
     if restore is not None and not os.path.exists(os.path.expanduser(restore)):
         raise ValueError("restore: checkpoint {} does not exist".format(restore))
     # Features that come with later issues fail loudly rather than being ignored.
-    _unsupported("upload_dir", upload_dir, None)
-    _unsupported("with_server", with_server, False)
+    if server_port is not None and (not isinstance(server_port, int)
+                                    or isinstance(server_port, bool)
+                                    or not 0 <= server_port <= 65535):
+        raise ValueError("server_port must be an int in [0, 65535], got {!r}".format(
+            server_port))
+    if (with_server or server_port is not None) and _capacity._settings.get("local_mode"):
+        raise NotImplementedError("with_server is not supported in local mode")
     _unsupported("trial_executor", trial_executor, None)
     _unsupported("callbacks", callbacks, None)
-    _unsupported("sync_config", sync_config, None)
     _unsupported("sync_to_driver", sync_to_driver, None)
     from tunec.schedulers import _bridge
     sched_spec, sched_hosted = _bridge.plan(scheduler, metric, mode)
@@ -233,9 +237,17 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
 
     from tunec.stopper import make_stopper
     stopper, stop_dict = make_stopper(stop)
-    if storage_path is not None:
+    from tunec import _storage, _sync_plan
+    storage_uri = None
+    if storage_path is not None and _storage.is_uri(os.fspath(storage_path)):
+        storage_uri = os.fspath(storage_path)    # local copy in local_dir (~/ray_results)
+    elif storage_path is not None:
         from tunec.experiment import check_local_path
         local_dir = check_local_path("storage_path", storage_path)
+    if upload_dir is None and isinstance(run_or_experiment, Experiment):
+        upload_dir = run_or_experiment.spec["upload_dir"]
+    sync = _sync_plan.plan(upload_dir, sync_config, sync_to_cloud, sync_on_checkpoint,
+                           storage_uri)
 
     if getattr(search_alg, "_until_finished", False):
         # A round-based searcher (tunec.automl) says itself when the search
@@ -266,7 +278,7 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
     searcher = search_bridge.plan(search_alg, metric, mode, experiments[0].spec["config"],
                                   {"num_samples": experiments[0].spec["num_samples"]})
     resume_info = _resume_info(experiments[0], resume, resuming, resume_unfinished,
-                               resume_errored, restart_errored)
+                               resume_errored, restart_errored, sync)
     runner = _Runner(experiments, stopper=stopper, fail_fast=fail_fast, verbose=int(verbose),
                      progress_reporter=progress_reporter, time_budget_s=time_budget_s,
                      max_concurrent=max_concurrent_trials, seed=seed,
@@ -274,8 +286,23 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
                      reuse_actors=reuse_actors, resume_info=resume_info,
                      scheduler=(scheduler, sched_spec, sched_hosted),
                      searcher=(search_alg, searcher),
-                     variant_order=variant_order)
-    trials = runner.run()
+                     variant_order=variant_order,
+                     server=(bool(with_server) or server_port is not None, server_port))
+    syncs = [_sync_plan.ExperimentSync(os.path.join(exp.local_dir, exp.name),
+                                       _sync_plan.remote_dir(sync[0], exp.name), *sync[1:])
+             for exp in experiments] if sync else []
+    runner.step_hooks.extend(s.saw_checkpoints for s in syncs)
+    for exp_sync in syncs:
+        # Where a DurableTrainable uploads its checkpoints (tunec/durable_trainable.py).
+        from tunec.durable_trainable import REMOTE_FILE
+        os.makedirs(exp_sync.local_dir, exist_ok=True)
+        with open(os.path.join(exp_sync.local_dir, REMOTE_FILE), "w") as f:
+            f.write(exp_sync.remote)
+    try:
+        trials = runner.run()
+    finally:
+        for exp_sync in syncs:
+            exp_sync.close()
     if raise_on_error:
         _raise_trial_error(trials)
 
@@ -349,7 +376,8 @@ def _json_default(value):
     return {"$pytype": type(value).__name__}
 
 
-def _resume_info(exp, resume, resuming, resume_unfinished, resume_errored, restart_errored):
+def _resume_info(exp, resume, resuming, resume_unfinished, resume_errored, restart_errored,
+                 sync=None):
     """What the engine needs to resume, or None for a fresh start."""
     from tunec import _resume
     if not resuming:
@@ -363,7 +391,10 @@ def _resume_info(exp, resume, resuming, resume_unfinished, resume_errored, resta
         if answer.strip().lower() not in ("y", "yes"):
             return None
     if str(resume).upper().startswith("REMOTE"):
-        raise ValueError("Called resume from remote without remote directory.")
+        if sync is None:
+            raise ValueError("Called resume from remote without remote directory.")
+        from tunec import _sync_plan
+        _sync_plan.download(sync[1], _sync_plan.remote_dir(sync[0], exp.name), exp_dir)
     records, runner_data = _resume.load(exp_dir)
     return {"records": records, "seeds": _resume.recorded_seeds(runner_data),
             "resume_unfinished": resume_unfinished, "resume_errored": resume_errored,
@@ -400,10 +431,14 @@ class _Runner:
     def __init__(self, experiments, stopper, fail_fast, verbose, progress_reporter,
                  time_budget_s, max_concurrent, seed, state_period_s, metric, mode,
                  reuse_actors=False, resume_info=None, scheduler=(None, None, False),
-                 searcher=(None, None), variant_order=None):
+                 searcher=(None, None), variant_order=None, server=(False, None)):
         from tunec import export, sample
         self.experiments = experiments
         self.stopper = stopper
+        # Called with the trials' checkpoint signature about once a second
+        # (tunec/_sync_plan.py: sync on checkpoint).
+        self.step_hooks = []
+        self._hook_time = 0.0
         self.verbose = verbose
         self.functions = {}
         self.objects = {}
@@ -466,6 +501,7 @@ class _Runner:
             if len(set(map(id, creators))) > 1:
                 raise NotImplementedError("different {}s per experiment are not "
                                           "supported".format(what))
+        self.exp_options = exp_options      # the REST server adds to these
         self.state_file = os.path.join(exp_options[0]["exp_dir"],
                                        "experiment_state-{}.json".format(self.session_str))
         options = {
@@ -544,6 +580,13 @@ class _Runner:
             # A built-in's debug_string reads the engine (frozen at the end).
             scheduler[0]._engine_debug = self.run_handle.sched_debug
         self._printed = {}
+        self.server = None
+        if server[0]:
+            # The REST API (tunec/web_server.py): its thread only queues
+            # requests; _run_workers applies them between engine steps.
+            from tunec.web_server import TuneServer
+            self.server = TuneServer(port=server[1], token_dir=exp_options[0]["exp_dir"])
+            self.server.start()
 
     # -- helpers ------------------------------------------------------------
     def _variant_order(self, order):
@@ -645,20 +688,38 @@ class _Runner:
 
     def _run_workers(self):
         handle = self.run_handle
+        requests = None
+        if self.server is not None:
+            from tunec._web_requests import RunRequests
+            requests = RunRequests(self)
         try:
             while not handle.step(0.25):
+                if requests is not None:
+                    self.server.process_requests(requests)
                 # stop_all() is asked after every result by the engine (one
                 # callback with __call__); asking it here too, between steps,
                 # lets a TimeoutStopper end an experiment whose trials
                 # report rarely, as Ray's step loop does.
                 if self.stopper is not None and self.stopper.stop_all():
                     handle.stop_all()
+                self._run_step_hooks()
                 self._report()
         except KeyboardInterrupt:
             self._interrupted(handle)
             raise
         finally:
+            if self.server is not None:
+                self.server.shutdown()
             handle.shutdown()
+
+    def _run_step_hooks(self):
+        if not self.step_hooks or time.monotonic() - self._hook_time < 1.0:
+            return
+        self._hook_time = time.monotonic()
+        signature = tuple((s.get("trial_id"), str(s.get("checkpoint")))
+                          for s in self.run_handle.trials())
+        for hook in self.step_hooks:
+            hook(signature)
 
     def _interrupted(self, handle):
         """First Ctrl-C: stop gracefully (running class trainables save a

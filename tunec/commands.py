@@ -1,15 +1,16 @@
 """``ray.tune.commands`` (0.8): the functions behind the ``tune`` CLI's
 list-trials, list-experiments and add-note, reading experiments with the
-engine's analysis loader (tunec.analysis). Errors Ray raises as
+engine's last-result loader (tunec/_listing.py: no pandas unless a .pkl is
+written). Errors Ray raises as
 ``click.ClickException`` are that class when click is installed, else
 TuneError with the same message."""
-import operator
 import os
 import subprocess
 import sys
-from datetime import datetime
 
+from tunec import _listing
 from tunec.error import TuneError
+from tunec.result import CONFIG_PREFIX, DEFAULT_EXPERIMENT_INFO_KEYS, DEFAULT_RESULT_KEYS
 
 try:
     from click import ClickException
@@ -17,164 +18,135 @@ except ImportError:          # the CLI needs click; these functions do not
     class ClickException(TuneError):
         pass
 
-DEFAULT_EXPERIMENT_INFO_KEYS = ("trainable_name", "experiment_tag", "trial_id")
-DEFAULT_RESULT_KEYS = ("training_iteration", "time_total_s", "timesteps_total",
-                       "episode_reward_mean", "mean_loss", "mean_accuracy")
 DEFAULT_PROJECT_INFO_KEYS = ("name", "total_trials", "last_updated")
-CONFIG_PREFIX = "config/"
 
-try:
-    TERM_HEIGHT, TERM_WIDTH = (int(x) for x in subprocess.check_output(
-        ["stty", "size"], stderr=subprocess.DEVNULL).split())
-except (subprocess.CalledProcessError, OSError, ValueError):
-    TERM_HEIGHT, TERM_WIDTH = 100, 100
-
-OPERATORS = {"<": operator.lt, "<=": operator.le, "==": operator.eq, "!=": operator.ne,
-             ">=": operator.ge, ">": operator.gt}
-
-
-def _echo(text, fg=None):
-    try:
-        import click
-        click.secho(text, fg=fg)
-    except ImportError:
-        print(text)
+OPERATORS = _listing.OPERATORS
+TIMESTAMP_FORMAT = _listing.TIMESTAMP_FORMAT
+DEFAULT_CLI_KEYS = DEFAULT_EXPERIMENT_INFO_KEYS + DEFAULT_RESULT_KEYS
+EDITOR = os.getenv("EDITOR", "vim")
 
 
 def print_format_output(dataframe):
-    """Prints `dataframe` as a psql table that fits the terminal: all-null
-    columns are left out, and columns past the terminal's width are dropped
-    (both listed after the table). Returns (table, dropped, empty)."""
-    from tabulate import tabulate
-    print_df = dataframe.__class__()
-    dropped_cols = []
-    empty_cols = []
-    for i, col in enumerate(dataframe):
-        if dataframe[col].isnull().all():
-            empty_cols += [col]
-            continue
-        print_df[col] = dataframe[col]
-        test_table = tabulate(print_df, headers="keys", tablefmt="psql")
-        if str(test_table).index("\n") > TERM_WIDTH:
-            print_df.pop(col)
-            dropped_cols = list(dataframe.keys())[i:]
-            break
-    table = tabulate(print_df, headers="keys", tablefmt="psql", showindex="never")
-    print(table)
-    if dropped_cols:
-        _echo("Dropped columns: {}".format(dropped_cols), fg="yellow")
-        _echo("Please increase your terminal size to view remaining columns.", fg="yellow")
-    if empty_cols:
-        _echo("Empty columns: {}".format(empty_cols), fg="yellow")
-    return table, dropped_cols, empty_cols
+    """Prints `dataframe` (a pandas DataFrame or a tunec listing) as a psql
+    table that fits the terminal: all-null columns are left out, and columns
+    past the terminal's width are dropped (both listed after the table).
+    Returns (table, dropped, empty)."""
+    if not isinstance(dataframe, _listing.Listing):
+        dataframe = _listing.Listing(
+            [str(c) for c in dataframe.columns],
+            [{str(k): v for k, v in row.items()} for row in dataframe.to_dict("records")],
+            list(dataframe.index))
+    return _listing.print_table(dataframe)
 
 
-def _select_filter_sort(df, info_keys, default_keys, filter_op, sort, limit, desc):
-    if not info_keys:
-        info_keys = [k for k in df.columns
-                     if k in default_keys or str(k).startswith(CONFIG_PREFIX)]
-    else:
-        for k in info_keys:
-            if k not in df.columns:
-                raise ClickException("Provided key invalid: {}. Available keys: {}.".format(
-                    k, list(df.columns)))
-        info_keys = [k for k in df.columns if k in info_keys]
-    if not info_keys:
-        raise ClickException("No columns to output.")
-    df = df[list(info_keys)]
+def _keys(value):
+    """A list of keys from a comma-separated str or a sequence."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [k for k in value.split(",") if k]
+    return list(value)
+
+
+def _check_keys(listing, keys):
+    for k in keys:
+        if k not in listing.columns:
+            raise ClickException("Provided key invalid: {}. Available keys: {}.".format(
+                k, listing.columns))
+
+
+def _filter_sort_limit(listing, filter_op, sort, limit, desc):
     if filter_op:
-        parts = filter_op.split(" ")
-        if len(parts) != 3:
-            raise ClickException("Filter must be of form '<column> <operator> <value>'")
-        col, op, val = parts
-        if col not in df.columns or op not in OPERATORS:
-            raise ClickException("Invalid filter: {}".format(filter_op))
-        col_type = df[col].dtype
-        if str(col_type).startswith(("float", "int")):
-            val = float(val)
-        elif col_type == object:
-            val = str(val)
-        else:
-            raise ClickException("Unsupported dtype for {}: {}".format(val, col_type))
-        df = df[OPERATORS[op](df[col], val)]
+        listing = _listing.apply_filter(listing, filter_op, ClickException)
+    sort = _keys(sort)
     if sort:
-        sort = sort.split(",") if isinstance(sort, str) else list(sort)
         for key in sort:
-            if key not in df:
-                raise ClickException("{} not in: {}".format(key, list(df)))
-        df = df.sort_values(by=sort, ascending=not desc)
+            if key not in listing.columns:
+                raise ClickException("{} not in: {}".format(key, listing.columns))
+        listing = _listing.apply_sort(listing, sort, desc)
     if limit:
-        df = df[:limit]
-    return df
-
-
-def _output(df, output):
-    if not output:
-        return
-    ext = os.path.splitext(output)[1]
-    if ext in (".p", ".pkl", ".pickle"):
-        df.to_pickle(output)
-    elif ext == ".csv":
-        df.to_csv(output, index=False)
-    else:
-        raise ClickException("Unsupported filetype: {}".format(output))
-    _echo("Output saved at {}".format(output), fg="green")
+        listing = listing.take(range(min(int(limit), len(listing))))
+    return listing
 
 
 def list_trials(experiment_path, sort=None, output=None, filter_op=None, info_keys=None,
-                limit=None, desc=False):
-    """Prints a table of the trials of `experiment_path` (last results,
-    config/ columns)."""
-    from tunec.analysis import Analysis
+                limit=None, desc=False, result_keys=None):
+    """Prints a table of the trials under `experiment_path`: each trial's
+    last result, its config/ columns and logdir (Analysis.dataframe()).
+
+    Args:
+        sort: keys to sort by (a list, or a comma-separated str).
+        output: a .csv, .p, .pkl or .pickle file to save the table to.
+        filter_op: "<column> <operator> <value>", operator one of < <= == != >= >.
+        info_keys: the columns to show (default: trial_id, experiment_tag,
+            the default result keys and every config/ column).
+        limit: show the first this many rows.
+        desc: sort descending.
+        result_keys: tunec (`--result-columns`): result columns shown in place
+            of the default result keys, beside info_keys or the default info
+            columns.
+    """
+    experiment_path = os.path.expanduser(experiment_path)
     try:
-        checkpoints_df = Analysis(experiment_path).dataframe()
+        listing = _listing.trial_listing(experiment_path)
     except TuneError:
-        raise ClickException("No trial data found!")
-    if checkpoints_df is None or checkpoints_df.empty:
-        raise ClickException("No trial data found!")
-    df = _select_filter_sort(checkpoints_df, info_keys,
-                             DEFAULT_EXPERIMENT_INFO_KEYS + DEFAULT_RESULT_KEYS, None, None,
-                             None, desc)
-    if "last_update_time" in df:
-        df = df.assign(last_update_time=df["last_update_time"].map(
-            lambda t: datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S (%A)")))
-    if "logdir" in df:
-        df = df.assign(logdir=df["logdir"].str.replace(str(experiment_path), "", regex=False))
-    df = _select_filter_sort(df, list(df.columns), (), filter_op, sort, limit, desc)
-    print_format_output(df)
-    _output(df, output)
+        raise ClickException("No trial data found!") from None
+    info_keys, result_keys = _keys(info_keys), _keys(result_keys)
+    if info_keys:
+        _check_keys(listing, info_keys)
+    if result_keys:
+        _check_keys(listing, result_keys)
+    if result_keys:
+        wanted = set(info_keys or [k for k in listing.columns if k in DEFAULT_EXPERIMENT_INFO_KEYS
+                                   or k.startswith(CONFIG_PREFIX)]) | set(result_keys)
+    elif info_keys:
+        wanted = set(info_keys)
+    else:
+        wanted = {k for k in listing.columns if k in DEFAULT_CLI_KEYS
+                  or k.startswith(CONFIG_PREFIX)}
+    columns = [k for k in listing.columns if k in wanted]
+    if not columns:
+        raise ClickException("No columns to output.")
+    listing = listing.select(columns)
+    _listing.format_times_and_dirs(listing, experiment_path)
+    listing = _filter_sort_limit(listing, filter_op, sort, limit, desc)
+    print_format_output(listing)
+    if output:
+        _listing.save(listing, output, ClickException)
 
 
 def list_experiments(project_path, sort=None, output=None, filter_op=None, info_keys=None,
                      limit=None, desc=False):
-    """Prints a table of the experiments under `project_path` (name and
-    number of trials with a result.json)."""
-    import pandas as pd
-    base, experiment_folders, _ = next(os.walk(project_path))
-    experiment_data_collection = []
-    for experiment_dir in experiment_folders:
-        num_trials = sum("result.json" in files
-                         for _, _, files in os.walk(os.path.join(base, experiment_dir)))
-        experiment_data_collection.append({"name": experiment_dir, "total_trials": num_trials})
-    if not experiment_data_collection:
+    """Prints a table of the experiments under `project_path`: name and
+    total_trials (directories below it holding a result.json)."""
+    project_path = os.path.expanduser(project_path)
+    if not os.path.isdir(project_path):
+        raise ClickException("{} is not a valid directory.".format(project_path))
+    listing = _listing.experiment_listing(project_path)
+    if not len(listing):
         raise ClickException("No experiments found!")
-    info_df = pd.DataFrame(experiment_data_collection)
-    df = _select_filter_sort(info_df, info_keys, DEFAULT_PROJECT_INFO_KEYS, filter_op, sort,
-                             limit, desc)
-    print_format_output(df)
-    _output(df, output)
+    info_keys = _keys(info_keys) or list(DEFAULT_PROJECT_INFO_KEYS)
+    columns = [k for k in info_keys if k in listing.columns]
+    if not columns:
+        raise ClickException("None of keys {} in experiment data!".format(info_keys))
+    listing = _filter_sort_limit(listing.select(columns), filter_op, sort, limit, desc)
+    print_format_output(listing)
+    if output:
+        _listing.save(listing, output, ClickException)
 
 
 def add_note(path, filename="note.txt"):
-    """Opens $EDITOR (default vim) on `path`/`filename`."""
+    """Opens $EDITOR (default vim) on `path`/`filename` and says whether the
+    note was created or updated."""
+    path = os.path.expanduser(path)
     if not os.path.isdir(path):
         raise AssertionError("{} is not a valid directory.".format(path))
     filepath = os.path.join(path, filename)
     exists = os.path.isfile(filepath)
     try:
-        subprocess.call([os.environ.get("EDITOR", "vim"), filepath])
+        subprocess.call([os.environ.get("EDITOR", EDITOR), filepath])
     except Exception as exc:   # noqa: BLE001 - Ray reports and goes on
-        _echo("Editing note failed: {}".format(exc), fg="red")
+        _listing.secho("Editing note failed: {}".format(exc), fg="red")
     if exists:
         print("Note updated at:", filepath)
     else:

@@ -41,15 +41,16 @@ def _trainable_name(run):
 
 def check_local_path(name, path):
     """A directory on this machine. A URI (s3://, gs://, hdfs://, file://...)
-    would need Ray's cloud syncing, which tunec does not have: an error
-    naming the argument, never a local folder called "s3:"."""
+    belongs in storage_path or upload_dir, which sync to it
+    (tunec/_sync_plan.py): an error naming the argument, never a local
+    folder called "s3:"."""
     path = os.fspath(path)
     if not isinstance(path, str):
         raise TypeError("tune.run({}=...): expected str, got {}".format(name, type(path).__name__))
     if "://" in path:
-        raise NotImplementedError(
-            "tune.run({}={!r}): cloud storage is not supported by tunec (it has no syncing); "
-            "give a directory on this machine".format(name, path))
+        raise ValueError(
+            "tune.run({}={!r}): a directory on this machine is needed here; give a URI as "
+            "storage_path (or upload_dir) to sync the experiment to it".format(name, path))
     return path
 
 

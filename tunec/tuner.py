@@ -81,8 +81,11 @@ class Tuner:
         if self._experiment_path is None:
             from tunec.experiment import check_local_path, default_local_dir
             from tunec.trial import date_str
+            from tunec import _storage
             storage = self._run_config.storage_path
-            if storage is not None:
+            if storage is not None and _storage.is_uri(os.fspath(storage)):
+                storage = None     # the local copy is in ~/ray_results; tune.run syncs it
+            elif storage is not None:
                 storage = check_local_path("RunConfig(storage_path)", storage)
             name = self._run_config.name or "{}_{}".format(self._trainable_name, date_str())
             self._experiment_path = os.path.join(default_local_dir(storage), name)
@@ -90,8 +93,12 @@ class Tuner:
 
     # -- running ---------------------------------------------------------------
     def _run_kwargs(self, exp_dir):
+        from tunec import _storage
+        storage = self._run_config.storage_path
+        if storage is None or not _storage.is_uri(os.fspath(storage)):
+            storage = os.path.dirname(exp_dir)
         kwargs = dict(config=self._param_space, name=os.path.basename(exp_dir),
-                      storage_path=os.path.dirname(exp_dir), raise_on_failed_trial=False)
+                      storage_path=storage, raise_on_failed_trial=False)
         kwargs.update(self._tune_config.run_kwargs())
         kwargs.update(self._run_config.run_kwargs())
         if self._resume is not None:
@@ -180,7 +187,11 @@ class Tuner:
         if storage_filesystem is not None:
             raise NotImplementedError("Tuner.restore(storage_filesystem=...) is not supported by "
                                       "tunec: it has no remote storage")
-        path = os.path.abspath(os.path.expanduser(os.fspath(path)))
+        path = os.fspath(path)
+        from tunec import _storage
+        if _storage.is_uri(path):
+            path = _download_experiment(path)
+        path = os.path.abspath(os.path.expanduser(path))
         if not cls.can_restore(path):
             raise ValueError("Tuner.restore: {} is not an experiment directory with a saved "
                              "experiment state".format(path))
@@ -225,3 +236,15 @@ def _respelled(exc):
             return NotImplementedError("{} is not supported by this tunec release yet ({})"
                                        .format(spelling, message))
     return exc
+
+
+def _download_experiment(uri):
+    """Tuner.restore("s3://bucket/exp"): the experiment downloaded into
+    ``~/ray_results/<exp>`` (staged, so a failed download changes nothing);
+    the run keeps syncing to the URI's parent (its RunConfig.storage_path)."""
+    from tunec import _sync_plan, syncer
+    from tunec.experiment import default_local_dir
+    name = uri.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    local = os.path.join(default_local_dir(None), name)
+    _sync_plan.download(syncer.make_syncer("auto", "Tuner.restore(path)"), uri, local)
+    return local

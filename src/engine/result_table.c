@@ -408,6 +408,10 @@ static int csv_header(tc_trial_table *t, tc_table_builder *b, const csv_record *
     for (size_t i = 0; i < rec->n; i++) {
         size_t len;
         const char *field = record_field(rec, i, &len);
+        /* Column names are C strings: a NUL byte in a hand-made header ends
+         * the name, and the repeat check below must compare the same text
+         * (comparing past it once looped forever on "a\0b,a\0c"). */
+        len = strnlen(field, len);
         tc_buf name;
         tc_buf_init(&name);
         if (tc_buf_append(&name, field, len) < 0)

@@ -403,6 +403,10 @@ int tc_analysis_load(tc_analysis *a, const char *dir, tc_error *err);
 /* Loads the given trial dirs, in order (ExperimentAnalysis's trial logdirs).
  * Both loaders parse the trial dirs on one thread per online CPU (at most 8). */
 int tc_analysis_load_dirs(tc_analysis *a, const char *const *logdirs, size_t n, tc_error *err);
+/* analysis_last.c: only the last result of the trial in logdir (the tail of
+ * result.json, else progress.csv's header and last row): one row or none;
+ * params is not read. -1 only on ENOMEM. For listings (`tune ls`). */
+int tc_trial_table_load_last(tc_trial_table *t, const char *logdir, tc_error *err);
 
 /* ------------------------------------------------------------------------- */
 /* metrics.c — a trial's metric_analysis (spec §6.3)                          */

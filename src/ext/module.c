@@ -24,8 +24,9 @@ static int module_exec(PyObject *m)
     if (load_exceptions(tcx_get_state(m)) < 0)
         return -1;
     if (tcx_convert_exec(m) < 0 || tcx_space_exec(m) < 0 || tcx_analysis_exec(m) < 0 ||
+        tcx_analysis_last_exec(m) < 0 ||
         tcx_run_exec(m) < 0 || tcx_worker_exec(m) < 0 || tcx_checkpoint_exec(m) < 0 ||
-        tcx_tpe_exec(m) < 0)
+        tcx_tpe_exec(m) < 0 || tcx_analysis_groups_exec(m) < 0)
         return -1;
     return 0;
 }

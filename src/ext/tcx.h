@@ -63,6 +63,8 @@ int tcx_numpy_ready(void);
 int tcx_convert_exec(PyObject *m);
 int tcx_space_exec(PyObject *m);
 int tcx_analysis_exec(PyObject *m);
+int tcx_analysis_last_exec(PyObject *m);
+int tcx_analysis_groups_exec(PyObject *m);
 int tcx_run_exec(PyObject *m);
 int tcx_worker_exec(PyObject *m);
 int tcx_checkpoint_exec(PyObject *m);

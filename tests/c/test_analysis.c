@@ -410,6 +410,24 @@ static void test_bad_lines_counted(void)
     tc_analysis_clear(&a);
 }
 
+/* Found by tests/fuzz/fuzz_table_csv.c: header names holding NUL bytes
+ * ("a\0b,a\0c") made the repeated-name loop spin forever, as it compared
+ * the names as C strings but numbered the whole field. A name ends at its
+ * NUL; the repeat is numbered as any other. */
+static void test_csv_header_nul(void)
+{
+    static const char text[] = "a\0b,a\0c,x\0\n1,2,3\n";
+    tc_trial_table t;
+    tc_error err;
+    tc_trial_table_init(&t);
+    tc_error_init(&err);
+    CHECK_INT(tc_table_from_csv(&t, text, sizeof text - 1, &err), 0);
+    CHECK_INT(t.n_rows, 1);
+    const char *const cols[] = {"a=i:1", "a.1=i:2", "x=i:3", NULL};
+    check_table("NUL in header names", &t, cols);
+    tc_trial_table_clear(&t);
+}
+
 static void cleanup(void)
 {
     char cmd[300];
@@ -422,6 +440,7 @@ int main(void)
 {
     run_parse_cases(json_cases, sizeof json_cases / sizeof *json_cases, 0);
     run_parse_cases(csv_cases, sizeof csv_cases / sizeof *csv_cases, 1);
+    test_csv_header_nul();
 
     snprintf(root, sizeof root, "/tmp/tunec_analysis_XXXXXX");
     if (!mkdtemp(root)) {

@@ -34,19 +34,46 @@ class TrialData:
     in Ray).  ``params`` is the params.json contents or None.
     """
 
-    __slots__ = ("logdir", "params", "source", "rows", "columns", "data", "int_columns",
-                 "bad_lines", "torn_tail")
+    __slots__ = ("logdir", "params", "source", "rows", "columns", "int_columns",
+                 "bad_lines", "torn_tail", "_data", "_layout", "_start")
 
-    def __init__(self, raw):
+    def __init__(self, raw, layout=None):
+        """``raw``: a trial dict of ``_tunec.load_*``, or of
+        ``load_*_grouped`` with its ``layout`` (a ``_columns.Layout``), whose
+        arrays the trial's ``data`` are views of (made on first use)."""
         self.logdir = raw["logdir"]
         self.params = raw["params"]
         self.source = raw["source"]
         self.rows = raw["rows"]
-        self.columns = raw["columns"]
-        self.data = raw["data"]
-        self.int_columns = frozenset(raw["int_columns"])
         self.bad_lines = raw["bad_lines"]
         self.torn_tail = raw["torn_tail"]
+        self._layout = layout
+        self._start = raw.get("start", 0)
+        if layout is not None:
+            self.columns = layout.columns
+            self.int_columns = layout.int_columns
+            self._data = None
+        else:
+            self.columns = raw.get("columns", [])
+            self.int_columns = frozenset(raw.get("int_columns", ()))
+            self._data = raw.get("data", {})
+
+    @property
+    def data(self):
+        """{column name: ndarray of the trial's rows}."""
+        if self._data is None:
+            self._data = self._layout.views(self._start, self.rows)
+        return self._data
+
+    @property
+    def layout(self):
+        """The trial's column group, or None."""
+        return self._layout
+
+    @property
+    def start(self):
+        """The trial's first row in its layout."""
+        return self._start
 
     @property
     def readable(self):
@@ -90,6 +117,8 @@ class TrialData:
         """The trial's results as a ``pandas.DataFrame`` (the frame
         ``pd.read_csv(progress.csv)`` gives in Ray): the loader's typed
         arrays, handed to pandas as they are."""
+        if self._layout is not None:
+            return self._layout.trial_frame(self._start, self.rows)
         pd = require_pandas()
         return pd.DataFrame(self.data, columns=self.columns, copy=False)
 

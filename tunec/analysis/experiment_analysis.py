@@ -25,6 +25,7 @@ import logging
 import math
 import os
 
+from tunec.analysis._columns import picked_rows_frame
 from tunec.analysis._trial_data import (TrialData, checkpoint_paths, join_checkpoints,
                                         require_pandas)
 from tunec.error import TuneError
@@ -41,8 +42,12 @@ _SCOPES = ("all", "last", "avg", "last-5-avg", "last-10-avg")
 def _load(fn, arg):
     """Runs a ``_tunec`` loader and logs what it had to skip."""
     from tunec import _tunec
+    from tunec.analysis._columns import Layout
     stats = {}
-    trials = [TrialData(raw) for raw in getattr(_tunec, fn)(arg, stats=stats)]
+    raws, groups = getattr(_tunec, fn + "_grouped")(arg, stats=stats)
+    layouts = [Layout(g) for g in groups]
+    trials = [TrialData(raw, None if raw["group"] is None else layouts[raw["group"]])
+              for raw in raws]
     if stats["skipped"]:
         logger.debug("Couldn't read results from %d paths", stats["skipped"])
     if stats["bad_lines"]:
@@ -135,14 +140,14 @@ class Analysis:
         return mode
 
     # -- rows ------------------------------------------------------------------
-    def _retrieve_rows(self, metric=None, mode=None):
-        """``{logdir: row dict}``: the last row, or the row where ``metric``
-        is best under ``mode``.  A trial whose metric is all NaN (or missing)
-        is skipped with a warning, as Ray 0.8.5 does."""
+    def _row_indices(self, metric=None, mode=None):
+        """``[(logdir, trial data, row index)]``: the last row, or the row
+        where ``metric`` is best under ``mode``.  A trial whose metric is all
+        NaN (or missing) is skipped with a warning, as Ray 0.8.5 does."""
         readable = self._readable()
         if mode is not None and readable and not any(metric in t.data for _, t in readable):
             raise KeyError(metric)
-        rows = {}
+        picked = []
         for path, trial in readable:
             if trial.rows == 0:
                 continue
@@ -153,8 +158,13 @@ class Analysis:
                 if index is None:
                     logger.warning("Warning: Non-numerical value(s) encountered for %s", path)
                     continue
-            rows[path] = trial.row(index)
-        return rows
+            picked.append((path, trial, index))
+        return picked
+
+    def _retrieve_rows(self, metric=None, mode=None):
+        """``{logdir: row dict}`` of the rows ``_row_indices`` picks."""
+        return {path: trial.row(index)
+                for path, trial, index in self._row_indices(metric, mode)}
 
     def dataframe(self, metric=None, mode=None):
         """One row per trial: the last result row, or with ``mode`` the row
@@ -166,8 +176,12 @@ class Analysis:
             raise ValueError("If a `mode` is passed to `dataframe()`, you'll also have to "
                              "pass a `metric`!")
         pd = require_pandas()
-        rows = self._retrieve_rows(metric=metric, mode=mode)
+        picked = self._row_indices(metric=metric, mode=mode)
         configs = self.get_all_configs(prefix=True)
+        frame = picked_rows_frame(pd, picked, configs)
+        if frame is not None:
+            return frame
+        rows = {path: trial.row(index) for path, trial, index in picked}
         for path, row in rows.items():
             row.update(configs.get(path, {}))
             row["logdir"] = path

@@ -8,10 +8,11 @@
 from tunec.air.result import Result
 from tunec.checkpoint import Checkpoint, CheckpointConfig
 from tunec.context import TuneContext, get_context
+from tunec.syncer import SyncConfig
 from tunec.tune_config import FailureConfig, RunConfig
 
 __all__ = ["report", "get_checkpoint", "get_context", "TuneContext", "Checkpoint",
-           "CheckpointConfig", "FailureConfig", "RunConfig", "Result"]
+           "CheckpointConfig", "FailureConfig", "RunConfig", "Result", "SyncConfig"]
 
 
 def report(metrics, *, checkpoint=None, checkpoint_dir_name=None):

@@ -1,0 +1,113 @@
+"""Column groups of the C loader (``_tunec.load_*_grouped``,
+src/ext/analysis_groups.c): trials with the same column layout share one
+array per column, each trial a run of rows.
+
+pandas is expensive per DataFrame built from arrays (it checks and blocks
+every column), cheap per slice of a frame it already has.  So a layout's
+rows become one frame, built once, and a trial's frame is a slice of it with
+its own 0..n-1 index -- the same columns, dtypes and values as a frame built
+from that trial's arrays alone, sharing the memory.
+"""
+from tunec.analysis._trial_data import require_pandas
+
+
+class Layout:
+    """One group: ``columns`` (in order), ``int_columns``, ``data``
+    ({name: ndarray over every trial of the group}) and ``rows``."""
+
+    __slots__ = ("columns", "int_columns", "data", "rows", "_frame")
+
+    def __init__(self, raw):
+        self.columns = raw["columns"]
+        self.int_columns = frozenset(raw["int_columns"])
+        self.data = raw["data"]
+        self.rows = raw["rows"]
+        self._frame = None
+
+    def views(self, start, rows):
+        """{name: view of the trial's rows}."""
+        stop = start + rows
+        return {name: values[start:stop] for name, values in self.data.items()}
+
+    def frame(self):
+        """Every row of the layout as one DataFrame (built once, no copy)."""
+        if self._frame is None:
+            pd = require_pandas()
+            self._frame = pd.DataFrame(self.data, columns=self.columns, copy=False)
+        return self._frame
+
+    def trial_frame(self, start, rows):
+        """The trial's rows as a DataFrame indexed 0..rows-1."""
+        pd = require_pandas()
+        big = self.frame()
+        index = pd.RangeIndex(rows)
+        return _slice(pd, big, start, rows, index)
+
+
+def _slice(pd, big, start, rows, index):
+    # The block manager's slice is several times cheaper than .iloc (no
+    # indexer checks, no copy tracking); pandas before 2.1 has no _from_mgr.
+    global _mgr_slices
+    if _mgr_slices:
+        try:
+            mgr = big._mgr.get_slice(slice(start, start + rows), axis=1)
+            mgr.set_axis(1, index)
+            return pd.DataFrame._from_mgr(mgr, axes=mgr.axes)
+        except (AttributeError, TypeError):
+            _mgr_slices = False
+    frame = big.iloc[start:start + rows].copy(deep=False)
+    frame.index = index
+    return frame
+
+
+_mgr_slices = True
+
+
+def picked_rows_frame(pd, picked, configs):
+    """``Analysis.dataframe()`` built column by column: one row per
+    ``(logdir, trial, row index)`` of ``picked``, then the ``config/<key>``
+    columns of ``configs`` ({logdir: {key: value}}) and ``logdir`` -- the
+    frame ``pd.DataFrame(list of row dicts)`` gives, without a dict and a
+    Python object per cell.  None when the trials do not share one layout
+    (or a config key repeats a result column): the caller then builds it
+    from row dicts."""
+    if not picked:
+        return None
+    layout = picked[0][1].layout
+    if layout is None or any(trial.layout is not layout for _, trial, _ in picked):
+        return None
+    import numpy as np
+    result_names = set(layout.columns)
+    # The column order pandas gives a list of dicts: first appearance, row
+    # by row -- the result columns, the first row's config keys, logdir,
+    # then config keys that only later rows have.
+    order = list(layout.columns)
+    seen = set(order)
+    for i, (path, _, _) in enumerate(picked):
+        for key in configs.get(path, ()):
+            if key in result_names or key == "logdir":
+                return None
+            if key not in seen:
+                seen.add(key)
+                order.append(key)
+        if i == 0:
+            if "logdir" in seen:
+                return None
+            seen.add("logdir")
+            order.append("logdir")
+    index = np.fromiter((trial.start + row for _, trial, row in picked), dtype=np.intp,
+                        count=len(picked))
+    columns = {}
+    for name in layout.columns:
+        values = layout.data[name][index]
+        # An object column is typed from its values, as pandas types cells
+        # of row dicts (a column of ints in these rows becomes int64).
+        columns[name] = list(values) if values.dtype == object else values
+    config_keys = [key for key in order if key not in result_names and key != "logdir"]
+    if config_keys:
+        config_frame = pd.DataFrame([configs.get(path, {}) for path, _, _ in picked],
+                                    columns=config_keys)
+        for key in config_keys:
+            columns[key] = config_frame[key]._values
+    columns["logdir"] = [path for path, _, _ in picked]
+    return pd.DataFrame({name: columns[name] for name in order}, columns=order)
