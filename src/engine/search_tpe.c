@@ -1555,10 +1555,12 @@ static int build_jset(tc_tpe *t, int g, size_t njoint)
             double nc = (double)m->p.n_choices;
             double base = nk > 0 ? t->o.prior_weight / nk : 0;
             double den = nc * base + 1.0;
+            double l_other = log(base / den);           /* a choice not observed */
+            double l_obs = log((base + 1.0) / den);     /* the observed choice */
             for (size_t k = 0; k < nobs; k++) {
                 j->obs[s * cap + k] = (long)m->col[t->rank[k]];
-                j->c[s * cap + k] = log(base / den);           /* a choice not observed */
-                j->mu[s * cap + k] = log((base + 1.0) / den);  /* the observed choice */
+                j->c[s * cap + k] = l_other;
+                j->mu[s * cap + k] = l_obs;
             }
             if (with_prior) {
                 j->obs[s * cap + nobs] = -1;
