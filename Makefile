@@ -151,6 +151,7 @@ $(CMP_VENV)/.stamp:
 bench-compare: deps $(CMP_VENV)/.stamp
 	flock /tmp/tunec-build.lock $(CMP_PY) -m pip install -q .
 	$(CMP_PY) benchmarks/compare.py
+	$(CMP_PY) benchmarks/tpe_quality.py --docs docs/benchmarks.md
 
 # --- the whole suite under ASan + UBSan ---------------------------------------------
 # A second copy of the package in build/asan/tunec with the extension built with

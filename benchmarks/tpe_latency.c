@@ -10,7 +10,13 @@
  * the 90th percentile of the wall time in microseconds, and the median of the
  * thread's CPU time (what a loaded machine does not inflate).
  *
- * Usage: tpe_latency [past=1000] [suggestions=301] [uniform|mixed|mv-uniform|mv-mixed|all]
+ * Each line runs with TPESearch's defaults (tunec/suggest/tpe.py: 64
+ * candidates under ei_budget 24000, so 24 at 1,000 trials; gamma 0.15; prior
+ * weight 0.5), and "optuna" lines with Optuna's settings (the core's
+ * defaults: 24 candidates, gamma 0.1, prior weight 1).
+ *
+ * Usage: tpe_latency [past=1000] [suggestions=301]
+ *                    [uniform|mixed|mv-uniform|mv-mixed|optuna|all]
  */
 #include <math.h>
 #include <stdio.h>
@@ -50,7 +56,7 @@ static void random_trial(tc_tpe *t, tc_rng *r, size_t np, double *v, double *y)
 }
 
 static void run(const char *label, const tc_tpe_param *ps, size_t np, long past, long k,
-                int multivariate)
+                int multivariate, int optuna)
 {
     tc_tpe_opts o;
     tc_error err;
@@ -60,6 +66,12 @@ static void run(const char *label, const tc_tpe_param *ps, size_t np, long past,
            t0, c0;
     tc_tpe_opts_default(&o);
     o.multivariate = multivariate;
+    if (!optuna) {                      /* TPESearch's defaults */
+        o.n_ei_candidates = 64;
+        o.ei_budget = 24000;
+        o.gamma_fraction = 0.15;
+        o.prior_weight = 0.5;
+    }
     tc_error_init(&err);
     tc_rng_seed(&r, 1);
     t = tc_tpe_new(ps, np, &o, &err);
@@ -105,13 +117,17 @@ int main(int argc, char **argv)
         uni[i] = (tc_tpe_param){"p", TC_TPE_FLOAT, 0, 1, 0, 0, 0};
     const char *which = argc > 3 ? argv[3] : "all";
     int all = !strcmp(which, "all");
-    if (all || !strcmp(which, "uniform"))
-        run("TPE, 8 x uniform", uni, 8, past, k, 0);
-    if (all || !strcmp(which, "mixed"))
-        run("TPE, 8 mixed (log/q/int/cat)", mixed, 8, past, k, 0);
     if (all || !strcmp(which, "mv-uniform"))
-        run("multivariate TPE, 8 x uniform", uni, 8, past, k, 1);
+        run("multivariate TPE, 8 x uniform", uni, 8, past, k, 1, 0);
     if (all || !strcmp(which, "mv-mixed"))
-        run("multivariate TPE, 8 mixed", mixed, 8, past, k, 1);
+        run("multivariate TPE, 8 mixed", mixed, 8, past, k, 1, 0);
+    if (all || !strcmp(which, "uniform"))
+        run("TPE, 8 x uniform", uni, 8, past, k, 0, 0);
+    if (all || !strcmp(which, "mixed"))
+        run("TPE, 8 mixed (log/q/int/cat)", mixed, 8, past, k, 0, 0);
+    if (all || !strcmp(which, "optuna")) {
+        run("optuna-set mv TPE, 8 x uniform", uni, 8, past, k, 1, 1);
+        run("optuna-set TPE, 8 x uniform", uni, 8, past, k, 0, 1);
+    }
     return 0;
 }

@@ -4,15 +4,19 @@ side with Optuna's TPESampler and Hyperopt's tpe (docs/benchmarks.md,
 
 Quality: the best value after ``--evals`` evaluations of Branin, Hartmann-6
 and 6-D Rosenbrock (benchmarks/search_bench.py's problems and domains), for
-seeds 0 .. ``--seeds``-1, sequentially (one trial at a time). tunec's core
+seeds ``--seed-start`` .. +``--seeds``-1 (0-19 for docs/benchmarks.md; settings
+are chosen on other seeds), sequentially (one trial at a time). tunec's core
 runs through tests/search_driver.c (built here at -O2 with the engine
 sources: JSON lines in, JSON lines out), so nothing of the Python layer is
-involved. Systems: tunec TPE univariate and multivariate, Optuna 5
-TPESampler as it comes (multivariate) and with multivariate=False, Hyperopt
-tpe; and tunec's multivariate core with a larger gamma and a smaller prior
-weight (TUNED). Prints a markdown table (median [q1, q3] of the best value), writes the
-convergence plot (median best-so-far over seeds against evaluations, per
-system and problem) and the raw curves as JSON (kept out of git).
+involved. Systems: tunec with TPESearch's defaults (read from
+tunec/suggest/tpe.py), multivariate and univariate; tunec's core with
+Optuna's settings, multivariate and univariate; Optuna 5 TPESampler as it
+comes (multivariate) and with multivariate=False; Hyperopt tpe. Prints
+markdown (median [q1, q3] of the best value), writes the convergence plot
+(median best-so-far over seeds against evaluations, per system and
+problem, with the quartile band of tunec's default and Optuna's default)
+and the raw curves as JSON (kept out of git); with ``--docs`` the markdown
+replaces the marked section of docs/benchmarks.md.
 
 Latency: one 8-parameter suggestion at ``--past`` completed trials of 8
 uniform parameters, one more random trial completed before each timed
@@ -43,17 +47,33 @@ sys.path.insert(0, HERE)
 from search_bench import PROBLEMS  # noqa: E402
 
 PROBLEM_ORDER = ("branin", "hartmann6", "rosenbrock6")
-# gamma and prior weight picked on seeds 100-129 and checked on 200-239 (a
-# candidate for TPESearch's defaults, not the core's: those stay Optuna's)
-TUNED = {"gamma_fraction": 0.15, "prior_weight": 0.5}
 SYSTEMS = {
-    "tunec-tpe-mv": "tunec TPE (multivariate)",
-    "tunec-tpe-mv-tuned": "tunec TPE (multivariate, gamma 0.15, prior weight 0.5)",
-    "tunec-tpe": "tunec TPE (univariate)",
+    "tunec-default": "tunec TPESearch (defaults)",
+    "tunec-default-uni": "tunec TPESearch (multivariate=False)",
+    "tunec-tpe-mv": "tunec TPE, Optuna's settings",
+    "tunec-tpe": "tunec TPE, Optuna's settings, univariate",
     "optuna-tpe": "Optuna TPESampler (default)",
     "optuna-tpe-uni": "Optuna TPESampler (multivariate=False)",
     "hyperopt-tpe": "Hyperopt tpe",
 }
+
+
+def tpesearch_defaults():
+    """TPESearch's defaults (tunec/suggest/tpe.py, read from its source, so
+    that this venv needs no tunec build) as the core's options."""
+    import ast
+    with open(os.path.join(ROOT, "tunec", "suggest", "tpe.py")) as f:
+        tree = ast.parse(f.read())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and node.name == "__init__":
+            names = [a.arg for a in node.args.args][-len(node.args.defaults):]
+            d = dict(zip(names, (ast.literal_eval(v) for v in node.args.defaults)))
+            return {"n_startup_trials": d["n_startup_trials"],
+                    "n_ei_candidates": d["n_ei_candidates"], "ei_budget": d["ei_budget"],
+                    "gamma_fraction": d["gamma"], "prior_weight": d["prior_weight"],
+                    "consider_endpoints": int(d["consider_endpoints"]),
+                    "multivariate": int(d["multivariate"])}
+    raise RuntimeError("TPESearch.__init__ not found")
 
 
 # --------------------------------------------------------------------------
@@ -126,8 +146,11 @@ def one_search(system, driver, problem, evals, seed):
         return run_tunec(driver, fn, bounds, evals, seed, 0)
     if system == "tunec-tpe-mv":
         return run_tunec(driver, fn, bounds, evals, seed, 1)
-    if system == "tunec-tpe-mv-tuned":
-        return run_tunec(driver, fn, bounds, evals, seed, 1, **TUNED)
+    if system in ("tunec-default", "tunec-default-uni"):
+        opts = tpesearch_defaults()
+        mv = opts.pop("multivariate")
+        mv = mv if system == "tunec-default" else 0
+        return run_tunec(driver, fn, bounds, evals, seed, mv, **opts)
     if system == "optuna-tpe":
         return run_optuna(fn, bounds, evals, seed, None)
     if system == "optuna-tpe-uni":
@@ -158,7 +181,7 @@ def quality(args, driver):
         for system in args.systems:
             runs = []
             start = time.perf_counter()
-            for seed in range(args.seeds):
+            for seed in range(args.seed_start, args.seed_start + args.seeds):
                 runs.append(best_so_far(one_search(system, driver, problem, args.evals, seed)))
             curves.setdefault(problem, {})[system] = runs
             finals = [r[-1] for r in runs]
@@ -194,9 +217,13 @@ def plot(curves, args, path):
         for s in args.systems:
             runs = curves[problem][s]
             med = [statistics.median(r[i] for r in runs) - fstar for i in range(args.evals)]
-            ax.plot(range(1, args.evals + 1), med, label=SYSTEMS[s],
-                    linewidth=2.2 if s.startswith("tunec") else 1.4,
-                    linestyle="-" if s.startswith("tunec") else "--")
+            line, = ax.plot(range(1, args.evals + 1), med, label=SYSTEMS[s],
+                            linewidth=2.2 if s.startswith("tunec") else 1.4,
+                            linestyle="-" if s.startswith("tunec") else "--")
+            if s in ("tunec-default", "optuna-tpe"):
+                qs = [quartiles([r[i] for r in runs]) for i in range(args.evals)]
+                ax.fill_between(range(1, args.evals + 1), [q[0] - fstar for q in qs],
+                                [q[2] - fstar for q in qs], color=line.get_color(), alpha=0.12)
         ax.set_yscale("log")
         ax.set_title("%s: median best-so-far - f* (%d seeds)" % (problem, args.seeds))
         ax.set_xlabel("evaluations")
@@ -246,7 +273,10 @@ def latency_table(args, bench):
     for line in out.splitlines():
         label = line[:31].strip()
         med = float(line.split("median ")[1].split(" us")[0])
-        rows.append(("tunec core: " + label, med))
+        if label.startswith("optuna-set "):
+            rows.append(("tunec core, Optuna's settings: " + label[len("optuna-set "):], med))
+        else:
+            rows.append(("tunec TPESearch defaults: " + label, med))
     for label, mv in (("Optuna TPESampler (default: multivariate)", None),
                       ("Optuna TPESampler (multivariate=False)", False)):
         rows.append((label + ", 8 x uniform", latency_optuna(args.past, args.k, mv) * 1e6))
@@ -257,20 +287,58 @@ def latency_table(args, bench):
     return "\n".join(lines)
 
 
+BEGIN, END = "<!-- tpe_quality.py: begin -->", "<!-- tpe_quality.py: end -->"
+
+
+def versions():
+    out = []
+    for mod in ("optuna", "hyperopt"):
+        try:
+            out.append("%s %s" % (mod, __import__(mod).__version__))
+        except Exception:                 # noqa: BLE001 (a peer not installed)
+            pass
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
+                                capture_output=True).stdout.strip()
+    except OSError:
+        commit = "?"
+    return "tunec at commit %s, %s, Python %s" % (commit, ", ".join(out),
+                                                   sys.version.split()[0])
+
+
+def write_docs(path, sections):
+    """Replaces the text between the BEGIN and END markers of path."""
+    with open(path) as f:
+        text = f.read()
+    if BEGIN not in text or END not in text:
+        raise SystemExit("%s: no %s ... %s markers" % (path, BEGIN, END))
+    head, rest = text.split(BEGIN, 1)
+    tail = rest.split(END, 1)[1]
+    with open(path, "w") as f:
+        f.write(head + BEGIN + "\n" + "\n\n".join(sections) + "\n" + END + tail)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", type=int, default=20)
+    ap.add_argument("--seed-start", type=int, default=0,
+                    help="first seed (the table's are 0-19; choose settings on others)")
     ap.add_argument("--evals", type=int, default=100)
     ap.add_argument("--systems", default=",".join(SYSTEMS))
     ap.add_argument("--past", type=int, default=1000)
     ap.add_argument("--k", type=int, default=20, help="timed Optuna suggestions")
     ap.add_argument("--plot", default=os.path.join(ROOT, "docs", "tpe_convergence.png"))
     ap.add_argument("--raw", default=os.path.join(HERE, "results", "tmp", "tpe_quality.json"))
+    ap.add_argument("--docs", help="write the tables into this file between its markers "
+                    "(docs/benchmarks.md)")
     ap.add_argument("--skip-quality", action="store_true")
     ap.add_argument("--skip-latency", action="store_true")
     args = ap.parse_args()
     args.systems = args.systems.split(",")
     tmp = tempfile.mkdtemp(prefix="tpe_quality_")
+    started = time.strftime("%Y-%m-%dT%H:%M:%S")
+    load0 = os.getloadavg()[0]
+    sections = []
     try:
         if not args.skip_quality:
             driver = Driver(build(tmp, os.path.join(ROOT, "tests", "search_driver.c"),
@@ -281,16 +349,27 @@ def main():
                 driver.close()
             os.makedirs(os.path.dirname(args.raw), exist_ok=True)
             with open(args.raw, "w") as f:
-                json.dump({"evals": args.evals, "seeds": args.seeds, "curves": curves}, f)
+                json.dump({"evals": args.evals, "seeds": args.seeds,
+                           "seed_start": args.seed_start, "curves": curves}, f)
             plot(curves, args, args.plot)
-            print("### Best value after %d evaluations, %d seeds: median [q1, q3]\n"
-                  % (args.evals, args.seeds))
-            print(quality_table(curves, args))
-            print()
+            sections.append("Best value after %d evaluations, seeds %d-%d: median [first "
+                            "quartile, third quartile]; bold: the best median per problem."
+                            % (args.evals, args.seed_start, args.seed_start + args.seeds - 1))
+            sections.append(quality_table(curves, args))
+            sections.append("![median best-so-far minus the known minimum against "
+                            "evaluations, per system and problem](%s)"
+                            % os.path.basename(args.plot))
         if not args.skip_latency:
             bench = build(tmp, os.path.join(HERE, "tpe_latency.c"), "tpe_latency")
-            print("### Suggest latency at %d completed trials x 8 parameters\n" % args.past)
-            print(latency_table(args, bench))
+            sections.append("Suggest latency at %d completed trials x 8 parameters:"
+                            % args.past)
+            sections.append(latency_table(args, bench))
+        sections.append("Run started %s, %s; 1-minute load average %.2f at the start, %.2f "
+                        "at the end (2 shared CPUs)." % (started, versions(), load0,
+                                                          os.getloadavg()[0]))
+        print("\n\n".join(sections))
+        if args.docs:
+            write_docs(args.docs, sections)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

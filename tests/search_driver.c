@@ -66,6 +66,7 @@ static json_t *cmd_new(const json_t *cmd, tc_error *err)
     }
     opts.n_startup_trials = (long)num(json_object_get(o, "n_startup_trials"), 10);
     opts.n_ei_candidates = (long)num(json_object_get(o, "n_ei_candidates"), 24);
+    opts.ei_budget = (long)num(json_object_get(o, "ei_budget"), 0);
     opts.gamma_fraction = num(json_object_get(o, "gamma_fraction"), 0.1);
     opts.gamma_max = (long)num(json_object_get(o, "gamma_max"), 25);
     opts.prior_weight = num(json_object_get(o, "prior_weight"), 1.0);

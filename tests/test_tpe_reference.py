@@ -134,7 +134,8 @@ PARAMS = [
 
 opts_st = st.fixed_dictionaries({
     "n_startup_trials": st.integers(0, 6),
-    "n_ei_candidates": st.sampled_from([1, 2, 5, 24]),
+    "n_ei_candidates": st.sampled_from([1, 2, 5, 24, 40]),
+    "ei_budget": st.sampled_from([0, 0, 60, 400]),
     "gamma_fraction": st.sampled_from([0.1, 0.25, 0.5, 0.0]),
     "gamma_max": st.sampled_from([25, 2, 40]),
     "prior_weight": st.sampled_from([1.0, 0.5, 3.0]),

@@ -136,6 +136,10 @@ def test_bad_arguments_name_them():
         TPESearch(gamma=lambda n: 3)
     with pytest.raises(ValueError, match="evaluated_rewards"):
         TPESearch(points_to_evaluate=[{"x": 1}], evaluated_rewards=[1, 2])
+    with pytest.raises(ValueError, match="ei_budget"):
+        TPESearch(ei_budget=-5)
+    with pytest.raises(ValueError, match="ei_budget"):
+        TPESearch(ei_budget=2.5)
 
 
 def test_own_space_and_module_paths(tmp_path):

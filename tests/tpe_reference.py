@@ -31,7 +31,9 @@ LOG_SQRT_2PI = 0.91893853320467274178032973640562
 RAMP_FLAT = 25
 MAX_REJECT = 1000
 
-DEFAULTS = dict(n_startup_trials=10, n_ei_candidates=24, gamma_fraction=0.1, gamma_max=25,
+EI_FLOOR = 24
+DEFAULTS = dict(n_startup_trials=10, n_ei_candidates=24, ei_budget=0, gamma_fraction=0.1,
+                gamma_max=25,
                 prior_weight=1.0, consider_prior=1, consider_magic_clip=1, consider_endpoints=0,
                 multivariate=1, constant_liar=0, mode_max=0, seed=0)
 
@@ -278,6 +280,7 @@ class TPE:
         }
         out = [None] * len(self.params)
         trace = [None] * len(self.params)
+        self.ne = self._candidates(n)
         joint = self._joint_group()
         if joint:
             self._suggest_joint(joint, groups, out, trace)
@@ -289,6 +292,17 @@ class TPE:
                 continue
             self._suggest_univariate(i, groups, out, trace)
         return {"r": out, "random": False, "trace": trace}
+
+    def _candidates(self, n_complete):
+        """The candidate count: n_ei_candidates, or ei_budget // (trials
+        modelled) clipped to [min(24, n_ei_candidates), n_ei_candidates]."""
+        most = self.o["n_ei_candidates"]
+        if self.o["ei_budget"] <= 0:
+            return most
+        n = n_complete + (sum(s == RUNNING for s in self.state) if self.o["constant_liar"]
+                          else 0)
+        ne = self.o["ei_budget"] // n if n else most
+        return max(min(most, EI_FLOOR), min(ne, most))
 
     def _random(self, p):
         if p.constant:
@@ -386,7 +400,7 @@ class TPE:
 
     def _suggest_univariate(self, i, groups, out, trace):
         p = self.params[i]
-        ne = self.o["n_ei_candidates"]
+        ne = self.ne
         mus_b, sig_b, w_b, ws_b, prior_b, n_b = self._estimator(i, groups[0])
         if p.cat:
             marg = self._cat_marginal_c_order(p, mus_b, ws_b, prior_b, n_b)
@@ -485,7 +499,7 @@ class TPE:
         return logsumexp_rows(total)
 
     def _suggest_joint(self, joint, groups, out, trace):
-        ne = self.o["n_ei_candidates"]
+        ne = self.ne
         est_b = self._joint_estimator(joint, groups[0])
         _, ws, kernels, n = est_b
         cands = []

@@ -50,6 +50,9 @@ typedef struct tc_tpe_param {
 typedef struct tc_tpe_opts {
     long n_startup_trials;    /* random suggestions until this many completed (10) */
     long n_ei_candidates;     /* candidates drawn from l(x) per suggestion (24) */
+    long ei_budget;           /* > 0: fewer candidates once n trials are modelled, about
+                                 ei_budget / n, never below min(24, n_ei_candidates);
+                                 0: always n_ei_candidates (Optuna) */
     double gamma_fraction;    /* n_below = min(ceil(gamma_fraction * n), gamma_max) */
     long gamma_max;           /* (0.1, 25: Optuna's default_gamma) */
     double prior_weight;      /* > 0 (1.0) */
@@ -116,11 +119,11 @@ void tc_tpe_reseed(tc_tpe *t, uint64_t seed);
 
 /* What the last tc_tpe_suggest weighed, for tests and diagnostics.
  * tc_tpe_last_was_random: 1 when it sampled at random (startup), 0 when TPE.
- * tc_tpe_trace: for parameter i, the n_ei_candidates candidates drawn from
+ * tc_tpe_trace: for parameter i, the candidates (see ei_budget) drawn from
  * l(x) in external representation and their log l(x), log g(x) (for a
  * parameter of the multivariate group: the joint log densities of the whole
  * candidate); *chosen is the index picked (the first maximum of log l - log
- * g). Returns n_ei_candidates, or 0 when the last suggestion was random (or
+ * g). Returns their count, or 0 when the last suggestion was random (or
  * there was none). Arrays are borrowed until the next suggestion. */
 int tc_tpe_last_was_random(const tc_tpe *t);
 long tc_tpe_trace(const tc_tpe *t, size_t i, const double **values, const double **log_l,

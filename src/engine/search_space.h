@@ -19,7 +19,7 @@ typedef struct tc_tpe_search tc_tpe_search;
  * grid_search, a randn or a domain inside a list is TC_ERR_VALUE naming
  * its config path.
  * opts (all optional): "metric" (string, required), "mode" ("min"/"max",
- * required), "n_startup_trials", "n_ei_candidates", "gamma" (fraction),
+ * required), "n_startup_trials", "n_ei_candidates", "ei_budget", "gamma" (fraction),
  * "gamma_max", "prior_weight", "consider_prior", "consider_magic_clip",
  * "consider_endpoints", "multivariate", "constant_liar", "seed" (integer),
  * "points_to_evaluate" (partial configs, suggested first) and

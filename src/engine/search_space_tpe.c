@@ -238,6 +238,7 @@ static int read_opts(const json_t *opts, tc_tpe_opts *o, tc_error *err)
     o->seed = json_is_integer(seed) ? (uint64_t)json_integer_value(seed) : 0;
     if (opt_long(opts, "n_startup_trials", &o->n_startup_trials, err) < 0 ||
         opt_long(opts, "n_ei_candidates", &o->n_ei_candidates, err) < 0 ||
+        opt_long(opts, "ei_budget", &o->ei_budget, err) < 0 ||
         opt_long(opts, "gamma_max", &gamma_max, err) < 0 ||
         opt_double(opts, "gamma", &o->gamma_fraction, err) < 0 ||
         opt_double(opts, "prior_weight", &o->prior_weight, err) < 0 ||

@@ -34,12 +34,20 @@
  * distance) falling below e^-36 of a lower bound on the largest term: the
  * densities stay exact to ~1e-12 relative while a candidate touches only the
  * kernels near it, summed by a vectorised loop (search_tpe_sum.c). The joint
- * density takes its continuous factors one parameter at a time over every
- * kernel, vectorised, and its grid and categorical factors (an erfc each)
- * only for the kernels that can still come within the same threshold. A kernel's normaliser (log sigma plus the log of
- * its mass inside the domain, an erfc) is cached per trial and group and
- * recomputed only when its sigma changes, which after ~100 trials is rare:
- * most sigmas sit at the clip. Scratch arrays live in the object and grow.
+ * density applies its first continuous factor to every kernel (vectorised)
+ * and every further factor only to the kernels still within e^-36 of a
+ * lower bound on the largest term (the prior's, and the drawn-from
+ * kernel's), so in several dimensions most kernels drop out after a factor
+ * or two (jset_log_pdf). The joint estimators are kept from one suggestion
+ * to the next and, when a group only gained trials, updated for the new
+ * kernels and their neighbours instead of rebuilt (build_jset). A kernel's
+ * normaliser (log sigma plus the log of its mass inside the domain, an
+ * erfc) is cached per trial and group and recomputed only when its sigma
+ * changes, which after ~100 trials is rare: most sigmas sit at the clip.
+ * Scratch arrays live in the object and grow geometrically.
+ *
+ * ei_budget (tunec's option, 0 by default) lowers the candidate count as
+ * the history grows: about ei_budget / n, at least min(24, n_ei_candidates).
  *
  * Deviations from Optuna, on purpose (tests/tpe_reference.py follows them):
  *   - randomness is the engine's tc_rng, and sampling is ours: a truncated
@@ -73,6 +81,7 @@
 #define EXP_HEADROOM 600.0  /* the window sum's exponents stay below this (e^709 overflows) */
 #define MAX_REJECT 1000     /* rejection tries before falling back to the centre */
 #define RAMP_FLAT 25        /* default_weights: the newest 25 weigh 1 */
+#define EI_FLOOR 24         /* an ei_budget keeps at least Optuna's candidate count */
 #define GRID_TABLE_MAX 65536 /* grid points up to which bin masses are tabled */
 #define SMALL_BELOW 32      /* up to this many below trials: sort them, not walk all */
 #define BLK_SHIFT 2         /* the window bound's maxima are kept per block of 4 kernels: */
@@ -192,7 +201,8 @@ struct tc_tpe {
     int last_random, has_last;
     double *tr_val, *tr_ll, *tr_lg;   /* [param * n_ei + i] */
     long *tr_chosen;
-    double *cand;           /* model values of the joint candidates [slot * n_ei + i] */
+    double *cand;           /* model values of the candidates [slot * ne + i] */
+    size_t ne;              /* candidates of the last suggestion (candidates_for) */
     long *cand_k;
 };
 
@@ -329,6 +339,11 @@ tc_tpe *tc_tpe_new(const tc_tpe_param *params, size_t n_params, const tc_tpe_opt
     }
     if (!params || n_params == 0) {
         tc_error_set(err, TC_ERR_VALUE, "params: at least one parameter is needed");
+        return NULL;
+    }
+    if (opts->ei_budget < 0) {
+        tc_error_set(err, TC_ERR_VALUE, "TPE options: ei_budget must be >= 0 (0: no budget), "
+                     "got %ld", opts->ei_budget);
         return NULL;
     }
     if (opts->n_startup_trials < 0 || opts->n_ei_candidates < 1 || !(opts->prior_weight > 0) ||
@@ -1540,10 +1555,12 @@ static int build_jset(tc_tpe *t, int g, size_t njoint)
             double nc = (double)m->p.n_choices;
             double base = nk > 0 ? t->o.prior_weight / nk : 0;
             double den = nc * base + 1.0;
+            double l_other = log(base / den);           /* a choice not observed */
+            double l_obs = log((base + 1.0) / den);     /* the observed choice */
             for (size_t k = 0; k < nobs; k++) {
                 j->obs[s * cap + k] = (long)m->col[t->rank[k]];
-                j->c[s * cap + k] = log(base / den);           /* a choice not observed */
-                j->mu[s * cap + k] = log((base + 1.0) / den);  /* the observed choice */
+                j->c[s * cap + k] = l_other;
+                j->mu[s * cap + k] = l_obs;
             }
             if (with_prior) {
                 j->obs[s * cap + nobs] = -1;
@@ -1618,7 +1635,7 @@ static int build_jset(tc_tpe *t, int g, size_t njoint)
 static double joint_other_factors(const tc_tpe *t, const jset *j, size_t i, size_t k, double tt,
                                   double cut)
 {
-    size_t cap = j->cap, ne = (size_t)t->o.n_ei_candidates;
+    size_t cap = j->cap, ne = t->ne;
     for (size_t p = 0; p < t->np; p++) {
         const pmodel *m = &t->pm[p];
         size_t at;
@@ -1646,7 +1663,7 @@ static double joint_other_factors(const tc_tpe *t, const jset *j, size_t i, size
  * factor, plus its grid and categorical factors. */
 static double joint_full_term(const tc_tpe *t, const jset *j, size_t i, size_t k)
 {
-    size_t cap = j->cap, ne = (size_t)t->o.n_ei_candidates;
+    size_t cap = j->cap, ne = t->ne;
     double tt = j->ub[k];
     for (size_t p = 0; p < t->np; p++) {
         const pmodel *m = &t->pm[p];
@@ -1675,7 +1692,7 @@ static double joint_full_term(const tc_tpe *t, const jset *j, size_t i, size_t k
  * survivors are summed relative to the largest. */
 static double jset_log_pdf(const tc_tpe *t, const jset *j, size_t i, long seed_k)
 {
-    size_t cap = j->cap, ne = (size_t)t->o.n_ei_candidates, n = j->n, m = 0, top;
+    size_t cap = j->cap, ne = t->ne, n = j->n, m = 0, top;
     size_t *restrict idx = j->idx;
     double *restrict tv = j->tv;
     int others = 0, first = 1;
@@ -1747,7 +1764,7 @@ static double jset_log_pdf(const tc_tpe *t, const jset *j, size_t i, long seed_k
 static void sample_joint(tc_tpe *t)
 {
     jset *j = &t->js[BELOW];
-    size_t ne = (size_t)t->o.n_ei_candidates, cap = j->cap;
+    size_t ne = t->ne, cap = j->cap;
     for (size_t i = 0; i < ne; i++) {
         size_t k = pick(&t->rng, j->w, j->n);
         t->cand_k[i] = (long)k;
@@ -1802,7 +1819,7 @@ static long argmax_score(const double *ll, const double *lg, size_t n)
 static int suggest_univariate(tc_tpe *t, size_t p, double *out)
 {
     pmodel *m = &t->pm[p];
-    size_t ne = (size_t)t->o.n_ei_candidates;
+    size_t ne = t->ne;
     double *val = t->tr_val + p * ne, *ll = t->tr_ll + p * ne, *lg = t->tr_lg + p * ne;
     kset *kb = &t->ks[BELOW], *ka = &t->ks[ABOVE];
     if (build_kset(t, p, BELOW) < 0)
@@ -1859,10 +1876,24 @@ static size_t choose_joint(tc_tpe *t)
     return nj;
 }
 
+/* The candidate count of this suggestion: n_ei_candidates, or under an
+ * ei_budget about ei_budget / (trials modelled), as the work of a density
+ * grows with both; at least min(EI_FLOOR, n_ei_candidates). */
+static size_t candidates_for(const tc_tpe *t)
+{
+    size_t most = (size_t)t->o.n_ei_candidates, least = most < EI_FLOOR ? most : EI_FLOOR, n, ne;
+    if (t->o.ei_budget <= 0)
+        return most;
+    n = t->ncomplete + (t->o.constant_liar ? t->nrunning : 0);
+    ne = n ? (size_t)t->o.ei_budget / n : most;
+    return ne < least ? least : ne > most ? most : ne;
+}
+
 static int suggest_tpe(tc_tpe *t, double *out)
 {
-    size_t n = t->ncomplete, nbelow, nj, ne = (size_t)t->o.n_ei_candidates;
+    size_t n = t->ncomplete, nbelow, nj, ne;
     double g = ceil(t->o.gamma_fraction * (double)n);
+    t->ne = ne = candidates_for(t);
     nbelow = g < (double)t->o.gamma_max ? (size_t)g : (size_t)t->o.gamma_max;
     if (nbelow > n)
         nbelow = n;
@@ -1957,7 +1988,7 @@ int tc_tpe_last_was_random(const tc_tpe *t)
 long tc_tpe_trace(const tc_tpe *t, size_t i, const double **values, const double **log_l,
                   const double **log_g, long *chosen)
 {
-    size_t ne = (size_t)t->o.n_ei_candidates;
+    size_t ne = t->ne;
     if (!t->has_last || t->last_random || i >= t->np || t->pm[i].constant)
         return 0;
     if (values)

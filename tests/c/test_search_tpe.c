@@ -248,6 +248,46 @@ static void test_conditional(void)
     tc_tpe_free(t);
 }
 
+/* ei_budget: the candidate count follows ei_budget / n between
+ * min(24, n_ei_candidates) and n_ei_candidates; a negative budget is refused. */
+static void test_ei_budget(void)
+{
+    tc_tpe_param p[2] = {{"x", TC_TPE_FLOAT, 0, 1, 0, 0, 0}, {"y", TC_TPE_FLOAT, 0, 1, 0, 0, 0}};
+    tc_tpe_opts o;
+    tc_error err;
+    tc_tpe *t;
+    double out[2];
+    long want[] = {64, 64, 50, 40, 24, 24};   /* at 2, 3, 4, 5, 9, 30 trials */
+    int at[] = {2, 3, 4, 5, 9, 30}, k = 0;
+    tc_tpe_opts_default(&o);
+    CHECK_INT(o.ei_budget, 0);                  /* the core's default is Optuna's */
+    o.ei_budget = -1;
+    tc_error_init(&err);
+    CHECK(!tc_tpe_new(p, 2, &o, &err));
+    CHECK(strstr(err.text, "ei_budget") != NULL);
+    for (int multi = 0; multi < 2; multi++) {
+        o.ei_budget = 200;
+        o.n_ei_candidates = 64;
+        o.n_startup_trials = 2;
+        o.multivariate = multi;
+        tc_error_init(&err);
+        t = tc_tpe_new(p, 2, &o, &err);
+        k = 0;
+        for (int n = 0; n <= 30; n++) {
+            if (n == at[k]) {
+                CHECK_INT(tc_tpe_suggest(t, out, &err), 0);
+                CHECK_INT(tc_tpe_trace(t, 0, NULL, NULL, NULL, NULL), want[k]);
+                k++;
+            }
+            double v[2] = {(n % 7) / 7.0, (n % 5) / 5.0};
+            tc_tpe_observe(t, v, v[0] + v[1], &err);
+        }
+        CHECK_INT(k, 6);
+        CHECK_INT(err.code, TC_OK);
+        tc_tpe_free(t);
+    }
+}
+
 int main(void)
 {
     test_bad_arguments();
@@ -256,5 +296,6 @@ int main(void)
     test_optimises();
     test_constant_liar();
     test_conditional();
+    test_ei_budget();
     TEST_MAIN_END();
 }

@@ -53,10 +53,21 @@ class TPESearch(Searcher):
             run.
         n_startup_trials (int): random suggestions until this many trials
             completed (10).
-        n_ei_candidates (int): candidates weighed per suggestion (24).
+        n_ei_candidates (int): candidates weighed per suggestion (64;
+            Optuna: 24).
+        ei_budget (int): bounds the work of a suggestion, candidates x
+            trials modelled: once ei_budget / n is below n_ei_candidates,
+            about that many candidates are weighed, never fewer than 24 (or
+            n_ei_candidates if smaller). 0: always n_ei_candidates
+            (Optuna). Default 24000: 64 candidates up to 375 trials, 24 from
+            1,000.
         gamma (float): the fraction of completed trials that counts as
-            good, at most 25 of them (Optuna's default_gamma: 0.1).
-        prior_weight (float): weight of the prior (1.0).
+            good, at most 25 of them (0.15; Optuna's default_gamma: 0.1).
+        prior_weight (float): weight of the prior (0.5; Optuna: 1.0).
+
+    The defaults were chosen for search quality (docs/benchmarks.md, on
+    seeds other than the benchmark's); ``TPESearch(n_ei_candidates=24,
+    ei_budget=0, gamma=0.1, prior_weight=1.0)`` is Optuna's TPESampler.
         consider_endpoints (bool): Optuna's option (False).
         multivariate (bool): model the parameters jointly (True, Optuna 5).
         constant_liar (bool): running trials count as bad observations, so
@@ -65,14 +76,15 @@ class TPESearch(Searcher):
     """
 
     def __init__(self, space=None, metric=None, mode=None, points_to_evaluate=None,
-                 evaluated_rewards=None, n_startup_trials=10, n_ei_candidates=24, gamma=0.1,
-                 prior_weight=1.0, consider_endpoints=False, multivariate=True,
-                 constant_liar=False, seed=None):
+                 evaluated_rewards=None, n_startup_trials=10, n_ei_candidates=64,
+                 ei_budget=24000, gamma=0.15, prior_weight=0.5, consider_endpoints=False,
+                 multivariate=True, constant_liar=False, seed=None):
         super().__init__(metric=metric, mode=mode)
         if mode is not None and mode not in ("min", "max"):
             raise ValueError("TPESearch: mode must be 'min' or 'max', got {!r}".format(mode))
         for name, value, low in (("n_startup_trials", n_startup_trials, 0),
-                                 ("n_ei_candidates", n_ei_candidates, 1)):
+                                 ("n_ei_candidates", n_ei_candidates, 1),
+                                 ("ei_budget", ei_budget, 0)):
             if not isinstance(value, int) or isinstance(value, bool) or value < low:
                 raise ValueError("TPESearch: {} must be an integer >= {}, got {!r}".format(
                     name, low, value))
@@ -100,6 +112,7 @@ class TPESearch(Searcher):
         self._rewards = evaluated_rewards
         self._options = {
             "n_startup_trials": n_startup_trials, "n_ei_candidates": n_ei_candidates,
+            "ei_budget": ei_budget,
             "gamma": float(gamma), "prior_weight": float(prior_weight),
             "consider_endpoints": bool(consider_endpoints), "multivariate": bool(multivariate),
             "constant_liar": bool(constant_liar)}
