@@ -7,7 +7,8 @@ with max_failures=-1, for --minutes. A thread SIGKILLs one of the driver's
 worker processes every --kill-every seconds. At the end it checks:
 
 * no worker process is left (the driver's children, the zygote aside);
-* the driver's file descriptors are back to their count before the run;
+* the driver's file descriptors are back to their count before the run (taken
+  after a short warm-up run; counted once the returned analysis is dropped);
 * the driver's RSS, sampled every 10 s, did not keep growing: the growth
   over the second half of the run is reported and must stay under
   --max-rss-growth-mb;
@@ -18,6 +19,7 @@ worker processes every --kill-every seconds. At the end it checks:
 
 Prints the figures and exits non-zero when a check fails."""
 import argparse
+import gc
 import glob
 import json
 import os
@@ -99,6 +101,17 @@ def _exploits(exp_dir, logdir):
         return sum(1 for line in f if line.strip())
 
 
+def _fd_names():
+    """fd -> what it points at, to name an fd the run left open."""
+    names = {}
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            names[int(fd)] = os.readlink("/proc/self/fd/" + fd)
+        except OSError:
+            pass
+    return names
+
+
 def _check_rows(exp_dir):
     """Each row exactly once: within a trial's result.json training_iteration
     goes up by one from row to row, except where PBT cloned a donor into the
@@ -140,8 +153,15 @@ def main():
     args = parser.parse_args()
     local_dir = args.local_dir or tempfile.mkdtemp(prefix="tunec_soak_")
     tune.init()
+    # A first short run opens what a driver keeps for its whole life (the
+    # fork server's socket, the cold store of finished trials' texts,
+    # host_cold.c): the fd baseline is taken after it.
+    tune.run(trainable, name="warmup", local_dir=local_dir, config={"lr": 0.1},
+             stop={"training_iteration": 1}, verbose=0)
+    gc.collect()
     me = psutil.Process()
     fds0 = me.num_fds()
+    fd_names0 = _fd_names()
     stop = threading.Event()
     killer, sampler = Killer(args.kill_every, stop), Sampler(stop)
     pbt = PopulationBasedTraining(time_attr="training_iteration", metric="score", mode="max",
@@ -158,6 +178,12 @@ def main():
     finally:
         stop.set()
     elapsed = time.monotonic() - started
+    statuses = sorted(t.status for t in analysis.trials)
+    failures = sum(t.num_failures for t in analysis.trials)
+    # The analysis keeps its run, and the run its experiment journal, open
+    # until it is dropped: fds are counted once it is gone.
+    del analysis
+    gc.collect()
     time.sleep(1)   # a killed worker's exit is reaped by the driver
     left = _workers()
     trials, rows, problems = _check_rows(os.path.join(local_dir, "soak"))
@@ -166,12 +192,13 @@ def main():
     growth_mb = (half[-1] - half[0]) / 2 ** 20 if len(half) >= 2 else 0.0
     figures = {
         "minutes": round(elapsed / 60, 2), "kills": killer.kills, "trials": trials,
-        "rows": rows, "statuses": sorted(t.status for t in analysis.trials),
-        "failures": sum(t.num_failures for t in analysis.trials),
+        "rows": rows, "statuses": statuses, "failures": failures,
         "rss_mb_first": round(samples[0][1] / 2 ** 20, 1) if samples else None,
         "rss_mb_last": round(samples[-1][1] / 2 ** 20, 1) if samples else None,
         "rss_growth_second_half_mb": round(growth_mb, 2),
-        "fds_before": fds0, "fds_after": me.num_fds(), "workers_left": [p.pid for p in left],
+        "fds_before": fds0, "fds_after": me.num_fds(),
+        "fds_new": sorted(set(_fd_names().items()) - set(fd_names0.items())),
+        "workers_left": [p.pid for p in left],
         "row_problems": problems[:10], "local_dir": local_dir,
     }
     print(json.dumps(figures, indent=1))
