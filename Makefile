@@ -160,7 +160,9 @@ bench-compare: deps $(CMP_VENV)/.stamp
 # libstdc++ (C++ extensions such as matplotlib's load after it); PYTHONMALLOC=malloc makes
 # Python's objects visible to ASan. Leak detection is off for the suite (CPython and NumPy
 # keep their memory to exit): the engine's own blocks are leak-checked by the C tests
-# under LSan and by tests/c/test_alloc_failure.c's live-block counts.
+# under LSan and by tests/c/test_alloc_failure.c's live-block counts. tests/test_leaks.py
+# calls each entry point 200 times here, not 1,000: its RSS bound is off under ASan (the
+# quarantine), and its Python-level bounds are the plain suite's to hold at 1,000.
 ASAN_RT := $(shell $(CC) -print-file-name=libasan.so) $(shell $(CC) -print-file-name=libstdc++.so)
 
 build-asan: venv
@@ -172,7 +174,7 @@ build-asan: venv
 check-asan: build-asan ray-examples
 	PYTHONPATH=$(CURDIR)/build/asan LD_PRELOAD="$(ASAN_RT)" PYTHONMALLOC=malloc \
 	  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:allow_user_segv_handler=1 \
-	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 TUNEC_LEAK_N=200 \
 	  $(VPY) -m pytest -q -p no:cacheprovider tests
 
 # --- fuzzing (tests/fuzz/README.md) ----------------------------------------------

@@ -22,7 +22,10 @@ def build_driver(source, out):
         flags = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer",
                  "-fno-sanitize-recover=undefined"] + flags
     sources = sorted(glob.glob(os.path.join(ROOT, "src", "engine", "*.c")))
+    # `make check-asan` preloads the ASan runtime into the test processes;
+    # the compiler does not need it, and runs four times slower with it.
+    env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
     subprocess.run([cc, "-std=c11", "-O1", "-g", "-D_GNU_SOURCE",
                     "-iquote", os.path.join(ROOT, "src", "engine"), "-o", out, source]
-                   + sources + flags + ["-lm", "-pthread"], check=True)
+                   + sources + flags + ["-lm", "-pthread"], check=True, env=env)
     return out
