@@ -30,10 +30,12 @@ import tunec as tune  # noqa: E402
 class Counting(tune.Callback):
     def __init__(self, delay=0.0):
         self.results = 0
+        self.batches = 0
         self.delay = delay
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
         self.results += 1
+        self.batches = iteration     # tunec's iteration counts event batches
         if self.delay:
             time.sleep(self.delay)
 
@@ -54,9 +56,11 @@ def one(kind, trials, results, storage):
         raise RuntimeError("{}: expected {} results, logged {}, hook saw {}".format(
             kind, trials * results, done, seen))
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    batches = "; {} hook batches".format(callbacks[0].batches) if callbacks else ""
     print("{:5s} {:>8d} results in {:6.2f} s: {:>8.0f} results/s; driver CPU {:5.2f} s "
-          "({:.1f} us/result); driver peak RSS {:.0f} MB"
-          .format(kind, done, wall, done / wall, cpu, 1e6 * cpu / done, rss_mb), flush=True)
+          "({:.1f} us/result); driver peak RSS {:.0f} MB{}"
+          .format(kind, done, wall, done / wall, cpu, 1e6 * cpu / done, rss_mb, batches),
+          flush=True)
 
 
 def main():

@@ -19,6 +19,7 @@
 #include <time.h>
 #include "executor_internal.h"
 #include "runner_events.h"
+#include "result_decode.h"
 
 struct tcx_events {
     pthread_mutex_t lock;
@@ -27,6 +28,8 @@ struct tcx_events {
     long max_events;
     size_t max_bytes;
     int closed;                  /* no more events will come: takers return */
+    tcx_decoder *decoder;        /* results as dicts (take_events(decode=True));
+                                    used and freed with the GIL held */
 };
 
 static void deadline_in(struct timespec *ts, double seconds)
@@ -87,6 +90,7 @@ void tcx_events_wait_room(RunObject *self, int timeout_ms)
 
 static void events_free(struct tcx_events *ev)
 {
+    tcx_decoder_free(ev->decoder);
     tc_events_free(&ev->outbox);
     pthread_cond_destroy(&ev->changed);
     pthread_mutex_destroy(&ev->lock);
@@ -147,12 +151,20 @@ PyObject *tcx_run_record_events(RunObject *self, PyObject *args, PyObject *kwds)
 
 /* One event as (kind, trial_index, payload): a snapshot dict (add, start),
  * the text (result line, checkpoint directory, error message), the new
- * status name (status), else None. New reference. */
-static PyObject *event_tuple(const tc_events *q, const tc_event *e)
+ * status name (status), else None. With a decoder, a result's payload is
+ * its dict (or its text where json.loads must decide). New reference. */
+static PyObject *event_tuple(const tc_events *q, const tc_event *e, tcx_decoder *decoder)
 {
     PyObject *payload = NULL;
     const char *text = tc_event_text(q, e);
-    if (e->snapshot)
+    if (decoder && e->kind == TC_EVT_RESULT && text) {
+        payload = tcx_decode_json(decoder, text, e->text_len);
+        if (!payload && PyErr_Occurred())
+            return NULL;
+    }
+    if (payload)
+        ;
+    else if (e->snapshot)
         payload = tcx_from_json(e->snapshot);
     else if (e->kind == TC_EVT_STATUS)
         payload = PyUnicode_FromString(tc_status_names[e->status]);
@@ -166,19 +178,25 @@ static PyObject *event_tuple(const tc_events *q, const tc_event *e)
 }
 
 const char tcx_take_events_doc[] =
-"take_events(timeout) -> list | None\n\n"
+"take_events(timeout, decode=False) -> list | None\n\n"
 "Waits up to `timeout` seconds (GIL released) for events and returns them\n"
 "all, oldest first, as (kind, trial_index, payload) tuples; [] when none\n"
-"came, None once recording was turned off and nothing is left.";
+"came, None once recording was turned off and nothing is left. decode:\n"
+"a result's payload is its dict, decoded in C (its text where only\n"
+"json.loads can say what it is).";
 
-PyObject *tcx_run_take_events(RunObject *self, PyObject *args)
+PyObject *tcx_run_take_events(RunObject *self, PyObject *args, PyObject *kwds)
 {
+    static char *kwlist[] = {"timeout", "decode", NULL};
     double timeout = 0;
-    if (!PyArg_ParseTuple(args, "d:take_events", &timeout))
+    int decode = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "d|p:take_events", kwlist, &timeout, &decode))
         return NULL;
     struct tcx_events *ev = self->events;
     if (!ev)
         Py_RETURN_NONE;
+    if (decode && !ev->decoder && !(ev->decoder = tcx_decoder_new()))
+        return PyErr_NoMemory();
     tc_events batch;
     tc_events_init(&batch);
     int closed = 0;
@@ -200,7 +218,7 @@ PyObject *tcx_run_take_events(RunObject *self, PyObject *args)
     }
     PyObject *list = PyList_New(batch.n);
     for (long i = 0; list && i < batch.n; i++) {
-        PyObject *item = event_tuple(&batch, &batch.ev[i]);
+        PyObject *item = event_tuple(&batch, &batch.ev[i], decode ? ev->decoder : NULL);
         if (!item) {
             Py_CLEAR(list);
             break;

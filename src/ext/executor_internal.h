@@ -115,7 +115,7 @@ void tcx_events_dealloc(RunObject *self);
 extern const char tcx_record_events_doc[];
 extern const char tcx_take_events_doc[];
 PyObject *tcx_run_record_events(RunObject *self, PyObject *args, PyObject *kwds);
-PyObject *tcx_run_take_events(RunObject *self, PyObject *args);
+PyObject *tcx_run_take_events(RunObject *self, PyObject *args, PyObject *kwds);
 /* executor_local.c */
 void tcx_free_strv(char **v);   /* frees a NULL-terminated array of strings */
 
