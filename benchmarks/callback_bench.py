@@ -32,10 +32,15 @@ class Counting(tune.Callback):
         self.results = 0
         self.batches = 0
         self.delay = delay
+        self.cpu = [None, None]      # the hook thread's CPU clock: first, last call
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
         self.results += 1
         self.batches = iteration     # tunec's iteration counts event batches
+        if self.cpu[0] is None:
+            self.cpu[0] = time.thread_time()
+        elif self.results % 1024 == 0:
+            self.cpu[1] = time.thread_time()
         if self.delay:
             time.sleep(self.delay)
 
@@ -44,10 +49,12 @@ def one(kind, trials, results, storage):
     callbacks = {"none": None, "noop": [Counting()], "slow": [Counting(0.001)]}[kind]
     fn = workloads.make_tight_loop(tune, results)
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+    main0 = time.thread_time()
     start = time.perf_counter()
     analysis = tune.run(fn, num_samples=trials, storage_path=storage, verbose=0,
                         callbacks=callbacks, name=kind)
     wall = time.perf_counter() - start
+    main_cpu = time.thread_time() - main0
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
     done = sum(t.last_result.get("training_iteration", 0) for t in analysis.trials)
@@ -56,7 +63,12 @@ def one(kind, trials, results, storage):
         raise RuntimeError("{}: expected {} results, logged {}, hook saw {}".format(
             kind, trials * results, done, seen))
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    batches = "; {} hook batches".format(callbacks[0].batches) if callbacks else ""
+    batches = ""
+    if callbacks:
+        cb = callbacks[0]
+        hook_cpu = (cb.cpu[1] or cb.cpu[0]) - cb.cpu[0]
+        batches = "; main thread {:.1f} us/result, hook thread {:.1f} us/result; {} batches".format(
+            1e6 * main_cpu / done, 1e6 * hook_cpu / done, cb.batches)
     print("{:5s} {:>8d} results in {:6.2f} s: {:>8.0f} results/s; driver CPU {:5.2f} s "
           "({:.1f} us/result); driver peak RSS {:.0f} MB{}"
           .format(kind, done, wall, done / wall, cpu, 1e6 * cpu / done, rss_mb, batches),

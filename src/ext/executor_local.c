@@ -997,6 +997,8 @@ static PyType_Spec Run_spec = {
 
 int tcx_run_exec(PyObject *m)
 {
+    if (tcx_event_batch_exec(m) < 0)
+        return -1;
     PyObject *type = PyType_FromModuleAndSpec(m, &Run_spec, NULL);
     if (!type)
         return -1;
