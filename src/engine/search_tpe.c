@@ -44,6 +44,9 @@
  * normaliser (log sigma plus the log of its mass inside the domain, an
  * erfc) is cached per trial and group and recomputed only when its sigma
  * changes, which after ~100 trials is rare: most sigmas sit at the clip.
+ * A grid kernel's bin mass (two erfc and a log) at the clip sigma depends
+ * only on the candidate's offset in steps, so it is tabled per parameter
+ * and group (grid_bin_mass), for the univariate and the joint model alike.
  * Scratch arrays live in the object and grow geometrically.
  *
  * ei_budget (tunec's option, 0 by default) lowers the candidate count as
@@ -77,7 +80,8 @@
 #include "search_tpe_internal.h"
 
 #define EPS_SIGMA 1e-12     /* Optuna's minimum sigma without the magic clip */
-#define WINDOW_CUT 36.0     /* leave out what is below e^-36 (2e-16) of the largest term */
+#define WINDOW_CUT 36.0
+#define CLIP_FAR 10.0       /* a kernel this many sigmas inside the bounds has mass 1 - 1e-23 */     /* leave out what is below e^-36 (2e-16) of the largest term */
 #define EXP_HEADROOM 600.0  /* the window sum's exponents stay below this (e^709 overflows) */
 #define MAX_REJECT 1000     /* rejection tries before falling back to the centre */
 #define RAMP_FLAT 25        /* default_weights: the newest 25 weigh 1 */
@@ -1050,23 +1054,32 @@ static int build_kset(tc_tpe *t, size_t p, int g)
     return 0;
 }
 
-/* Grid kernel i's log bin mass at model value x (a grid point): from the
- * group's table when the kernel sits on the grid at the group's clip sigma. */
-static double grid_log_mass(pmodel *m, const kset *k, int g, size_t i, double x)
+/* The log mass of the grid bin around model value x (a grid point) under a
+ * kernel at mu with sigma sig (isig its inverse) of group g: from the
+ * group's table when sig is the group's clip sigma and mu sits on the grid
+ * (the mass then depends only on the offset in steps); table_ok: the
+ * caller's kernel may use the table (not the prior). */
+static double grid_bin_mass(pmodel *m, int g, int table_ok, double mu, double sig, double isig,
+                            double x)
 {
     double hs = m->step / 2, xl = fmax(x - hs, m->L), xh = fmin(x + hs, m->H), d, ad;
-    if (m->gt_n && k->trial[i] >= 0 && k->sig[i] == m->gt_sig[g]) {
-        d = (x - k->mu[i]) / m->step;
+    if (table_ok && m->gt_n && sig == m->gt_sig[g]) {
+        d = (x - mu) / m->step;
         ad = floor(fabs(d) + 0.5);
         if (fabs(fabs(d) - ad) < 1e-9 && ad < (double)m->gt_n) {
             double *e = &m->gt[g][(size_t)ad];
             if (isnan(*e))
-                *e = tc_tpe_log_gauss_mass((xl - k->mu[i]) * k->isig[i],
-                                           (xh - k->mu[i]) * k->isig[i]);
+                *e = tc_tpe_log_gauss_mass((xl - mu) * isig, (xh - mu) * isig);
             return *e;
         }
     }
-    return tc_tpe_log_gauss_mass((xl - k->mu[i]) * k->isig[i], (xh - k->mu[i]) * k->isig[i]);
+    return tc_tpe_log_gauss_mass((xl - mu) * isig, (xh - mu) * isig);
+}
+
+/* Grid kernel i's log bin mass at model value x (a grid point). */
+static double grid_log_mass(pmodel *m, const kset *k, int g, size_t i, double x)
+{
+    return grid_bin_mass(m, g, k->trial[i] >= 0, k->mu[i], k->sig[i], k->isig[i], x);
 }
 
 /* Kernel i's log weighted density at model value x. */
@@ -1571,6 +1584,8 @@ static int build_jset(tc_tpe *t, int g, size_t njoint)
         minsig = t->o.consider_magic_clip
                      ? m->width / fmin(100.0, 1.0 + (double)nobs + (double)with_prior)
                      : EPS_SIGMA;
+        if (m->step > 0)
+            grid_tables_for(m, g, minsig);     /* a grid's bin masses at this clip */
         if (inc && j->minsig[s] == minsig &&
             joint_update(t, m, g, s * cap, j->nobs, nobs, minsig) == 0)
             goto prior;
@@ -1632,12 +1647,12 @@ static int build_jset(tc_tpe *t, int g, size_t njoint)
 /* The factors of kernel k that are not continuous (grid, categorical) at
  * candidate i, added to tt (which holds their bounds) until tt drops below
  * cut: returns tt, or -INFINITY when dropped. */
-static double joint_other_factors(const tc_tpe *t, const jset *j, size_t i, size_t k, double tt,
-                                  double cut)
+static double joint_other_factors(tc_tpe *t, int g, size_t i, size_t k, double tt, double cut)
 {
+    const jset *j = &t->js[g];
     size_t cap = j->cap, ne = t->ne;
     for (size_t p = 0; p < t->np; p++) {
-        const pmodel *m = &t->pm[p];
+        pmodel *m = &t->pm[p];
         size_t at;
         double x;
         if (!t->joint[p] || (!m->cat && m->step == 0))
@@ -1649,9 +1664,8 @@ static double joint_other_factors(const tc_tpe *t, const jset *j, size_t i, size
             double f = (o < 0 || (double)o != x) ? j->c[at] : j->mu[at];
             tt += f - MAXD(j->c[at], j->mu[at]);
         } else {
-            double hs = m->step / 2, mu = j->mu[at], is = j->isig[at];
-            double xl = fmax(x - hs, m->L), xh = fmin(x + hs, m->H);
-            tt += tc_tpe_log_gauss_mass((xl - mu) * is, (xh - mu) * is);
+            /* the prior (the last kernel) is off the table: its sigma is the width */
+            tt += grid_bin_mass(m, g, k < j->nobs, j->mu[at], j->sig[at], j->isig[at], x);
         }
         if (tt < cut)
             return -INFINITY;
@@ -1661,8 +1675,9 @@ static double joint_other_factors(const tc_tpe *t, const jset *j, size_t i, size
 
 /* Kernel k's whole term at candidate i: its bound less every continuous
  * factor, plus its grid and categorical factors. */
-static double joint_full_term(const tc_tpe *t, const jset *j, size_t i, size_t k)
+static double joint_full_term(tc_tpe *t, int g, size_t i, size_t k)
 {
+    const jset *j = &t->js[g];
     size_t cap = j->cap, ne = t->ne;
     double tt = j->ub[k];
     for (size_t p = 0; p < t->np; p++) {
@@ -1674,7 +1689,7 @@ static double joint_full_term(const tc_tpe *t, const jset *j, size_t i, size_t k
         z = (t->cand[t->slot[p] * ne + i] - j->mu[at]) * j->isig[at];
         tt -= 0.5 * z * z;
     }
-    return joint_other_factors(t, j, i, k, tt, -INFINITY);
+    return joint_other_factors(t, g, i, k, tt, -INFINITY);
 }
 
 /* Joint log density of candidate i (model values in t->cand). A kernel's
@@ -1690,17 +1705,18 @@ static double joint_full_term(const tc_tpe *t, const jset *j, size_t i, size_t k
  * In 8 dimensions at 1,000 trials a candidate keeps a few dozen kernels
  * after two factors, so most of the n x parameters work is never done. The
  * survivors are summed relative to the largest. */
-static double jset_log_pdf(const tc_tpe *t, const jset *j, size_t i, long seed_k)
+static double jset_log_pdf(tc_tpe *t, int g, size_t i, long seed_k)
 {
+    const jset *j = &t->js[g];
     size_t cap = j->cap, ne = t->ne, n = j->n, m = 0, top;
     size_t *restrict idx = j->idx;
     double *restrict tv = j->tv;
     int others = 0, first = 1;
     double lb = -INFINITY, cut, mx;
     if (t->o.consider_prior && n > 0)
-        lb = joint_full_term(t, j, i, n - 1);
+        lb = joint_full_term(t, g, i, n - 1);
     if (seed_k >= 0)
-        lb = MAXD(lb, joint_full_term(t, j, i, (size_t)seed_k));
+        lb = MAXD(lb, joint_full_term(t, g, i, (size_t)seed_k));
     cut = lb - WINDOW_CUT;
     for (size_t p = 0; p < t->np; p++) {
         const pmodel *pm = &t->pm[p];
@@ -1745,7 +1761,7 @@ static double jset_log_pdf(const tc_tpe *t, const jset *j, size_t i, long seed_k
     if (others) {
         size_t kept = 0;
         for (size_t r = 0; r < m; r++) {
-            double v = joint_other_factors(t, j, i, idx[r], tv[r], cut);
+            double v = joint_other_factors(t, g, i, idx[r], tv[r], cut);
             if (v == -INFINITY)
                 continue;
             idx[kept] = idx[r];
@@ -1904,11 +1920,11 @@ static int suggest_tpe(tc_tpe *t, double *out)
             goto nomem;
         sample_joint(t);
         for (size_t i = 0; i < ne; i++)
-            t->tr_ll[i] = jset_log_pdf(t, &t->js[BELOW], i, t->cand_k[i]);
+            t->tr_ll[i] = jset_log_pdf(t, BELOW, i, t->cand_k[i]);
         if (build_jset(t, ABOVE, nj) < 0)
             goto nomem;
         for (size_t i = 0; i < ne; i++)
-            t->tr_lg[i] = jset_log_pdf(t, &t->js[ABOVE], i, -1);
+            t->tr_lg[i] = jset_log_pdf(t, ABOVE, i, -1);
         {
             long best = argmax_score(t->tr_ll, t->tr_lg, ne);
             double ll[64], lg[64];
