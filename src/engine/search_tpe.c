@@ -1279,6 +1279,33 @@ static size_t pick(tc_rng *r, const double *w, size_t n)
     return n - 1;
 }
 
+/* Running sums of w[0..n) into cum, for pick_cum: a suggestion draws all its
+ * candidates' kernels from one estimator, so the scan pick does is done once. */
+static void cumulate(const double *w, size_t n, double *cum)
+{
+    double acc = 0;
+    for (size_t i = 0; i < n; i++) {
+        acc += w[i];
+        cum[i] = acc;
+    }
+}
+
+/* pick's draw by bisection on cumulate's sums (the same additions in the same
+ * order, so the same index): the first i with u < cum[i], else n - 1. */
+static size_t pick_cum(tc_rng *r, const double *cum, size_t n)
+{
+    double u = tc_rng_uniform(r);
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (u < cum[mid])
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo < n ? lo : n - 1;
+}
+
 /* A sampled model-space value x -> the grid (log grids round in the external
  * space and come back to log). */
 static double to_grid(const pmodel *m, double x)
@@ -1781,8 +1808,9 @@ static void sample_joint(tc_tpe *t)
 {
     jset *j = &t->js[BELOW];
     size_t ne = t->ne, cap = j->cap;
+    cumulate(j->w, j->n, j->term);      /* term: free until jset_log_pdf */
     for (size_t i = 0; i < ne; i++) {
-        size_t k = pick(&t->rng, j->w, j->n);
+        size_t k = pick_cum(&t->rng, j->term, j->n);
         t->cand_k[i] = (long)k;
         for (size_t p = 0; p < t->np; p++) {
             pmodel *m = &t->pm[p];
@@ -1854,8 +1882,9 @@ static int suggest_univariate(tc_tpe *t, size_t p, double *out)
     } else {
         /* model values; the joint group's rows were read out before this */
         double *x = t->cand + p * ne;
+        cumulate(kb->w, kb->n, kb->tmp);    /* tmp: free until kset_log_pdf */
         for (size_t i = 0; i < ne; i++) {
-            size_t k = pick(&t->rng, kb->w, kb->n);
+            size_t k = pick_cum(&t->rng, kb->tmp, kb->n);
             x[i] = to_grid(m, sample_trunc(&t->rng, kb->mu[k], kb->sig[k], m->L, m->H));
         }
         for (size_t i = 0; i < ne; i++)
