@@ -87,7 +87,6 @@
 #define RAMP_FLAT 25        /* default_weights: the newest 25 weigh 1 */
 #define EI_FLOOR 24         /* an ei_budget keeps at least Optuna's candidate count */
 #define GRID_TABLE_MAX 65536 /* grid points up to which bin masses are tabled */
-#define SMALL_BELOW 32      /* up to this many below trials: sort them, not walk all */
 #define BLK_SHIFT 2         /* the window bound's maxima are kept per block of 4 kernels: */
 #define BLK (1 << BLK_SHIFT) /* a block's own maximum needs no serial chain */
 /* fmax is a libm call unless NaNs are ruled out; the hot loops never see one
@@ -823,67 +822,59 @@ static double kernel_norm(const pmodel *m, double mu, double sig)
     return m->step > 0 ? lm : log(sig) + TC_TPE_LOG_SQRT_2PI + lm;
 }
 
-/* The group's kernels of parameter p in (value, trial) order into k->trial
- * and k->mu, the prior (if any) placed after every value <= its centre.
- * Returns the kernel count. A small below group is gathered and sorted
- * (insertion: at most SMALL_BELOW); otherwise the parameter's sorted values
- * are walked. */
-static size_t gather_kernels(tc_tpe *t, const pmodel *m, kset *k, int g, int with_prior,
-                             double prior_mu, size_t *prior_at)
+/* Places the prior (centre prior_mu) into k's gathered kernels after every
+ * value <= its centre; returns its index. */
+static size_t place_prior(kset *k, size_t j, double prior_mu)
 {
-    size_t j = 0;
-    int placed = !with_prior;
-    *prior_at = (size_t)-1;
-    if (g == BELOW && t->gcount[BELOW] <= SMALL_BELOW) {
-        for (size_t b = 0; b < t->gcount[BELOW]; b++) {
-            long tr = t->below[b];
-            double v = m->col[tr];
-            size_t i = j;
-            if (isnan(v))
-                continue;
-            /* below[] is by age, so an equal value goes after: (value, trial) */
-            while (i > 0 && k->mu[i - 1] > v) {
-                k->mu[i] = k->mu[i - 1];
-                k->trial[i] = k->trial[i - 1];
-                i--;
-            }
-            k->mu[i] = v;
-            k->trial[i] = tr;
-            j++;
-        }
-        if (!placed) {
-            size_t i = j;
-            while (i > 0 && k->mu[i - 1] > prior_mu) {
-                k->mu[i] = k->mu[i - 1];
-                k->trial[i] = k->trial[i - 1];
-                i--;
-            }
-            k->mu[i] = prior_mu;
-            k->trial[i] = -1;
-            *prior_at = i;
-            j++;
-        }
-        return j;
+    size_t lo = 0, hi = j;
+    while (lo < hi) {           /* the first value > prior_mu */
+        size_t mid = lo + (hi - lo) / 2;
+        if (k->mu[mid] > prior_mu)
+            hi = mid;
+        else
+            lo = mid + 1;
     }
+    memmove(k->mu + lo + 1, k->mu + lo, (j - lo) * sizeof(double));
+    memmove(k->trial + lo + 1, k->trial + lo, (j - lo) * sizeof(long));
+    k->mu[lo] = prior_mu;
+    k->trial[lo] = -1;
+    return lo;
+}
+
+/* Both groups' kernels of parameter m in (value, trial) order into
+ * t->ks[g].trial and .mu, each group's prior (with_prior[g]) placed after
+ * every value <= its centre; sets each kset's n and prior_at. One walk over
+ * the parameter's sorted values serves both groups, without a branch on
+ * the group (which would be mispredicted for every below trial): each
+ * value is written to both and kept by the one it belongs to. The ksets
+ * have room for one more kernel than they keep (kset_reserve). */
+static void gather_both(tc_tpe *t, const pmodel *m, const int *with_prior, double prior_mu)
+{
+    kset *kb = &t->ks[BELOW], *ka = &t->ks[ABOVE];
+    long *restrict tb = kb->trial, *restrict ta = ka->trial;
+    double *restrict mb = kb->mu, *restrict ma = ka->mu;
+    const long *restrict sorted = m->sorted;
+    const unsigned char *restrict grp = t->grp;
+    const double *restrict col = m->col;
+    size_t jb = 0, ja = 0;
     for (size_t s = 0; s < m->nsorted; s++) {
-        long tr = m->sorted[s];
-        if (t->grp[tr] != g)
-            continue;
-        if (!placed && m->col[tr] > prior_mu) {
-            *prior_at = j;
-            k->trial[j] = -1;
-            k->mu[j++] = prior_mu;
-            placed = 1;
-        }
-        k->trial[j] = tr;
-        k->mu[j++] = m->col[tr];
+        long tr = sorted[s];
+        double v = col[tr];
+        int g = grp[tr];
+        tb[jb] = tr;
+        mb[jb] = v;
+        ta[ja] = tr;
+        ma[ja] = v;
+        jb += g == BELOW;
+        ja += g == ABOVE;
     }
-    if (!placed) {
-        *prior_at = j;
-        k->trial[j] = -1;
-        k->mu[j++] = prior_mu;
-    }
-    return j;
+    kb->prior_at = ka->prior_at = (size_t)-1;
+    if (with_prior[BELOW])
+        kb->prior_at = place_prior(kb, jb++, prior_mu);
+    if (with_prior[ABOVE])
+        ka->prior_at = place_prior(ka, ja++, prior_mu);
+    kb->n = jb;
+    ka->n = ja;
 }
 
 /* Points the grid tables of group g at its clip sigma for this build (the
@@ -941,34 +932,32 @@ static void block_maxima(kset *k, size_t n, size_t prior_at, double *lcb, double
     }
 }
 
-/* Builds group g's estimator of parameter p into t->ks[g]: three passes over
- * the kernels (gather in value order; sigma, weight, constant and the
- * left-running maxima; the right-running maxima), kernel normalisers and
- * inverse sigmas from the per-trial cache while a kernel's sigma is
- * unchanged. */
-static int build_kset(tc_tpe *t, size_t p, int g)
-{
-    pmodel *m = &t->pm[p];
-    kset *k = &t->ks[g];
-    size_t nobs, n, prior_at;
-    const double *tw, *tlw;
+/* What build_kset's two halves share for one group. */
+typedef struct kprep {
+    size_t nobs;
+    const double *tw, *tlw;     /* the observations' raw weights by trial, and logs */
     double rawsum;
     int with_prior;
-    double prior_mu = 0.5 * (m->lo + m->hi), total, log_total, minsig, maxsig, lw_prior, w_prior,
-           inv_total;
-    /* age ranks of the group's observations of p: the group's own when every
-     * trial has p */
+} kprep;
+
+/* The first half of group g's estimator of parameter p: the observations'
+ * age ranks and weights (the group's own when every trial has p) and room
+ * for the kernels. */
+static int kset_prepare(tc_tpe *t, size_t p, int g, kprep *q)
+{
+    pmodel *m = &t->pm[p];
     if (m->nabsent == 0) {
-        nobs = t->gcount[g];
-        tw = t->tw[g];
-        tlw = t->tlw[g];
-        rawsum = t->gsum[g];
+        q->nobs = t->gcount[g];
+        q->tw = t->tw[g];
+        q->tlw = t->tlw[g];
+        q->rawsum = t->gsum[g];
     } else {
-        size_t r = 0;
+        /* pw, plw are per trial: the two groups' trials are disjoint */
+        size_t r = 0, nobs;
         for (size_t tr = 0; tr < t->ntrials; tr++)
             if (t->grp[tr] == g && !isnan(m->col[tr]))
                 t->rank[tr] = (long)r++;
-        nobs = r;
+        q->nobs = nobs = r;
         if (ramp_for(t, nobs) < 0)
             return -1;
         for (size_t tr = 0; tr < t->ntrials; tr++)
@@ -977,17 +966,30 @@ static int build_kset(tc_tpe *t, size_t p, int g)
                 t->pw[tr] = rk + RAMP_FLAT < nobs ? t->ramp[rk] : 1.0;
                 t->plw[tr] = log_raw_weight(t, rk, nobs);
             }
-        tw = t->pw;
-        tlw = t->plw;
-        rawsum = raw_sum(t);
+        q->tw = t->pw;
+        q->tlw = t->plw;
+        q->rawsum = raw_sum(t);
     }
-    with_prior = t->o.consider_prior || nobs == 0;
-    if (kset_reserve(k, nobs + 2) < 0)
+    q->with_prior = t->o.consider_prior || q->nobs == 0;
+    if (kset_reserve(&t->ks[g], q->nobs + 2) < 0)
         return -1;
-    k->nobs = nobs;
-    n = gather_kernels(t, m, k, g, with_prior, prior_mu, &prior_at);
-    k->n = n;
-    k->prior_at = prior_at;
+    t->ks[g].nobs = q->nobs;
+    return 0;
+}
+
+/* The second half, once gather_both placed the kernels: two passes over
+ * them (sigma, weight, constant; the block maxima), kernel normalisers and
+ * inverse sigmas from the per-trial cache while a kernel's sigma is
+ * unchanged. */
+static void kset_finish(tc_tpe *t, size_t p, int g, const kprep *q)
+{
+    pmodel *m = &t->pm[p];
+    kset *k = &t->ks[g];
+    size_t nobs = q->nobs, n = k->n, prior_at = k->prior_at;
+    const double *tw = q->tw, *tlw = q->tlw;
+    double rawsum = q->rawsum;
+    int with_prior = q->with_prior;
+    double total, log_total, minsig, maxsig, lw_prior, w_prior, inv_total;
     maxsig = m->width;
     minsig = t->o.consider_magic_clip
                  ? m->width / fmin(100.0, 1.0 + (double)nobs + (double)with_prior)
@@ -1051,6 +1053,21 @@ static int build_kset(tc_tpe *t, size_t p, int g)
         }
         block_maxima(k, n, prior_at, lcb, lsg, rcb, rsg);
     }
+}
+
+/* Builds both groups' estimators of parameter p into t->ks. */
+static int build_ksets(tc_tpe *t, size_t p)
+{
+    pmodel *m = &t->pm[p];
+    kprep q[2];
+    int with_prior[2];
+    if (kset_prepare(t, p, BELOW, &q[BELOW]) < 0 || kset_prepare(t, p, ABOVE, &q[ABOVE]) < 0)
+        return -1;
+    with_prior[BELOW] = q[BELOW].with_prior;
+    with_prior[ABOVE] = q[ABOVE].with_prior;
+    gather_both(t, m, with_prior, 0.5 * (m->lo + m->hi));
+    kset_finish(t, p, BELOW, &q[BELOW]);
+    kset_finish(t, p, ABOVE, &q[ABOVE]);
     return 0;
 }
 
@@ -1866,7 +1883,7 @@ static int suggest_univariate(tc_tpe *t, size_t p, double *out)
     size_t ne = t->ne;
     double *val = t->tr_val + p * ne, *ll = t->tr_ll + p * ne, *lg = t->tr_lg + p * ne;
     kset *kb = &t->ks[BELOW], *ka = &t->ks[ABOVE];
-    if (build_kset(t, p, BELOW) < 0)
+    if (build_ksets(t, p) < 0)
         return -1;
     if (m->cat) {
         if (kset_cat_marginal(t, m, kb) < 0)
@@ -1875,7 +1892,7 @@ static int suggest_univariate(tc_tpe *t, size_t p, double *out)
             val[i] = (double)pick(&t->rng, kb->catp, (size_t)m->p.n_choices);
         for (size_t i = 0; i < ne; i++)
             ll[i] = log(kb->catp[(size_t)val[i]]);
-        if (build_kset(t, p, ABOVE) < 0 || kset_cat_marginal(t, m, ka) < 0)
+        if (kset_cat_marginal(t, m, ka) < 0)
             return -1;
         for (size_t i = 0; i < ne; i++)
             lg[i] = log(ka->catp[(size_t)val[i]]);
@@ -1889,8 +1906,6 @@ static int suggest_univariate(tc_tpe *t, size_t p, double *out)
         }
         for (size_t i = 0; i < ne; i++)
             ll[i] = kset_log_pdf(m, kb, BELOW, x[i]);
-        if (build_kset(t, p, ABOVE) < 0)
-            return -1;
         for (size_t i = 0; i < ne; i++) {
             lg[i] = kset_log_pdf(m, ka, ABOVE, x[i]);
             val[i] = to_external(m, x[i]);
