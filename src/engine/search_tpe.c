@@ -80,8 +80,12 @@
 #include "search_tpe_internal.h"
 
 #define EPS_SIGMA 1e-12     /* Optuna's minimum sigma without the magic clip */
-#define WINDOW_CUT 36.0
-#define CLIP_FAR 10.0       /* a kernel this many sigmas inside the bounds has mass 1 - 1e-23 */     /* leave out what is below e^-36 (2e-16) of the largest term */
+#define WINDOW_CUT 36.0     /* leave out what is below e^-36 (2e-16) of the largest term */
+#define CLIP_FAR 9.0        /* a kernel this many sigmas inside both bounds has mass 1 - 1e-19 */
+/* A univariate window's side bound counts every kernel of the side (log n),
+ * so what it leaves out is below 2 e^-KSET_CUT (1.4e-12) of the density in
+ * all; the joint model's cut (WINDOW_CUT) is per kernel, hence deeper. */
+#define KSET_CUT 28.0
 #define EXP_HEADROOM 600.0  /* the window sum's exponents stay below this (e^709 overflows) */
 #define MAX_REJECT 1000     /* rejection tries before falling back to the centre */
 #define RAMP_FLAT 25        /* default_weights: the newest 25 weigh 1 */
@@ -141,6 +145,7 @@ typedef struct kset {
                                           block's start), the prior left out; lsig, rsig
                                           hold 1 / the largest sigma */
     double *tmp;            /* one candidate's terms */
+    size_t *odd;            /* kset_finish: the kernels off the clip or near a bound */
     double log_n;
     /* categorical: the marginal */
     double *catp;
@@ -402,6 +407,7 @@ static void kset_free(kset *k)
     tc_free(k->rsig);
     tc_free(k->isig);
     tc_free(k->tmp);
+    tc_free(k->odd);
     tc_free(k->catp);
 }
 
@@ -810,6 +816,7 @@ static int kset_reserve(kset *k, size_t n)
     G(rsig, double);
     G(isig, double);
     G(tmp, double);
+    G(odd, size_t);
 #undef G
     return 0;
 }
@@ -1011,45 +1018,69 @@ static void kset_finish(tc_tpe *t, size_t p, int g, const kprep *q)
         kcache *restrict kc = m->kc[g];
         const double *restrict W = tw, *restrict LW = tlw;
         int ends = !t->o.consider_endpoints && n >= 2;
-        for (size_t i = 0; i < n; i++) {
-            long tr = ktr[i];
-            double sig, norm, is, c;
-            if (tr < 0) {
-                sig = m->width;
-                is = 1.0 / sig;
-                wv[i] = w_prior;
-                norm = m->cat ? 0 : kernel_norm(m, mu[i], sig);
-                c = lw_prior - norm;
-            } else {
-                /* sigma: the larger gap to a neighbour, the domain's ends as
-                 * neighbours (the end kernels' inner gap without endpoints) */
-                double left = i > 0 ? mu[i - 1] : m->L, right = i + 1 < n ? mu[i + 1] : m->H;
-                if (ends && i == 0)
-                    sig = mu[1] - mu[0];
-                else if (ends && i == n - 1)
-                    sig = mu[n - 1] - mu[n - 2];
-                else
-                    sig = MAXD(mu[i] - left, right - mu[i]);
-                sig = clampd(sig, minsig, maxsig);
+        size_t *restrict odd = k->odd, nodd = 0;
+        /* a kernel at the clip sigma (most kernels, once there are ~100)
+         * lying CLIP_FAR sigmas inside both truncation bounds has a mass
+         * within 1e-19 of 1: its normaliser is the clip's (what kernel_norm
+         * gives, to the last bit unless that is near 0) */
+        double clip_norm = m->step > 0 ? 0.0 : log(minsig) + TC_TPE_LOG_SQRT_2PI,
+               clip_isig = 1.0 / minsig, far_lo = m->L + CLIP_FAR * minsig,
+               far_hi = m->H - CLIP_FAR * minsig;
+        /* flat passes, so that they vectorise; the prior and the end
+         * kernels are then set apart. Sigma: the larger gap to a neighbour,
+         * the domain's ends as neighbours (the end kernels' inner gap
+         * without endpoints). */
+        for (size_t i = 1; i + 1 < n; i++)
+            sigv[i] = clampd(MAXD(mu[i] - mu[i - 1], mu[i + 1] - mu[i]), minsig, maxsig);
+        if (n >= 1)
+            sigv[0] = clampd(ends ? mu[1] - mu[0] : MAXD(mu[0] - m->L, (n > 1 ? mu[1] : m->H) - mu[0]),
+                             minsig, maxsig);
+        if (n >= 2)
+            sigv[n - 1] = clampd(ends ? mu[n - 1] - mu[n - 2]
+                                      : MAXD(mu[n - 1] - mu[n - 2], m->H - mu[n - 1]),
+                                 minsig, maxsig);
+        for (int part = 0; part < 2; part++) {      /* the kernels either side of the prior */
+            size_t i0 = part == 0 ? 0 : (prior_at == (size_t)-1 ? n : prior_at + 1),
+                   i1 = part == 0 ? (prior_at == (size_t)-1 ? n : prior_at) : n;
+            for (size_t i = i0; i < i1; i++) {
+                long tr = ktr[i];
                 wv[i] = W[tr] * inv_total;
-                c = LW[tr] - log_total;
-                if (m->cat) {
-                    is = 1.0 / sig;
-                } else if (kc[tr].sig == sig) {
-                    c -= kc[tr].norm;
-                    is = kc[tr].isig;
-                } else {
-                    norm = kernel_norm(m, mu[i], sig);
-                    is = 1.0 / sig;
-                    kc[tr].sig = sig;
-                    kc[tr].norm = norm;
-                    kc[tr].isig = is;
-                    c -= norm;
-                }
+                cv[i] = LW[tr] - log_total;
             }
-            cv[i] = c;
-            sigv[i] = sig;
-            isv[i] = is;
+        }
+        if (m->cat) {
+            for (size_t i = 0; i < n; i++)
+                isv[i] = 1.0 / sigv[i];
+        } else {
+            for (size_t i = 0; i < n; i++) {
+                int clip = sigv[i] == minsig && mu[i] > far_lo && mu[i] < far_hi;
+                isv[i] = clip_isig;
+                cv[i] -= clip ? clip_norm : 0.0;
+                odd[nodd] = i;
+                nodd += !clip;
+            }
+            /* the others: normaliser and inverse sigma from the trial's cache */
+            for (size_t r = 0; r < nodd; r++) {
+                size_t i = odd[r];
+                long tr = ktr[i];
+                double sig = sigv[i];
+                if (tr < 0)
+                    continue;
+                if (kc[tr].sig != sig) {
+                    kc[tr].sig = sig;
+                    kc[tr].norm = kernel_norm(m, mu[i], sig);
+                    kc[tr].isig = 1.0 / sig;
+                }
+                cv[i] -= kc[tr].norm;
+                isv[i] = kc[tr].isig;
+            }
+        }
+        if (prior_at != (size_t)-1) {
+            size_t i = prior_at;
+            sigv[i] = m->width;
+            isv[i] = 1.0 / m->width;
+            wv[i] = w_prior;
+            cv[i] = lw_prior - (m->cat ? 0 : kernel_norm(m, mu[i], m->width));
         }
         block_maxima(k, n, prior_at, lcb, lsg, rcb, rsg);
     }
@@ -1192,7 +1223,7 @@ static size_t window_left(const kset *k, size_t lo, double x, double hs, double 
 /* log of the kernel mixture at model value x (numeric parameters). The
  * prior and the two kernels around x give a lower bound on the largest
  * term; the window then extends on each side while the side's bound could
- * still reach e^-WINDOW_CUT of it, and only the window is summed, relative
+ * still reach e^-KSET_CUT of it, and only the window is summed, relative
  * to that lower bound (so every exponent is at most a few dozen and the sum
  * at least 1). */
 static double kset_log_pdf(pmodel *m, kset *k, int g, double x)
@@ -1215,7 +1246,7 @@ static double kset_log_pdf(pmodel *m, kset *k, int g, double x)
     if (lo > 0 && lo - 1 != k->prior_at)
         floor_ = MAXD(floor_, kernel_term(m, k, g, lo - 1, x));
     ref = floor_;
-    floor_ -= WINDOW_CUT;
+    floor_ -= KSET_CUT;
     b = window_right(k, lo, x, hs, floor_);
     a = window_left(k, lo, x, hs, floor_);
     prior_apart = k->prior_at != (size_t)-1 && (k->prior_at < a || k->prior_at >= b);
