@@ -40,6 +40,7 @@ static int module_traverse(PyObject *m, visitproc visit, void *arg)
     Py_VISIT(st->RecursiveDependencyError);
     Py_VISIT(st->RunType);
     Py_VISIT(st->SessionType);
+    Py_VISIT(st->EventBatchType);
     return 0;
 }
 
@@ -50,6 +51,7 @@ static int module_clear(PyObject *m)
     Py_CLEAR(st->RecursiveDependencyError);
     Py_CLEAR(st->RunType);
     Py_CLEAR(st->SessionType);
+    Py_CLEAR(st->EventBatchType);
     return 0;
 }
 

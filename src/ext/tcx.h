@@ -15,6 +15,7 @@ typedef struct tcx_state {
     PyObject *RecursiveDependencyError; /* tunec.error.RecursiveDependencyError */
     PyTypeObject *RunType;      /* executor_local.c */
     PyTypeObject *SessionType;  /* worker_session.c */
+    PyTypeObject *EventBatchType; /* event_batch.c */
 } tcx_state;
 
 /* Borrowed state of the module object. */
