@@ -29,8 +29,7 @@ LABELS_BY_WORKLOAD = {
     "analysis-load": {"tunec": "tunec `ExperimentAnalysis` (tunec's directory)",
                       "ray": "Ray Tune `ExperimentAnalysis` (Ray's directory)",
                       "tunec-reads-ray": "tunec `Analysis` (Ray's directory)",
-                      "tunec-cold": "tunec `ExperimentAnalysis`, cache off (tunec's directory)",
-                      "tunec-exp-reads-ray": "tunec `ExperimentAnalysis` (Ray's directory)"},
+                      "tunec-cold": "tunec `ExperimentAnalysis`, cache off (tunec's directory)"},
 }
 
 
@@ -324,12 +323,10 @@ def sec_analysis(results):
                     ("dataframe()", _med_fig("dataframe_s", fmt_s)),
                     ("trial_dataframes", _med_fig("trial_dataframes_s", fmt_s))]),
                 failure_block(grp), ""]
-        for system, what in (("tunec-reads-ray", "`Analysis`"),
-                             ("tunec-exp-reads-ray", "`ExperimentAnalysis`")):
-            same = same_dir_ratio(grp, system)
-            if same:
-                out += ["The same directory (Ray's): Ray's load time / tunec {} load time, "
-                        "paired: {}.".format(what, fmt_ratio(same)), ""]
+        same = same_dir_ratio(grp)
+        if same:
+            out += ["The same directory (Ray's): Ray's load time / tunec `Analysis` load time, "
+                    "paired: {}.".format(fmt_ratio(same)), ""]
     out.append("Ray's 1,000 × 100 directory is not written: Ray's time to write one grows "
                "with the number of trials and results (its 100 × 100 set-up time is above), "
                "and the suite has to stay within about half an hour; the 100 × 100 table is "
@@ -526,13 +523,12 @@ def headline(results):
                  "directory", fmt_num(r) + "×" if r else "–", "–", None))
     grp = g.get("analysis-load-100")
     same = med(same_dir_ratio(grp)) if grp else None
+    # issue 12's loader targets: >= 10x Ray on Ray's directory (tunec's
+    # Analysis(dir): its ExperimentAnalysis cannot read Ray 2.x's state), and
+    # ExperimentAnalysis(dir) + dataframe() of 1,000 x 100, cached and cold.
     rows.append(("analysis-load, 100 × 100: Ray time / tunec time, both loading Ray's directory",
-                 fmt_num(same) + "×" if same else "–", "–", None))
-    # issue 12's loader targets (tunec's ExperimentAnalysis; cached and cache off).
-    same = med(same_dir_ratio(grp, "tunec-exp-reads-ray")) if grp else None
-    if same:
-        rows.append(("analysis-load, 100 × 100, Ray's directory: Ray time / tunec "
-                     "`ExperimentAnalysis` time", fmt_num(same) + "×", "≥ 10×", same >= 10))
+                 fmt_num(same) + "×" if same else "–", "≥ 10×",
+                 (same >= 10) if same else None))
     grp = g.get("analysis-load-1000")
     for system, what in (("tunec", ""), ("tunec-cold", ", cache off")):
         recs = by_system(grp).get(system) if grp else None
