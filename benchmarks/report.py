@@ -29,7 +29,8 @@ LABELS_BY_WORKLOAD = {
     "analysis-load": {"tunec": "tunec `ExperimentAnalysis` (tunec's directory)",
                       "ray": "Ray Tune `ExperimentAnalysis` (Ray's directory)",
                       "tunec-reads-ray": "tunec `Analysis` (Ray's directory)",
-                      "tunec-cold": "tunec `ExperimentAnalysis`, cache off (tunec's directory)"},
+                      "tunec-cold": "tunec `ExperimentAnalysis`, cache off (tunec's directory)",
+                      "tunec-reads-ray-cold": "tunec `Analysis`, cache off (Ray's directory)"},
 }
 
 
@@ -300,11 +301,10 @@ def sec_analysis(results):
            "package and pandas is not timed. tunec and Ray each load the directory they "
            "wrote (`ExperimentAnalysis(dir)`); tunec's `Analysis(dir)` also loads Ray's. "
            "Ray's `ExperimentAnalysis` reads every trial's results when constructed. "
-           "tunec's `ExperimentAnalysis(dir)` keeps a parsed-column cache next to the state "
-           "file, written by the warm-up round's load, so its timed runs are repeated loads of "
-           "an unchanged experiment; \"cache off\" is the same load with "
-           "`TUNEC_ANALYSIS_CACHE=0` (every file parsed, as a first load does). "
-           "`Analysis(dir)` has no cache.", ""]
+           "tunec's `ExperimentAnalysis(dir)` and `Analysis(dir)` keep a parsed-column cache "
+           "in the directory, written by the warm-up round's load, so their timed runs are "
+           "repeated loads of an unchanged experiment; \"cache off\" is the same load with "
+           "`TUNEC_ANALYSIS_CACHE=0` (every file parsed, as a first load does).", ""]
     for gid in ("analysis-load-100", "analysis-load-1000"):
         if gid not in g:
             continue
@@ -323,10 +323,11 @@ def sec_analysis(results):
                     ("dataframe()", _med_fig("dataframe_s", fmt_s)),
                     ("trial_dataframes", _med_fig("trial_dataframes_s", fmt_s))]),
                 failure_block(grp), ""]
-        same = same_dir_ratio(grp)
-        if same:
-            out += ["The same directory (Ray's): Ray's load time / tunec `Analysis` load time, "
-                    "paired: {}.".format(fmt_ratio(same)), ""]
+        for system, what in (("tunec-reads-ray", ""), ("tunec-reads-ray-cold", ", cache off")):
+            same = same_dir_ratio(grp, system)
+            if same:
+                out += ["The same directory (Ray's): Ray's load time / tunec `Analysis` load "
+                        "time{}, paired: {}.".format(what, fmt_ratio(same)), ""]
     out.append("Ray's 1,000 × 100 directory is not written: Ray's time to write one grows "
                "with the number of trials and results (its 100 × 100 set-up time is above), "
                "and the suite has to stay within about half an hour; the 100 × 100 table is "
@@ -529,6 +530,10 @@ def headline(results):
     rows.append(("analysis-load, 100 × 100: Ray time / tunec time, both loading Ray's directory",
                  fmt_num(same) + "×" if same else "–", "≥ 10×",
                  (same >= 10) if same else None))
+    cold = med(same_dir_ratio(grp, "tunec-reads-ray-cold")) if grp else None
+    if cold:
+        rows.append(("analysis-load, 100 × 100: Ray time / tunec time, both loading Ray's "
+                     "directory, tunec's cache off", fmt_num(cold) + "×", "–", None))
     grp = g.get("analysis-load-1000")
     for system, what in (("tunec", ""), ("tunec-cold", ", cache off")):
         recs = by_system(grp).get(system) if grp else None
