@@ -91,6 +91,8 @@
 #define RAMP_FLAT 25        /* default_weights: the newest 25 weigh 1 */
 #define EI_FLOOR 24         /* an ei_budget keeps at least Optuna's candidate count */
 #define GRID_TABLE_MAX 65536 /* grid points up to which bin masses are tabled */
+#define GK_MAX 16           /* sigmas of up to this many steps get a bin-mass table, */
+#define GK_GRID_MAX 4096    /* on grids of up to this many points */
 #define BLK_SHIFT 2         /* the window bound's maxima are kept per block of 4 kernels: */
 #define BLK (1 << BLK_SHIFT) /* a block's own maximum needs no serial chain */
 /* fmax is a libm call unless NaNs are ruled out; the hot loops never see one
@@ -132,6 +134,9 @@ typedef struct pmodel {
     size_t gt_n;                 /* entries: ngrid, 0 without tables */
     double *pt;                  /* the prior's log bin mass per grid index (its centre and
                                     sigma never change), NaN: not computed yet */
+    double *gk;                  /* [(k - 1) * gt_n + |d|]: the log bin mass at offset d
+                                    steps under sigma = k steps, k <= GK_MAX (a gap between
+                                    grid values); allocated on first use, NULL: none */
 } pmodel;
 
 /* One Parzen estimator of one parameter (univariate), kernels in value order. */
@@ -450,6 +455,7 @@ void tc_tpe_free(tc_tpe *t)
         tc_free(m->col);
         tc_free(m->sorted);
         tc_free(m->pt);
+        tc_free(m->gk);
         for (int g = 0; g < 2; g++) {
             tc_free(m->kc[g]);
             tc_free(m->gt[g]);
@@ -1113,7 +1119,8 @@ static int build_ksets(tc_tpe *t, size_t p)
  * kernel at mu with sigma sig (isig its inverse) of group g. An
  * observation's kernel (kind GB_OBS) at the group's clip sigma, centred on
  * the grid, reads the group's table (the mass then depends only on the
- * offset in steps); the prior (GB_PRIOR) reads the parameter's table by the
+ * offset in steps), and one at a sigma of k steps the parameter's table for
+ * k; the prior (GB_PRIOR) reads the parameter's table by the
  * candidate's grid index (its centre and sigma are fixed). */
 enum { GB_DIRECT = 0, GB_OBS = 1, GB_PRIOR = 2 };
 static double grid_bin_mass(pmodel *m, int g, int kind, double mu, double sig, double isig,
@@ -1121,11 +1128,25 @@ static double grid_bin_mass(pmodel *m, int g, int kind, double mu, double sig, d
 {
     double hs = m->step / 2, xl = fmax(x - hs, m->L), xh = fmin(x + hs, m->H), d, ad;
     double *e = NULL;
-    if (kind == GB_OBS && m->gt_n && sig == m->gt_sig[g]) {
+    if (kind == GB_OBS && m->gt_n) {
+        /* off the clip, a grid kernel's sigma is a gap between grid values:
+         * a whole number of steps (to rounding), tabled up to GK_MAX */
+        double r = sig / m->step, kr = floor(r + 0.5);
+        int clip = sig == m->gt_sig[g];
         d = (x - mu) / m->step;
         ad = floor(fabs(d) + 0.5);
-        if (fabs(fabs(d) - ad) < 1e-9 && ad < (double)m->gt_n)
-            e = &m->gt[g][(size_t)ad];
+        if (fabs(fabs(d) - ad) < 1e-9 && ad < (double)m->gt_n) {
+            if (clip) {
+                e = &m->gt[g][(size_t)ad];
+            } else if (fabs(r - kr) < 1e-9 && kr >= 1 && kr <= GK_MAX &&
+                       m->gt_n <= GK_GRID_MAX) {
+                if (!m->gk && (m->gk = tc_malloc(GK_MAX * m->gt_n * sizeof(double))))
+                    for (size_t i = 0; i < GK_MAX * m->gt_n; i++)
+                        m->gk[i] = NAN;
+                if (m->gk)      /* no memory: computed directly, as without a table */
+                    e = &m->gk[((size_t)kr - 1) * m->gt_n + (size_t)ad];
+            }
+        }
     } else if (kind == GB_PRIOR && m->gt_n) {
         d = (x - m->lo) / m->step;
         ad = floor(d + 0.5);
