@@ -134,7 +134,9 @@ def analysis_load(spec):
     loader = p["loader"]
     if loader == "ray":
         from ray.tune import ExperimentAnalysis as cls
-    elif loader == "tunec":
+    elif loader in ("tunec", "tunec-nocache"):
+        if loader == "tunec-nocache":      # the parsed-column cache off: every file read
+            os.environ["TUNEC_ANALYSIS_CACHE"] = "0"
         from tunec import ExperimentAnalysis as cls
     elif loader == "tunec-analysis":
         from tunec import Analysis as cls          # walks any directory, Ray's too

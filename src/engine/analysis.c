@@ -73,8 +73,16 @@ static int read_file(const char *dir, const char *name, tc_buf *out)
     if (!f)
         return 1;
     int rc = 0;
+    /* Sized once from fstat, plus one byte so the read that meets the end
+     * needs no room; a file that grew meanwhile grows the buffer below. */
+    struct stat st;
+    size_t first = fstat(fileno(f), &st) == 0 && st.st_size > 0 ? (size_t)st.st_size + 1 : 65536;
+    if (tc_buf_reserve(out, first) < 0) {
+        fclose(f);
+        return -1;
+    }
     for (;;) {
-        if (tc_buf_reserve(out, 65536) < 0) {
+        if (out->cap - out->len - 1 == 0 && tc_buf_reserve(out, 65536) < 0) {
             rc = -1;
             break;
         }

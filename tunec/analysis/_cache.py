@@ -16,9 +16,10 @@ instead of the files when nothing it was made from changed:
 
 A cache that is missing, unreadable, of another version or out of date is
 ignored (and replaced); one that cannot be written (a read-only directory)
-is not written; nor is one of trial dirs that are not all next to the
-state file (where relocation could later pick another dir).  Object columns are stored as codes into their distinct
-objects (``_tunec.object_codes``), which is what makes reading one cheap.
+is not written; nor is one of trial dirs that are not all next to the state
+file (where relocation could later pick another dir).  Object columns are
+stored as codes into their distinct objects (``_tunec.object_codes``),
+which is what makes reading one cheap.
 ``TUNEC_ANALYSIS_CACHE=0`` turns the cache off.  The file is a pickle, read
 only from the experiment directory it describes (as params.pkl is).
 """
