@@ -91,6 +91,8 @@
 #define RAMP_FLAT 25        /* default_weights: the newest 25 weigh 1 */
 #define EI_FLOOR 24         /* an ei_budget keeps at least Optuna's candidate count */
 #define GRID_TABLE_MAX 65536 /* grid points up to which bin masses are tabled */
+#define GK_MAX 16           /* sigmas of up to this many steps get a bin-mass table, */
+#define GK_GRID_MAX 4096    /* on grids of up to this many points */
 #define BLK_SHIFT 2         /* the window bound's maxima are kept per block of 4 kernels: */
 #define BLK (1 << BLK_SHIFT) /* a block's own maximum needs no serial chain */
 /* fmax is a libm call unless NaNs are ruled out; the hot loops never see one
@@ -130,6 +132,11 @@ typedef struct pmodel {
     double gt_sig[2];
     double *gt[2];               /* [|d|], NaN: not computed yet */
     size_t gt_n;                 /* entries: ngrid, 0 without tables */
+    double *pt;                  /* the prior's log bin mass per grid index (its centre and
+                                    sigma never change), NaN: not computed yet */
+    double *gk;                  /* [(k - 1) * gt_n + |d|]: the log bin mass at offset d
+                                    steps under sigma = k steps, k <= GK_MAX (a gap between
+                                    grid values); allocated on first use, NULL: none */
 } pmodel;
 
 /* One Parzen estimator of one parameter (univariate), kernels in value order. */
@@ -332,6 +339,10 @@ static int setup_param(pmodel *m, const tc_tpe_param *p, size_t i, tc_error *err
                 return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
             m->gt_sig[g] = NAN;
         }
+        if (!(m->pt = tc_malloc(m->gt_n * sizeof(double))))
+            return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+        for (size_t i = 0; i < m->gt_n; i++)
+            m->pt[i] = NAN;
     }
     return 0;
 }
@@ -443,6 +454,8 @@ void tc_tpe_free(tc_tpe *t)
         tc_free(m->name);
         tc_free(m->col);
         tc_free(m->sorted);
+        tc_free(m->pt);
+        tc_free(m->gk);
         for (int g = 0; g < 2; g++) {
             tc_free(m->kc[g]);
             tc_free(m->gt[g]);
@@ -1103,31 +1116,55 @@ static int build_ksets(tc_tpe *t, size_t p)
 }
 
 /* The log mass of the grid bin around model value x (a grid point) under a
- * kernel at mu with sigma sig (isig its inverse) of group g: from the
- * group's table when sig is the group's clip sigma and mu sits on the grid
- * (the mass then depends only on the offset in steps); table_ok: the
- * caller's kernel may use the table (not the prior). */
-static double grid_bin_mass(pmodel *m, int g, int table_ok, double mu, double sig, double isig,
+ * kernel at mu with sigma sig (isig its inverse) of group g. An
+ * observation's kernel (kind GB_OBS) at the group's clip sigma, centred on
+ * the grid, reads the group's table (the mass then depends only on the
+ * offset in steps), and one at a sigma of k steps the parameter's table for
+ * k; the prior (GB_PRIOR) reads the parameter's table by the
+ * candidate's grid index (its centre and sigma are fixed). */
+enum { GB_DIRECT = 0, GB_OBS = 1, GB_PRIOR = 2 };
+static double grid_bin_mass(pmodel *m, int g, int kind, double mu, double sig, double isig,
                             double x)
 {
     double hs = m->step / 2, xl = fmax(x - hs, m->L), xh = fmin(x + hs, m->H), d, ad;
-    if (table_ok && m->gt_n && sig == m->gt_sig[g]) {
+    double *e = NULL;
+    if (kind == GB_OBS && m->gt_n) {
+        /* off the clip, a grid kernel's sigma is a gap between grid values:
+         * a whole number of steps (to rounding), tabled up to GK_MAX */
+        double r = sig / m->step, kr = floor(r + 0.5);
+        int clip = sig == m->gt_sig[g];
         d = (x - mu) / m->step;
         ad = floor(fabs(d) + 0.5);
         if (fabs(fabs(d) - ad) < 1e-9 && ad < (double)m->gt_n) {
-            double *e = &m->gt[g][(size_t)ad];
-            if (isnan(*e))
-                *e = tc_tpe_log_gauss_mass((xl - mu) * isig, (xh - mu) * isig);
-            return *e;
+            if (clip) {
+                e = &m->gt[g][(size_t)ad];
+            } else if (fabs(r - kr) < 1e-9 && kr >= 1 && kr <= GK_MAX &&
+                       m->gt_n <= GK_GRID_MAX) {
+                if (!m->gk && (m->gk = tc_malloc(GK_MAX * m->gt_n * sizeof(double))))
+                    for (size_t i = 0; i < GK_MAX * m->gt_n; i++)
+                        m->gk[i] = NAN;
+                if (m->gk)      /* no memory: computed directly, as without a table */
+                    e = &m->gk[((size_t)kr - 1) * m->gt_n + (size_t)ad];
+            }
         }
+    } else if (kind == GB_PRIOR && m->gt_n) {
+        d = (x - m->lo) / m->step;
+        ad = floor(d + 0.5);
+        if (fabs(d - ad) < 1e-9 && ad >= 0 && ad < (double)m->gt_n)
+            e = &m->pt[(size_t)ad];
     }
-    return tc_tpe_log_gauss_mass((xl - mu) * isig, (xh - mu) * isig);
+    if (!e)
+        return tc_tpe_log_gauss_mass((xl - mu) * isig, (xh - mu) * isig);
+    if (isnan(*e))
+        *e = tc_tpe_log_gauss_mass((xl - mu) * isig, (xh - mu) * isig);
+    return *e;
 }
 
 /* Grid kernel i's log bin mass at model value x (a grid point). */
 static double grid_log_mass(pmodel *m, const kset *k, int g, size_t i, double x)
 {
-    return grid_bin_mass(m, g, k->trial[i] >= 0, k->mu[i], k->sig[i], k->isig[i], x);
+    return grid_bin_mass(m, g, k->trial[i] >= 0 ? GB_OBS : GB_PRIOR, k->mu[i], k->sig[i],
+                         k->isig[i], x);
 }
 
 /* Kernel i's log weighted density at model value x. */
@@ -1739,8 +1776,9 @@ static double joint_other_factors(tc_tpe *t, int g, size_t i, size_t k, double t
             double f = (o < 0 || (double)o != x) ? j->c[at] : j->mu[at];
             tt += f - MAXD(j->c[at], j->mu[at]);
         } else {
-            /* the prior (the last kernel) is off the table: its sigma is the width */
-            tt += grid_bin_mass(m, g, k < j->nobs, j->mu[at], j->sig[at], j->isig[at], x);
+            /* kernels past the observations: the prior */
+            tt += grid_bin_mass(m, g, k < j->nobs ? GB_OBS : GB_PRIOR, j->mu[at], j->sig[at],
+                                j->isig[at], x);
         }
         if (tt < cut)
             return -INFINITY;
@@ -1806,8 +1844,7 @@ static double jset_log_pdf(tc_tpe *t, int g, size_t i, long seed_k)
         x = t->cand[t->slot[p] * ne + i];
         if (first) {
             const double *term = j->term;
-            memcpy(j->term, j->ub, n * sizeof(double));
-            tc_tpe_joint_factor(j->term, j->mu + base, j->isig + base, n, x);
+            tc_tpe_joint_first(j->term, j->ub, j->mu + base, j->isig + base, n, x);
             for (size_t k = 0; k < n; k++) {
                 idx[kept] = k;
                 tv[kept] = term[k];
