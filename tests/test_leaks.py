@@ -32,6 +32,10 @@ MAX_OBJECT_GROWTH = 2000
 # grows by design: RSS is bounded only in a plain build (the other bounds
 # hold in both).
 SANITIZED = "san" in os.environ.get("LD_PRELOAD", "")
+# Descriptors: a leak of one per call is N of them; a library thread that
+# happens to hold one open when the count is taken (seen once in a full
+# `make test`, after the MLflow and W&B tests) is not a leak.
+MAX_FD_GROWTH = 2
 
 
 def _fds():
@@ -75,7 +79,8 @@ def _measure(call, n):
     assert traced < MAX_TRACED_GROWTH, "Python allocations grew {} bytes".format(traced)
     assert objects < MAX_OBJECT_GROWTH, "{} more Python objects".format(objects)
     assert SANITIZED or rss < MAX_RSS_GROWTH, "RSS grew {} bytes".format(rss)
-    assert _fds() <= fds0, "file descriptors leaked: {} -> {}".format(fds0, _fds())
+    assert _fds() <= fds0 + MAX_FD_GROWTH, "file descriptors leaked: {} -> {}".format(
+        fds0, _fds())
     assert _children() <= kids0, "child processes left: {}".format(_children() - kids0)
 
 

@@ -5,6 +5,7 @@
  * threads. Injection is one countdown: fail_countdown < 0 is off; 0 means
  * "fail the next allocation" (then off again). The countdown is decremented
  * with a compare-and-swap so that two threads never both take the failure. */
+#include <malloc.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 
 static atomic_long alloc_count;
 static atomic_long alloc_live;
+static atomic_long alloc_live_bytes;   /* usable sizes of the live blocks */
 static atomic_long alloc_failures;
 static atomic_long fail_countdown = -1;
 
@@ -47,6 +49,8 @@ static void *counted(void *p)
     if (p) {
         atomic_fetch_add_explicit(&alloc_count, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&alloc_live, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&alloc_live_bytes, (long)malloc_usable_size(p),
+                                  memory_order_relaxed);
     }
     return p;
 }
@@ -72,12 +76,15 @@ void *tc_realloc(void *p, size_t n)
 {
     if (inject_failure())
         return NULL;
+    long before = p ? (long)malloc_usable_size(p) : 0;
     void *q = realloc(p, n ? n : 1);
     if (!q)
         return NULL;
     if (!p)
         return counted(q);
     atomic_fetch_add_explicit(&alloc_count, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&alloc_live_bytes, (long)malloc_usable_size(q) - before,
+                              memory_order_relaxed);
     return q;
 }
 
@@ -86,6 +93,8 @@ void tc_free(void *p)
     if (!p)
         return;
     atomic_fetch_sub_explicit(&alloc_live, 1, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&alloc_live_bytes, (long)malloc_usable_size(p),
+                              memory_order_relaxed);
     free(p);
 }
 
@@ -122,6 +131,11 @@ long tc_alloc_count(void)
 long tc_alloc_live(void)
 {
     return atomic_load_explicit(&alloc_live, memory_order_relaxed);
+}
+
+long tc_alloc_live_bytes(void)
+{
+    return atomic_load_explicit(&alloc_live_bytes, memory_order_relaxed);
 }
 
 long tc_alloc_failures(void)

@@ -5,7 +5,8 @@
  *   - a test can fail the Nth allocation for every N along a whole engine
  *     scenario (tc_alloc_fail_after; tests/c/test_alloc_failure.c, the practice
  *     of jansson's test_chaos.c and SQLite's malloc fault injection), and
- *   - a test can see that every block it caused was released (tc_alloc_live).
+ *   - a test can see that every block it caused was released (tc_alloc_live),
+ *     and how many bytes the live ones take (tc_alloc_live_bytes).
  * Memory one side allocates and the other frees crosses with these too: the
  * strings a host callback returns for the engine to own (make_trial_dir,
  * cut_results' csv_header) come from tc_malloc / tc_strdup, and what the
@@ -34,6 +35,9 @@ void tc_alloc_fail_after(long n);
 long tc_alloc_count(void);
 /* Blocks allocated through the hook and not yet freed through it. */
 long tc_alloc_live(void);
+/* Bytes those blocks take (malloc_usable_size): what a test holds the
+ * engine's memory per finished trial to (issue 12). */
+long tc_alloc_live_bytes(void);
 /* Failures injected so far (tc_alloc_fail_after). */
 long tc_alloc_failures(void);
 

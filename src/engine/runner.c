@@ -418,7 +418,7 @@ int tcp_trial_set_name(tc_trial *t, const char *trainable)
     if (!t->custom_name)      /* a custom name is the user's, verbatim (§5.6) */
         tcp_make_path_safe(b.data);
     tc_free(t->name);
-    t->name = b.data;   /* takes the buffer */
+    t->name = tcp_fit_text(&b);   /* takes the buffer */
     return 0;
 }
 
@@ -486,8 +486,13 @@ tc_trial *tcp_add_trial(tc_runner *r, int e, tc_variant *v, tc_error *err)
     v->config = NULL;
     t->evaluated_params = v->evaluated_params;
     v->evaluated_params = NULL;
-    t->tag = v->tag;
+    t->tag = v->tag;     /* a tc_buf's memory: fitted, as it stays for the whole run */
     v->tag = NULL;
+    if (t->tag) {
+        char *fitted = tc_realloc(t->tag, strlen(t->tag) + 1);
+        if (fitted)
+            t->tag = fitted;
+    }
     tc_variant_clear(v);
     t->metrics = tc_metrics_new();
     t->status = TC_PENDING;

@@ -17,13 +17,17 @@ static int is_final(tc_status s)
     return s == TC_TERMINATED || s == TC_ERROR;
 }
 
-/* b's text in an allocation of its size (a tc_buf doubles: up to half of
- * it would be slack, kept for the life of the run). Takes the buffer. */
-static char *fit(tc_buf *b)
+/* b's text in an allocation of its size (a tc_buf starts at 256 bytes and
+ * doubles: most of it would be slack, kept for the life of the run). Takes
+ * the buffer. */
+char *tcp_fit_text(tc_buf *b)
 {
+    if (!b->data)
+        return NULL;
     char *p = tc_realloc(b->data, b->len + 1);
     return p ? p : b->data;
 }
+#define fit tcp_fit_text
 
 void tcp_trial_compact(tc_runner *r, tc_trial *t)
 {

@@ -82,6 +82,9 @@ void tcp_journal_status(tc_runner *r, const tc_trial *t);
 /* runner_cold.c: a finished trial (TERMINATED/ERROR, sinks closed) drops
  * its writers and keeps its result and metric analysis as text. */
 void tcp_trial_compact(tc_runner *r, tc_trial *t);
+/* b's text (taken) in an allocation of its own size: what a trial keeps for
+ * the whole run is not a tc_buf's 256-byte start. */
+char *tcp_fit_text(tc_buf *b);
 /* A finished trial's parsed last result goes (its text stays). */
 void tcp_trial_drop_result_tree(tc_trial *t);
 /* t's metric_analysis, new. */
