@@ -132,6 +132,9 @@ def optuna_loop(n):
 def analysis_load(spec):
     p = spec["params"]
     loader = p["loader"]
+    if loader.endswith("-nocache"):      # tunec's parsed-column cache off: every file read
+        os.environ["TUNEC_ANALYSIS_CACHE"] = "0"
+        loader = loader[:-len("-nocache")]
     if loader == "ray":
         from ray.tune import ExperimentAnalysis as cls
     elif loader == "tunec":

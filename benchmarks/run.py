@@ -53,6 +53,7 @@ def main():
         print("result-throughput, 4 trials x 100,000 tight-loop reports, JSON+CSV on: "
               "median {:.0f} results/s (min {:.0f}, max {:.0f}); wall {:.2f} s".format(
                   *fig["results_per_s"], fig["wall_s"][0]))
+        callback_figures()
         analysis_load(tune, tmp, runs)
         for name in ("fifo", "asha", "hyperband"):
             fig = repeat(lambda: scheduled_experiment(tune, name, tmp), max(3, runs // 2))
@@ -89,6 +90,20 @@ def scale_figures():
                       "first trial {:.2f} s after tune.run, resumed run {:.1f} s".format(
                           n, fig["killed_after_trials"], fig["state_read_s"],
                           fig["first_trial_s"], fig["wall_s"]))
+
+
+def callback_figures():
+    """Issue 13: a tight reporting loop without a callback and with a no-op
+    Python on_trial_result hook (benchmarks/callback_bench.py, in a fresh
+    process: results/s and the driver's CPU per result, medians of 3)."""
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "callback_bench.py")
+    out = subprocess.run([sys.executable, script, "--only", "none,noop", "--runs", "3"],
+                         capture_output=True, text=True, check=True).stdout
+    print("callbacks (no hook / a no-op on_trial_result), 2 trials x 100,000 tight-loop "
+          "reports, JSON+CSV on:")
+    for line in out.splitlines():
+        if "median" in line or line.startswith("load"):
+            print("  " + line.strip())
 
 
 def analysis_load(tune, tmp, runs):

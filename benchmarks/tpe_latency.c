@@ -10,9 +10,9 @@
  * the 90th percentile of the wall time in microseconds, and the median of the
  * thread's CPU time (what a loaded machine does not inflate).
  *
- * Each line runs with TPESearch's defaults (tunec/suggest/tpe.py: 64
- * candidates under ei_budget 24000, so 24 at 1,000 trials; gamma 0.15; prior
- * weight 0.5), and "optuna" lines with Optuna's settings (the core's
+ * Each line runs with TPESearch's defaults (tunec/suggest/tpe.py: 128
+ * candidates under ei_budget 24000, so 24 at 1,000 trials; gamma 0.12; prior
+ * weight 0.75), and "optuna" lines with Optuna's settings (the core's
  * defaults: 24 candidates, gamma 0.1, prior weight 1).
  *
  * Usage: tpe_latency [past=1000] [suggestions=301]
@@ -67,10 +67,11 @@ static void run(const char *label, const tc_tpe_param *ps, size_t np, long past,
     tc_tpe_opts_default(&o);
     o.multivariate = multivariate;
     if (!optuna) {                      /* TPESearch's defaults */
-        o.n_ei_candidates = 64;
+        o.n_startup_trials = 5;
+        o.n_ei_candidates = 128;
         o.ei_budget = 24000;
-        o.gamma_fraction = 0.15;
-        o.prior_weight = 0.5;
+        o.gamma_fraction = 0.12;
+        o.prior_weight = 0.75;
     }
     tc_error_init(&err);
     tc_rng_seed(&r, 1);

@@ -1,4 +1,6 @@
 """Fixtures and settings shared by the tests."""
+import os
+
 import pytest
 from hypothesis import HealthCheck, settings
 
@@ -10,6 +12,12 @@ import tunec as tune
 settings.register_profile("tunec", deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("tunec")
+
+# ExperimentAnalysis(dir) writes a parsed-column cache next to the state file
+# (tunec/analysis/_cache.py): tests read checked-in fixtures in place, which
+# must stay as committed, and the loader tests are about the files, not a
+# cache of them. tests/test_analysis_cache.py turns it on for itself.
+os.environ.setdefault("TUNEC_ANALYSIS_CACHE", "0")
 
 
 @pytest.fixture

@@ -402,3 +402,17 @@ def test_2x_module_paths():
     from tunec.search.optuna import OptunaSearch as O
     from tunec.search.skopt import SkOptSearch as S
     assert (O, H, S, B) == (OptunaSearch, HyperOptSearch, SkOptSearch, BayesOptSearch)
+
+
+def test_hyperopt_points_take_a_category_or_its_index():
+    # 1.x gives the category itself; Ray 0.8's hyperopt_example gives hp.choice
+    # its index ("activation": 0 for "relu").
+    from hyperopt import hp
+    space = {"width": hp.uniform("width", 0, 20), "act": hp.choice("act", ["relu", "tanh"])}
+    points = [{"width": 1.0, "act": 1}, {"width": 2.0, "act": "relu"}]
+    searcher = HyperOptSearch(space, metric="loss", mode="min", points_to_evaluate=points)
+    assert searcher.suggest("a") == {"width": 1.0, "act": "tanh"}
+    assert searcher.suggest("b") == {"width": 2.0, "act": "relu"}
+    with pytest.raises(ValueError, match="`act`.*nor an index"):
+        HyperOptSearch(space, metric="loss", mode="min",
+                       points_to_evaluate=[{"width": 1.0, "act": 2}])

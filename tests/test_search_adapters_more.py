@@ -154,6 +154,23 @@ def test_nevergrad_own_space_and_instance(tmp_path):
         NevergradSearch(optimizer=opt, space={"x": tune.uniform(0, 1)})
 
 
+def test_nevergrad_names_over_one_array_as_in_ray_08():
+    # Ray 0.8's nevergrad_example: OnePlusOne(2) with two names; each name
+    # is one element of the optimizer's single array parameter.
+    searcher = NevergradSearch(ng.optimizers.OnePlusOne(2), ["height", "width"],
+                               metric="mean_loss", mode="min",
+                               points_to_evaluate=[{"height": 1.5, "width": -2.0}])
+    first = searcher.suggest("0")
+    assert first == {"height": 1.5, "width": -2.0}
+    second = searcher.suggest("1")
+    assert set(second) == {"height", "width"}
+    assert all(isinstance(v, float) for v in second.values())
+    searcher.on_trial_complete("0", {"mean_loss": 1.0})
+    assert searcher._nevergrad_opt.num_tell == 1
+    with pytest.raises(ValueError, match="positional parameters"):
+        NevergradSearch(ng.optimizers.OnePlusOne(3), ["height", "width"])
+
+
 def test_nevergrad_save_restore_continues(tmp_path):
     space = {"x": tune.uniform(0, 1)}
     a = NevergradSearch(optimizer=ng.optimizers.OnePlusOne, space=space, metric="loss",

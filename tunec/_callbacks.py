@@ -165,6 +165,9 @@ class Dispatcher:
         self._switch = None
         self._hooks = {name: [getattr(cb, name) for cb in self.callbacks if _overrides(cb, name)]
                        for name in _HOOKS}
+        # Results as dicts decoded in C (src/ext/result_decode.c) when a hook
+        # takes them; else as text, parsed only if a hook looks at last_result.
+        self._decode = bool(self._hooks["on_trial_result"])
 
     # -- driver side (the thread that steps the run) -------------------------
     def setup(self, **info):
@@ -189,7 +192,7 @@ class Dispatcher:
         """Sync mode: calls the hooks of every event recorded so far; a hook's
         error is raised here."""
         while self.error is None:
-            batch = self.handle.take_events(0)
+            batch = self.handle.take_events(0, decode=self._decode)
             if not batch:
                 return
             try:
@@ -235,8 +238,9 @@ class Dispatcher:
     # -- the hook thread ---------------------------------------------------------
     def _loop(self):
         take = self.handle.take_events
+        decode = self._decode
         while True:
-            batch = take(0.5)
+            batch = take(0.5, decode=decode)
             if batch is None:
                 return
             if not batch or self.error is not None:
@@ -278,7 +282,8 @@ class Dispatcher:
                 if trial is None:
                     continue
                 if want_results:
-                    result = json.loads(payload)
+                    # A str: text the C decoder leaves to json.loads.
+                    result = json.loads(payload) if payload.__class__ is str else payload
                     trial.last_result = result
                     for hook in hooks["on_trial_result"]:
                         try:

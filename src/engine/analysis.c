@@ -73,8 +73,16 @@ static int read_file(const char *dir, const char *name, tc_buf *out)
     if (!f)
         return 1;
     int rc = 0;
+    /* Sized once from fstat, plus one byte so the read that meets the end
+     * needs no room; a file that grew meanwhile grows the buffer below. */
+    struct stat st;
+    size_t first = fstat(fileno(f), &st) == 0 && st.st_size > 0 ? (size_t)st.st_size + 1 : 65536;
+    if (tc_buf_reserve(out, first) < 0) {
+        fclose(f);
+        return -1;
+    }
     for (;;) {
-        if (tc_buf_reserve(out, 65536) < 0) {
+        if (out->cap - out->len - 1 == 0 && tc_buf_reserve(out, 65536) < 0) {
             rc = -1;
             break;
         }
@@ -375,6 +383,29 @@ int tc_analysis_load(tc_analysis *a, const char *dir, tc_error *err)
     if (rc < 0)
         tc_analysis_clear(a);
     return rc;
+}
+
+int tc_analysis_find(const char *dir, char ***dirs, size_t *n, tc_error *err)
+{
+    struct stat st;
+    dir_list found = {0};
+    *dirs = NULL;
+    *n = 0;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return tc_error_set(err, TC_ERR_VALUE, "%s is not a valid directory.", dir);
+    if (walk(&found, dir, 0, err) < 0) {
+        dir_list_free(&found);
+        return -1;
+    }
+    *dirs = found.dirs;
+    *n = found.n;
+    return 0;
+}
+
+void tc_analysis_dirs_free(char **dirs, size_t n)
+{
+    dir_list l = {dirs, n, n};
+    dir_list_free(&l);
 }
 
 int tc_analysis_load_dirs(tc_analysis *a, const char *const *logdirs, size_t n, tc_error *err)

@@ -70,6 +70,14 @@ static int put_utf8(tc_buf *b, unsigned long cp)
 static int string_token(scanner *sc, tc_buf *out)
 {
     sc->p++;   /* opening quote */
+    /* Nearly every string has no escape: find its end with memchr. */
+    const char *quote = memchr(sc->p, '"', (size_t)(sc->end - sc->p));
+    if (quote && !memchr(sc->p, '\\', (size_t)(quote - sc->p))) {
+        if (out && tc_buf_append(out, sc->p, (size_t)(quote - sc->p)) < 0)
+            return tc_error_set(sc->err, TC_ERR_NOMEM, "out of memory");
+        sc->p = quote + 1;
+        return 0;
+    }
     const char *run = sc->p;
     while (sc->p < sc->end) {
         char c = *sc->p;
@@ -184,8 +192,9 @@ static int skip_value(scanner *sc, int depth)
         }
     }
     /* a scalar: number, literal, NaN/Infinity */
-    while (sc->p < sc->end && *sc->p != ',' && *sc->p != '}' && *sc->p != ']' &&
-           *sc->p != ' ' && *sc->p != '\n' && *sc->p != '\r' && *sc->p != '\t')
+    static const unsigned char ends_scalar[256] = {
+        [','] = 1, ['}'] = 1, [']'] = 1, [' '] = 1, ['\n'] = 1, ['\r'] = 1, ['\t'] = 1};
+    while (sc->p < sc->end && !ends_scalar[(unsigned char)*sc->p])
         sc->p++;
     return 0;
 }

@@ -44,6 +44,9 @@
  * normaliser (log sigma plus the log of its mass inside the domain, an
  * erfc) is cached per trial and group and recomputed only when its sigma
  * changes, which after ~100 trials is rare: most sigmas sit at the clip.
+ * A grid kernel's bin mass (two erfc and a log) at the clip sigma depends
+ * only on the candidate's offset in steps, so it is tabled per parameter
+ * and group (grid_bin_mass), for the univariate and the joint model alike.
  * Scratch arrays live in the object and grow geometrically.
  *
  * ei_budget (tunec's option, 0 by default) lowers the candidate count as
@@ -78,12 +81,18 @@
 
 #define EPS_SIGMA 1e-12     /* Optuna's minimum sigma without the magic clip */
 #define WINDOW_CUT 36.0     /* leave out what is below e^-36 (2e-16) of the largest term */
+#define CLIP_FAR 9.0        /* a kernel this many sigmas inside both bounds has mass 1 - 1e-19 */
+/* A univariate window's side bound counts every kernel of the side (log n),
+ * so what it leaves out is below 2 e^-KSET_CUT (1.4e-12) of the density in
+ * all; the joint model's cut (WINDOW_CUT) is per kernel, hence deeper. */
+#define KSET_CUT 28.0
 #define EXP_HEADROOM 600.0  /* the window sum's exponents stay below this (e^709 overflows) */
 #define MAX_REJECT 1000     /* rejection tries before falling back to the centre */
 #define RAMP_FLAT 25        /* default_weights: the newest 25 weigh 1 */
 #define EI_FLOOR 24         /* an ei_budget keeps at least Optuna's candidate count */
 #define GRID_TABLE_MAX 65536 /* grid points up to which bin masses are tabled */
-#define SMALL_BELOW 32      /* up to this many below trials: sort them, not walk all */
+#define GK_MAX 16           /* sigmas of up to this many steps get a bin-mass table, */
+#define GK_GRID_MAX 4096    /* on grids of up to this many points */
 #define BLK_SHIFT 2         /* the window bound's maxima are kept per block of 4 kernels: */
 #define BLK (1 << BLK_SHIFT) /* a block's own maximum needs no serial chain */
 /* fmax is a libm call unless NaNs are ruled out; the hot loops never see one
@@ -123,6 +132,11 @@ typedef struct pmodel {
     double gt_sig[2];
     double *gt[2];               /* [|d|], NaN: not computed yet */
     size_t gt_n;                 /* entries: ngrid, 0 without tables */
+    double *pt;                  /* the prior's log bin mass per grid index (its centre and
+                                    sigma never change), NaN: not computed yet */
+    double *gk;                  /* [(k - 1) * gt_n + |d|]: the log bin mass at offset d
+                                    steps under sigma = k steps, k <= GK_MAX (a gap between
+                                    grid values); allocated on first use, NULL: none */
 } pmodel;
 
 /* One Parzen estimator of one parameter (univariate), kernels in value order. */
@@ -138,6 +152,7 @@ typedef struct kset {
                                           block's start), the prior left out; lsig, rsig
                                           hold 1 / the largest sigma */
     double *tmp;            /* one candidate's terms */
+    size_t *odd;            /* kset_finish: the kernels off the clip or near a bound */
     double log_n;
     /* categorical: the marginal */
     double *catp;
@@ -324,6 +339,10 @@ static int setup_param(pmodel *m, const tc_tpe_param *p, size_t i, tc_error *err
                 return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
             m->gt_sig[g] = NAN;
         }
+        if (!(m->pt = tc_malloc(m->gt_n * sizeof(double))))
+            return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+        for (size_t i = 0; i < m->gt_n; i++)
+            m->pt[i] = NAN;
     }
     return 0;
 }
@@ -399,6 +418,7 @@ static void kset_free(kset *k)
     tc_free(k->rsig);
     tc_free(k->isig);
     tc_free(k->tmp);
+    tc_free(k->odd);
     tc_free(k->catp);
 }
 
@@ -434,6 +454,8 @@ void tc_tpe_free(tc_tpe *t)
         tc_free(m->name);
         tc_free(m->col);
         tc_free(m->sorted);
+        tc_free(m->pt);
+        tc_free(m->gk);
         for (int g = 0; g < 2; g++) {
             tc_free(m->kc[g]);
             tc_free(m->gt[g]);
@@ -807,6 +829,7 @@ static int kset_reserve(kset *k, size_t n)
     G(rsig, double);
     G(isig, double);
     G(tmp, double);
+    G(odd, size_t);
 #undef G
     return 0;
 }
@@ -819,67 +842,59 @@ static double kernel_norm(const pmodel *m, double mu, double sig)
     return m->step > 0 ? lm : log(sig) + TC_TPE_LOG_SQRT_2PI + lm;
 }
 
-/* The group's kernels of parameter p in (value, trial) order into k->trial
- * and k->mu, the prior (if any) placed after every value <= its centre.
- * Returns the kernel count. A small below group is gathered and sorted
- * (insertion: at most SMALL_BELOW); otherwise the parameter's sorted values
- * are walked. */
-static size_t gather_kernels(tc_tpe *t, const pmodel *m, kset *k, int g, int with_prior,
-                             double prior_mu, size_t *prior_at)
+/* Places the prior (centre prior_mu) into k's gathered kernels after every
+ * value <= its centre; returns its index. */
+static size_t place_prior(kset *k, size_t j, double prior_mu)
 {
-    size_t j = 0;
-    int placed = !with_prior;
-    *prior_at = (size_t)-1;
-    if (g == BELOW && t->gcount[BELOW] <= SMALL_BELOW) {
-        for (size_t b = 0; b < t->gcount[BELOW]; b++) {
-            long tr = t->below[b];
-            double v = m->col[tr];
-            size_t i = j;
-            if (isnan(v))
-                continue;
-            /* below[] is by age, so an equal value goes after: (value, trial) */
-            while (i > 0 && k->mu[i - 1] > v) {
-                k->mu[i] = k->mu[i - 1];
-                k->trial[i] = k->trial[i - 1];
-                i--;
-            }
-            k->mu[i] = v;
-            k->trial[i] = tr;
-            j++;
-        }
-        if (!placed) {
-            size_t i = j;
-            while (i > 0 && k->mu[i - 1] > prior_mu) {
-                k->mu[i] = k->mu[i - 1];
-                k->trial[i] = k->trial[i - 1];
-                i--;
-            }
-            k->mu[i] = prior_mu;
-            k->trial[i] = -1;
-            *prior_at = i;
-            j++;
-        }
-        return j;
+    size_t lo = 0, hi = j;
+    while (lo < hi) {           /* the first value > prior_mu */
+        size_t mid = lo + (hi - lo) / 2;
+        if (k->mu[mid] > prior_mu)
+            hi = mid;
+        else
+            lo = mid + 1;
     }
+    memmove(k->mu + lo + 1, k->mu + lo, (j - lo) * sizeof(double));
+    memmove(k->trial + lo + 1, k->trial + lo, (j - lo) * sizeof(long));
+    k->mu[lo] = prior_mu;
+    k->trial[lo] = -1;
+    return lo;
+}
+
+/* Both groups' kernels of parameter m in (value, trial) order into
+ * t->ks[g].trial and .mu, each group's prior (with_prior[g]) placed after
+ * every value <= its centre; sets each kset's n and prior_at. One walk over
+ * the parameter's sorted values serves both groups, without a branch on
+ * the group (which would be mispredicted for every below trial): each
+ * value is written to both and kept by the one it belongs to. The ksets
+ * have room for one more kernel than they keep (kset_reserve). */
+static void gather_both(tc_tpe *t, const pmodel *m, const int *with_prior, double prior_mu)
+{
+    kset *kb = &t->ks[BELOW], *ka = &t->ks[ABOVE];
+    long *restrict tb = kb->trial, *restrict ta = ka->trial;
+    double *restrict mb = kb->mu, *restrict ma = ka->mu;
+    const long *restrict sorted = m->sorted;
+    const unsigned char *restrict grp = t->grp;
+    const double *restrict col = m->col;
+    size_t jb = 0, ja = 0;
     for (size_t s = 0; s < m->nsorted; s++) {
-        long tr = m->sorted[s];
-        if (t->grp[tr] != g)
-            continue;
-        if (!placed && m->col[tr] > prior_mu) {
-            *prior_at = j;
-            k->trial[j] = -1;
-            k->mu[j++] = prior_mu;
-            placed = 1;
-        }
-        k->trial[j] = tr;
-        k->mu[j++] = m->col[tr];
+        long tr = sorted[s];
+        double v = col[tr];
+        int g = grp[tr];
+        tb[jb] = tr;
+        mb[jb] = v;
+        ta[ja] = tr;
+        ma[ja] = v;
+        jb += g == BELOW;
+        ja += g == ABOVE;
     }
-    if (!placed) {
-        *prior_at = j;
-        k->trial[j] = -1;
-        k->mu[j++] = prior_mu;
-    }
-    return j;
+    kb->prior_at = ka->prior_at = (size_t)-1;
+    if (with_prior[BELOW])
+        kb->prior_at = place_prior(kb, jb++, prior_mu);
+    if (with_prior[ABOVE])
+        ka->prior_at = place_prior(ka, ja++, prior_mu);
+    kb->n = jb;
+    ka->n = ja;
 }
 
 /* Points the grid tables of group g at its clip sigma for this build (the
@@ -937,34 +952,32 @@ static void block_maxima(kset *k, size_t n, size_t prior_at, double *lcb, double
     }
 }
 
-/* Builds group g's estimator of parameter p into t->ks[g]: three passes over
- * the kernels (gather in value order; sigma, weight, constant and the
- * left-running maxima; the right-running maxima), kernel normalisers and
- * inverse sigmas from the per-trial cache while a kernel's sigma is
- * unchanged. */
-static int build_kset(tc_tpe *t, size_t p, int g)
-{
-    pmodel *m = &t->pm[p];
-    kset *k = &t->ks[g];
-    size_t nobs, n, prior_at;
-    const double *tw, *tlw;
+/* What build_kset's two halves share for one group. */
+typedef struct kprep {
+    size_t nobs;
+    const double *tw, *tlw;     /* the observations' raw weights by trial, and logs */
     double rawsum;
     int with_prior;
-    double prior_mu = 0.5 * (m->lo + m->hi), total, log_total, minsig, maxsig, lw_prior, w_prior,
-           inv_total;
-    /* age ranks of the group's observations of p: the group's own when every
-     * trial has p */
+} kprep;
+
+/* The first half of group g's estimator of parameter p: the observations'
+ * age ranks and weights (the group's own when every trial has p) and room
+ * for the kernels. */
+static int kset_prepare(tc_tpe *t, size_t p, int g, kprep *q)
+{
+    pmodel *m = &t->pm[p];
     if (m->nabsent == 0) {
-        nobs = t->gcount[g];
-        tw = t->tw[g];
-        tlw = t->tlw[g];
-        rawsum = t->gsum[g];
+        q->nobs = t->gcount[g];
+        q->tw = t->tw[g];
+        q->tlw = t->tlw[g];
+        q->rawsum = t->gsum[g];
     } else {
-        size_t r = 0;
+        /* pw, plw are per trial: the two groups' trials are disjoint */
+        size_t r = 0, nobs;
         for (size_t tr = 0; tr < t->ntrials; tr++)
             if (t->grp[tr] == g && !isnan(m->col[tr]))
                 t->rank[tr] = (long)r++;
-        nobs = r;
+        q->nobs = nobs = r;
         if (ramp_for(t, nobs) < 0)
             return -1;
         for (size_t tr = 0; tr < t->ntrials; tr++)
@@ -973,17 +986,30 @@ static int build_kset(tc_tpe *t, size_t p, int g)
                 t->pw[tr] = rk + RAMP_FLAT < nobs ? t->ramp[rk] : 1.0;
                 t->plw[tr] = log_raw_weight(t, rk, nobs);
             }
-        tw = t->pw;
-        tlw = t->plw;
-        rawsum = raw_sum(t);
+        q->tw = t->pw;
+        q->tlw = t->plw;
+        q->rawsum = raw_sum(t);
     }
-    with_prior = t->o.consider_prior || nobs == 0;
-    if (kset_reserve(k, nobs + 2) < 0)
+    q->with_prior = t->o.consider_prior || q->nobs == 0;
+    if (kset_reserve(&t->ks[g], q->nobs + 2) < 0)
         return -1;
-    k->nobs = nobs;
-    n = gather_kernels(t, m, k, g, with_prior, prior_mu, &prior_at);
-    k->n = n;
-    k->prior_at = prior_at;
+    t->ks[g].nobs = q->nobs;
+    return 0;
+}
+
+/* The second half, once gather_both placed the kernels: two passes over
+ * them (sigma, weight, constant; the block maxima), kernel normalisers and
+ * inverse sigmas from the per-trial cache while a kernel's sigma is
+ * unchanged. */
+static void kset_finish(tc_tpe *t, size_t p, int g, const kprep *q)
+{
+    pmodel *m = &t->pm[p];
+    kset *k = &t->ks[g];
+    size_t nobs = q->nobs, n = k->n, prior_at = k->prior_at;
+    const double *tw = q->tw, *tlw = q->tlw;
+    double rawsum = q->rawsum;
+    int with_prior = q->with_prior;
+    double total, log_total, minsig, maxsig, lw_prior, w_prior, inv_total;
     maxsig = m->width;
     minsig = t->o.consider_magic_clip
                  ? m->width / fmin(100.0, 1.0 + (double)nobs + (double)with_prior)
@@ -1005,68 +1031,140 @@ static int build_kset(tc_tpe *t, size_t p, int g)
         kcache *restrict kc = m->kc[g];
         const double *restrict W = tw, *restrict LW = tlw;
         int ends = !t->o.consider_endpoints && n >= 2;
-        for (size_t i = 0; i < n; i++) {
-            long tr = ktr[i];
-            double sig, norm, is, c;
-            if (tr < 0) {
-                sig = m->width;
-                is = 1.0 / sig;
-                wv[i] = w_prior;
-                norm = m->cat ? 0 : kernel_norm(m, mu[i], sig);
-                c = lw_prior - norm;
-            } else {
-                /* sigma: the larger gap to a neighbour, the domain's ends as
-                 * neighbours (the end kernels' inner gap without endpoints) */
-                double left = i > 0 ? mu[i - 1] : m->L, right = i + 1 < n ? mu[i + 1] : m->H;
-                if (ends && i == 0)
-                    sig = mu[1] - mu[0];
-                else if (ends && i == n - 1)
-                    sig = mu[n - 1] - mu[n - 2];
-                else
-                    sig = MAXD(mu[i] - left, right - mu[i]);
-                sig = clampd(sig, minsig, maxsig);
+        size_t *restrict odd = k->odd, nodd = 0;
+        /* a kernel at the clip sigma (most kernels, once there are ~100)
+         * lying CLIP_FAR sigmas inside both truncation bounds has a mass
+         * within 1e-19 of 1: its normaliser is the clip's (what kernel_norm
+         * gives, to the last bit unless that is near 0) */
+        double clip_norm = m->step > 0 ? 0.0 : log(minsig) + TC_TPE_LOG_SQRT_2PI,
+               clip_isig = 1.0 / minsig, far_lo = m->L + CLIP_FAR * minsig,
+               far_hi = m->H - CLIP_FAR * minsig;
+        /* flat passes, so that they vectorise; the prior and the end
+         * kernels are then set apart. Sigma: the larger gap to a neighbour,
+         * the domain's ends as neighbours (the end kernels' inner gap
+         * without endpoints). */
+        for (size_t i = 1; i + 1 < n; i++)
+            sigv[i] = clampd(MAXD(mu[i] - mu[i - 1], mu[i + 1] - mu[i]), minsig, maxsig);
+        if (n >= 1)
+            sigv[0] = clampd(ends ? mu[1] - mu[0] : MAXD(mu[0] - m->L, (n > 1 ? mu[1] : m->H) - mu[0]),
+                             minsig, maxsig);
+        if (n >= 2)
+            sigv[n - 1] = clampd(ends ? mu[n - 1] - mu[n - 2]
+                                      : MAXD(mu[n - 1] - mu[n - 2], m->H - mu[n - 1]),
+                                 minsig, maxsig);
+        for (int part = 0; part < 2; part++) {      /* the kernels either side of the prior */
+            size_t i0 = part == 0 ? 0 : (prior_at == (size_t)-1 ? n : prior_at + 1),
+                   i1 = part == 0 ? (prior_at == (size_t)-1 ? n : prior_at) : n;
+            for (size_t i = i0; i < i1; i++) {
+                long tr = ktr[i];
                 wv[i] = W[tr] * inv_total;
-                c = LW[tr] - log_total;
-                if (m->cat) {
-                    is = 1.0 / sig;
-                } else if (kc[tr].sig == sig) {
-                    c -= kc[tr].norm;
-                    is = kc[tr].isig;
-                } else {
-                    norm = kernel_norm(m, mu[i], sig);
-                    is = 1.0 / sig;
-                    kc[tr].sig = sig;
-                    kc[tr].norm = norm;
-                    kc[tr].isig = is;
-                    c -= norm;
-                }
+                cv[i] = LW[tr] - log_total;
             }
-            cv[i] = c;
-            sigv[i] = sig;
-            isv[i] = is;
+        }
+        if (m->cat) {
+            for (size_t i = 0; i < n; i++)
+                isv[i] = 1.0 / sigv[i];
+        } else {
+            for (size_t i = 0; i < n; i++) {
+                int clip = sigv[i] == minsig && mu[i] > far_lo && mu[i] < far_hi;
+                isv[i] = clip_isig;
+                cv[i] -= clip ? clip_norm : 0.0;
+                odd[nodd] = i;
+                nodd += !clip;
+            }
+            /* the others: normaliser and inverse sigma from the trial's cache */
+            for (size_t r = 0; r < nodd; r++) {
+                size_t i = odd[r];
+                long tr = ktr[i];
+                double sig = sigv[i];
+                if (tr < 0)
+                    continue;
+                if (kc[tr].sig != sig) {
+                    kc[tr].sig = sig;
+                    kc[tr].norm = kernel_norm(m, mu[i], sig);
+                    kc[tr].isig = 1.0 / sig;
+                }
+                cv[i] -= kc[tr].norm;
+                isv[i] = kc[tr].isig;
+            }
+        }
+        if (prior_at != (size_t)-1) {
+            size_t i = prior_at;
+            sigv[i] = m->width;
+            isv[i] = 1.0 / m->width;
+            wv[i] = w_prior;
+            cv[i] = lw_prior - (m->cat ? 0 : kernel_norm(m, mu[i], m->width));
         }
         block_maxima(k, n, prior_at, lcb, lsg, rcb, rsg);
     }
+}
+
+/* Builds both groups' estimators of parameter p into t->ks. */
+static int build_ksets(tc_tpe *t, size_t p)
+{
+    pmodel *m = &t->pm[p];
+    kprep q[2];
+    int with_prior[2];
+    if (kset_prepare(t, p, BELOW, &q[BELOW]) < 0 || kset_prepare(t, p, ABOVE, &q[ABOVE]) < 0)
+        return -1;
+    with_prior[BELOW] = q[BELOW].with_prior;
+    with_prior[ABOVE] = q[ABOVE].with_prior;
+    gather_both(t, m, with_prior, 0.5 * (m->lo + m->hi));
+    kset_finish(t, p, BELOW, &q[BELOW]);
+    kset_finish(t, p, ABOVE, &q[ABOVE]);
     return 0;
 }
 
-/* Grid kernel i's log bin mass at model value x (a grid point): from the
- * group's table when the kernel sits on the grid at the group's clip sigma. */
-static double grid_log_mass(pmodel *m, const kset *k, int g, size_t i, double x)
+/* The log mass of the grid bin around model value x (a grid point) under a
+ * kernel at mu with sigma sig (isig its inverse) of group g. An
+ * observation's kernel (kind GB_OBS) at the group's clip sigma, centred on
+ * the grid, reads the group's table (the mass then depends only on the
+ * offset in steps), and one at a sigma of k steps the parameter's table for
+ * k; the prior (GB_PRIOR) reads the parameter's table by the
+ * candidate's grid index (its centre and sigma are fixed). */
+enum { GB_DIRECT = 0, GB_OBS = 1, GB_PRIOR = 2 };
+static double grid_bin_mass(pmodel *m, int g, int kind, double mu, double sig, double isig,
+                            double x)
 {
     double hs = m->step / 2, xl = fmax(x - hs, m->L), xh = fmin(x + hs, m->H), d, ad;
-    if (m->gt_n && k->trial[i] >= 0 && k->sig[i] == m->gt_sig[g]) {
-        d = (x - k->mu[i]) / m->step;
+    double *e = NULL;
+    if (kind == GB_OBS && m->gt_n) {
+        /* off the clip, a grid kernel's sigma is a gap between grid values:
+         * a whole number of steps (to rounding), tabled up to GK_MAX */
+        double r = sig / m->step, kr = floor(r + 0.5);
+        int clip = sig == m->gt_sig[g];
+        d = (x - mu) / m->step;
         ad = floor(fabs(d) + 0.5);
         if (fabs(fabs(d) - ad) < 1e-9 && ad < (double)m->gt_n) {
-            double *e = &m->gt[g][(size_t)ad];
-            if (isnan(*e))
-                *e = tc_tpe_log_gauss_mass((xl - k->mu[i]) * k->isig[i],
-                                           (xh - k->mu[i]) * k->isig[i]);
-            return *e;
+            if (clip) {
+                e = &m->gt[g][(size_t)ad];
+            } else if (fabs(r - kr) < 1e-9 && kr >= 1 && kr <= GK_MAX &&
+                       m->gt_n <= GK_GRID_MAX) {
+                if (!m->gk && (m->gk = tc_malloc(GK_MAX * m->gt_n * sizeof(double))))
+                    for (size_t i = 0; i < GK_MAX * m->gt_n; i++)
+                        m->gk[i] = NAN;
+                if (m->gk)      /* no memory: computed directly, as without a table */
+                    e = &m->gk[((size_t)kr - 1) * m->gt_n + (size_t)ad];
+            }
         }
+    } else if (kind == GB_PRIOR && m->gt_n) {
+        d = (x - m->lo) / m->step;
+        ad = floor(d + 0.5);
+        if (fabs(d - ad) < 1e-9 && ad >= 0 && ad < (double)m->gt_n)
+            e = &m->pt[(size_t)ad];
     }
-    return tc_tpe_log_gauss_mass((xl - k->mu[i]) * k->isig[i], (xh - k->mu[i]) * k->isig[i]);
+    if (!e)
+        return tc_tpe_log_gauss_mass((xl - mu) * isig, (xh - mu) * isig);
+    if (isnan(*e))
+        *e = tc_tpe_log_gauss_mass((xl - mu) * isig, (xh - mu) * isig);
+    return *e;
+}
+
+/* Grid kernel i's log bin mass at model value x (a grid point). */
+static double grid_log_mass(pmodel *m, const kset *k, int g, size_t i, double x)
+{
+    return grid_bin_mass(m, g, k->trial[i] >= 0 ? GB_OBS : GB_PRIOR, k->mu[i], k->sig[i],
+                         k->isig[i], x);
 }
 
 /* Kernel i's log weighted density at model value x. */
@@ -1162,7 +1260,7 @@ static size_t window_left(const kset *k, size_t lo, double x, double hs, double 
 /* log of the kernel mixture at model value x (numeric parameters). The
  * prior and the two kernels around x give a lower bound on the largest
  * term; the window then extends on each side while the side's bound could
- * still reach e^-WINDOW_CUT of it, and only the window is summed, relative
+ * still reach e^-KSET_CUT of it, and only the window is summed, relative
  * to that lower bound (so every exponent is at most a few dozen and the sum
  * at least 1). */
 static double kset_log_pdf(pmodel *m, kset *k, int g, double x)
@@ -1185,7 +1283,7 @@ static double kset_log_pdf(pmodel *m, kset *k, int g, double x)
     if (lo > 0 && lo - 1 != k->prior_at)
         floor_ = MAXD(floor_, kernel_term(m, k, g, lo - 1, x));
     ref = floor_;
-    floor_ -= WINDOW_CUT;
+    floor_ -= KSET_CUT;
     b = window_right(k, lo, x, hs, floor_);
     a = window_left(k, lo, x, hs, floor_);
     prior_apart = k->prior_at != (size_t)-1 && (k->prior_at < a || k->prior_at >= b);
@@ -1264,6 +1362,33 @@ static size_t pick(tc_rng *r, const double *w, size_t n)
             return i;
     }
     return n - 1;
+}
+
+/* Running sums of w[0..n) into cum, for pick_cum: a suggestion draws all its
+ * candidates' kernels from one estimator, so the scan pick does is done once. */
+static void cumulate(const double *w, size_t n, double *cum)
+{
+    double acc = 0;
+    for (size_t i = 0; i < n; i++) {
+        acc += w[i];
+        cum[i] = acc;
+    }
+}
+
+/* pick's draw by bisection on cumulate's sums (the same additions in the same
+ * order, so the same index): the first i with u < cum[i], else n - 1. */
+static size_t pick_cum(tc_rng *r, const double *cum, size_t n)
+{
+    double u = tc_rng_uniform(r);
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (u < cum[mid])
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo < n ? lo : n - 1;
 }
 
 /* A sampled model-space value x -> the grid (log grids round in the external
@@ -1571,6 +1696,8 @@ static int build_jset(tc_tpe *t, int g, size_t njoint)
         minsig = t->o.consider_magic_clip
                      ? m->width / fmin(100.0, 1.0 + (double)nobs + (double)with_prior)
                      : EPS_SIGMA;
+        if (m->step > 0)
+            grid_tables_for(m, g, minsig);     /* a grid's bin masses at this clip */
         if (inc && j->minsig[s] == minsig &&
             joint_update(t, m, g, s * cap, j->nobs, nobs, minsig) == 0)
             goto prior;
@@ -1632,12 +1759,12 @@ static int build_jset(tc_tpe *t, int g, size_t njoint)
 /* The factors of kernel k that are not continuous (grid, categorical) at
  * candidate i, added to tt (which holds their bounds) until tt drops below
  * cut: returns tt, or -INFINITY when dropped. */
-static double joint_other_factors(const tc_tpe *t, const jset *j, size_t i, size_t k, double tt,
-                                  double cut)
+static double joint_other_factors(tc_tpe *t, int g, size_t i, size_t k, double tt, double cut)
 {
+    const jset *j = &t->js[g];
     size_t cap = j->cap, ne = t->ne;
     for (size_t p = 0; p < t->np; p++) {
-        const pmodel *m = &t->pm[p];
+        pmodel *m = &t->pm[p];
         size_t at;
         double x;
         if (!t->joint[p] || (!m->cat && m->step == 0))
@@ -1649,9 +1776,9 @@ static double joint_other_factors(const tc_tpe *t, const jset *j, size_t i, size
             double f = (o < 0 || (double)o != x) ? j->c[at] : j->mu[at];
             tt += f - MAXD(j->c[at], j->mu[at]);
         } else {
-            double hs = m->step / 2, mu = j->mu[at], is = j->isig[at];
-            double xl = fmax(x - hs, m->L), xh = fmin(x + hs, m->H);
-            tt += tc_tpe_log_gauss_mass((xl - mu) * is, (xh - mu) * is);
+            /* kernels past the observations: the prior */
+            tt += grid_bin_mass(m, g, k < j->nobs ? GB_OBS : GB_PRIOR, j->mu[at], j->sig[at],
+                                j->isig[at], x);
         }
         if (tt < cut)
             return -INFINITY;
@@ -1661,8 +1788,9 @@ static double joint_other_factors(const tc_tpe *t, const jset *j, size_t i, size
 
 /* Kernel k's whole term at candidate i: its bound less every continuous
  * factor, plus its grid and categorical factors. */
-static double joint_full_term(const tc_tpe *t, const jset *j, size_t i, size_t k)
+static double joint_full_term(tc_tpe *t, int g, size_t i, size_t k)
 {
+    const jset *j = &t->js[g];
     size_t cap = j->cap, ne = t->ne;
     double tt = j->ub[k];
     for (size_t p = 0; p < t->np; p++) {
@@ -1674,7 +1802,7 @@ static double joint_full_term(const tc_tpe *t, const jset *j, size_t i, size_t k
         z = (t->cand[t->slot[p] * ne + i] - j->mu[at]) * j->isig[at];
         tt -= 0.5 * z * z;
     }
-    return joint_other_factors(t, j, i, k, tt, -INFINITY);
+    return joint_other_factors(t, g, i, k, tt, -INFINITY);
 }
 
 /* Joint log density of candidate i (model values in t->cand). A kernel's
@@ -1690,17 +1818,18 @@ static double joint_full_term(const tc_tpe *t, const jset *j, size_t i, size_t k
  * In 8 dimensions at 1,000 trials a candidate keeps a few dozen kernels
  * after two factors, so most of the n x parameters work is never done. The
  * survivors are summed relative to the largest. */
-static double jset_log_pdf(const tc_tpe *t, const jset *j, size_t i, long seed_k)
+static double jset_log_pdf(tc_tpe *t, int g, size_t i, long seed_k)
 {
+    const jset *j = &t->js[g];
     size_t cap = j->cap, ne = t->ne, n = j->n, m = 0, top;
     size_t *restrict idx = j->idx;
     double *restrict tv = j->tv;
     int others = 0, first = 1;
     double lb = -INFINITY, cut, mx;
     if (t->o.consider_prior && n > 0)
-        lb = joint_full_term(t, j, i, n - 1);
+        lb = joint_full_term(t, g, i, n - 1);
     if (seed_k >= 0)
-        lb = MAXD(lb, joint_full_term(t, j, i, (size_t)seed_k));
+        lb = MAXD(lb, joint_full_term(t, g, i, (size_t)seed_k));
     cut = lb - WINDOW_CUT;
     for (size_t p = 0; p < t->np; p++) {
         const pmodel *pm = &t->pm[p];
@@ -1715,8 +1844,7 @@ static double jset_log_pdf(const tc_tpe *t, const jset *j, size_t i, long seed_k
         x = t->cand[t->slot[p] * ne + i];
         if (first) {
             const double *term = j->term;
-            memcpy(j->term, j->ub, n * sizeof(double));
-            tc_tpe_joint_factor(j->term, j->mu + base, j->isig + base, n, x);
+            tc_tpe_joint_first(j->term, j->ub, j->mu + base, j->isig + base, n, x);
             for (size_t k = 0; k < n; k++) {
                 idx[kept] = k;
                 tv[kept] = term[k];
@@ -1745,7 +1873,7 @@ static double jset_log_pdf(const tc_tpe *t, const jset *j, size_t i, long seed_k
     if (others) {
         size_t kept = 0;
         for (size_t r = 0; r < m; r++) {
-            double v = joint_other_factors(t, j, i, idx[r], tv[r], cut);
+            double v = joint_other_factors(t, g, i, idx[r], tv[r], cut);
             if (v == -INFINITY)
                 continue;
             idx[kept] = idx[r];
@@ -1765,8 +1893,9 @@ static void sample_joint(tc_tpe *t)
 {
     jset *j = &t->js[BELOW];
     size_t ne = t->ne, cap = j->cap;
+    cumulate(j->w, j->n, j->term);      /* term: free until jset_log_pdf */
     for (size_t i = 0; i < ne; i++) {
-        size_t k = pick(&t->rng, j->w, j->n);
+        size_t k = pick_cum(&t->rng, j->term, j->n);
         t->cand_k[i] = (long)k;
         for (size_t p = 0; p < t->np; p++) {
             pmodel *m = &t->pm[p];
@@ -1822,7 +1951,7 @@ static int suggest_univariate(tc_tpe *t, size_t p, double *out)
     size_t ne = t->ne;
     double *val = t->tr_val + p * ne, *ll = t->tr_ll + p * ne, *lg = t->tr_lg + p * ne;
     kset *kb = &t->ks[BELOW], *ka = &t->ks[ABOVE];
-    if (build_kset(t, p, BELOW) < 0)
+    if (build_ksets(t, p) < 0)
         return -1;
     if (m->cat) {
         if (kset_cat_marginal(t, m, kb) < 0)
@@ -1831,21 +1960,20 @@ static int suggest_univariate(tc_tpe *t, size_t p, double *out)
             val[i] = (double)pick(&t->rng, kb->catp, (size_t)m->p.n_choices);
         for (size_t i = 0; i < ne; i++)
             ll[i] = log(kb->catp[(size_t)val[i]]);
-        if (build_kset(t, p, ABOVE) < 0 || kset_cat_marginal(t, m, ka) < 0)
+        if (kset_cat_marginal(t, m, ka) < 0)
             return -1;
         for (size_t i = 0; i < ne; i++)
             lg[i] = log(ka->catp[(size_t)val[i]]);
     } else {
         /* model values; the joint group's rows were read out before this */
         double *x = t->cand + p * ne;
+        cumulate(kb->w, kb->n, kb->tmp);    /* tmp: free until kset_log_pdf */
         for (size_t i = 0; i < ne; i++) {
-            size_t k = pick(&t->rng, kb->w, kb->n);
+            size_t k = pick_cum(&t->rng, kb->tmp, kb->n);
             x[i] = to_grid(m, sample_trunc(&t->rng, kb->mu[k], kb->sig[k], m->L, m->H));
         }
         for (size_t i = 0; i < ne; i++)
             ll[i] = kset_log_pdf(m, kb, BELOW, x[i]);
-        if (build_kset(t, p, ABOVE) < 0)
-            return -1;
         for (size_t i = 0; i < ne; i++) {
             lg[i] = kset_log_pdf(m, ka, ABOVE, x[i]);
             val[i] = to_external(m, x[i]);
@@ -1904,11 +2032,11 @@ static int suggest_tpe(tc_tpe *t, double *out)
             goto nomem;
         sample_joint(t);
         for (size_t i = 0; i < ne; i++)
-            t->tr_ll[i] = jset_log_pdf(t, &t->js[BELOW], i, t->cand_k[i]);
+            t->tr_ll[i] = jset_log_pdf(t, BELOW, i, t->cand_k[i]);
         if (build_jset(t, ABOVE, nj) < 0)
             goto nomem;
         for (size_t i = 0; i < ne; i++)
-            t->tr_lg[i] = jset_log_pdf(t, &t->js[ABOVE], i, -1);
+            t->tr_lg[i] = jset_log_pdf(t, ABOVE, i, -1);
         {
             long best = argmax_score(t->tr_ll, t->tr_lg, ne);
             double ll[64], lg[64];

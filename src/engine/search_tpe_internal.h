@@ -28,9 +28,10 @@ double tc_tpe_gauss_window_sum(const double *mu, const double *isig, const doubl
 double tc_tpe_exp_sum(const double *terms, size_t n, double ref);
 /* out[i] = log x[i] for positive normal x[i], to about 1e-16 absolute. */
 void tc_tpe_log_array(const double *x, double *out, size_t n);
-/* t[k] -= ((x - mu[k]) * isig[k])^2 / 2 for k < n: one continuous factor of
- * the joint density at every kernel. */
-void tc_tpe_joint_factor(double *t, const double *mu, const double *isig, size_t n, double x);
+/* t[k] = ub[k] - ((x - mu[k]) * isig[k])^2 / 2 for k < n: the joint
+ * density's first continuous factor at every kernel, from their bounds ub. */
+void tc_tpe_joint_first(double *t, const double *ub, const double *mu, const double *isig,
+                        size_t n, double x);
 /* The largest t[k] (-inf when n is 0) and, in *at, the first index holding it. */
 double tc_tpe_max_at(const double *t, size_t n, size_t *at);
 

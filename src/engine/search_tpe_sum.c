@@ -170,21 +170,23 @@ void tc_tpe_log_array(const double *x, double *out, size_t n)
     log_block(x, out, n);
 }
 
-/* The joint density's continuous factors, one parameter at a time over every
- * kernel: t[k] -= ((x - mu[k]) * isig[k])^2 / 2. */
+/* The first factor, from the kernels' bounds: t[k] = ub[k] - z^2 / 2 (the
+ * same double as copying ub and applying the factor, without the copy). */
 VECTOR_CLONES
-static void joint_factor_block(double *restrict t, const double *restrict mu,
-                               const double *restrict isig, size_t n, double x)
+static void joint_first_block(double *restrict t, const double *restrict ub,
+                              const double *restrict mu, const double *restrict isig, size_t n,
+                              double x)
 {
     for (size_t k = 0; k < n; k++) {
         double z = (x - mu[k]) * isig[k];
-        t[k] -= 0.5 * z * z;
+        t[k] = ub[k] - 0.5 * z * z;
     }
 }
 
-void tc_tpe_joint_factor(double *t, const double *mu, const double *isig, size_t n, double x)
+void tc_tpe_joint_first(double *t, const double *ub, const double *mu, const double *isig,
+                        size_t n, double x)
 {
-    joint_factor_block(t, mu, isig, n, x);
+    joint_first_block(t, ub, mu, isig, n, x);
 }
 
 /* max t[k] and its first index, in four independent chains. */

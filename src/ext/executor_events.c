@@ -19,6 +19,7 @@
 #include <time.h>
 #include "executor_internal.h"
 #include "runner_events.h"
+#include "result_decode.h"
 
 struct tcx_events {
     pthread_mutex_t lock;
@@ -27,6 +28,9 @@ struct tcx_events {
     long max_events;
     size_t max_bytes;
     int closed;                  /* no more events will come: takers return */
+    /* Used and freed with the GIL held (by take_events and its batches): */
+    tcx_decoder *decoder;        /* results as dicts (take_events(decode=True)) */
+    PyObject *kinds[TC_EVT_KINDS];/* the kind names, interned; NULL until a take */
 };
 
 static void deadline_in(struct timespec *ts, double seconds)
@@ -87,6 +91,9 @@ void tcx_events_wait_room(RunObject *self, int timeout_ms)
 
 static void events_free(struct tcx_events *ev)
 {
+    tcx_decoder_free(ev->decoder);
+    for (int k = 0; k < TC_EVT_KINDS; k++)
+        Py_XDECREF(ev->kinds[k]);
     tc_events_free(&ev->outbox);
     pthread_cond_destroy(&ev->changed);
     pthread_mutex_destroy(&ev->lock);
@@ -145,40 +152,38 @@ PyObject *tcx_run_record_events(RunObject *self, PyObject *args, PyObject *kwds)
     Py_RETURN_NONE;
 }
 
-/* One event as (kind, trial_index, payload): a snapshot dict (add, start),
- * the text (result line, checkpoint directory, error message), the new
- * status name (status), else None. New reference. */
-static PyObject *event_tuple(const tc_events *q, const tc_event *e)
+const char tcx_take_events_doc[] =
+"take_events(timeout, decode=False) -> EventBatch | [] | None\n\n"
+"Waits up to `timeout` seconds (GIL released) for events and takes them\n"
+"all: an EventBatch, iterated oldest first as (kind, trial_index,\n"
+"payload) tuples, each made when reached (event_batch.c); [] when none\n"
+"came, None once recording was turned off and nothing is left. decode:\n"
+"a result's payload is its dict, decoded in C (its text where only\n"
+"json.loads can say what it is).";
+
+/* The interned kind names (made at the first take). 0 / -1. */
+static int make_kinds(struct tcx_events *ev)
 {
-    PyObject *payload = NULL;
-    const char *text = tc_event_text(q, e);
-    if (e->snapshot)
-        payload = tcx_from_json(e->snapshot);
-    else if (e->kind == TC_EVT_STATUS)
-        payload = PyUnicode_FromString(tc_status_names[e->status]);
-    else if (text)
-        payload = PyUnicode_DecodeUTF8(text, (Py_ssize_t)e->text_len, "replace");
-    else
-        Py_INCREF(Py_None), payload = Py_None;
-    if (!payload)
-        return NULL;
-    return Py_BuildValue("(slN)", tc_event_kind_names[e->kind], e->trial, payload);
+    for (int k = 0; k < TC_EVT_KINDS; k++)
+        if (!ev->kinds[k] && !(ev->kinds[k] = PyUnicode_InternFromString(tc_event_kind_names[k])))
+            return -1;
+    return 0;
 }
 
-const char tcx_take_events_doc[] =
-"take_events(timeout) -> list | None\n\n"
-"Waits up to `timeout` seconds (GIL released) for events and returns them\n"
-"all, oldest first, as (kind, trial_index, payload) tuples; [] when none\n"
-"came, None once recording was turned off and nothing is left.";
-
-PyObject *tcx_run_take_events(RunObject *self, PyObject *args)
+PyObject *tcx_run_take_events(RunObject *self, PyObject *args, PyObject *kwds)
 {
+    static char *kwlist[] = {"timeout", "decode", NULL};
     double timeout = 0;
-    if (!PyArg_ParseTuple(args, "d:take_events", &timeout))
+    int decode = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "d|p:take_events", kwlist, &timeout, &decode))
         return NULL;
     struct tcx_events *ev = self->events;
     if (!ev)
         Py_RETURN_NONE;
+    if (decode && !ev->decoder && !(ev->decoder = tcx_decoder_new()))
+        return PyErr_NoMemory();
+    if (make_kinds(ev) < 0)
+        return NULL;
     tc_events batch;
     tc_events_init(&batch);
     int closed = 0;
@@ -198,15 +203,9 @@ PyObject *tcx_run_take_events(RunObject *self, PyObject *args)
         tc_events_free(&batch);
         Py_RETURN_NONE;
     }
-    PyObject *list = PyList_New(batch.n);
-    for (long i = 0; list && i < batch.n; i++) {
-        PyObject *item = event_tuple(&batch, &batch.ev[i]);
-        if (!item) {
-            Py_CLEAR(list);
-            break;
-        }
-        PyList_SET_ITEM(list, i, item);
+    if (batch.n == 0) {
+        tc_events_free(&batch);
+        return PyList_New(0);
     }
-    tc_events_free(&batch);
-    return list;
+    return tcx_event_batch_new(self, &batch, decode ? ev->decoder : NULL, ev->kinds);
 }

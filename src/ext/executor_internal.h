@@ -115,7 +115,15 @@ void tcx_events_dealloc(RunObject *self);
 extern const char tcx_record_events_doc[];
 extern const char tcx_take_events_doc[];
 PyObject *tcx_run_record_events(RunObject *self, PyObject *args, PyObject *kwds);
-PyObject *tcx_run_take_events(RunObject *self, PyObject *args);
+PyObject *tcx_run_take_events(RunObject *self, PyObject *args, PyObject *kwds);
+/* event_batch.c: the object take_events returns, which takes over *events
+ * (left empty, also on failure) and borrows decoder (may be NULL) and the
+ * TC_EVT_KINDS interned kind names from the Run it keeps alive. */
+struct tc_events;
+struct tcx_decoder;
+int tcx_event_batch_exec(PyObject *m);
+PyObject *tcx_event_batch_new(RunObject *self, struct tc_events *events,
+                              struct tcx_decoder *decoder, PyObject *const *kinds);
 /* executor_local.c */
 void tcx_free_strv(char **v);   /* frees a NULL-terminated array of strings */
 

@@ -970,7 +970,8 @@ static PyMethodDef Run_methods[] = {
      "trial_snapshot(index) -> dict: one trial's snapshot."},
     {"record_events", (PyCFunction)(void (*)(void))tcx_run_record_events,
      METH_VARARGS | METH_KEYWORDS, tcx_record_events_doc},
-    {"take_events", (PyCFunction)tcx_run_take_events, METH_VARARGS, tcx_take_events_doc},
+    {"take_events", (PyCFunction)(void (*)(void))tcx_run_take_events, METH_VARARGS | METH_KEYWORDS,
+     tcx_take_events_doc},
     {"has_resources", (PyCFunction)tcx_run_has_resources, METH_O,
      "has_resources(resources) -> bool: the request fits the free capacity now."},
     {NULL, NULL, 0, NULL},
@@ -996,6 +997,8 @@ static PyType_Spec Run_spec = {
 
 int tcx_run_exec(PyObject *m)
 {
+    if (tcx_event_batch_exec(m) < 0)
+        return -1;
     PyObject *type = PyType_FromModuleAndSpec(m, &Run_spec, NULL);
     if (!type)
         return -1;

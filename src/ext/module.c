@@ -27,7 +27,8 @@ static int module_exec(PyObject *m)
         tcx_analysis_last_exec(m) < 0 ||
         tcx_run_exec(m) < 0 || tcx_worker_exec(m) < 0 || tcx_checkpoint_exec(m) < 0 ||
         tcx_tpe_exec(m) < 0 || tcx_analysis_groups_exec(m) < 0 ||
-        tcx_analysis_state_exec(m) < 0)
+        tcx_analysis_state_exec(m) < 0 || tcx_analysis_codes_exec(m) < 0 ||
+        tcx_analysis_stat_exec(m) < 0)
         return -1;
     return 0;
 }
@@ -39,6 +40,7 @@ static int module_traverse(PyObject *m, visitproc visit, void *arg)
     Py_VISIT(st->RecursiveDependencyError);
     Py_VISIT(st->RunType);
     Py_VISIT(st->SessionType);
+    Py_VISIT(st->EventBatchType);
     return 0;
 }
 
@@ -49,6 +51,7 @@ static int module_clear(PyObject *m)
     Py_CLEAR(st->RecursiveDependencyError);
     Py_CLEAR(st->RunType);
     Py_CLEAR(st->SessionType);
+    Py_CLEAR(st->EventBatchType);
     return 0;
 }
 

@@ -15,6 +15,7 @@ typedef struct tcx_state {
     PyObject *RecursiveDependencyError; /* tunec.error.RecursiveDependencyError */
     PyTypeObject *RunType;      /* executor_local.c */
     PyTypeObject *SessionType;  /* worker_session.c */
+    PyTypeObject *EventBatchType; /* event_batch.c */
 } tcx_state;
 
 /* Borrowed state of the module object. */
@@ -65,6 +66,8 @@ int tcx_space_exec(PyObject *m);
 int tcx_analysis_exec(PyObject *m);
 int tcx_analysis_last_exec(PyObject *m);
 int tcx_analysis_groups_exec(PyObject *m);
+int tcx_analysis_codes_exec(PyObject *m);
+int tcx_analysis_stat_exec(PyObject *m);
 int tcx_analysis_state_exec(PyObject *m);
 int tcx_run_exec(PyObject *m);
 int tcx_worker_exec(PyObject *m);

@@ -26,6 +26,7 @@ import logging
 import math
 import os
 
+from tunec.analysis import _cache
 from tunec.analysis._columns import picked_rows_frame
 from tunec.analysis._trial_data import (TrialData, checkpoint_paths, join_checkpoints,
                                         require_pandas)
@@ -40,10 +41,9 @@ _MODES = ("max", "min")
 _SCOPES = ("all", "last", "avg", "last-5-avg", "last-10-avg")
 
 
-def _load(fn, arg):
-    """Runs a ``_tunec`` loader and logs what it had to skip."""
+def _load_grouped(fn, arg):
+    """Runs a ``_tunec`` loader: ``(raws, groups, stats)``."""
     from tunec import _tunec
-    from tunec.analysis._columns import Layout
     stats = {}
     # The load makes few containers but large object arrays: a collection
     # triggered meanwhile would walk every cell of them, for nothing.
@@ -54,6 +54,14 @@ def _load(fn, arg):
     finally:
         if gc_was_enabled:
             gc.enable()
+    return raws, groups, stats
+
+
+def _load(fn, arg, loaded=None):
+    """The TrialData of a ``_tunec`` loader's output (``loaded``, or a run of
+    it); logs what it had to skip."""
+    from tunec.analysis._columns import Layout
+    raws, groups, stats = loaded if loaded is not None else _load_grouped(fn, arg)
     layouts = [Layout(g) for g in groups]
     trials = [TrialData(raw, None if raw["group"] is None else layouts[raw["group"]])
               for raw in raws]
@@ -99,7 +107,16 @@ class Analysis:
 
     # -- loading -------------------------------------------------------------
     def _load_trials_data(self):
-        trials = _load("load_experiment", self._experiment_dir)
+        if _cache.enabled():
+            # The walk alone (C), then the parsed columns from the cache of
+            # this directory when its trials' files are unchanged.
+            from tunec import _tunec
+            paths = _tunec.trial_dirs(self._experiment_dir)
+            trials = _load("load_trials", paths, _cache.through(
+                self._experiment_dir, None, None, paths,
+                lambda p: _load_grouped("load_trials", p))) if paths else []
+        else:
+            trials = _load("load_experiment", self._experiment_dir)
         if not trials:
             raise TuneError("No trials found in {}.".format(self._experiment_dir))
         return trials
@@ -396,11 +413,18 @@ class ExperimentAnalysis(Analysis):
         self._experiment_dir_of_state = os.path.dirname(path) or os.curdir
         self._trials = None
         self._state_logdirs = None
+        self._cache = None
         lazy = trials is not None
         if trials is None:
-            # Only the logdirs are read now (src/engine/state_logdirs.c);
+            # Only the logdirs are read now (src/engine/state_logdirs.c), or
+            # taken from the parsed-column cache of this state (_cache.py);
             # the Trial objects are rebuilt from the state on first use.
-            self._state_logdirs = self._read_state_logdirs()
+            if _cache.enabled():
+                self._cache = _cache.read(self._experiment_dir_of_state, path)
+            if self._cache is not None:
+                self._state_logdirs = self._cache.logdirs
+            else:
+                self._state_logdirs = self._read_state_logdirs()
             logger.warning("No `self.trials`. Drawing logdirs from checkpoint file. This may "
                            "result in some information that is out of sync, as "
                            "checkpointing is periodic.")
@@ -483,7 +507,13 @@ class ExperimentAnalysis(Analysis):
             paths = [t.logdir for t in self.trials if isinstance(t.logdir, str) and t.logdir]
         if not paths:
             raise TuneError("No trials found.")
-        return _load("load_trials", paths)
+        if self._state_logdirs is None or not _cache.enabled():
+            return _load("load_trials", paths)
+        # From the state file: through the parsed-column cache.
+        cache, self._cache = self._cache, None
+        return _load("load_trials", paths, _cache.through(
+            self._experiment_dir_of_state, self._experiment_checkpoint_path,
+            self._state_logdirs, paths, lambda p: _load_grouped("load_trials", p), cache))
 
     # -- experiment state ----------------------------------------------------------
     def stats(self):

@@ -127,12 +127,15 @@ class HyperOptSearch(Searcher):
             if not (isinstance(node, self._hpo.pyll.Apply) and node.name == "switch"):
                 continue
             categories = [a.obj for a in node.pos_args[1:] if a.name == "literal"]
-            try:
+            if value in categories:
                 point[key] = categories.index(value)
-            except ValueError:
+            elif (isinstance(value, int) and not isinstance(value, bool)
+                  and 0 <= value < len(categories)):
+                pass    # Ray 0.8 took the index itself (its hyperopt_example does)
+            else:
                 raise ValueError("HyperOptSearch: points_to_evaluate value {!r} for `{}` is not "
-                                 "one of its categories {!r}".format(value, key, categories)
-                                 ) from None
+                                 "one of its categories {!r} nor an index of one".format(
+                                     value, key, categories))
 
     def set_search_properties(self, metric, mode, config, **spec):
         if self.domain:

@@ -5,6 +5,8 @@ import copy
 import logging
 import pickle
 
+import numpy as np
+
 from tunec.suggest import _convert as cv
 from tunec.suggest.suggestion import UNRESOLVED_SEARCH_SPACE, Searcher
 
@@ -57,6 +59,7 @@ class NevergradSearch(Searcher):
         self._space = None
         self._opt_factory = None
         self._nevergrad_opt = None
+        self._names_in_one_array = False
         self._optimizer_kwargs = dict(optimizer_kwargs or {})
         self._points_to_evaluate = copy.deepcopy(points_to_evaluate) or []
         self._live_trial_mapping = {}
@@ -96,6 +99,11 @@ class NevergradSearch(Searcher):
 
     def _check_names(self):
         par = self._nevergrad_opt.parametrization
+        self._names_in_one_array = (isinstance(self._space, list) and len(par.args) == 1 and
+                                    len(self._space) > 1 and
+                                    np.size(par.args[0]) == len(self._space))
+        if self._names_in_one_array:
+            return  # Ray 0.8: OnePlusOne(2) with two names: one array, an element per name
         if isinstance(self._space, list) and len(par.args) != len(self._space):
             raise ValueError("NevergradSearch: the optimizer has {} positional parameters but "
                              "space names {}".format(len(par.args), len(self._space)))
@@ -117,13 +125,17 @@ class NevergradSearch(Searcher):
         if self._points_to_evaluate:
             point = self._points_to_evaluate.pop(0)
             flat = cv.flatten(point)
-            if isinstance(self._space, list):
+            if self._names_in_one_array:
+                self._nevergrad_opt.suggest(np.array([flat[k] for k in self._space], float))
+            elif isinstance(self._space, list):
                 self._nevergrad_opt.suggest(*[flat[k] for k in self._space])
             else:
                 self._nevergrad_opt.suggest(flat)
         candidate = self._nevergrad_opt.ask()
         self._live_trial_mapping[trial_id] = candidate
-        if isinstance(self._space, list):
+        if self._names_in_one_array:
+            values = dict(zip(self._space, np.asarray(candidate.args[0]).tolist()))
+        elif isinstance(self._space, list):
             values = dict(zip(self._space, candidate.args))
         elif isinstance(candidate.value, dict):
             values = candidate.value

@@ -52,22 +52,23 @@ class TPESearch(Searcher):
             points_to_evaluate, already known: they are observed instead of
             run.
         n_startup_trials (int): random suggestions until this many trials
-            completed (10).
-        n_ei_candidates (int): candidates weighed per suggestion (64;
+            completed (5; Optuna: 10).
+        n_ei_candidates (int): candidates weighed per suggestion (128;
             Optuna: 24).
         ei_budget (int): bounds the work of a suggestion, candidates x
             trials modelled: once ei_budget / n is below n_ei_candidates,
             about that many candidates are weighed, never fewer than 24 (or
             n_ei_candidates if smaller). 0: always n_ei_candidates
-            (Optuna). Default 24000: 64 candidates up to 375 trials, 24 from
+            (Optuna). Default 24000: 128 candidates up to 187 trials, 24 from
             1,000.
         gamma (float): the fraction of completed trials that counts as
-            good, at most 25 of them (0.15; Optuna's default_gamma: 0.1).
-        prior_weight (float): weight of the prior (0.5; Optuna: 1.0).
+            good, at most 25 of them (0.12; Optuna's default_gamma: 0.1).
+        prior_weight (float): weight of the prior (0.75; Optuna: 1.0).
 
     The defaults were chosen for search quality (docs/benchmarks.md, on
-    seeds other than the benchmark's); ``TPESearch(n_ei_candidates=24,
-    ei_budget=0, gamma=0.1, prior_weight=1.0)`` is Optuna's TPESampler.
+    seeds other than the benchmark's); ``TPESearch(n_startup_trials=10,
+    n_ei_candidates=24, ei_budget=0, gamma=0.1, prior_weight=1.0)`` is
+    Optuna's TPESampler.
         consider_endpoints (bool): Optuna's option (False).
         multivariate (bool): model the parameters jointly (True, Optuna 5).
         constant_liar (bool): running trials count as bad observations, so
@@ -76,8 +77,8 @@ class TPESearch(Searcher):
     """
 
     def __init__(self, space=None, metric=None, mode=None, points_to_evaluate=None,
-                 evaluated_rewards=None, n_startup_trials=10, n_ei_candidates=64,
-                 ei_budget=24000, gamma=0.15, prior_weight=0.5, consider_endpoints=False,
+                 evaluated_rewards=None, n_startup_trials=5, n_ei_candidates=128,
+                 ei_budget=24000, gamma=0.12, prior_weight=0.75, consider_endpoints=False,
                  multivariate=True, constant_liar=False, seed=None):
         super().__init__(metric=metric, mode=mode)
         if mode is not None and mode not in ("min", "max"):
