@@ -87,8 +87,9 @@ def scale_figures():
                           fig["rss_kb_per_trial"]))
             else:
                 print("scale resume, {:,} trials killed after {:,}: state read {:.2f} s, "
-                      "resumed run {:.1f} s".format(n, fig["killed_after_trials"],
-                                                    fig["state_read_s"], fig["wall_s"]))
+                      "first trial {:.2f} s after tune.run, resumed run {:.1f} s".format(
+                          n, fig["killed_after_trials"], fig["state_read_s"],
+                          fig["first_trial_s"], fig["wall_s"]))
 
 
 def callback_figures():

@@ -29,6 +29,14 @@ NAME = "scale"
 
 def _trainable(config):
     import tunec as tune
+    mark = os.environ.get("SCALE_FIRST_START")
+    if mark:   # resume: the first trial of the session notes when it started
+        try:
+            fd = os.open(mark, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            os.write(fd, repr(time.time()).encode())
+            os.close(fd)
+        except FileExistsError:
+            pass
     tune.report({"score": config["x"]})
 
 
@@ -74,13 +82,17 @@ def resume(n, storage):
             break
         time.sleep(0.5)
     child.wait()
+    mark = os.path.join(storage, "first-start")
     code = ("import sys, json, time; sys.path.insert(0, {!r}); import scale, tunec; "
             "t = time.perf_counter(); from tunec import _resume; "
             "_resume.load({!r}); read = time.perf_counter() - t; "
+            "t0 = time.time(); "
             "fig = scale.run({}, {!r}, resume=True); fig['state_read_s'] = round(read, 3); "
+            "fig['first_trial_s'] = round(float(open({!r}).read()) - t0, 3); "
             "print(json.dumps(fig))").format(os.path.dirname(os.path.abspath(__file__)),
-                                              exp_dir, n, storage)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+                                              exp_dir, n, storage, mark)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=dict(os.environ, SCALE_FIRST_START=mark))
     if out.returncode != 0:
         raise SystemExit(out.stderr)
     fig = json.loads(out.stdout.strip().splitlines()[-1])

@@ -17,6 +17,8 @@ from tunec.error import TuneError
 logger = logging.getLogger("ray.tune.trial_runner")
 
 _PREFIX = "experiment_state-"
+# What a finished trial's final journal event carries besides its status.
+_FINAL_KEYS = ("last_result", "metric_analysis", "n_results", "last_update_time")
 
 
 def _sessions(exp_dir):
@@ -134,11 +136,24 @@ def load(exp_dir):
             record = event.get("record")
             if (isinstance(record, dict) and isinstance(record.get("trial_id"), str)
                     and isinstance(record.get("config", {}), dict)):
-                records[record["trial_id"]] = dict(records.get(record["trial_id"], {}), **record)
+                earlier = records.get(record["trial_id"], {})
+                merged = dict(earlier, **record)
+                # A start record holds no results yet: a later snapshot's or
+                # final event's results stay (they come after it).
+                for key in _FINAL_KEYS:
+                    if key in earlier:
+                        merged[key] = earlier[key]
+                records[record["trial_id"]] = merged
         elif kind == "status" and event.get("trial_id") in records:
             rec = records[event["trial_id"]]
             for key in ("status", "num_failures", "error_msg", "error_file"):
                 rec[key] = event.get(key)
+            # A final status carries the trial's last result and metric
+            # analysis: the engine keeps them, without reading its files.
+            if isinstance(event.get("last_result"), dict) and isinstance(
+                    event.get("metric_analysis"), dict):
+                for key in _FINAL_KEYS:
+                    rec[key] = event.get(key)
         elif kind == "checkpoint" and event.get("trial_id") in records:
             records[event["trial_id"]]["tunec_checkpoints"] = _checkpoint_records(
                 event.get("checkpoints"), journal, event["trial_id"])

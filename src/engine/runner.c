@@ -386,10 +386,28 @@ void tcp_reconfigure(tc_runner *r, tc_trial *t, json_t *config, char *tag)
 
 void tcp_journal_status(tc_runner *r, const tc_trial *t)
 {
-    tcp_journal(r, json_pack("{s:s,s:s,s:s,s:i,s:o,s:o}", "event", "status", "trial_id", t->trial_id,
-                         "status", tc_status_names[t->status], "num_failures", t->num_failures,
-                         "error_msg", t->error_msg ? json_string(t->error_msg) : json_null(),
-                         "error_file", t->error_file ? json_string(t->error_file) : json_null()));
+    json_t *event = json_pack("{s:s,s:s,s:s,s:i,s:o,s:o}", "event", "status", "trial_id",
+                              t->trial_id, "status", tc_status_names[t->status], "num_failures",
+                              t->num_failures,
+                              "error_msg", t->error_msg ? json_string(t->error_msg) : json_null(),
+                              "error_file", t->error_file ? json_string(t->error_file)
+                                                         : json_null());
+    if (!event || (t->status != TC_TERMINATED && t->status != TC_ERROR) || !r->host.journal) {
+        tcp_journal(r, event);
+        return;
+    }
+    /* A final status carries what a resume keeps of a finished trial (its
+     * last result and metric analysis, as texts), so that a resumed session
+     * never reads a finished trial's result files again (issue 12). */
+    tc_buf b;
+    tc_buf_init(&b);
+    if (tc_json_dump(event, &b, TC_DUMP_COMPACT) < 0 || !b.len || b.data[b.len - 1] != '}' ||
+        (b.len--, tcp_trial_final_fields(r, t, &b) < 0) || tc_buf_puts(&b, "}\n") < 0)
+        tc_error_set(&r->deferred_err, TC_ERR_NOMEM, "out of memory (experiment journal)");
+    else
+        r->host.journal(r->host.ctx, b.data, b.len, &r->deferred_err);
+    tc_buf_free(&b);
+    json_decref(event);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -149,6 +149,39 @@ json_t *tcp_trial_metrics_json(const tc_runner *r, const tc_trial *t)
     return m ? m : json_object();
 }
 
+int tcp_trial_final_fields(const tc_runner *r, const tc_trial *t, tc_buf *out)
+{
+    /* from memory, or from the cold store; a text the store cannot give
+     * back is left out (the resume reads that trial's files instead) */
+    char *result = t->last_text ? NULL : fetch(r, t, 0);
+    char *metrics = t->cold_metrics || t->metrics ? NULL : fetch(r, t, 1);
+    const char *result_text = t->last_text ? t->last_text : result;
+    const char *metrics_text = t->cold_metrics ? t->cold_metrics : metrics;
+    json_t *live = NULL, *update = NULL;
+    int rc = 0;
+    if (!result_text || !t->last_text_len || (!metrics_text && !t->metrics))
+        goto done;
+    if (!metrics_text && !(live = tc_metrics_to_json((const tc_metrics *)t->metrics))) {
+        rc = -1;
+        goto done;
+    }
+    if (!(update = tc_json_real(t->last_update_time)) ||
+        tc_buf_puts(out, ", \"last_result\": ") < 0 ||
+        tc_buf_append(out, result_text, t->last_text_len) < 0 ||
+        tc_buf_puts(out, ", \"metric_analysis\": ") < 0 ||
+        (metrics_text ? tc_buf_puts(out, metrics_text) : tc_json_dump(live, out,
+                                                                     TC_DUMP_COMPACT)) < 0 ||
+        tc_buf_printf(out, ", \"n_results\": %ld, \"last_update_time\": ", t->n_results) < 0 ||
+        tc_json_dump(update, out, TC_DUMP_COMPACT) < 0)
+        rc = -1;
+done:
+    json_decref(live);
+    json_decref(update);
+    tc_free(result);
+    tc_free(metrics);
+    return rc;
+}
+
 int tc_trial_set_hostname(tc_trial *t, const char *hostname)
 {
     if (!hostname)

@@ -93,6 +93,11 @@ json_t *tcp_trial_metrics_json(const tc_runner *r, const tc_trial *t);
  * (malloc'd; *len its length), or NULL. */
 char *tcp_trial_cold_text(const tc_runner *r, const tc_trial *t, size_t *len);
 
+/* Appends `, "last_result": <text>, "metric_analysis": <text>, "n_results":
+ * N, "last_update_time": T` of a finished trial (nothing when it has no
+ * result text) for its final journal event. -1 when out of memory. */
+int tcp_trial_final_fields(const tc_runner *r, const tc_trial *t, tc_buf *out);
+
 /* runner_state.c: the experiment state without (with_checkpoints 0) or
  * with its "checkpoints" list; one entry of that list (new). */
 json_t *tcp_runner_state(const tc_runner *r, double start_time, int with_checkpoints);

@@ -42,6 +42,44 @@ static int same_config(const json_t *a, const json_t *b)
     return json_equal((json_t *)a, (json_t *)b);
 }
 
+/* A finished trial's last result and metric analysis from its record, as
+ * the texts a compacted trial keeps (runner_cold.c). 1 when taken, 0 when
+ * the record has none (or an empty last result), -1 when out of memory. */
+static int take_final_fields(tc_trial *t, const json_t *rec, tc_error *err)
+{
+    const json_t *last = json_object_get(rec, "last_result");
+    const json_t *metrics = json_object_get(rec, "metric_analysis");
+    if (!json_is_object(last) || json_object_size(last) == 0 || !json_is_object(metrics))
+        return 0;
+    tc_buf a, b;
+    tc_buf_init(&a);
+    tc_buf_init(&b);
+    if (tc_json_dump(last, &a, TC_DUMP_COMPACT) < 0 || tc_json_dump(metrics, &b,
+                                                                    TC_DUMP_COMPACT) < 0) {
+        tc_buf_free(&a);
+        tc_buf_free(&b);
+        return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+    }
+    tc_free(t->last_text);
+    t->last_text_len = a.len;
+    t->last_text = tcp_fit_text(&a);
+    json_decref(t->last_result);
+    t->last_result = NULL;
+    tc_free(t->cold_metrics);
+    t->cold_metrics = tcp_fit_text(&b);
+    tc_metrics_free((tc_metrics *)t->metrics);
+    t->metrics = NULL;
+    json_int_t n = json_integer_value(json_object_get(rec, "n_results"));
+    t->n_results = n > 0 ? (long)n : 1;
+    const json_t *it = json_object_get(last, "training_iteration");
+    if (json_is_integer(it))
+        t->last_iteration = (long)json_integer_value(it);
+    double updated;
+    if (tc_json_number(json_object_get(rec, "last_update_time"), &updated))
+        t->last_update_time = updated;
+    return 1;
+}
+
 /* Resume: the regenerated trial t takes over its earlier session's record. */
 int tcp_apply_record(tc_runner *r, tc_trial *t, const json_t *rec, tc_error *err)
 {
@@ -121,10 +159,16 @@ int tcp_apply_record(tc_runner *r, tc_trial *t, const json_t *rec, tc_error *err
     }
     if (next == TC_PENDING && !r->resume_unfinished && !(status && strcmp(status, "ERROR") == 0))
         next = TC_TERMINATED;
+    /* A finished trial takes its last result and metric analysis from the
+     * record (its snapshot entry, or its final journal event): its result
+     * files are never read again. A record without them (an older tunec's
+     * journal) reads them back from the files; unfinished trials are cut
+     * back when they restart. */
+    int kept = next != TC_PENDING && take_final_fields(t, rec, err);
+    if (kept < 0)
+        return -1;
     tcp_set_status(r, t, next);
-    /* Finished trials get their metric analysis and last result back from
-     * their files; the others are cut back when they restart. */
-    if (next != TC_PENDING && t->logdir && tcp_prepare_restart(r, t, -2, -1, err) < 0)
+    if (next != TC_PENDING && !kept && t->logdir && tcp_prepare_restart(r, t, -2, -1, err) < 0)
         return -1;
     return 0;
 }

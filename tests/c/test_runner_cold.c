@@ -50,6 +50,26 @@ static char *mem_cold_get(void *ctx, long long pos, size_t len)
     return out;
 }
 
+static long cuts;   /* cut_results calls: a resumed trial's files read back */
+
+static int count_cut(void *ctx, const char *logdir, long max_iteration, long max_rows,
+                     int (*keep)(void *kctx, const char *line, size_t len), void *kctx,
+                     char **csv_header, tc_error *err)
+{
+    cuts++;
+    *csv_header = NULL;
+    return 0;
+}
+
+static tc_buf journal;   /* the journal's lines */
+
+static int journal_line(void *ctx, const char *line, size_t len, tc_error *err)
+{
+    return tc_buf_append(&journal, line, len);
+}
+
+static json_t *resume_records;   /* set: the runner resumes them before generating */
+
 static tc_runner *make(mem_fs *fs, int streamed, long n)
 {
     tc_error err;
@@ -80,6 +100,11 @@ static tc_runner *make(mem_fs *fs, int streamed, long n)
     xo.log_tbx = 1;
     CHECK_INT(tc_runner_add_experiment(r, &xo, space, &err), 0);
     json_decref(spec);
+    if (resume_records) {
+        r->host.cut_results = count_cut;
+        CHECK_INT(tc_runner_set_resume(r, resume_records, 1, 0, 0, &err), 0);
+        resume_records = NULL;
+    }
     CHECK(tc_runner_generate(r, NULL, NULL, 1000, &err) >= 0);
     return r;
 }
@@ -210,11 +235,93 @@ static void test_fifo_takes_the_lowest_pending(void)
     mem_fs_free(&fs);
 }
 
+/* A finished trial resumes from its record's last result and metric
+ * analysis (its final journal event carries them) without reading its
+ * result files; a record without them (an older journal) reads them. */
+static void test_resume_keeps_finished_trials_without_reading_files(void)
+{
+    mem_fs a = {.clock = 1000.0};
+    tc_runner *ra = make(&a, 1, 4);
+    drive(ra, &a);
+    json_t *records = json_object();
+    for (long i = 0; i < tc_runner_num_trials(ra); i++) {
+        tc_trial *t = tc_runner_trial(ra, i);
+        json_t *entry = tc_trial_snapshot(ra, t);
+        if (i == 1) {   /* as an older tunec journaled it */
+            json_object_set_new(entry, "last_result", json_object());
+        }
+        json_object_set_new(records, t->trial_id, entry);
+    }
+    json_t *kept = json_deep_copy(json_object_get(records, "00002"));
+    mem_fs b = {.clock = 2000.0};
+    cuts = 0;
+    resume_records = records;
+    tc_runner *rb = make(&b, 1, 4);
+    long finished = 0;
+    for (long i = 0; i < tc_runner_num_trials(rb); i++)
+        finished += tc_runner_trial(rb, i)->status == TC_TERMINATED ||
+                    tc_runner_trial(rb, i)->status == TC_ERROR;
+    long before = tc_runner_count(ra, TC_TERMINATED) + tc_runner_count(ra, TC_ERROR);
+    CHECK(before >= 8);
+    CHECK_INT(finished, before);
+    /* only trial 1 (no last result in its record) and the unfinished ones
+     * that restart from scratch read their files */
+    CHECK(cuts >= 1 && cuts <= 3);
+    tc_trial *t2 = tc_runner_trial(rb, 2);
+    CHECK(t2->cold_stored);
+    json_t *snap = tc_trial_snapshot(rb, t2);
+    CHECK(json_equal(json_object_get(snap, "last_result"), json_object_get(kept, "last_result")));
+    CHECK(json_equal(json_object_get(snap, "metric_analysis"),
+                     json_object_get(kept, "metric_analysis")));
+    CHECK_INT(json_integer_value(json_object_get(snap, "n_results")), 1);
+    json_decref(snap);
+    json_decref(kept);
+    tc_runner_free(ra);
+    tc_runner_free(rb);
+    mem_fs_free(&a);
+    mem_fs_free(&b);
+}
+
+/* The final status event of a finished trial carries its last result and
+ * metric analysis, so a resume needs no files. */
+static void test_final_journal_event_has_results(void)
+{
+    mem_fs fs = {.clock = 1000.0};
+    tc_runner *r = make(&fs, 1, 4);
+    r->host.journal = journal_line;
+    journal.len = 0;
+    drive(r, &fs);
+    long finals = 0;
+    const char *p = journal.data;
+    while (p && p < journal.data + journal.len) {
+        const char *nl = memchr(p, '\n', (size_t)(journal.data + journal.len - p));
+        json_t *ev = tc_json_loads(p, (size_t)(nl - p), NULL);
+        CHECK(ev != NULL);
+        const char *st = json_string_value(json_object_get(ev, "status"));
+        if (st && strcmp(st, "TERMINATED") == 0) {
+            finals++;
+            CHECK(json_is_true(json_object_get(json_object_get(ev, "last_result"), "done")));
+            CHECK(json_is_object(json_object_get(json_object_get(ev, "metric_analysis"),
+                                                 "score")));
+            CHECK_INT(json_integer_value(json_object_get(ev, "n_results")), 1);
+        }
+        json_decref(ev);
+        p = nl + 1;
+    }
+    CHECK(finals >= 8);
+    CHECK_INT(finals, tc_runner_count(r, TC_TERMINATED));
+    tc_runner_free(r);
+    mem_fs_free(&fs);
+}
+
 int main(void)
 {
     test_streamed_state_is_the_same_file();
     test_finished_trials_are_compact();
     test_fifo_takes_the_lowest_pending();
+    test_resume_keeps_finished_trials_without_reading_files();
+    test_final_journal_event_has_results();
+    tc_buf_free(&journal);
     tc_buf_free(&cold);
     TEST_MAIN_END();
 }
