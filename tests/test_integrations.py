@@ -150,6 +150,37 @@ def test_mlflow_logger_callback_through_tune_run(tmp_path, with_callbacks):
         assert losses == [x, x - 1, x - 2] and r.info.status == "FINISHED"
 
 
+def test_ray08_mlflow_logger_through_tune_run(tmp_path, monkeypatch):
+    # Ray 0.8.7's mlflow_example: `from ray.tune.logger import MLFLowLogger`,
+    # the experiment named by config["mlflow_experiment_id"].
+    pytest.importorskip("mlflow")
+    from tunec.logger import DEFAULT_LOGGERS, MLFLowLogger
+    store = tmp_path / "mlruns"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "file://" + str(store))
+    experiment_id = _mlflow_client(store).create_experiment("ray08")
+
+    def train(config):
+        for step in range(3):
+            tune.report(loss=config["x"] - step + 0.5, steps=step)
+
+    analysis = run(train, tmp_path, name="exp", loggers=DEFAULT_LOGGERS + (MLFLowLogger,),
+                   config={"x": tune.grid_search([5, 9]), "mlflow_experiment_id": experiment_id})
+    client = _mlflow_client(store)
+    runs = client.search_runs([experiment_id])
+    assert sorted(r.data.tags["mlflow.runName"] for r in runs) == sorted(
+        str(t) for t in analysis.trials)
+    for r in runs:
+        x = float(r.data.params["x"])
+        history = client.get_metric_history(r.info.run_id, "loss")
+        assert [(m.step, m.value) for m in history] == [(1, x + 0.5), (2, x - 0.5),
+                                                        (3, x - 1.5)]
+        assert "steps" not in r.data.metrics      # Ray 0.8 logs float metrics only
+        assert r.info.status == "FINISHED"
+    with pytest.raises(Exception, match="ValueError: MLFLowLogger: config.'mlflow_experiment_id'"):
+        run(train, tmp_path, name="bad", loggers=(MLFLowLogger,), raise_on_failed_trial=False,
+            config={"x": 1, "mlflow_experiment_id": "no-such-experiment"})
+
+
 # -- Weights & Biases (offline) ----------------------------------------------------
 
 def _wandb_records(run_dir):
