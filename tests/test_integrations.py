@@ -278,6 +278,73 @@ def test_wandb_mixin_offline_in_the_trial(tmp_path, monkeypatch):
     assert [h["score"] for h in history if "score" in h] == [10, 11]
 
 
+def _ray08_wandb_train(config):
+    assert config["wandb"]["project"] == "legacy"      # the Logger leaves the trial's config
+    for step in range(2):
+        tune.report(loss=config["x"] + step + 0.5, secret=1.0)
+
+
+def test_ray08_wandb_logger_offline(tmp_path, monkeypatch):
+    # Ray 0.8/1.x: loggers=DEFAULT_LOGGERS + (WandbLogger,), settings in config["wandb"].
+    pytest.importorskip("wandb")
+    from tunec.integration.wandb import WandbLogger
+    from tunec.logger import DEFAULT_LOGGERS
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    analysis = run(_ray08_wandb_train, tmp_path, name="exp",
+                   loggers=DEFAULT_LOGGERS + (WandbLogger,),
+                   config={"x": tune.grid_search([1, 2]),
+                           "wandb": {"project": "legacy", "mode": "offline",
+                                     "excludes": ["secret"]}})
+    for trial in analysis.trials:
+        run_record, config, history, exits = _wandb_run(trial.logdir, trial.trial_id)
+        assert run_record.project == "legacy" and config["x"] == trial.config["x"]
+        assert "wandb" not in config
+        x = trial.config["x"]
+        assert [h["loss"] for h in history if "loss" in h] == [x + 0.5, x + 1.5]
+        assert all("secret" not in h for h in history)
+        assert [e.exit_code for e in exits] == [0]
+
+
+def test_wandb_trainable_mixin_offline(tmp_path, monkeypatch):
+    pytest.importorskip("wandb")
+    from tunec.integration.wandb import WandbTrainableMixin
+
+    class Logged(WandbTrainableMixin, tune.Trainable):
+        def step(self):
+            assert "wandb" not in self.config           # Ray's mixin removes it
+            self.wandb.log({"score": self.config["x"] * self.iteration})
+            return {"score": self.config["x"]}
+
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    analysis = run(Logged, tmp_path, name="exp", stop={"training_iteration": 2},
+                   config={"x": 3, "wandb": {"project": "mixin-cls", "mode": "offline"}})
+    trial = analysis.trials[0]
+    run_record, config, history, exits = _wandb_run(trial.logdir, trial.trial_id)
+    assert run_record.project == "mixin-cls" and config["x"] == 3 and "wandb" not in config
+    assert [h["score"] for h in history if "score" in h] == [0, 3]
+    assert [e.exit_code for e in exits] == [0]
+    with pytest.raises(ValueError, match="must be mixed into a tune.Trainable"):
+        type("NotATrainable", (WandbTrainableMixin,), {})({"wandb": {}})
+
+
+def test_wandb_mixin_is_switched_off_by_empty_mixins(tmp_path):
+    # Ray's examples mock W&B by setting fn.__mixins__ = (): no wandb.init then.
+    pytest.importorskip("wandb")
+    from tunec.integration.wandb import WandbTrainableMixin, wandb_mixin
+
+    def train(config):
+        import wandb
+        tune.report(active=wandb.run is not None)
+
+    decorated = wandb_mixin(train)
+    assert decorated.__mixins__ == (WandbTrainableMixin,)
+    decorated.__mixins__ = ()
+    analysis = run(decorated, tmp_path, name="exp",
+                   config={"wandb": {"project": "never", "mode": "offline"}})
+    assert analysis.trials[0].last_result["active"] is False
+    assert not glob.glob(str(tmp_path / "**" / "wandb"), recursive=True)
+
+
 # -- Keras 3 (JAX backend) ---------------------------------------------------------
 
 def _keras_trainable(config):
