@@ -150,6 +150,37 @@ def test_mlflow_logger_callback_through_tune_run(tmp_path, with_callbacks):
         assert losses == [x, x - 1, x - 2] and r.info.status == "FINISHED"
 
 
+def test_ray08_mlflow_logger_through_tune_run(tmp_path, monkeypatch):
+    # Ray 0.8.7's mlflow_example: `from ray.tune.logger import MLFLowLogger`,
+    # the experiment named by config["mlflow_experiment_id"].
+    pytest.importorskip("mlflow")
+    from tunec.logger import DEFAULT_LOGGERS, MLFLowLogger
+    store = tmp_path / "mlruns"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "file://" + str(store))
+    experiment_id = _mlflow_client(store).create_experiment("ray08")
+
+    def train(config):
+        for step in range(3):
+            tune.report(loss=config["x"] - step + 0.5, steps=step)
+
+    analysis = run(train, tmp_path, name="exp", loggers=DEFAULT_LOGGERS + (MLFLowLogger,),
+                   config={"x": tune.grid_search([5, 9]), "mlflow_experiment_id": experiment_id})
+    client = _mlflow_client(store)
+    runs = client.search_runs([experiment_id])
+    assert sorted(r.data.tags["mlflow.runName"] for r in runs) == sorted(
+        str(t) for t in analysis.trials)
+    for r in runs:
+        x = float(r.data.params["x"])
+        history = client.get_metric_history(r.info.run_id, "loss")
+        assert [(m.step, m.value) for m in history] == [(1, x + 0.5), (2, x - 0.5),
+                                                        (3, x - 1.5)]
+        assert "steps" not in r.data.metrics      # Ray 0.8 logs float metrics only
+        assert r.info.status == "FINISHED"
+    with pytest.raises(Exception, match="ValueError: MLFLowLogger: config.'mlflow_experiment_id'"):
+        run(train, tmp_path, name="bad", loggers=(MLFLowLogger,), raise_on_failed_trial=False,
+            config={"x": 1, "mlflow_experiment_id": "no-such-experiment"})
+
+
 # -- Weights & Biases (offline) ----------------------------------------------------
 
 def _wandb_records(run_dir):
@@ -245,6 +276,73 @@ def test_wandb_mixin_offline_in_the_trial(tmp_path, monkeypatch):
     run_record, config, history, exits = _wandb_run(trial.logdir, trial.trial_id)
     assert run_record.project == "mixin" and config["x"] == 10
     assert [h["score"] for h in history if "score" in h] == [10, 11]
+
+
+def _ray08_wandb_train(config):
+    assert config["wandb"]["project"] == "legacy"      # the Logger leaves the trial's config
+    for step in range(2):
+        tune.report(loss=config["x"] + step + 0.5, secret=1.0)
+
+
+def test_ray08_wandb_logger_offline(tmp_path, monkeypatch):
+    # Ray 0.8/1.x: loggers=DEFAULT_LOGGERS + (WandbLogger,), settings in config["wandb"].
+    pytest.importorskip("wandb")
+    from tunec.integration.wandb import WandbLogger
+    from tunec.logger import DEFAULT_LOGGERS
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    analysis = run(_ray08_wandb_train, tmp_path, name="exp",
+                   loggers=DEFAULT_LOGGERS + (WandbLogger,),
+                   config={"x": tune.grid_search([1, 2]),
+                           "wandb": {"project": "legacy", "mode": "offline",
+                                     "excludes": ["secret"]}})
+    for trial in analysis.trials:
+        run_record, config, history, exits = _wandb_run(trial.logdir, trial.trial_id)
+        assert run_record.project == "legacy" and config["x"] == trial.config["x"]
+        assert "wandb" not in config
+        x = trial.config["x"]
+        assert [h["loss"] for h in history if "loss" in h] == [x + 0.5, x + 1.5]
+        assert all("secret" not in h for h in history)
+        assert [e.exit_code for e in exits] == [0]
+
+
+def test_wandb_trainable_mixin_offline(tmp_path, monkeypatch):
+    pytest.importorskip("wandb")
+    from tunec.integration.wandb import WandbTrainableMixin
+
+    class Logged(WandbTrainableMixin, tune.Trainable):
+        def step(self):
+            assert "wandb" not in self.config           # Ray's mixin removes it
+            self.wandb.log({"score": self.config["x"] * self.iteration})
+            return {"score": self.config["x"]}
+
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    analysis = run(Logged, tmp_path, name="exp", stop={"training_iteration": 2},
+                   config={"x": 3, "wandb": {"project": "mixin-cls", "mode": "offline"}})
+    trial = analysis.trials[0]
+    run_record, config, history, exits = _wandb_run(trial.logdir, trial.trial_id)
+    assert run_record.project == "mixin-cls" and config["x"] == 3 and "wandb" not in config
+    assert [h["score"] for h in history if "score" in h] == [0, 3]
+    assert [e.exit_code for e in exits] == [0]
+    with pytest.raises(ValueError, match="must be mixed into a tune.Trainable"):
+        type("NotATrainable", (WandbTrainableMixin,), {})({"wandb": {}})
+
+
+def test_wandb_mixin_is_switched_off_by_empty_mixins(tmp_path):
+    # Ray's examples mock W&B by setting fn.__mixins__ = (): no wandb.init then.
+    pytest.importorskip("wandb")
+    from tunec.integration.wandb import WandbTrainableMixin, wandb_mixin
+
+    def train(config):
+        import wandb
+        tune.report(active=wandb.run is not None)
+
+    decorated = wandb_mixin(train)
+    assert decorated.__mixins__ == (WandbTrainableMixin,)
+    decorated.__mixins__ = ()
+    analysis = run(decorated, tmp_path, name="exp",
+                   config={"wandb": {"project": "never", "mode": "offline"}})
+    assert analysis.trials[0].last_result["active"] is False
+    assert not glob.glob(str(tmp_path / "**" / "wandb"), recursive=True)
 
 
 # -- Keras 3 (JAX backend) ---------------------------------------------------------

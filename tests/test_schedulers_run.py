@@ -121,6 +121,23 @@ def test_hyperband_pauses_halves_and_resumes_from_checkpoints(tmp_path):
     assert "Using HyperBand: num_stopped=" in sched.debug_string()
 
 
+def test_hyperband_stop_last_trials_false_runs_past_max_t(tmp_path):
+    # Ray 1.x: the trials left after a bracket's last halving are not stopped
+    # at max_t; here the run's own stop ends them at 12.
+    sched = HyperBandScheduler(metric="score", mode="max", max_t=9, reduction_factor=3,
+                               stop_last_trials=False)
+    config = {"a": tune.grid_search([1.0, 0.8, 0.6, 0.4, 0.2, 0.1])}
+    analysis = run(Curve, tmp_path, config=config, scheduler=sched,
+                   stop={"training_iteration": 12})
+    assert all(t.status == "TERMINATED" for t in analysis.trials)
+    finals = {t.config["a"]: t.last_result["training_iteration"] for t in analysis.trials}
+    assert finals[1.0] == 12, finals            # the best of each bracket survives to 12
+    assert max(finals.values()) == 12 and min(finals.values()) < 9, finals
+    for t in analysis.trials:
+        got = rows(t)
+        assert [r["training_iteration"] for r in got] == list(range(1, len(got) + 1)), t
+
+
 def tb_steps(path):
     from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
     steps, hparams = [], False

@@ -236,15 +236,18 @@ RAY_EXAMPLES = [(version, example)
                 for version, examples in [
                     ("0.8.7", ["async_hyperband_example", "genetic_example", "hyperband_example",
                                "hyperband_function_example", "logging_example", "pbt_example",
-                               "pbt_function"]),
+                               "pbt_function", "wandb_example"]),
                     ("1.13.0", ["async_hyperband_example", "custom_func_checkpointing",
                                 "genetic_example", "hyperband_example",
                                 "hyperband_function_example", "logging_example", "pbt_example",
-                                "pbt_function", "tune_basic_example"]),
+                                "pbt_function", "tune_basic_example", "wandb_example"]),
                     ("2.9.3", ["async_hyperband_example", "custom_func_checkpointing",
                                "hyperband_example", "hyperband_function_example", "logging_example",
                                "pbt_example", "pbt_function", "tune_basic_example"])]
                 for example in examples]
+
+# What an example's own smoke test passes besides --smoke-test.
+EXAMPLE_ARGS = {"wandb_example": ["--mock-api"]}   # W&B mocked the example's own way
 
 
 @pytest.mark.parametrize("version, example", RAY_EXAMPLES,
@@ -257,7 +260,7 @@ def test_rays_own_examples_run_unchanged(tmp_path, version, example):
     if version.startswith("2.") and not hasattr(tunec, "Tuner"):
         pytest.skip("Ray 2.x's examples use tune.Tuner, not in this tree yet")
     proc, results = tunec_run(tmp_path, os.path.join(directory, example + ".py"),
-                              "--smoke-test")
+                              "--smoke-test", *EXAMPLE_ARGS.get(example, []))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     rows = result_rows(results, "*")
     if example == "logging_example" and version == "0.8.7":

@@ -535,3 +535,12 @@ def pretty_print(result):
     except TypeError:  # a key json rejects, e.g. a tuple
         cleaned = json.dumps(_str_keys(out), cls=_SafeFallbackEncoder)
     return safe_dump(json.loads(cleaned))
+
+
+def __getattr__(name):
+    # Ray 0.8 kept its MLflow Logger here; it lives with the MLflow
+    # integration (imported on use: mlflow is optional).
+    if name == "MLFLowLogger":
+        from tunec.integration.mlflow import MLFLowLogger
+        return MLFLowLogger
+    raise AttributeError("module {!r} has no attribute {!r}".format(__name__, name))

@@ -140,6 +140,8 @@ static int make_core(tc_runner *r, struct runner_sched *s, const json_t *spec, t
         s->bohb = json_is_true(json_object_get(spec, "bohb"));
         s->bohb_trial = -1;
         tc_hyperband_set_bohb(s->hb, s->bohb);
+        tc_hyperband_set_keep_last(s->hb, json_is_false(json_object_get(spec,
+                                                                        "stop_last_trials")));
         return 0;
     case K_MEDIAN:
         s->median = tc_median_new(num_arg(spec, "grace_period", 60.0),

@@ -178,6 +178,9 @@ long tc_hyperband_choose(const tc_hyperband *h, const tc_sched_view *view);
  * first, and a trial at its milestone PAUSEs while its bracket is not full
  * or another live trial of it is not PAUSED. Set before the first add. */
 void tc_hyperband_set_bohb(tc_hyperband *h, int on);
+/* Ray 1.x's stop_last_trials=False: the trials of a bracket past its last
+ * halving are never stopped by the scheduler (they run past max_t). */
+void tc_hyperband_set_keep_last(tc_hyperband *h, int on);
 /* HyperBandForBOHB's choose_trial_to_run: the first live PENDING trial with
  * resources, brackets in the order they were opened; when there is none
  * and no trial is RUNNING, each bracket with PAUSED trials is processed as

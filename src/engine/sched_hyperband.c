@@ -21,6 +21,8 @@
  * int(min(r * eta, max_t - cumul_r)), so the last milestone is max_t; 1.x
  * sets cumul_r = r. Both are here (tc_hyperband_new's accumulate), 0.8's by
  * default. A finished bracket stops its PAUSED trials and returns STOP.
+ * With 1.x's stop_last_trials=False (tc_hyperband_set_keep_last) no bracket
+ * finishes: once its halvings are done its trials CONTINUE past max_t.
  *
  * Invariants: a trial belongs to at most one bracket for life; a bracket's
  * live list keeps insertion order (tombstones, compacted when they pile up);
@@ -66,6 +68,7 @@ struct tc_hyperband {
     double max_t, eta, metric_op;
     int accumulate;
     int bohb;                /* HyperBandForBOHB's rules (tc_hyperband_set_bohb) */
+    int keep_last;           /* stop_last_trials=False (tc_hyperband_set_keep_last) */
     long s_max_1;
     hb_band *bands;
     long nbands, bands_cap;
@@ -211,9 +214,16 @@ static int cur_iter_done(const hb_bracket *b)
     return b->n_below == 0;
 }
 
-static int finished(const hb_bracket *b)
+/* Ray 1.x's stop_last_trials=False: a bracket past its last halving never
+ * finishes, and its trials run on past max_t (until their own stop). */
+static int runs_on(const tc_hyperband *h, const hb_bracket *b)
 {
-    return b->halves == 0 && cur_iter_done(b);
+    return h->keep_last && b->halves == 0;
+}
+
+static int finished(const tc_hyperband *h, const hb_bracket *b)
+{
+    return !h->keep_last && b->halves == 0 && cur_iter_done(b);
 }
 
 static int push_long(long **v, size_t *n, size_t *cap, long x)
@@ -303,7 +313,7 @@ static int remove_trial(tc_hyperband *h, long trial, const tc_sched_view *view,
 {
     hb_bracket *b = h->t[trial].b;
     cleanup_trial(h, trial);
-    if (!finished(b) && process_bracket(h, b, view, acts, err) < 0)
+    if (!finished(h, b) && process_bracket(h, b, view, acts, err) < 0)
         return -1;
     return 0;
 }
@@ -365,7 +375,7 @@ static int process_bracket(tc_hyperband *h, hb_bracket *b, const tc_sched_view *
     size_t n = 0, nbad;
     if (!cur_iter_done(b))
         return action;
-    if (finished(b)) {
+    if (finished(h, b)) {
         /* cleanup_full: stop the PAUSED ones, STOP the reporting one */
         ranked = snapshot(b, &n);
         if (!ranked)
@@ -378,10 +388,18 @@ static int process_bracket(tc_hyperband *h, hb_bracket *b, const tc_sched_view *
         rc = 0;
         goto done;
     }
-    ranked = halve(h, b, &n, err);
-    if (!ranked)
-        return -1;
-    nbad = (size_t)b->n < n ? n - (size_t)b->n : 0;
+    if (runs_on(h, b)) {
+        /* successive_halving returns every live trial as good: nothing stops */
+        ranked = snapshot(b, &n);
+        if (!ranked)
+            return nomem(err);
+        nbad = 0;
+    } else {
+        ranked = halve(h, b, &n, err);
+        if (!ranked)
+            return -1;
+        nbad = (size_t)b->n < n ? n - (size_t)b->n : 0;
+    }
     h->num_stopped += (long)nbad;
     for (size_t i = 0; i < nbad; i++) {
         int st = status_of(view, acts, ranked[i]);
@@ -411,7 +429,7 @@ static int process_bracket(tc_hyperband *h, hb_bracket *b, const tc_sched_view *
                          ranked[i]);
             goto done;
         }
-        if (result_time(t) < b->cumul_r) {      /* continue_trial */
+        if (result_time(t) < b->cumul_r || runs_on(h, b)) {      /* continue_trial */
             if (st == TC_SCHED_ST_PAUSED) {
                 if (tc_sched_actions_push(acts, ranked[i], TC_SCHED_ACT_UNPAUSE) < 0) {
                     nomem(err);
@@ -590,6 +608,8 @@ int tc_hyperband_on_result(tc_hyperband *h, long trial, double time, double metr
         b->n_below++;
         return TC_SCHED_CONTINUE;             /* continue_trial */
     }
+    if (runs_on(h, b))
+        return TC_SCHED_CONTINUE;             /* continue_trial, past max_t */
     if (h->bohb && bohb_waits(b, trial, view))
         return TC_SCHED_PAUSE;
     return process_bracket(h, b, view, acts, err);
@@ -645,6 +665,11 @@ long tc_hyperband_choose(const tc_hyperband *h, const tc_sched_view *view)
 void tc_hyperband_set_bohb(tc_hyperband *h, int on)
 {
     h->bohb = on;
+}
+
+void tc_hyperband_set_keep_last(tc_hyperband *h, int on)
+{
+    h->keep_last = on;
 }
 
 /* The first live trial, band by band and bracket by bracket in the order

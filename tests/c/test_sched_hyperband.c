@@ -261,6 +261,50 @@ static void test_finish(void)
     tc_sched_actions_free(&acts);
 }
 
+/* stop_last_trials=False (Ray 1.x): the halving before the last rung is the
+ * same, but a bracket past its last halving never finishes: its trials
+ * CONTINUE at and past max_t and none is stopped or paused. */
+static void test_keep_last(void)
+{
+    tc_error err;
+    tc_sched_actions acts;
+    const double m[5] = {1, 2, 3, 4, 5};
+    int d;
+    tc_error_init(&err);
+    tc_sched_actions_init(&acts);
+    tc_hyperband *h = halving_setup(1, 1, m, &acts, &err);
+    tc_hyperband_set_keep_last(h, 1);
+    d = tc_hyperband_on_result(h, 7, 3, 5, &VIEW, &acts, &err);
+    CHECK_INT(d, C);
+    CHECK_STR(acts_str(&acts), "S3 S4 S5 U6");         /* the halving itself is unchanged */
+    apply(7, d, &acts);
+    st[6] = TC_SCHED_ST_RUNNING;
+    d = tc_hyperband_on_result(h, 7, 9, 5, &VIEW, &acts, &err);
+    CHECK_INT(d, C);                                   /* not PAUSE: trial 6 is still at 3 */
+    d = tc_hyperband_on_result(h, 7, 12, 5, &VIEW, &acts, &err);
+    CHECK_INT(d, C);                                   /* past max_t = 9 */
+    d = tc_hyperband_on_result(h, 6, 9, 4, &VIEW, &acts, &err);
+    CHECK_INT(d, C);                                   /* not STOP at max_t */
+    CHECK_STR(acts_str(&acts), "");
+    /* trial 7 ends on its own: nothing to halve, trial 6 runs on */
+    st[7] = TC_SCHED_ST_TERMINATED;
+    CHECK_INT(tc_hyperband_on_remove(h, 7, &VIEW, &acts, &err), 0);
+    CHECK_STR(acts_str(&acts), "");
+    /* the bracket s=0 (r0 = max_t, no halving at all) runs on too */
+    st[0] = st[1] = st[2] = TC_SCHED_ST_RUNNING;
+    for (long t = 0; t < 3; t++) {
+        d = tc_hyperband_on_result(h, t, 9, (double)t, &VIEW, &acts, &err);
+        CHECK_INT(d, C);
+        d = tc_hyperband_on_result(h, t, 10, (double)t, &VIEW, &acts, &err);
+        CHECK_INT(d, C);
+        CHECK_STR(acts_str(&acts), "");
+    }
+    CHECK_INT(tc_hyperband_num_stopped(h), 3);
+    CHECK_INT(err.code, 0);
+    tc_hyperband_free(h);
+    tc_sched_actions_free(&acts);
+}
+
 /* A trial that ends while the others wait at the milestone triggers the
  * halving of the rest (on_trial_complete / error / remove). */
 static void test_remove_halves(void)
@@ -375,6 +419,7 @@ int main(void)
     test_filling();
     test_halving();
     test_finish();
+    test_keep_last();
     test_remove_halves();
     test_errors();
     test_choose_and_debug();

@@ -3,15 +3,18 @@
 * ``MLflowLoggerCallback`` runs on the driver: one MLflow run per trial with
   the config as params, each result's numbers as metrics at
   ``step=training_iteration``, the run ended FINISHED or FAILED with the trial.
+* ``MLFLowLogger`` (0.8's spelling, in ``ray.tune.logger``) is the per-trial
+  ``Logger`` form: ``config["mlflow_experiment_id"]`` names the experiment.
 * ``mlflow_mixin`` (1.x) and ``setup_mlflow`` (2.x) run in the trial: an
   active MLflow run named after the trial, for ``mlflow.log_*`` calls.
 """
 import os
 
+from tunec.logger import Logger
 from tunec.integration._logger_callback import (LoggerCallback, NOT_METRICS, flat_config,
                                                 numeric_metrics)
 
-__all__ = ["MLflowLoggerCallback", "mlflow_mixin", "setup_mlflow"]
+__all__ = ["MLFLowLogger", "MLflowLoggerCallback", "mlflow_mixin", "setup_mlflow"]
 
 
 def _experiment_id(client, experiment_name, experiment_id, create):
@@ -91,6 +94,44 @@ class MLflowLoggerCallback(LoggerCallback):
         if self.save_artifact and trial.logdir and os.path.isdir(trial.logdir):
             self._client.log_artifacts(run_id, trial.logdir)
         self._client.set_terminated(run_id, status="FAILED" if failed else "FINISHED")
+
+
+class MLFLowLogger(Logger):
+    """Ray 0.8's per-trial MLflow ``Logger`` (``loggers=DEFAULT_LOGGERS +
+    (MLFLowLogger,)``): one run in ``config["mlflow_experiment_id"]`` (MLflow's
+    default experiment without it), the config's top-level entries as params,
+    the float entries of each result as metrics at ``training_iteration``,
+    the run ended at ``close``. Runs on the driver, like every Logger."""
+
+    def _init(self):
+        from mlflow.tracking import MlflowClient
+        self.client = MlflowClient()
+        experiment_id = self.config.get("mlflow_experiment_id")
+        if experiment_id is not None and not self._experiment_exists(str(experiment_id)):
+            raise ValueError("MLFLowLogger: config['mlflow_experiment_id'] = {!r} is no MLflow "
+                             "experiment".format(experiment_id))
+        run = self.client.create_run(experiment_id if experiment_id is not None else "0",
+                                     run_name=str(self.trial) if self.trial else None)
+        self._run_id = run.info.run_id
+        for key, value in self.config.items():
+            self.client.log_param(self._run_id, key, value)
+
+    def _experiment_exists(self, experiment_id):
+        from mlflow.exceptions import MlflowException
+        try:
+            return self.client.get_experiment(experiment_id) is not None
+        except MlflowException:
+            return False
+
+    def on_result(self, result):
+        step = result.get("training_iteration")
+        for key, value in result.items():
+            # Ray 0.8 logs floats only (an int metric such as `iterations` is not logged).
+            if isinstance(value, float):
+                self.client.log_metric(self._run_id, key, value, step=step)
+
+    def close(self):
+        self.client.set_terminated(self._run_id)
 
 
 def setup_mlflow(config=None, tracking_uri=None, registry_uri=None, experiment_id=None,

@@ -27,8 +27,10 @@ class HyperBandScheduler(_BuiltinScheduler):
         max_t (float): the most ``time_attr`` a trial gets (>= 1); the
             number of brackets follows from it.
         reduction_factor (float): ``eta`` of the paper (> 1).
-        stop_last_trials (bool): Ray 1.x; only True (stop at ``max_t``) is
-            supported.
+        stop_last_trials (bool): Ray 1.x. True: trials stop at ``max_t``.
+            False: the trials left after a bracket's last halving are not
+            stopped by the scheduler and run on past ``max_t`` until their
+            own stop condition.
     """
 
     _tunec_kind = "hyperband"
@@ -43,14 +45,13 @@ class HyperBandScheduler(_BuiltinScheduler):
             raise ValueError("max_t: must be >= 1, got {!r}".format(max_t))
         if reduction_factor <= 1:
             raise ValueError("reduction_factor: must be > 1, got {!r}".format(reduction_factor))
-        _args.require_default("stop_last_trials", stop_last_trials, True,
-                              "trials always stop at max_t")
+        _args.check_bool("stop_last_trials", stop_last_trials)
         self._init_metric(metric, mode, reward_attr)
         self._max_t_attr = max_t
         self._eta = reduction_factor
-        self._stop_last_trials = True
+        self._stop_last_trials = stop_last_trials
         self._num_stopped = 0
 
     def _tunec_params(self):
         return {"time_attr": self._time_attr, "max_t": self._max_t_attr,
-                "reduction_factor": self._eta}
+                "reduction_factor": self._eta, "stop_last_trials": self._stop_last_trials}
