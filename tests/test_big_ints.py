@@ -7,6 +7,7 @@ them as floats. The engine holds them as big-integer markers
 import json
 import os
 
+import numpy as np
 import tunec as tune
 from tunec.schedulers import ASHAScheduler
 from run_helpers import rows, run
@@ -17,7 +18,7 @@ BIG = {"x": 2 ** 63, "neg": -2 ** 63 - 1, "huge": 10 ** 30, "nested": {"n": [2 *
 def trainable(config):
     for i in range(1, 6):
         # grow passes 10**30 (the stop rule's bound) at its second report
-        tune.report(grow=10 ** (28 + i), small=i, **BIG)
+        tune.report(grow=10 ** (28 + i), small=i, u64=np.uint64(2 ** 64 - 1), **BIG)
 
 
 def check_exact(result, where):
@@ -43,6 +44,7 @@ def test_big_ints_reach_every_view_of_a_result(tmp_path):
     check_exact(last, "last_result")
     # the stop rule compared 10**30 >= 10**30: two reports, not five
     assert last["training_iteration"] == 2 and last["grow"] == 10 ** 30
+    assert last["u64"] == 2 ** 64 - 1   # NumPy's uint64 is written as its int
 
     assert [r["training_iteration"] for r in recorder.results] == [1, 2]
     for r in recorder.results:
