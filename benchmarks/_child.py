@@ -132,11 +132,12 @@ def optuna_loop(n):
 def analysis_load(spec):
     p = spec["params"]
     loader = p["loader"]
+    if loader.endswith("-nocache"):      # tunec's parsed-column cache off: every file read
+        os.environ["TUNEC_ANALYSIS_CACHE"] = "0"
+        loader = loader[:-len("-nocache")]
     if loader == "ray":
         from ray.tune import ExperimentAnalysis as cls
-    elif loader in ("tunec", "tunec-nocache"):
-        if loader == "tunec-nocache":      # the parsed-column cache off: every file read
-            os.environ["TUNEC_ANALYSIS_CACHE"] = "0"
+    elif loader == "tunec":
         from tunec import ExperimentAnalysis as cls
     elif loader == "tunec-analysis":
         from tunec import Analysis as cls          # walks any directory, Ray's too

@@ -99,11 +99,12 @@ def plan(runs):
                     label, CPUS, duration, "on" if logging else "off"))
     # analysis-load: the experiments are written once (untimed) by each
     # system, then loaded in fresh processes.
-    # tunec's ExperimentAnalysis(dir) keeps a parsed-column cache next to the
-    # state file (written by the warm-up round): "tunec-cold" loads with it off.
+    # tunec's loaders keep a parsed-column cache in the directory (written by
+    # the warm-up round): the "-cold" systems load with it off.
     # (tunec's ExperimentAnalysis cannot load Ray 2.x's directory: its state
     # file has no "checkpoints"; `Analysis(dir)` is the same-directory load.)
-    add("analysis-load-100", "analysis-load", ["tunec", "ray", "tunec-reads-ray", "tunec-cold"],
+    add("analysis-load-100", "analysis-load", ["tunec", "ray", "tunec-reads-ray", "tunec-cold",
+                                               "tunec-reads-ray-cold"],
         {"n": 100, "results": 100}, title="analysis-load, 100 trials x 100 results "
         "(the size Ray writes within the time budget)")
     add("analysis-load-1000", "analysis-load", ["tunec", "tunec-cold"],
@@ -271,9 +272,10 @@ def run_group(group, tmp):
             workload = group["workload"]
             if workload == "analysis-load":
                 src = {"tunec": "tunec", "ray": "ray", "tunec-reads-ray": "ray",
-                       "tunec-cold": "tunec"}[system]
+                       "tunec-cold": "tunec", "tunec-reads-ray-cold": "ray"}[system]
                 loader = {"tunec": "tunec", "ray": "ray", "tunec-reads-ray": "tunec-analysis",
-                          "tunec-cold": "tunec-nocache"}[system]
+                          "tunec-cold": "tunec-nocache",
+                          "tunec-reads-ray-cold": "tunec-analysis-nocache"}[system]
                 if dirs.get(src) is None:
                     rec = {"system": system, "ok": False, "params": params,
                            "error": "the experiment to load was not written (see setup)"}

@@ -29,7 +29,8 @@ LABELS_BY_WORKLOAD = {
     "analysis-load": {"tunec": "tunec `ExperimentAnalysis` (tunec's directory)",
                       "ray": "Ray Tune `ExperimentAnalysis` (Ray's directory)",
                       "tunec-reads-ray": "tunec `Analysis` (Ray's directory)",
-                      "tunec-cold": "tunec `ExperimentAnalysis`, cache off (tunec's directory)"},
+                      "tunec-cold": "tunec `ExperimentAnalysis`, cache off (tunec's directory)",
+                      "tunec-reads-ray-cold": "tunec `Analysis`, cache off (Ray's directory)"},
 }
 
 
@@ -300,11 +301,10 @@ def sec_analysis(results):
            "package and pandas is not timed. tunec and Ray each load the directory they "
            "wrote (`ExperimentAnalysis(dir)`); tunec's `Analysis(dir)` also loads Ray's. "
            "Ray's `ExperimentAnalysis` reads every trial's results when constructed. "
-           "tunec's `ExperimentAnalysis(dir)` keeps a parsed-column cache next to the state "
-           "file, written by the warm-up round's load, so its timed runs are repeated loads of "
-           "an unchanged experiment; \"cache off\" is the same load with "
-           "`TUNEC_ANALYSIS_CACHE=0` (every file parsed, as a first load does). "
-           "`Analysis(dir)` has no cache.", ""]
+           "tunec's `ExperimentAnalysis(dir)` and `Analysis(dir)` keep a parsed-column cache "
+           "in the directory, written by the warm-up round's load, so their timed runs are "
+           "repeated loads of an unchanged experiment; \"cache off\" is the same load with "
+           "`TUNEC_ANALYSIS_CACHE=0` (every file parsed, as a first load does).", ""]
     for gid in ("analysis-load-100", "analysis-load-1000"):
         if gid not in g:
             continue
@@ -321,12 +321,16 @@ def sec_analysis(results):
                                                           fmt_s)),
                     ("construct", _med_fig("construct_s", fmt_s)),
                     ("dataframe()", _med_fig("dataframe_s", fmt_s)),
-                    ("trial_dataframes", _med_fig("trial_dataframes_s", fmt_s))]),
+                    ("trial_dataframes", _med_fig("trial_dataframes_s", fmt_s)),
+                    ("CPU, whole load", _med_fig("cpu_s", fmt_s)),
+                    ("CPU, construct + dataframe()", _med_fig("construct_dataframe_cpu_s",
+                                                              fmt_s))]),
                 failure_block(grp), ""]
-        same = same_dir_ratio(grp)
-        if same:
-            out += ["The same directory (Ray's): Ray's load time / tunec `Analysis` load time, "
-                    "paired: {}.".format(fmt_ratio(same)), ""]
+        for system, what in (("tunec-reads-ray", ""), ("tunec-reads-ray-cold", ", cache off")):
+            same = same_dir_ratio(grp, system)
+            if same:
+                out += ["The same directory (Ray's): Ray's load time / tunec `Analysis` load "
+                        "time{}, paired: {}.".format(what, fmt_ratio(same)), ""]
     out.append("Ray's 1,000 × 100 directory is not written: Ray's time to write one grows "
                "with the number of trials and results (its 100 × 100 set-up time is above), "
                "and the suite has to stay within about half an hour; the 100 × 100 table is "
@@ -335,14 +339,14 @@ def sec_analysis(results):
     return out
 
 
-def same_dir_ratio(group, system="tunec-reads-ray"):
+def same_dir_ratio(group, system="tunec-reads-ray", metric="wall_s"):
     """Ray's time / tunec's (``system``) time loading Ray's directory, per round."""
     out = []
     for row in group["rounds"]:
         recs = {r["system"]: r for r in row}
         a, b = recs.get(system), recs.get("ray")
-        if a and b and a["ok"] and b["ok"]:
-            out.append(b["figures"]["wall_s"] / a["figures"]["wall_s"])
+        if a and b and a["ok"] and b["ok"] and metric in a["figures"] and metric in b["figures"]:
+            out.append(b["figures"][metric] / a["figures"][metric])
     return out
 
 
@@ -529,6 +533,15 @@ def headline(results):
     rows.append(("analysis-load, 100 × 100: Ray time / tunec time, both loading Ray's directory",
                  fmt_num(same) + "×" if same else "–", "≥ 10×",
                  (same >= 10) if same else None))
+    for system, what in (("tunec-reads-ray", ""), ("tunec-reads-ray-cold", ", tunec's cache off")):
+        for metric, kind in (("wall_s", "time"), ("cpu_s", "CPU time")):
+            if system == "tunec-reads-ray" and metric == "wall_s":
+                continue   # the row above
+            r = med(same_dir_ratio(grp, system, metric)) if grp else None
+            if r:
+                name = ("analysis-load, 100 × 100: Ray {} / tunec {}, both loading Ray's "
+                        "directory{}".format(kind, kind, what))
+                rows.append((name, fmt_num(r) + "×", "–", None))
     grp = g.get("analysis-load-1000")
     for system, what in (("tunec", ""), ("tunec-cold", ", cache off")):
         recs = by_system(grp).get(system) if grp else None
@@ -538,6 +551,10 @@ def headline(results):
             m = med(sums)
             rows.append(("analysis-load, 1,000 × 100: tunec `ExperimentAnalysis(dir)` + "
                          "`dataframe()`{}".format(what), fmt_s(m), "≤ 100 ms", m <= 0.1))
+        cpu = med(values(recs or [], "construct_dataframe_cpu_s"))
+        if cpu is not None:
+            rows.append(("analysis-load, 1,000 × 100: the same, CPU time{}".format(what),
+                         fmt_s(cpu), "≤ 100 ms", cpu <= 0.1))
     for peer in ("optuna-tpe", "hyperopt-tpe"):
         r = ratio("search-latency-1000", peer, "latency_median_s")
         rows.append(("suggestion latency after 1,000 trials: {} / tunec (random)".format(

@@ -170,19 +170,23 @@ def write_experiment(tune, num_trials, results_per_trial, storage_path, name, **
 def load_experiment(analysis_cls, experiment_dir, num_trials, results_per_trial):
     """analysis-load: ``analysis_cls(dir)``, ``dataframe()`` (one row per trial)
     and every trial's full frame (``trial_dataframes``)."""
+    cpu = time.process_time()   # all threads: on a loaded machine, the steadier figure
     start = time.perf_counter()
     analysis = analysis_cls(experiment_dir)
     loaded = time.perf_counter()
     df = analysis.dataframe()
     frame = time.perf_counter()
+    cpu_frame = time.process_time()
     frames = analysis.trial_dataframes
     rows = sum(len(f) for f in frames.values())
     end = time.perf_counter()
+    cpu_end = time.process_time()
     if len(df) != num_trials or rows != num_trials * results_per_trial:
         raise RuntimeError("loaded {} trials and {} rows, expected {} and {}".format(
             len(df), rows, num_trials, num_trials * results_per_trial))
     return {"wall_s": end - start, "construct_s": loaded - start,
-            "dataframe_s": frame - loaded, "trial_dataframes_s": end - frame}
+            "dataframe_s": frame - loaded, "trial_dataframes_s": end - frame,
+            "cpu_s": cpu_end - cpu, "construct_dataframe_cpu_s": cpu_frame - cpu}
 
 
 def load_figures(experiment_dir):

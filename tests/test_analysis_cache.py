@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tunec import ExperimentAnalysis, _tunec
+from tunec import Analysis, ExperimentAnalysis, _tunec
 from tunec.analysis import _cache
 
 FIXTURE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "ray08_experiment")
@@ -136,3 +136,71 @@ def test_files_signature(tmp_path):
         _tunec.files_signature("abc", ["x"])
     with pytest.raises(TypeError):
         _tunec.files_signature([1], ["x"])
+
+
+# -- Analysis(dir): the walk's trial dirs ------------------------------------------
+
+def analysis_frames(root):
+    analysis = Analysis(root)
+    return analysis.dataframe(), analysis.trial_dataframes
+
+
+def analysis_reference(root, monkeypatch):
+    with monkeypatch.context() as m:
+        m.setenv("TUNEC_ANALYSIS_CACHE", "0")
+        return analysis_frames(root)
+
+
+def write_trial(root, name, rows):
+    os.makedirs(os.path.join(root, name))
+    with open(os.path.join(root, name, "result.json"), "w") as f:
+        for row in rows:
+            f.write(json.dumps(row) + "\n")
+    with open(os.path.join(root, name, "params.json"), "w") as f:
+        json.dump({"lr": len(rows)}, f)
+
+
+@pytest.fixture
+def walked(tmp_path):
+    root = str(tmp_path / "walked")
+    for i in range(3):
+        write_trial(root, os.path.join("exp", "t{}".format(i)),
+                    [{"loss": 1.0 / (s + 1), "step": s, "tag": "t{}".format(i)}
+                     for s in range(4 + i)])
+    return root
+
+
+def test_analysis_second_load_comes_from_the_cache(walked, monkeypatch):
+    want = analysis_reference(walked, monkeypatch)
+    assert_same(analysis_frames(walked), want)
+    assert os.path.exists(os.path.join(walked, _cache.WALK_CACHE_NAME))
+    calls = []
+    real = _tunec.load_trials_grouped
+    monkeypatch.setattr(_tunec, "load_trials_grouped",
+                        lambda *a, **k: calls.append(a) or real(*a, **k))
+    assert_same(analysis_frames(walked), want)
+    assert calls == []
+
+
+def test_analysis_sees_a_new_trial_dir_and_a_changed_file(walked, monkeypatch):
+    analysis_frames(walked)
+    write_trial(walked, os.path.join("exp", "t9"), [{"loss": 0.5, "step": 0, "tag": "t9"}])
+    got = analysis_frames(walked)
+    assert os.path.join(walked, "exp", "t9") in got[1]
+    assert_same(got, analysis_reference(walked, monkeypatch))
+    with open(os.path.join(walked, "exp", "t0", "result.json"), "a") as f:
+        f.write(json.dumps({"loss": 0.125, "step": 99, "tag": "t0"}) + "\n")
+    got = analysis_frames(walked)
+    assert got[1][os.path.join(walked, "exp", "t0")]["step"].iloc[-1] == 99
+    assert_same(got, analysis_reference(walked, monkeypatch))
+    shutil.rmtree(os.path.join(walked, "exp", "t1"))
+    got = analysis_frames(walked)
+    assert os.path.join(walked, "exp", "t1") not in got[1]
+    assert_same(got, analysis_reference(walked, monkeypatch))
+
+
+def test_trial_dirs_are_the_walk_of_load_experiment(walked):
+    raws, _ = _tunec.load_experiment_grouped(walked)
+    assert _tunec.trial_dirs(walked) == [raw["logdir"] for raw in raws]
+    with pytest.raises(ValueError):
+        _tunec.trial_dirs(os.path.join(walked, "missing"))

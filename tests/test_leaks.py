@@ -28,6 +28,10 @@ WARMUP = 50
 MAX_RSS_GROWTH = 8 * 1024 * 1024
 MAX_TRACED_GROWTH = 512 * 1024
 MAX_OBJECT_GROWTH = 2000
+# Descriptors: a leak of one per call is N of them; a library thread that
+# happens to hold one open when the count is taken (seen once in a full
+# `make test`, after the MLflow and W&B tests) is not a leak.
+MAX_FD_GROWTH = 2
 
 
 def _fds():
@@ -71,7 +75,8 @@ def _measure(call, n):
     assert traced < MAX_TRACED_GROWTH, "Python allocations grew {} bytes".format(traced)
     assert objects < MAX_OBJECT_GROWTH, "{} more Python objects".format(objects)
     assert rss < MAX_RSS_GROWTH, "RSS grew {} bytes".format(rss)
-    assert _fds() <= fds0, "file descriptors leaked: {} -> {}".format(fds0, _fds())
+    assert _fds() <= fds0 + MAX_FD_GROWTH, "file descriptors leaked: {} -> {}".format(
+        fds0, _fds())
     assert _children() <= kids0, "child processes left: {}".format(_children() - kids0)
 
 

@@ -385,6 +385,29 @@ int tc_analysis_load(tc_analysis *a, const char *dir, tc_error *err)
     return rc;
 }
 
+int tc_analysis_find(const char *dir, char ***dirs, size_t *n, tc_error *err)
+{
+    struct stat st;
+    dir_list found = {0};
+    *dirs = NULL;
+    *n = 0;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return tc_error_set(err, TC_ERR_VALUE, "%s is not a valid directory.", dir);
+    if (walk(&found, dir, 0, err) < 0) {
+        dir_list_free(&found);
+        return -1;
+    }
+    *dirs = found.dirs;
+    *n = found.n;
+    return 0;
+}
+
+void tc_analysis_dirs_free(char **dirs, size_t n)
+{
+    dir_list l = {dirs, n, n};
+    dir_list_free(&l);
+}
+
 int tc_analysis_load_dirs(tc_analysis *a, const char *const *logdirs, size_t n, tc_error *err)
 {
     tc_analysis_init(a);

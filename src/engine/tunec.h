@@ -414,6 +414,11 @@ int tc_analysis_load(tc_analysis *a, const char *dir, tc_error *err);
 /* Loads the given trial dirs, in order (ExperimentAnalysis's trial logdirs).
  * Both loaders parse the trial dirs on one thread per online CPU (at most 8). */
 int tc_analysis_load_dirs(tc_analysis *a, const char *const *logdirs, size_t n, tc_error *err);
+/* The trial dirs tc_analysis_load would read under dir, in its order:
+ * *dirs (n strings) is the caller's to free with tc_analysis_dirs_free.
+ * -1 on ENOMEM or when dir is not a directory. */
+int tc_analysis_find(const char *dir, char ***dirs, size_t *n, tc_error *err);
+void tc_analysis_dirs_free(char **dirs, size_t n);
 /* analysis_last.c: only the last result of the trial in logdir (the tail of
  * result.json, else progress.csv's header and last row): one row or none;
  * params is not read. -1 only on ENOMEM. For listings (`tune ls`). */

@@ -1,6 +1,7 @@
-/* analysis_stat.c — _tunec.files_signature: the (size, mtime) of a set of
- * files in each of many directories, the key of the parsed-column cache
- * (tunec/analysis/_cache.py).
+/* analysis_stat.c — what the parsed-column cache (tunec/analysis/_cache.py)
+ * checks: _tunec.files_signature, the (size, mtime) of a set of files in
+ * each of many directories, and _tunec.trial_dirs, the trial dirs a load of
+ * a directory reads (analysis.c's walk, without the parse).
  *
  * 1,000 trial dirs x 3 files are 3,000 stat calls; from Python, with a path
  * join and a tuple each, they cost a third of what the cache saves. Here
@@ -97,8 +98,46 @@ done:
     return res;
 }
 
+PyDoc_STRVAR(trial_dirs_doc,
+"trial_dirs(path) -> [str]\n\n"
+"The trial dirs load_experiment(path) reads, in its order (the same strings\n"
+"as its trials' logdirs). ValueError if path is not a directory.");
+
+static PyObject *trial_dirs(PyObject *module, PyObject *arg)
+{
+    PyObject *path = NULL, *res = NULL;
+    char **dirs = NULL;
+    size_t n = 0;
+    tc_error err;
+    int rc;
+    if (!PyUnicode_FSConverter(arg, &path))
+        return NULL;
+    tc_error_init(&err);
+    Py_BEGIN_ALLOW_THREADS
+    rc = tc_analysis_find(PyBytes_AS_STRING(path), &dirs, &n, &err);
+    Py_END_ALLOW_THREADS
+    Py_DECREF(path);
+    if (rc < 0) {
+        tcx_raise(module, &err);
+        return NULL;
+    }
+    if ((res = PyList_New((Py_ssize_t)n)) != NULL) {
+        for (size_t i = 0; i < n; i++) {
+            PyObject *s = PyUnicode_DecodeFSDefault(dirs[i]);
+            if (!s) {
+                Py_CLEAR(res);
+                break;
+            }
+            PyList_SET_ITEM(res, (Py_ssize_t)i, s);
+        }
+    }
+    tc_analysis_dirs_free(dirs, n);
+    return res;
+}
+
 static PyMethodDef stat_methods[] = {
     {"files_signature", files_signature, METH_VARARGS, files_signature_doc},
+    {"trial_dirs", trial_dirs, METH_O, trial_dirs_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -313,6 +313,15 @@ static void test_experiment_dir(void)
     CHECK_INT(a.n_skipped, 2);   /* d_trial, i_trial */
     CHECK_INT(a.n_bad_lines, 0);
 
+    /* the walk alone (the parsed-column cache's key) finds the same dirs */
+    char **found = NULL;
+    size_t n_found = 0;
+    CHECK_INT(tc_analysis_find(dir, &found, &n_found, &err), 0);
+    CHECK_INT(n_found, a.n_trials);
+    for (size_t i = 0; i < n_found && i < a.n_trials; i++)
+        CHECK_STR(found[i], a.trials[i].logdir);
+    tc_analysis_dirs_free(found, n_found);
+
     const tc_trial_table *t = find_trial(&a, "exp/a_trial");
     CHECK(t != NULL);
     if (t) {
@@ -381,6 +390,12 @@ static void test_not_a_directory(void)
         snprintf(want, sizeof want, "%s is not a valid directory.", path);
         CHECK_STR(err.text, want);
         CHECK_INT(a.n_trials, 0);
+        char **found = NULL;
+        size_t n_found = 7;
+        tc_error_init(&err);
+        CHECK_INT(tc_analysis_find(path, &found, &n_found, &err), -1);
+        CHECK_INT(err.code, TC_ERR_VALUE);
+        CHECK(found == NULL && n_found == 0);
     }
     /* a dir with no trials is not an error here: Analysis raises "No trials found" */
     make_dir("empty");

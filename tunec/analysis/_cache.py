@@ -6,7 +6,9 @@ load from the experiment state, ``ExperimentAnalysis`` writes what the C
 loader handed over -- the trial dicts and the column groups of
 ``_tunec.load_trials_grouped`` -- next to the state file, as
 ``.tunec-analysis-cache``, and a later load of the same directory takes it
-instead of the files when nothing it was made from changed:
+instead of the files when nothing it was made from changed.  ``Analysis(dir)``
+does the same with the trial dirs its walk finds (``_tunec.trial_dirs``,
+done at every load) in ``.tunec-analysis-cache-walk``.  The key:
 
 - the state file (size, mtime), and the ``_tunec`` extension file (size,
   mtime: another build may type columns differently);
@@ -27,6 +29,7 @@ import os
 import pickle
 
 CACHE_NAME = ".tunec-analysis-cache"
+WALK_CACHE_NAME = ".tunec-analysis-cache-walk"   # Analysis(dir): the dirs a walk finds
 _VERSION = 1
 _TRIAL_FILES = ("params.json", "result.json", "progress.csv")
 
@@ -54,16 +57,26 @@ def files_signature(paths):
 def _state_key(experiment_dir, state_path):
     # The extension's own file too: a rebuilt loader may type columns
     # differently, so its caches are not taken.
+    # Without a state file (Analysis(dir)) the key is the directory alone.
     from tunec import _tunec
+    if state_path is None:
+        return (os.path.abspath(experiment_dir), None, None, _stat_key(_tunec.__file__))
     return (os.path.abspath(experiment_dir), os.path.abspath(state_path), _stat_key(state_path),
             _stat_key(_tunec.__file__))
 
 
-def _cacheable(experiment_dir, paths, signature):
-    """Whether a load of ``paths`` may be cached: every trial dir is one
-    next to the state file and exists (then relocation, which prefers such a
-    dir, picks the same ones while the signature holds)."""
+def _file_name(experiment_dir, state_path):
+    return os.path.join(experiment_dir, CACHE_NAME if state_path else WALK_CACHE_NAME)
+
+
+def _cacheable(experiment_dir, state_path, paths, signature):
+    """Whether a load of ``paths`` may be cached. From a state file: every
+    trial dir is one next to it and exists (then relocation, which prefers
+    such a dir, picks the same ones while the signature holds). From a walk:
+    always (the walk that gave ``paths`` is done at every load)."""
     import numpy as np
+    if state_path is None:
+        return True
     # Relocated logdirs are os.path.join(experiment_dir, name): compared as text.
     dirname = os.path.dirname
     if any(dirname(p) != experiment_dir for p in paths):
@@ -76,10 +89,11 @@ class Cache:
     """A cache file read back: ``logdirs`` (the state's, relocated) and the
     loader output, valid while ``files_signature(paths)`` is unchanged."""
 
-    def __init__(self, entry, experiment_dir):
+    def __init__(self, entry, experiment_dir, state_path):
         self.logdirs = entry["logdirs"]
         self._entry = entry
         self._experiment_dir = experiment_dir
+        self._state_path = state_path
 
     def loaded(self, paths):
         """``(raws, groups, stats)`` as the loader gave them for ``paths``,
@@ -89,32 +103,33 @@ class Cache:
         if entry is None or entry["paths"] != paths:
             return None
         signature = files_signature(paths)
-        if entry["signature"] != signature or not _cacheable(self._experiment_dir, paths,
-                                                             signature):
+        if entry["signature"] != signature or not _cacheable(
+                self._experiment_dir, self._state_path, paths, signature):
             return None
         return entry["raws"], [_thaw_group(g) for g in entry["groups"]], entry["stats"]
 
 
 def read(experiment_dir, state_path):
-    """The cache of this experiment state, or None."""
-    path = os.path.join(experiment_dir, CACHE_NAME)
+    """The cache of this experiment state (of ``experiment_dir``'s walk
+    when ``state_path`` is None), or None."""
+    path = _file_name(experiment_dir, state_path)
     try:
         with open(path, "rb") as f:
             entry = pickle.load(f)
         if (not isinstance(entry, dict) or entry.get("version") != _VERSION or
                 entry.get("state") != _state_key(experiment_dir, state_path)):
             return None
-        return Cache(entry, experiment_dir)
+        return Cache(entry, experiment_dir, state_path)
     except Exception:   # absent, damaged, truncated, or from another tunec: not used
         return None
 
 
 def write(experiment_dir, state_path, logdirs, paths, signature, raws, groups, stats):
     """Records a load (``signature`` taken before it); best effort."""
-    if not paths or not _cacheable(experiment_dir, paths, signature):
+    if not paths or not _cacheable(experiment_dir, state_path, paths, signature):
         return
     from tunec import _tunec
-    path = os.path.join(experiment_dir, CACHE_NAME)
+    path = _file_name(experiment_dir, state_path)
     tmp = "{}.{}.tmp".format(path, os.getpid())
     try:
         entry = {"version": _VERSION, "state": _state_key(experiment_dir, state_path),
@@ -128,6 +143,19 @@ def write(experiment_dir, state_path, logdirs, paths, signature, raws, groups, s
             os.unlink(tmp)
         except OSError:
             pass
+
+
+def through(experiment_dir, state_path, logdirs, paths, load, cache=None):
+    """The loader output for ``paths``: from the cache (``cache``, else the
+    file's) when it holds them unchanged, else ``load(paths)``, recorded."""
+    if cache is None:
+        cache = read(experiment_dir, state_path)
+    loaded = cache.loaded(paths) if cache is not None else None
+    if loaded is None:
+        signature = files_signature(paths)
+        loaded = load(paths)
+        write(experiment_dir, state_path, logdirs, paths, signature, *loaded)
+    return loaded
 
 
 def _freeze_group(_tunec, group):

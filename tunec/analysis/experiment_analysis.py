@@ -107,7 +107,16 @@ class Analysis:
 
     # -- loading -------------------------------------------------------------
     def _load_trials_data(self):
-        trials = _load("load_experiment", self._experiment_dir)
+        if _cache.enabled():
+            # The walk alone (C), then the parsed columns from the cache of
+            # this directory when its trials' files are unchanged.
+            from tunec import _tunec
+            paths = _tunec.trial_dirs(self._experiment_dir)
+            trials = _load("load_trials", paths, _cache.through(
+                self._experiment_dir, None, None, paths,
+                lambda p: _load_grouped("load_trials", p))) if paths else []
+        else:
+            trials = _load("load_experiment", self._experiment_dir)
         if not trials:
             raise TuneError("No trials found in {}.".format(self._experiment_dir))
         return trials
@@ -502,15 +511,9 @@ class ExperimentAnalysis(Analysis):
             return _load("load_trials", paths)
         # From the state file: through the parsed-column cache.
         cache, self._cache = self._cache, None
-        if cache is None:
-            cache = _cache.read(self._experiment_dir_of_state, self._experiment_checkpoint_path)
-        loaded = cache.loaded(paths) if cache is not None else None
-        if loaded is None:
-            signature = _cache.files_signature(paths)
-            loaded = _load_grouped("load_trials", paths)
-            _cache.write(self._experiment_dir_of_state, self._experiment_checkpoint_path,
-                         self._state_logdirs, paths, signature, *loaded)
-        return _load("load_trials", paths, loaded)
+        return _load("load_trials", paths, _cache.through(
+            self._experiment_dir_of_state, self._experiment_checkpoint_path,
+            self._state_logdirs, paths, lambda p: _load_grouped("load_trials", p), cache))
 
     # -- experiment state ----------------------------------------------------------
     def stats(self):
