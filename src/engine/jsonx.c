@@ -14,6 +14,12 @@
  *     hold one in a json_real); the reader creates and the writers consume
  *     exactly these three spellings. A user string equal to a marker is
  *     indistinguishable from the float; \x1f never appears in real results.
+ *   - an integer outside json_int_t (Python's json keeps 2**63 or 10**30
+ *     exact; jansson refuses them) is a JSON string made of
+ *     TC_NONFINITE_MARK + its decimal digits, "-" first when negative, as
+ *     json.dumps wrote them (no leading zeros, no "+"). The writers print the
+ *     digits bare; numeric readers see the nearest double; the extension
+ *     turns it back into the exact Python int.
  *   - the writers never allocate per value beyond growing the output buffer,
  *     except TC_DUMP_INDENT2_SORTED, which sorts each object's keys.
  *   - strings are written as UTF-8 (json.dumps(ensure_ascii=False)); Python's
@@ -47,7 +53,34 @@ json_t *tc_json_real(double v)
     return json_real(v);
 }
 
-/* 0 = not a marker, else 1 = NaN, 2 = +inf, 3 = -inf. v borrowed. */
+/* 1 if s[0..n) is -?(0|[1-9][0-9]*), the digits of a JSON integer. */
+static int integer_digits(const char *s, size_t n)
+{
+    size_t i = n > 0 && s[0] == '-';
+    if (i >= n || (s[i] == '0' && n - i > 1))
+        return 0;
+    for (; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return 1;
+}
+
+/* new; digits borrowed, already checked by the caller's grammar */
+json_t *tc_json_bigint(const char *digits, size_t n)
+{
+    char *s = tc_malloc(n + 2);
+    if (!s)
+        return NULL;
+    s[0] = TC_NONFINITE_MARK[0];
+    memcpy(s + 1, digits, n);
+    s[n + 1] = '\0';
+    json_t *v = json_stringn_nocheck(s, n + 1);
+    tc_free(s);
+    return v;
+}
+
+/* 0 = not a marker, else 1 = NaN, 2 = +inf, 3 = -inf, 4 = big integer.
+ * v borrowed. */
 static int marker_kind(const json_t *v)
 {
     if (!json_is_string(v))
@@ -56,6 +89,8 @@ static int marker_kind(const json_t *v)
     if (s[0] != TC_NONFINITE_MARK[0])
         return 0;
     size_t n = json_string_length(v);
+    if (n >= 2 && integer_digits(s + 1, n - 1))
+        return 4;
     if (n == sizeof MARK_NAN - 1 && memcmp(s, MARK_NAN, n) == 0)
         return 1;
     if (n == sizeof MARK_INF - 1 && memcmp(s, MARK_INF, n) == 0)
@@ -67,6 +102,19 @@ static int marker_kind(const json_t *v)
 
 /* v borrowed */
 int tc_json_is_nonfinite(const json_t *v)
+{
+    int k = marker_kind(v);
+    return k != 0 && k != 4;
+}
+
+/* v borrowed */
+int tc_json_is_bigint(const json_t *v)
+{
+    return marker_kind(v) == 4;
+}
+
+/* v borrowed */
+int tc_json_is_number_marker(const json_t *v)
 {
     return marker_kind(v) != 0;
 }
@@ -90,6 +138,7 @@ int tc_json_number(const json_t *v, double *out)
         case 1: d = NAN; break;
         case 2: d = INFINITY; break;
         case 3: d = -INFINITY; break;
+        case 4: d = strtod(json_string_value(v) + 1, NULL); break;  /* digits only: no locale */
         default: return 0;
         }
         break;
@@ -291,6 +340,7 @@ static int dump_value(const json_t *v, tc_buf *out, int mode, int depth)
         case 1: return put(out, "NaN", 3);
         case 2: return put(out, "Infinity", 8);
         case 3: return put(out, "-Infinity", 9);
+        case 4: return put(out, json_string_value(v) + 1, json_string_length(v) - 1);
         default: return dump_string(json_string_value(v), json_string_length(v), out);
         }
     case JSON_INTEGER:
@@ -446,6 +496,7 @@ static int py_value(const json_t *v, tc_buf *out, int top, int depth)
         case 1: return put(out, "nan", 3);
         case 2: return put(out, "inf", 3);
         case 3: return put(out, "-inf", 4);
+        case 4: return put(out, json_string_value(v) + 1, json_string_length(v) - 1);
         default:
             if (top)
                 return put(out, json_string_value(v), json_string_length(v));

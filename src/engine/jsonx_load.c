@@ -1,7 +1,9 @@
 /* jsonx_load.c — reading JSON text the way Python's json.loads does
  * (spec §10.2): standard JSON plus the bare tokens NaN, Infinity and
  * -Infinity where a value may stand, which become the engine's non-finite
- * markers (jsonx.c).
+ * markers (jsonx.c), and integers of any size: one outside json_int_t
+ * becomes a big-integer marker (jsonx.c) keeping its digits, as Python's
+ * json keeps 2**63 exact.
  *
  * Two parsers, one result:
  *   - parse_fast builds the jansson values directly in one pass over the
@@ -12,9 +14,10 @@
  *     hands the text to jansson. It runs whenever parse_fast declines, which
  *     it does on anything it is not sure of: every syntax error (so error
  *     messages are jansson's, with line and column mapped back to the
- *     caller's text), integers that overflow json_int_t ("too big integer",
- *     as jansson says), reals that overflow, lone surrogates, NUL in keys,
- *     numbers longer than 63 characters, nesting past 2048.
+ *     caller's text), reals that overflow, lone surrogates, NUL in keys,
+ *     reals longer than 63 characters, nesting past 2048. Integers that
+ *     overflow json_int_t are rewritten into big-integer marker strings
+ *     before jansson sees them, so both paths build the same marker.
  * parse_fast accepts exactly what jansson (with JSON_DECODE_ANY |
  * JSON_ALLOW_NUL) accepts and builds the same values: a test feeds both the
  * same texts, valid and broken, and compares.
@@ -222,7 +225,7 @@ static int parse_string(parser *ps, const char **s, size_t *n)
 }
 
 /* A number, by jansson's grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
- * An integer is a json_int_t (overflow: decline), anything with a fraction
+ * An integer is a json_int_t, or a big-integer marker when it overflows, anything with a fraction
  * or exponent a real (overflow to infinity: decline; underflow reads as 0,
  * as in jansson and Python). */
 static json_t *parse_number(parser *ps)
@@ -261,6 +264,10 @@ static json_t *parse_number(parser *ps)
     }
     char text[64];
     size_t n = (size_t)(p - start);
+    if (!is_real && n > 20) {   /* 20 = strlen("-9223372036854775808") */
+        ps->p = p;
+        return tc_json_bigint((const char *)start, n);
+    }
     if (n >= sizeof text)
         return NULL;
     memcpy(text, start, n);
@@ -270,7 +277,7 @@ static json_t *parse_number(parser *ps)
     if (!is_real) {
         long long v = strtoll(text, NULL, 10);
         if (errno == ERANGE)
-            return NULL;
+            return tc_json_bigint((const char *)start, n);
         return json_integer((json_int_t)v);
     }
     char point = localeconv()->decimal_point[0];
@@ -444,16 +451,45 @@ static json_t *loads_fast(const char *text, size_t len)
 typedef struct rewrite {
     size_t at;       /* offset in the original text */
     size_t old_len;  /* bytes of the bare token */
-    int kind;        /* 1 NaN, 2 Infinity, 3 -Infinity */
+    int kind;        /* 1 NaN, 2 Infinity, 3 -Infinity, 4 big integer */
 } rewrite;
 
 static const char *const rewrite_text[4] = {
     NULL, "\"\\u001fNaN\"", "\"\\u001fInfinity\"", "\"\\u001f-Infinity\"",
 };
 
-static size_t rewrite_len(int kind)
+/* A big integer keeps its digits: "\u001f" + digits, quoted. */
+#define BIGINT_OPEN "\"\\u001f"
+
+static size_t rewrite_len(const rewrite *rw)
 {
-    return strlen(rewrite_text[kind]);
+    if (rw->kind == 4)
+        return strlen(BIGINT_OPEN) + rw->old_len + 1;
+    return strlen(rewrite_text[rw->kind]);
+}
+
+/* Bytes of an integer at text[i] that json_int_t cannot hold (what jansson
+ * calls "too big integer"), 0 for anything else: a fitting integer, a real,
+ * or text that is not a well-formed number (jansson reports it). */
+static size_t overflowing_integer(const char *text, size_t len, size_t i)
+{
+    size_t j = i + (text[i] == '-');
+    size_t first = j;
+    while (j < len && text[j] >= '0' && text[j] <= '9')
+        j++;
+    if (j == first || (text[first] == '0' && j - first > 1))
+        return 0;
+    if (j < len && (text[j] == '.' || text[j] == 'e' || text[j] == 'E'))
+        return 0;
+    size_t n = j - i;
+    if (n > 20)
+        return n;
+    char buf[24];
+    memcpy(buf, text + i, n);
+    buf[n] = '\0';
+    errno = 0;
+    (void)strtoll(buf, NULL, 10);
+    return errno == ERANGE ? n : 0;
 }
 
 /* Returns the token kind at text[i] (a value position), 0 if none. */
@@ -521,6 +557,9 @@ static int find_bare_tokens(const char *text, size_t len, rewrite **out, size_t 
         }
         size_t tok_len = 0;
         int kind = expect_value ? bare_token(text, len, i, &tok_len) : 0;
+        if (expect_value && !kind && (c == '-' || (c >= '0' && c <= '9')) &&
+            (tok_len = overflowing_integer(text, len, i)) > 0)
+            kind = 4;
         expect_value = 0;
         if (!kind)
             continue;  /* a number or literal: its remaining bytes are skipped harmlessly */
@@ -544,7 +583,7 @@ static size_t original_offset(const rewrite *rw, size_t n, size_t pos)
     size_t shift = 0;  /* bytes the rewrites before pos added */
     for (size_t k = 0; k < n; k++) {
         size_t new_at = rw[k].at + shift;
-        size_t new_len = rewrite_len(rw[k].kind);
+        size_t new_len = rewrite_len(&rw[k]);
         if (pos >= new_at + new_len)
             shift += new_len - rw[k].old_len;
         else if (pos > new_at)
@@ -599,7 +638,7 @@ json_t *tc_json_loads_jansson(const char *text, size_t len, tc_error *err)
 
     size_t extra = 0;
     for (size_t k = 0; k < nrw; k++)
-        extra += rewrite_len(rw[k].kind) - rw[k].old_len;
+        extra += rewrite_len(&rw[k]) - rw[k].old_len;
     copy = tc_malloc(len + extra + 1);
     if (!copy) {
         tc_error_set(err, TC_ERR_NOMEM, "out of memory while parsing JSON");
@@ -609,8 +648,15 @@ json_t *tc_json_loads_jansson(const char *text, size_t len, tc_error *err)
     for (size_t k = 0; k < nrw; k++) {
         memcpy(copy + to, text + from, rw[k].at - from);
         to += rw[k].at - from;
-        size_t rl = rewrite_len(rw[k].kind);
-        memcpy(copy + to, rewrite_text[rw[k].kind], rl);
+        size_t rl = rewrite_len(&rw[k]);
+        if (rw[k].kind == 4) {
+            size_t open = strlen(BIGINT_OPEN);
+            memcpy(copy + to, BIGINT_OPEN, open);
+            memcpy(copy + to + open, text + rw[k].at, rw[k].old_len);
+            copy[to + rl - 1] = '"';
+        } else {
+            memcpy(copy + to, rewrite_text[rw[k].kind], rl);
+        }
         to += rl;
         from = rw[k].at + rw[k].old_len;
     }

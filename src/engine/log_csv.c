@@ -265,8 +265,9 @@ static int put_value(tc_csv *csv, const json_t *v, tc_buf *out)
     case JSON_FALSE:
         return tc_py_str(v, out);
     case JSON_STRING:
-        /* a non-finite marker prints as nan / inf / -inf */
-        if (tc_json_is_nonfinite(v))
+        /* a non-finite marker prints as nan / inf / -inf, a big integer
+         * as its digits */
+        if (tc_json_is_number_marker(v))
             return tc_py_str(v, out);
         return put_cell(json_string_value(v), json_string_length(v), csv->nfields, out);
     default:

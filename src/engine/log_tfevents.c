@@ -868,7 +868,7 @@ static int hp_visit(void *ctx, const char *key, size_t key_len, json_t *value)
     hp_ctx *h = ctx;
     int type;
     tc_buf_clear(&h->val);   /* google.protobuf.Value; its oneof member is always written */
-    if (tc_json_is_nonfinite(value) || json_is_number(value)) {
+    if (tc_json_is_number_marker(value) || json_is_number(value)) {
         double d = 0;
         tc_json_number(value, &d);
         char tmp[9];

@@ -113,7 +113,7 @@ const char *tc_option_type_name(const json_t *v)
     case JSON_TRUE: case JSON_FALSE: return "bool";
     case JSON_NULL: return "None";
     case JSON_ARRAY: return "list";
-    case JSON_STRING: return tc_json_is_nonfinite(v) ? "float" : "str";
+    case JSON_STRING: return tc_json_is_bigint(v) ? "int" : tc_json_is_nonfinite(v) ? "float" : "str";
     case JSON_OBJECT: {
         const char *t = json_string_value(json_object_get(v, "$pytype"));
         return t ? t : "dict";
@@ -146,9 +146,9 @@ static int type_matches(const tc_option *o, const json_t *v)
 {
     switch (o->type) {
     case TC_OPT_INT: case TC_OPT_LONG: case TC_OPT_U64: return json_is_integer(v);
-    case TC_OPT_DOUBLE: return json_is_number(v) || tc_json_is_nonfinite(v);
+    case TC_OPT_DOUBLE: return json_is_number(v) || tc_json_is_number_marker(v);
     case TC_OPT_BOOL: return json_is_boolean(v);
-    case TC_OPT_STRING: return json_is_string(v) && !tc_json_is_nonfinite(v);
+    case TC_OPT_STRING: return json_is_string(v) && !tc_json_is_number_marker(v);
     case TC_OPT_OBJECT: return json_is_object(v) && !json_object_get(v, "$pytype");
     case TC_OPT_ARRAY: return json_is_array(v);
     case TC_OPT_ANY: return !json_is_null(v) && !(json_is_object(v) && json_object_get(v, "$pytype"));
@@ -324,7 +324,7 @@ static int log_file_item(const json_t *v, size_t i, const char **out, const char
 {
     if (json_is_null(v))
         return 0;
-    if (!json_is_string(v) || tc_json_is_nonfinite(v))
+    if (!json_is_string(v) || tc_json_is_number_marker(v))
         return tc_error_set(err, TC_ERR_TYPE, "%s(log_to_file=...): item %zu of the (stdout, "
                             "stderr) pair must be a str, got %s", where, i,
                             tc_option_type_name(v));
@@ -347,7 +347,7 @@ static int read_log_to_file(const json_t *v, tc_experiment_opts *exp, const char
         exp->stderr_file = "stderr";
         return 0;
     }
-    if (json_is_string(v) && !tc_json_is_nonfinite(v)) {
+    if (json_is_string(v) && !tc_json_is_number_marker(v)) {
         if (json_string_length(v) > 0)
             exp->stdout_file = exp->stderr_file = json_string_value(v);
         return 0;

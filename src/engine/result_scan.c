@@ -146,6 +146,26 @@ static int string_token(scanner *sc, tc_buf *out)
     return fail(sc, "unterminated string");
 }
 
+/* An integer too long for tc_fastnum: 1 and its nearest double (strtod on
+ * digits needs no locale), or 0 if s[0..n) is not -?[1-9][0-9]*. */
+static int long_integer(const char *s, size_t n, double *out)
+{
+    size_t i = s[0] == '-';
+    if (i >= n || s[i] < '1' || s[i] > '9')
+        return 0;
+    for (size_t k = i; k < n; k++)
+        if (s[k] < '0' || s[k] > '9')
+            return 0;
+    char *copy = tc_malloc(n + 1);
+    if (!copy)
+        return 0;
+    memcpy(copy, s, n);
+    copy[n] = '\0';
+    *out = strtod(copy, NULL);
+    tc_free(copy);
+    return 1;
+}
+
 /* Skips any value (for lists and for the skipped key's value). */
 static int skip_value(scanner *sc, int depth)
 {
@@ -254,6 +274,8 @@ static int leaf(scanner *sc, size_t key_off, size_t key_len, int depth)
         return add_field(sc, key_off, key_len, start, n, TC_F_NUMBER, 0, -INFINITY);
     double d;
     int is_int;
+    if (n >= 64 && long_integer(start, n, &d))   /* 10**70: Python's json keeps it */
+        return add_field(sc, key_off, key_len, start, n, TC_F_NUMBER, 1, d);
     if (n == 0 || n >= 64 || tc_fastnum(start, n, &d, &is_int) < 0)
         return fail(sc, "bad value");
     return add_field(sc, key_off, key_len, start, n, TC_F_NUMBER, is_int, d);

@@ -238,7 +238,7 @@ static pbt_trial *known(const tc_pbt *p, long trial, tc_error *err)
 
 static int is_num(const json_t *v)
 {
-    return json_is_integer(v) || json_is_real(v) || json_is_boolean(v) || tc_json_is_nonfinite(v);
+    return json_is_integer(v) || json_is_real(v) || json_is_boolean(v) || tc_json_is_number_marker(v);
 }
 
 static double num_of(const json_t *v)
@@ -339,7 +339,7 @@ static json_t *to_int(json_t *v, const json_t *path, tc_error *err)
         return v;
     if (json_is_boolean(v))
         out = json_integer(json_is_true(v));
-    else if (json_is_real(v) || tc_json_is_nonfinite(v)) {
+    else if (json_is_real(v) || tc_json_is_number_marker(v)) {
         d = trunc(num_of(v));
         if (isnan(d))
             why = "cannot convert float NaN to integer";

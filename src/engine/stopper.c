@@ -33,7 +33,7 @@ static const char *py_type_name(const json_t *v)
     switch (json_typeof(v)) {
     case JSON_OBJECT: return "dict";
     case JSON_ARRAY: return "list";
-    case JSON_STRING: return tc_json_is_nonfinite(v) ? "float" : "str";
+    case JSON_STRING: return tc_json_is_bigint(v) ? "int" : tc_json_is_nonfinite(v) ? "float" : "str";
     case JSON_INTEGER: return "int";
     case JSON_REAL: return "float";
     case JSON_TRUE:

@@ -10,7 +10,8 @@
  * Invariants:
  *   - every column has n_rows entries in num[] and tag[]; num[r] is NaN
  *     unless tag[r] is INT or REAL; ref[r] is meaningful only for STRING and
- *     LIST cells (ref is NULL until the column has one);
+ *     LIST cells (ref is NULL until the column has one); an integer outside
+ *     json_int_t is a LIST cell of its digits (JSON text, read back exact);
  *   - a row is added to every column at once (tc_table_add_row), so a failed
  *     parse leaves a table that tc_trial_table_clear releases completely;
  *   - kinds and is_int are settled by tc_table_finish.
@@ -281,6 +282,9 @@ int tc_table_put_json(tc_trial_table *t, tc_table_builder *b, size_t col, const 
     double d;
     if (!v)
         return 0;   /* the row starts missing */
+    if (tc_json_is_bigint(v))   /* its digits, read back exactly (result_table.c) */
+        return tc_table_put_text(t, b, col, TC_CELL_LIST, json_string_value(v) + 1,
+                                 json_string_length(v) - 1);
     if (tc_json_number(v, &d)) {
         tc_table_put_number(t, col, d, json_is_integer(v));
         return 0;

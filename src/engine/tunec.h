@@ -92,7 +92,13 @@ uint64_t tc_hash_bytes(const char *s, size_t n);
 
 json_t *tc_json_real(double v);                     /* new; finite -> json_real, else marker string */
 int tc_json_number(const json_t *v, double *out);   /* 1 if integer, real or marker; 0 otherwise (NULL too) */
-int tc_json_is_nonfinite(const json_t *v);
+int tc_json_is_nonfinite(const json_t *v);         /* NaN / ±Infinity marker */
+/* An integer outside json_int_t (2**63, 10**30) is a string of
+ * TC_NONFINITE_MARK + its decimal digits ("-" first when negative); the
+ * writers print the digits, tc_json_number gives the nearest double. */
+json_t *tc_json_bigint(const char *digits, size_t n); /* new; digits as json.dumps writes them */
+int tc_json_is_bigint(const json_t *v);
+int tc_json_is_number_marker(const json_t *v);      /* non-finite or big-integer marker */
 
 /* Parse one JSON text; accepts NaN, Infinity, -Infinity outside strings. New
  * reference, or NULL with err set (TC_ERR_VALUE, message names line/column). */

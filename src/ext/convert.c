@@ -327,9 +327,9 @@ static json_t *str_to_json(walk *w, PyObject *obj)
         return nomem();
     /* The engine reads "\x1fNaN" and friends as floats: a user string spelling
      * one would come back as a float. */
-    if (len && s[0] == TC_NONFINITE_MARK[0] && tc_json_is_nonfinite(v)) {
+    if (len && s[0] == TC_NONFINITE_MARK[0] && tc_json_is_number_marker(v)) {
         json_decref(v);
-        cv_fail(w, PyExc_ValueError, "str %R is reserved for non-finite floats", obj);
+        cv_fail(w, PyExc_ValueError, "str %R is reserved for non-finite floats and big ints", obj);
         return NULL;
     }
     return v;
@@ -649,6 +649,8 @@ static PyObject *from_json(walk *w, const json_t *v)
     case JSON_STRING: {
         const char *s = json_string_value(v);
         double d;
+        if (s[0] == TC_NONFINITE_MARK[0] && tc_json_is_bigint(v))
+            return PyLong_FromString(s + 1, NULL, 10);   /* exact, as json.loads keeps it */
         if (s[0] == TC_NONFINITE_MARK[0] && tc_json_is_nonfinite(v) && tc_json_number(v, &d))
             return PyFloat_FromDouble(d);
         return PyUnicode_DecodeUTF8(s, (Py_ssize_t)json_string_length(v), NULL);

@@ -234,7 +234,8 @@ static const struct { const char *text; int line, column; const char *what; } ba
     {"[1, NaN NaN]", 1, 11, "']' expected near 'NaN'"},   /* no \x1f in the text */
     {"NaNx", 1, 4, "end of file expected near 'x'"},
     {"-Inf", 1, 1, "invalid token"},
-    {"123456789012345678901234", 1, 24, "too big integer"},
+    {"[123456789012345678901234 x]", 1, 27, "']' expected near 'x'"},  /* big int rewritten */
+    {"[0123456789012345678901234]", 1, 2, "invalid token"},
     {"[\"NaN\" NaN]", 1, 10, "']' expected"},
     {"{\"a\": 1} x", 1, 10, "end of file expected"},
 };
@@ -306,6 +307,66 @@ static void test_markers(void)
             CHECK(d == nums[i].value);
         json_decref(j);
     }
+}
+
+/* Integers outside json_int_t: both readers keep the digits in a marker;
+ * the writers print them bare, numeric readers see the nearest double. */
+static void test_big_integers(void)
+{
+    static const struct { const char *text; double value; } rows[] = {
+        {"9223372036854775808", 9223372036854775808.0},
+        {"-9223372036854775809", -9223372036854775808.0},
+        {"1000000000000000000000000000000", 1e30},
+        {"-123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890",
+         -1.2345678901234568e89},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        for (int careful = 0; careful <= 1; careful++) {
+            tc_error err;
+            tc_error_init(&err);
+            size_t n = strlen(rows[i].text);
+            json_t *j = careful ? tc_json_loads_jansson(rows[i].text, n, &err)
+                                : tc_json_loads(rows[i].text, n, &err);
+            CHECK(j != NULL);
+            CHECK(tc_json_is_bigint(j));
+            CHECK(tc_json_is_number_marker(j));
+            CHECK(!tc_json_is_nonfinite(j));
+            CHECK_STR(json_string_value(j) + 1, rows[i].text);
+            double d = 0;
+            CHECK_INT(tc_json_number(j, &d), 1);
+            CHECK(d == rows[i].value);
+            tc_buf b;
+            tc_buf_init(&b);
+            CHECK_INT(tc_json_dump(j, &b, TC_DUMP_COMPACT), 0);
+            CHECK_STR(b.data, rows[i].text);
+            tc_buf_clear(&b);
+            CHECK_INT(tc_py_repr(j, &b), 0);
+            CHECK_STR(b.data, rows[i].text);
+            tc_buf_free(&b);
+            json_decref(j);
+        }
+    }
+    /* the edges of json_int_t stay plain integers */
+    json_t *j = tc_json_loads("[9223372036854775807, -9223372036854775808]", 43, NULL);
+    CHECK(j && json_is_integer(json_array_get(j, 0)) && json_is_integer(json_array_get(j, 1)));
+    json_decref(j);
+    /* marker-like strings that are not integers stay strings */
+    static const char *const not_big[] = {"\"\\u001f\"", "\"\\u001f-\"", "\"\\u001f012\"",
+                                          "\"\\u001f1.5\"", "\"\\u001f12a\""};
+    for (size_t i = 0; i < sizeof not_big / sizeof not_big[0]; i++) {
+        j = tc_json_loads(not_big[i], strlen(not_big[i]), NULL);
+        CHECK(j && json_is_string(j) && !tc_json_is_number_marker(j) && !tc_json_number(j, NULL));
+        json_decref(j);
+    }
+    /* inside an object, through the sorted indented writer */
+    const char *obj = "{\"b\": -99999999999999999999, \"a\": 18446744073709551616}";
+    j = tc_json_loads(obj, strlen(obj), NULL);
+    tc_buf b;
+    tc_buf_init(&b);
+    CHECK_INT(tc_json_dump(j, &b, TC_DUMP_INDENT2_SORTED), 0);
+    CHECK_STR(b.data, "{\n  \"a\": 18446744073709551616,\n  \"b\": -99999999999999999999\n}");
+    tc_buf_free(&b);
+    json_decref(j);
 }
 
 static void test_json_roundtrip(void)
@@ -467,6 +528,11 @@ static const char *const reader_corpus[] = {
     "\"\xc3\"", "\"\x80\"", "{\"k\\u0000\": 1}", "{\"\\u00e9\": {\"\\n\": [\"\\u0041\"]}}",
     "01", "-01", "1.", ".5", "-", "-a", "1e", "1e+", "1E-0", "0e0", "-0e-0", "1.5e308", "1e309", "-1e309",
     "9223372036854775807", "9223372036854775808", "-9223372036854775808", "-9223372036854775809",
+    "18446744073709551616", "-18446744073709551616", "99999999999999999999", "100000000000000000000",
+    "{\"x\": 9223372036854775808, \"y\": [-9223372036854775809, 1000000000000000000000000000000]}",
+    "123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890",
+    "9223372036854775808.0", "9223372036854775808e0", "[9223372036854775808x]", "{9223372036854775808: 1}",
+    "[NaN, 9223372036854775808, -Infinity, -9223372036854775809 oops]",
     "123456789012345678901234567890123456789012345678901234567890.5e-3",
     "12345678901234567890123456789012345678901234567890123456789012345678901234567890.0",
     "tru", "nul", "falsey", "NaNa", "Infinit", "-Infinityy", "[1,]", "{\"a\":1,}", "{,}", "[,1]",
@@ -613,6 +679,7 @@ int main(void)
 {
     test_floats();
     test_markers();
+    test_big_integers();
     test_json_roundtrip();
     test_nul_in_string();
     test_escape_positions();

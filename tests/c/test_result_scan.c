@@ -87,6 +87,26 @@ static void test_numbers(void)
     CHECK_STR(pystr(5), "12345678901234567890");
 }
 
+/* Integers of any length (Python's json writes 10**70 as its digits): the
+ * number is the nearest double, the text stays exact. */
+static void test_long_integers(void)
+{
+    const char *text = "{\"big\": 9223372036854775808, \"neg\": -9223372036854775809, \"huge\": "
+                       "-10000000000000000000000000000000000000000000000000000000000000000000000}";
+    CHECK_INT(scan_text(text, NULL), 0);
+    CHECK_INT(scan.n, 3);
+    CHECK(scan.fields[0].is_int && scan.fields[0].num == 9223372036854775808.0);
+    CHECK(scan.fields[1].is_int && scan.fields[1].num == -9223372036854775808.0);
+    CHECK(scan.fields[2].is_int && scan.fields[2].num == -1e70);
+    CHECK_STR(pystr(0), "9223372036854775808");
+    CHECK_STR(pystr(2), "-10000000000000000000000000000000000000000000000000000000000000000000000");
+    /* a long token that is not an integer is still refused */
+    tc_error err;
+    tc_error_init(&err);
+    const char *bad = "{\"x\": 1000000000000000000000000000000000000000000000000000000000000000000x}";
+    CHECK_INT(tc_scan_result(&scan, bad, strlen(bad), NULL, &err), -1);
+}
+
 static void test_strings_and_truthiness(void)
 {
     CHECK_INT(scan_text("{\"k\\\"ey\": \"a\\\"b\\\\c\\u00e9\\ud83d\\ude00\\n\", \"s\": \"\", "
@@ -130,6 +150,7 @@ int main(void)
     tc_scan_init(&scan);
     test_flatten_and_spans();
     test_numbers();
+    test_long_integers();
     test_strings_and_truthiness();
     test_malformed();
     tc_scan_free(&scan);
