@@ -503,10 +503,15 @@ class TBXLoggerCallback(_PerTrialLoggerCallback):
 
 
 def __getattr__(name):
-    # Lives with the callback machinery it belongs to (tunec/_callbacks.py).
+    # Names that live elsewhere, imported on use: LegacyLoggerCallback with
+    # the callback machinery (tunec/_callbacks.py); Ray 0.8's MLflow Logger
+    # with the MLflow integration (mlflow is optional).
     if name == "LegacyLoggerCallback":
         from tunec._callbacks import LegacyLoggerCallback
         return LegacyLoggerCallback
+    if name == "MLFLowLogger":
+        from tunec.integration.mlflow import MLFLowLogger
+        return MLFLowLogger
     raise AttributeError("module 'tunec.logger' has no attribute {!r}".format(name))
 
 
@@ -535,12 +540,3 @@ def pretty_print(result):
     except TypeError:  # a key json rejects, e.g. a tuple
         cleaned = json.dumps(_str_keys(out), cls=_SafeFallbackEncoder)
     return safe_dump(json.loads(cleaned))
-
-
-def __getattr__(name):
-    # Ray 0.8 kept its MLflow Logger here; it lives with the MLflow
-    # integration (imported on use: mlflow is optional).
-    if name == "MLFLowLogger":
-        from tunec.integration.mlflow import MLFLowLogger
-        return MLFLowLogger
-    raise AttributeError("module {!r} has no attribute {!r}".format(__name__, name))
