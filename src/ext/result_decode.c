@@ -163,6 +163,16 @@ static PyObject *string_value(parse *ps, slot *sl)
     return str;
 }
 
+/* After an object member or array element: 1 when a ',' follows (another
+ * comes), 0 when the closing bracket does (consumed), -1 otherwise. */
+static int after_member(parse *ps, char close)
+{
+    skip_ws(ps);
+    if (ps->p < ps->end && (*ps->p == ',' || *ps->p == close))
+        return *ps->p++ == ',';
+    return -1;
+}
+
 static PyObject *object(parse *ps)
 {
     PyObject *dict = PyDict_New();
@@ -214,16 +224,11 @@ static PyObject *object(parse *ps)
         Py_DECREF(v);
         if (rc < 0)
             goto fail;
-        skip_ws(ps);
-        if (ps->p < ps->end && *ps->p == ',') {
-            ps->p++;
-            continue;
-        }
-        if (ps->p < ps->end && *ps->p == '}') {
-            ps->p++;
+        int more = after_member(ps, '}');
+        if (more < 0)
+            goto fail;
+        if (!more)
             return dict;
-        }
-        goto fail;
     }
 fail:
     Py_DECREF(dict);
@@ -249,16 +254,11 @@ static PyObject *array(parse *ps)
         Py_DECREF(v);
         if (rc < 0)
             goto fail;
-        skip_ws(ps);
-        if (ps->p < ps->end && *ps->p == ',') {
-            ps->p++;
-            continue;
-        }
-        if (ps->p < ps->end && *ps->p == ']') {
-            ps->p++;
+        int more = after_member(ps, ']');
+        if (more < 0)
+            goto fail;
+        if (!more)
             return list;
-        }
-        goto fail;
     }
 fail:
     Py_DECREF(list);
