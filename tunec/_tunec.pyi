@@ -1,6 +1,7 @@
 """Type stubs of the tunec._tunec extension (src/ext)."""
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
+# Wire codes (src/engine/wire.h, exported by src/ext/wire_ext.c).
 MSG_HELLO: int
 MSG_RESULT: int
 MSG_DONE: int
@@ -14,6 +15,37 @@ MSG_START: int
 MSG_STOP: int
 MSG_EXIT: int
 MSG_CONTINUE: int
+FLAG_STOP_SAVE: int
+FLAG_CONTINUE_SAVE: int
+FLAG_RESULT_ANSWER: int
+STATUS_PENDING: int
+STATUS_RUNNING: int
+STATUS_PAUSED: int
+STATUS_TERMINATED: int
+STATUS_ERROR: int
+DECISION_CONTINUE: int
+DECISION_STOP: int
+DECISION_PAUSE: int
+DECISION_RESTART: int
+DECISION_SAVE: int
+EVENT_ADD: int
+EVENT_RESULT: int
+EVENT_COMPLETE: int
+EVENT_ERROR: int
+EVENT_REMOVE: int
+EVENT_PAUSE: int
+EVENT_UNPAUSE: int
+SCHED_CONTINUE: int
+SCHED_PAUSE: int
+SCHED_STOP: int
+SCHED_NOOP: int
+SCHED_ACT_STOP: int
+SCHED_ACT_UNPAUSE: int
+LOCAL_GO_ON: int
+LOCAL_STOP: int
+LOCAL_STOP_SAVE: int
+LOCAL_GO_ON_SAVE: int
+WIRE_CODES: Dict[str, int]
 
 def dumps(obj: Any) -> bytes: ...
 def loads(data: Union[bytes, str]) -> Any: ...

@@ -32,22 +32,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "tunec.h"
+#include "wire.h"
 
-enum {
-    TC_MSG_HELLO = 1,
-    TC_MSG_RESULT = 2,
-    TC_MSG_DONE = 3,
-    TC_MSG_ERROR = 4,
-    TC_MSG_READY = 5,
-    TC_MSG_CHECKPOINT = 6,
-    TC_MSG_HEARTBEAT = 7,
-    TC_MSG_TRAINABLE = 16,
-    TC_MSG_OBJECTS = 17,
-    TC_MSG_START = 18,
-    TC_MSG_STOP = 19,
-    TC_MSG_EXIT = 20,
-    TC_MSG_CONTINUE = 21
-};
+/* Frame types TC_MSG_* and flags TC_FLAG_* are in wire.h. */
 
 #define TC_FRAME_HEADER 12u
 #define TC_FRAME_MAX (256u * 1024u * 1024u)   /* refuse absurd lengths */
@@ -55,7 +42,7 @@ enum {
 typedef struct tc_frame {
     uint32_t len;      /* payload bytes */
     uint16_t type;     /* TC_MSG_* */
-    uint16_t flags;    /* reserved, 0 */
+    uint16_t flags;    /* TC_FLAG_* of its type, else 0 */
     int32_t trial;     /* trial index the frame is about, -1 for none */
     const char *payload;   /* borrowed: points into the parsed buffer */
 } tc_frame;

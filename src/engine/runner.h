@@ -23,14 +23,7 @@
 #define TUNEC_RUNNER_H
 
 #include "tunec.h"
-
-typedef enum {
-    TC_PENDING = 0,
-    TC_RUNNING,
-    TC_PAUSED,
-    TC_TERMINATED,
-    TC_ERROR
-} tc_status;
+#include "wire.h"    /* tc_status, tc_decision, TC_EV_* */
 
 extern const char *const tc_status_names[5];
 
@@ -44,11 +37,7 @@ extern const char *const tc_status_names[5];
  *                checkpoint the runner has put in place (a PBT clone);
  *   TC_SAVE      continue after saving a checkpoint (CONTINUE flag 1; a
  *                function trainable keeps its own checkpoints). */
-typedef enum { TC_CONTINUE = 0, TC_STOP = 1, TC_PAUSE = 2, TC_RESTART = 3, TC_SAVE = 4 } tc_decision;
-
-/* Scheduler events, as the host-driven scheduler sees them. */
-enum { TC_EV_ADD = 0, TC_EV_RESULT, TC_EV_COMPLETE, TC_EV_ERROR, TC_EV_REMOVE,
-       TC_EV_PAUSE, TC_EV_UNPAUSE };
+/* (tc_decision and the scheduler events TC_EV_* are in wire.h.) */
 
 /* Host services. Sinks are opaque to the engine. */
 typedef struct tc_sink tc_sink;

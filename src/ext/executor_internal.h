@@ -139,7 +139,7 @@ int tcx_live_workers(RunObject *self);
 void tcx_worker_send(worker *w, uint16_t type, int32_t trial, const void *data, size_t len);
 /* Closes a dead worker's resources (the slot stays, marked DEAD). */
 void tcx_worker_bury(worker *w);
-/* Asks the worker to end its trial; flags & 1: save a checkpoint first. */
+/* Asks the worker to end its trial; TC_FLAG_STOP_SAVE: save a checkpoint first. */
 void tcx_request_stop_flags(worker *w, uint16_t flags);
 void tcx_request_stop(worker *w);
 /* One frame from worker w (or the in-process worker of local mode). */

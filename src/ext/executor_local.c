@@ -516,7 +516,7 @@ static PyObject *Run_interrupt(RunObject *self, PyObject *unused)
 {
     tc_runner_interrupt(self->runner);
     for (int i = 0; i < self->nworkers; i++)
-        tcx_request_stop_flags(&self->workers[i], 1);
+        tcx_request_stop_flags(&self->workers[i], TC_FLAG_STOP_SAVE);
     Py_RETURN_NONE;
 }
 
@@ -575,9 +575,9 @@ static PyObject *Run_local_start(RunObject *self, PyObject *unused)
 
 PyDoc_STRVAR(local_frame_doc,
 "local_frame(type, trial, payload) -> int\n\n"
-"Local mode: one frame from the in-process trial. Returns 0 to go on, 1 to\n"
-"stop, 2 to stop after saving a checkpoint (a pause), 3 to go on after\n"
-"saving one (PBT).");
+"Local mode: one frame from the in-process trial. Returns LOCAL_GO_ON,\n"
+"LOCAL_STOP, LOCAL_STOP_SAVE (stop after saving a checkpoint: a pause) or\n"
+"LOCAL_GO_ON_SAVE (go on after saving one: PBT).");
 
 static PyObject *Run_local_frame(RunObject *self, PyObject *args)
 {
@@ -599,11 +599,12 @@ static PyObject *Run_local_frame(RunObject *self, PyObject *args)
     if (tcx_host_failed(&self->host_ctx, &err))
         return tcx_raise(self->module, &err);
     tc_trial *t = tc_runner_trial(self->runner, trial);
-    int code = 0;
+    int code = TC_LOCAL_GO_ON;
     if (type == TC_MSG_RESULT)
-        code = self->last_decision == TC_PAUSE ? 2 : self->last_decision == TC_SAVE ? 3 : 0;
-    if (code == 0 && (self->local.state != W_BUSY || !t || t->status != TC_RUNNING))
-        code = 1;
+        code = self->last_decision == TC_PAUSE ? TC_LOCAL_STOP_SAVE
+             : self->last_decision == TC_SAVE ? TC_LOCAL_GO_ON_SAVE : TC_LOCAL_GO_ON;
+    if (code == TC_LOCAL_GO_ON && (self->local.state != W_BUSY || !t || t->status != TC_RUNNING))
+        code = TC_LOCAL_STOP;
     return PyLong_FromLong(code);
 }
 

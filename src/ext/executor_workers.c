@@ -249,7 +249,7 @@ int tcx_handle_frame(RunObject *self, worker *w, const tc_frame *f, tc_error *er
         return 0;
     }
     case TC_MSG_RESULT: {
-        int wants_answer = f->flags & 2;   /* a class trainable waits for it */
+        int wants_answer = f->flags & TC_FLAG_RESULT_ANSWER;   /* a class trainable waits for it */
         if (mine && t->status != TC_RUNNING)
             tc_runner_on_late_result(self->runner, t);   /* ran ahead of a stop or pause */
         if (!mine || t->status != TC_RUNNING) {
@@ -266,7 +266,7 @@ int tcx_handle_frame(RunObject *self, worker *w, const tc_frame *f, tc_error *er
         if (d == TC_STOP || d == TC_PAUSE || d == TC_RESTART) {
             /* PAUSE: save a checkpoint first (STOP flag 1); the trial
              * restarts from it once this worker is free (READY). */
-            uint16_t flags = d == TC_PAUSE ? 1 : 0;
+            uint16_t flags = d == TC_PAUSE ? TC_FLAG_STOP_SAVE : 0;
             int was_busy = w->state == W_BUSY;
             tcx_request_stop_flags(w, flags);
             if (wants_answer && !was_busy)
@@ -277,7 +277,7 @@ int tcx_handle_frame(RunObject *self, worker *w, const tc_frame *f, tc_error *er
                 w->finishing = 1;
         } else if (wants_answer) {
             /* TC_SAVE: a checkpoint now, then go on (PBT's upper quantile). */
-            tc_frame_append_flags(&w->out, TC_MSG_CONTINUE, d == TC_SAVE ? 1 : 0, f->trial,
+            tc_frame_append_flags(&w->out, TC_MSG_CONTINUE, d == TC_SAVE ? TC_FLAG_CONTINUE_SAVE : 0, f->trial,
                                   NULL, 0);
         }
         return 0;

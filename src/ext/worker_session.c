@@ -132,7 +132,7 @@ static void scan_control(SessionObject *self)
     while ((used = tc_frame_parse(self->in.data + off, self->in.len - off, &f)) > 0) {
         if (f.type == TC_MSG_STOP && f.trial == self->trial) {
             self->stop_requested = 1;
-            if (f.flags & 1)
+            if (f.flags & TC_FLAG_STOP_SAVE)
                 self->checkpoint_requested = 1;
         }
         else if (f.type == TC_MSG_EXIT)
@@ -177,15 +177,15 @@ static int send_frame(SessionObject *self, int type, long trial, const char *pay
                                               (Py_ssize_t)len);
         if (!ret)
             return -1;
-        /* 0 go on, 1 stop, 2 stop after a checkpoint, 3 go on after one
-         * (Run.local_frame); any other truthy value stops. */
+        /* TC_LOCAL_* (Run.local_frame); any other truthy value stops. */
         long code = PyLong_Check(ret) ? PyLong_AsLong(ret) : PyObject_IsTrue(ret);
         Py_DECREF(ret);
         if (code == -1 && PyErr_Occurred())
             return -1;
         if (type == TC_MSG_RESULT)
-            self->checkpoint_requested = code == 2 || code == 3;
-        if (code != 0 && code != 3)
+            self->checkpoint_requested = code == TC_LOCAL_STOP_SAVE ||
+                                         code == TC_LOCAL_GO_ON_SAVE;
+        if (code != TC_LOCAL_GO_ON && code != TC_LOCAL_GO_ON_SAVE)
             self->stop_requested = 1;
         return 0;
     }
@@ -415,7 +415,7 @@ static PyObject *report_impl(SessionObject *self, PyObject *result, PyObject *ho
                      Py_TYPE(result)->tp_name);
         return NULL;
     }
-    if (encode_result(self, result, sync ? 2 : 0) < 0)
+    if (encode_result(self, result, sync ? TC_FLAG_RESULT_ANSWER : 0) < 0)
         return NULL;
     if (hook) {
         PyObject *filled = decode_filled(self);
@@ -477,7 +477,7 @@ static int wait_decision(SessionObject *self)
                                       self->in.len - off, &f)) > 0) {
             if (f.trial == self->trial && f.type == TC_MSG_CONTINUE) {
                 /* flag 1: save a checkpoint before the next step (PBT) */
-                if (f.flags & 1)
+                if (f.flags & TC_FLAG_CONTINUE_SAVE)
                     self->checkpoint_requested = 1;
                 /* consume it: CONTINUE frames are not needed afterwards */
                 memmove(self->in.data + off, self->in.data + off + used,
@@ -900,8 +900,8 @@ static PyMethodDef worker_functions[] = {
     {NULL, NULL, 0, NULL},
 };
 
-/* The message-type constants are exported so _worker.py and the local
- * executor speak the same numbers as proto.h. */
+/* (The message-type constants are exported with the other wire codes by
+ * wire_ext.c.) */
 int tcx_worker_exec(PyObject *m)
 {
     PyObject *type = PyType_FromModuleAndSpec(m, &Session_spec, NULL);
@@ -917,16 +917,5 @@ int tcx_worker_exec(PyObject *m)
         Py_DECREF(type);
         return -1;
     }
-    struct { const char *name; int value; } consts[] = {
-        {"MSG_HELLO", TC_MSG_HELLO}, {"MSG_RESULT", TC_MSG_RESULT}, {"MSG_DONE", TC_MSG_DONE},
-        {"MSG_ERROR", TC_MSG_ERROR}, {"MSG_READY", TC_MSG_READY},
-        {"MSG_CHECKPOINT", TC_MSG_CHECKPOINT}, {"MSG_HEARTBEAT", TC_MSG_HEARTBEAT},
-        {"MSG_TRAINABLE", TC_MSG_TRAINABLE}, {"MSG_OBJECTS", TC_MSG_OBJECTS},
-        {"MSG_START", TC_MSG_START}, {"MSG_STOP", TC_MSG_STOP}, {"MSG_EXIT", TC_MSG_EXIT},
-        {"MSG_CONTINUE", TC_MSG_CONTINUE},
-    };
-    for (size_t i = 0; i < sizeof consts / sizeof consts[0]; i++)
-        if (PyModule_AddIntConstant(m, consts[i].name, consts[i].value) < 0)
-            return -1;
     return 0;
 }
