@@ -74,15 +74,13 @@ typedef struct tc_host {
     /* Appends one line to the experiment's journal, durably against a killed
      * driver (written through, not buffered). NULL: no journal. */
     int (*journal)(void *ctx, const char *line, size_t len, tc_error *err);
-    /* A trial restarts (retry or resume): keep only the result rows with
-     * training_iteration <= max_iteration (none if < 0), and at most the
-     * first max_rows of them (max_rows < 0: no such limit), in result.json
-     * and progress.csv, hand each kept result.json line to keep(), and
-     * return progress.csv's header line in *csv_header (malloc'd, NULL if
-     * none). */
-    int (*cut_results)(void *ctx, const char *logdir, long max_iteration, long max_rows,
-                       int (*keep)(void *kctx, const char *line, size_t len), void *kctx,
-                       char **csv_header, tc_error *err);
+    /* Optional: the whole text of path, in memory from tc_malloc that the
+     * engine frees, its bytes in *len; NULL with err untouched when there
+     * is no such file, NULL + err when it cannot be read. The runner reads
+     * a restarting trial's result files back through it and cuts them
+     * (result_cut.h) with write_atomic. NULL: result files are never read
+     * back (nor cut). */
+    char *(*read_file)(void *ctx, const char *path, size_t *len, tc_error *err);
     /* Replaces dst by a copy of src (a file or a directory tree). Returns
      * 1 when copied, 0 when src does not exist, -1 + err. (PBT clones.) */
     int (*copy_path)(void *ctx, const char *src, const char *dst, tc_error *err);

@@ -184,70 +184,12 @@ static long h_sched_choose(void *ctx, tc_error *err)
     return h->choose_ret;
 }
 
-/* The bytes of text's first n lines. */
-static size_t line_prefix(const char *text, size_t n)
-{
-    const char *p = text;
-    for (size_t i = 0; p && *p && i < n; i++) {
-        const char *nl = strchr(p, '\n');
-        p = nl ? nl + 1 : p + strlen(p);
-    }
-    return text ? (size_t)(p - text) : 0;
-}
-
-/* cut_results as the Python host does it (host.c): result.json keeps its
- * rows up to the first one past max_iteration or max_rows; progress.csv
- * keeps its header and as many rows. */
-static int h_cut_results(void *ctx, const char *logdir, long max_iteration, long max_rows,
-                         int (*keep)(void *, const char *, size_t), void *kctx,
-                         char **csv_header, tc_error *err)
-{
-    mem_host *h = ctx;
-    char path[1100];
-    *csv_header = NULL;
-    snprintf(path, sizeof path, "%s/result.json", logdir);
-    int f = mem_find_file(&h->fs, path);
-    size_t kept = 0;
-    if (f >= 0 && h->fs.files[f].data.data) {
-        tc_buf *data = &h->fs.files[f].data;
-        const char *p = data->data, *end = data->data + data->len;
-        while (p < end && max_iteration >= 0 && (max_rows < 0 || (long)kept < max_rows)) {
-            const char *nl = memchr(p, '\n', (size_t)(end - p));
-            if (!nl)
-                break;
-            json_t *row = tc_json_loads(p, (size_t)(nl - p), NULL);
-            long it = (long)json_integer_value(json_object_get(row, "training_iteration"));
-            json_decref(row);
-            if (it > max_iteration)
-                break;
-            if (keep(kctx, p, (size_t)(nl - p)) < 0)
-                return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
-            kept++;
-            p = nl + 1;
-        }
-        data->len = (size_t)(p - data->data);
-        data->data[data->len] = '\0';   /* tc_buf keeps its text terminated */
-    }
-    snprintf(path, sizeof path, "%s/progress.csv", logdir);
-    f = mem_find_file(&h->fs, path);
-    if (f >= 0 && h->fs.files[f].data.data) {
-        tc_buf *data = &h->fs.files[f].data;
-        if (kept) {
-            size_t hl = strcspn(data->data, "\r\n");
-            *csv_header = strndup(data->data, hl);
-        }
-        data->len = kept ? line_prefix(data->data, kept + 1) : 0;
-        data->data[data->len] = '\0';
-    }
-    return 0;
-}
-
 static tc_host make_host(mem_host *h)
 {
     tc_host host = mem_fs_host(h);
     host.remove_tree = h_remove_tree;
     host.copy_path = h_copy_path;
-    host.cut_results = h_cut_results;
+    host.read_file = mem_read_file;   /* restarts cut the files (result_cut.c) */
     host.journal = h_journal;
     host.sched_event = h_sched_event;
     host.sched_choose = h_sched_choose;
