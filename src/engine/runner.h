@@ -173,6 +173,9 @@ typedef struct tc_runner_opts {
 
 typedef struct tc_trial tc_trial;
 typedef struct tc_runner tc_runner;
+/* An attempt: one start of one trial, named by the runner (runner_attempt.c).
+ * > 0, increasing within a run; frames of an attempt carry it. */
+typedef int32_t tc_token;
 
 struct tc_trial {
     long index;                   /* position in the trial table */
@@ -213,8 +216,11 @@ struct tc_trial {
     int ngpu_ids;
     double start_time;            /* first start, epoch s; 0 before */
     double last_update_time;
-    long pid;                     /* of the worker running it, 0 if none */
-    char *hostname;               /* where it runs (owned), NULL before its first start */
+    tc_token token;               /* its current (or last) attempt, 0 before its first start */
+    int attempts;                 /* starts this session */
+    long pid;                     /* the process of its current attempt, as the executor
+                                     reported it (tc_runner_on_started); 0 until then */
+    char *hostname;               /* where it runs (owned), as reported; NULL before */
     long n_results;               /* result rows in its files */
     long run_rows_base;           /* n_results when the current run started: a checkpoint
                                      after the run's k-th report follows row base + k */
@@ -290,9 +296,20 @@ tc_trial *tc_runner_choose(tc_runner *r, tc_error *err);
  * with the total capacity; err says which (spec §1.3). */
 int tc_runner_blocked(tc_runner *r, tc_error *err);
 
-/* PENDING -> RUNNING: takes resources and GPU ids, creates the logdir and
- * params.json on the first start, opens the result sinks. */
-int tc_runner_start(tc_runner *r, tc_trial *t, long pid, const char *hostname, tc_error *err);
+/* PENDING -> RUNNING: issues the trial's next attempt token (t->token),
+ * takes resources and GPU ids, creates the logdir and params.json on the
+ * first start, opens the result sinks. The executor starts the attempt and
+ * reports where it runs with tc_runner_on_started. */
+int tc_runner_start(tc_runner *r, tc_trial *t, tc_error *err);
+/* The trial whose current (or last) attempt is token; NULL for a stale or
+ * unknown token (an attempt killed and replaced): its frames are ignored.
+ * Borrowed. */
+tc_trial *tc_runner_attempt(const tc_runner *r, tc_token token);
+/* Event: attempt token runs in process pid (> 0; else unchanged) on
+ * hostname (NULL: unchanged), as the state file's location shows. A stale
+ * token is ignored. 0, or -1 + err (out of memory). */
+int tc_runner_on_started(tc_runner *r, tc_token token, long pid, const char *hostname,
+                         tc_error *err);
 
 /* A RESULT payload (JSON text from the worker). Fills *decision. A failure
  * of a stop rule becomes a trial error (decision TC_STOP, status ERROR or a

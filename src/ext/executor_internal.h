@@ -17,14 +17,15 @@ typedef struct worker {
     pid_t pid;
     int fd;
     int state;
-    long trial;              /* trial index being run, -1 if none */
+    tc_token token;          /* the attempt it runs or last ran (its trial:
+                                tc_runner_attempt), 0 if none */
     char gpu_key[256];       /* CUDA_VISIBLE_DEVICES it was started with */
     unsigned char *trainables_sent; /* bit per trainable id: sent to it already */
     double stop_sent_at;     /* when it entered STOPPING */
     int finishing;           /* its trial ended (DONE/ERROR seen): READY is imminent,
                                 so the next START may be queued behind it */
-    int starts_pending;      /* STARTs sent whose READY has not come back; a retried
-                                trial keeps its index, so READY(trial) alone is ambiguous */
+    int starts_pending;      /* STARTs sent whose READY has not come back: a READY for
+                                an earlier attempt means a queued START follows */
     tc_buf in, out;          /* unparsed input, unsent output */
     char hostname[256];
     double last_seen;        /* when it last sent anything (heartbeats included) */

@@ -129,7 +129,7 @@ int tcx_spawn_worker(RunObject *self, const char *gpu_key, tc_error *err)
     w->pid = pid;
     w->fd = sv[0];
     w->state = W_STARTING;
-    w->trial = -1;
+    w->token = 0;
     w->last_seen = tcx_now();
     snprintf(w->gpu_key, sizeof w->gpu_key, "%s", gpu_key);
     tc_buf_init(&w->in);
@@ -200,7 +200,7 @@ void tcx_request_stop_flags(worker *w, uint16_t flags)
 {
     if (w->state == W_BUSY) {
         if (w->state != W_DEAD)
-            tc_frame_append_flags(&w->out, TC_MSG_STOP, flags, (int32_t)w->trial, NULL, 0);
+            tc_frame_append_flags(&w->out, TC_MSG_STOP, flags, w->token, NULL, 0);
         w->state = W_STOPPING;
         w->stop_sent_at = tcx_now();
     }
@@ -208,10 +208,12 @@ void tcx_request_stop_flags(worker *w, uint16_t flags)
 
 int tcx_handle_frame(RunObject *self, worker *w, const tc_frame *f, tc_error *err)
 {
-    tc_trial *t = f->trial >= 0 ? tc_runner_trial(self->runner, f->trial) : NULL;
-    /* A retried trial may run on another worker while this one still
-     * reports on its old run: only the trial's current worker counts. */
-    int mine = t && w->trial == f->trial && t->pid == w->pid;
+    /* The trial whose current attempt the frame is about: NULL for a stale
+     * attempt (killed and replaced, e.g. retried on another worker while
+     * this one still reports on its old run). mine: it is also the attempt
+     * this worker runs now (not one it finished before a queued START). */
+    tc_trial *t = tc_runner_attempt(self->runner, f->token);
+    int mine = t && w->token == f->token;
     w->last_seen = tcx_now();
     switch (f->type) {
     case TC_MSG_HEARTBEAT:
@@ -219,7 +221,7 @@ int tcx_handle_frame(RunObject *self, worker *w, const tc_frame *f, tc_error *er
     case TC_MSG_CHECKPOINT: {
         /* Registered even after the trial stopped: checkpoint_at_end and
          * Ctrl-C checkpoints arrive after the STOP. */
-        if (!t || t->pid != w->pid)
+        if (!t)
             return 0;
         json_t *c = tc_json_loads(f->payload, f->len, NULL);
         const char *dir = c ? json_string_value(json_object_get(c, "dir")) : NULL;
@@ -238,14 +240,12 @@ int tcx_handle_frame(RunObject *self, worker *w, const tc_frame *f, tc_error *er
         json_t *hello = tc_json_loads(f->payload, f->len, NULL);
         const char *host = hello ? json_string_value(json_object_get(hello, "hostname")) : NULL;
         snprintf(w->hostname, sizeof w->hostname, "%s", host ? host : "");
-        if (w->trial >= 0) {
-            tc_trial *cur = tc_runner_trial(self->runner, w->trial);
-            if (cur)
-                (void)tc_trial_set_hostname(cur, w->hostname);   /* as in executor_local.c */
-        }
         json_decref(hello);
+        if (w->token > 0 && tc_runner_on_started(self->runner, w->token, (long)w->pid,
+                                                 w->hostname, err) < 0)
+            return -1;
         if (w->state == W_STARTING)
-            w->state = w->trial >= 0 ? W_BUSY : W_IDLE;
+            w->state = w->token > 0 ? W_BUSY : W_IDLE;
         return 0;
     }
     case TC_MSG_RESULT: {
@@ -254,7 +254,7 @@ int tcx_handle_frame(RunObject *self, worker *w, const tc_frame *f, tc_error *er
             tc_runner_on_late_result(self->runner, t);   /* ran ahead of a stop or pause */
         if (!mine || t->status != TC_RUNNING) {
             if (wants_answer)
-                tc_frame_append(&w->out, TC_MSG_STOP, f->trial, NULL, 0);
+                tc_frame_append(&w->out, TC_MSG_STOP, f->token, NULL, 0);
             return 0;
         }
         tc_decision d;
@@ -270,14 +270,14 @@ int tcx_handle_frame(RunObject *self, worker *w, const tc_frame *f, tc_error *er
             int was_busy = w->state == W_BUSY;
             tcx_request_stop_flags(w, flags);
             if (wants_answer && !was_busy)
-                tc_frame_append_flags(&w->out, TC_MSG_STOP, flags, f->trial, NULL, 0);
+                tc_frame_append_flags(&w->out, TC_MSG_STOP, flags, f->token, NULL, 0);
             /* A class trainable waits for this answer: it stops right away,
              * so its worker can take the next trial (no new process). */
             if (wants_answer)
                 w->finishing = 1;
         } else if (wants_answer) {
             /* TC_SAVE: a checkpoint now, then go on (PBT's upper quantile). */
-            tc_frame_append_flags(&w->out, TC_MSG_CONTINUE, d == TC_SAVE ? TC_FLAG_CONTINUE_SAVE : 0, f->trial,
+            tc_frame_append_flags(&w->out, TC_MSG_CONTINUE, d == TC_SAVE ? TC_FLAG_CONTINUE_SAVE : 0, f->token,
                                   NULL, 0);
         }
         return 0;
@@ -285,7 +285,7 @@ int tcx_handle_frame(RunObject *self, worker *w, const tc_frame *f, tc_error *er
     case TC_MSG_DONE:
         if (mine && tc_runner_on_complete(self->runner, t, err) < 0)
             return -1;
-        if (t && w->trial == f->trial && t->pid == w->pid && t->saving &&
+        if (mine && t->saving &&
             tc_runner_on_released(self->runner, t, 1, err) < 0)   /* returned while paused */
             return -1;
         if (mine && (w->state == W_BUSY || w->state == W_STOPPING)) {
@@ -310,7 +310,7 @@ int tcx_handle_frame(RunObject *self, worker *w, const tc_frame *f, tc_error *er
     case TC_MSG_READY:
         /* A paused trial's worker is done with it (its checkpoint came
          * first); the worker may already hold the START of another trial. */
-        if (t && t->pid == w->pid && tc_runner_on_released(self->runner, t, 0, err) < 0)
+        if (t && tc_runner_on_released(self->runner, t, 0, err) < 0)
             return -1;
         if (w->starts_pending > 0)
             w->starts_pending--;
@@ -322,7 +322,7 @@ int tcx_handle_frame(RunObject *self, worker *w, const tc_frame *f, tc_error *er
             tc_runner_on_stopped(self->runner, t, err);
         }
         w->state = W_IDLE;
-        w->trial = -1;
+        w->token = 0;
         w->finishing = 0;
         return 0;
     default:
@@ -358,11 +358,10 @@ static int drain_frames(RunObject *self, worker *w, tc_error *err)
 int tcx_worker_lost(RunObject *self, worker *w, tc_error *err)
 {
     char msg[256];
-    long trial = w->trial;
     death_message(w->pid, msg, sizeof msg);
     tcx_worker_bury(w);
-    tc_trial *t = trial >= 0 ? tc_runner_trial(self->runner, trial) : NULL;
-    if (t && t->pid == w->pid && tc_runner_on_released(self->runner, t, 0, err) < 0)
+    tc_trial *t = tc_runner_attempt(self->runner, w->token);   /* NULL: moved on */
+    if (t && tc_runner_on_released(self->runner, t, 0, err) < 0)
         return -1;
     if (t && t->status == TC_RUNNING)
         return tc_runner_on_error(self->runner, t, msg, err);
@@ -453,28 +452,25 @@ void tcx_reap_stuck(RunObject *self, tc_error *err)
         worker *w = &self->workers[i];
         /* A busy worker that sends nothing, not even the heartbeat its C
          * thread writes every second, is hung (stopped, deadlocked in C). */
-        if ((w->state == W_BUSY || w->state == W_STARTING) && w->trial >= 0 &&
+        if ((w->state == W_BUSY || w->state == W_STARTING) && w->token > 0 &&
             self->heartbeat_timeout_s > 0 && now - w->last_seen > self->heartbeat_timeout_s) {
             kill(w->pid, SIGKILL);
-            tc_trial *t = tc_runner_trial(self->runner, w->trial);
+            tc_trial *t = tc_runner_attempt(self->runner, w->token);
             char msg[200];
             snprintf(msg, sizeof msg, "Worker process %ld stopped answering (nothing for %.0f s); "
                      "killed", (long)w->pid, now - w->last_seen);
             waitpid(w->pid, NULL, 0);
-            long trial = w->trial;
             tcx_worker_bury(w);
-            if (t && t->status == TC_RUNNING && trial == t->index)
+            if (t && t->status == TC_RUNNING)
                 tc_runner_on_error(self->runner, t, msg, err);
             continue;
         }
         if (w->state == W_STOPPING && now - w->stop_sent_at > self->stop_grace_s) {
             kill(w->pid, SIGKILL);
             waitpid(w->pid, NULL, 0);
-            long trial = w->trial;
-            pid_t pid = w->pid;
             tcx_worker_bury(w);
-            tc_trial *t = trial >= 0 ? tc_runner_trial(self->runner, trial) : NULL;
-            if (t && t->pid == pid)
+            tc_trial *t = tc_runner_attempt(self->runner, w->token);   /* NULL: moved on */
+            if (t)
                 tc_runner_on_released(self->runner, t, 0, err);
             if (t && t->status == TC_RUNNING)
                 tc_runner_on_stopped(self->runner, t, NULL);
@@ -488,10 +484,10 @@ void tcx_stop_orphans(RunObject *self)
 {
     for (int i = 0; i < self->nworkers; i++) {
         worker *w = &self->workers[i];
-        if (w->state != W_BUSY || w->trial < 0)
+        if (w->state != W_BUSY || w->token <= 0)
             continue;
-        tc_trial *t = tc_runner_trial(self->runner, w->trial);
-        if (t && t->pid == w->pid && t->status != TC_RUNNING && !t->saving)
+        tc_trial *t = tc_runner_attempt(self->runner, w->token);
+        if (t && t->status != TC_RUNNING && !t->saving)
             tcx_request_stop(w);
     }
 }
@@ -502,12 +498,11 @@ void tcx_stop_running(RunObject *self)
     for (int i = 0; i < self->nworkers; i++) {
         worker *w = &self->workers[i];
         if (w->state == W_BUSY || w->state == W_STARTING) {
-            long trial = w->trial;
-            if (trial >= 0) {
+            if (w->token > 0) {
                 tcx_request_stop(w);
                 if (w->state == W_STARTING)
                     w->state = W_STOPPING, w->stop_sent_at = tcx_now();
-                tc_trial *t = tc_runner_trial(self->runner, trial);
+                tc_trial *t = tc_runner_attempt(self->runner, w->token);
                 if (t && t->status == TC_RUNNING)
                     tc_runner_on_stopped(self->runner, t, NULL);
             }

@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "tc_test.h"
+#include "start_attempt.h"
 #include "tunec.h"
 #include "runner.h"
 #include "mem_fs.h"
@@ -205,7 +206,7 @@ static int drive(host *h, tc_runner *r, int rounds, int *crashed)
     for (int round = 0; round < rounds && !tc_runner_is_finished(r); round++) {
         tc_trial *t;
         while ((t = tc_runner_choose(r, &err)) != NULL) {
-            TRY(tc_runner_start(r, t, 1234, "host", &err), "start");
+            TRY(start_attempt(r, t, 1234, "host", &err), "start");
             it[t->index] = t->restored_iteration > 0 ? t->restored_iteration : 0;
         }
         if (err.code)

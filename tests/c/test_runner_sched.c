@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "tc_test.h"
+#include "start_attempt.h"
 #include "tunec.h"
 #include "runner.h"
 #include "sched.h"
@@ -256,7 +257,7 @@ static tc_trial *start_next(tc_runner *r)
     tc_error_init(&err);
     tc_trial *t = tc_runner_choose(r, NULL);
     if (t)
-        CHECK_INT(tc_runner_start(r, t, 1234, "host", &err), 0);
+        CHECK_INT(start_attempt(r, t, 1234, "host", &err), 0);
     return t;
 }
 
@@ -497,7 +498,7 @@ static void test_fifo_paused_fallback(void)
     CHECK(line && json_is_false(json_object_get(line, "done")));
     json_decref(line);
     /* While it saves, a start of it is refused. */
-    CHECK_INT(tc_runner_start(r, t0, 1, "host", &err), -1);
+    CHECK_INT(start_attempt(r, t0, 1, "host", &err), -1);
     CHECK(strstr(err.text, "still stopping") != NULL);
     tc_error_clear(&err);
 
@@ -527,7 +528,7 @@ static void test_fifo_paused_fallback(void)
     CHECK_STR(rel, "checkpoint_1/checkpoint");
     CHECK(abs == NULL);
     CHECK_INT(it, 1);
-    CHECK_INT(tc_runner_start(r, t0, 1, "host", &err), 0);
+    CHECK_INT(start_attempt(r, t0, 1, "host", &err), 0);
     CHECK_INT(t0->status, TC_RUNNING);
     CHECK_INT(t0->restored_iteration, 1);
     CHECK_INT(count_lines(mem_file_text(&h->fs, t0->logdir, "result.json")), 1);
@@ -674,7 +675,7 @@ static void test_hyperband_halving(void)
             CHECK(tc_runner_choose(r, NULL) == p);
             tc_error err;
             tc_error_init(&err);
-            CHECK_INT(tc_runner_start(r, p, 77, "host", &err), 0);
+            CHECK_INT(start_attempt(r, p, 77, "host", &err), 0);
             CHECK_INT(p->restored_iteration, 1);
             CHECK_INT(count_lines(mem_file_text(&h->fs, p->logdir, "result.json")), 1);
             /* reaching the new milestone (2) finishes the bracket */
@@ -966,7 +967,7 @@ static void test_pbt_clone(void)
     CHECK_INT(it, 2);
     tc_error err;
     tc_error_init(&err);
-    CHECK_INT(tc_runner_start(r, t[3], 99, "host", &err), 0);
+    CHECK_INT(start_attempt(r, t[3], 99, "host", &err), 0);
     CHECK_INT(t[3]->restored_iteration, 2);
     CHECK_INT(t[3]->restart_first, 0);
     CHECK_INT(count_lines(mem_file_text(&h->fs, t[3]->logdir, "result.json")), 3);
@@ -1054,7 +1055,7 @@ static void test_pbt_paused_clone(void)
     CHECK_STR(mem_file_text(&h->fs, a->logdir, "checkpoint_2/checkpoint"), "state of 00000 at 2");
     tc_error err;
     tc_error_init(&err);
-    CHECK_INT(tc_runner_start(r, b, 5, "host", &err), 0);
+    CHECK_INT(start_attempt(r, b, 5, "host", &err), 0);
     CHECK_INT(b->restored_iteration, 2);
     /* b's first run had no checkpoint: its restart from scratch dropped its
      * row; the clone continues the files of its second run (1 row) */
@@ -1147,7 +1148,7 @@ static void test_pbt_replay(void)
     CHECK(tc_runner_choose(r, NULL) == t);
     tc_error err;
     tc_error_init(&err);
-    CHECK_INT(tc_runner_start(r, t, 5, "host", &err), 0);
+    CHECK_INT(start_attempt(r, t, 5, "host", &err), 0);
     CHECK_INT(t->restored_iteration, 2);
     CHECK_INT(report(r, t, 3, 1.0), TC_CONTINUE);          /* the policy is used up */
     json_t *line = last_line(mem_file_text(&h->fs, t->logdir, "result.json"));

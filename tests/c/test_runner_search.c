@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "tc_test.h"
+#include "start_attempt.h"
 #include "tunec.h"
 #include "runner.h"
 #include "mem_fs.h"
@@ -184,7 +185,7 @@ static void start_all(host *h)
     tc_error err;
     tc_error_init(&err);
     for (tc_trial *t; (t = tc_runner_choose(h->r, NULL));)
-        CHECK_INT(tc_runner_start(h->r, t, 1234, "host", &err), 0);
+        CHECK_INT(start_attempt(h->r, t, 1234, "host", &err), 0);
 }
 
 /* One search step, nothing started. */
