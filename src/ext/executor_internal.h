@@ -54,6 +54,7 @@ typedef struct {
     PyObject *trial_resources;/* fn(experiment, config) -> resources dict or None: each
                                 trial's own request (with_resources), or None */
     PyObject *module;        /* for errors (borrowed from the type's module) */
+    const struct tcx_launcher *launcher; /* how its workers start and end (below) */
     char **worker_argv;
     char **worker_env;
     char **gpu_names;        /* device id -> CUDA_VISIBLE_DEVICES name */
@@ -77,6 +78,29 @@ typedef struct {
                                 (executor_events.c) */
     tc_buf scratch;
 } RunObject;
+
+/* How the executor's worker processes are started and ended. The local
+ * process pool's launcher (executor_workers.c: forked by the zygote or
+ * spawned, signals, waitpid) is every Run's default; a remote launcher (a
+ * worker whose socket is a socketpair relayed elsewhere, e.g. to a Ray
+ * actor, and which is ended through a callback rather than a pid) fills
+ * the same table. Frames, attempts, the poll loop and the handling of
+ * dead, hung and stubborn workers are the same for every launcher. A
+ * worker's `pid` is whatever id start() gave it. */
+typedef struct tcx_launcher {
+    /* Starts a worker whose end of the socket is child_fd (the caller
+     * closes its copy afterwards) with CUDA_VISIBLE_DEVICES=gpu_key; *id
+     * names it. 0, or -1 + err. */
+    int (*start)(RunObject *self, int child_fd, const char *gpu_key, long *id, tc_error *err);
+    /* Ends w (hard: at once; else asks it to, SIGTERM) and waits until it
+     * is gone. */
+    void (*kill)(RunObject *self, worker *w, int hard);
+    /* w's socket closed: waits for its end and says how it ended in why. */
+    void (*reap)(RunObject *self, worker *w, char *why, size_t n);
+    /* 1 when w has ended (without waiting), else 0. */
+    int (*ended)(RunObject *self, worker *w);
+} tcx_launcher;
+extern const tcx_launcher tcx_local_launcher;   /* executor_workers.c */
 
 /* Runs a Python callback from inside the GIL-released loop. */
 #define WITH_GIL_BEGIN(self) do { if ((self)->saved) { PyEval_RestoreThread((self)->saved); (self)->saved = NULL; } } while (0)

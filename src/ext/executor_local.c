@@ -240,8 +240,7 @@ static int start_trials(RunObject *self, tc_error *err)
                     worker *w = &self->workers[i];
                     if (w->state == W_IDLE) {
                         tcx_worker_send(w, TC_MSG_EXIT, -1, NULL, 0);
-                        kill(w->pid, SIGTERM);
-                        waitpid(w->pid, NULL, 0);
+                        self->launcher->kill(self, w, 0);
                         tcx_worker_bury(w);
                         break;
                     }
@@ -882,6 +881,7 @@ static PyObject *Run_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     self->local.fd = -1;
     self->local.token = 0;
     self->local.state = W_DEAD;
+    self->launcher = &tcx_local_launcher;
     self->host_ctx.journal_fd = -1;
     return (PyObject *)self;
 }
