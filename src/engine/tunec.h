@@ -495,6 +495,10 @@ void tc_scan_free(tc_scan *s);
  * is only located. TC_ERR_TUNE if the text is not an object, TC_ERR_VALUE
  * for malformed JSON. The scan borrows `text`. */
 int tc_scan_result(tc_scan *s, const char *text, size_t len, const char *skip_key, tc_error *err);
+/* Skips one JSON value at p (after blanks), as the scan skips a list or the
+ * skip_key's value, at nesting `depth`: the byte after it, or NULL when the
+ * text there is not a value. */
+const char *tc_scan_skip_value(const char *p, const char *end, int depth);
 #define tc_scan_key(s, f) ((s)->keys_store.data + (f)->key_off)
 /* Index of the field with this flattened key, or -1. */
 long tc_scan_find(const tc_scan *s, const char *key, size_t key_len);
