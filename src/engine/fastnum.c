@@ -7,10 +7,11 @@
  * long double, so w * 10^k or w / 10^-k is one correctly rounded long double
  * operation; rounding that to double is then exact unless the long double
  * lands on, or next to, a point halfway between two doubles -- those rare
- * cases go to Clinger's fast path (at most 15 digits, |k| <= 22, exact in
- * double arithmetic) or strtod, as does everything where long double is not
- * x87's (other platforms, valgrind). tests/c/test_fastnum.c checks the
- * result against strtod on random and edge inputs.
+ * cases go to strtod, as does everything where long double is not x87's
+ * (other platforms, valgrind). Clinger's fast path (w < 2^53, |k| <= 22:
+ * one rounding of exact doubles) is taken first, before any of that: most
+ * numbers of a result are integers or short decimals. tests/c/test_fastnum.c
+ * checks the result against strtod on random and edge inputs.
  */
 #include <float.h>
 #include <stdint.h>
@@ -170,6 +171,16 @@ int tc_fastnum(const char *s, size_t n, double *out, int *is_int)
     if (i != n)
         return -1;
     *is_int = integral;
+    /* Clinger's fast path first: both operands exact doubles, one rounding,
+     * no x87 round trip (integers and short decimals: most of a result). */
+    static const double pow10_d[23] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+                                       1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
+                                       1e20, 1e21, 1e22};
+    if (dropped == 0 && w < (1ull << 53) && exp10 >= -22 && exp10 <= 22) {
+        double d = exp10 < 0 ? (double)w / pow10_d[-exp10] : (double)w * pow10_d[exp10];
+        *out = neg ? -d : d;
+        return 0;
+    }
 #ifdef HAVE_X87
     if (dropped == 0 && exp10 >= -27 && exp10 <= 27 && x87_extended()) {
         long double r = exp10 < 0 ? (long double)w / pow10_ld[-exp10]
@@ -181,17 +192,6 @@ int tc_fastnum(const char *s, size_t n, double *out, int *is_int)
         }
     }
 #endif
-    {
-    /* Clinger's fast path: both operands exact doubles, one rounding. */
-    static const double pow10_d[23] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
-                                       1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
-                                       1e20, 1e21, 1e22};
-    if (dropped == 0 && w < (1ull << 53) && exp10 >= -22 && exp10 <= 22) {
-        double d = exp10 < 0 ? (double)w / pow10_d[-exp10] : (double)w * pow10_d[exp10];
-        *out = neg ? -d : d;
-        return 0;
-    }
-    }
     *out = slow(s, n);
     return 0;
 }
