@@ -276,3 +276,41 @@ def test_ctrl_c_reaches_the_driver_only(tmp_path, monkeypatch, zygote):
     for trial in analysis.trials:
         result = trial.last_result
         assert result["pgid"] != os.getpgrp(), result
+
+
+FRESH_DRIVER = """
+import json, sys
+import tunec
+from tunec import _zygote
+state = {"before": _zygote.pid()}
+if sys.argv[1] == "local":
+    tunec.init(local_mode=True)
+tunec.run   # getting it, not calling it
+state["after"] = _zygote.pid()
+print(json.dumps(state))
+"""
+
+
+@pytest.mark.parametrize("mode", ["normal", "local"])
+def test_getting_tune_run_starts_the_fork_server_first(mode):
+    # Issue 12, start-up: the zygote starts as soon as `tune.run` is got,
+    # before tunec._run and its imports, so its start overlaps theirs; in
+    # local mode (no workers) it does not start.
+    out = subprocess.run([sys.executable, "-c", FRESH_DRIVER, mode], capture_output=True,
+                         text=True, check=True, cwd=ROOT, timeout=HANG_S).stdout
+    state = json.loads(out.strip().splitlines()[-1])
+    assert state["before"] is None
+    if mode == "local":
+        assert state["after"] is None
+    else:
+        assert isinstance(state["after"], int)
+
+
+def test_a_worker_getting_tune_run_starts_no_fork_server(tmp_path):
+    def fn(config):
+        import tunec
+        from tunec import _zygote
+        tunec.run   # a user module imported in the worker may do this
+        tune.report(zygote=_zygote.pid())
+    analysis = run(fn, tmp_path)
+    assert rows(analysis.trials[0].logdir)[0]["zygote"] is None
