@@ -115,6 +115,12 @@ static size_t digit_blocks(const char *s, size_t i, size_t n, uint64_t *w, int *
 
 int tc_fastnum(const char *s, size_t n, double *out, int *is_int)
 {
+    size_t used;
+    return tc_fastnum_prefix(s, n, out, is_int, &used) < 0 || used != n ? -1 : 0;
+}
+
+int tc_fastnum_prefix(const char *s, size_t n, double *out, int *is_int, size_t *used)
+{
     size_t i = 0;
     int neg = 0;
     if (i < n && s[i] == '-') {
@@ -168,8 +174,7 @@ int tc_fastnum(const char *s, size_t n, double *out, int *is_int)
             return -1;
         exp10 += eneg ? -e : e;
     }
-    if (i != n)
-        return -1;
+    *used = i;
     *is_int = integral;
     /* Clinger's fast path first: both operands exact doubles, one rounding,
      * no x87 round trip (integers and short decimals: most of a result). */
@@ -192,6 +197,6 @@ int tc_fastnum(const char *s, size_t n, double *out, int *is_int)
         }
     }
 #endif
-    *out = slow(s, n);
+    *out = slow(s, i);
     return 0;
 }

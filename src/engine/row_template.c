@@ -35,14 +35,12 @@ struct tc_row_template {
     tc_buf keys;
 };
 
-static int is_ws(char c)
-{
-    return c == ' ' || c == '\n' || c == '\r' || c == '\t';
-}
+/* JSON's blanks, as result_scan.c's skip_ws has them. */
+static const unsigned char is_ws[256] = {[' '] = 1, ['\n'] = 1, ['\r'] = 1, ['\t'] = 1};
 
 static const char *skip_ws(const char *p, const char *end)
 {
-    while (p < end && is_ws(*p))
+    while (p < end && is_ws[(unsigned char)*p])
         p++;
     return p;
 }
@@ -204,13 +202,16 @@ static const char *leaf_value(tc_trial_table *t, tc_table_builder *b, long col, 
     if (c == '{')
         return NULL;
     const char *s = p;
-    while (p < end && !ends_scalar[(unsigned char)*p])
-        p++;
-    size_t n = (size_t)(p - s);
     double d;
     int is_int;
-    if (n > 0 && n < 64 && ((*s >= '0' && *s <= '9') || (*s == '-' && n > 1 && s[1] != 'I'))) {
-        if (tc_fastnum(s, n, &d, &is_int) < 0)
+    if ((c >= '0' && c <= '9') || (c == '-' && p + 1 < end && p[1] != 'I')) {
+        /* The number and where it ends in one pass; the scanner's token is
+         * the same when an end of scalar follows it. */
+        size_t n;
+        if (tc_fastnum_prefix(s, (size_t)(end - s), &d, &is_int, &n) < 0 || n >= 64)
+            return NULL;   /* not a number, or a long integer: the general path */
+        p = s + n;
+        if (p < end && !ends_scalar[(unsigned char)*p])
             return NULL;
         if (col < 0)
             return p;
@@ -224,6 +225,9 @@ static const char *leaf_value(tc_trial_table *t, tc_table_builder *b, long col, 
         }
         return p;
     }
+    while (p < end && !ends_scalar[(unsigned char)*p])
+        p++;
+    size_t n = (size_t)(p - s);
     int tag;
     if (n == 4 && memcmp(s, "true", 4) == 0)
         tag = TC_CELL_TRUE;

@@ -462,6 +462,10 @@ int tc_metrics_get(const tc_metrics *m, const char *key, const char *stat, doubl
  * as strtod rounds it (exactly), and whether it is written as an integer.
  * -1 when the text is not such a number. */
 int tc_fastnum(const char *s, size_t n, double *out, int *is_int);
+/* The same for the longest number at the start of s[0..n): *used is its
+ * length (the caller checks what follows). -1 when s does not start with
+ * one (or its text breaks off: "1.", "1e"). */
+int tc_fastnum_prefix(const char *s, size_t n, double *out, int *is_int, size_t *used);
 
 /* ------------------------------------------------------------------------- */
 /* result_scan.c — one pass over a result's JSON text (the driver hot path)   */

@@ -126,6 +126,8 @@ static const shape_case shape_cases[] = {
      "{\"v\": true}\n", 5, 0, {"v=1|\"x\"|[1]|null|true"}},
     {"invalid lines in the middle are counted", "{\"v\": 1}\n{\"v\": 01x}\n{\"v\": tru}\n"
      "{\"v\": 2} junk\n{\"v\": 3\n{\"v\": 4}\n", 2, 4, {"v=1|4"}},
+    {"numbers cut short or run on", "{\"v\": 1}\n{\"v\": 12abc}\n{\"v\": 1.}\n{\"v\": -}\n"
+     "{\"v\": 1e}\n{\"v\": -Inf}\n{\"v\": 2}\n", 2, 5, {"v=1|2"}},
     {"a string value not closed", "{\"v\": \"a\"}\n{\"v\": \"b}\n{\"v\": \"c\"}\n", 2, 1,
      {"v=\"a\"|\"c\""}},
     {"an escaped key later is the same column", "{\"k\": 1}\n{\"\\u006b\": 2}\n", 2, 0,
