@@ -256,7 +256,7 @@ int tc_row_template_read(const tc_row_template *tp, tc_trial_table *t, tc_table_
                          const char *line, size_t len, tc_error *err)
 {
     const char *end = line + len, *p = skip_ws(line, end);
-    const char *keys = tp->keys.data;
+    const char *keys = tp->keys.data ? tp->keys.data : "";   /* NULL when every key is "" */
     int depth = 0, first = 1, nomem = 0;
     if (p >= end || *p != '{')
         return 0;
