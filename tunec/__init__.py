@@ -97,25 +97,8 @@ _SUBMODULES = ("checkpoint", "track", "schedulers", "suggest", "search", "logger
 __all__ = sorted(list(_LAZY) + ["TuneError", "tune", "__version__"] + list(_SUBMODULES))
 
 
-# Getting one of these means trials will run: the worker fork server
-# (tunec/_zygote.py) starts before their module is imported, so its start-up
-# overlaps the driver's imports and set-up (issue 12).
-_STARTS_TRIALS = ("run", "run_experiments", "Tuner")
-
-
-def _start_fork_server():
-    main_spec = getattr(sys.modules.get("__main__"), "__spec__", None)
-    if getattr(main_spec, "name", None) in ("tunec._zygote", "tunec._worker"):
-        return   # a worker (or the fork server itself) never starts one
-    from tunec import _capacity, _zygote
-    if not _capacity._settings.get("local_mode"):
-        _zygote.ensure()
-
-
 def __getattr__(name):
     if name in _LAZY:
-        if name in _STARTS_TRIALS:
-            _start_fork_server()
         module, attr = _LAZY[name]
         value = getattr(importlib.import_module(module), attr)
         globals()[name] = value
