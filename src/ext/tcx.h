@@ -73,5 +73,6 @@ int tcx_run_exec(PyObject *m);
 int tcx_worker_exec(PyObject *m);
 int tcx_checkpoint_exec(PyObject *m);
 int tcx_tpe_exec(PyObject *m);
+int tcx_leak_check_exec(PyObject *m);
 
 #endif
