@@ -166,8 +166,9 @@ bench-compare: deps $(CMP_VENV)/.stamp
 # too: they call _tunec.leak_check_before_exit before os._exit) and writes its reports to
 # build/asan/logs; LSAN_OPTIONS=exitcode=0 keeps the interpreter's own exit-time memory
 # from failing each process, and tests/scripts/lsan_check.py then fails the target on any
-# direct leak whose allocation stack runs through the engine or the extension (every
-# engine block and jansson's come through the tc_* hook of src/engine/alloc.c). tests/test_leaks.py
+# direct leak of memory the engine or the extension allocated (every engine block and
+# jansson's come through the tc_* hook of src/engine/alloc.c); Python objects alive at
+# exit are listed, not judged (reference leaks are tests/test_leaks.py's). tests/test_leaks.py
 # calls each entry point 200 times here, not 1,000: its RSS bound is off under ASan (the
 # quarantine), and its Python-level bounds are the plain suite's to hold at 1,000.
 ASAN_RT := $(shell $(CC) -print-file-name=libasan.so) $(shell $(CC) -print-file-name=libstdc++.so)
@@ -184,7 +185,8 @@ check-asan: build-asan ray-examples
 	  LSAN_OPTIONS=exitcode=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 TUNEC_LEAK_N=200 \
 	  $(CURDIR)/$(VPY) -m pytest -q -p no:cacheprovider tests; \
-	  status=$$?; $(VPY) tests/scripts/lsan_check.py build/asan/logs || status=1; exit $$status
+	  status=$$?; $(CURDIR)/$(VPY) $(CURDIR)/tests/scripts/lsan_check.py $(CURDIR)/build/asan/logs \
+	  || status=1; exit $$status
 
 # --- fuzzing (tests/fuzz/README.md) ----------------------------------------------
 # libFuzzer targets over every engine parser, built with clang (ASan + UBSan) from

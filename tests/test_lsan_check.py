@@ -39,6 +39,14 @@ Direct leak of 64 byte(s) in 1 object(s) allocated from:
 SUMMARY: AddressSanitizer: 64 byte(s) leaked in 1 allocation(s).
 """
 
+OBJECT_ALIVE_AT_EXIT = """
+Direct leak of 48 byte(s) in 2 object(s) allocated from:
+    #0 0x7f41754b89cf in __interceptor_malloc ../../../../src/libsanitizer/asan/asan_malloc_linux.cpp:69
+    #1 0x7f4174b76c89 in PyFloat_FromDouble Objects/floatobject.c:149
+    #2 0x7f41729b3fe4 in from_json src/ext/convert.c:622
+    #3 0x7f41729be79d in tcx_from_json src/ext/convert.c:678
+"""
+
 UNSYMBOLIZED_LEAK = """
 Direct leak of 24 byte(s) in 1 object(s) allocated from:
     #0 0x7f862a8b89cf in __interceptor_malloc ../../../../src/libsanitizer/asan/asan_malloc_linux.cpp:69
@@ -57,7 +65,7 @@ def run_check(tmp_path, reports):
 def test_the_interpreters_exit_memory_passes(tmp_path):
     done = run_check(tmp_path, [INTERPRETER_ONLY])
     assert done.returncode == 0, done.stdout
-    assert "0 of tunec's" in done.stdout
+    assert "0 of tunec's own" in done.stdout
     # The engine block is an indirect leak: owned by a leaked Python object.
     assert "tc_buf_reserve" not in done.stdout
 
@@ -67,7 +75,7 @@ def test_a_direct_leak_through_the_engine_fails(tmp_path):
     assert done.returncode == 1
     assert "asan.1001: Direct leak of 64 byte(s)" in done.stdout
     assert "tc_runner_new src/engine/runner.c:140" in done.stdout
-    assert "1 of tunec's" in done.stdout
+    assert "1 of tunec's own" in done.stdout
 
 
 def test_an_unsymbolized_frame_of_the_extension_counts(tmp_path):
@@ -88,3 +96,11 @@ def test_an_empty_or_missing_log_dir_passes(tmp_path):
     done = subprocess.run([sys.executable, SCRIPT, str(tmp_path / "absent")],
                           capture_output=True, text=True)
     assert done.returncode == 0
+
+
+def test_a_python_object_our_code_made_is_named_not_judged(tmp_path):
+    done = run_check(tmp_path, [OBJECT_ALIVE_AT_EXIT])
+    assert done.returncode == 0, done.stdout
+    assert "(not judged) 48 byte(s) in 2 Python object(s) alive at exit, made at " \
+           "from_json src/ext/convert.c:622" in done.stdout
+    assert "1 of them objects our code made" in done.stdout
