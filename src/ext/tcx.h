@@ -74,5 +74,6 @@ int tcx_worker_exec(PyObject *m);
 int tcx_wire_exec(PyObject *m);      /* wire_ext.c */
 int tcx_checkpoint_exec(PyObject *m);
 int tcx_tpe_exec(PyObject *m);
+int tcx_leak_check_exec(PyObject *m);
 
 #endif
