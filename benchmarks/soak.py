@@ -24,6 +24,7 @@ import glob
 import json
 import os
 import random
+import shutil
 import signal
 import sys
 import tempfile
@@ -168,7 +169,8 @@ def main():
     parser.add_argument("--minutes", type=float, default=30)
     parser.add_argument("--kill-every", type=float, default=3)
     parser.add_argument("--max-rss-growth-mb", type=float, default=32)
-    parser.add_argument("--local-dir", default=None)
+    parser.add_argument("--local-dir", default=None,
+                        help="kept afterwards; by default a temporary dir, removed if the run passes")
     args = parser.parse_args()
     local_dir = args.local_dir or tempfile.mkdtemp(prefix="tunec_soak_")
     tune.init()
@@ -222,6 +224,10 @@ def main():
     print(json.dumps(figures, indent=1))
     failed = (left or problems or me.num_fds() > fds0 or growth_mb > args.max_rss_growth_mb
               or rows == 0)
+    # A checkpoint per step for half an hour is 10 GB or more: a passing
+    # run's own directory goes; a failing one (or --local-dir) stays to read.
+    if not failed and args.local_dir is None:
+        shutil.rmtree(local_dir, ignore_errors=True)
     return 1 if failed else 0
 
 
