@@ -98,7 +98,8 @@
 #define GRID_TABLE_MAX 65536 /* grid points up to which bin masses are tabled */
 #define GK_MAX 16           /* sigmas of up to this many steps get a bin-mass table, */
 #define GK_GRID_MAX 4096    /* on grids of up to this many points */
-#define BLK_SHIFT 2         /* the window bound's maxima are kept per block of 4 kernels: */
+#define BLK_SHIFT 2         /* the window bound's maxima are kept per block of 4 kernels
+                               (block_maxima's flat pass reads blocks of exactly 4): */
 #define BLK (1 << BLK_SHIFT) /* a block's own maximum needs no serial chain */
 /* fmax is a libm call unless NaNs are ruled out; the hot loops never see one
  * (a NaN kernel constant would have to come from a NaN bound or value). */
@@ -897,16 +898,34 @@ static void block_maxima(kset *k)
     double cbm = -INFINITY, sgm = 0, isgm = INFINITY;
     double *bc = k->tmp, *bs = k->tmp + nb;     /* each block's own maxima */
     double *lcb = k->lcb, *lsg = k->lsig, *rcb = k->rcb, *rsg = k->rsig;
-    for (size_t b = 0; b < nb; b++) {
-        size_t i0 = b << BLK_SHIFT, i1 = i0 + BLK < n ? i0 + BLK : n;
-        double mc = -INFINITY, ms = 0;
-        for (size_t i = i0; i < i1; i++) {
-            double c = i == prior_at ? -INFINITY : k->c[i], sg = i == prior_at ? 0 : k->sig[i];
-            mc = MAXD(mc, c);
-            ms = MAXD(ms, sg);
+    double pc = 0, ps = 0;
+    if (prior_at != (size_t)-1) {   /* the prior left out: masked for the flat pass */
+        pc = k->c[prior_at];
+        ps = k->sig[prior_at];
+        k->c[prior_at] = -INFINITY;
+        k->sig[prior_at] = 0;
+    }
+    {
+        const double *restrict cv = k->c, *restrict sv = k->sig;
+        size_t full = n >> BLK_SHIFT;
+        for (size_t b = 0; b < full; b++) {
+            const double *c4 = cv + (b << BLK_SHIFT), *s4 = sv + (b << BLK_SHIFT);
+            bc[b] = MAXD(MAXD(c4[0], c4[1]), MAXD(c4[2], c4[3]));
+            bs[b] = MAXD(MAXD(s4[0], s4[1]), MAXD(s4[2], s4[3]));
         }
-        bc[b] = mc;
-        bs[b] = ms;
+        if (full < nb) {
+            double mc = -INFINITY, ms = 0;
+            for (size_t i = full << BLK_SHIFT; i < n; i++) {
+                mc = MAXD(mc, cv[i]);
+                ms = MAXD(ms, sv[i]);
+            }
+            bc[full] = mc;
+            bs[full] = ms;
+        }
+    }
+    if (prior_at != (size_t)-1) {
+        k->c[prior_at] = pc;
+        k->sig[prior_at] = ps;
     }
     for (size_t b = 0; b < nb; b++) {
         cbm = MAXD(cbm, bc[b]);
@@ -1205,7 +1224,18 @@ static void ksets_sync(tc_tpe *t, size_t p, const kprep q[2])
                    k->ends != ends;
     }
     if (!fresh[BELOW] || !fresh[ABOVE]) {
-        for (size_t tr = 0; tr < t->ntrials && moved <= RESYNC_MAX; tr++)
+        /* eight trials at a time: most words are equal */
+        size_t nt = t->ntrials, tr = 0;
+        for (; tr + 8 <= nt && moved <= RESYNC_MAX; tr += 8) {
+            uint64_t a, b;
+            memcpy(&a, um + tr, 8);
+            memcpy(&b, grp + tr, 8);
+            if (a == b)
+                continue;
+            for (size_t j = tr; j < tr + 8; j++)
+                moved += um[j] != grp[j] && !isnan(m->col[j]);
+        }
+        for (; tr < nt && moved <= RESYNC_MAX; tr++)
             moved += um[tr] != grp[tr] && !isnan(m->col[tr]);
         if (moved > RESYNC_MAX)
             fresh[BELOW] = fresh[ABOVE] = 1;
@@ -1213,6 +1243,15 @@ static void ksets_sync(tc_tpe *t, size_t p, const kprep q[2])
     if (!fresh[BELOW] || !fresh[ABOVE]) {
         for (size_t tr = 0; tr < t->ntrials && moved; tr++) {
             int from = um[tr], to = grp[tr];
+            if (tr + 8 <= t->ntrials && !(tr & 7)) {   /* skip equal words */
+                uint64_t a, b;
+                memcpy(&a, um + tr, 8);
+                memcpy(&b, grp + tr, 8);
+                if (a == b) {
+                    tr += 7;
+                    continue;
+                }
+            }
             if (from == to || isnan(m->col[tr]))
                 continue;
             moved--;
@@ -1340,70 +1379,48 @@ static double side_bound(const kset *k, const double *cb, const double *isg, siz
 }
 
 /* A side's bound never grows outward (the running maxima cover fewer
- * kernels, the distance grows), so the window's end is found by galloping
- * and bisection: the first index from lo up whose bound is below floor_. */
+ * kernels, the distance grows), so the window's end is the first index from
+ * lo up whose bound is below floor_ (n if none): found by a bisection whose
+ * steps pick their half without a branch (a candidate's window ends are
+ * unpredictable, and a mispredicted step costs more than the step). */
 static size_t window_right(const kset *k, size_t lo, double x, double hs, double floor_)
 {
-    size_t n = k->n, step = 1, ok = lo, bad;
-#define OUT_R(i) (side_bound(k, k->rcb, k->rsig, (i), k->mu[i] - x, hs) < floor_)
-    if (lo >= n || OUT_R(lo))
-        return lo;
-    /* ok: inside; find bad: outside (or n) */
-    for (;;) {
-        size_t probe = ok + step;
-        if (probe >= n) {
-            bad = n;
-            break;
-        }
-        if (OUT_R(probe)) {
-            bad = probe;
-            break;
-        }
-        ok = probe;
-        step *= 2;
+    size_t base = lo, len = k->n - lo;
+    while (len > 0) {
+        size_t half = len >> 1, mid = base + half;
+        int out = side_bound(k, k->rcb, k->rsig, mid, k->mu[mid] - x, hs) < floor_;
+        base = out ? base : mid + 1;
+        len = out ? half : len - half - 1;
     }
-    while (bad - ok > 1) {
-        size_t mid = ok + (bad - ok) / 2;
-        if (OUT_R(mid))
-            bad = mid;
-        else
-            ok = mid;
-    }
-    return bad;
-#undef OUT_R
+    return base;
 }
 
 /* The same leftwards: the smallest a <= lo such that every kernel in [a, lo)
  * is inside, kernel a - 1 (if any) outside. */
 static size_t window_left(const kset *k, size_t lo, double x, double hs, double floor_)
 {
-    size_t step = 1, ok, bad;   /* in kernel counts left of lo: ok inside, bad outside */
-#define OUT_L(j) (side_bound(k, k->lcb, k->lsig, lo - (j), x - k->mu[lo - (j)], hs) < floor_)
-    if (lo == 0 || OUT_L(1))
-        return lo;
-    ok = 1;
-    for (;;) {
-        size_t probe = ok + step;
-        if (probe > lo) {
-            bad = lo + 1;
-            break;
-        }
-        if (OUT_L(probe)) {
-            bad = probe;
-            break;
-        }
-        ok = probe;
-        step *= 2;
+    size_t base = 0, len = lo;
+    while (len > 0) {
+        size_t half = len >> 1, mid = base + half;
+        int in = !(side_bound(k, k->lcb, k->lsig, mid, x - k->mu[mid], hs) < floor_);
+        base = in ? base : mid + 1;
+        len = in ? half : len - half - 1;
     }
-    while (bad - ok > 1) {
-        size_t mid = ok + (bad - ok) / 2;
-        if (OUT_L(mid))
-            bad = mid;
-        else
-            ok = mid;
+    return base;
+}
+
+/* The first index whose value is not below x (n if none), branch-free as
+ * above. */
+static size_t lower_index(const double *mu, size_t n, double x)
+{
+    size_t base = 0, len = n;
+    while (len > 0) {
+        size_t half = len >> 1, mid = base + half;
+        int ge = !(mu[mid] < x);
+        base = ge ? base : mid + 1;
+        len = ge ? half : len - half - 1;
     }
-    return lo - ok;
-#undef OUT_L
+    return base;
 }
 
 /* log of the kernel mixture at model value x (numeric parameters). The
@@ -1415,15 +1432,8 @@ static size_t window_left(const kset *k, size_t lo, double x, double hs, double 
 static double kset_log_pdf(pmodel *m, kset *k, int g, double x)
 {
     double floor_, ref, mx, s, hs = m->step / 2, prior_term = -INFINITY;
-    size_t lo = 0, hi = k->n, a, b, n = k->n;
+    size_t lo = lower_index(k->mu, k->n, x), a, b, n = k->n;
     int prior_apart;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (k->mu[mid] < x)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
     if (k->prior_at != (size_t)-1)
         prior_term = kernel_term(m, k, g, k->prior_at, x);
     floor_ = prior_term;
