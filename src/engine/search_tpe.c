@@ -2180,6 +2180,10 @@ static int suggest_tpe(tc_tpe *t, double *out)
 {
     size_t n = t->ncomplete, nbelow, nj, ne;
     double g = ceil(t->o.gamma_fraction * (double)n);
+    /* the per-trial tables exist even before the first trial (a searcher
+     * without startup trials suggests from the priors alone) */
+    if (ensure_trials(t, 1) < 0)
+        goto nomem;
     t->ne = ne = candidates_for(t);
     nbelow = g < (double)t->o.gamma_max ? (size_t)g : (size_t)t->o.gamma_max;
     if (nbelow > n)

@@ -147,8 +147,29 @@ static void compare_runs(const setup *su)
     tc_tpe_free(kept);
 }
 
+/* Without startup trials the first suggestions come from the priors
+ * alone, before any trial exists (the estimators' tables included). */
+static void no_history(void)
+{
+    tc_tpe_opts o;
+    tc_error err;
+    double out[NP];
+    tc_tpe *t;
+    tc_tpe_opts_default(&o);
+    o.n_startup_trials = 0;
+    o.multivariate = 0;
+    tc_error_init(&err);
+    t = tc_tpe_new(PARAMS, NP, &o, &err);
+    CHECK(t != NULL);
+    CHECK_INT(tc_tpe_suggest(t, out, &err), 0);
+    CHECK_INT(tc_tpe_suggest(t, out, &err), 0);
+    CHECK(out[0] >= 0 && out[0] <= 1);
+    tc_tpe_free(t);
+}
+
 int main(void)
 {
+    no_history();
     static const setup runs[] = {
         {0, 1, 1, 25}, {1, 1, 1, 25},                   /* the joint model */
         {0, 0, 1, 25}, {1, 0, 1, 25},                   /* univariate, Optuna's split */
