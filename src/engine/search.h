@@ -131,6 +131,10 @@ long tc_tpe_trace(const tc_tpe *t, size_t i, const double **values, const double
 /* 1 when parameter i was sampled by the multivariate group in the last
  * suggestion (the parameters every observed trial has), 0 otherwise. */
 int tc_tpe_in_joint_group(const tc_tpe *t, size_t i);
+/* How many univariate kernels were inserted into or removed from a kept
+ * estimator so far, rather than rebuilt with it (tests: the incremental
+ * path was taken). */
+long tc_tpe_kernel_updates(const tc_tpe *t);
 
 #ifdef __cplusplus
 }

@@ -26,8 +26,13 @@
  *
  * Why it is fast: nothing is sorted per call. Each parameter keeps its
  * observed values sorted by (value, trial) as they arrive, and the trials
- * sorted by loss; a suggestion walks those arrays once, and the weights of
- * every trial are computed once per suggestion, not per parameter. Kernels
+ * sorted by loss; the weights of every trial are computed once per
+ * suggestion, not per parameter. Each parameter's univariate estimators
+ * (one per group) are kept from one suggestion to the next: the kernels of
+ * the trials whose group changed are inserted or removed and their
+ * neighbours' sigmas re-derived, and only the weights are applied afresh, in
+ * one flat pass (ksets_sync); a set is rebuilt from the sorted values when
+ * its clip, prior or end rule changed. Kernels
  * are then in value order, so log g(x) at a candidate sums a window around x
  * whose ends are found by bisection on a bound on everything further out
  * (the largest remaining weight constant, the largest remaining sigma, the
@@ -93,7 +98,8 @@
 #define GRID_TABLE_MAX 65536 /* grid points up to which bin masses are tabled */
 #define GK_MAX 16           /* sigmas of up to this many steps get a bin-mass table, */
 #define GK_GRID_MAX 4096    /* on grids of up to this many points */
-#define BLK_SHIFT 2         /* the window bound's maxima are kept per block of 4 kernels: */
+#define BLK_SHIFT 2         /* the window bound's maxima are kept per block of 4 kernels
+                               (block_maxima's flat pass reads blocks of exactly 4): */
 #define BLK (1 << BLK_SHIFT) /* a block's own maximum needs no serial chain */
 /* fmax is a libm call unless NaNs are ruled out; the hot loops never see one
  * (a NaN kernel constant would have to come from a NaN bound or value). */
@@ -108,6 +114,33 @@ enum { BELOW = 0, ABOVE = 1, NONE = 2 };
 typedef struct kcache {
     double sig, norm, isig;
 } kcache;
+
+/* One Parzen estimator of one parameter (univariate), kernels in value
+ * order; kept from one suggestion to the next (ksets_sync). */
+typedef struct kset {
+    size_t n, cap, nobs;
+    size_t prior_at;        /* the prior's index, (size_t)-1 without one */
+    long *trial;            /* -1: the prior */
+    double *mu, *sig, *isig;
+    double *nrm;            /* the kernel's log normaliser (kept) */
+    double *c;              /* this suggestion: log weight - nrm (kset_constants) */
+    double *w;              /* weights, this suggestion (below, and a categorical) */
+    double *lcb, *lsig, *rcb, *rsig;   /* per block of BLK kernels, running maxima of
+                                          c and of the sigmas from the left (up to
+                                          the block's end) and from the right (from the
+                                          block's start), the prior left out; lsig, rsig
+                                          hold 1 / the largest sigma */
+    double *tmp;            /* one candidate's terms */
+    double log_n;
+    const double *ctab;     /* this suggestion's log weight constants by trial + 1 */
+    /* what the kernels were derived with (ksets_sync) */
+    int valid, with_prior, ends;
+    double minsig;
+    /* categorical: the marginal */
+    double *catp;
+    size_t catcap;
+} kset;
+
 
 /* One parameter as modelled. */
 typedef struct pmodel {
@@ -137,27 +170,10 @@ typedef struct pmodel {
     double *gk;                  /* [(k - 1) * gt_n + |d|]: the log bin mass at offset d
                                     steps under sigma = k steps, k <= GK_MAX (a gap between
                                     grid values); allocated on first use, NULL: none */
+    kset ks[2];                  /* the univariate estimators, kept (ksets_sync) */
+    unsigned char *um;           /* per trial: its group when ks was last synced */
 } pmodel;
 
-/* One Parzen estimator of one parameter (univariate), kernels in value order. */
-typedef struct kset {
-    size_t n, cap, nobs;
-    size_t prior_at;        /* the prior's index, (size_t)-1 without one */
-    long *trial;            /* -1: the prior */
-    double *mu, *sig, *w, *c;
-    double *isig;           /* 1 / sig */
-    double *lcb, *lsig, *rcb, *rsig;   /* per block of BLK kernels, running maxima of
-                                          the constants and sigmas from the left (up to
-                                          the block's end) and from the right (from the
-                                          block's start), the prior left out; lsig, rsig
-                                          hold 1 / the largest sigma */
-    double *tmp;            /* one candidate's terms */
-    size_t *odd;            /* kset_finish: the kernels off the clip or near a bound */
-    double log_n;
-    /* categorical: the marginal */
-    double *catp;
-    size_t catcap;
-} kset;
 
 /* The multivariate estimator of one group: kernels in age order, prior last. */
 typedef struct jset {
@@ -208,7 +224,11 @@ struct tc_tpe {
     size_t logramp_n, logramp_cap;
     double ramp_sum;        /* sum of the n raw weights for logramp_n */
     double flat_sum;        /* the sum when the last ramp_for had n <= 25, else -1 */
-    kset ks[2];
+    double *ctab[2];        /* per group, this suggestion: log weight constants by trial + 1
+                               (weight_table), for the parameters every trial has */
+    int ctab_ready;
+    double *pctab[2];       /* the same for a parameter some trials lack */
+    long kernel_updates;    /* kernels inserted or removed by ksets_sync (diagnostics) */
     jset js[2];
     int *joint;             /* per parameter: in the joint group */
     size_t *slot;           /* joint slot of a joint parameter */
@@ -411,6 +431,7 @@ static void kset_free(kset *k)
     tc_free(k->mu);
     tc_free(k->sig);
     tc_free(k->w);
+    tc_free(k->nrm);
     tc_free(k->c);
     tc_free(k->lcb);
     tc_free(k->lsig);
@@ -418,7 +439,6 @@ static void kset_free(kset *k)
     tc_free(k->rsig);
     tc_free(k->isig);
     tc_free(k->tmp);
-    tc_free(k->odd);
     tc_free(k->catp);
 }
 
@@ -456,9 +476,11 @@ void tc_tpe_free(tc_tpe *t)
         tc_free(m->sorted);
         tc_free(m->pt);
         tc_free(m->gk);
+        tc_free(m->um);
         for (int g = 0; g < 2; g++) {
             tc_free(m->kc[g]);
             tc_free(m->gt[g]);
+            kset_free(&m->ks[g]);
         }
     }
     tc_free(t->pm);
@@ -479,7 +501,8 @@ void tc_tpe_free(tc_tpe *t)
     tc_free(t->logramp);
     tc_free(t->ramp);
     for (int g = 0; g < 2; g++) {
-        kset_free(&t->ks[g]);
+        tc_free(t->ctab[g]);
+        tc_free(t->pctab[g]);
         jset_free(&t->js[g]);
         tc_free(t->js[g].pslot);
     }
@@ -543,10 +566,21 @@ static int ensure_trials(tc_tpe *t, size_t need)
     RE(t->tw[1], double);
     RE(t->tlw[0], double);
     RE(t->tlw[1], double);
+    for (int g = 0; g < 2; g++) {
+        void *c_ = tc_realloc(t->ctab[g], (n + 1) * sizeof(double));
+        if (!c_)
+            return -1;
+        t->ctab[g] = c_;
+        c_ = tc_realloc(t->pctab[g], (n + 1) * sizeof(double));
+        if (!c_)
+            return -1;
+        t->pctab[g] = c_;
+    }
     for (size_t i = 0; i < t->np; i++) {
         pmodel *m = &t->pm[i];
         RE(m->col, double);
         RE(m->sorted, long);
+        RE(m->um, unsigned char);
         for (int g = 0; g < 2; g++) {
             RE(m->kc[g], kcache);
         }
@@ -625,6 +659,7 @@ long tc_tpe_add_running(tc_tpe *t, const double *values, tc_error *err)
     for (size_t i = 0; i < t->np; i++) {
         pmodel *m = &t->pm[i];
         m->kc[BELOW][tr].sig = m->kc[ABOVE][tr].sig = NAN;
+        m->um[tr] = NONE;
         if (!isnan(m->col[tr]))
             sorted_insert(m, tr);
         else
@@ -822,6 +857,7 @@ static int kset_reserve(kset *k, size_t n)
     G(mu, double);
     G(sig, double);
     G(w, double);
+    G(nrm, double);
     G(c, double);
     G(lcb, double);
     G(lsig, double);
@@ -829,7 +865,6 @@ static int kset_reserve(kset *k, size_t n)
     G(rsig, double);
     G(isig, double);
     G(tmp, double);
-    G(odd, size_t);
 #undef G
     return 0;
 }
@@ -840,61 +875,6 @@ static double kernel_norm(const pmodel *m, double mu, double sig)
 {
     double lm = tc_tpe_log_gauss_mass((m->L - mu) / sig, (m->H - mu) / sig);
     return m->step > 0 ? lm : log(sig) + TC_TPE_LOG_SQRT_2PI + lm;
-}
-
-/* Places the prior (centre prior_mu) into k's gathered kernels after every
- * value <= its centre; returns its index. */
-static size_t place_prior(kset *k, size_t j, double prior_mu)
-{
-    size_t lo = 0, hi = j;
-    while (lo < hi) {           /* the first value > prior_mu */
-        size_t mid = lo + (hi - lo) / 2;
-        if (k->mu[mid] > prior_mu)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    memmove(k->mu + lo + 1, k->mu + lo, (j - lo) * sizeof(double));
-    memmove(k->trial + lo + 1, k->trial + lo, (j - lo) * sizeof(long));
-    k->mu[lo] = prior_mu;
-    k->trial[lo] = -1;
-    return lo;
-}
-
-/* Both groups' kernels of parameter m in (value, trial) order into
- * t->ks[g].trial and .mu, each group's prior (with_prior[g]) placed after
- * every value <= its centre; sets each kset's n and prior_at. One walk over
- * the parameter's sorted values serves both groups, without a branch on
- * the group (which would be mispredicted for every below trial): each
- * value is written to both and kept by the one it belongs to. The ksets
- * have room for one more kernel than they keep (kset_reserve). */
-static void gather_both(tc_tpe *t, const pmodel *m, const int *with_prior, double prior_mu)
-{
-    kset *kb = &t->ks[BELOW], *ka = &t->ks[ABOVE];
-    long *restrict tb = kb->trial, *restrict ta = ka->trial;
-    double *restrict mb = kb->mu, *restrict ma = ka->mu;
-    const long *restrict sorted = m->sorted;
-    const unsigned char *restrict grp = t->grp;
-    const double *restrict col = m->col;
-    size_t jb = 0, ja = 0;
-    for (size_t s = 0; s < m->nsorted; s++) {
-        long tr = sorted[s];
-        double v = col[tr];
-        int g = grp[tr];
-        tb[jb] = tr;
-        mb[jb] = v;
-        ta[ja] = tr;
-        ma[ja] = v;
-        jb += g == BELOW;
-        ja += g == ABOVE;
-    }
-    kb->prior_at = ka->prior_at = (size_t)-1;
-    if (with_prior[BELOW])
-        kb->prior_at = place_prior(kb, jb++, prior_mu);
-    if (with_prior[ABOVE])
-        ka->prior_at = place_prior(ka, ja++, prior_mu);
-    kb->n = jb;
-    ka->n = ja;
 }
 
 /* Points the grid tables of group g at its clip sigma for this build (the
@@ -912,22 +892,40 @@ static void grid_tables_for(pmodel *m, int g, double clip)
  * left out: its sigma is the whole width, and it is summed apart. A block's
  * own maxima come from independent comparisons; only the running maxima
  * over blocks form a chain, BLK times shorter than one over kernels. */
-static void block_maxima(kset *k, size_t n, size_t prior_at, double *lcb, double *lsg,
-                         double *rcb, double *rsg)
+static void block_maxima(kset *k)
 {
-    size_t nb = (n + BLK - 1) >> BLK_SHIFT;
+    size_t n = k->n, prior_at = k->prior_at, nb = (n + BLK - 1) >> BLK_SHIFT;
     double cbm = -INFINITY, sgm = 0, isgm = INFINITY;
     double *bc = k->tmp, *bs = k->tmp + nb;     /* each block's own maxima */
-    for (size_t b = 0; b < nb; b++) {
-        size_t i0 = b << BLK_SHIFT, i1 = i0 + BLK < n ? i0 + BLK : n;
-        double mc = -INFINITY, ms = 0;
-        for (size_t i = i0; i < i1; i++) {
-            double c = i == prior_at ? -INFINITY : k->c[i], sg = i == prior_at ? 0 : k->sig[i];
-            mc = MAXD(mc, c);
-            ms = MAXD(ms, sg);
+    double *lcb = k->lcb, *lsg = k->lsig, *rcb = k->rcb, *rsg = k->rsig;
+    double pc = 0, ps = 0;
+    if (prior_at != (size_t)-1) {   /* the prior left out: masked for the flat pass */
+        pc = k->c[prior_at];
+        ps = k->sig[prior_at];
+        k->c[prior_at] = -INFINITY;
+        k->sig[prior_at] = 0;
+    }
+    {
+        const double *restrict cv = k->c, *restrict sv = k->sig;
+        size_t full = n >> BLK_SHIFT;
+        for (size_t b = 0; b < full; b++) {
+            const double *c4 = cv + (b << BLK_SHIFT), *s4 = sv + (b << BLK_SHIFT);
+            bc[b] = MAXD(MAXD(c4[0], c4[1]), MAXD(c4[2], c4[3]));
+            bs[b] = MAXD(MAXD(s4[0], s4[1]), MAXD(s4[2], s4[3]));
         }
-        bc[b] = mc;
-        bs[b] = ms;
+        if (full < nb) {
+            double mc = -INFINITY, ms = 0;
+            for (size_t i = full << BLK_SHIFT; i < n; i++) {
+                mc = MAXD(mc, cv[i]);
+                ms = MAXD(ms, sv[i]);
+            }
+            bc[full] = mc;
+            bs[full] = ms;
+        }
+    }
+    if (prior_at != (size_t)-1) {
+        k->c[prior_at] = pc;
+        k->sig[prior_at] = ps;
     }
     for (size_t b = 0; b < nb; b++) {
         cbm = MAXD(cbm, bc[b]);
@@ -952,25 +950,52 @@ static void block_maxima(kset *k, size_t n, size_t prior_at, double *lcb, double
     }
 }
 
-/* What build_kset's two halves share for one group. */
+/* What a group's estimator of one parameter is built with this suggestion. */
 typedef struct kprep {
     size_t nobs;
-    const double *tw, *tlw;     /* the observations' raw weights by trial, and logs */
+    const double *tw;           /* the observations' raw weights by trial */
     double rawsum;
     int with_prior;
+    double minsig;              /* the magic clip */
 } kprep;
 
-/* The first half of group g's estimator of parameter p: the observations'
- * age ranks and weights (the group's own when every trial has p) and room
- * for the kernels. */
+/* Per-trial log weight constants of group g: ctab[0] the prior's, ctab[tr +
+ * 1] trial tr's (log raw weight - log total), for the trials of the group
+ * that have the parameter (m, or every trial when m is NULL; other entries
+ * are not read). */
+static void weight_table(const tc_tpe *t, int g, const pmodel *m, const double *tlw,
+                         double rawsum, size_t nobs, int with_prior, double *ctab)
+{
+    double total = nobs ? rawsum + (with_prior ? t->o.prior_weight : 0) : 1.0,
+           log_total = log(total);
+    ctab[0] = nobs ? log(t->o.prior_weight) - log_total : 0.0;
+    if (!m) {
+        for (size_t tr = 0; tr < t->ntrials; tr++)
+            ctab[tr + 1] = tlw[tr] - log_total;
+        return;
+    }
+    for (size_t tr = 0; tr < t->ntrials; tr++)
+        if (t->grp[tr] == g && !isnan(m->col[tr]))
+            ctab[tr + 1] = tlw[tr] - log_total;
+}
+
+/* Group g's weights for parameter p: the group's own (t->ctab, filled once
+ * per suggestion) when every trial has p, else from the ranks among the
+ * group's trials that have p (t->pctab). Points the kset at its table. */
 static int kset_prepare(tc_tpe *t, size_t p, int g, kprep *q)
 {
     pmodel *m = &t->pm[p];
+    kset *k = &m->ks[g];
     if (m->nabsent == 0) {
         q->nobs = t->gcount[g];
         q->tw = t->tw[g];
-        q->tlw = t->tlw[g];
         q->rawsum = t->gsum[g];
+        q->with_prior = t->o.consider_prior || q->nobs == 0;
+        if (!(t->ctab_ready & (1 << g))) {     /* once per suggestion and group */
+            weight_table(t, g, NULL, t->tlw[g], q->rawsum, q->nobs, q->with_prior, t->ctab[g]);
+            t->ctab_ready |= 1 << g;
+        }
+        k->ctab = t->ctab[g];
     } else {
         /* pw, plw are per trial: the two groups' trials are disjoint */
         size_t r = 0, nobs;
@@ -987,131 +1012,294 @@ static int kset_prepare(tc_tpe *t, size_t p, int g, kprep *q)
                 t->plw[tr] = log_raw_weight(t, rk, nobs);
             }
         q->tw = t->pw;
-        q->tlw = t->plw;
         q->rawsum = raw_sum(t);
+        q->with_prior = t->o.consider_prior || q->nobs == 0;
+        weight_table(t, g, m, t->plw, q->rawsum, nobs, q->with_prior, t->pctab[g]);
+        k->ctab = t->pctab[g];
     }
-    q->with_prior = t->o.consider_prior || q->nobs == 0;
-    if (kset_reserve(&t->ks[g], q->nobs + 2) < 0)
+    q->minsig = t->o.consider_magic_clip
+                    ? m->width / fmin(100.0, 1.0 + (double)q->nobs + (double)q->with_prior)
+                    : EPS_SIGMA;
+    if (kset_reserve(k, q->nobs + 2) < 0)
         return -1;
-    t->ks[g].nobs = q->nobs;
     return 0;
 }
 
-/* The second half, once gather_both placed the kernels: two passes over
- * them (sigma, weight, constant; the block maxima), kernel normalisers and
- * inverse sigmas from the per-trial cache while a kernel's sigma is
- * unchanged. */
-static void kset_finish(tc_tpe *t, size_t p, int g, const kprep *q)
+/* ------------------------------------------------------------------------- */
+/* keeping a univariate estimator from one suggestion to the next             */
+/* ------------------------------------------------------------------------- */
+/* A parameter's two ksets hold its kernels in (value, trial) order, the
+ * prior after every value <= its centre, with each kernel's sigma, inverse
+ * sigma and normaliser: what depends only on the values and the split, not
+ * on the weights (those change with every trial: they come from the
+ * per-trial ctab at each use). A suggestion finds the trials whose group
+ * changed since the parameter's last build (m->um) and inserts or removes
+ * just those kernels, re-deriving the sigmas of their neighbours; a set is
+ * built afresh from the sorted values when its clip, prior or end rule
+ * changed (the clip moves with the group's size below ~100 observations)
+ * or when many trials moved. Either way every kernel's numbers are those of
+ * the same formulas on the same inputs, so the two paths agree to the bit
+ * (tests/c/test_search_tpe_update.c). */
+
+#define RESYNC_MAX 32       /* more moved trials than this: rebuild the sets */
+
+/* Kernel i's sigma under the set's clip and end rule: the larger gap to a
+ * neighbour, the domain's ends as neighbours (the end kernels' inner gap
+ * without endpoints); the prior's is the width. */
+static double kernel_sigma(const pmodel *m, const kset *k, size_t i)
 {
-    pmodel *m = &t->pm[p];
-    kset *k = &t->ks[g];
-    size_t nobs = q->nobs, n = k->n, prior_at = k->prior_at;
-    const double *tw = q->tw, *tlw = q->tlw;
-    double rawsum = q->rawsum;
-    int with_prior = q->with_prior;
-    double total, log_total, minsig, maxsig, lw_prior, w_prior, inv_total;
-    maxsig = m->width;
-    minsig = t->o.consider_magic_clip
-                 ? m->width / fmin(100.0, 1.0 + (double)nobs + (double)with_prior)
-                 : EPS_SIGMA;
-    grid_tables_for(m, g, minsig);
-    total = nobs ? rawsum + (with_prior ? t->o.prior_weight : 0) : 1.0;
-    log_total = log(total);
-    inv_total = 1.0 / total;
-    lw_prior = nobs ? log(t->o.prior_weight) - log_total : 0.0;
-    w_prior = nobs ? t->o.prior_weight * inv_total : 1.0;
-    k->log_n = log((double)n);
-    {
-        /* restrict locals: the stores below cannot alias the caches */
-        const long *restrict ktr = k->trial;
-        const double *restrict mu = k->mu;
-        double *restrict sigv = k->sig, *restrict isv = k->isig, *restrict wv = k->w,
-               *restrict cv = k->c;
-        double *lcb = k->lcb, *lsg = k->lsig, *rcb = k->rcb, *rsg = k->rsig;
-        kcache *restrict kc = m->kc[g];
-        const double *restrict W = tw, *restrict LW = tlw;
-        int ends = !t->o.consider_endpoints && n >= 2;
-        size_t *restrict odd = k->odd, nodd = 0;
-        /* a kernel at the clip sigma (most kernels, once there are ~100)
-         * lying CLIP_FAR sigmas inside both truncation bounds has a mass
-         * within 1e-19 of 1: its normaliser is the clip's (what kernel_norm
-         * gives, to the last bit unless that is near 0) */
-        double clip_norm = m->step > 0 ? 0.0 : log(minsig) + TC_TPE_LOG_SQRT_2PI,
-               clip_isig = 1.0 / minsig, far_lo = m->L + CLIP_FAR * minsig,
-               far_hi = m->H - CLIP_FAR * minsig;
-        /* flat passes, so that they vectorise; the prior and the end
-         * kernels are then set apart. Sigma: the larger gap to a neighbour,
-         * the domain's ends as neighbours (the end kernels' inner gap
-         * without endpoints). */
-        for (size_t i = 1; i + 1 < n; i++)
-            sigv[i] = clampd(MAXD(mu[i] - mu[i - 1], mu[i + 1] - mu[i]), minsig, maxsig);
-        if (n >= 1)
-            sigv[0] = clampd(ends ? mu[1] - mu[0] : MAXD(mu[0] - m->L, (n > 1 ? mu[1] : m->H) - mu[0]),
-                             minsig, maxsig);
-        if (n >= 2)
-            sigv[n - 1] = clampd(ends ? mu[n - 1] - mu[n - 2]
-                                      : MAXD(mu[n - 1] - mu[n - 2], m->H - mu[n - 1]),
-                                 minsig, maxsig);
-        for (int part = 0; part < 2; part++) {      /* the kernels either side of the prior */
-            size_t i0 = part == 0 ? 0 : (prior_at == (size_t)-1 ? n : prior_at + 1),
-                   i1 = part == 0 ? (prior_at == (size_t)-1 ? n : prior_at) : n;
-            for (size_t i = i0; i < i1; i++) {
-                long tr = ktr[i];
-                wv[i] = W[tr] * inv_total;
-                cv[i] = LW[tr] - log_total;
-            }
+    const double *mu = k->mu;
+    size_t n = k->n;
+    double s;
+    if (i == k->prior_at)
+        return m->width;
+    if (i == 0)
+        s = k->ends ? mu[1] - mu[0] : MAXD(mu[0] - m->L, (n > 1 ? mu[1] : m->H) - mu[0]);
+    else if (i == n - 1)
+        s = k->ends ? mu[n - 1] - mu[n - 2] : MAXD(mu[n - 1] - mu[n - 2], m->H - mu[n - 1]);
+    else
+        s = MAXD(mu[i] - mu[i - 1], mu[i + 1] - mu[i]);
+    return clampd(s, k->minsig, m->width);
+}
+
+/* Sets kernel i's sigma and what follows from it (inverse sigma,
+ * normaliser): a kernel at the clip lying CLIP_FAR sigmas inside both
+ * truncation bounds has a mass within 1e-19 of 1, so its normaliser is the
+ * clip's; others come from the trial's cache while their sigma is
+ * unchanged. */
+static void kernel_set(pmodel *m, kset *k, int g, size_t i)
+{
+    double sig = kernel_sigma(m, k, i), mu = k->mu[i], minsig = k->minsig;
+    long tr = k->trial[i];
+    k->sig[i] = sig;
+    if (m->cat) {
+        k->isig[i] = 1.0 / sig;
+        k->nrm[i] = 0;
+    } else if (tr < 0) {
+        k->isig[i] = 1.0 / sig;
+        k->nrm[i] = kernel_norm(m, mu, sig);
+    } else if (sig == minsig && mu > m->L + CLIP_FAR * minsig && mu < m->H - CLIP_FAR * minsig) {
+        k->isig[i] = 1.0 / minsig;
+        k->nrm[i] = m->step > 0 ? 0.0 : log(minsig) + TC_TPE_LOG_SQRT_2PI;
+    } else {
+        kcache *kc = &m->kc[g][tr];
+        if (kc->sig != sig) {
+            kc->sig = sig;
+            kc->norm = kernel_norm(m, mu, sig);
+            kc->isig = 1.0 / sig;
         }
-        if (m->cat) {
-            for (size_t i = 0; i < n; i++)
-                isv[i] = 1.0 / sigv[i];
-        } else {
-            for (size_t i = 0; i < n; i++) {
-                int clip = sigv[i] == minsig && mu[i] > far_lo && mu[i] < far_hi;
-                isv[i] = clip_isig;
-                cv[i] -= clip ? clip_norm : 0.0;
-                odd[nodd] = i;
-                nodd += !clip;
-            }
-            /* the others: normaliser and inverse sigma from the trial's cache */
-            for (size_t r = 0; r < nodd; r++) {
-                size_t i = odd[r];
-                long tr = ktr[i];
-                double sig = sigv[i];
-                if (tr < 0)
-                    continue;
-                if (kc[tr].sig != sig) {
-                    kc[tr].sig = sig;
-                    kc[tr].norm = kernel_norm(m, mu[i], sig);
-                    kc[tr].isig = 1.0 / sig;
-                }
-                cv[i] -= kc[tr].norm;
-                isv[i] = kc[tr].isig;
-            }
-        }
-        if (prior_at != (size_t)-1) {
-            size_t i = prior_at;
-            sigv[i] = m->width;
-            isv[i] = 1.0 / m->width;
-            wv[i] = w_prior;
-            cv[i] = lw_prior - (m->cat ? 0 : kernel_norm(m, mu[i], m->width));
-        }
-        block_maxima(k, n, prior_at, lcb, lsg, rcb, rsg);
+        k->isig[i] = kc->isig;
+        k->nrm[i] = kc->norm;
     }
 }
 
-/* Builds both groups' estimators of parameter p into t->ks. */
+static void kset_set_range(pmodel *m, kset *k, int g, size_t i0, size_t i1)
+{
+    for (size_t i = i0; i < i1; i++)
+        kernel_set(m, k, g, i);
+}
+
+/* Group g's set of parameter m from scratch: its trials from the sorted
+ * values, the prior placed, every kernel set. */
+static void kset_rebuild(tc_tpe *t, pmodel *m, int g, const kprep *q)
+{
+    kset *k = &m->ks[g];
+    const unsigned char *grp = t->grp;
+    double prior_mu = 0.5 * (m->lo + m->hi);
+    size_t j = 0;
+    k->prior_at = (size_t)-1;
+    for (size_t s = 0; s < m->nsorted; s++) {
+        long tr = m->sorted[s];
+        double v = m->col[tr];
+        if (grp[tr] != g)
+            continue;
+        if (q->with_prior && k->prior_at == (size_t)-1 && v > prior_mu) {
+            k->prior_at = j;
+            k->mu[j] = prior_mu;
+            k->trial[j++] = -1;
+        }
+        k->mu[j] = v;
+        k->trial[j++] = tr;
+    }
+    if (q->with_prior && k->prior_at == (size_t)-1) {
+        k->prior_at = j;
+        k->mu[j] = prior_mu;
+        k->trial[j++] = -1;
+    }
+    k->n = j;
+    k->nobs = q->nobs;
+    k->with_prior = q->with_prior;
+    k->minsig = q->minsig;
+    k->ends = !t->o.consider_endpoints && j >= 2;
+    k->valid = 1;
+    kset_set_range(m, k, g, 0, j);
+}
+
+/* The first index whose kernel sorts after (v, tr) (insert) or not before
+ * it (find): the prior sorts after every value <= its centre. */
+static size_t kset_bisect(const kset *k, double v, long tr, int after)
+{
+    size_t lo = 0, hi = k->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        double mv = k->mu[mid];
+        long mt = k->trial[mid];
+        int before = mv < v || (mv == v && (after ? mt >= 0 && mt <= tr : mt >= 0 && mt < tr));
+        if (before)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static void kset_shift(kset *k, size_t at, size_t from, size_t count)
+{
+    memmove(k->mu + at, k->mu + from, count * sizeof(double));
+    memmove(k->trial + at, k->trial + from, count * sizeof(long));
+    memmove(k->sig + at, k->sig + from, count * sizeof(double));
+    memmove(k->isig + at, k->isig + from, count * sizeof(double));
+    memmove(k->nrm + at, k->nrm + from, count * sizeof(double));
+}
+
+/* Re-derives the kernels in [i0, i1) (clamped to the set). */
+static void kset_touch(pmodel *m, kset *k, int g, size_t i0, size_t i1)
+{
+    kset_set_range(m, k, g, i0, i1 < k->n ? i1 : k->n);
+}
+
+static void kset_insert(pmodel *m, kset *k, int g, long tr)
+{
+    double v = m->col[tr];
+    size_t at = kset_bisect(k, v, tr, 1);
+    kset_shift(k, at + 1, at, k->n - at);
+    k->mu[at] = v;
+    k->trial[at] = tr;
+    k->n++;
+    k->nobs++;
+    if (k->prior_at != (size_t)-1 && k->prior_at >= at)
+        k->prior_at++;
+    kset_touch(m, k, g, at ? at - 1 : 0, at + 2);
+}
+
+static void kset_remove(pmodel *m, kset *k, int g, long tr)
+{
+    size_t at = kset_bisect(k, m->col[tr], tr, 0);
+    if (at >= k->n || k->trial[at] != tr) {     /* cannot happen: resync from scratch */
+        k->valid = 0;
+        return;
+    }
+    kset_shift(k, at, at + 1, k->n - at - 1);
+    k->n--;
+    k->nobs--;
+    if (k->prior_at != (size_t)-1 && k->prior_at > at)
+        k->prior_at--;
+    kset_touch(m, k, g, at ? at - 1 : 0, at + 1);
+}
+
+/* Each kernel's constant for this suggestion's weights: the log weight
+ * less the log normaliser, in one flat pass (a window touches each kernel
+ * several times per suggestion). */
+static void kset_constants(kset *k)
+{
+    const long *restrict ktr = k->trial;
+    const double *restrict nrm = k->nrm, *restrict ctab = k->ctab;
+    double *restrict c = k->c;
+    for (size_t i = 0; i < k->n; i++)
+        c[i] = ctab[ktr[i] + 1] - nrm[i];
+}
+
+/* Brings both groups' sets of parameter p to this suggestion's split. */
+static void ksets_sync(tc_tpe *t, size_t p, const kprep q[2])
+{
+    pmodel *m = &t->pm[p];
+    unsigned char *um = m->um;
+    const unsigned char *grp = t->grp;
+    int fresh[2];
+    size_t moved = 0;
+    for (int g = 0; g < 2; g++) {
+        kset *k = &m->ks[g];
+        int ends = !t->o.consider_endpoints && q[g].nobs + (size_t)q[g].with_prior >= 2;
+        fresh[g] = !k->valid || k->with_prior != q[g].with_prior || k->minsig != q[g].minsig ||
+                   k->ends != ends;
+    }
+    if (!fresh[BELOW] || !fresh[ABOVE]) {
+        /* eight trials at a time: most words are equal */
+        size_t nt = t->ntrials, tr = 0;
+        for (; tr + 8 <= nt && moved <= RESYNC_MAX; tr += 8) {
+            uint64_t a, b;
+            memcpy(&a, um + tr, 8);
+            memcpy(&b, grp + tr, 8);
+            if (a == b)
+                continue;
+            for (size_t j = tr; j < tr + 8; j++)
+                moved += um[j] != grp[j] && !isnan(m->col[j]);
+        }
+        for (; tr < nt && moved <= RESYNC_MAX; tr++)
+            moved += um[tr] != grp[tr] && !isnan(m->col[tr]);
+        if (moved > RESYNC_MAX)
+            fresh[BELOW] = fresh[ABOVE] = 1;
+    }
+    if (!fresh[BELOW] || !fresh[ABOVE]) {
+        for (size_t tr = 0; tr < t->ntrials && moved; tr++) {
+            int from = um[tr], to = grp[tr];
+            if (tr + 8 <= t->ntrials && !(tr & 7)) {   /* skip equal words */
+                uint64_t a, b;
+                memcpy(&a, um + tr, 8);
+                memcpy(&b, grp + tr, 8);
+                if (a == b) {
+                    tr += 7;
+                    continue;
+                }
+            }
+            if (from == to || isnan(m->col[tr]))
+                continue;
+            moved--;
+            if (from != NONE && !fresh[from]) {
+                kset_remove(m, &m->ks[from], from, (long)tr);
+                t->kernel_updates++;
+            }
+            if (to != NONE && !fresh[to]) {
+                kset_insert(m, &m->ks[to], to, (long)tr);
+                t->kernel_updates++;
+            }
+        }
+    }
+    for (int g = 0; g < 2; g++) {
+        kset *k = &m->ks[g];
+        if (fresh[g] || !k->valid || k->nobs != q[g].nobs)
+            kset_rebuild(t, m, g, &q[g]);
+        grid_tables_for(m, g, k->minsig);
+        k->log_n = log((double)k->n);
+        kset_constants(k);
+        block_maxima(k);
+    }
+    memcpy(um, grp, t->ntrials);
+}
+
+/* Group g's kernel weights (for drawing from it, and for a categorical's
+ * marginal), from the raw weights by trial. */
+static void kset_weights(const tc_tpe *t, kset *k, const kprep *q)
+{
+    double total = q->nobs ? q->rawsum + (q->with_prior ? t->o.prior_weight : 0) : 1.0,
+           inv_total = 1.0 / total, w_prior = q->nobs ? t->o.prior_weight * inv_total : 1.0;
+    for (size_t i = 0; i < k->n; i++) {
+        long tr = k->trial[i];
+        k->w[i] = tr < 0 ? w_prior : q->tw[tr] * inv_total;
+    }
+}
+
+/* Builds (or updates) both groups' estimators of parameter p. */
 static int build_ksets(tc_tpe *t, size_t p)
 {
     pmodel *m = &t->pm[p];
     kprep q[2];
-    int with_prior[2];
     if (kset_prepare(t, p, BELOW, &q[BELOW]) < 0 || kset_prepare(t, p, ABOVE, &q[ABOVE]) < 0)
         return -1;
-    with_prior[BELOW] = q[BELOW].with_prior;
-    with_prior[ABOVE] = q[ABOVE].with_prior;
-    gather_both(t, m, with_prior, 0.5 * (m->lo + m->hi));
-    kset_finish(t, p, BELOW, &q[BELOW]);
-    kset_finish(t, p, ABOVE, &q[ABOVE]);
+    ksets_sync(t, p, q);
+    kset_weights(t, &m->ks[BELOW], &q[BELOW]);
+    if (m->cat)
+        kset_weights(t, &m->ks[ABOVE], &q[ABOVE]);
     return 0;
 }
 
@@ -1191,70 +1379,48 @@ static double side_bound(const kset *k, const double *cb, const double *isg, siz
 }
 
 /* A side's bound never grows outward (the running maxima cover fewer
- * kernels, the distance grows), so the window's end is found by galloping
- * and bisection: the first index from lo up whose bound is below floor_. */
+ * kernels, the distance grows), so the window's end is the first index from
+ * lo up whose bound is below floor_ (n if none): found by a bisection whose
+ * steps pick their half without a branch (a candidate's window ends are
+ * unpredictable, and a mispredicted step costs more than the step). */
 static size_t window_right(const kset *k, size_t lo, double x, double hs, double floor_)
 {
-    size_t n = k->n, step = 1, ok = lo, bad;
-#define OUT_R(i) (side_bound(k, k->rcb, k->rsig, (i), k->mu[i] - x, hs) < floor_)
-    if (lo >= n || OUT_R(lo))
-        return lo;
-    /* ok: inside; find bad: outside (or n) */
-    for (;;) {
-        size_t probe = ok + step;
-        if (probe >= n) {
-            bad = n;
-            break;
-        }
-        if (OUT_R(probe)) {
-            bad = probe;
-            break;
-        }
-        ok = probe;
-        step *= 2;
+    size_t base = lo, len = k->n - lo;
+    while (len > 0) {
+        size_t half = len >> 1, mid = base + half;
+        int out = side_bound(k, k->rcb, k->rsig, mid, k->mu[mid] - x, hs) < floor_;
+        base = out ? base : mid + 1;
+        len = out ? half : len - half - 1;
     }
-    while (bad - ok > 1) {
-        size_t mid = ok + (bad - ok) / 2;
-        if (OUT_R(mid))
-            bad = mid;
-        else
-            ok = mid;
-    }
-    return bad;
-#undef OUT_R
+    return base;
 }
 
 /* The same leftwards: the smallest a <= lo such that every kernel in [a, lo)
  * is inside, kernel a - 1 (if any) outside. */
 static size_t window_left(const kset *k, size_t lo, double x, double hs, double floor_)
 {
-    size_t step = 1, ok, bad;   /* in kernel counts left of lo: ok inside, bad outside */
-#define OUT_L(j) (side_bound(k, k->lcb, k->lsig, lo - (j), x - k->mu[lo - (j)], hs) < floor_)
-    if (lo == 0 || OUT_L(1))
-        return lo;
-    ok = 1;
-    for (;;) {
-        size_t probe = ok + step;
-        if (probe > lo) {
-            bad = lo + 1;
-            break;
-        }
-        if (OUT_L(probe)) {
-            bad = probe;
-            break;
-        }
-        ok = probe;
-        step *= 2;
+    size_t base = 0, len = lo;
+    while (len > 0) {
+        size_t half = len >> 1, mid = base + half;
+        int in = !(side_bound(k, k->lcb, k->lsig, mid, x - k->mu[mid], hs) < floor_);
+        base = in ? base : mid + 1;
+        len = in ? half : len - half - 1;
     }
-    while (bad - ok > 1) {
-        size_t mid = ok + (bad - ok) / 2;
-        if (OUT_L(mid))
-            bad = mid;
-        else
-            ok = mid;
+    return base;
+}
+
+/* The first index whose value is not below x (n if none), branch-free as
+ * above. */
+static size_t lower_index(const double *mu, size_t n, double x)
+{
+    size_t base = 0, len = n;
+    while (len > 0) {
+        size_t half = len >> 1, mid = base + half;
+        int ge = !(mu[mid] < x);
+        base = ge ? base : mid + 1;
+        len = ge ? half : len - half - 1;
     }
-    return lo - ok;
-#undef OUT_L
+    return base;
 }
 
 /* log of the kernel mixture at model value x (numeric parameters). The
@@ -1266,15 +1432,8 @@ static size_t window_left(const kset *k, size_t lo, double x, double hs, double 
 static double kset_log_pdf(pmodel *m, kset *k, int g, double x)
 {
     double floor_, ref, mx, s, hs = m->step / 2, prior_term = -INFINITY;
-    size_t lo = 0, hi = k->n, a, b, n = k->n;
+    size_t lo = lower_index(k->mu, k->n, x), a, b, n = k->n;
     int prior_apart;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (k->mu[mid] < x)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
     if (k->prior_at != (size_t)-1)
         prior_term = kernel_term(m, k, g, k->prior_at, x);
     floor_ = prior_term;
@@ -1950,7 +2109,7 @@ static int suggest_univariate(tc_tpe *t, size_t p, double *out)
     pmodel *m = &t->pm[p];
     size_t ne = t->ne;
     double *val = t->tr_val + p * ne, *ll = t->tr_ll + p * ne, *lg = t->tr_lg + p * ne;
-    kset *kb = &t->ks[BELOW], *ka = &t->ks[ABOVE];
+    kset *kb = &m->ks[BELOW], *ka = &m->ks[ABOVE];
     if (build_ksets(t, p) < 0)
         return -1;
     if (m->cat) {
@@ -2021,11 +2180,16 @@ static int suggest_tpe(tc_tpe *t, double *out)
 {
     size_t n = t->ncomplete, nbelow, nj, ne;
     double g = ceil(t->o.gamma_fraction * (double)n);
+    /* the per-trial tables exist even before the first trial (a searcher
+     * without startup trials suggests from the priors alone) */
+    if (ensure_trials(t, 1) < 0)
+        goto nomem;
     t->ne = ne = candidates_for(t);
     nbelow = g < (double)t->o.gamma_max ? (size_t)g : (size_t)t->o.gamma_max;
     if (nbelow > n)
         nbelow = n;
     split_groups(t, nbelow);
+    t->ctab_ready = 0;
     nj = choose_joint(t);
     if (nj) {
         if (build_jset(t, BELOW, nj) < 0)
@@ -2128,6 +2292,11 @@ long tc_tpe_trace(const tc_tpe *t, size_t i, const double **values, const double
     if (chosen)
         *chosen = t->tr_chosen[i];
     return (long)ne;
+}
+
+long tc_tpe_kernel_updates(const tc_tpe *t)
+{
+    return t->kernel_updates;
 }
 
 int tc_tpe_in_joint_group(const tc_tpe *t, size_t i)

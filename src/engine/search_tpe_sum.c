@@ -8,7 +8,9 @@
  * (ref is a lower bound on the largest term, see kset_log_pdf). The
  * polynomial below is accurate to 3e-13 relative, far inside the 1e-9 the
  * densities are checked to. On x86-64 Linux with GCC 12+ the loop is also built
- * for Haswell's AVX2 and FMA and picked at load time (target_clones), so
+ * for Haswell's AVX2 and FMA (the univariate window sum also for AVX-512,
+ * x86-64-v4: a few per cent off a univariate suggestion) and picked at load
+ * time (target_clones), so
  * the last bits of a density may differ between machines with and without
  * them (a suggestion is reproducible on one machine); elsewhere it is the
  * plain loop, which the compiler vectorises for the baseline ISA.
@@ -23,8 +25,14 @@
 #define VECTOR_CLONES                                                                     \
     __attribute__((target_clones("arch=x86-64-v3", "default"),                             \
                    optimize("O3", "no-trapping-math", "fp-contract=fast")))
+/* the univariate window sum gains from AVX-512's eight lanes; the joint
+ * model's loops lost a few per cent with them (benchmarks/tpe_latency.c) */
+#define VECTOR_CLONES_WIDE                                                                \
+    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"),             \
+                   optimize("O3", "no-trapping-math", "fp-contract=fast")))
 #else
 #define VECTOR_CLONES
+#define VECTOR_CLONES_WIDE
 #endif
 
 #define LOG2E 1.4426950408889634074
@@ -84,7 +92,7 @@ static double sum4(const double *e, size_t n)
     return s + ((a0 + a1) + (a2 + a3));
 }
 
-VECTOR_CLONES
+VECTOR_CLONES_WIDE
 static void gauss_block(const double *restrict mu, const double *restrict isig,
                         const double *restrict c, size_t n, double x, double ref,
                         double *restrict e)

@@ -1,23 +1,36 @@
 /* test_search_tpe_update.c — the multivariate estimators are updated from
  * one suggestion to the next when a group only gained trials (build_jset in
- * search_tpe.c), and rebuilt otherwise. Whatever path a suggestion took, it
- * must weigh exactly what a fresh searcher given the same history weighs:
- * here one long-lived searcher and a fresh one per step are fed the same
- * trials (completions, failures, running trials under constant liar, values
- * on grids and categorical ones), both reseeded alike before suggesting,
- * and their candidates, densities and choices are compared. */
+ * search_tpe.c), and rebuilt otherwise; the univariate ones keep their
+ * kernels and insert or remove those of the trials whose group changed
+ * (ksets_sync), rebuilding when the clip, the prior or the end rule moved.
+ * Whatever path a suggestion took, it must weigh exactly what a fresh
+ * searcher given the same history weighs (whose estimators are built from
+ * scratch): here one long-lived searcher and a fresh one per step are fed
+ * the same trials (completions, failures, running trials under constant
+ * liar, values on grids, categorical ones, a conditional parameter some
+ * trials lack), both reseeded alike before suggesting, and their
+ * candidates, densities and choices are compared. The univariate runs
+ * also move the split: a small gamma_max makes a good new trial push one out
+ * of "below", and without the magic clip the above group's kernels are kept
+ * from the first suggestions on. */
 #include <stdlib.h>
 #include "tc_test.h"
 #include "search.h"
 
-#define NP 5
+#define NP 6
 #define STEPS 160
 
 static const tc_tpe_param PARAMS[NP] = {
     {"u", TC_TPE_FLOAT, 0, 1, 0, 0, 0},      {"lu", TC_TPE_FLOAT, 1e-4, 1, 0, 1, 0},
     {"q", TC_TPE_FLOAT, -1, 1, 0.05, 0, 0},  {"i", TC_TPE_INT, 0, 40, 1, 0, 0},
-    {"c", TC_TPE_CATEGORICAL, 0, 0, 0, 0, 4},
+    {"c", TC_TPE_CATEGORICAL, 0, 0, 0, 0, 4}, {"cond", TC_TPE_FLOAT, -2, 2, 0, 0, 0},
 };
+
+/* How a run's searchers are configured. */
+typedef struct setup {
+    int liar, multivariate, magic_clip;
+    long gamma_max;
+} setup;
 
 typedef struct event {
     int kind;               /* 0 observe, 1 add running, 2 complete, 3 fail */
@@ -25,14 +38,17 @@ typedef struct event {
     double v[NP], y;
 } event;
 
-static tc_tpe *fresh(int liar)
+static tc_tpe *fresh(const setup *su)
 {
     tc_tpe_opts o;
     tc_error err;
     tc_tpe *t;
     tc_tpe_opts_default(&o);
     o.n_startup_trials = 5;
-    o.constant_liar = liar;
+    o.constant_liar = su->liar;
+    o.multivariate = su->multivariate;
+    o.consider_magic_clip = su->magic_clip;
+    o.gamma_max = su->gamma_max;
     tc_error_init(&err);
     t = tc_tpe_new(PARAMS, NP, &o, &err);
     if (!t)
@@ -59,9 +75,10 @@ static void random_values(tc_rng *r, double *v)
     v[2] = -1 + 0.05 * (double)tc_rng_below(r, 41);
     v[3] = (double)tc_rng_below(r, 41);
     v[4] = (double)tc_rng_below(r, 4);
+    v[5] = v[4] == 1 ? NAN : 4 * tc_rng_uniform(r) - 2;   /* only where c != 1 */
 }
 
-static void compare_runs(int liar)
+static void compare_runs(const setup *su)
 {
     static event ev[4 * STEPS];
     size_t nev = 0;
@@ -69,9 +86,9 @@ static void compare_runs(int liar)
     int nrun = 0;
     tc_rng r;
     tc_error err;
-    tc_tpe *kept = fresh(liar);
+    tc_tpe *kept = fresh(su);
     int joint_seen = 0;
-    tc_rng_seed(&r, 7 + (uint64_t)liar);
+    tc_rng_seed(&r, 7 + (uint64_t)su->liar + 2 * (uint64_t)su->gamma_max);
     tc_error_init(&err);
     for (int step = 0; step < STEPS; step++) {
         event *e = &ev[nev];
@@ -91,12 +108,13 @@ static void compare_runs(int liar)
         } else {                                    /* a result comes in */
             e->kind = 0;
             random_values(&r, e->v);
-            e->y = fabs(e->v[0] - 0.3) + fabs(e->v[2]) + 0.01 * e->v[3] + (e->v[4] == 2);
+            e->y = fabs(e->v[0] - 0.3) + fabs(e->v[2]) + 0.01 * e->v[3] + (e->v[4] == 2) +
+                   (isnan(e->v[5]) ? 0.5 : fabs(e->v[5] - 1));
             ntr++;
         }
         apply(kept, e, &err);
         nev++;
-        f = fresh(liar);
+        f = fresh(su);
         for (size_t i = 0; i < nev; i++)
             apply(f, &ev[i], &err);
         CHECK_INT(err.code, TC_OK);
@@ -120,13 +138,44 @@ static void compare_runs(int liar)
         }
         tc_tpe_free(f);
     }
-    CHECK(joint_seen);
+    CHECK(joint_seen == su->multivariate);
+    /* the fresh searchers built every estimator from scratch; the kept one
+     * updated its univariate ones in place (the joint group's parameters
+     * other than the conditional one have none) */
+    if (!su->multivariate)
+        CHECK(tc_tpe_kernel_updates(kept) > STEPS);
     tc_tpe_free(kept);
+}
+
+/* Without startup trials the first suggestions come from the priors
+ * alone, before any trial exists (the estimators' tables included). */
+static void no_history(void)
+{
+    tc_tpe_opts o;
+    tc_error err;
+    double out[NP];
+    tc_tpe *t;
+    tc_tpe_opts_default(&o);
+    o.n_startup_trials = 0;
+    o.multivariate = 0;
+    tc_error_init(&err);
+    t = tc_tpe_new(PARAMS, NP, &o, &err);
+    CHECK(t != NULL);
+    CHECK_INT(tc_tpe_suggest(t, out, &err), 0);
+    CHECK_INT(tc_tpe_suggest(t, out, &err), 0);
+    CHECK(out[0] >= 0 && out[0] <= 1);
+    tc_tpe_free(t);
 }
 
 int main(void)
 {
-    compare_runs(0);
-    compare_runs(1);
+    no_history();
+    static const setup runs[] = {
+        {0, 1, 1, 25}, {1, 1, 1, 25},                   /* the joint model */
+        {0, 0, 1, 25}, {1, 0, 1, 25},                   /* univariate, Optuna's split */
+        {0, 0, 0, 25}, {1, 0, 0, 4}, {0, 0, 1, 3},      /* kept from the start; split moving */
+    };
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++)
+        compare_runs(&runs[i]);
     TEST_MAIN_END();
 }
