@@ -58,6 +58,26 @@ def _workers():
     return [p for p in psutil.Process().children(recursive=True) if p.pid != zygote]
 
 
+def _workers_left_after(seconds):
+    """The driver's children still there once the run has returned: a worker
+    killed last may still be exiting, so this waits for them to go, up to
+    `seconds` (a bound for a hang, not a pace). A zombie counts: nothing
+    would reap it before the next run."""
+    deadline = time.monotonic() + seconds
+    while True:
+        left = _workers()
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.1)
+
+
+def _describe(proc):
+    try:
+        return "{} {} {}".format(proc.pid, proc.status(), " ".join(proc.cmdline())[:120])
+    except psutil.Error:
+        return "{} gone".format(proc.pid)
+
+
 class Killer(threading.Thread):
     def __init__(self, every, stop):
         super().__init__(daemon=True)
@@ -183,8 +203,7 @@ def main():
     # until it is dropped: fds are counted once it is gone.
     del analysis
     gc.collect()
-    time.sleep(1)   # a killed worker's exit is reaped by the driver
-    left = _workers()
+    left = _workers_left_after(60)
     trials, rows, problems = _check_rows(os.path.join(local_dir, "soak"))
     samples = sampler.samples
     half = [rss for t, rss in samples if t - started >= elapsed / 2]
@@ -197,7 +216,7 @@ def main():
         "rss_growth_second_half_mb": round(growth_mb, 2),
         "fds_before": fds0, "fds_after": me.num_fds(),
         "fds_new": sorted(set(_fd_names().items()) - set(fd_names0.items())),
-        "workers_left": [p.pid for p in left],
+        "workers_left": [_describe(p) for p in left],
         "row_problems": problems[:10], "local_dir": local_dir,
     }
     print(json.dumps(figures, indent=1))

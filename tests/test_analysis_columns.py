@@ -116,3 +116,37 @@ def test_dataframe_columnwise_matches_row_dicts(tmp_path, metric, mode):
 def test_dataframe_with_several_layouts_matches_row_dicts(mixed_experiment):
     analysis = Analysis(mixed_experiment)
     pd.testing.assert_frame_equal(analysis.dataframe(), slow_dataframe(analysis))
+
+
+def test_layout_frame_blocks_replace_the_column_arrays(mixed_experiment):
+    # The layout frame keeps its numeric and boolean columns in one block
+    # per dtype; the layout's arrays for them become views of those blocks
+    # (the separate arrays are let go), and every trial's frame and data
+    # still give the per-trial values, also after the frames are built.
+    plain = {t.logdir: t for t in (TrialData(raw)
+                                   for raw in _tunec.load_experiment(mixed_experiment))}
+    analysis = Analysis(mixed_experiment)
+    frames = analysis.trial_dataframes
+    layouts = {id(t.layout): t.layout for t in analysis._trials_data.values() if t.layout}
+    assert layouts
+    for layout in layouts.values():
+        blocks = [b.values for b in layout.frame()._mgr.blocks
+                  if getattr(b.values, "ndim", 1) == 2 and b.values.dtype != object]
+        dtypes = {values.dtype for values in layout.data.values() if values.dtype != object}
+        assert len(blocks) == len(dtypes)   # one block per dtype
+        for name, values in layout.data.items():
+            if values.dtype != object:
+                assert any(np.shares_memory(values, block) for block in blocks), name
+    for path, frame in frames.items():
+        expected = plain[path]
+        reference = pd.DataFrame(expected.data, columns=expected.columns)
+        pd.testing.assert_frame_equal(frame, reference)
+        trial = analysis._trials_data[path]
+        for name in expected.columns:
+            got, want = trial.data[name], expected.data[name]
+            assert got.dtype == want.dtype
+            assert [trial.value(name, r) for r in range(trial.rows)] == \
+                [expected.value(name, r) for r in range(expected.rows)] or \
+                all(pd.isna(trial.value(name, r)) == pd.isna(expected.value(name, r))
+                    for r in range(trial.rows))
+    assert len(analysis.dataframe()) == len([t for t in plain.values() if t.rows])

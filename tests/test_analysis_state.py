@@ -56,3 +56,42 @@ def test_invalid_state_is_refused(tmp_path):
         f.write('{"checkpoints": [')
     with pytest.raises(ValueError):
         ExperimentAnalysis(exp)
+
+
+def test_relocation_from_one_scan_matches_a_stat_per_trial(tmp_path):
+    # A moved experiment where one trial dir is a link to a directory
+    # elsewhere and one is missing: the relocated logdirs from one scan of
+    # the directory are those os.path.isdir per trial gives.
+    from tunec.analysis import experiment_analysis as ea
+    exp = str(tmp_path / "moved")
+    shutil.copytree(FIXTURE, exp)
+    with open(state_file(exp), "rb") as f:
+        logdirs = [d for d in _tunec.state_logdirs(f.read()) if d]
+    names = [os.path.basename(os.path.normpath(d)) for d in logdirs]
+    assert len(names) >= 2
+    away = str(tmp_path / "away")
+    shutil.move(os.path.join(exp, names[0]), away)
+    os.symlink(away, os.path.join(exp, names[0]))
+    shutil.rmtree(os.path.join(exp, names[1]))
+    odd = ["", "/", exp + "/..", exp + "/.", os.path.join(exp, "absent")]
+    subdirs = ea._subdir_names(exp)
+    for logdir in logdirs + odd:
+        assert (ea._relocated_logdir(logdir, exp, subdirs) ==
+                ea._relocated_logdir(logdir, exp)), logdir
+    assert ea._relocated_logdir(logdirs[0], exp, subdirs) == os.path.join(exp, names[0])
+    assert ea._relocated_logdir(logdirs[1], exp, subdirs) == logdirs[1]
+    assert ea._subdir_names(str(tmp_path / "absent")) is None
+
+
+def test_config_copies_are_deep(tmp_path):
+    exp = str(tmp_path / "exp")
+    shutil.copytree(FIXTURE, exp)
+    analysis = ExperimentAnalysis(exp)
+    first = analysis.get_all_configs()
+    for config in first.values():
+        config["changed"] = [1]
+        for value in config.values():
+            if isinstance(value, (dict, list)):
+                value.clear()
+    assert analysis.get_all_configs() != first
+    assert all("changed" not in c for c in analysis.get_all_configs().values())

@@ -276,3 +276,74 @@ def test_ctrl_c_reaches_the_driver_only(tmp_path, monkeypatch, zygote):
     for trial in analysis.trials:
         result = trial.last_result
         assert result["pgid"] != os.getpgrp(), result
+
+
+class _RefusingZygote:
+    """Stands in for the fork server and answers every request with a failed
+    start, as the real one does when its intermediate process is killed
+    before it hands the worker over (that cannot be timed from a test)."""
+
+    def __init__(self):
+        import socket
+        import threading
+        self.ours, self.theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.requests = 0
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        import socket
+        while True:
+            try:
+                msg, fds, _flags, _addr = socket.recv_fds(self.theirs, 1 << 20, 4)
+            except OSError:
+                return
+            for fd in fds:
+                os.close(fd)
+            if not msg:
+                return       # the run gave the zygote up: its end is shut
+            self.requests += 1
+            self.theirs.send(b"error the intermediate process failed")
+
+    def close(self):
+        self.ours.close()
+        self.thread.join(HANG_S)
+        self.theirs.close()
+
+
+@pytest.mark.parametrize("workers, gives_up", [(2, False), (3, True)])
+def test_a_failed_start_keeps_the_zygote(tmp_path, monkeypatch, workers, gives_up):
+    """One failed start (a worker or its intermediate killed while starting)
+    costs only that worker the fork: it is started with posix_spawn and the
+    next one is asked of the zygote again. Three failures in a row give the
+    zygote up for the run, with a warning."""
+    import warnings
+    tune.shutdown()
+    tune.init(num_cpus=workers, num_gpus=0)
+    fake = _RefusingZygote()
+    monkeypatch.setattr(_zygote, "ensure", lambda: fake.ours.fileno())
+    started = str(tmp_path / "started")
+    os.mkdir(started)
+
+    def fn(config):
+        import time
+        import uuid
+        open(os.path.join(started, uuid.uuid4().hex), "w").close()
+        deadline = time.monotonic() + 300
+        while len(os.listdir(started)) < config["n"]:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the trials did not all run at once")
+            time.sleep(0.01)
+        tune.report(**_whoami())
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            analysis = run(fn, tmp_path / "out", num_samples=workers,
+                           config={"n": workers})
+    finally:
+        fake.close()
+    assert [t.status for t in analysis.trials] == ["TERMINATED"] * workers
+    assert not any(rows(t.logdir)[0]["forked"] for t in analysis.trials)
+    assert fake.requests == workers
+    gave_up = [w for w in caught if "fork server failed" in str(w.message)]
+    assert len(gave_up) == (1 if gives_up else 0), [str(w.message) for w in caught]

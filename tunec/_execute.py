@@ -55,13 +55,13 @@ def run_trial(session, start, trainable, objects, chdir=True, local=False):
     sends READY afterwards."""
     from tunec import _tunec
     trainable, export_formats = export.unwrap(trainable)
-    trial = start["trial"]
+    attempt = start["attempt"]     # the token every frame of this run carries
     logdir = start["logdir"]
     config = decode_value(start["config"], objects)
     restore = start.get("restore")
-    context = _session_mod._TrialContext(session, trial, start["trial_id"], start["trial_name"],
+    context = _session_mod._TrialContext(session, attempt, start["trial_id"], start["trial_name"],
                                          logdir, config, start.get("resources"), restore)
-    session.begin(trial, os.urandom(16).hex())
+    session.begin(attempt, os.urandom(16).hex())
     old_cwd = os.getcwd() if chdir else None
     try:
         # log_to_file: the trial's stdout/stderr go to its files until it
@@ -84,7 +84,7 @@ def run_trial(session, start, trainable, objects, chdir=True, local=False):
             return
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         _write_error_pickle(logdir, exc)
-        session.send(_tunec.MSG_ERROR, trial, text.encode("utf-8", "replace"))
+        session.send(_tunec.MSG_ERROR, attempt, text.encode("utf-8", "replace"))
         if isinstance(exc, (SystemExit, KeyboardInterrupt)) and chdir:
             raise
     finally:
@@ -113,7 +113,7 @@ def _run_function(session, func, config, context, restore):
     except _session_mod.StopTrial:
         return
     flush_pending(context)     # a checkpoint written after the last report
-    session.send(_tunec.MSG_DONE, context.trial_index)
+    session.send(_tunec.MSG_DONE, context.attempt)
 
 
 def _instance(cls, config, context, start):

@@ -23,9 +23,9 @@ def run_local(runner):
         except KeyboardInterrupt:
             # The interrupted trial stays resumable (PENDING in the state).
             handle.interrupt()
-            handle.local_frame(_tunec.MSG_READY, start["trial"], b"")
+            handle.local_frame(_tunec.MSG_READY, start["attempt"], b"")
             raise
-        handle.local_frame(_tunec.MSG_READY, start["trial"], b"")
+        handle.local_frame(_tunec.MSG_READY, start["attempt"], b"")
         if runner.stopper is not None and runner.stopper.stop_all():
             handle.stop_all()
         runner._report()

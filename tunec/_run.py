@@ -783,6 +783,8 @@ class _Runner:
             if self.server is not None:
                 self.server.shutdown()
             handle.shutdown()
+            from tunec import _zygote
+            _zygote.reap()
 
     def _callback_failed(self, handle):
         """A hook raised: the trials stop (and can be resumed), then the

@@ -49,6 +49,7 @@ def main(argv=None):
     # takes longer than everything the worker did for a short trial.
     sys.stdout.flush()
     sys.stderr.flush()
+    _tunec.leak_check_before_exit()   # make check-asan: _exit skips LSan's own
     os._exit(0)
 
 
@@ -58,10 +59,11 @@ def _serve(session, blobs, trainables, objects, run_trial, pickle):
         frame = session.recv()
         if frame is None:
             return 0
-        kind, trial, payload = frame
+        # token: the attempt a trial's frame is about (TRAINABLE: the trainable id)
+        kind, token, payload = frame
         if kind == _tunec.MSG_TRAINABLE:
-            blobs[trial] = payload
-            trainables.pop(trial, None)
+            blobs[token] = payload
+            trainables.pop(token, None)
         elif kind == _tunec.MSG_OBJECTS:
             objects.update(pickle.loads(payload))
         elif kind == _tunec.MSG_START:
@@ -70,7 +72,7 @@ def _serve(session, blobs, trainables, objects, run_trial, pickle):
             if tid not in trainables:
                 trainables[tid] = pickle.loads(blobs[tid])
             run_trial(session, start, trainables[tid], objects)
-            session.send(_tunec.MSG_READY, trial)
+            session.send(_tunec.MSG_READY, token)
             if session.exit_requested:
                 return 0
         elif kind == _tunec.MSG_EXIT:

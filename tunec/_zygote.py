@@ -221,6 +221,14 @@ def stop():
             pass
 
 
+def reap():
+    """Collects a zygote that the run just ended gave up (executor_zygote.c
+    shuts its socket after repeated failures): it has exited, and without a
+    wait it would stay a zombie child until the next run or the driver's end."""
+    if _zygote["sock"] is not None and _zygote["owner"] == os.getpid() and not _alive():
+        stop()
+
+
 def _alive():
     """False when the zygote exited, or a failed request shut its socket."""
     import select

@@ -109,7 +109,7 @@ def announce(context, directory, path, transient=False):
     if transient:
         message["transient"] = True
     payload = json.dumps(message).encode()
-    session.send(_tunec.MSG_CHECKPOINT, context.trial_index, payload)
+    session.send(_tunec.MSG_CHECKPOINT, context.attempt, payload)
 
 
 # -- function API -------------------------------------------------------------

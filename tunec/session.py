@@ -19,12 +19,12 @@ class StopTrial(BaseException):
 
 class _TrialContext:
     __slots__ = ("session", "trial_id", "trial_name", "logdir", "config", "resources",
-                 "trial_index", "pending_checkpoint", "restore_path")
+                 "attempt", "pending_checkpoint", "restore_path")
 
-    def __init__(self, session, trial_index, trial_id, trial_name, logdir, config, resources,
+    def __init__(self, session, attempt, trial_id, trial_name, logdir, config, resources,
                  restore_path=None):
         self.session = session
-        self.trial_index = trial_index
+        self.attempt = attempt       # the token of this run's frames
         self.trial_id = trial_id
         self.trial_name = trial_name
         self.logdir = logdir

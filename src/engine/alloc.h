@@ -9,7 +9,7 @@
  *     and how many bytes the live ones take (tc_alloc_live_bytes).
  * Memory one side allocates and the other frees crosses with these too: the
  * strings a host callback returns for the engine to own (make_trial_dir,
- * cut_results' csv_header) come from tc_malloc / tc_strdup, and what the
+ * read_file's text) come from tc_malloc / tc_strdup, and what the
  * engine hands out as "malloc'd" is released with tc_free.
  *
  * The wrappers are plain malloc and friends plus two relaxed atomic counters

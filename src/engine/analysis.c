@@ -4,7 +4,7 @@
  * This is the one engine file that reads files itself (tunec.h says so): an
  * analysis has no running experiment and no host to hand it sinks, and doing
  * the reads here lets the extension release the GIL for the whole load.
- * Plain stdio and POSIX directory calls only; the parsing is result_table.c's.
+ * Plain POSIX file and directory calls only; the parsing is result_table.c's.
  *
  * Per trial dir: params.json, then the rows of result.json when it gives at
  * least one (its values are typed), else those of progress.csv.
@@ -19,6 +19,8 @@
  *     into its own slot, so the result is the same whatever the schedule.
  */
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,25 +62,25 @@ static char *path_join(const char *dir, const char *name)
     return p;
 }
 
-/* Reads the whole file into out. 0 = read, 1 = unreadable (absent, a
- * directory, permission, I/O error), -1 = ENOMEM. */
-static int read_file(const char *dir, const char *name, tc_buf *out)
+/* Reads the file `name` of the directory open as dir_fd into out (one
+ * openat: the logdir's path is walked once per trial, not once per file).
+ * 0 = read, 1 = unreadable (absent, a directory, permission, I/O error),
+ * -1 = ENOMEM. out is the caller's buffer, reused from trial to trial. */
+static int read_file(int dir_fd, const char *name, tc_buf *out)
 {
     tc_buf_clear(out);
-    char *path = path_join(dir, name);
-    if (!path)
-        return -1;
-    FILE *f = fopen(path, "rb");
-    tc_free(path);
-    if (!f)
+    if (dir_fd < 0)
+        return 1;
+    int fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
         return 1;
     int rc = 0;
     /* Sized once from fstat, plus one byte so the read that meets the end
      * needs no room; a file that grew meanwhile grows the buffer below. */
     struct stat st;
-    size_t first = fstat(fileno(f), &st) == 0 && st.st_size > 0 ? (size_t)st.st_size + 1 : 65536;
+    size_t first = fstat(fd, &st) == 0 && st.st_size > 0 ? (size_t)st.st_size + 1 : 65536;
     if (tc_buf_reserve(out, first) < 0) {
-        fclose(f);
+        close(fd);
         return -1;
     }
     for (;;) {
@@ -86,16 +88,18 @@ static int read_file(const char *dir, const char *name, tc_buf *out)
             rc = -1;
             break;
         }
-        size_t got = fread(out->data + out->len, 1, out->cap - out->len - 1, f);
-        out->len += got;
-        out->data[out->len] = '\0';
-        if (got == 0) {
-            if (ferror(f))
+        ssize_t got = read(fd, out->data + out->len, out->cap - out->len - 1);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0) {
+            if (got < 0)
                 rc = 1;
             break;
         }
+        out->len += (size_t)got;
     }
-    fclose(f);
+    out->data[out->len] = '\0';
+    close(fd);
     return rc;
 }
 
@@ -112,18 +116,20 @@ static void reset_rows(tc_trial_table *t)
     t->params = params;
 }
 
-int tc_trial_table_load(tc_trial_table *t, const char *logdir, tc_error *err)
+/* tc_trial_table_load with the caller's read buffer (a load thread keeps
+ * one for all its trials). */
+static int trial_load(tc_trial_table *t, const char *logdir, tc_buf *buf, tc_error *err)
 {
-    tc_buf text;
+    tc_buf text = *buf;   /* given back at the end, grown */
     int rc = -1, got;
-    tc_buf_init(&text);
+    int dir_fd = open(logdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     tc_trial_table_init(t);
     if (!(t->logdir = tc_strdup(logdir))) {
         nomem(err, logdir);
         goto done;
     }
 
-    if ((got = read_file(logdir, PARAMS_FILE, &text)) < 0) {
+    if ((got = read_file(dir_fd, PARAMS_FILE, &text)) < 0) {
         nomem(err, logdir);
         goto done;
     }
@@ -137,7 +143,7 @@ int tc_trial_table_load(tc_trial_table *t, const char *logdir, tc_error *err)
         }
     }
 
-    if ((got = read_file(logdir, RESULT_FILE, &text)) < 0) {
+    if ((got = read_file(dir_fd, RESULT_FILE, &text)) < 0) {
         nomem(err, logdir);
         goto done;
     }
@@ -151,7 +157,7 @@ int tc_trial_table_load(tc_trial_table *t, const char *logdir, tc_error *err)
         reset_rows(t);
     }
 
-    if ((got = read_file(logdir, PROGRESS_FILE, &text)) < 0) {
+    if ((got = read_file(dir_fd, PROGRESS_FILE, &text)) < 0) {
         nomem(err, logdir);
         goto done;
     }
@@ -159,9 +165,21 @@ int tc_trial_table_load(tc_trial_table *t, const char *logdir, tc_error *err)
         goto done;
     rc = 0;
 done:
-    tc_buf_free(&text);
+    if (dir_fd >= 0)
+        close(dir_fd);
+    tc_buf_clear(&text);
+    *buf = text;
     if (rc < 0)
         tc_trial_table_clear(t);
+    return rc;
+}
+
+int tc_trial_table_load(tc_trial_table *t, const char *logdir, tc_error *err)
+{
+    tc_buf text;
+    tc_buf_init(&text);
+    int rc = trial_load(t, logdir, &text, err);
+    tc_buf_free(&text);
     return rc;
 }
 
@@ -230,6 +248,8 @@ typedef struct load_job {
 static void *load_worker(void *arg)
 {
     load_job *job = arg;
+    tc_buf text;   /* this thread's read buffer, for all its trials */
+    tc_buf_init(&text);
     for (;;) {
         if (__atomic_load_n(&job->failed, __ATOMIC_RELAXED))
             break;
@@ -238,7 +258,7 @@ static void *load_worker(void *arg)
             break;
         tc_error err;
         tc_error_init(&err);
-        if (tc_trial_table_load(&job->a->trials[i], job->dirs[i], &err) < 0) {
+        if (trial_load(&job->a->trials[i], job->dirs[i], &text, &err) < 0) {
             pthread_mutex_lock(&job->err_lock);
             if (!job->failed)
                 tc_error_set(job->err, err.code, "%s", err.text);
@@ -246,6 +266,7 @@ static void *load_worker(void *arg)
             pthread_mutex_unlock(&job->err_lock);
         }
     }
+    tc_buf_free(&text);
     return NULL;
 }
 

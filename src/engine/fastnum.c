@@ -7,10 +7,11 @@
  * long double, so w * 10^k or w / 10^-k is one correctly rounded long double
  * operation; rounding that to double is then exact unless the long double
  * lands on, or next to, a point halfway between two doubles -- those rare
- * cases go to Clinger's fast path (at most 15 digits, |k| <= 22, exact in
- * double arithmetic) or strtod, as does everything where long double is not
- * x87's (other platforms, valgrind). tests/c/test_fastnum.c checks the
- * result against strtod on random and edge inputs.
+ * cases go to strtod, as does everything where long double is not x87's
+ * (other platforms, valgrind). Clinger's fast path (w < 2^53, |k| <= 22:
+ * one rounding of exact doubles) is taken first, before any of that: most
+ * numbers of a result are integers or short decimals. tests/c/test_fastnum.c
+ * checks the result against strtod on random and edge inputs.
  */
 #include <float.h>
 #include <stdint.h>
@@ -66,7 +67,59 @@ static double slow(const char *s, size_t n)
     return strtod(tmp, NULL);
 }
 
+/* Eight ASCII digits at s, read as one little-endian word: 1 if they are
+ * all digits (the SWAR test of fast_float and simdjson). */
+static int eight_digits(const char *s, uint64_t *word)
+{
+    uint64_t v;
+    memcpy(&v, s, 8);
+    *word = v;
+    return (((v & 0xF0F0F0F0F0F0F0F0ull) |
+             (((v + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) >> 4)) ==
+            0x3333333333333333ull);
+}
+
+/* Their value: three multiply steps instead of eight. */
+static uint64_t eight_digits_value(uint64_t v)
+{
+    const uint64_t mask = 0x000000FF000000FFull;
+    const uint64_t mul1 = 0x000F424000000064ull;   /* 100 + (1000000 << 32) */
+    const uint64_t mul2 = 0x0000271000000001ull;   /* 1 + (10000 << 32) */
+    v -= 0x3030303030303030ull;
+    v = (v * 10) + (v >> 8);
+    return (((v & mask) * mul1) + (((v >> 16) & mask) * mul2)) >> 32;
+}
+
+/* Significant digits of w < 10^8 (0 for 0). */
+static int digit_count(uint64_t w)
+{
+    if (w < 10000)
+        return w < 100 ? (w ? 1 + (w >= 10) : 0) : 3 + (w >= 1000);
+    return w < 1000000 ? 5 + (w >= 100000) : 7 + (w >= 10000000);
+}
+
+/* Takes digits eight at a time into w while 19 significant digits cannot
+ * be exceeded (w < 10^digits, so w * 10^8 + 8 digits < 10^19 < 2^64): the
+ * same w and digit count as the one-by-one loop, which does the rest. */
+static size_t digit_blocks(const char *s, size_t i, size_t n, uint64_t *w, int *digits)
+{
+    uint64_t word;
+    while (i + 8 <= n && *digits <= 11 && eight_digits(s + i, &word)) {
+        uint64_t block = eight_digits_value(word);
+        *digits = *w ? *digits + 8 : digit_count(block);
+        *w = *w * 100000000u + block;
+        i += 8;
+    }
+    return i;
+}
+
 int tc_fastnum(const char *s, size_t n, double *out, int *is_int)
+{
+    size_t used;
+    return tc_fastnum_prefix(s, n, out, is_int, &used) < 0 || used != n ? -1 : 0;
+}
+
+int tc_fastnum_prefix(const char *s, size_t n, double *out, int *is_int, size_t *used)
 {
     size_t i = 0;
     int neg = 0;
@@ -81,6 +134,7 @@ int tc_fastnum(const char *s, size_t n, double *out, int *is_int)
     int dropped = 0;   /* integer digits past the 19 kept (they scale by 10) */
     int exp10 = 0;
     int integral = 1;
+    i = digit_blocks(s, i, n, &w, &digits);
     for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
         if (digits < 19) {
             w = w * 10 + (uint64_t)(s[i] - '0');
@@ -94,6 +148,9 @@ int tc_fastnum(const char *s, size_t n, double *out, int *is_int)
         i++;
         if (i >= n || s[i] < '0' || s[i] > '9')
             return -1;
+        size_t block_start = i;
+        i = digit_blocks(s, i, n, &w, &digits);
+        exp10 -= (int)(i - block_start);
         for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
             if (digits < 19) {
                 w = w * 10 + (uint64_t)(s[i] - '0');
@@ -117,9 +174,18 @@ int tc_fastnum(const char *s, size_t n, double *out, int *is_int)
             return -1;
         exp10 += eneg ? -e : e;
     }
-    if (i != n)
-        return -1;
+    *used = i;
     *is_int = integral;
+    /* Clinger's fast path first: both operands exact doubles, one rounding,
+     * no x87 round trip (integers and short decimals: most of a result). */
+    static const double pow10_d[23] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+                                       1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
+                                       1e20, 1e21, 1e22};
+    if (dropped == 0 && w < (1ull << 53) && exp10 >= -22 && exp10 <= 22) {
+        double d = exp10 < 0 ? (double)w / pow10_d[-exp10] : (double)w * pow10_d[exp10];
+        *out = neg ? -d : d;
+        return 0;
+    }
 #ifdef HAVE_X87
     if (dropped == 0 && exp10 >= -27 && exp10 <= 27 && x87_extended()) {
         long double r = exp10 < 0 ? (long double)w / pow10_ld[-exp10]
@@ -131,17 +197,6 @@ int tc_fastnum(const char *s, size_t n, double *out, int *is_int)
         }
     }
 #endif
-    {
-    /* Clinger's fast path: both operands exact doubles, one rounding. */
-    static const double pow10_d[23] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
-                                       1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
-                                       1e20, 1e21, 1e22};
-    if (dropped == 0 && w < (1ull << 53) && exp10 >= -22 && exp10 <= 22) {
-        double d = exp10 < 0 ? (double)w / pow10_d[-exp10] : (double)w * pow10_d[exp10];
-        *out = neg ? -d : d;
-        return 0;
-    }
-    }
-    *out = slow(s, n);
+    *out = slow(s, i);
     return 0;
 }

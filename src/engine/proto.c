@@ -2,12 +2,12 @@
 #include <string.h>
 #include "proto.h"
 
-int tc_frame_append(tc_buf *out, uint16_t type, int32_t trial, const void *payload, size_t len)
+int tc_frame_append(tc_buf *out, uint16_t type, int32_t token, const void *payload, size_t len)
 {
-    return tc_frame_append_flags(out, type, 0, trial, payload, len);
+    return tc_frame_append_flags(out, type, 0, token, payload, len);
 }
 
-int tc_frame_append_flags(tc_buf *out, uint16_t type, uint16_t flags, int32_t trial,
+int tc_frame_append_flags(tc_buf *out, uint16_t type, uint16_t flags, int32_t token,
                           const void *payload, size_t len)
 {
     char header[TC_FRAME_HEADER];
@@ -17,7 +17,7 @@ int tc_frame_append_flags(tc_buf *out, uint16_t type, uint16_t flags, int32_t tr
     memcpy(header, &len32, 4);
     memcpy(header + 4, &type, 2);
     memcpy(header + 6, &flags, 2);
-    memcpy(header + 8, &trial, 4);
+    memcpy(header + 8, &token, 4);
     if (tc_buf_reserve(out, TC_FRAME_HEADER + len) < 0)
         return -1;
     tc_buf_append(out, header, TC_FRAME_HEADER);
@@ -33,7 +33,7 @@ long tc_frame_parse(const char *data, size_t len, tc_frame *out)
     memcpy(&out->len, data, 4);
     memcpy(&out->type, data + 4, 2);
     memcpy(&out->flags, data + 6, 2);
-    memcpy(&out->trial, data + 8, 4);
+    memcpy(&out->token, data + 8, 4);
     if (out->len > TC_FRAME_MAX || out->type == 0)
         return -1;
     if (len < TC_FRAME_HEADER + (size_t)out->len)

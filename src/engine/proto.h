@@ -1,7 +1,10 @@
 /* proto.h — frames between the driver and its worker processes (DESIGN §3).
  *
- * A frame is a fixed 12-byte header in host byte order (both ends run on the
- * same machine) followed by `len` payload bytes. Payloads are JSON text,
+ * A frame is a fixed 12-byte header (length, type, flags, attempt token)
+ * in host byte order (both ends run on the same machine) followed by `len`
+ * payload bytes. A trial's frames carry the token of the attempt they are
+ * about (runner.h tc_token; the START message's "attempt"), so the driver
+ * ignores those of an attempt that was replaced. Payloads are JSON text,
  * UTF-8 traceback text, or opaque cloudpickle bytes the engine never reads.
  *
  * Worker -> driver:
@@ -17,7 +20,7 @@
  * Driver -> worker:
  *   TRAINABLE  cloudpickle of the trainable (sent once per worker)
  *   OBJECTS    cloudpickle of {id: object} for opaque config values
- *   START      {"trial_id", "trial_name", "logdir", "config", ...} (JSON)
+ *   START      {"trial_id", "trial_name", "logdir", "config", "attempt", ...}
  *   STOP       end the current trial at its next report; flags & 1: save a
  *              checkpoint first (Ctrl-C, so the trial can resume)
  *   EXIT       leave the process
@@ -32,22 +35,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "tunec.h"
+#include "wire.h"
 
-enum {
-    TC_MSG_HELLO = 1,
-    TC_MSG_RESULT = 2,
-    TC_MSG_DONE = 3,
-    TC_MSG_ERROR = 4,
-    TC_MSG_READY = 5,
-    TC_MSG_CHECKPOINT = 6,
-    TC_MSG_HEARTBEAT = 7,
-    TC_MSG_TRAINABLE = 16,
-    TC_MSG_OBJECTS = 17,
-    TC_MSG_START = 18,
-    TC_MSG_STOP = 19,
-    TC_MSG_EXIT = 20,
-    TC_MSG_CONTINUE = 21
-};
+/* Frame types TC_MSG_* and flags TC_FLAG_* are in wire.h. */
 
 #define TC_FRAME_HEADER 12u
 #define TC_FRAME_MAX (256u * 1024u * 1024u)   /* refuse absurd lengths */
@@ -55,15 +45,16 @@ enum {
 typedef struct tc_frame {
     uint32_t len;      /* payload bytes */
     uint16_t type;     /* TC_MSG_* */
-    uint16_t flags;    /* reserved, 0 */
-    int32_t trial;     /* trial index the frame is about, -1 for none */
+    uint16_t flags;    /* TC_FLAG_* of its type, else 0 */
+    int32_t token;     /* the attempt a trial's frame is about (runner.h tc_token;
+                          TRAINABLE: the trainable id), -1 for none */
     const char *payload;   /* borrowed: points into the parsed buffer */
 } tc_frame;
 
 /* Appends one frame to out. 0 / -1 (ENOMEM). */
-int tc_frame_append(tc_buf *out, uint16_t type, int32_t trial, const void *payload, size_t len);
+int tc_frame_append(tc_buf *out, uint16_t type, int32_t token, const void *payload, size_t len);
 /* The same with flags (STOP's checkpoint request). */
-int tc_frame_append_flags(tc_buf *out, uint16_t type, uint16_t flags, int32_t trial,
+int tc_frame_append_flags(tc_buf *out, uint16_t type, uint16_t flags, int32_t token,
                           const void *payload, size_t len);
 /* Parses the frame at the start of data. Returns the bytes it spans (header +
  * payload), 0 when data holds only part of a frame, -1 on a corrupt header. */

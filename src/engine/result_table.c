@@ -81,11 +81,10 @@ static int columns_from_line(tc_trial_table *t, tc_table_builder *b, const char 
     return rc;
 }
 
-/* Stores the scanned fields of one line as a new row. -1 on ENOMEM. */
 /* 1 if the integer text v[0..n) lies outside json_int_t (2**63, 10**30):
  * its double would lose the digits, so the cell keeps the text as a JSON
  * cell (read back as a big-integer marker, then an exact Python int). */
-static int big_integer_text(const char *v, size_t n)
+int tcp_big_integer_text(const char *v, size_t n)
 {
     if (n > 20)   /* strlen("-9223372036854775808") */
         return 1;
@@ -97,6 +96,7 @@ static int big_integer_text(const char *v, size_t n)
     return errno == ERANGE;
 }
 
+/* Stores the scanned fields of one line as a new row. -1 on ENOMEM. */
 static int row_from_scan(tc_trial_table *t, tc_table_builder *b, const tc_scan *s,
                          tc_buf *scratch, tc_error *err)
 {
@@ -111,7 +111,7 @@ static int row_from_scan(tc_trial_table *t, tc_table_builder *b, const tc_scan *
         int rc = 0;
         switch (f->type) {
         case TC_F_NUMBER:
-            if (f->is_int && fabs(f->num) >= 9e18 && big_integer_text(v, f->val_len))
+            if (f->is_int && fabs(f->num) >= 9e18 && tcp_big_integer_text(v, f->val_len))
                 rc = tc_table_put_text(t, b, (size_t)col, TC_CELL_LIST, v, f->val_len);
             else
                 tc_table_put_number(t, (size_t)col, f->num, f->is_int);
@@ -146,6 +146,8 @@ int tc_table_from_json_lines(tc_trial_table *t, const char *text, size_t len, tc
     tc_table_builder b = {0};
     tc_scan scan;
     tc_buf scratch;
+    tc_row_template *tpl = NULL;
+    size_t tpl_misses = 0;
     int rc = -1, have_columns = 0;
     tc_scan_init(&scan);
     tc_buf_init(&scratch);
@@ -173,6 +175,18 @@ int tc_table_from_json_lines(tc_trial_table *t, const char *text, size_t len, tc
         if (a == z)
             continue;
 
+        if (tpl) {
+            int got = tc_row_template_read(tpl, t, &b, text + a, z - a, err);
+            if (got < 0)
+                goto done;
+            if (got)
+                continue;
+            /* Rows that keep changing shape: the template only costs. */
+            if (++tpl_misses > 16 && tpl_misses * 4 > t->n_rows) {
+                tc_row_template_free(tpl);
+                tpl = NULL;
+            }
+        }
         tc_error perr;
         tc_error_init(&perr);
         int ok = tc_scan_result(&scan, text + a, z - a, "config", &perr) == 0;
@@ -185,6 +199,10 @@ int tc_table_from_json_lines(tc_trial_table *t, const char *text, size_t len, tc
             if (got < 0)
                 goto done;
             ok = have_columns = got;
+            if (ok && tc_row_template_new(&tpl, t, &b, text + a, z - a, "config") < 0) {
+                nomem(err, RESULT_FILE);
+                goto done;
+            }
         }
         if (!ok) {
             if (z >= content_end)
@@ -202,6 +220,7 @@ int tc_table_from_json_lines(tc_trial_table *t, const char *text, size_t len, tc
     t->source = TC_SOURCE_RESULT_JSON;
     rc = 0;
 done:
+    tc_row_template_free(tpl);
     tc_table_builder_free(&b);
     tc_scan_free(&scan);
     tc_buf_free(&scratch);

@@ -253,6 +253,7 @@ void tc_runner_free(tc_runner *r)
     tc_free(r->exps);
     tc_free(r->session_str);
     tc_free(r->hostname);
+    tcp_attempts_free(r);
     tc_buf_free(&r->scratch);
     tc_buf_free(&r->line);
     tc_scan_free(&r->scan);
@@ -826,21 +827,23 @@ static int open_sinks(tc_runner *r, tc_trial *t, tc_error *err)
     return 0;
 }
 
-static int runner_start_impl(tc_runner *r, tc_trial *t, long pid, const char *hostname, tc_error *err);
+static int runner_start_impl(tc_runner *r, tc_trial *t, tc_error *err);
 
 /* The journal events it wrote are checked once, at the end: a lost one
  * fails the call (runner.c tcp_journal). */
-int tc_runner_start(tc_runner *r, tc_trial *t, long pid, const char *hostname, tc_error *err)
+int tc_runner_start(tc_runner *r, tc_trial *t, tc_error *err)
 {
-    return tcp_journal_check(r, runner_start_impl(r, t, pid, hostname, err), err);
+    return tcp_journal_check(r, runner_start_impl(r, t, err), err);
 }
 
-static int runner_start_impl(tc_runner *r, tc_trial *t, long pid, const char *hostname, tc_error *err)
+static int runner_start_impl(tc_runner *r, tc_trial *t, tc_error *err)
 {
     const experiment *ex = &r->exps[t->experiment];
     if ((t->status != TC_PENDING && t->status != TC_PAUSED) || t->saving)
         return tc_error_set(err, TC_ERR_VALUE, "trial %s is %s, not PENDING", t->name,
                             t->saving ? "still stopping" : tc_status_names[t->status]);
+    if (tcp_attempt_issue(r, t, err) < 0)
+        return -1;
     if (t->texts_stale) {
         /* A scheduler changed its config or tag (PBT, replay). */
         tc_free(t->config_text);
@@ -890,8 +893,6 @@ static int runner_start_impl(tc_runner *r, tc_trial *t, long pid, const char *ho
     t->run_rows_base = t->n_results;
     t->restart_first = 0;
     t->ran_ahead = 0;
-    if (tc_trial_set_hostname(t, hostname) < 0)
-        return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
     if (open_sinks(r, t, err) < 0 || cache_texts(t, err) < 0)
         return -1;
     int gpu_ids[TC_MAX_GPUS], ngpu_ids = 0;
@@ -907,7 +908,6 @@ static int runner_start_impl(tc_runner *r, tc_trial *t, long pid, const char *ho
     r->running++;
     if (t->start_time == 0)
         t->start_time = now;
-    t->pid = pid;
     tcp_event(r, t, TC_EVT_START, NULL, 0);
     if (t->restored_iteration >= 0 || (ex->opts.restore_path && !tc_ckpts_newest(&t->ckpts)))
         tcp_event(r, t, TC_EVT_RESTORE, NULL, 0);

@@ -23,14 +23,7 @@
 #define TUNEC_RUNNER_H
 
 #include "tunec.h"
-
-typedef enum {
-    TC_PENDING = 0,
-    TC_RUNNING,
-    TC_PAUSED,
-    TC_TERMINATED,
-    TC_ERROR
-} tc_status;
+#include "wire.h"    /* tc_status, tc_decision, TC_EV_* */
 
 extern const char *const tc_status_names[5];
 
@@ -44,11 +37,7 @@ extern const char *const tc_status_names[5];
  *                checkpoint the runner has put in place (a PBT clone);
  *   TC_SAVE      continue after saving a checkpoint (CONTINUE flag 1; a
  *                function trainable keeps its own checkpoints). */
-typedef enum { TC_CONTINUE = 0, TC_STOP = 1, TC_PAUSE = 2, TC_RESTART = 3, TC_SAVE = 4 } tc_decision;
-
-/* Scheduler events, as the host-driven scheduler sees them. */
-enum { TC_EV_ADD = 0, TC_EV_RESULT, TC_EV_COMPLETE, TC_EV_ERROR, TC_EV_REMOVE,
-       TC_EV_PAUSE, TC_EV_UNPAUSE };
+/* (tc_decision and the scheduler events TC_EV_* are in wire.h.) */
 
 /* Host services. Sinks are opaque to the engine. */
 typedef struct tc_sink tc_sink;
@@ -85,15 +74,13 @@ typedef struct tc_host {
     /* Appends one line to the experiment's journal, durably against a killed
      * driver (written through, not buffered). NULL: no journal. */
     int (*journal)(void *ctx, const char *line, size_t len, tc_error *err);
-    /* A trial restarts (retry or resume): keep only the result rows with
-     * training_iteration <= max_iteration (none if < 0), and at most the
-     * first max_rows of them (max_rows < 0: no such limit), in result.json
-     * and progress.csv, hand each kept result.json line to keep(), and
-     * return progress.csv's header line in *csv_header (malloc'd, NULL if
-     * none). */
-    int (*cut_results)(void *ctx, const char *logdir, long max_iteration, long max_rows,
-                       int (*keep)(void *kctx, const char *line, size_t len), void *kctx,
-                       char **csv_header, tc_error *err);
+    /* Optional: the whole text of path, in memory from tc_malloc that the
+     * engine frees, its bytes in *len; NULL with err untouched when there
+     * is no such file, NULL + err when it cannot be read. The runner reads
+     * a restarting trial's result files back through it and cuts them
+     * (result_cut.h) with write_atomic. NULL: result files are never read
+     * back (nor cut). */
+    char *(*read_file)(void *ctx, const char *path, size_t *len, tc_error *err);
     /* Replaces dst by a copy of src (a file or a directory tree). Returns
      * 1 when copied, 0 when src does not exist, -1 + err. (PBT clones.) */
     int (*copy_path)(void *ctx, const char *src, const char *dst, tc_error *err);
@@ -186,6 +173,9 @@ typedef struct tc_runner_opts {
 
 typedef struct tc_trial tc_trial;
 typedef struct tc_runner tc_runner;
+/* An attempt: one start of one trial, named by the runner (runner_attempt.c).
+ * > 0, increasing within a run; frames of an attempt carry it. */
+typedef int32_t tc_token;
 
 struct tc_trial {
     long index;                   /* position in the trial table */
@@ -226,8 +216,11 @@ struct tc_trial {
     int ngpu_ids;
     double start_time;            /* first start, epoch s; 0 before */
     double last_update_time;
-    long pid;                     /* of the worker running it, 0 if none */
-    char *hostname;               /* where it runs (owned), NULL before its first start */
+    tc_token token;               /* its current (or last) attempt, 0 before its first start */
+    int attempts;                 /* starts this session */
+    long pid;                     /* the process of its current attempt, as the executor
+                                     reported it (tc_runner_on_started); 0 until then */
+    char *hostname;               /* where it runs (owned), as reported; NULL before */
     long n_results;               /* result rows in its files */
     long run_rows_base;           /* n_results when the current run started: a checkpoint
                                      after the run's k-th report follows row base + k */
@@ -303,9 +296,20 @@ tc_trial *tc_runner_choose(tc_runner *r, tc_error *err);
  * with the total capacity; err says which (spec §1.3). */
 int tc_runner_blocked(tc_runner *r, tc_error *err);
 
-/* PENDING -> RUNNING: takes resources and GPU ids, creates the logdir and
- * params.json on the first start, opens the result sinks. */
-int tc_runner_start(tc_runner *r, tc_trial *t, long pid, const char *hostname, tc_error *err);
+/* PENDING -> RUNNING: issues the trial's next attempt token (t->token),
+ * takes resources and GPU ids, creates the logdir and params.json on the
+ * first start, opens the result sinks. The executor starts the attempt and
+ * reports where it runs with tc_runner_on_started. */
+int tc_runner_start(tc_runner *r, tc_trial *t, tc_error *err);
+/* The trial whose current (or last) attempt is token; NULL for a stale or
+ * unknown token (an attempt killed and replaced): its frames are ignored.
+ * Borrowed. */
+tc_trial *tc_runner_attempt(const tc_runner *r, tc_token token);
+/* Event: attempt token runs in process pid (> 0; else unchanged) on
+ * hostname (NULL: unchanged), as the state file's location shows. A stale
+ * token is ignored. 0, or -1 + err (out of memory). */
+int tc_runner_on_started(tc_runner *r, tc_token token, long pid, const char *hostname,
+                         tc_error *err);
 
 /* A RESULT payload (JSON text from the worker). Fills *decision. A failure
  * of a stop rule becomes a trial error (decision TC_STOP, status ERROR or a

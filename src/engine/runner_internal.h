@@ -53,8 +53,14 @@ struct tc_runner {
     int resume_unfinished, resume_errored, restart_errored;
     struct tc_events *events;      /* NULL: not recording (runner_events.c) */
     long events_dropped;           /* events lost for lack of memory */
+    int32_t *attempt_trial;        /* token -> trial index (runner_attempt.c) */
+    size_t nattempts, cap_attempts;/* tokens issued; the array's capacity */
 };
 
+
+/* runner_attempt.c */
+int tcp_attempt_issue(tc_runner *r, tc_trial *t, tc_error *err);
+void tcp_attempts_free(tc_runner *r);
 
 /* runner.c — helpers; returned strings and JSON are new */
 char *tcp_xstrdup(const char *s);

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "result_cut.h"
 #include "runner_internal.h"
 
 /* Equality of two configs with opaque markers compared by kind only (their
@@ -223,6 +224,57 @@ static int replay_line(void *kctx, const char *line, size_t len)
     return 0;
 }
 
+/* Reads t's result files back, cuts them by the restart rule (result_cut.h)
+ * and rewrites what changed; each kept result.json line is replayed into
+ * t's last result and metric analysis. *header: progress.csv's header
+ * (tc_malloc'd) or NULL. */
+static int cut_files(tc_runner *r, tc_trial *t, long max_iteration, long max_rows, char **header,
+                     tc_error *err)
+{
+    tc_buf json_path, csv_path;
+    tc_buf_init(&json_path);
+    tc_buf_init(&csv_path);
+    char *json = NULL, *csv = NULL;
+    size_t json_len = 0, csv_len = 0;
+    void *pair[2] = {r, t};
+    tc_result_cut cut;
+    int rc = -1;
+    if (tc_buf_printf(&json_path, "%s/result.json", t->logdir) < 0 ||
+        tc_buf_printf(&csv_path, "%s/progress.csv", t->logdir) < 0) {
+        tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    tc_error rerr;                 /* a missing file is no error: tell them apart */
+    tc_error_init(&rerr);
+    json = r->host.read_file(r->host.ctx, json_path.data, &json_len, &rerr);
+    if (rerr.code == TC_OK)
+        csv = r->host.read_file(r->host.ctx, csv_path.data, &csv_len, &rerr);
+    if (rerr.code != TC_OK) {
+        tc_error_set(err, rerr.code, "%s", rerr.text);
+        goto done;
+    }
+    if (tc_result_cut_plan(json, json_len, csv, csv_len, max_iteration, max_rows, replay_line,
+                           pair, &cut, err) < 0)
+        goto done;
+    if (json && cut.json_bytes != json_len &&
+        r->host.write_atomic(r->host.ctx, json_path.data, json, cut.json_bytes, 1, err) < 0)
+        goto done;
+    if (csv && cut.csv_bytes != csv_len &&
+        r->host.write_atomic(r->host.ctx, csv_path.data, csv, cut.csv_bytes, 1, err) < 0)
+        goto done;
+    if (csv && cut.header_len > 0 && !(*header = tc_strndup(csv, cut.header_len))) {
+        tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    rc = 0;
+done:
+    tc_free(json);
+    tc_free(csv);
+    tc_buf_free(&json_path);
+    tc_buf_free(&csv_path);
+    return rc;
+}
+
 /* Before a trial runs again (a retry, a resumed session): its result files
  * are cut back to the rows up to keep_iteration (-1: none; -2: all, for a
  * finished trial whose analysis is rebuilt) and to at most keep_rows rows
@@ -243,13 +295,9 @@ int tcp_prepare_restart(tc_runner *r, tc_trial *t, long keep_iteration, long kee
     t->last_result = NULL;
     t->n_results = 0;
     t->last_iteration = 0;
-    if (!r->host.cut_results)
-        return 0;
     char *header = NULL;
-    void *pair[2] = {r, t};
-    long limit = keep_iteration == -2 ? LONG_MAX : keep_iteration;
-    if (r->host.cut_results(r->host.ctx, t->logdir, limit, keep_rows, replay_line, pair, &header,
-                            err) < 0)
+    if (r->host.read_file && cut_files(r, t, keep_iteration == -2 ? LONG_MAX : keep_iteration,
+                                       keep_rows, &header, err) < 0)
         return -1;
     if (t->csv)
         tc_csv_free(t->csv);

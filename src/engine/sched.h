@@ -36,13 +36,14 @@
 #define TUNEC_SCHED_H
 
 #include "tunec.h"
+#include "wire.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* Decisions (TrialScheduler.CONTINUE/PAUSE/STOP, 2.x NOOP). */
-enum { TC_SCHED_CONTINUE = 0, TC_SCHED_PAUSE = 1, TC_SCHED_STOP = 2, TC_SCHED_NOOP = 3 };
+/* Decisions (TrialScheduler.CONTINUE/PAUSE/STOP, 2.x NOOP): TC_SCHED_* in
+ * wire.h, as are the actions TC_SCHED_ACT_* below. */
 
 /* Trial statuses as the schedulers see them: the same values as runner.h's
  * tc_status (PENDING, RUNNING, PAUSED, TERMINATED, ERROR). */
@@ -74,7 +75,6 @@ typedef struct tc_sched_view {
  *                        stops it: the runner stops the trial WITHOUT
  *                        calling the core's on_remove for it;
  *   TC_SCHED_ACT_UNPAUSE PAUSED -> PENDING (it may be chosen to run again). */
-enum { TC_SCHED_ACT_STOP = 1, TC_SCHED_ACT_UNPAUSE = 2 };
 typedef struct tc_sched_action { long trial; int kind; } tc_sched_action;
 typedef struct tc_sched_actions {
     tc_sched_action *v;

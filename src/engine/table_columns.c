@@ -267,6 +267,17 @@ int tc_table_put_text(tc_trial_table *t, tc_table_builder *b, size_t col, int ta
     size_t r = t->n_rows - 1;
     if (!c->ref && !(c->ref = tc_calloc(b->cap, sizeof *c->ref)))
         return -1;
+    /* A column's string nearly always repeats the row above's (trial_id,
+     * hostname, experiment_tag): one compare instead of a hash lookup. */
+    if (tag == TC_CELL_STRING && r > 0 && c->tag[r - 1] == TC_CELL_STRING) {
+        uint32_t prev = c->ref[r - 1];
+        if (t->strings.len[prev] == n && memcmp(tc_strpool_get(&t->strings, prev), s, n) == 0) {
+            c->num[r] = NAN;
+            c->tag[r] = TC_CELL_STRING;
+            c->ref[r] = prev;
+            return 0;
+        }
+    }
     long id = tag == TC_CELL_STRING ? strpool_intern(&t->strings, s, n)
                                     : strpool_add(&t->strings, s, n);
     if (id < 0 || id > (long)UINT32_MAX - 1)

@@ -40,4 +40,23 @@ void tc_table_finish(tc_trial_table *t);
  * errors="replace" would make them (jansson only holds valid UTF-8). */
 json_t *tc_json_utf8_string(const char *s, size_t n);
 
+/* 1 if the integer text v[0..n) lies outside json_int_t: the cell keeps
+ * its digits as a LIST cell (result_table.c). */
+int tcp_big_integer_text(const char *v, size_t n);
+
+/* row_template.c: the first row's key sequence, matched against later
+ * result.json lines (see the file's comment). */
+typedef struct tc_row_template tc_row_template;
+/* *out = the template of `line` (a row whose columns t already has), or
+ * NULL when none can be made (keys with escapes, not an object). 1 = made,
+ * 0 = none, -1 = ENOMEM. */
+int tc_row_template_new(tc_row_template **out, const tc_trial_table *t, tc_table_builder *b,
+                        const char *line, size_t len, const char *skip_key);
+void tc_row_template_free(tc_row_template *tp);
+/* Adds `line` as a row when the template describes it: 1 = added, 0 = no
+ * match (the table is as before; read the line the general way), -1 =
+ * ENOMEM. */
+int tc_row_template_read(const tc_row_template *tp, tc_trial_table *t, tc_table_builder *b,
+                         const char *line, size_t len, tc_error *err);
+
 #endif

@@ -462,6 +462,10 @@ int tc_metrics_get(const tc_metrics *m, const char *key, const char *stat, doubl
  * as strtod rounds it (exactly), and whether it is written as an integer.
  * -1 when the text is not such a number. */
 int tc_fastnum(const char *s, size_t n, double *out, int *is_int);
+/* The same for the longest number at the start of s[0..n): *used is its
+ * length (the caller checks what follows). -1 when s does not start with
+ * one (or its text breaks off: "1.", "1e"). */
+int tc_fastnum_prefix(const char *s, size_t n, double *out, int *is_int, size_t *used);
 
 /* ------------------------------------------------------------------------- */
 /* result_scan.c — one pass over a result's JSON text (the driver hot path)   */
@@ -495,6 +499,10 @@ void tc_scan_free(tc_scan *s);
  * is only located. TC_ERR_TUNE if the text is not an object, TC_ERR_VALUE
  * for malformed JSON. The scan borrows `text`. */
 int tc_scan_result(tc_scan *s, const char *text, size_t len, const char *skip_key, tc_error *err);
+/* Skips one JSON value at p (after blanks), as the scan skips a list or the
+ * skip_key's value, at nesting `depth`: the byte after it, or NULL when the
+ * text there is not a value. */
+const char *tc_scan_skip_value(const char *p, const char *end, int depth);
 #define tc_scan_key(s, f) ((s)->keys_store.data + (f)->key_off)
 /* Index of the field with this flattened key, or -1. */
 long tc_scan_find(const tc_scan *s, const char *key, size_t key_len);

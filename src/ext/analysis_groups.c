@@ -22,6 +22,9 @@
  */
 #include "tcx.h"
 #include "tcx_numpy.h"
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 /* ------------------------------------------------------------------------- */
 /* layouts                                                                    */
@@ -202,6 +205,28 @@ static int fill_column(const tc_trial_table *t, const tc_column *c, PyArrayObjec
 }
 
 /* ------------------------------------------------------------------------- */
+/* memory                                                                     */
+/* ------------------------------------------------------------------------- */
+
+/* The C tables are freed trial by trial as the arrays fill, but the heap
+ * keeps what they held (small blocks, in the load threads' arenas too):
+ * without handing it back, the peak holds every table and every array at
+ * once. Every TRIM_EVERY trials (and at the end) the free pages go back to
+ * the system, so the tables' memory is reused for the arrays' pages. */
+#define TRIM_EVERY 128
+
+static void release_freed(size_t done, size_t total)
+{
+#ifdef __GLIBC__
+    if (done % TRIM_EVERY == 0 || done == total)
+        malloc_trim(0);
+#else
+    (void)done;
+    (void)total;
+#endif
+}
+
+/* ------------------------------------------------------------------------- */
 /* Python objects                                                             */
 /* ------------------------------------------------------------------------- */
 
@@ -342,6 +367,7 @@ static PyObject *grouped_result(tc_analysis *a, PyObject *stats)
         if (!info)
             goto done;
         PyList_SET_ITEM(trials, (Py_ssize_t)i, info);   /* steals */
+        release_freed(i + 1, a->n_trials);
     }
     res = PyTuple_Pack(2, trials, groups);
 done:
@@ -466,7 +492,24 @@ done:
     return res;
 }
 
+PyDoc_STRVAR(release_free_memory_doc,
+"release_free_memory() -> None\n\n"
+"Hands the heap's free pages back to the system (glibc's malloc_trim): the\n"
+"analysis loader calls it once the separate column arrays a DataFrame has\n"
+"copied into its blocks are freed, so the process does not keep both.");
+
+static PyObject *release_free_memory(PyObject *module, PyObject *unused)
+{
+#ifdef __GLIBC__
+    Py_BEGIN_ALLOW_THREADS
+    malloc_trim(0);
+    Py_END_ALLOW_THREADS
+#endif
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef groups_methods[] = {
+    {"release_free_memory", release_free_memory, METH_NOARGS, release_free_memory_doc},
     {"load_experiment_grouped", (PyCFunction)(void (*)(void))load_experiment_grouped,
      METH_VARARGS | METH_KEYWORDS, load_experiment_grouped_doc},
     {"load_trials_grouped", (PyCFunction)(void (*)(void))load_trials_grouped,

@@ -17,14 +17,15 @@ typedef struct worker {
     pid_t pid;
     int fd;
     int state;
-    long trial;              /* trial index being run, -1 if none */
+    tc_token token;          /* the attempt it runs or last ran (its trial:
+                                tc_runner_attempt), 0 if none */
     char gpu_key[256];       /* CUDA_VISIBLE_DEVICES it was started with */
     unsigned char *trainables_sent; /* bit per trainable id: sent to it already */
     double stop_sent_at;     /* when it entered STOPPING */
     int finishing;           /* its trial ended (DONE/ERROR seen): READY is imminent,
                                 so the next START may be queued behind it */
-    int starts_pending;      /* STARTs sent whose READY has not come back; a retried
-                                trial keeps its index, so READY(trial) alone is ambiguous */
+    int starts_pending;      /* STARTs sent whose READY has not come back: a READY for
+                                an earlier attempt means a queued START follows */
     tc_buf in, out;          /* unparsed input, unsent output */
     char hostname[256];
     double last_seen;        /* when it last sent anything (heartbeats included) */
@@ -53,6 +54,7 @@ typedef struct {
     PyObject *trial_resources;/* fn(experiment, config) -> resources dict or None: each
                                 trial's own request (with_resources), or None */
     PyObject *module;        /* for errors (borrowed from the type's module) */
+    const struct tcx_launcher *launcher; /* how its workers start and end (below) */
     char **worker_argv;
     char **worker_env;
     char **gpu_names;        /* device id -> CUDA_VISIBLE_DEVICES name */
@@ -76,6 +78,29 @@ typedef struct {
                                 (executor_events.c) */
     tc_buf scratch;
 } RunObject;
+
+/* How the executor's worker processes are started and ended. The local
+ * process pool's launcher (executor_workers.c: forked by the zygote or
+ * spawned, signals, waitpid) is every Run's default; a remote launcher (a
+ * worker whose socket is a socketpair relayed elsewhere, e.g. to a Ray
+ * actor, and which is ended through a callback rather than a pid) fills
+ * the same table. Frames, attempts, the poll loop and the handling of
+ * dead, hung and stubborn workers are the same for every launcher. A
+ * worker's `pid` is whatever id start() gave it. */
+typedef struct tcx_launcher {
+    /* Starts a worker whose end of the socket is child_fd (the caller
+     * closes its copy afterwards) with CUDA_VISIBLE_DEVICES=gpu_key; *id
+     * names it. 0, or -1 + err. */
+    int (*start)(RunObject *self, int child_fd, const char *gpu_key, long *id, tc_error *err);
+    /* Ends w (hard: at once; else asks it to, SIGTERM) and waits until it
+     * is gone. */
+    void (*kill)(RunObject *self, worker *w, int hard);
+    /* w's socket closed: waits for its end and says how it ended in why. */
+    void (*reap)(RunObject *self, worker *w, char *why, size_t n);
+    /* 1 when w has ended (without waiting), else 0. */
+    int (*ended)(RunObject *self, worker *w);
+} tcx_launcher;
+extern const tcx_launcher tcx_local_launcher;   /* executor_workers.c */
 
 /* Runs a Python callback from inside the GIL-released loop. */
 #define WITH_GIL_BEGIN(self) do { if ((self)->saved) { PyEval_RestoreThread((self)->saved); (self)->saved = NULL; } } while (0)
@@ -139,7 +164,7 @@ int tcx_live_workers(RunObject *self);
 void tcx_worker_send(worker *w, uint16_t type, int32_t trial, const void *data, size_t len);
 /* Closes a dead worker's resources (the slot stays, marked DEAD). */
 void tcx_worker_bury(worker *w);
-/* Asks the worker to end its trial; flags & 1: save a checkpoint first. */
+/* Asks the worker to end its trial; TC_FLAG_STOP_SAVE: save a checkpoint first. */
 void tcx_request_stop_flags(worker *w, uint16_t flags);
 void tcx_request_stop(worker *w);
 /* One frame from worker w (or the in-process worker of local mode). */

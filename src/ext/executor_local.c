@@ -148,10 +148,11 @@ static json_t *start_message(RunObject *self, const tc_trial *t)
     } else if (abs) {
         restore = json_string(abs);
     }
-    return json_pack("{s:s,s:s,s:s,s:O,s:s,s:i,s:I,s:o,s:o,s:I,s:I,s:b,s:b,s:s?,s:s?}",
+    return json_pack("{s:s,s:s,s:s,s:O,s:s,s:i,s:I,s:i,s:o,s:o,s:I,s:I,s:b,s:b,s:s?,s:s?}",
                      "trial_id", t->trial_id, "trial_name", t->name, "logdir", t->logdir,
                      "config", t->config, "experiment_tag", t->tag ? t->tag : "",
                      "trainable", ex->trainable_id, "trial", (json_int_t)t->index,
+                     "attempt", (int)t->token,
                      "resources", tc_resources_to_json(tc_trial_resources(self->runner, t)), "restore", restore,
                      "restore_iteration", (json_int_t)iteration,
                      "checkpoint_freq", (json_int_t)ex->checkpoint_freq,
@@ -186,7 +187,7 @@ static int send_start(RunObject *self, worker *w, tc_trial *t, tc_error *err)
                 PyErr_SetString(PyExc_TypeError, "objects callback must return bytes");
             return tcx_error_from_python(err);
         }
-        tcx_worker_send(w, TC_MSG_OBJECTS, (int32_t)t->index, PyBytes_AS_STRING(blob),
+        tcx_worker_send(w, TC_MSG_OBJECTS, t->token, PyBytes_AS_STRING(blob),
                     (size_t)PyBytes_GET_SIZE(blob));
         Py_DECREF(blob);
     }
@@ -198,9 +199,9 @@ static int send_start(RunObject *self, worker *w, tc_trial *t, tc_error *err)
         return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
     }
     json_decref(msg);
-    tcx_worker_send(w, TC_MSG_START, (int32_t)t->index, self->scratch.data, self->scratch.len);
+    tcx_worker_send(w, TC_MSG_START, t->token, self->scratch.data, self->scratch.len);
     w->state = W_BUSY;
-    w->trial = t->index;
+    w->token = t->token;
     w->finishing = 0;
     w->starts_pending++;
     return 0;
@@ -214,7 +215,7 @@ static int start_trials(RunObject *self, tc_error *err)
     while ((t = tc_runner_choose(self->runner, err)) != NULL) {
         /* Resources are taken first: they decide the GPU devices, and the
          * devices decide which worker may run the trial. */
-        if (tc_runner_start(self->runner, t, 0, NULL, err) < 0)
+        if (tc_runner_start(self->runner, t, err) < 0)
             return -1;
         char key[256];
         gpu_key_of(self, t, key, sizeof key);
@@ -239,8 +240,7 @@ static int start_trials(RunObject *self, tc_error *err)
                     worker *w = &self->workers[i];
                     if (w->state == W_IDLE) {
                         tcx_worker_send(w, TC_MSG_EXIT, -1, NULL, 0);
-                        kill(w->pid, SIGTERM);
-                        waitpid(w->pid, NULL, 0);
+                        self->launcher->kill(self, w, 0);
                         tcx_worker_bury(w);
                         break;
                     }
@@ -251,8 +251,9 @@ static int start_trials(RunObject *self, tc_error *err)
                 return -1;
         }
         worker *w = &self->workers[slot];
-        t->pid = w->pid;
-        (void)tc_trial_set_hostname(t, w->hostname);   /* out of memory: the old name */
+        /* Where the attempt runs (a new worker names its host in HELLO). */
+        if (tc_runner_on_started(self->runner, t->token, (long)w->pid, w->hostname, err) < 0)
+            return -1;
         if (send_start(self, w, t, err) < 0)
             return -1;
     }
@@ -353,7 +354,7 @@ static int workers_busy(RunObject *self)
 {
     for (int i = 0; i < self->nworkers; i++) {
         int st = self->workers[i].state;
-        if ((st == W_BUSY || st == W_STOPPING) && self->workers[i].trial >= 0)
+        if ((st == W_BUSY || st == W_STOPPING) && self->workers[i].token > 0)
             return 1;
     }
     return 0;
@@ -516,7 +517,7 @@ static PyObject *Run_interrupt(RunObject *self, PyObject *unused)
 {
     tc_runner_interrupt(self->runner);
     for (int i = 0; i < self->nworkers; i++)
-        tcx_request_stop_flags(&self->workers[i], 1);
+        tcx_request_stop_flags(&self->workers[i], TC_FLAG_STOP_SAVE);
     Py_RETURN_NONE;
 }
 
@@ -560,36 +561,37 @@ static PyObject *Run_local_start(RunObject *self, PyObject *unused)
     }
     char host[256] = "";
     gethostname(host, sizeof host - 1);
-    if (tc_runner_start(self->runner, t, (long)getpid(), host, &err) < 0)
+    if (tc_runner_start(self->runner, t, &err) < 0 ||
+        tc_runner_on_started(self->runner, t->token, (long)getpid(), host, &err) < 0)
         return tcx_raise(self->module, &err);
     tcx_events_flush(self);
     json_t *msg = start_message(self, t);
     PyObject *py = msg ? tcx_from_json(msg) : PyErr_NoMemory();
     json_decref(msg);
     self->local.state = W_BUSY;
-    self->local.trial = t->index;
+    self->local.token = t->token;
     self->local.pid = getpid();
     self->local.fd = -1;
     return py;
 }
 
 PyDoc_STRVAR(local_frame_doc,
-"local_frame(type, trial, payload) -> int\n\n"
-"Local mode: one frame from the in-process trial. Returns 0 to go on, 1 to\n"
-"stop, 2 to stop after saving a checkpoint (a pause), 3 to go on after\n"
-"saving one (PBT).");
+"local_frame(type, token, payload) -> int\n\n"
+"Local mode: one frame from the in-process trial. Returns LOCAL_GO_ON,\n"
+"LOCAL_STOP, LOCAL_STOP_SAVE (stop after saving a checkpoint: a pause) or\n"
+"LOCAL_GO_ON_SAVE (go on after saving one: PBT).");
 
 static PyObject *Run_local_frame(RunObject *self, PyObject *args)
 {
     int type;
-    long trial;
+    int token;
     const char *payload;
     Py_ssize_t len;
-    if (!PyArg_ParseTuple(args, "ily#", &type, &trial, &payload, &len))
+    if (!PyArg_ParseTuple(args, "iiy#", &type, &token, &payload, &len))
         return NULL;
     tc_error err;
     tc_error_init(&err);
-    tc_frame f = {(uint32_t)len, (uint16_t)type, 0, (int32_t)trial, payload};
+    tc_frame f = {(uint32_t)len, (uint16_t)type, 0, (int32_t)token, payload};
     self->last_decision = TC_CONTINUE;
     if (tcx_handle_frame(self, &self->local, &f, &err) < 0)
         return tcx_raise(self->module, &err);
@@ -598,12 +600,13 @@ static PyObject *Run_local_frame(RunObject *self, PyObject *args)
     tcx_events_flush(self);
     if (tcx_host_failed(&self->host_ctx, &err))
         return tcx_raise(self->module, &err);
-    tc_trial *t = tc_runner_trial(self->runner, trial);
-    int code = 0;
+    tc_trial *t = tc_runner_attempt(self->runner, (tc_token)token);
+    int code = TC_LOCAL_GO_ON;
     if (type == TC_MSG_RESULT)
-        code = self->last_decision == TC_PAUSE ? 2 : self->last_decision == TC_SAVE ? 3 : 0;
-    if (code == 0 && (self->local.state != W_BUSY || !t || t->status != TC_RUNNING))
-        code = 1;
+        code = self->last_decision == TC_PAUSE ? TC_LOCAL_STOP_SAVE
+             : self->last_decision == TC_SAVE ? TC_LOCAL_GO_ON_SAVE : TC_LOCAL_GO_ON;
+    if (code == TC_LOCAL_GO_ON && (self->local.state != W_BUSY || !t || t->status != TC_RUNNING))
+        code = TC_LOCAL_STOP;
     return PyLong_FromLong(code);
 }
 
@@ -890,8 +893,9 @@ static PyObject *Run_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     tc_buf_init(&self->local.out);
     tc_buf_init(&self->local.in);
     self->local.fd = -1;
-    self->local.trial = -1;
+    self->local.token = 0;
     self->local.state = W_DEAD;
+    self->launcher = &tcx_local_launcher;
     self->host_ctx.journal_fd = -1;
     return (PyObject *)self;
 }

@@ -64,37 +64,24 @@ static char **worker_environ(RunObject *self, const char *gpu_key)
     return env;
 }
 
-/* Spawns a worker; returns its slot or -1 with err set. */
-int tcx_spawn_worker(RunObject *self, const char *gpu_key, tc_error *err)
+/* ---- the local process pool's launcher ---------------------------------- */
+
+/* A worker process on this machine: forked by the zygote (tunec imported
+ * already) when the run has one, a new interpreter otherwise, or when the
+ * zygote fails. child_fd becomes its fd 3. */
+static int local_start(RunObject *self, int child_fd, const char *gpu_key, long *id,
+                       tc_error *err)
 {
-    int sv[2] = {-1, -1};
-    int child_fd = -1;
-    char **env = NULL;
-    posix_spawn_file_actions_t fa;
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-        return tc_error_set(err, TC_ERR_IO, "socketpair: %s", strerror(errno));
-    /* The child's end becomes fd 3; keep it away from 3 first so dup2 is a
-     * real duplication (which clears close-on-exec). */
-    child_fd = fcntl(sv[1], F_DUPFD_CLOEXEC, 10);
-    close(sv[1]);
-    if (child_fd < 0) {
-        close(sv[0]);
-        return tc_error_set(err, TC_ERR_IO, "dup: %s", strerror(errno));
-    }
-    env = worker_environ(self, gpu_key);
-    if (!env) {
-        close(child_fd);
-        close(sv[0]);
+    char **env = worker_environ(self, gpu_key);
+    if (!env)
         return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
-    }
-    /* Forked from the zygote (tunec imported already) when the run has one;
-     * a new interpreter otherwise, or when the zygote fails. */
     pid_t pid = tcx_zygote_spawn(self, child_fd, env);
     int rc = 0;
     if (pid < 0) {
         /* A process group of its own: a terminal's Ctrl-C (SIGINT to the
          * foreground group) is the driver's to handle, and must not reach a
          * worker still starting up, before it can ignore the signal. */
+        posix_spawn_file_actions_t fa;
         posix_spawnattr_t attr;
         posix_spawnattr_init(&attr);
         posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
@@ -106,42 +93,98 @@ int tcx_spawn_worker(RunObject *self, const char *gpu_key, tc_error *err)
         posix_spawnattr_destroy(&attr);
     }
     tcx_free_strv(env);
-    close(child_fd);
-    if (rc != 0) {
-        close(sv[0]);
+    if (rc != 0)
         return tc_error_set(err, TC_ERR_IO, "cannot start worker %s: %s", self->worker_argv[0],
                             strerror(rc));
-    }
-    set_nonblock(sv[0]);
+    *id = (long)pid;
+    return 0;
+}
+
+/* Ends it (SIGKILL, or SIGTERM when not hard) and waits for it. */
+static void local_kill(RunObject *self, worker *w, int hard)
+{
+    kill(w->pid, hard ? SIGKILL : SIGTERM);
+    waitpid(w->pid, NULL, 0);
+}
+
+/* Its socket closed: waits for it and says how it ended. */
+static void local_reap(RunObject *self, worker *w, char *why, size_t n)
+{
+    int status = 0;
+    pid_t pid = w->pid;
+    pid_t got = waitpid(pid, &status, 0);
+    if (got == pid && WIFSIGNALED(status))
+        snprintf(why, n, "Worker process %ld died: killed by signal %d (%s)", (long)pid,
+                 WTERMSIG(status), strsignal(WTERMSIG(status)));
+    else if (got == pid && WIFEXITED(status))
+        snprintf(why, n, "Worker process %ld died: exited with code %d", (long)pid,
+                 WEXITSTATUS(status));
+    else
+        snprintf(why, n, "Worker process %ld died", (long)pid);
+}
+
+static int local_ended(RunObject *self, worker *w)
+{
+    pid_t got = waitpid(w->pid, NULL, WNOHANG);
+    return got == w->pid || got < 0;
+}
+
+const tcx_launcher tcx_local_launcher = {local_start, local_kill, local_reap, local_ended};
+
+/* ---- workers, whatever launched them -------------------------------------- */
+
+/* Starts a worker through the run's launcher; returns its slot or -1 with
+ * err set. */
+int tcx_spawn_worker(RunObject *self, const char *gpu_key, tc_error *err)
+{
+    int sv[2] = {-1, -1};
+    /* The slot first: nothing to undo once the process runs. */
     if (self->nworkers == self->cap_workers) {
         int cap = self->cap_workers ? self->cap_workers * 2 : 8;
         worker *grown = tc_realloc(self->workers, (size_t)cap * sizeof *grown);
-        if (!grown) {
-            kill(pid, SIGKILL);
-            close(sv[0]);
+        if (!grown)
             return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
-        }
         self->workers = grown;
         self->cap_workers = cap;
     }
     worker *w = &self->workers[self->nworkers];
     memset(w, 0, sizeof *w);
-    w->pid = pid;
+    w->fd = -1;
+    w->state = W_DEAD;
+    /* One bit per trainable, as many as the run has. */
+    w->trainables_sent = tc_calloc((size_t)PyList_GET_SIZE(self->trainables) / 8 + 1, 1);
+    if (!w->trainables_sent)
+        return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+        tcx_worker_bury(w);
+        return tc_error_set(err, TC_ERR_IO, "socketpair: %s", strerror(errno));
+    }
+    /* The child's end becomes fd 3; keep it away from 3 first so dup2 is a
+     * real duplication (which clears close-on-exec). */
+    int child_fd = fcntl(sv[1], F_DUPFD_CLOEXEC, 10);
+    close(sv[1]);
+    if (child_fd < 0) {
+        close(sv[0]);
+        tcx_worker_bury(w);
+        return tc_error_set(err, TC_ERR_IO, "dup: %s", strerror(errno));
+    }
+    long id = 0;
+    int rc = self->launcher->start(self, child_fd, gpu_key, &id, err);
+    close(child_fd);
+    if (rc < 0) {
+        close(sv[0]);
+        tcx_worker_bury(w);
+        return -1;
+    }
+    set_nonblock(sv[0]);
+    w->pid = (pid_t)id;
     w->fd = sv[0];
     w->state = W_STARTING;
-    w->trial = -1;
+    w->token = 0;
     w->last_seen = tcx_now();
     snprintf(w->gpu_key, sizeof w->gpu_key, "%s", gpu_key);
     tc_buf_init(&w->in);
     tc_buf_init(&w->out);
-    /* One bit per trainable, as many as the run has. */
-    w->trainables_sent = tc_calloc((size_t)PyList_GET_SIZE(self->trainables) / 8 + 1, 1);
-    if (!w->trainables_sent) {
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-        tcx_worker_bury(w);
-        return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
-    }
     return self->nworkers++;
 }
 
@@ -172,21 +215,6 @@ void tcx_worker_bury(worker *w)
     tc_buf_free(&w->out);
 }
 
-/* Text for a worker that died: its exit status or signal. */
-static void death_message(pid_t pid, char *out, size_t n)
-{
-    int status = 0;
-    pid_t got = waitpid(pid, &status, 0);
-    if (got == pid && WIFSIGNALED(status))
-        snprintf(out, n, "Worker process %ld died: killed by signal %d (%s)", (long)pid,
-                 WTERMSIG(status), strsignal(WTERMSIG(status)));
-    else if (got == pid && WIFEXITED(status))
-        snprintf(out, n, "Worker process %ld died: exited with code %d", (long)pid,
-                 WEXITSTATUS(status));
-    else
-        snprintf(out, n, "Worker process %ld died", (long)pid);
-}
-
 /* ------------------------------------------------------------------------ */
 /* frames from workers                                                      */
 /* ------------------------------------------------------------------------ */
@@ -200,7 +228,7 @@ void tcx_request_stop_flags(worker *w, uint16_t flags)
 {
     if (w->state == W_BUSY) {
         if (w->state != W_DEAD)
-            tc_frame_append_flags(&w->out, TC_MSG_STOP, flags, (int32_t)w->trial, NULL, 0);
+            tc_frame_append_flags(&w->out, TC_MSG_STOP, flags, w->token, NULL, 0);
         w->state = W_STOPPING;
         w->stop_sent_at = tcx_now();
     }
@@ -208,10 +236,12 @@ void tcx_request_stop_flags(worker *w, uint16_t flags)
 
 int tcx_handle_frame(RunObject *self, worker *w, const tc_frame *f, tc_error *err)
 {
-    tc_trial *t = f->trial >= 0 ? tc_runner_trial(self->runner, f->trial) : NULL;
-    /* A retried trial may run on another worker while this one still
-     * reports on its old run: only the trial's current worker counts. */
-    int mine = t && w->trial == f->trial && t->pid == w->pid;
+    /* The trial whose current attempt the frame is about: NULL for a stale
+     * attempt (killed and replaced, e.g. retried on another worker while
+     * this one still reports on its old run). mine: it is also the attempt
+     * this worker runs now (not one it finished before a queued START). */
+    tc_trial *t = tc_runner_attempt(self->runner, f->token);
+    int mine = t && w->token == f->token;
     w->last_seen = tcx_now();
     switch (f->type) {
     case TC_MSG_HEARTBEAT:
@@ -219,7 +249,7 @@ int tcx_handle_frame(RunObject *self, worker *w, const tc_frame *f, tc_error *er
     case TC_MSG_CHECKPOINT: {
         /* Registered even after the trial stopped: checkpoint_at_end and
          * Ctrl-C checkpoints arrive after the STOP. */
-        if (!t || t->pid != w->pid)
+        if (!t)
             return 0;
         json_t *c = tc_json_loads(f->payload, f->len, NULL);
         const char *dir = c ? json_string_value(json_object_get(c, "dir")) : NULL;
@@ -238,23 +268,21 @@ int tcx_handle_frame(RunObject *self, worker *w, const tc_frame *f, tc_error *er
         json_t *hello = tc_json_loads(f->payload, f->len, NULL);
         const char *host = hello ? json_string_value(json_object_get(hello, "hostname")) : NULL;
         snprintf(w->hostname, sizeof w->hostname, "%s", host ? host : "");
-        if (w->trial >= 0) {
-            tc_trial *cur = tc_runner_trial(self->runner, w->trial);
-            if (cur)
-                (void)tc_trial_set_hostname(cur, w->hostname);   /* as in executor_local.c */
-        }
         json_decref(hello);
+        if (w->token > 0 && tc_runner_on_started(self->runner, w->token, (long)w->pid,
+                                                 w->hostname, err) < 0)
+            return -1;
         if (w->state == W_STARTING)
-            w->state = w->trial >= 0 ? W_BUSY : W_IDLE;
+            w->state = w->token > 0 ? W_BUSY : W_IDLE;
         return 0;
     }
     case TC_MSG_RESULT: {
-        int wants_answer = f->flags & 2;   /* a class trainable waits for it */
+        int wants_answer = f->flags & TC_FLAG_RESULT_ANSWER;   /* a class trainable waits for it */
         if (mine && t->status != TC_RUNNING)
             tc_runner_on_late_result(self->runner, t);   /* ran ahead of a stop or pause */
         if (!mine || t->status != TC_RUNNING) {
             if (wants_answer)
-                tc_frame_append(&w->out, TC_MSG_STOP, f->trial, NULL, 0);
+                tc_frame_append(&w->out, TC_MSG_STOP, f->token, NULL, 0);
             return 0;
         }
         tc_decision d;
@@ -266,18 +294,18 @@ int tcx_handle_frame(RunObject *self, worker *w, const tc_frame *f, tc_error *er
         if (d == TC_STOP || d == TC_PAUSE || d == TC_RESTART) {
             /* PAUSE: save a checkpoint first (STOP flag 1); the trial
              * restarts from it once this worker is free (READY). */
-            uint16_t flags = d == TC_PAUSE ? 1 : 0;
+            uint16_t flags = d == TC_PAUSE ? TC_FLAG_STOP_SAVE : 0;
             int was_busy = w->state == W_BUSY;
             tcx_request_stop_flags(w, flags);
             if (wants_answer && !was_busy)
-                tc_frame_append_flags(&w->out, TC_MSG_STOP, flags, f->trial, NULL, 0);
+                tc_frame_append_flags(&w->out, TC_MSG_STOP, flags, f->token, NULL, 0);
             /* A class trainable waits for this answer: it stops right away,
              * so its worker can take the next trial (no new process). */
             if (wants_answer)
                 w->finishing = 1;
         } else if (wants_answer) {
             /* TC_SAVE: a checkpoint now, then go on (PBT's upper quantile). */
-            tc_frame_append_flags(&w->out, TC_MSG_CONTINUE, d == TC_SAVE ? 1 : 0, f->trial,
+            tc_frame_append_flags(&w->out, TC_MSG_CONTINUE, d == TC_SAVE ? TC_FLAG_CONTINUE_SAVE : 0, f->token,
                                   NULL, 0);
         }
         return 0;
@@ -285,7 +313,7 @@ int tcx_handle_frame(RunObject *self, worker *w, const tc_frame *f, tc_error *er
     case TC_MSG_DONE:
         if (mine && tc_runner_on_complete(self->runner, t, err) < 0)
             return -1;
-        if (t && w->trial == f->trial && t->pid == w->pid && t->saving &&
+        if (mine && t->saving &&
             tc_runner_on_released(self->runner, t, 1, err) < 0)   /* returned while paused */
             return -1;
         if (mine && (w->state == W_BUSY || w->state == W_STOPPING)) {
@@ -310,7 +338,7 @@ int tcx_handle_frame(RunObject *self, worker *w, const tc_frame *f, tc_error *er
     case TC_MSG_READY:
         /* A paused trial's worker is done with it (its checkpoint came
          * first); the worker may already hold the START of another trial. */
-        if (t && t->pid == w->pid && tc_runner_on_released(self->runner, t, 0, err) < 0)
+        if (t && tc_runner_on_released(self->runner, t, 0, err) < 0)
             return -1;
         if (w->starts_pending > 0)
             w->starts_pending--;
@@ -322,7 +350,7 @@ int tcx_handle_frame(RunObject *self, worker *w, const tc_frame *f, tc_error *er
             tc_runner_on_stopped(self->runner, t, err);
         }
         w->state = W_IDLE;
-        w->trial = -1;
+        w->token = 0;
         w->finishing = 0;
         return 0;
     default:
@@ -340,7 +368,7 @@ static int drain_frames(RunObject *self, worker *w, tc_error *err)
         if (used == 0)
             break;
         if (used < 0) {
-            kill(w->pid, SIGKILL);
+            self->launcher->kill(self, w, 1);
             return tc_error_set(err, TC_ERR_TUNE, "corrupt frame from worker %ld", (long)w->pid);
         }
         if (tcx_handle_frame(self, w, &f, err) < 0)
@@ -358,11 +386,10 @@ static int drain_frames(RunObject *self, worker *w, tc_error *err)
 int tcx_worker_lost(RunObject *self, worker *w, tc_error *err)
 {
     char msg[256];
-    long trial = w->trial;
-    death_message(w->pid, msg, sizeof msg);
+    self->launcher->reap(self, w, msg, sizeof msg);
     tcx_worker_bury(w);
-    tc_trial *t = trial >= 0 ? tc_runner_trial(self->runner, trial) : NULL;
-    if (t && t->pid == w->pid && tc_runner_on_released(self->runner, t, 0, err) < 0)
+    tc_trial *t = tc_runner_attempt(self->runner, w->token);   /* NULL: moved on */
+    if (t && tc_runner_on_released(self->runner, t, 0, err) < 0)
         return -1;
     if (t && t->status == TC_RUNNING)
         return tc_runner_on_error(self->runner, t, msg, err);
@@ -453,28 +480,23 @@ void tcx_reap_stuck(RunObject *self, tc_error *err)
         worker *w = &self->workers[i];
         /* A busy worker that sends nothing, not even the heartbeat its C
          * thread writes every second, is hung (stopped, deadlocked in C). */
-        if ((w->state == W_BUSY || w->state == W_STARTING) && w->trial >= 0 &&
+        if ((w->state == W_BUSY || w->state == W_STARTING) && w->token > 0 &&
             self->heartbeat_timeout_s > 0 && now - w->last_seen > self->heartbeat_timeout_s) {
-            kill(w->pid, SIGKILL);
-            tc_trial *t = tc_runner_trial(self->runner, w->trial);
+            tc_trial *t = tc_runner_attempt(self->runner, w->token);
             char msg[200];
             snprintf(msg, sizeof msg, "Worker process %ld stopped answering (nothing for %.0f s); "
                      "killed", (long)w->pid, now - w->last_seen);
-            waitpid(w->pid, NULL, 0);
-            long trial = w->trial;
+            self->launcher->kill(self, w, 1);
             tcx_worker_bury(w);
-            if (t && t->status == TC_RUNNING && trial == t->index)
+            if (t && t->status == TC_RUNNING)
                 tc_runner_on_error(self->runner, t, msg, err);
             continue;
         }
         if (w->state == W_STOPPING && now - w->stop_sent_at > self->stop_grace_s) {
-            kill(w->pid, SIGKILL);
-            waitpid(w->pid, NULL, 0);
-            long trial = w->trial;
-            pid_t pid = w->pid;
+            self->launcher->kill(self, w, 1);
             tcx_worker_bury(w);
-            tc_trial *t = trial >= 0 ? tc_runner_trial(self->runner, trial) : NULL;
-            if (t && t->pid == pid)
+            tc_trial *t = tc_runner_attempt(self->runner, w->token);   /* NULL: moved on */
+            if (t)
                 tc_runner_on_released(self->runner, t, 0, err);
             if (t && t->status == TC_RUNNING)
                 tc_runner_on_stopped(self->runner, t, NULL);
@@ -488,10 +510,10 @@ void tcx_stop_orphans(RunObject *self)
 {
     for (int i = 0; i < self->nworkers; i++) {
         worker *w = &self->workers[i];
-        if (w->state != W_BUSY || w->trial < 0)
+        if (w->state != W_BUSY || w->token <= 0)
             continue;
-        tc_trial *t = tc_runner_trial(self->runner, w->trial);
-        if (t && t->pid == w->pid && t->status != TC_RUNNING && !t->saving)
+        tc_trial *t = tc_runner_attempt(self->runner, w->token);
+        if (t && t->status != TC_RUNNING && !t->saving)
             tcx_request_stop(w);
     }
 }
@@ -502,12 +524,11 @@ void tcx_stop_running(RunObject *self)
     for (int i = 0; i < self->nworkers; i++) {
         worker *w = &self->workers[i];
         if (w->state == W_BUSY || w->state == W_STARTING) {
-            long trial = w->trial;
-            if (trial >= 0) {
+            if (w->token > 0) {
                 tcx_request_stop(w);
                 if (w->state == W_STARTING)
                     w->state = W_STOPPING, w->stop_sent_at = tcx_now();
-                tc_trial *t = tc_runner_trial(self->runner, trial);
+                tc_trial *t = tc_runner_attempt(self->runner, w->token);
                 if (t && t->status == TC_RUNNING)
                     tc_runner_on_stopped(self->runner, t, NULL);
             }
@@ -535,12 +556,10 @@ void tcx_shutdown_workers(RunObject *self, double grace_s)
         if (w->state == W_DEAD)
             continue;
         for (;;) {
-            pid_t got = waitpid(w->pid, NULL, WNOHANG);
-            if (got == w->pid || got < 0)
+            if (self->launcher->ended(self, w))
                 break;
             if (tcx_now() > deadline) {
-                kill(w->pid, SIGKILL);
-                waitpid(w->pid, NULL, 0);
+                self->launcher->kill(self, w, 1);
                 break;
             }
             usleep(2000);

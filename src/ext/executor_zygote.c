@@ -33,6 +33,16 @@
  * runs in two threads share the zygote. */
 static pthread_mutex_t zygote_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* A start can fail while the zygote itself is fine: the intermediate or the
+ * new worker was killed before it was handed over (a user's `kill`, the OOM
+ * killer, the soak's killer). That one worker is then started with
+ * posix_spawn and the zygote kept; only this many failed starts in a row
+ * (or a zygote that no longer answers) make the run give it up. Counted from
+ * each run's use_zygote; read and written with the GIL held (the callers
+ * hold it), which serialises it. */
+#define ZYGOTE_MAX_FAILED_STARTS 3
+static int failed_starts_in_a_row;
+
 const char tcx_use_zygote_doc[] =
     "use_zygote(fd)\n\n"
     "Start this run's workers through the fork server whose socket is fd\n"
@@ -45,6 +55,7 @@ PyObject *tcx_run_use_zygote(RunObject *self, PyObject *arg)
         return NULL;
     self->has_zygote = fd >= 0;
     self->zygote_fd = (int)fd;
+    failed_starts_in_a_row = 0;
     Py_RETURN_NONE;
 }
 
@@ -114,9 +125,13 @@ static int read_reply(int sock, char *out, size_t n, char *why, size_t whylen)
 }
 
 /* Asks the zygote for a worker with child_fd as its fd 3 and env as its
- * environment. Returns its pid (our child), or -1 with why set. */
-static pid_t zygote_fork(int sock, int child_fd, char **env, char *why, size_t whylen)
+ * environment. Returns its pid (our child), or -1 with why set and
+ * *server_failed 1 when the zygote itself did not answer (0 when it answered
+ * but this start failed). */
+static pid_t zygote_fork(int sock, int child_fd, char **env, char *why, size_t whylen,
+                         int *server_failed)
 {
+    *server_failed = 1;
     int fds[4] = {child_fd}, nfds = 1, mask = 0;
     for (int i = 0; i < 3; i++) {
         if (fcntl(i, F_GETFD) >= 0) {   /* a closed stdin stays closed in the worker */
@@ -154,6 +169,7 @@ static pid_t zygote_fork(int sock, int child_fd, char **env, char *why, size_t w
     tc_buf_free(&req);
     if (rc < 0)
         return -1;
+    *server_failed = 0;
     if (strncmp(reply, "pid ", 4) != 0) {
         snprintf(why, whylen, "%.300s", reply);
         return -1;
@@ -176,11 +192,17 @@ pid_t tcx_zygote_spawn(RunObject *self, int child_fd, char **env)
     if (!self->has_zygote)
         return -1;
     char why[400];
-    pid_t pid = zygote_fork(self->zygote_fd, child_fd, env, why, sizeof why);
-    if (pid > 0)
+    int server_failed;
+    pid_t pid = zygote_fork(self->zygote_fd, child_fd, env, why, sizeof why, &server_failed);
+    if (pid > 0) {
+        failed_starts_in_a_row = 0;
         return pid;
+    }
+    if (!server_failed && ++failed_starts_in_a_row < ZYGOTE_MAX_FAILED_STARTS)
+        return -1;          /* this worker only: posix_spawn it, keep the zygote */
+    failed_starts_in_a_row = 0;
     /* Not again for this run; tunec._zygote sees the shut socket and starts
-     * a new zygote for the next one. */
+     * a new zygote for the next one (and reaps this one when the run ends). */
     shutdown(self->zygote_fd, SHUT_RDWR);
     self->has_zygote = 0;
     if (PyErr_WarnFormat(PyExc_RuntimeWarning, 1,

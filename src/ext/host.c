@@ -396,108 +396,37 @@ static int host_journal(void *ctx, const char *line, size_t len, tc_error *err)
     return 0;
 }
 
-static char *read_file(const char *path, size_t *len)
+/* The whole of path (tc_host.read_file): NULL without an error when it
+ * does not exist. */
+static char *host_read_file(void *ctx, const char *path, size_t *len, tc_error *err)
 {
     FILE *fp = fopen(path, "rb");
-    if (!fp)
+    if (!fp) {
+        if (errno != ENOENT)
+            tc_error_set(err, TC_ERR_IO, "cannot read %s: %s", path, strerror(errno));
         return NULL;
+    }
     tc_buf b;
     tc_buf_init(&b);
     char chunk[65536];
     size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
-        if (tc_buf_append(&b, chunk, n) < 0)
-            break;
+    int failed = 0;
+    while (!failed && (n = fread(chunk, 1, sizeof chunk, fp)) > 0)
+        failed = tc_buf_append(&b, chunk, n) < 0;
+    if (!failed && ferror(fp)) {
+        tc_error_set(err, TC_ERR_IO, "cannot read %s", path);
+        fclose(fp);
+        tc_buf_free(&b);
+        return NULL;
+    }
     fclose(fp);
-    if (!b.data)
-        tc_buf_puts(&b, "");
+    if (failed || (!b.data && tc_buf_puts(&b, "") < 0)) {
+        tc_buf_free(&b);
+        tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
     *len = b.len;
     return b.data;
-}
-
-/* End of the CSV record starting at p: after its "\r\n" or "\n", quotes
- * respected (a quoted cell may hold line breaks). */
-static const char *csv_record_end(const char *p, const char *end)
-{
-    int quoted = 0;
-    for (; p < end; p++) {
-        if (*p == '"')
-            quoted = !quoted;
-        else if (*p == '\n' && !quoted)
-            return p + 1;
-    }
-    return NULL;   /* a torn last record */
-}
-
-static int host_cut_results(void *ctx, const char *logdir, long max_iteration, long max_rows,
-                            int (*keep)(void *, const char *, size_t), void *kctx,
-                            char **csv_header, tc_error *err)
-{
-    char path[4096], csv_path[4096];
-    size_t len = 0, kept = 0, keep_bytes = 0;
-    *csv_header = NULL;
-    snprintf(path, sizeof path, "%s/result.json", logdir);
-    snprintf(csv_path, sizeof csv_path, "%s/progress.csv", logdir);
-    char *text = read_file(path, &len);
-    tc_scan scan;
-    tc_scan_init(&scan);
-    int rc = 0;
-    if (text) {
-        const char *p = text, *end = text + len;
-        while (p < end) {
-            const char *nl = memchr(p, '\n', (size_t)(end - p));
-            if (!nl)
-                break;   /* torn: dropped */
-            long it = LONG_MIN;
-            if (tc_scan_result(&scan, p, (size_t)(nl - p), "config", NULL) == 0) {
-                long i = tc_scan_find(&scan, "training_iteration", 18);
-                if (i >= 0 && scan.fields[i].type == TC_F_NUMBER)
-                    it = (long)scan.fields[i].num;
-            } else {
-                break;   /* unreadable: drop it and what follows */
-            }
-            if (max_iteration < 0 || it > max_iteration ||
-                (max_rows >= 0 && (long)kept >= max_rows))
-                break;
-            if (keep(kctx, p, (size_t)(nl - p)) < 0) {
-                rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
-                break;
-            }
-            kept++;
-            p = nl + 1;
-        }
-        keep_bytes = (size_t)(p - text);
-        if (rc == 0 && keep_bytes != len)
-            rc = tcx_write_atomic(path, text, keep_bytes, 1, err);
-    }
-    size_t clen = 0;
-    char *csv = rc == 0 ? read_file(csv_path, &clen) : NULL;
-    if (csv) {
-        const char *p = csv, *end = csv + clen;
-        const char *hdr_end = csv_record_end(p, end);
-        if (hdr_end && kept > 0) {
-            size_t hl = (size_t)(hdr_end - p);
-            while (hl > 0 && (p[hl - 1] == '\n' || p[hl - 1] == '\r'))
-                hl--;
-            *csv_header = tc_strndup(p, hl);
-            p = hdr_end;
-            for (size_t row = 0; row < kept && p < end; row++) {
-                const char *next = csv_record_end(p, end);
-                if (!next)
-                    break;
-                p = next;
-            }
-        } else {
-            p = csv;   /* nothing kept: an empty file, the header comes anew */
-        }
-        size_t cbytes = (size_t)(p - csv);
-        if (cbytes != clen)
-            rc = tcx_write_atomic(csv_path, csv, cbytes, 1, err);
-    }
-    tc_free(text);
-    tc_free(csv);
-    tc_scan_free(&scan);
-    return rc;
 }
 
 void tcx_host_init(tc_host *host, tcx_host_ctx *h)
@@ -515,7 +444,7 @@ void tcx_host_init(tc_host *host, tcx_host_ctx *h)
     host->cold_get = tcx_cold_get;
     host->remove_tree = host_remove_tree;
     host->journal = host_journal;
-    host->cut_results = host_cut_results;
+    host->read_file = host_read_file;
     host->copy_path = tcx_copy_path;
     h->journal_fd = -1;
 }

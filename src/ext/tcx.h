@@ -71,7 +71,9 @@ int tcx_analysis_stat_exec(PyObject *m);
 int tcx_analysis_state_exec(PyObject *m);
 int tcx_run_exec(PyObject *m);
 int tcx_worker_exec(PyObject *m);
+int tcx_wire_exec(PyObject *m);      /* wire_ext.c */
 int tcx_checkpoint_exec(PyObject *m);
 int tcx_tpe_exec(PyObject *m);
+int tcx_leak_check_exec(PyObject *m);
 
 #endif

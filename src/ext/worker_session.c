@@ -55,7 +55,7 @@ typedef struct {
                                      trainable, a CONTINUE with flag 1 (PBT) */
     pthread_mutex_t write_lock;   /* whole frames only: the heartbeat thread writes too */
     int heartbeat_started;
-    long trial;
+    long attempt;                 /* the attempt token of the current trial run, -1 between */
     /* counters (spec §2.1/§2.2) */
     long iteration, iterations_since_restore;
     long run_reports;             /* results sent since begin(): restores do not reset it, so
@@ -130,9 +130,9 @@ static void scan_control(SessionObject *self)
     tc_frame f;
     long used;
     while ((used = tc_frame_parse(self->in.data + off, self->in.len - off, &f)) > 0) {
-        if (f.type == TC_MSG_STOP && f.trial == self->trial) {
+        if (f.type == TC_MSG_STOP && f.token == self->attempt) {
             self->stop_requested = 1;
-            if (f.flags & 1)
+            if (f.flags & TC_FLAG_STOP_SAVE)
                 self->checkpoint_requested = 1;
         }
         else if (f.type == TC_MSG_EXIT)
@@ -177,15 +177,15 @@ static int send_frame(SessionObject *self, int type, long trial, const char *pay
                                               (Py_ssize_t)len);
         if (!ret)
             return -1;
-        /* 0 go on, 1 stop, 2 stop after a checkpoint, 3 go on after one
-         * (Run.local_frame); any other truthy value stops. */
+        /* TC_LOCAL_* (Run.local_frame); any other truthy value stops. */
         long code = PyLong_Check(ret) ? PyLong_AsLong(ret) : PyObject_IsTrue(ret);
         Py_DECREF(ret);
         if (code == -1 && PyErr_Occurred())
             return -1;
         if (type == TC_MSG_RESULT)
-            self->checkpoint_requested = code == 2 || code == 3;
-        if (code != 0 && code != 3)
+            self->checkpoint_requested = code == TC_LOCAL_STOP_SAVE ||
+                                         code == TC_LOCAL_GO_ON_SAVE;
+        if (code != TC_LOCAL_GO_ON && code != TC_LOCAL_GO_ON_SAVE)
             self->stop_requested = 1;
         return 0;
     }
@@ -382,7 +382,7 @@ static int encode_result(SessionObject *self, PyObject *result, uint16_t frame_f
     /* Now the header: payload length is known. */
     uint32_t len = (uint32_t)(b->len - TC_FRAME_HEADER);
     uint16_t type = TC_MSG_RESULT, flags = frame_flags;
-    int32_t trial = (int32_t)self->trial;
+    int32_t trial = (int32_t)self->attempt;
     memcpy(b->data, &len, 4);
     memcpy(b->data + 4, &type, 2);
     memcpy(b->data + 6, &flags, 2);
@@ -415,7 +415,7 @@ static PyObject *report_impl(SessionObject *self, PyObject *result, PyObject *ho
                      Py_TYPE(result)->tp_name);
         return NULL;
     }
-    if (encode_result(self, result, sync ? 2 : 0) < 0)
+    if (encode_result(self, result, sync ? TC_FLAG_RESULT_ANSWER : 0) < 0)
         return NULL;
     if (hook) {
         PyObject *filled = decode_filled(self);
@@ -426,7 +426,7 @@ static PyObject *report_impl(SessionObject *self, PyObject *result, PyObject *ho
         Py_DECREF(ret);
     }
     if (self->fd < 0) {
-        if (send_frame(self, TC_MSG_RESULT, self->trial, self->out.data + TC_FRAME_HEADER,
+        if (send_frame(self, TC_MSG_RESULT, self->attempt, self->out.data + TC_FRAME_HEADER,
                        self->out.len - TC_FRAME_HEADER) < 0)
             return NULL;
     } else if (sync) {
@@ -475,9 +475,9 @@ static int wait_decision(SessionObject *self)
         int decided = 0;
         while ((used = tc_frame_parse(self->in.data ? self->in.data + off : "",
                                       self->in.len - off, &f)) > 0) {
-            if (f.trial == self->trial && f.type == TC_MSG_CONTINUE) {
+            if (f.token == self->attempt && f.type == TC_MSG_CONTINUE) {
                 /* flag 1: save a checkpoint before the next step (PBT) */
-                if (f.flags & 1)
+                if (f.flags & TC_FLAG_CONTINUE_SAVE)
                     self->checkpoint_requested = 1;
                 /* consume it: CONTINUE frames are not needed afterwards */
                 memmove(self->in.data + off, self->in.data + off + used,
@@ -485,7 +485,7 @@ static int wait_decision(SessionObject *self)
                 self->in.len -= (size_t)used;
                 return 0;
             }
-            if ((f.type == TC_MSG_STOP && f.trial == self->trial) || f.type == TC_MSG_EXIT)
+            if ((f.type == TC_MSG_STOP && f.token == self->attempt) || f.type == TC_MSG_EXIT)
                 decided = 1;
             off += (size_t)used;
         }
@@ -555,7 +555,7 @@ static PyObject *Session_begin(SessionObject *self, PyObject *args)
     const char *experiment_id;
     if (!PyArg_ParseTuple(args, "ls", &trial, &experiment_id))
         return NULL;
-    self->trial = trial;
+    self->attempt = trial;
     self->stop_requested = 0;
     self->checkpoint_requested = 0;
     self->iteration = self->iterations_since_restore = self->run_reports = 0;
@@ -589,7 +589,7 @@ static PyObject *Session_send(SessionObject *self, PyObject *args)
 }
 
 PyDoc_STRVAR(recv_doc,
-"recv() -> (type, trial, payload) or None at end of stream\n\n"
+"recv() -> (type, token, payload) or None at end of stream\n\n"
 "Blocks (without the GIL) until the driver sends a frame.");
 
 static PyObject *Session_recv(SessionObject *self, PyObject *unused)
@@ -602,7 +602,7 @@ static PyObject *Session_recv(SessionObject *self, PyObject *unused)
             return NULL;
         }
         if (used > 0) {
-            PyObject *ret = Py_BuildValue("iiy#", f.type, f.trial, f.payload, (Py_ssize_t)f.len);
+            PyObject *ret = Py_BuildValue("iiy#", f.type, f.token, f.payload, (Py_ssize_t)f.len);
             memmove(self->in.data, self->in.data + used, self->in.len - (size_t)used);
             self->in.len -= (size_t)used;
             return ret;
@@ -763,7 +763,7 @@ static int Session_init(SessionObject *self, PyObject *args, PyObject *kwds)
     snprintf(self->hostname, sizeof self->hostname, "%s", hostname);
     snprintf(self->node_ip, sizeof self->node_ip, "%s", node_ip);
     self->pid = (long)getpid();
-    self->trial = -1;
+    self->attempt = -1;
     if (!self->keys) {
         self->keys = PyDict_New();
         if (!self->keys)
@@ -833,10 +833,10 @@ static PyMethodDef Session_methods[] = {
     {"report_step", (PyCFunction)Session_report_step, METH_VARARGS, report_step_doc},
     {"fill", (PyCFunction)Session_fill, METH_O, fill_doc},
     {"begin", (PyCFunction)Session_begin, METH_VARARGS,
-     "begin(trial, experiment_id): resets the counters for a new trial."},
+     "begin(attempt, experiment_id): resets the counters for a new trial run\n(attempt: the START frame's token, which every frame of the run carries)."},
     {"mark", (PyCFunction)Session_mark, METH_NOARGS,
      "Restarts the iteration clock (before a class trainable's step)."},
-    {"send", (PyCFunction)Session_send, METH_VARARGS, "send(type, trial, payload=b'')"},
+    {"send", (PyCFunction)Session_send, METH_VARARGS, "send(type, token, payload=b'')"},
     {"recv", (PyCFunction)Session_recv, METH_NOARGS, recv_doc},
     {"start_heartbeat", (PyCFunction)Session_start_heartbeat, METH_NOARGS,
      "Starts the C thread that tells the driver, every second, that this worker lives."},
@@ -900,8 +900,8 @@ static PyMethodDef worker_functions[] = {
     {NULL, NULL, 0, NULL},
 };
 
-/* The message-type constants are exported so _worker.py and the local
- * executor speak the same numbers as proto.h. */
+/* (The message-type constants are exported with the other wire codes by
+ * wire_ext.c.) */
 int tcx_worker_exec(PyObject *m)
 {
     PyObject *type = PyType_FromModuleAndSpec(m, &Session_spec, NULL);
@@ -917,16 +917,5 @@ int tcx_worker_exec(PyObject *m)
         Py_DECREF(type);
         return -1;
     }
-    struct { const char *name; int value; } consts[] = {
-        {"MSG_HELLO", TC_MSG_HELLO}, {"MSG_RESULT", TC_MSG_RESULT}, {"MSG_DONE", TC_MSG_DONE},
-        {"MSG_ERROR", TC_MSG_ERROR}, {"MSG_READY", TC_MSG_READY},
-        {"MSG_CHECKPOINT", TC_MSG_CHECKPOINT}, {"MSG_HEARTBEAT", TC_MSG_HEARTBEAT},
-        {"MSG_TRAINABLE", TC_MSG_TRAINABLE}, {"MSG_OBJECTS", TC_MSG_OBJECTS},
-        {"MSG_START", TC_MSG_START}, {"MSG_STOP", TC_MSG_STOP}, {"MSG_EXIT", TC_MSG_EXIT},
-        {"MSG_CONTINUE", TC_MSG_CONTINUE},
-    };
-    for (size_t i = 0; i < sizeof consts / sizeof consts[0]; i++)
-        if (PyModule_AddIntConstant(m, consts[i].name, consts[i].value) < 0)
-            return -1;
     return 0;
 }

@@ -130,6 +130,28 @@ static inline int mem_atomic(void *ctx, const char *path, const char *data, size
     return 0;
 }
 
+/* host.read_file: a copy of path's text (tc_malloc: the engine frees it),
+ * NULL when there is no such file. Not set by mem_fs_host: a test that
+ * wants restarts to read result files back (and cut them) sets it. */
+static inline char *mem_read_file(void *ctx, const char *path, size_t *len, tc_error *err)
+{
+    mem_fs *fs = ctx;
+    int i = mem_find_file(fs, path);
+    if (i < 0)
+        return NULL;
+    tc_buf *data = &fs->files[i].data;
+    char *copy = tc_malloc(data->len + 1);
+    if (!copy) {
+        tc_error_set(err, TC_ERR_NOMEM, "mem_fs: out of memory");
+        return NULL;
+    }
+    if (data->len)
+        memcpy(copy, data->data, data->len);
+    copy[data->len] = '\0';
+    *len = data->len;
+    return copy;
+}
+
 /* A host with ctx and the mem_fs callbacks set, everything else NULL. */
 static inline tc_host mem_fs_host(void *ctx)
 {

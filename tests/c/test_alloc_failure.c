@@ -10,7 +10,7 @@
  * and in both cases leave no block behind (tc_alloc_live back to its
  * baseline) and crash nothing (ASan/UBSan in the asan_ build).
  *
- * Scenarios (the in-memory host of mem_fs.h, plus a journal and cut_results):
+ * Scenarios (the in-memory host of mem_fs.h, plus a journal and read_file):
  *   run      — 3 trials under ASHA, a checkpoint after every result (keep 2),
  *              one trial crashes and is retried from its checkpoint (its
  *              files cut back), the experiment state written every round;
@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "tc_test.h"
+#include "start_attempt.h"
 #include "tunec.h"
 #include "runner.h"
 #include "mem_fs.h"
@@ -58,68 +59,12 @@ static void h_remove_tree(void *ctx, const char *path)
         }
 }
 
-/* result.json keeps its rows up to max_iteration / max_rows, progress.csv
- * its header and as many rows (as the Python host does, host.c). */
-static int h_cut_results(void *ctx, const char *logdir, long max_iteration, long max_rows,
-                         int (*keep)(void *, const char *, size_t), void *kctx,
-                         char **csv_header, tc_error *err)
-{
-    host *h = ctx;
-    char path[1100];
-    size_t kept = 0;
-    *csv_header = NULL;
-    snprintf(path, sizeof path, "%s/result.json", logdir);
-    int f = mem_find_file(&h->fs, path);
-    if (f >= 0 && h->fs.files[f].data.data) {
-        tc_buf *data = &h->fs.files[f].data;
-        const char *p = data->data, *end = data->data + data->len;
-        while (p < end && max_iteration >= 0 && (max_rows < 0 || (long)kept < max_rows)) {
-            const char *nl = memchr(p, '\n', (size_t)(end - p));
-            if (!nl)
-                break;
-            tc_error e2;
-            tc_error_init(&e2);
-            json_t *row = tc_json_loads(p, (size_t)(nl - p), &e2);
-            if (!row)
-                return tc_error_set(err, TC_ERR_NOMEM, "cut_results: out of memory");
-            long it = (long)json_integer_value(json_object_get(row, "training_iteration"));
-            json_decref(row);
-            if (it > max_iteration)
-                break;
-            if (keep(kctx, p, (size_t)(nl - p)) < 0)
-                return tc_error_set(err, TC_ERR_NOMEM, "cut_results: out of memory");
-            kept++;
-            p = nl + 1;
-        }
-        data->len = (size_t)(p - data->data);
-        data->data[data->len] = '\0';
-    }
-    snprintf(path, sizeof path, "%s/progress.csv", logdir);
-    f = mem_find_file(&h->fs, path);
-    if (f >= 0 && h->fs.files[f].data.data) {
-        tc_buf *data = &h->fs.files[f].data;
-        if (kept) {
-            size_t hl = strcspn(data->data, "\r\n");
-            if (!(*csv_header = tc_strndup(data->data, hl)))   /* the engine frees it */
-                return tc_error_set(err, TC_ERR_NOMEM, "cut_results: out of memory");
-        }
-        const char *p = data->data;
-        for (size_t i = 0; *p && i < kept + (kept ? 1 : 0); i++) {
-            const char *nl = strchr(p, '\n');
-            p = nl ? nl + 1 : p + strlen(p);
-        }
-        data->len = (size_t)(p - data->data);
-        data->data[data->len] = '\0';
-    }
-    return 0;
-}
-
 static tc_host make_host(host *h)
 {
     tc_host th = mem_fs_host(h);
     th.journal = h_journal;
     th.remove_tree = h_remove_tree;
-    th.cut_results = h_cut_results;
+    th.read_file = mem_read_file;     /* restarts cut result files (result_cut.c) */
     return th;
 }
 
@@ -261,7 +206,7 @@ static int drive(host *h, tc_runner *r, int rounds, int *crashed)
     for (int round = 0; round < rounds && !tc_runner_is_finished(r); round++) {
         tc_trial *t;
         while ((t = tc_runner_choose(r, &err)) != NULL) {
-            TRY(tc_runner_start(r, t, 1234, "host", &err), "start");
+            TRY(start_attempt(r, t, 1234, "host", &err), "start");
             it[t->index] = t->restored_iteration > 0 ? t->restored_iteration : 0;
         }
         if (err.code)

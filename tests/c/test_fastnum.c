@@ -98,8 +98,39 @@ static void test_rejects(void)
     }
 }
 
+/* tc_fastnum_prefix: the longest number at the start, and where it ends. */
+static void test_prefix(void)
+{
+    static const struct {
+        const char *text;
+        long used;   /* -1: rejected */
+        double value;
+    } cases[] = {
+        {"12,", 2, 12}, {"-0.5}", 4, -0.5}, {"1e3 ", 3, 1000}, {"12abc", 2, 12},
+        {"0.1234567890123456789012]", 24, 0.1234567890123456789012},
+        {"1.", -1, 0}, {"1e", -1, 0}, {"-", -1, 0}, {"x1", -1, 0}, {"-.5", -1, 0},
+        {"12345678901234567890123,", 23, 12345678901234567890123.0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        double d = 0;
+        int is_int;
+        size_t used = 0;
+        const char *t = cases[i].text;
+        int rc = tc_fastnum_prefix(t, strlen(t), &d, &is_int, &used);
+        CHECK_INT(rc < 0 ? -1 : (long)used, cases[i].used);
+        if (rc == 0) {
+            char tmp[64];
+            memcpy(tmp, t, used);
+            tmp[used] = '\0';
+            CHECK(d == strtod(tmp, NULL));
+            CHECK(d == cases[i].value);
+        }
+    }
+}
+
 int main(void)
 {
+    test_prefix();
     test_edges();
     test_random();
     test_rejects();

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "tc_test.h"
+#include "start_attempt.h"
 #include "runner_internal.h"
 #include "mem_fs.h"
 
@@ -50,15 +51,14 @@ static char *mem_cold_get(void *ctx, long long pos, size_t len)
     return out;
 }
 
-static long cuts;   /* cut_results calls: a resumed trial's files read back */
+static long cuts;   /* result.json reads: a resumed trial's files read back */
 
-static int count_cut(void *ctx, const char *logdir, long max_iteration, long max_rows,
-                     int (*keep)(void *kctx, const char *line, size_t len), void *kctx,
-                     char **csv_header, tc_error *err)
+static char *count_cut(void *ctx, const char *path, size_t *len, tc_error *err)
 {
-    cuts++;
-    *csv_header = NULL;
-    return 0;
+    size_t n = strlen(path);
+    if (n >= 11 && strcmp(path + n - 11, "result.json") == 0)
+        cuts++;
+    return NULL;    /* as if missing: nothing is cut */
 }
 
 static tc_buf journal;   /* the journal's lines */
@@ -101,7 +101,7 @@ static tc_runner *make(mem_fs *fs, int streamed, long n)
     CHECK_INT(tc_runner_add_experiment(r, &xo, space, &err), 0);
     json_decref(spec);
     if (resume_records) {
-        r->host.cut_results = count_cut;
+        r->host.read_file = count_cut;
         CHECK_INT(tc_runner_set_resume(r, resume_records, 1, 0, 0, &err), 0);
         resume_records = NULL;
     }
@@ -120,7 +120,7 @@ static void drive(tc_runner *r, mem_fs *fs)
         tc_trial *t = tc_runner_choose(r, NULL);
         if (!t)
             break;
-        CHECK_INT(tc_runner_start(r, t, 100 + k, "host", &err), 0);
+        CHECK_INT(start_attempt(r, t, 100 + k, "host", &err), 0);
         fs->clock += 1;
         if (k == 38)
             break;                                  /* stays RUNNING */
@@ -216,16 +216,16 @@ static void test_fifo_takes_the_lowest_pending(void)
     tc_decision d;
     tc_trial *t0 = tc_runner_choose(r, NULL);
     CHECK_INT(t0->index, 0);
-    CHECK_INT(tc_runner_start(r, t0, 1, "host", &err), 0);
+    CHECK_INT(start_attempt(r, t0, 1, "host", &err), 0);
     tc_trial *t1 = tc_runner_choose(r, NULL);
     CHECK_INT(t1->index, 1);
-    CHECK_INT(tc_runner_start(r, t1, 2, "host", &err), 0);
+    CHECK_INT(start_attempt(r, t1, 2, "host", &err), 0);
     CHECK(tc_runner_choose(r, NULL) == NULL);          /* 2 CPUs in use */
     CHECK_INT(tc_runner_on_result(r, t1, "{\"a\": 1}", 8, &d, &err), 0);
     CHECK_INT(tc_runner_on_complete(r, t1, &err), 0);
     tc_trial *t2 = tc_runner_choose(r, NULL);
     CHECK_INT(t2->index, 2);
-    CHECK_INT(tc_runner_start(r, t2, 3, "host", &err), 0);
+    CHECK_INT(start_attempt(r, t2, 3, "host", &err), 0);
     /* trial 0 fails with a retry left: PENDING again, below the position */
     CHECK_INT(tc_runner_on_error(r, t0, "boom", &err), 0);
     CHECK_INT(t0->status, TC_PENDING);

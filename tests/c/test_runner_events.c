@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "tc_test.h"
+#include "start_attempt.h"
 #include "tunec.h"
 #include "runner.h"
 #include "runner_events.h"
@@ -48,7 +49,7 @@ static tc_trial *start_next(tc_runner *r)
     tc_trial *t = tc_runner_choose(r, NULL);
     CHECK(t != NULL);
     if (t)
-        CHECK_INT(tc_runner_start(r, t, 1234, "host", &err), 0);
+        CHECK_INT(start_attempt(r, t, 1234, "host", &err), 0);
     return t;
 }
 

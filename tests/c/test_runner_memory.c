@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "tc_test.h"
+#include "start_attempt.h"
 #include "runner_internal.h"
 
 struct tc_sink { int unused; };
@@ -123,7 +124,7 @@ static void test_finished_trials_are_small(void)
         tc_trial *t = tc_runner_choose(r, NULL);
         if (!t)
             break;
-        CHECK_INT(tc_runner_start(r, t, 4242, "vm", &err), 0);
+        CHECK_INT(start_attempt(r, t, 4242, "vm", &err), 0);
         char res[600];
         clock_s += 0.001;
         snprintf(res, sizeof res,

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "tc_test.h"
+#include "start_attempt.h"
 #include "tunec.h"
 #include "runner.h"
 #include "sched.h"
@@ -184,70 +185,12 @@ static long h_sched_choose(void *ctx, tc_error *err)
     return h->choose_ret;
 }
 
-/* The bytes of text's first n lines. */
-static size_t line_prefix(const char *text, size_t n)
-{
-    const char *p = text;
-    for (size_t i = 0; p && *p && i < n; i++) {
-        const char *nl = strchr(p, '\n');
-        p = nl ? nl + 1 : p + strlen(p);
-    }
-    return text ? (size_t)(p - text) : 0;
-}
-
-/* cut_results as the Python host does it (host.c): result.json keeps its
- * rows up to the first one past max_iteration or max_rows; progress.csv
- * keeps its header and as many rows. */
-static int h_cut_results(void *ctx, const char *logdir, long max_iteration, long max_rows,
-                         int (*keep)(void *, const char *, size_t), void *kctx,
-                         char **csv_header, tc_error *err)
-{
-    mem_host *h = ctx;
-    char path[1100];
-    *csv_header = NULL;
-    snprintf(path, sizeof path, "%s/result.json", logdir);
-    int f = mem_find_file(&h->fs, path);
-    size_t kept = 0;
-    if (f >= 0 && h->fs.files[f].data.data) {
-        tc_buf *data = &h->fs.files[f].data;
-        const char *p = data->data, *end = data->data + data->len;
-        while (p < end && max_iteration >= 0 && (max_rows < 0 || (long)kept < max_rows)) {
-            const char *nl = memchr(p, '\n', (size_t)(end - p));
-            if (!nl)
-                break;
-            json_t *row = tc_json_loads(p, (size_t)(nl - p), NULL);
-            long it = (long)json_integer_value(json_object_get(row, "training_iteration"));
-            json_decref(row);
-            if (it > max_iteration)
-                break;
-            if (keep(kctx, p, (size_t)(nl - p)) < 0)
-                return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
-            kept++;
-            p = nl + 1;
-        }
-        data->len = (size_t)(p - data->data);
-        data->data[data->len] = '\0';   /* tc_buf keeps its text terminated */
-    }
-    snprintf(path, sizeof path, "%s/progress.csv", logdir);
-    f = mem_find_file(&h->fs, path);
-    if (f >= 0 && h->fs.files[f].data.data) {
-        tc_buf *data = &h->fs.files[f].data;
-        if (kept) {
-            size_t hl = strcspn(data->data, "\r\n");
-            *csv_header = strndup(data->data, hl);
-        }
-        data->len = kept ? line_prefix(data->data, kept + 1) : 0;
-        data->data[data->len] = '\0';
-    }
-    return 0;
-}
-
 static tc_host make_host(mem_host *h)
 {
     tc_host host = mem_fs_host(h);
     host.remove_tree = h_remove_tree;
     host.copy_path = h_copy_path;
-    host.cut_results = h_cut_results;
+    host.read_file = mem_read_file;   /* restarts cut the files (result_cut.c) */
     host.journal = h_journal;
     host.sched_event = h_sched_event;
     host.sched_choose = h_sched_choose;
@@ -314,7 +257,7 @@ static tc_trial *start_next(tc_runner *r)
     tc_error_init(&err);
     tc_trial *t = tc_runner_choose(r, NULL);
     if (t)
-        CHECK_INT(tc_runner_start(r, t, 1234, "host", &err), 0);
+        CHECK_INT(start_attempt(r, t, 1234, "host", &err), 0);
     return t;
 }
 
@@ -555,7 +498,7 @@ static void test_fifo_paused_fallback(void)
     CHECK(line && json_is_false(json_object_get(line, "done")));
     json_decref(line);
     /* While it saves, a start of it is refused. */
-    CHECK_INT(tc_runner_start(r, t0, 1, "host", &err), -1);
+    CHECK_INT(start_attempt(r, t0, 1, "host", &err), -1);
     CHECK(strstr(err.text, "still stopping") != NULL);
     tc_error_clear(&err);
 
@@ -585,7 +528,7 @@ static void test_fifo_paused_fallback(void)
     CHECK_STR(rel, "checkpoint_1/checkpoint");
     CHECK(abs == NULL);
     CHECK_INT(it, 1);
-    CHECK_INT(tc_runner_start(r, t0, 1, "host", &err), 0);
+    CHECK_INT(start_attempt(r, t0, 1, "host", &err), 0);
     CHECK_INT(t0->status, TC_RUNNING);
     CHECK_INT(t0->restored_iteration, 1);
     CHECK_INT(count_lines(mem_file_text(&h->fs, t0->logdir, "result.json")), 1);
@@ -732,7 +675,7 @@ static void test_hyperband_halving(void)
             CHECK(tc_runner_choose(r, NULL) == p);
             tc_error err;
             tc_error_init(&err);
-            CHECK_INT(tc_runner_start(r, p, 77, "host", &err), 0);
+            CHECK_INT(start_attempt(r, p, 77, "host", &err), 0);
             CHECK_INT(p->restored_iteration, 1);
             CHECK_INT(count_lines(mem_file_text(&h->fs, p->logdir, "result.json")), 1);
             /* reaching the new milestone (2) finishes the bracket */
@@ -1024,7 +967,7 @@ static void test_pbt_clone(void)
     CHECK_INT(it, 2);
     tc_error err;
     tc_error_init(&err);
-    CHECK_INT(tc_runner_start(r, t[3], 99, "host", &err), 0);
+    CHECK_INT(start_attempt(r, t[3], 99, "host", &err), 0);
     CHECK_INT(t[3]->restored_iteration, 2);
     CHECK_INT(t[3]->restart_first, 0);
     CHECK_INT(count_lines(mem_file_text(&h->fs, t[3]->logdir, "result.json")), 3);
@@ -1112,7 +1055,7 @@ static void test_pbt_paused_clone(void)
     CHECK_STR(mem_file_text(&h->fs, a->logdir, "checkpoint_2/checkpoint"), "state of 00000 at 2");
     tc_error err;
     tc_error_init(&err);
-    CHECK_INT(tc_runner_start(r, b, 5, "host", &err), 0);
+    CHECK_INT(start_attempt(r, b, 5, "host", &err), 0);
     CHECK_INT(b->restored_iteration, 2);
     /* b's first run had no checkpoint: its restart from scratch dropped its
      * row; the clone continues the files of its second run (1 row) */
@@ -1205,7 +1148,7 @@ static void test_pbt_replay(void)
     CHECK(tc_runner_choose(r, NULL) == t);
     tc_error err;
     tc_error_init(&err);
-    CHECK_INT(tc_runner_start(r, t, 5, "host", &err), 0);
+    CHECK_INT(start_attempt(r, t, 5, "host", &err), 0);
     CHECK_INT(t->restored_iteration, 2);
     CHECK_INT(report(r, t, 3, 1.0), TC_CONTINUE);          /* the policy is used up */
     json_t *line = last_line(mem_file_text(&h->fs, t->logdir, "result.json"));

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "tc_test.h"
+#include "start_attempt.h"
 #include "tunec.h"
 #include "runner.h"
 #include "mem_fs.h"
@@ -98,26 +99,6 @@ static int h_journal(void *ctx, const char *line, size_t len, tc_error *err)
     return tc_buf_append(&((host *)ctx)->journal, line, len);
 }
 
-/* Keeps every result.json row (no checkpoints here: nothing to cut back
- * to), as the Python host replays a finished trial's rows on resume. */
-static int h_cut_results(void *ctx, const char *logdir, long max_iteration, long max_rows,
-                         int (*keep)(void *, const char *, size_t), void *kctx,
-                         char **csv_header, tc_error *err)
-{
-    host *h = ctx;
-    *csv_header = NULL;
-    char path[1100];
-    snprintf(path, sizeof path, "%s/result.json", logdir);
-    int f = mem_find_file(&h->fs, path);
-    if (f < 0 || !h->fs.files[f].data.data || max_iteration < 0)
-        return 0;
-    const char *p = h->fs.files[f].data.data, *end = p + h->fs.files[f].data.len;
-    for (const char *nl; p < end && (nl = memchr(p, '\n', (size_t)(end - p))); p = nl + 1)
-        if (keep(kctx, p, (size_t)(nl - p)) < 0)
-            return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
-    return 0;
-}
-
 static host *host_new(const char *const *script, int nscript, const char *then)
 {
     host *h = calloc(1, sizeof *h);
@@ -171,7 +152,7 @@ static tc_runner *make_runner(host *h, const setup *s)
     tc_error_init(&err);
     tc_host hc = mem_fs_host(h);
     hc.journal = h_journal;
-    hc.cut_results = h_cut_results;
+    hc.read_file = mem_read_file;   /* restarts cut the files (result_cut.c) */
     hc.search_suggest = h_suggest;
     hc.search_event = h_event;
     tc_runner_opts ro;
@@ -204,7 +185,7 @@ static void start_all(host *h)
     tc_error err;
     tc_error_init(&err);
     for (tc_trial *t; (t = tc_runner_choose(h->r, NULL));)
-        CHECK_INT(tc_runner_start(h->r, t, 1234, "host", &err), 0);
+        CHECK_INT(start_attempt(h->r, t, 1234, "host", &err), 0);
 }
 
 /* One search step, nothing started. */

@@ -30,10 +30,14 @@ class Layout:
         return {name: values[start:stop] for name, values in self.data.items()}
 
     def frame(self):
-        """Every row of the layout as one DataFrame (built once, no copy)."""
+        """Every row of the layout as one DataFrame, built once, its columns
+        of one dtype in one block (see _consolidated)."""
         if self._frame is None:
             pd = require_pandas()
-            self._frame = pd.DataFrame(self.data, columns=self.columns, copy=False)
+            frame = pd.DataFrame(self.data, columns=self.columns, copy=False)
+            self._frame = _consolidated(frame, self.data)
+            from tunec import _tunec
+            _tunec.release_free_memory()   # the arrays the blocks copied
         return self._frame
 
     def trial_frame(self, start, rows):
@@ -42,6 +46,31 @@ class Layout:
         big = self.frame()
         index = pd.RangeIndex(rows)
         return _slice(pd, big, start, rows, index)
+
+
+def _consolidated(frame, data):
+    """``frame`` with its numeric and boolean columns in one block per dtype
+    (one copy of them), and ``data``'s arrays for those columns replaced by
+    views of the blocks, so the separate arrays are let go.  A trial's frame
+    is a slice of every block: 1,000 trials of 20 columns slice 3 numeric
+    blocks each instead of 14 (a third of trial_dataframes' time).  The
+    frame as it is when pandas has no such step."""
+    try:
+        frame._consolidate_inplace()
+        blocks = frame._mgr.blocks
+        placements = [(block, block.mgr_locs.as_array) for block in blocks]
+    except AttributeError:
+        return frame
+    columns = frame.columns
+    for block, locs in placements:
+        values = block.values
+        if getattr(values, "ndim", 1) != 2 or getattr(values, "dtype", None) == object:
+            continue
+        for row, loc in enumerate(locs):
+            name = columns[loc]
+            if name in data and data[name].dtype == values.dtype:
+                data[name] = values[row]
+    return frame
 
 
 def _slice(pd, big, start, rows, index):

@@ -72,6 +72,20 @@ def _load(fn, arg, loaded=None):
     return trials
 
 
+def _copy_json(value):
+    """A deep copy of a value params.json gave (dicts, lists and immutable
+    leaves), without ``copy.deepcopy``'s memo; anything else (a decoded
+    cloudpickle object) is copied by ``copy.deepcopy``."""
+    kind = type(value)
+    if kind is dict:
+        return {key: _copy_json(item) for key, item in value.items()}
+    if kind is list:
+        return [_copy_json(item) for item in value]
+    if kind in (str, int, float, bool) or value is None:
+        return value
+    return copy.deepcopy(value)
+
+
 def _is_nan_or_inf(value):
     try:
         return math.isnan(value) or math.isinf(value)
@@ -224,7 +238,7 @@ class Analysis:
             if not isinstance(params, dict):
                 fail_count += 1
                 continue
-            params = copy.deepcopy(params)   # the caller may change it
+            params = _copy_json(params)   # the caller may change it
             if prefix:
                 params = {CONFIG_PREFIX + key: value for key, value in params.items()}
             configs[path] = params
@@ -467,7 +481,9 @@ class ExperimentAnalysis(Analysis):
             # Not a state file after all: the full parse raises as it should.
             self._read_state()
             raise TuneError("Experiment state invalid; no checkpoints found.")
-        return [_relocated_logdir(logdir, self._experiment_dir_of_state) for logdir in logdirs]
+        subdirs = _subdir_names(self._experiment_dir_of_state)
+        return [_relocated_logdir(logdir, self._experiment_dir_of_state, subdirs)
+                for logdir in logdirs]
 
     def _read_state(self):
         """The experiment state file, parsed (once). A damaged file (cut
@@ -640,13 +656,29 @@ class ExperimentAnalysis(Analysis):
         return _results_frame(self.trials)
 
 
-def _relocated_logdir(logdir, experiment_dir):
+def _subdir_names(directory):
+    """The names of ``directory``'s subdirectories (links to directories
+    included, as ``os.path.isdir`` has them), from one scan; None when it
+    cannot be listed."""
+    try:
+        with os.scandir(directory) as entries:
+            return {entry.name for entry in entries if entry.is_dir()}
+    except OSError:
+        return None
+
+
+def _relocated_logdir(logdir, experiment_dir, subdirs=None):
     """The trial directory of that name next to the state file when there is
     one (the experiment was moved or copied: a copy is read from its own
-    files even while the original exists), else ``logdir``."""
+    files even while the original exists), else ``logdir``.  ``subdirs``:
+    ``_subdir_names(experiment_dir)``, when a caller relocates many (one
+    scan instead of a stat per trial)."""
     if not isinstance(logdir, str) or not logdir:
         return logdir
-    moved = os.path.join(experiment_dir, os.path.basename(os.path.normpath(logdir)))
+    name = os.path.basename(os.path.normpath(logdir))
+    moved = os.path.join(experiment_dir, name)
+    if subdirs is not None and name not in ("", os.curdir, os.pardir):
+        return moved if name in subdirs else logdir
     return moved if os.path.isdir(moved) else logdir
 
 

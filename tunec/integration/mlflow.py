@@ -33,7 +33,15 @@ def _experiment_id(client, experiment_name, experiment_id, create):
         return found.experiment_id
     if not create:
         raise ValueError("MLflow: no experiment named {!r}".format(experiment_name))
-    return client.create_experiment(experiment_name)
+    try:
+        return client.create_experiment(experiment_name)
+    except Exception:   # noqa: B902 - MlflowException, whatever the store
+        # Trials start together and each creates the experiment it did not
+        # find: one wins, the others find the winner's.
+        found = client.get_experiment_by_name(experiment_name)
+        if found is None:
+            raise
+        return found.experiment_id
 
 
 class MLflowLoggerCallback(LoggerCallback):

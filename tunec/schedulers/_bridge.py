@@ -17,15 +17,20 @@ the engine before each call.
 """
 import json
 
+from tunec import _tunec
 from tunec.logger import _flatten_dict
 from tunec.schedulers.trial_scheduler import FIFOScheduler, TrialScheduler, _BuiltinScheduler
 
-EVENTS = ("add", "result", "complete", "error", "remove")
-_EVENT_CODES = {name: code for code, name in enumerate(EVENTS)}
-_DECISIONS = {TrialScheduler.CONTINUE: 0, TrialScheduler.PAUSE: 1, TrialScheduler.STOP: 2,
-              TrialScheduler.NOOP: 3, None: 0}
+# The engine's codes (src/engine/wire.h), by the names the scheduler API uses.
+_EVENT_CODES = {"add": _tunec.EVENT_ADD, "result": _tunec.EVENT_RESULT,
+                "complete": _tunec.EVENT_COMPLETE, "error": _tunec.EVENT_ERROR,
+                "remove": _tunec.EVENT_REMOVE}
+_EVENT_NAMES = {code: name for name, code in _EVENT_CODES.items()}
+_DECISIONS = {TrialScheduler.CONTINUE: _tunec.SCHED_CONTINUE,
+              TrialScheduler.PAUSE: _tunec.SCHED_PAUSE, TrialScheduler.STOP: _tunec.SCHED_STOP,
+              TrialScheduler.NOOP: _tunec.SCHED_NOOP, None: _tunec.SCHED_CONTINUE}
 _DECISION_NAMES = {code: name for name, code in _DECISIONS.items() if name is not None}
-_ACT_STOP, _ACT_UNPAUSE = 1, 2
+_ACT_STOP, _ACT_UNPAUSE = _tunec.SCHED_ACT_STOP, _tunec.SCHED_ACT_UNPAUSE
 _EVENT_METHODS = ("on_trial_add", "on_trial_error", "on_trial_result", "on_trial_complete",
                   "on_trial_remove", "choose_trial_to_run")
 
@@ -180,7 +185,7 @@ class SchedulerBridge:
     def event(self, code, index, result_text):
         trial = self.trial(index, refresh=True)
         scheduler, facade = self.scheduler, self.facade
-        event = EVENTS[code]
+        event = _EVENT_NAMES[code]
         if event == "add":
             scheduler.on_trial_add(facade, trial)
             return 0

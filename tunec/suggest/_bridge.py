@@ -37,14 +37,13 @@ import logging
 import os
 import pickle
 
+from tunec import _tunec
 from tunec.logger import _flatten_dict
 from tunec.suggest.suggestion import (Searcher, SearchGenerator, SuggestionAlgorithm,
                                       _restore_bytes, _saved_bytes)
 
 logger = logging.getLogger("ray.tune.suggest")
 
-EV_RESULT, EV_COMPLETE, EV_ERROR = 1, 2, 3      # TC_EV_* (src/engine/runner.h)
-EV_PAUSE, EV_UNPAUSE = 5, 6                     # HyperBandForBOHB only
 STATE_GLOB = Searcher.CKPT_FILE_TMPL.format("*")
 
 
@@ -175,20 +174,20 @@ class SearchBridge:
 
     def event(self, code, trial_id, text):
         result = _flat_result(text)
-        if code == EV_RESULT:
+        if code == _tunec.EVENT_RESULT:
             self.searcher.on_trial_result(trial_id, result)
             return
-        if code in (EV_PAUSE, EV_UNPAUSE):
+        if code in (_tunec.EVENT_PAUSE, _tunec.EVENT_UNPAUSE):   # HyperBandForBOHB only
             # Ray's HyperBandForBOHB calls searcher.on_pause/on_unpause
             # (TuneBOHB's); other searchers do not have them.
-            hook = getattr(self.searcher, "on_pause" if code == EV_PAUSE else "on_unpause",
-                           None)
+            name = "on_pause" if code == _tunec.EVENT_PAUSE else "on_unpause"
+            hook = getattr(self.searcher, name, None)
             if hook is not None:
                 hook(trial_id)
             return
         if trial_id in self.completed:
             return    # a resumed run: the restored searcher heard of it already
-        if code == EV_ERROR:
+        if code == _tunec.EVENT_ERROR:
             self.searcher.on_trial_complete(trial_id, result=None, error=True)
         else:
             self.searcher.on_trial_complete(trial_id, result=result)

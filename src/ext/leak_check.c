@@ -1,0 +1,50 @@
+/* leak_check.c — lets a process that ends with _exit() still be leak-checked
+ * under `make check-asan`, and says whether this build is the sanitized one.
+ *
+ * Workers and the zygote's children end with os._exit() (tunec/_worker.py,
+ * tunec/_zygote.py): the interpreter's teardown would cost more than a short
+ * trial. LeakSanitizer checks at exit through an atexit hook, which _exit()
+ * skips, so without this the worker side of the extension (worker_session.c)
+ * would never be checked. The sanitizer's entry point is a weak symbol: in a
+ * plain build (no sanitizer runtime loaded) it is NULL and the call does
+ * nothing. */
+#include "tcx.h"
+
+int __lsan_do_recoverable_leak_check(void) __attribute__((weak));
+
+PyDoc_STRVAR(leak_check_doc,
+"leak_check_before_exit()\n\n"
+"Runs LeakSanitizer's check now when the sanitizer runtime is loaded (the\n"
+"`make check-asan` build); does nothing otherwise. Called just before\n"
+"os._exit(), which skips the check LeakSanitizer makes at exit.");
+
+static PyObject *leak_check_before_exit(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    if (__lsan_do_recoverable_leak_check)
+        __lsan_do_recoverable_leak_check();
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef leak_check_functions[] = {
+    {"leak_check_before_exit", leak_check_before_exit, METH_NOARGS, leak_check_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+/* SANITIZED says whether this copy of the extension was itself built with
+ * AddressSanitizer (`make build-asan`): the runtime can be preloaded into a
+ * process that imported the plain build, and then nothing of ours is
+ * instrumented. tests/test_asan_tree.py checks it under `make check-asan`. */
+#if defined(__SANITIZE_ADDRESS__)
+#define TCX_SANITIZED 1
+#else
+#define TCX_SANITIZED 0
+#endif
+
+int tcx_leak_check_exec(PyObject *m)
+{
+    if (PyModule_AddFunctions(m, leak_check_functions) < 0)
+        return -1;
+    return PyModule_AddIntConstant(m, "SANITIZED", TCX_SANITIZED);
+}
