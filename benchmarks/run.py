@@ -86,10 +86,12 @@ def scale_figures():
                           n, fig["wall_s"], fig["us_per_trial"], fig["peak_rss_growth_mb"],
                           fig["rss_kb_per_trial"]))
             else:
-                print("scale resume, {:,} trials killed after {:,}: state read {:.2f} s, "
-                      "first trial {:.2f} s after tune.run, resumed run {:.1f} s".format(
+                print("scale resume, {:,} trials killed after {:,}: state read {:.2f} s "
+                      "(peak RSS {:.0f} MB), first trial {:.2f} s after tune.run, resumed run "
+                      "{:.1f} s, peak RSS growth {:.1f} MB ({:.2f} KB/trial)".format(
                           n, fig["killed_after_trials"], fig["state_read_s"],
-                          fig["first_trial_s"], fig["wall_s"]))
+                          fig["state_read_peak_rss_mb"], fig["first_trial_s"], fig["wall_s"],
+                          fig["peak_rss_growth_mb"], fig["rss_kb_per_trial"]))
 
 
 def callback_figures():

@@ -4,6 +4,8 @@ experiment, 2 workers, the whole run in one process, every file written.
     python benchmarks/scale.py run N [DIR]     one run of N trials
     python benchmarks/scale.py resume N [DIR]  a run of N trials killed at
                                                about half way, then resumed
+    python benchmarks/scale.py resume-only N DIR   resume a killed run already
+                                               in DIR (a copy kept for reuse)
 
 Each mode prints one JSON line of figures. ``run`` reports the wall time,
 the time per trial and the driver's peak RSS growth per finished trial
@@ -82,20 +84,33 @@ def resume(n, storage):
             break
         time.sleep(0.5)
     child.wait()
+    return resume_killed(n, storage)
+
+
+def resume_killed(n, storage):
+    """Figures of resuming the killed run in storage: the state read alone
+    (its own process, so its peak does not hide the run's), then the
+    resumed run in a fresh process."""
+    exp_dir = os.path.join(storage, NAME)
+    read = subprocess.run([sys.executable, "-c", (
+        "import time, resource; from tunec import _resume; t = time.perf_counter(); "
+        "_resume.load({!r}); print(time.perf_counter() - t, "
+        "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)").format(exp_dir)],
+        capture_output=True, text=True, check=True).stdout.split()
     mark = os.path.join(storage, "first-start")
     code = ("import sys, json, time; sys.path.insert(0, {!r}); import scale, tunec; "
-            "t = time.perf_counter(); from tunec import _resume; "
-            "_resume.load({!r}); read = time.perf_counter() - t; "
             "t0 = time.time(); "
-            "fig = scale.run({}, {!r}, resume=True); fig['state_read_s'] = round(read, 3); "
+            "fig = scale.run({}, {!r}, resume=True); "
             "fig['first_trial_s'] = round(float(open({!r}).read()) - t0, 3); "
             "print(json.dumps(fig))").format(os.path.dirname(os.path.abspath(__file__)),
-                                              exp_dir, n, storage, mark)
+                                              n, storage, mark)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env=dict(os.environ, SCALE_FIRST_START=mark))
     if out.returncode != 0:
         raise SystemExit(out.stderr)
     fig = json.loads(out.stdout.strip().splitlines()[-1])
+    fig["state_read_s"] = round(float(read[0]), 3)
+    fig["state_read_peak_rss_mb"] = round(int(read[1]) / 1024, 1)
     fig["killed_after_trials"] = n // 2
     return fig
 
@@ -103,11 +118,12 @@ def resume(n, storage):
 def main():
     mode, n = sys.argv[1], int(sys.argv[2])
     storage = sys.argv[3] if len(sys.argv) > 3 else None
-    own = storage is None
+    own = storage is None and mode != "resume-only"
     if own:
         storage = tempfile.mkdtemp(prefix="tunec-scale-")
     try:
-        fig = run(n, storage) if mode == "run" else resume(n, storage)
+        fig = (run(n, storage) if mode == "run" else resume(n, storage) if mode == "resume"
+               else resume_killed(n, storage))
         print(json.dumps(dict(fig, mode=mode)))
     finally:
         if own:

@@ -7,6 +7,7 @@ status, registered checkpoints), written through so that a killed driver
 loses none of them. The latest session's snapshot plus its journal give every
 trial's record; the engine matches them to the regenerated trials.
 """
+import gc
 import glob
 import json
 import logging
@@ -117,6 +118,19 @@ def _inside(path):
 
 def load(exp_dir):
     """(records by trial id, runner_data) of the latest session in exp_dir."""
+    # Reading a 100,000-trial state makes millions of dicts and lists that
+    # all stay alive: each automatic collection would walk them all again
+    # (about a third of the read). Nothing here makes a cycle.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _load(exp_dir)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _load(exp_dir):
     sessions = _sessions(exp_dir)
     if not sessions:
         raise ValueError("Called resume when no checkpoint exists in local directory.")
@@ -177,7 +191,10 @@ def _relocate(record, exp_dir):
     logdir = record.get("logdir")
     if isinstance(logdir, str) and logdir:
         moved = os.path.join(exp_dir, os.path.basename(os.path.normpath(logdir)))
-        if os.path.isdir(moved):
+        # In place (the usual case) nothing would change: no stat per trial.
+        if moved == logdir and not record.get("error_file"):
+            pass
+        elif os.path.isdir(moved):
             record["logdir"] = moved
             if record.get("error_file"):
                 record["error_file"] = os.path.join(moved, "error.txt")
