@@ -8,6 +8,7 @@
 * ``mlflow_mixin`` (1.x) and ``setup_mlflow`` (2.x) run in the trial: an
   active MLflow run named after the trial, for ``mlflow.log_*`` calls.
 """
+import contextlib
 import os
 
 from tunec.logger import Logger
@@ -33,15 +34,39 @@ def _experiment_id(client, experiment_name, experiment_id, create):
         return found.experiment_id
     if not create:
         raise ValueError("MLflow: no experiment named {!r}".format(experiment_name))
-    try:
-        return client.create_experiment(experiment_name)
-    except Exception:   # noqa: B902 - MlflowException, whatever the store
-        # Trials start together and each creates the experiment it did not
-        # find: one wins, the others find the winner's.
+    # Trials start together and each would create the experiment it did not
+    # find; MLflow's file store checks the name and then creates, so two
+    # processes can both create it (two experiments of one name, the runs
+    # split between them). The trials of one machine take turns here; on a
+    # cluster, use a tracking server, whose database refuses the second.
+    with _creation_lock(client):
         found = client.get_experiment_by_name(experiment_name)
-        if found is None:
-            raise
-        return found.experiment_id
+        if found is not None:
+            return found.experiment_id
+        try:
+            return client.create_experiment(experiment_name)
+        except Exception:   # noqa: B902 - MlflowException, whatever the store
+            found = client.get_experiment_by_name(experiment_name)
+            if found is None:
+                raise
+            return found.experiment_id
+
+
+@contextlib.contextmanager
+def _creation_lock(client):
+    """An exclusive lock per tracking store, shared by this machine's
+    processes: a file in the temp dir named after the store's URI."""
+    import fcntl
+    import hashlib
+    import tempfile
+    uri = str(getattr(client, "tracking_uri", None) or getattr(client, "_tracking_uri", ""))
+    name = "tunec-mlflow-{}.lock".format(hashlib.sha1(uri.encode()).hexdigest()[:16])
+    with open(os.path.join(tempfile.gettempdir(), name), "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 class MLflowLoggerCallback(LoggerCallback):
