@@ -339,6 +339,17 @@ static json_t *int_to_json(walk *w, PyObject *obj)
 {
     int overflow;
     long long v = PyLong_AsLongLongAndOverflow(obj, &overflow);
+    if (overflow && w->big_ints) {
+        /* new: the digits json.dumps writes (int's own repr, whatever a subclass says) */
+        PyObject *text = PyLong_Type.tp_repr(obj);
+        Py_ssize_t n;
+        const char *digits = text ? PyUnicode_AsUTF8AndSize(text, &n) : NULL;
+        json_t *j = digits ? tc_json_bigint(digits, (size_t)n) : NULL;   /* new */
+        if (digits && !j)
+            PyErr_NoMemory();
+        Py_XDECREF(text);
+        return j;
+    }
     if (overflow) {
         /* An int beyond json_int_t stays an error rather than silently becoming
          * a float: a seed or a count that changes type is worse than a message. */
@@ -590,14 +601,24 @@ static json_t *to_json(walk *w, PyObject *obj)
     return NULL;
 }
 
-json_t *tcx_to_json(PyObject *obj, const char *where)
+static json_t *to_json_root(PyObject *obj, const char *where, int big_ints)
 {
-    walk w = {where ? where : "value", NULL, NULL, 0, 0};
+    walk w = {where ? where : "value", NULL, NULL, 0, 0, big_ints};
     json_t *res = to_json(&w, obj);   /* new */
     if (!res)
         cv_finish_error(&w);
     Py_XDECREF(w.path);
     return res;
+}
+
+json_t *tcx_to_json(PyObject *obj, const char *where)
+{
+    return to_json_root(obj, where, 0);
+}
+
+json_t *tcx_to_json_exact(PyObject *obj, const char *where)
+{
+    return to_json_root(obj, where, 1);
 }
 
 /* ------------------------------------------------------------------------- */

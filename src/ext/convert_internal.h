@@ -29,6 +29,8 @@ typedef struct walk {
     int own;             /* the pending exception was raised by this file and is
                             re-raised with the path in front of its message */
     int depth;
+    int big_ints;        /* ints past 64 bits become the engine's exact big-int
+                            marker (results, resume records) instead of an error */
 } walk;
 
 /* A NumPy number, read without the NumPy C API's conversion helpers. */

@@ -857,7 +857,7 @@ static int Run_init(RunObject *self, PyObject *args, PyObject *kwds)
          * "resume_records"): converted directly, not dumped into the options
          * text and parsed again (for 100,000 trials, ~150 MB of text). */
         PyObject *given = PyDict_GetItemString(callbacks, "resume_records");   /* borrowed */
-        json_t *records = given ? tcx_to_json(given, "resume records")
+        json_t *records = given ? tcx_to_json_exact(given, "resume records")
                                 : json_deep_copy(ro.resume.records);
         if (!records && given) {
             tc_run_options_free(&ro);

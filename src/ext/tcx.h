@@ -35,6 +35,10 @@ int tcx_error_from_python(tc_error *err);
  * engine's non-finite markers. `where` names the value in error messages
  * (e.g. "config"); an unsupported object is TypeError naming its path. */
 json_t *tcx_to_json(PyObject *obj, const char *where);
+/* The same, but an int past 64 bits is kept exact (the engine's big-int
+ * marker, tc_json_bigint) as in a result line: for values that carry results,
+ * such as resume records. */
+json_t *tcx_to_json_exact(PyObject *obj, const char *where);
 /* New Python object for a json_t (markers back to float nan/inf). */
 PyObject *tcx_from_json(const json_t *v);
 /* Appends the compact JSON text of obj to out: the worker's result encoder
