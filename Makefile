@@ -24,6 +24,7 @@ endif
 .PHONY: tmux bench-cli
 .PHONY: build-asan check-asan
 .PHONY: coverage soak
+.PHONY: test-ray bench-ray ray-venv
 
 all: build
 
@@ -152,6 +153,34 @@ bench-compare: deps $(CMP_VENV)/.stamp
 	flock /tmp/tunec-build.lock $(CMP_PY) -m pip install -q .
 	$(CMP_PY) benchmarks/compare.py
 	$(CMP_PY) benchmarks/tpe_quality.py --docs docs/benchmarks.md
+
+# --- trials on a Ray cluster (docs/ray-cluster.md): not part of `make test` ----
+# Ray in its own virtual environment with tunec installed from this tree; the
+# tests start local multi-node clusters (ray.cluster_utils) of their own.
+# Skipped, with a message, where Ray cannot be installed.
+RAY_VENV := .venv-ray
+RAY_PY   := $(RAY_VENV)/bin/python
+RAY_PIN  ?= ray[tune]==2.9.3
+
+$(RAY_VENV)/.stamp:
+	$(PYTHON) -m venv $(RAY_VENV)
+	$(RAY_PY) -m pip install -q --upgrade pip 'setuptools<70' wheel   # Ray 2.9 imports pkg_resources
+	$(RAY_PY) -m pip install -q '$(RAY_PIN)' 'pyarrow<15' 'numpy<2' 'pandas<2.3' pytest hypothesis cloudpickle
+	touch $@
+
+ray-venv: deps
+	@$(MAKE) --no-print-directory $(RAY_VENV)/.stamp || \
+	  { echo "Ray cannot be installed here: the Ray targets are skipped"; exit 0; }
+	@if [ -f $(RAY_VENV)/.stamp ]; then flock /tmp/tunec-build.lock $(RAY_PY) -m pip install -q .; fi
+
+test-ray: ray-venv
+	@if [ -f $(RAY_VENV)/.stamp ]; then \
+	  cd tests/ray_cluster && TUNEC_TEST_RAY=1 ../../$(RAY_PY) -m pytest -q -p no:cacheprovider . ; \
+	else echo "test-ray: skipped (Ray is not installed)"; fi
+
+bench-ray: ray-venv
+	@if [ -f $(RAY_VENV)/.stamp ]; then $(RAY_PY) benchmarks/ray_cluster_bench.py; \
+	else echo "bench-ray: skipped (Ray is not installed)"; fi
 
 # --- the whole suite under ASan + UBSan ---------------------------------------------
 # A copy of the source tree in build/asan/tree (tests/scripts/asan_tree.py) whose

@@ -3,11 +3,13 @@
 when Ray is installed and initialised; otherwise the machine's CPUs and
 visible GPUs.
 
-tunec has no Ray cluster executor yet: every trial runs on this machine. So
-a Ray session connected to a cluster (``ray.init(address=...)``) lends only
-the resources of the node this driver runs on, and ``address`` given to
-``tune.init`` cannot be honoured; both say so with a ``RuntimeWarning``
-rather than oversubscribing this machine with the cluster's CPU count.
+A Ray session whose cluster has other nodes, or ``tune.init(address=...)``,
+runs trials as Ray actors on the cluster (tunec/_ray_executor.py, which then
+gives the capacity). What is left here is a Ray session whose cluster the
+executor does not use (``TUNEC_RAY_EXECUTOR=0``, a Ray that cannot run
+actors): it lends only the resources of the node this driver runs on, and
+says so with a ``RuntimeWarning`` rather than oversubscribing this machine
+with the cluster's CPU count.
 """
 import os
 import sys
@@ -42,8 +44,13 @@ def init(num_cpus=None, num_gpus=None, resources=None, local_mode=False, address
         raise ValueError("tune.init: num_gpus must be an int >= 0, got {!r}".format(num_gpus))
     if resources is not None and not isinstance(resources, dict):
         raise ValueError("tune.init: resources must be a dict, got {!r}".format(resources))
+    if address is not None and not local_mode and _connect_ray(address, ray_options):
+        # Trials run as Ray actors on that cluster (tunec/_ray_executor.py).
+        _settings.clear()
+        _settings.update(ray_address=address, local_mode=False)
+        return
     if address is not None:
-        warnings.warn("tune.init(address={!r}): tunec has no Ray cluster executor yet; trials "
+        warnings.warn("tune.init(address={!r}): Ray is not installed; trials "
                       "run locally on this machine, with its capacity ({})".format(
                           address, _describe(_machine(num_cpus, num_gpus))),
                       ClusterWarning, stacklevel=2)
@@ -53,6 +60,21 @@ def init(num_cpus=None, num_gpus=None, resources=None, local_mode=False, address
     if not local_mode:
         from tunec import _zygote
         _zygote.ensure()   # a tune.run follows: its workers' fork server starts now
+
+
+def _connect_ray(address, ray_options):
+    """ray.init(address=...) when Ray is installed: True once connected."""
+    try:
+        import ray
+    except ImportError:
+        return False
+    if not all(hasattr(ray, name) for name in ("init", "is_initialized", "remote")):
+        return False      # tunec's own `ray` alias (tunec.compat), not Ray
+    keep = {k: v for k, v in ray_options.items()
+            if k in ("namespace", "logging_level", "log_to_driver")}
+    if not ray.is_initialized():
+        ray.init(address=address, **keep)
+    return True
 
 
 def shutdown():
@@ -120,12 +142,12 @@ def _ray_capacity():
     if res is None:
         res = _machine()
         warnings.warn("Ray is connected to a cluster ({}) but tunec cannot find this "
-                      "machine's node in it; tunec has no Ray cluster executor yet, so "
+                      "machine's node in it and does not use the cluster, so "
                       "trials run locally on this machine, with its capacity ({})".format(
                           _describe(cluster), _describe(res)), ClusterWarning, stacklevel=3)
     elif any(cluster.get(k, 0) > res.get(k, 0) for k in ("CPU", "GPU")):
-        warnings.warn("Ray is connected to a cluster ({}); tunec has no Ray cluster executor "
-                      "yet, so trials run locally on this machine, with this node's "
+        warnings.warn("Ray is connected to a cluster ({}); tunec's Ray executor is off "
+                      "here, so trials run locally on this machine, with this node's "
                       "capacity ({})".format(_describe(cluster), _describe(res)),
                       ClusterWarning, stacklevel=3)
     local_mode = False

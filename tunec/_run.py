@@ -52,6 +52,9 @@ def _check_resources(resources, where="resources_per_trial"):
         return {"cpu": 1, "gpu": 0}
     if hasattr(resources, "_asdict"):
         resources = resources._asdict()
+    if hasattr(resources, "bundles") and not isinstance(resources, dict):
+        from tunec._with_resources import to_resources_dict   # a PlacementGroupFactory
+        resources = to_resources_dict(resources, where)
     if not isinstance(resources, dict):
         raise TuneError("{} must be a dict, got {!r}".format(where, resources))
     return dict(resources)
@@ -461,7 +464,12 @@ class _Runner:
         self.trainables = []
         self.name_creators = []
         self.dirname_creators = []
-        capacity = _capacity.current()
+        # On a Ray cluster (tunec/_ray_executor.py) trials run as actors and
+        # the engine reserves the cluster's resources; else this machine's.
+        from tunec import _ray_executor
+        ray_cluster = _ray_executor.cluster()
+        capacity = _capacity.current() if ray_cluster is None else \
+            _ray_executor.capacity(ray_cluster)
         self.local_mode = capacity["local_mode"]
         self.session_str = _session_str()
         exp_options = []
@@ -561,6 +569,11 @@ class _Runner:
         trial_resources = engine_callback([exp.trainable for exp in experiments], self.objects)
         if trial_resources is not None:
             callbacks["trial_resources"] = trial_resources
+        self.launcher = None
+        if ray_cluster is not None:
+            self.launcher = _ray_executor.RayLauncher(
+                ray_cluster, options["worker_env"], _ray_executor.factory_table(experiments))
+            callbacks["launcher"] = self.launcher
         if stopper is not None:
             callbacks["stopper"] = stopper
         if self.objects:
@@ -608,7 +621,7 @@ class _Runner:
             # The engine has its own copy: the dicts (~1 GB for 100,000
             # trials) would otherwise live as long as tune.run's frame.
             callbacks.pop("resume_records").clear()
-        if not self.local_mode:
+        if not self.local_mode and self.launcher is None:
             from tunec import _zygote
             self.run_handle.use_zygote(_zygote.ensure())
         if self.bridge is not None:
@@ -785,6 +798,8 @@ class _Runner:
             handle.shutdown()
             from tunec import _zygote
             _zygote.reap()
+            if self.launcher is not None:
+                self.launcher.close()
 
     def _callback_failed(self, handle):
         """A hook raised: the trials stop (and can be resumed), then the

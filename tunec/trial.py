@@ -35,6 +35,8 @@ class Location:
     def __str__(self):
         if not self.pid:
             return ""
+        if self.pid < 0:   # a worker on a Ray cluster (src/ext/executor_remote.c)
+            return "{}:actor{}".format(self.hostname or "ray", -1 - self.pid)
         if self.hostname == platform.node():
             return "pid={}".format(self.pid)
         return "{}:{}".format(self.hostname, self.pid)

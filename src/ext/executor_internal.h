@@ -1,7 +1,7 @@
-/* executor_internal.h — what the local executor's two files share:
- * executor_local.c (the Run type: trial starts, the step loop, methods) and
- * executor_workers.c (the worker processes: spawning, frames, the poll
- * loop, stopping and reaping). Not installed. */
+/* executor_internal.h — what the executor's files share: executor_local.c
+ * (the Run type: trial starts, the step loop, methods), executor_workers.c
+ * (the worker processes: spawning, frames, the poll loop, stopping and
+ * reaping) and executor_remote.c (workers on a Ray cluster). Not installed. */
 #ifndef TCX_EXECUTOR_INTERNAL_H
 #define TCX_EXECUTOR_INTERNAL_H
 
@@ -53,6 +53,9 @@ typedef struct {
     PyObject *search_event;  /* fn(event, trial_id, result_text or None), or None */
     PyObject *trial_resources;/* fn(experiment, config) -> resources dict or None: each
                                 trial's own request (with_resources), or None */
+    PyObject *launcher_fn;   /* fn(fd, request_json): starts a remote worker behind the
+                                socket fd (tunec/_ray_executor.py), or None: local workers */
+    long remote_seq;         /* remote workers started: their ids are -2 - n */
     PyObject *module;        /* for errors (borrowed from the type's module) */
     const struct tcx_launcher *launcher; /* how its workers start and end (below) */
     char **worker_argv;
@@ -89,9 +92,11 @@ typedef struct {
  * worker's `pid` is whatever id start() gave it. */
 typedef struct tcx_launcher {
     /* Starts a worker whose end of the socket is child_fd (the caller
-     * closes its copy afterwards) with CUDA_VISIBLE_DEVICES=gpu_key; *id
-     * names it. 0, or -1 + err. */
-    int (*start)(RunObject *self, int child_fd, const char *gpu_key, long *id, tc_error *err);
+     * closes its copy afterwards) for trial t, the first it will run, with
+     * key (key_of below: its CUDA_VISIBLE_DEVICES for a local worker); *id
+     * names it. 0, or -1 + err. With the GIL. */
+    int (*start)(RunObject *self, int child_fd, const char *key, const tc_trial *t, long *id,
+                 tc_error *err);
     /* Ends w (hard: at once; else asks it to, SIGTERM) and waits until it
      * is gone. */
     void (*kill)(RunObject *self, worker *w, int hard);
@@ -99,8 +104,20 @@ typedef struct tcx_launcher {
     void (*reap)(RunObject *self, worker *w, char *why, size_t n);
     /* 1 when w has ended (without waiting), else 0. */
     int (*ended)(RunObject *self, worker *w);
+    /* The key of the workers that may run trial t (a worker is reused only
+     * for a trial with its key); NULL: the trial's CUDA_VISIBLE_DEVICES. */
+    void (*key_of)(RunObject *self, const tc_trial *t, char *out, size_t n);
+    /* Called on every round of tcx_reap_stuck (no GIL), or NULL. */
+    void (*tick)(RunObject *self);
+    /* 1: a worker may wait any time for its first message (HELLO), as a
+     * remote one waits for a place on the cluster; it is judged hung only
+     * after that. */
+    int waits_for_placement;
 } tcx_launcher;
 extern const tcx_launcher tcx_local_launcher;   /* executor_workers.c */
+/* executor_remote.c: workers that run elsewhere (Ray actors), started
+ * through the Run's launcher_fn. */
+extern const tcx_launcher tcx_remote_launcher;
 
 /* Runs a Python callback from inside the GIL-released loop. */
 #define WITH_GIL_BEGIN(self) do { if ((self)->saved) { PyEval_RestoreThread((self)->saved); (self)->saved = NULL; } } while (0)
@@ -153,7 +170,8 @@ PyObject *tcx_event_batch_new(RunObject *self, struct tc_events *events,
 void tcx_free_strv(char **v);   /* frees a NULL-terminated array of strings */
 
 /* executor_workers.c */
-int tcx_spawn_worker(RunObject *self, const char *gpu_key, tc_error *err);  /* slot or -1 */
+/* A worker for trial t with key (the launcher's key_of): its slot or -1. */
+int tcx_spawn_worker(RunObject *self, const tc_trial *t, const char *key, tc_error *err);
 /* executor_zygote.c: a worker forked by the zygote (its socket on fd 3,
  * env as its environment); -1 when the run has none or it failed. */
 pid_t tcx_zygote_spawn(RunObject *self, int child_fd, char **env);

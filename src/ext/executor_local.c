@@ -218,7 +218,10 @@ static int start_trials(RunObject *self, tc_error *err)
         if (tc_runner_start(self->runner, t, err) < 0)
             return -1;
         char key[256];
-        gpu_key_of(self, t, key, sizeof key);
+        if (self->launcher->key_of)
+            self->launcher->key_of(self, t, key, sizeof key);
+        else
+            gpu_key_of(self, t, key, sizeof key);
         /* An idle worker first, then one finishing its trial (the START
          * waits in its socket behind READY), else a new process. */
         int slot = -1;
@@ -246,7 +249,7 @@ static int start_trials(RunObject *self, tc_error *err)
                     }
                 }
             }
-            slot = tcx_spawn_worker(self, key, err);
+            slot = tcx_spawn_worker(self, t, key, err);
             if (slot < 0)
                 return -1;
         }
@@ -803,7 +806,10 @@ static int Run_init(RunObject *self, PyObject *args, PyObject *kwds)
     CALLBACK(search_suggest, "search_suggest");
     CALLBACK(search_event, "search_event");
     CALLBACK(trial_resources, "trial_resources");
+    CALLBACK(launcher_fn, "launcher");
 #undef CALLBACK
+    if (self->launcher_fn != Py_None)   /* workers on a Ray cluster */
+        self->launcher = &tcx_remote_launcher;
     /* Every option is read and checked here, once (src/engine/options.c),
      * before a directory is made or a worker started. */
     opts = tc_json_loads(options_text, (size_t)options_len, &err);
@@ -916,6 +922,7 @@ static int Run_traverse(RunObject *self, visitproc visit, void *arg)
     Py_VISIT(self->search_suggest);
     Py_VISIT(self->search_event);
     Py_VISIT(self->trial_resources);
+    Py_VISIT(self->launcher_fn);
     return 0;
 }
 
@@ -934,6 +941,7 @@ static int Run_clear(RunObject *self)
     Py_CLEAR(self->search_suggest);
     Py_CLEAR(self->search_event);
     Py_CLEAR(self->trial_resources);
+    Py_CLEAR(self->launcher_fn);
     return 0;
 }
 

@@ -69,9 +69,10 @@ static char **worker_environ(RunObject *self, const char *gpu_key)
 /* A worker process on this machine: forked by the zygote (tunec imported
  * already) when the run has one, a new interpreter otherwise, or when the
  * zygote fails. child_fd becomes its fd 3. */
-static int local_start(RunObject *self, int child_fd, const char *gpu_key, long *id,
-                       tc_error *err)
+static int local_start(RunObject *self, int child_fd, const char *gpu_key, const tc_trial *t,
+                       long *id, tc_error *err)
 {
+    (void)t;
     char **env = worker_environ(self, gpu_key);
     if (!env)
         return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
@@ -129,13 +130,16 @@ static int local_ended(RunObject *self, worker *w)
     return got == w->pid || got < 0;
 }
 
-const tcx_launcher tcx_local_launcher = {local_start, local_kill, local_reap, local_ended};
+const tcx_launcher tcx_local_launcher = {
+    .start = local_start, .kill = local_kill, .reap = local_reap, .ended = local_ended,
+    .key_of = NULL, .tick = NULL, .waits_for_placement = 0,
+};
 
 /* ---- workers, whatever launched them -------------------------------------- */
 
 /* Starts a worker through the run's launcher; returns its slot or -1 with
  * err set. */
-int tcx_spawn_worker(RunObject *self, const char *gpu_key, tc_error *err)
+int tcx_spawn_worker(RunObject *self, const tc_trial *t, const char *gpu_key, tc_error *err)
 {
     int sv[2] = {-1, -1};
     /* The slot first: nothing to undo once the process runs. */
@@ -169,7 +173,7 @@ int tcx_spawn_worker(RunObject *self, const char *gpu_key, tc_error *err)
         return tc_error_set(err, TC_ERR_IO, "dup: %s", strerror(errno));
     }
     long id = 0;
-    int rc = self->launcher->start(self, child_fd, gpu_key, &id, err);
+    int rc = self->launcher->start(self, child_fd, gpu_key, t, &id, err);
     close(child_fd);
     if (rc < 0) {
         close(sv[0]);
@@ -476,11 +480,16 @@ int tcx_poll_once(RunObject *self, int timeout_ms, tc_error *err)
 void tcx_reap_stuck(RunObject *self, tc_error *err)
 {
     double now = tcx_now();
+    if (self->launcher->tick)
+        self->launcher->tick(self);
     for (int i = 0; i < self->nworkers; i++) {
         worker *w = &self->workers[i];
         /* A busy worker that sends nothing, not even the heartbeat its C
          * thread writes every second, is hung (stopped, deadlocked in C). */
-        if ((w->state == W_BUSY || w->state == W_STARTING) && w->token > 0 &&
+        /* A remote worker before its HELLO waits for the cluster to place
+         * it (resources busy), which may take any time, as in Ray Tune. */
+        int placing = self->launcher->waits_for_placement && !w->hostname[0];
+        if ((w->state == W_BUSY || w->state == W_STARTING) && w->token > 0 && !placing &&
             self->heartbeat_timeout_s > 0 && now - w->last_seen > self->heartbeat_timeout_s) {
             tc_trial *t = tc_runner_attempt(self->runner, w->token);
             char msg[200];
