@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_ASSERT(f.len <= TC_FRAME_MAX);
         FUZZ_ASSERT(f.len == 0 || f.payload == p + TC_FRAME_HEADER);
         tc_buf_clear(&again);
-        if (tc_frame_append_flags(&again, f.type, f.flags, f.trial, f.payload, f.len) == 0) {
+        if (tc_frame_append_flags(&again, f.type, f.flags, f.token, f.payload, f.len) == 0) {
             FUZZ_ASSERT(again.len == (size_t)used);
             FUZZ_ASSERT(memcmp(again.data, p, (size_t)used) == 0);
         }
