@@ -151,3 +151,23 @@ def test_each_scheduler_is_flat(name, tmp_path, local_mode):
                  config={"x": tune.choice([1, 2, 3])}, num_samples=2,
                  scheduler=SCHEDULERS[name]())
     _flat(call, n=N // 10)
+
+
+@pytest.mark.parametrize("mode", ["workers", "local"])
+def test_no_experiment_file_stays_open_after_a_run(tmp_path, mode):
+    """The analysis tune.run returns keeps its run alive; no file of the
+    experiment (the journal was one) stays open with it."""
+    tune.init(local_mode=mode == "local")
+    try:
+        analysis = tune.run(_tiny, local_dir=str(tmp_path), verbose=0,
+                            config={"x": tune.grid_search([1, 2])})
+    finally:
+        tune.shutdown()
+    held = []
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            held.append(os.readlink("/proc/self/fd/" + name))
+        except OSError:
+            pass   # the listing's own descriptor
+    assert not [t for t in held if t.startswith(str(tmp_path))], held
+    assert len(analysis.trials) == 2   # still alive while the descriptors were read
