@@ -965,7 +965,7 @@ static void Run_dealloc(RunObject *self)
     tcx_free_strv(self->worker_argv);
     tcx_free_strv(self->worker_env);
     tcx_free_strv(self->gpu_names);
-    tcx_close_journal(&self->host_ctx);
+    tcx_host_done(&self->host_ctx);   /* after the runner: it held cold positions */
     tc_buf_free(&self->local.out);
     tc_buf_free(&self->scratch);
     Run_clear(self);
