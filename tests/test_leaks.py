@@ -11,6 +11,8 @@ tracemalloc; RSS covers the C engine's allocations."""
 import gc
 import logging
 import os
+import subprocess
+import sys
 import tracemalloc
 
 import psutil
@@ -151,3 +153,64 @@ def test_each_scheduler_is_flat(name, tmp_path, local_mode):
                  config={"x": tune.choice([1, 2, 3])}, num_samples=2,
                  scheduler=SCHEDULERS[name]())
     _flat(call, n=N // 10)
+
+
+@pytest.mark.parametrize("mode", ["workers", "local"])
+def test_no_experiment_file_stays_open_after_a_run(tmp_path, mode):
+    """The analysis tune.run returns keeps its run alive; no file of the
+    experiment (the journal was one) stays open with it."""
+    tune.init(local_mode=mode == "local")
+    try:
+        analysis = tune.run(_tiny, local_dir=str(tmp_path), verbose=0,
+                            config={"x": tune.grid_search([1, 2])})
+    finally:
+        tune.shutdown()
+    held = []
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            held.append(os.readlink("/proc/self/fd/" + name))
+        except OSError:
+            pass   # the listing's own descriptor
+    assert not [t for t in held if t.startswith(str(tmp_path))], held
+    assert len(analysis.trials) == 2   # still alive while the descriptors were read
+
+
+COLD_STORE_SCRIPT = r"""
+import gc, sys
+import tunec as tune
+from tunec import _tunec
+
+def tiny(config):
+    tune.report(acc=config["x"])
+
+def run(name):
+    return tune.run(tiny, name=name, local_dir=sys.argv[1], verbose=0,
+                    config={"x": tune.grid_search(list(range(20)))})
+
+first = run("a")
+held = _tunec.cold_store_bytes()
+second = run("b")
+both = _tunec.cold_store_bytes()
+del first
+gc.collect()
+after_first = _tunec.cold_store_bytes()
+best = second.get_best_config("acc", "max")     # the live run's texts still read
+del second
+gc.collect()
+print(held, both, after_first, _tunec.cold_store_bytes(), best["x"])
+"""
+
+
+def test_the_cold_store_empties_when_no_run_holds_it(tmp_path):
+    """Finished trials' texts go to one temporary file per process; a
+    notebook's many runs must not keep every earlier run's texts on disk.
+    A child process: the suite's own runs would share the store."""
+    script = tmp_path / "cold.py"
+    script.write_text(COLD_STORE_SCRIPT)
+    proc = subprocess.run([sys.executable, str(script), str(tmp_path / "out")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    held, both, after_first, empty, best = map(int, proc.stdout.split())
+    assert held > 0 and both > held, proc.stdout
+    assert after_first == both, proc.stdout     # the second run still holds it
+    assert empty == 0 and best == 19, proc.stdout

@@ -3,6 +3,8 @@
 It starts the ordinary worker, ``python -m tunec._worker FD``, as its child
 on its end of a socketpair, and moves bytes: ``push`` writes the driver's
 commands to the worker, ``pull`` waits for and returns what the worker sent.
+A second socketpair serves the worker the objects of Ray's object store
+that its trials read (tunec/_ray_objects.py).
 The actor never reads the frames: the driver's engine does. The worker dies
 with the actor (PR_SET_PDEATHSIG, tunec/_worker.py), so a lost node or a
 ``ray.kill`` ends both. The driver wraps the class with ``ray.remote``
@@ -13,6 +15,8 @@ import select
 import socket
 import subprocess
 import sys
+
+from tunec import _ray_objects
 
 # The most one pull returns: enough for thousands of results per call, small
 # enough for one object transfer.
@@ -30,16 +34,22 @@ def _node_id():
 class WorkerActor:
     def __init__(self, env, cwd):
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        # The worker's second channel: objects of Ray's object store that it
+        # asks this actor for (tunec/_ray_objects.py).
+        objects_ours, objects_theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         child_env = dict(os.environ)
         child_env.update(env)
         # The trainable can tell which node it runs on (Ray's node id).
         child_env["TUNEC_RAY_NODE_ID"] = _node_id()
+        child_env[_ray_objects.ENV_FD] = str(objects_theirs.fileno())
         if not os.path.isdir(cwd or ""):
             cwd = None
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "tunec._worker", str(theirs.fileno())],
-            pass_fds=(theirs.fileno(),), env=child_env, cwd=cwd)
+            pass_fds=(theirs.fileno(), objects_theirs.fileno()), env=child_env, cwd=cwd)
         theirs.close()
+        objects_theirs.close()
+        self._objects = _ray_objects.Server(objects_ours)
         self._sock = ours
         self._eof = False
 

@@ -760,6 +760,7 @@ class _Runner:
             self.run_handle.write_state()
         else:
             self._run_workers()    # the last step wrote the final state
+        self.run_handle.close_journal()
         if self.search_bridge is not None:
             self.search_bridge.save()
         self._report(done=True)

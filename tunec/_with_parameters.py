@@ -11,8 +11,14 @@ trainable is pickled for the workers, under /dev/shm where it exists (memory,
 not disk), and removed when the driver exits; a driver that was killed
 leaves it behind, and the next driver that stores parameters removes it.
 
+When the trials run on a Ray cluster (docs/ray-cluster.md), the objects go
+into Ray's object store instead, as in Ray: the driver puts each once
+(``ray.put``), and each trial's actor ``ray.get``s it for its worker
+(tunec/_ray_objects.py).
+
 What the workers receive is the wrapper: the user's trainable plus the
-directory's path, a few hundred bytes however large the objects are.
+directory's path (or the objects' refs), a few hundred bytes however large
+the objects are.
 """
 import atexit
 import inspect
@@ -68,6 +74,8 @@ class _SharedParameters:
         self._values = dict(kwargs)
         self._dir = None
         self._files = None
+        self._refs = None       # on a Ray cluster: [ObjectRef], kept while the wrapper lives
+        self._tokens = None     # {name: the ref's token} (tunec/_ray_objects.py)
 
     def _store(self):
         if self._dir is not None:
@@ -90,19 +98,40 @@ class _SharedParameters:
                     cloudpickle.dump(value, f)
         self._dir, self._files = directory, files
 
+    def _put(self, ray):
+        """Ray's object store, once: for trials on a Ray cluster."""
+        if self._tokens is not None:
+            return
+        from tunec import _ray_objects
+        refs, tokens = [], {}
+        for name, value in self._values.items():
+            ref, tokens[name] = _ray_objects.put(ray, value)
+            refs.append(ref)
+        self._refs, self._tokens = refs, tokens
+
     def __getstate__(self):
+        from tunec import _ray_executor
+        ray = _ray_executor.cluster()
+        if ray is not None:
+            self._put(ray)
+            return {"tokens": self._tokens}
         self._store()
         return {"dir": self._dir, "files": self._files}
 
     def __setstate__(self, state):
         self._values = None
-        self._dir, self._files = state["dir"], state["files"]
+        self._refs = None
+        self._tokens = state.get("tokens")
+        self._dir, self._files = state.get("dir"), state.get("files")
 
     def load(self):
         """{name: value}: the driver's own objects (local mode), else the
         stored ones, read once per process."""
         if self._values is not None:
             return self._values
+        if self._tokens is not None:
+            from tunec import _ray_objects
+            return {name: _ray_objects.get(token) for name, token in self._tokens.items()}
         values = _loaded.get(self._dir)
         if values is None:
             values = {}
@@ -136,6 +165,8 @@ def with_parameters(trainable, **kwargs):
         wrapped = _function_with_parameters(trainable, shared)
     if hasattr(trainable, "_resources"):       # with_resources applied first
         wrapped._resources = trainable._resources
+    # Where the objects went (files, or Ray's object store): for the tests.
+    wrapped._tunec_parameters = shared
     return wrapped
 
 

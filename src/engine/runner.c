@@ -210,6 +210,7 @@ static void trial_free(tc_runner *r, tc_trial *t)
     tc_free(t->tb_path);
     tc_free(t->clone_dir);
     tc_free(t->clone_path);
+    tc_free(t->source_copy_dir);
     json_decref(t->config);
     json_decref(t->origin_config);
     json_decref(t->evaluated_params);
@@ -460,6 +461,8 @@ void tcp_set_status(tc_runner *r, tc_trial *t, tc_status next)
         t->search_end_pending = 1;    /* delivered by runner_search.c */
         r->search_ends++;
     }
+    if (next == TC_ERROR)
+        tcp_pbt_forget_restore_source(r, t);   /* its worker has failed: it writes no more */
     r->count[t->status]--;
     r->count[next]++;
     t->status = next;
@@ -889,6 +892,8 @@ static int runner_start_impl(tc_runner *r, tc_trial *t, tc_error *err)
         long cut_iteration = k && k->rows >= 0 ? LONG_MAX : t->restored_iteration;
         long cut_rows = k ? k->rows : -1;
         if (!keep && tcp_prepare_restart(r, t, cut_iteration, cut_rows, err) < 0)
+            return -1;
+        if (k && tcp_pbt_copy_restore_source(r, t, k, err) < 0)
             return -1;
     }
     t->run_rows_base = t->n_results;

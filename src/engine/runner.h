@@ -250,6 +250,10 @@ struct tc_trial {
     char *clone_dir, *clone_path; /* a PBT clone's checkpoint staged in the logdir until
                                      the worker is released (runner_sched.c), or NULL */
     long clone_iteration;
+    char *source_copy_dir;        /* PBT: the checkpoint this run restored from, copied
+                                     before its worker started (runner_pbt.c): clones of
+                                     t copy the copy while the worker may rewrite the
+                                     original. NULL: no copy */
     long save_wait_rows;          /* a checkpoint following this many result rows was asked
                                      for and has not arrived (-1: none): PBT does not clone
                                      it yet. Rows, not training_iteration: a trainable may

@@ -181,6 +181,13 @@ tc_trial *tcp_sched_choose(tc_runner *r, tc_error *err);
 /* 1 when t's resources fit now and it is not being saved. */
 int tcp_can_start(tc_runner *r, const tc_trial *t);
 
+/* runner_pbt.c: under PBT, t restarting from its checkpoint k gets a copy
+ * of k taken before its worker starts, which t's clones copy instead of k
+ * (the worker may write k again); the copy goes once t has saved anew or
+ * has ended. Without PBT, nothing. 0 / -1. */
+int tcp_pbt_copy_restore_source(tc_runner *r, tc_trial *t, const tc_ckpt *k, tc_error *err);
+void tcp_pbt_forget_restore_source(tc_runner *r, tc_trial *t);
+
 /* A new PENDING trial of experiment e from variant v (its config,
  * evaluated_params and tag are taken), id "%05ld" of next_trial_number. */
 tc_trial *tcp_add_trial(tc_runner *r, int e, tc_variant *v, tc_error *err);

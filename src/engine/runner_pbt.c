@@ -83,9 +83,48 @@ static void delete_own_checkpoints(tc_runner *r, tc_trial *t, const char *keep)
  * driver and may still be writing its own checkpoint directories. */
 #define CLONE_STAGE ".pbt_clone"
 
+/* Where a restarting trial's restore source is copied (in its logdir). A
+ * function trainable restored from checkpoint_<n> may save checkpoint_<n>
+ * again (Ray 0.8.7's pbt_function example does), rewriting in place the
+ * very directory a clone of it would copy; Ray never sees this, as it
+ * clones from a copy held in memory since the save. */
+#define SOURCE_COPY ".pbt_restore_source"
+
+int tcp_pbt_copy_restore_source(tc_runner *r, tc_trial *t, const tc_ckpt *k, tc_error *err)
+{
+    tcp_pbt_forget_restore_source(r, t);
+    if (!r->sched || r->sched->kind != K_PBT || !r->host.copy_path || !t->logdir)
+        return 0;
+    char *src = tcp_join_path(t->logdir, k->dir);
+    char *dst = tcp_join_path(t->logdir, SOURCE_COPY);
+    char *dir = tcp_xstrdup(k->dir);
+    int rc = src && dst && dir ? r->host.copy_path(r->host.ctx, src, dst, err) : nomem(err);
+    tc_free(src);
+    tc_free(dst);
+    if (rc > 0) {
+        t->source_copy_dir = dir;
+        return 0;
+    }
+    tc_free(dir);
+    return rc < 0 ? -1 : 0;   /* 0: the checkpoint is gone; the restore will say so */
+}
+
+void tcp_pbt_forget_restore_source(tc_runner *r, tc_trial *t)
+{
+    if (!t->source_copy_dir)
+        return;
+    char *path = t->logdir ? tcp_join_path(t->logdir, SOURCE_COPY) : NULL;
+    if (path && r->host.remove_tree)
+        r->host.remove_tree(r->host.ctx, path);
+    tc_free(path);
+    tc_free(t->source_copy_dir);
+    t->source_copy_dir = NULL;
+}
+
 /* PBT exploit (spec §8.5): t restarts from a copy of the donor's newest
  * checkpoint with the new config and tag (stolen from step). The copy is
- * taken now (the donor may replace that checkpoint soon) into a staging
+ * taken now (the donor may replace that checkpoint soon; one it restored
+ * from and may be rewriting is read from its copy) into a staging
  * directory and put in place by finish_clone once t's worker is released.
  * A donor whose checkpoint has not reached the driver yet (or a function
  * trainable that never saved one) is skipped, as Ray skips a donor without
@@ -98,7 +137,8 @@ int tcp_pbt_clone_into(tc_runner *r, tc_trial *t, tc_trial *donor, tc_pbt_step *
     const tc_ckpt *k = tc_ckpts_newest(&donor->ckpts);
     if (!k || !donor->logdir || !t->logdir || !r->host.copy_path)
         return 0;
-    char *src = tcp_join_path(donor->logdir, k->dir);
+    int from_copy = donor->source_copy_dir && strcmp(donor->source_copy_dir, k->dir) == 0;
+    char *src = tcp_join_path(donor->logdir, from_copy ? SOURCE_COPY : k->dir);
     char *stage = tcp_join_path(t->logdir, CLONE_STAGE);
     tc_free(t->clone_dir);
     tc_free(t->clone_path);

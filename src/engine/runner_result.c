@@ -401,6 +401,15 @@ static int runner_on_checkpoint_impl(tc_runner *r, tc_trial *t, const char *dir,
         delete_checkpoint_dir(pair, t->transient_dir);
     tc_free(t->transient_dir);
     t->transient_dir = transient ? tcp_xstrdup(dir) : NULL;
+    /* The copy of the checkpoint this run restored from is needed only
+     * while that checkpoint is the newest and may still be rewritten: a
+     * save of that same directory has now ended. */
+    if (t->source_copy_dir) {
+        const tc_ckpt *newest = tc_ckpts_newest(&t->ckpts);
+        if (strcmp(t->source_copy_dir, dir) == 0 || !newest ||
+            strcmp(newest->dir, t->source_copy_dir) != 0)
+            tcp_pbt_forget_restore_source(r, t);
+    }
     tcp_journal(r, json_pack("{s:s,s:s,s:o}", "event", "checkpoint", "trial_id", t->trial_id,
                          "checkpoints", tc_ckpts_to_json(&t->ckpts)));
     tcp_event_checkpoint(r, t, dir, path);

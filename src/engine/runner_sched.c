@@ -727,6 +727,8 @@ int tc_runner_on_released(tc_runner *r, tc_trial *t, int finished, tc_error *err
 static int runner_on_released_impl(tc_runner *r, tc_trial *t, int finished, tc_error *err)
 {
     t->save_wait_rows = -1;   /* whatever it saved has arrived by now */
+    if (t->status == TC_TERMINATED || t->status == TC_ERROR)
+        tcp_pbt_forget_restore_source(r, t);   /* its worker writes nothing more */
     if (!t->saving)
         return 0;
     t->saving = 0;

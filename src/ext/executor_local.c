@@ -629,6 +629,15 @@ static PyObject *Run_shutdown(RunObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* The run is over and its final state written: the journal, which only
+ * bridges the gaps between snapshots, is closed now rather than when the
+ * Run goes (an Analysis returned by tune.run keeps the Run alive). */
+static PyObject *Run_close_journal(RunObject *self, PyObject *unused)
+{
+    tcx_close_journal(&self->host_ctx);
+    Py_RETURN_NONE;
+}
+
 static PyObject *Run_worker_pids(RunObject *self, PyObject *unused)
 {
     PyObject *list = PyList_New(0);
@@ -956,7 +965,7 @@ static void Run_dealloc(RunObject *self)
     tcx_free_strv(self->worker_argv);
     tcx_free_strv(self->worker_env);
     tcx_free_strv(self->gpu_names);
-    tcx_close_journal(&self->host_ctx);
+    tcx_host_done(&self->host_ctx);   /* after the runner: it held cold positions */
     tc_buf_free(&self->local.out);
     tc_buf_free(&self->scratch);
     Run_clear(self);
@@ -980,6 +989,8 @@ static PyMethodDef Run_methods[] = {
     {"shutdown", (PyCFunction)Run_shutdown, METH_VARARGS,
      "shutdown(grace=2.0): ends every worker process."},
     {"worker_pids", (PyCFunction)Run_worker_pids, METH_NOARGS, "Pids of live workers."},
+    {"close_journal", (PyCFunction)Run_close_journal, METH_NOARGS,
+     "Closes the experiment's journal (the run is over, its final state written)."},
     {"local_start", (PyCFunction)Run_local_start, METH_NOARGS, local_start_doc},
     {"local_frame", (PyCFunction)Run_local_frame, METH_VARARGS, local_frame_doc},
     {"is_finished", (PyCFunction)Run_is_finished, METH_NOARGS, "All trials are finished."},

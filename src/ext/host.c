@@ -447,6 +447,19 @@ void tcx_host_init(tc_host *host, tcx_host_ctx *h)
     host->read_file = host_read_file;
     host->copy_path = tcx_copy_path;
     h->journal_fd = -1;
+    if (!h->holds_cold) {
+        tcx_cold_hold();
+        h->holds_cold = 1;
+    }
+}
+
+void tcx_host_done(tcx_host_ctx *h)
+{
+    tcx_close_journal(h);
+    if (h->holds_cold) {
+        tcx_cold_release();
+        h->holds_cold = 0;
+    }
 }
 
 double tcx_now(void)

@@ -14,6 +14,7 @@
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static int store_fd = -2;          /* -2: not opened yet, -1: unavailable */
 static long long store_end;
+static long holders;               /* tcx_cold_hold minus tcx_cold_release */
 
 static int open_store(void)
 {
@@ -77,4 +78,30 @@ char *tcx_cold_get(void *ctx, long long pos, size_t len)
 fail:
     tc_free(out);
     return NULL;
+}
+
+void tcx_cold_hold(void)
+{
+    pthread_mutex_lock(&lock);
+    holders++;
+    pthread_mutex_unlock(&lock);
+}
+
+/* The last holder gone, no position is live: the file is emptied (its
+ * descriptor kept for the next run). */
+void tcx_cold_release(void)
+{
+    pthread_mutex_lock(&lock);
+    if (holders > 0 && --holders == 0 && store_fd >= 0 && store_end > 0 &&
+        ftruncate(store_fd, 0) == 0)
+        store_end = 0;
+    pthread_mutex_unlock(&lock);
+}
+
+long long tcx_cold_size(void)
+{
+    pthread_mutex_lock(&lock);
+    long long n = store_end;
+    pthread_mutex_unlock(&lock);
+    return n;
 }

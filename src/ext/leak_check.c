@@ -1,5 +1,6 @@
 /* leak_check.c — lets a process that ends with _exit() still be leak-checked
- * under `make check-asan`, and says whether this build is the sanitized one.
+ * under `make check-asan`, says whether this build is the sanitized one, and
+ * how much the cold store holds.
  *
  * Workers and the zygote's children end with os._exit() (tunec/_worker.py,
  * tunec/_zygote.py): the interpreter's teardown would cost more than a short
@@ -9,6 +10,7 @@
  * plain build (no sanitizer runtime loaded) it is NULL and the call does
  * nothing. */
 #include "tcx.h"
+#include "tcx_host.h"
 
 int __lsan_do_recoverable_leak_check(void) __attribute__((weak));
 
@@ -27,8 +29,21 @@ static PyObject *leak_check_before_exit(PyObject *module, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+PyDoc_STRVAR(cold_store_bytes_doc,
+"cold_store_bytes() -> int\n\n"
+"Bytes in this process's cold store (host_cold.c): finished trials' texts\n"
+"of the runs still alive. 0 once no run holds it (tests/test_leaks.py).");
+
+static PyObject *cold_store_bytes(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    return PyLong_FromLongLong(tcx_cold_size());
+}
+
 static PyMethodDef leak_check_functions[] = {
     {"leak_check_before_exit", leak_check_before_exit, METH_NOARGS, leak_check_doc},
+    {"cold_store_bytes", cold_store_bytes, METH_NOARGS, cold_store_bytes_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -1720,6 +1720,53 @@ static void test_pbt_clone_then_retry_keeps_rows(void)
     mem_host_free(h);
 }
 
+/* A function trainable restored from checkpoint_<n> may save checkpoint_<n>
+ * again (Ray 0.8.7's pbt_function example does), rewriting it in place. A
+ * clone of that trial taken meanwhile copies the copy made before the
+ * trial restarted, never the half-written directory; the copy goes once the
+ * trial's own save of that directory has arrived. */
+static void test_pbt_clone_of_a_donor_rewriting_its_checkpoint(void)
+{
+    mem_host *h = mem_host_new();
+    tc_runner *r = make_runner(h, &(setup){GRID2, 1, PBT_STEP_SPEC, 0, 2, 0, NULL, 1});
+    tc_trial *a = start_next(r), *b = start_next(r);
+    CHECK_INT(report_step(r, a, 1, 1, 5.0), TC_CONTINUE);
+    for (long k = 1; k <= 4; k++)
+        CHECK_INT(report_step(r, b, k, k, 1.0), TC_CONTINUE);
+    CHECK_INT(report_step(r, a, 2, 2, 6.0), TC_SAVE);
+    tc_runner_expect_checkpoint(r, a);
+    CHECK_INT(save_ckpt(h, r, a, 2, 0), 0);
+    CHECK(mem_file_text(&h->fs, a->logdir, ".pbt_restore_source/checkpoint") == NULL);
+    /* a fails, and its retry restores checkpoint_2: copied first */
+    tc_error err;
+    tc_error_init(&err);
+    CHECK_INT(tc_runner_on_error(r, a, "Traceback: boom", &err), 0);
+    CHECK(start_next(r) == a);
+    CHECK_INT(a->restored_iteration, 2);
+    CHECK_STR(mem_file_text(&h->fs, a->logdir, ".pbt_restore_source/checkpoint"),
+              "state of 00000 at 2");
+    /* its worker truncates checkpoint_2 to write it again; b is cloned now */
+    put_file(h, a->logdir, "checkpoint_2/checkpoint", "");
+    CHECK_INT(report_step(r, b, 5, 5, 0.0), TC_RESTART);
+    CHECK_STR(b->clone_dir, "checkpoint_2");
+    CHECK_STR(mem_file_text(&h->fs, b->logdir, ".pbt_clone/checkpoint"), "state of 00000 at 2");
+    CHECK_INT(release(r, b, 0), 0);
+    CHECK_STR(mem_file_text(&h->fs, b->logdir, "checkpoint_2/checkpoint"), "state of 00000 at 2");
+    /* a's save of checkpoint_2 arrives: its copy is no longer needed */
+    CHECK_INT(save_ckpt(h, r, a, 2, 0), 0);
+    CHECK(mem_file_text(&h->fs, a->logdir, ".pbt_restore_source/checkpoint") == NULL);
+    CHECK(a->source_copy_dir == NULL);
+    /* b, restarted from its clone, is copied too; its end drops the copy */
+    CHECK(start_next(r) == b);
+    CHECK_STR(mem_file_text(&h->fs, b->logdir, ".pbt_restore_source/checkpoint"),
+              "state of 00000 at 2");
+    CHECK_INT(tc_runner_on_complete(r, b, &err), 0);
+    CHECK_INT(release(r, b, 1), 0);
+    CHECK(mem_file_text(&h->fs, b->logdir, ".pbt_restore_source/checkpoint") == NULL);
+    free_checked(r);
+    mem_host_free(h);
+}
+
 int main(void)
 {
     test_spec_parsing();
@@ -1741,5 +1788,6 @@ int main(void)
     test_host_driven_stops_clone();
     test_pbt_donor_ready_by_rows();
     test_pbt_clone_then_retry_keeps_rows();
+    test_pbt_clone_of_a_donor_rewriting_its_checkpoint();
     TEST_MAIN_END();
 }

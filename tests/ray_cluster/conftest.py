@@ -62,6 +62,17 @@ class LocalCluster:
                 return info["NodeID"]
         raise LookupError("node not in ray.nodes()")
 
+    @staticmethod
+    def worker_actors():
+        """The GCS's records of tunec's worker actors (tunec/_ray_actor.py)
+        of this cluster, dead ones too: Ray's ActorTableData, whose
+        required_resources is what the actor asked Ray for."""
+        from ray.core.generated import gcs_pb2
+        accessor = ray._private.state.state.global_state_accessor
+        records = [gcs_pb2.ActorTableData.FromString(raw)
+                   for raw in accessor.get_actor_table(None, None)]
+        return [a for a in records if a.class_name == "WorkerActor"]
+
     def shutdown(self):
         ray.shutdown()
         self.cluster.shutdown()

@@ -70,12 +70,19 @@ def test_trials_run_on_the_nodes_their_resources_need(local_cluster, tmp_path):
                         num_samples=2,
                         resources_per_trial={"cpu": 1, "custom_resources": {"special": 1}})
     assert {t.last_result["node"] for t in analysis.trials} == {local_cluster.node_id(b)}
+    # ... because the actors asked Ray for it.
+    requests = [dict(a.required_resources) for a in local_cluster.worker_actors()]
+    assert {"CPU": 1.0, "special": 1.0} in requests, requests
     # Half a GPU each: Ray gives each actor one of node b's two GPUs.
+    before = {a.actor_id for a in local_cluster.worker_actors()}
     analysis = tune.run(where_trial, local_dir=str(tmp_path / "results"), verbose=0,
                         num_samples=4, resources_per_trial={"cpu": 0.5, "gpu": 0.5})
     for t in analysis.trials:
         assert t.last_result["node"] == local_cluster.node_id(b)
         assert t.last_result["cuda"] in ("0", "1"), t.last_result
+    requests = [dict(a.required_resources) for a in local_cluster.worker_actors()
+                if a.actor_id not in before]
+    assert requests and all(r == {"CPU": 0.5, "GPU": 0.5} for r in requests), requests
 
 
 def test_placement_groups_for_extra_resources_and_factories(local_cluster, tmp_path):
@@ -135,6 +142,9 @@ class Steps(tune.Trainable):
 
     def step(self):
         self.count += 1
+        # A file of the trial's own, written on whichever node runs it.
+        with open(os.path.join(self.logdir, "steps.txt"), "a") as f:
+            f.write("{} {}\n".format(self.count, _node()))
         if self.count == 3 and not self.restored_at:
             marker = os.path.join(self.config["dir"], "at3-{}".format(self.config["x"]))
             with open(marker + ".tmp", "w") as f:
@@ -194,3 +204,14 @@ def test_a_lost_node_retries_its_trial_from_its_checkpoint_elsewhere(local_clust
     assert last["node"] != removed["node"]
     assert [r["count"] for r in _rows(lost.logdir)] == [1, 2, 3, 4, 5]
     assert os.path.exists(os.path.join(lost.logdir, "error.txt"))
+    # Checkpoints and the trials' own files, written on both nodes, are in
+    # the driver's experiment directory (the nodes share its storage).
+    for t in analysis.trials:
+        with open(os.path.join(t.logdir, "checkpoint_5", "count")) as f:
+            assert f.read() == "5"
+        assert t.checkpoint.value.startswith(t.logdir)
+    with open(os.path.join(lost.logdir, "steps.txt")) as f:
+        steps = [line.split() for line in f]
+    assert [int(c) for c, _ in steps] == [1, 2, 3, 3, 4, 5]
+    assert {n for _, n in steps[:3]} == {removed["node"]}
+    assert {n for _, n in steps[3:]} == {last["node"]}

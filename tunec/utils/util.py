@@ -1,9 +1,12 @@
 """Ray Tune's ``utils/util.py`` helpers (0.8 and 1.x signatures).
 
-The dict helpers are Ray's. ``pin_in_object_store`` has no object store to
-use: the object is pickled once into a file that worker processes on this
-machine read back (once each), so trials get the same object Ray would hand
-them, without pickling it into every trial's config.
+The dict helpers are Ray's. ``pin_in_object_store`` puts the object in
+Ray's object store when trials run on a Ray cluster (tunec/_ray_objects.py:
+put once by the driver, fetched by each trial's actor); otherwise there is no
+object store to use, and the object is pickled once into a file that worker
+processes on this machine read back (once each). Either way trials get the
+same object Ray would hand them, without pickling it into every trial's
+config.
 """
 import atexit
 import base64
@@ -21,6 +24,8 @@ logger = logging.getLogger("ray.tune.utils.util")
 PINNED_OBJECT_PREFIX = "ray.tune.PinnedObject:"
 _pinned = {}            # pinned id -> object (this process)
 _pin_dir = None         # where pinned objects are written for the workers
+_pinned_refs = []       # the ObjectRefs of objects put in Ray's store (kept for the driver's life)
+_RAY_TAG = b"ray:"      # a pinned id's payload: _RAY_TAG + the ref's token, or a file's path
 
 
 # --------------------------------------------------------------------------
@@ -120,11 +125,22 @@ def _pin_directory():
 
 def pin_in_object_store(obj):
     """Pins `obj` for the trials of this driver; returns Ray's id string
-    ("ray.tune.PinnedObject:<base64>") for get_pinned_object."""
-    fd, path = tempfile.mkstemp(suffix=".pkl", dir=_pin_directory())
-    with os.fdopen(fd, "wb") as f:
-        f.write(_dumps(obj))
-    pinned_id = PINNED_OBJECT_PREFIX + base64.b64encode(path.encode("utf-8")).decode("ascii")
+    ("ray.tune.PinnedObject:<base64>") for get_pinned_object. On a Ray
+    cluster the object goes into Ray's object store (``ray.put``, kept while
+    the driver lives), else into a file of this machine."""
+    from tunec import _ray_executor
+    ray = _ray_executor.cluster()
+    if ray is not None:
+        from tunec import _ray_objects
+        ref, token = _ray_objects.put(ray, obj)
+        _pinned_refs.append(ref)
+        payload = _RAY_TAG + token
+    else:
+        fd, path = tempfile.mkstemp(suffix=".pkl", dir=_pin_directory())
+        with os.fdopen(fd, "wb") as f:
+            f.write(_dumps(obj))
+        payload = path.encode("utf-8")
+    pinned_id = PINNED_OBJECT_PREFIX + base64.b64encode(payload).decode("ascii")
     _pinned[pinned_id] = obj
     return pinned_id
 
@@ -134,10 +150,14 @@ def get_pinned_object(pinned_id):
     if not isinstance(pinned_id, str) or not pinned_id.startswith(PINNED_OBJECT_PREFIX):
         raise ValueError("get_pinned_object: {!r} is not a pinned object id".format(pinned_id))
     if pinned_id not in _pinned:
-        import pickle
-        path = base64.b64decode(pinned_id[len(PINNED_OBJECT_PREFIX):]).decode("utf-8")
-        with open(path, "rb") as f:
-            _pinned[pinned_id] = pickle.load(f)
+        payload = base64.b64decode(pinned_id[len(PINNED_OBJECT_PREFIX):])
+        if payload.startswith(_RAY_TAG):
+            from tunec import _ray_objects
+            _pinned[pinned_id] = _ray_objects.get(payload[len(_RAY_TAG):])
+        else:
+            import pickle
+            with open(payload.decode("utf-8"), "rb") as f:
+                _pinned[pinned_id] = pickle.load(f)
     return _pinned[pinned_id]
 
 
