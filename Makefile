@@ -87,10 +87,10 @@ tests/c/bin/libengine.a: $(ENGINE_OBJ)
 tests/c/bin/libengine_asan.a: $(ENGINE_OBJ_ASAN)
 	ar rcs $@ $^
 
-tests/c/bin/%: tests/c/%.c tests/c/bin/libengine.a tests/c/tc_test.h
+tests/c/bin/%: tests/c/%.c tests/c/bin/libengine.a $(wildcard tests/c/*.h)
 	$(CC) $(CFLAGS_C) -iquote tests/c -o $@ $< tests/c/bin/libengine.a $$(pkg-config --cflags --libs jansson) -lm -pthread
 
-tests/c/bin/asan_%: tests/c/%.c tests/c/bin/libengine_asan.a tests/c/tc_test.h
+tests/c/bin/asan_%: tests/c/%.c tests/c/bin/libengine_asan.a $(wildcard tests/c/*.h)
 	$(CC) $(CFLAGS_C) $(SAN_FLAGS) -iquote tests/c -o $@ $< tests/c/bin/libengine_asan.a $$(pkg-config --cflags --libs jansson) -lm -pthread
 
 test-c: $(CTEST_BIN)

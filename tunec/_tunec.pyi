@@ -46,6 +46,11 @@ LOCAL_GO_ON: int
 LOCAL_STOP: int
 LOCAL_STOP_SAVE: int
 LOCAL_GO_ON_SAVE: int
+ACTION_START: int
+ACTION_STOP: int
+ACTION_PAUSE: int
+ACTION_SAVE: int
+ACTION_RESTORE: int
 WIRE_CODES: Dict[str, int]
 
 def dumps(obj: Any) -> bytes: ...

@@ -254,6 +254,7 @@ void tc_runner_free(tc_runner *r)
     tc_free(r->exps);
     tc_free(r->session_str);
     tc_free(r->hostname);
+    tcp_actions_free(r);
     tcp_attempts_free(r);
     tc_buf_free(&r->scratch);
     tc_buf_free(&r->line);
@@ -898,7 +899,9 @@ static int runner_start_impl(tc_runner *r, tc_trial *t, tc_error *err)
     t->run_rows_base = t->n_results;
     t->restart_first = 0;
     t->ran_ahead = 0;
-    if (open_sinks(r, t, err) < 0 || cache_texts(t, err) < 0)
+    tc_action start;
+    if (open_sinks(r, t, err) < 0 || cache_texts(t, err) < 0 ||
+        tcp_action_prepare_start(r, t, &start, err) < 0)
         return -1;
     int gpu_ids[TC_MAX_GPUS], ngpu_ids = 0;
     tc_capacity_acquire(&r->capacity, tc_trial_resources(r, t), gpu_ids, &ngpu_ids);
@@ -911,6 +914,7 @@ static int runner_start_impl(tc_runner *r, tc_trial *t, tc_error *err)
     }
     tcp_set_status(r, t, TC_RUNNING);
     r->running++;
+    tcp_action_commit_start(r, &start);   /* the executor's START of the attempt */
     if (t->start_time == 0)
         t->start_time = now;
     tcp_event(r, t, TC_EVT_START, NULL, 0);
@@ -933,6 +937,8 @@ void tcp_leave_running(tc_runner *r, tc_trial *t, tc_status next)
     }
     tcp_set_status(r, t, next);
     tcp_journal_status(r, t);
+    if (was_running)
+        tcp_action_left_running(r, t);   /* its worker stops, unless it is done */
     if (was_running && next == TC_TERMINATED)
         tcp_event(r, t, TC_EVT_COMPLETE, NULL, 0);
     else if (was_running && next == TC_ERROR)
@@ -966,6 +972,7 @@ static int runner_on_complete_impl(tc_runner *r, tc_trial *t, tc_error *err)
     t->last_text = NULL;
     t->last_text_len = 0;
     t->last_update_time = r->host.now(r->host.ctx);
+    tc_runner_on_ended(r, t->token);      /* its trainable returned */
     tcp_leave_running(r, t, TC_TERMINATED);
     return 0;
 }
@@ -1042,6 +1049,8 @@ void tc_runner_stop_all(tc_runner *r)
         tc_trial *t = r->trials[i];
         if (t->status == TC_PENDING || t->status == TC_PAUSED)
             tcp_set_status(r, t, TC_TERMINATED);
+        else if (t->status == TC_RUNNING)
+            tcp_action_push_latched(r, t, TC_ACT_STOP);   /* on_stopped once it is sent */
     }
 }
 
@@ -1066,6 +1075,11 @@ static int runner_on_stopped_impl(tc_runner *r, tc_trial *t, tc_error *err)
 void tc_runner_interrupt(tc_runner *r)
 {
     r->interrupted = 1;
+    /* Each running attempt saves a checkpoint and stops; its trial stays
+     * RUNNING until the worker is done, and resumable. */
+    for (long i = 0; i < r->ntrials; i++)
+        if (r->trials[i]->status == TC_RUNNING)
+            tcp_action_push_latched(r, r->trials[i], TC_ACT_PAUSE);
 }
 
 int tc_runner_interrupted(const tc_runner *r)

@@ -25,9 +25,15 @@ int tcp_attempt_issue(tc_runner *r, tc_trial *t, tc_error *err)
         if (!grown)
             return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
         r->attempt_trial = grown;
+        /* The capacity counts only once both arrays have it. */
+        uint8_t *flags = tc_realloc(r->attempt_flags, cap * sizeof *flags);
+        if (!flags)
+            return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+        r->attempt_flags = flags;
         r->cap_attempts = cap;
     }
     r->attempt_trial[next] = (int32_t)t->index;
+    r->attempt_flags[next] = 0;
     r->nattempts = next;
     t->token = (tc_token)next;
     t->attempts++;
@@ -60,6 +66,8 @@ int tc_runner_on_started(tc_runner *r, tc_token token, long pid, const char *hos
 void tcp_attempts_free(tc_runner *r)
 {
     tc_free(r->attempt_trial);
+    tc_free(r->attempt_flags);
     r->attempt_trial = NULL;
+    r->attempt_flags = NULL;
     r->nattempts = r->cap_attempts = 0;
 }

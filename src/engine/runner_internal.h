@@ -8,6 +8,7 @@
 
 #include "runner.h"
 #include "runner_events.h"
+#include "runner_actions.h"
 
 typedef struct experiment {
     tc_experiment_opts opts;       /* strings below are owned copies */
@@ -55,12 +56,39 @@ struct tc_runner {
     long events_dropped;           /* events lost for lack of memory */
     int32_t *attempt_trial;        /* token -> trial index (runner_attempt.c) */
     size_t nattempts, cap_attempts;/* tokens issued; the array's capacity */
+    uint8_t *attempt_flags;        /* token -> TCP_ATTEMPT_* (runner_actions.c) */
+    tc_action *actions;            /* the action queue: [act_head, act_n) untaken */
+    size_t act_head, act_n, act_cap, act_limit;
+    tc_error action_err;           /* an action that could not be queued, reported by
+                                      the next tc_runner_next_action */
+    tc_token deciding;             /* the attempt whose result is being decided: its
+                                      decision is queued by tc_runner_on_result itself */
 };
 
 
 /* runner_attempt.c */
 int tcp_attempt_issue(tc_runner *r, tc_trial *t, tc_error *err);
 void tcp_attempts_free(tc_runner *r);
+
+/* runner_actions.c. Attempt flags: the executor reported it over; an
+ * ending action (STOP, PAUSE, RESTORE) was queued for it. */
+enum { TCP_ATTEMPT_ENDED = 1, TCP_ATTEMPT_END_QUEUED = 2 };
+/* Queues kind (not START) for t's current attempt, unless the invariants
+ * drop it. 0, or -1 + err. */
+int tcp_action_push(tc_runner *r, tc_trial *t, tc_action_kind kind, tc_error *err);
+/* The same where no error can be returned: a failure is latched for the
+ * next tc_runner_next_action. */
+void tcp_action_push_latched(tc_runner *r, tc_trial *t, tc_action_kind kind);
+/* t's START (its attempt issued, logdir and checkpoint in place): the texts
+ * are built and a place in the queue is reserved, so that the commit after
+ * the trial is RUNNING cannot fail. 0, or -1 + err (nothing queued; a
+ * cleared). */
+int tcp_action_prepare_start(tc_runner *r, tc_trial *t, tc_action *a, tc_error *err);
+void tcp_action_commit_start(tc_runner *r, tc_action *a);
+/* t just left RUNNING (tcp_leave_running): its attempt is stopped unless it
+ * is over, already ending, or being decided. */
+void tcp_action_left_running(tc_runner *r, tc_trial *t);
+void tcp_actions_free(tc_runner *r);
 
 /* runner.c — helpers; returned strings and JSON are new */
 char *tcp_xstrdup(const char *s);

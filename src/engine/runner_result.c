@@ -198,10 +198,37 @@ static int runner_on_result_impl(tc_runner *r, tc_trial *t, const char *text, si
 
 /* The journal events it wrote are checked once, at the end: a lost one
  * fails the call (runner.c tcp_journal). */
+/* The action a decision asks of the attempt (0: none). */
+static tc_action_kind action_of(tc_decision d)
+{
+    switch (d) {
+    case TC_STOP: return TC_ACT_STOP;
+    case TC_PAUSE: return TC_ACT_PAUSE;
+    case TC_RESTART: return TC_ACT_RESTORE;   /* a PBT exploit: restarts from the donor's copy */
+    case TC_SAVE: return TC_ACT_SAVE;
+    default: return (tc_action_kind)0;
+    }
+}
+
 int tc_runner_on_result(tc_runner *r, tc_trial *t, const char *text, size_t len,
                         tc_decision *decision, tc_error *err)
 {
-    return tcp_journal_check(r, runner_on_result_impl(r, t, text, len, decision, err), err);
+    /* The attempt's own decision is queued below, with its kind (a pause
+     * saves first); what this result does to other trials is queued as it
+     * happens. */
+    tc_token token = t->token;
+    r->deciding = token;
+    int rc = runner_on_result_impl(r, t, text, len, decision, err);
+    r->deciding = 0;
+    tc_action_kind kind = action_of(*decision);
+    if (rc == 0 && t->token == token && kind && tcp_action_push(r, t, kind, err) < 0)
+        rc = -1;
+    /* A host scheduler that stopped the trial itself (stop_trial) while
+     * deciding CONTINUE: its worker stops all the same. */
+    if (rc == 0 && t->token == token && t->status != TC_RUNNING &&
+        tcp_action_push(r, t, TC_ACT_STOP, err) < 0)
+        rc = -1;
+    return tcp_journal_check(r, rc, err);
 }
 
 static int runner_on_result_impl(tc_runner *r, tc_trial *t, const char *text, size_t len,

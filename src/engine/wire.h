@@ -2,8 +2,8 @@
  *
  * Frame types and flags (driver <-> worker, proto.h), trial statuses, the
  * runner's decision for the executor, scheduler events, scheduler
- * decisions and a host scheduler's actions, and local mode's answer to a
- * frame. Each list is an X-macro of (C name, Python name, value): the C
+ * decisions and a host scheduler's actions, local mode's answer to a
+ * frame, and the runner's actions for an executor. Each list is an X-macro of (C name, Python name, value): the C
  * enums below are made from it, and the extension exports the same list as
  * module constants of tunec._tunec (src/ext/wire_ext.c), so Python code
  * reads `_tunec.DECISION_STOP` instead of mirroring a number
@@ -86,11 +86,23 @@
     X(TC_LOCAL_STOP_SAVE, "LOCAL_STOP_SAVE", 2)                               \
     X(TC_LOCAL_GO_ON_SAVE, "LOCAL_GO_ON_SAVE", 3)
 
+/* The runner's actions for an executor (runner_actions.h): what to do with
+ * an attempt. START runs it; STOP ends it; PAUSE ends it after a
+ * checkpoint; SAVE takes a checkpoint and goes on; RESTORE ends it without
+ * one, as its trial restarts from a checkpoint the runner put in place (a
+ * PBT exploit). */
+#define TC_WIRE_ACTIONS(X)                                                     \
+    X(TC_ACT_START, "ACTION_START", 1)                                        \
+    X(TC_ACT_STOP, "ACTION_STOP", 2)                                          \
+    X(TC_ACT_PAUSE, "ACTION_PAUSE", 3)                                        \
+    X(TC_ACT_SAVE, "ACTION_SAVE", 4)                                          \
+    X(TC_ACT_RESTORE, "ACTION_RESTORE", 5)
+
 /* Every list, for a table of them all. */
 #define TC_WIRE_ALL(X)                                                         \
     TC_WIRE_FRAME_TYPES(X) TC_WIRE_FRAME_FLAGS(X) TC_WIRE_STATUSES(X)         \
     TC_WIRE_DECISIONS(X) TC_WIRE_EVENTS(X) TC_WIRE_SCHED_DECISIONS(X)         \
-    TC_WIRE_SCHED_ACTS(X) TC_WIRE_LOCAL_ANSWERS(X)
+    TC_WIRE_SCHED_ACTS(X) TC_WIRE_LOCAL_ANSWERS(X) TC_WIRE_ACTIONS(X)
 
 #define TC_WIRE_ENUMERATOR(cname, pyname, value) cname = value,
 
@@ -102,5 +114,6 @@ enum { TC_WIRE_EVENTS(TC_WIRE_ENUMERATOR) };
 enum { TC_WIRE_SCHED_DECISIONS(TC_WIRE_ENUMERATOR) };
 enum { TC_WIRE_SCHED_ACTS(TC_WIRE_ENUMERATOR) };
 enum { TC_WIRE_LOCAL_ANSWERS(TC_WIRE_ENUMERATOR) };
+typedef enum { TC_WIRE_ACTIONS(TC_WIRE_ENUMERATOR) } tc_action_kind;
 
 #endif

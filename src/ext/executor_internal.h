@@ -10,6 +10,7 @@
 #include "tcx_host.h"
 #include "proto.h"
 #include "options.h"
+#include "runner_actions.h"
 
 enum { W_STARTING, W_IDLE, W_BUSY, W_STOPPING, W_DEAD };
 
@@ -168,6 +169,10 @@ PyObject *tcx_event_batch_new(RunObject *self, struct tc_events *events,
                               struct tcx_decoder *decoder, PyObject *const *kinds);
 /* executor_local.c */
 void tcx_free_strv(char **v);   /* frees a NULL-terminated array of strings */
+/* Carries out the runner's queued actions (runner_actions.h) on the
+ * workers: START (may_start: with the GIL, between polls; else a START is
+ * an error), STOP / PAUSE / RESTORE to the worker of the attempt. 0 / -1. */
+int tcx_run_actions(RunObject *self, int may_start, tc_error *err);
 
 /* executor_workers.c */
 /* A worker for trial t with key (the launcher's key_of): its slot or -1. */
@@ -194,10 +199,6 @@ int tcx_worker_lost(RunObject *self, worker *w, tc_error *err);
 int tcx_poll_once(RunObject *self, int timeout_ms, tc_error *err);
 /* Kills workers that hang or ignore a STOP for too long. */
 void tcx_reap_stuck(RunObject *self, tc_error *err);
-/* Stops workers still busy on a trial a scheduler ended from outside. */
-void tcx_stop_orphans(RunObject *self);
-/* Stops every running trial (stop_all, time budget, fail_fast). */
-void tcx_stop_running(RunObject *self);
 /* Ends every worker: EXIT, a grace period, then SIGKILL. */
 void tcx_shutdown_workers(RunObject *self, double grace_s);
 

@@ -207,60 +207,106 @@ static int send_start(RunObject *self, worker *w, tc_trial *t, tc_error *err)
     return 0;
 }
 
-/* Starts every trial the runner chooses while a worker can take it.
- * Returns 0, or -1 with err set. Called with the GIL. */
-static int start_trials(RunObject *self, tc_error *err)
+/* START: the attempt goes to a worker that may run it. Called with the GIL. */
+static int do_start(RunObject *self, const tc_action *a, tc_error *err)
 {
-    tc_trial *t;
-    while ((t = tc_runner_choose(self->runner, err)) != NULL) {
-        /* Resources are taken first: they decide the GPU devices, and the
-         * devices decide which worker may run the trial. */
-        if (tc_runner_start(self->runner, t, err) < 0)
-            return -1;
-        char key[256];
-        if (self->launcher->key_of)
-            self->launcher->key_of(self, t, key, sizeof key);
-        else
-            gpu_key_of(self, t, key, sizeof key);
-        /* An idle worker first, then one finishing its trial (the START
-         * waits in its socket behind READY), else a new process. */
-        int slot = -1;
-        for (int pass = 0; pass < 2 && slot < 0; pass++) {
+    tc_trial *t = tc_runner_attempt(self->runner, a->token);
+    if (!t)
+        return 0;   /* replaced before it was carried out */
+    /* The engine took the resources first: they decide the GPU devices,
+     * and the devices decide which worker may run the trial. */
+    char key[256];
+    if (self->launcher->key_of)
+        self->launcher->key_of(self, t, key, sizeof key);
+    else
+        gpu_key_of(self, t, key, sizeof key);
+    /* An idle worker first, then one finishing its trial (the START
+     * waits in its socket behind READY), else a new process. */
+    int slot = -1;
+    for (int pass = 0; pass < 2 && slot < 0; pass++) {
+        for (int i = 0; i < self->nworkers; i++) {
+            worker *w = &self->workers[i];
+            int usable = pass == 0 ? w->state == W_IDLE
+                                   : (w->state == W_STOPPING && w->finishing);
+            if (usable && strcmp(w->gpu_key, key) == 0) {
+                slot = i;
+                break;
+            }
+        }
+    }
+    if (slot < 0) {
+        /* Make room: idle workers bound to other devices go first. */
+        if (tcx_live_workers(self) >= self->max_workers) {
             for (int i = 0; i < self->nworkers; i++) {
                 worker *w = &self->workers[i];
-                int usable = pass == 0 ? w->state == W_IDLE
-                                       : (w->state == W_STOPPING && w->finishing);
-                if (usable && strcmp(w->gpu_key, key) == 0) {
-                    slot = i;
+                if (w->state == W_IDLE) {
+                    tcx_worker_send(w, TC_MSG_EXIT, -1, NULL, 0);
+                    self->launcher->kill(self, w, 0);
+                    tcx_worker_bury(w);
                     break;
                 }
             }
         }
-        if (slot < 0) {
-            /* Make room: idle workers bound to other devices go first. */
-            if (tcx_live_workers(self) >= self->max_workers) {
-                for (int i = 0; i < self->nworkers; i++) {
-                    worker *w = &self->workers[i];
-                    if (w->state == W_IDLE) {
-                        tcx_worker_send(w, TC_MSG_EXIT, -1, NULL, 0);
-                        self->launcher->kill(self, w, 0);
-                        tcx_worker_bury(w);
-                        break;
-                    }
-                }
-            }
-            slot = tcx_spawn_worker(self, t, key, err);
-            if (slot < 0)
-                return -1;
-        }
-        worker *w = &self->workers[slot];
-        /* Where the attempt runs (a new worker names its host in HELLO). */
-        if (tc_runner_on_started(self->runner, t->token, (long)w->pid, w->hostname, err) < 0)
-            return -1;
-        if (send_start(self, w, t, err) < 0)
+        slot = tcx_spawn_worker(self, t, key, err);
+        if (slot < 0)
             return -1;
     }
-    return err->code == TC_OK ? 0 : -1;   /* a host scheduler's choose may fail */
+    worker *w = &self->workers[slot];
+    /* Where the attempt runs (a new worker names its host in HELLO). */
+    if (tc_runner_on_started(self->runner, t->token, (long)w->pid, w->hostname, err) < 0)
+        return -1;
+    return send_start(self, w, t, err);
+}
+
+/* STOP, PAUSE (save first), RESTORE: the worker running the attempt is
+ * asked to end it. A worker not yet started ends once it is (no frame is
+ * read before HELLO). A STOP of a trial still RUNNING (stop_all, the time
+ * budget) is reported back as stopped. (SAVE needs nothing here: a class
+ * trainable's answer to its result carries it, tcx_handle_frame.) */
+static void do_end(RunObject *self, const tc_action *a)
+{
+    for (int i = 0; i < self->nworkers; i++) {
+        worker *w = &self->workers[i];
+        if (w->token != a->token || (w->state != W_BUSY && w->state != W_STARTING))
+            continue;
+        int starting = w->state == W_STARTING;
+        tcx_request_stop_flags(w, a->kind == TC_ACT_PAUSE ? TC_FLAG_STOP_SAVE : 0);
+        if (a->kind != TC_ACT_STOP)
+            return;
+        if (starting)
+            w->state = W_STOPPING, w->stop_sent_at = tcx_now();
+        tc_trial *t = tc_runner_attempt(self->runner, a->token);
+        if (t && t->status == TC_RUNNING)
+            tc_runner_on_stopped(self->runner, t, NULL);
+        return;
+    }
+}
+
+int tcx_run_actions(RunObject *self, int may_start, tc_error *err)
+{
+    tc_action a;
+    int got;
+    while ((got = tc_runner_next_action(self->runner, &a, err)) > 0) {
+        int rc = 0;
+        if (a.kind == TC_ACT_START)
+            rc = may_start ? do_start(self, &a, err)
+                           : tc_error_set(err, TC_ERR_TUNE, "a trial started outside a start step");
+        else if (a.kind != TC_ACT_SAVE)
+            do_end(self, &a);
+        tc_action_clear(&a);
+        if (rc < 0)
+            return -1;
+    }
+    return got;
+}
+
+/* Starts every trial the runner chooses while resources allow, and carries
+ * out the STARTs. Returns 0, or -1 with err set. Called with the GIL. */
+static int start_trials(RunObject *self, tc_error *err)
+{
+    if (tc_runner_fill(self->runner, -1, err) < 0)
+        return -1;
+    return tcx_run_actions(self, 1, err);
 }
 
 /* New trials from the search spaces, with names from trial_name_creator.
@@ -389,7 +435,6 @@ static PyObject *Run_step(RunObject *self, PyObject *args)
         if (generate(self, &err) < 0 || tcx_search_fill(self, start_trials, &err) < 0 ||
             start_trials(self, &err) < 0)
             goto fail;
-        tcx_stop_orphans(self);
         /* Finished once every trial is, and every worker has reported back
          * (a checkpoint taken at the end arrives after the last result). */
         if (tc_runner_is_finished(self->runner) && !workers_busy(self)) {
@@ -431,6 +476,10 @@ static PyObject *Run_step(RunObject *self, PyObject *args)
                 rc = 0;
             } else {
                 rc = tcx_poll_once(self, wait_ms, &err);
+                /* What the frames decided for other trials (a scheduler's
+                 * stop_trial, fail_fast, stop_all from a Stopper). */
+                if (rc >= 0 && tcx_run_actions(self, 0, &err) < 0)
+                    rc = -1;
                 tcx_sinks_flush(&self->host_ctx);
                 tcx_events_flush(self);
                 if (rc >= 0 && tcx_host_failed(&self->host_ctx, &err))
@@ -452,10 +501,9 @@ static PyObject *Run_step(RunObject *self, PyObject *args)
         if (self->time_budget_s > 0 && tcx_now() - self->start_time > self->time_budget_s &&
             !tc_runner_stopping(self->runner)) {
             tc_runner_stop_all(self->runner);
-            tcx_stop_running(self);
         }
-        if (tc_runner_stopping(self->runner))
-            tcx_stop_running(self);
+        if (tcx_run_actions(self, 1, &err) < 0)
+            goto fail;
         if (maybe_write_state(self, 0, &err) < 0)
             goto fail;
         if (PyErr_CheckSignals() < 0) {
@@ -506,8 +554,11 @@ static PyObject *Run_resources_string(RunObject *self, PyObject *unused)
 
 static PyObject *Run_stop_all(RunObject *self, PyObject *unused)
 {
+    tc_error err;
+    tc_error_init(&err);
     tc_runner_stop_all(self->runner);
-    tcx_stop_running(self);
+    if (tcx_run_actions(self, 1, &err) < 0)
+        return tcx_raise(self->module, &err);
     Py_RETURN_NONE;
 }
 
@@ -518,9 +569,11 @@ PyDoc_STRVAR(run_interrupt_doc,
 
 static PyObject *Run_interrupt(RunObject *self, PyObject *unused)
 {
-    tc_runner_interrupt(self->runner);
-    for (int i = 0; i < self->nworkers; i++)
-        tcx_request_stop_flags(&self->workers[i], TC_FLAG_STOP_SAVE);
+    tc_error err;
+    tc_error_init(&err);
+    tc_runner_interrupt(self->runner);   /* a PAUSE for every running attempt */
+    if (tcx_run_actions(self, 1, &err) < 0)
+        return tcx_raise(self->module, &err);
     Py_RETURN_NONE;
 }
 
@@ -552,20 +605,32 @@ static PyObject *Run_local_start(RunObject *self, PyObject *unused)
 {
     tc_error err;
     tc_error_init(&err);
-    if (generate(self, &err) < 0 || tcx_search_fill(self, NULL, &err) < 0)
+    /* Earlier actions first: local mode has no worker to stop (its trial
+     * reads its status at the next frame, Run_local_frame). */
+    if (generate(self, &err) < 0 || tcx_search_fill(self, NULL, &err) < 0 ||
+        tcx_run_actions(self, 0, &err) < 0)
         return tcx_raise(self->module, &err);
-    tc_trial *t = tc_runner_choose(self->runner, &err);
-    if (!t && err.code != TC_OK)
+    long started = tc_runner_fill(self->runner, 1, &err);
+    if (started < 0)
         return tcx_raise(self->module, &err);
-    if (!t) {
+    if (started == 0) {
         if (tc_runner_blocked(self->runner, &err))
             return tcx_raise(self->module, &err);
         Py_RETURN_NONE;
     }
+    tc_action a;
+    int got = tc_runner_next_action(self->runner, &a, &err);
+    tc_trial *t = got > 0 && a.kind == TC_ACT_START ? tc_runner_attempt(self->runner, a.token)
+                                                    : NULL;
+    tc_action_clear(&a);
+    if (!t) {
+        if (got >= 0)
+            tc_error_set(&err, TC_ERR_TUNE, "local mode: no START for the trial it started");
+        return tcx_raise(self->module, &err);
+    }
     char host[256] = "";
     gethostname(host, sizeof host - 1);
-    if (tc_runner_start(self->runner, t, &err) < 0 ||
-        tc_runner_on_started(self->runner, t->token, (long)getpid(), host, &err) < 0)
+    if (tc_runner_on_started(self->runner, t->token, (long)getpid(), host, &err) < 0)
         return tcx_raise(self->module, &err);
     tcx_events_flush(self);
     json_t *msg = start_message(self, t);
@@ -599,6 +664,10 @@ static PyObject *Run_local_frame(RunObject *self, PyObject *args)
     if (tcx_handle_frame(self, &self->local, &f, &err) < 0)
         return tcx_raise(self->module, &err);
     tc_buf_clear(&self->local.out);   /* a STOP frame has no reader here */
+    /* The decision for this trial is its answer below; actions for others
+     * have no worker here. */
+    if (tcx_run_actions(self, 0, &err) < 0)
+        return tcx_raise(self->module, &err);
     tcx_sinks_flush(&self->host_ctx);
     tcx_events_flush(self);
     if (tcx_host_failed(&self->host_ctx, &err))

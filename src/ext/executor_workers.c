@@ -315,6 +315,7 @@ int tcx_handle_frame(RunObject *self, worker *w, const tc_frame *f, tc_error *er
         return 0;
     }
     case TC_MSG_DONE:
+        tc_runner_on_ended(self->runner, f->token);   /* its trainable returned */
         if (mine && tc_runner_on_complete(self->runner, t, err) < 0)
             return -1;
         if (mine && t->saving &&
@@ -330,6 +331,7 @@ int tcx_handle_frame(RunObject *self, worker *w, const tc_frame *f, tc_error *er
     case TC_MSG_ERROR: {
         if (!mine)
             return 0;
+        tc_runner_on_ended(self->runner, f->token);   /* failed: nothing more to stop */
         char *text = tc_strndup(f->payload, f->len);
         int rc = tc_runner_on_error(self->runner, t, text ? text : "error", err);
         tc_free(text);
@@ -342,6 +344,7 @@ int tcx_handle_frame(RunObject *self, worker *w, const tc_frame *f, tc_error *er
     case TC_MSG_READY:
         /* A paused trial's worker is done with it (its checkpoint came
          * first); the worker may already hold the START of another trial. */
+        tc_runner_on_ended(self->runner, f->token);   /* the worker is done with it */
         if (t && tc_runner_on_released(self->runner, t, 0, err) < 0)
             return -1;
         if (w->starts_pending > 0)
@@ -392,6 +395,7 @@ int tcx_worker_lost(RunObject *self, worker *w, tc_error *err)
     char msg[256];
     self->launcher->reap(self, w, msg, sizeof msg);
     tcx_worker_bury(w);
+    tc_runner_on_ended(self->runner, w->token);   /* its worker is gone */
     tc_trial *t = tc_runner_attempt(self->runner, w->token);   /* NULL: moved on */
     if (t && tc_runner_on_released(self->runner, t, 0, err) < 0)
         return -1;
@@ -497,6 +501,7 @@ void tcx_reap_stuck(RunObject *self, tc_error *err)
                      "killed", (long)w->pid, now - w->last_seen);
             self->launcher->kill(self, w, 1);
             tcx_worker_bury(w);
+            tc_runner_on_ended(self->runner, w->token);
             if (t && t->status == TC_RUNNING)
                 tc_runner_on_error(self->runner, t, msg, err);
             continue;
@@ -504,43 +509,12 @@ void tcx_reap_stuck(RunObject *self, tc_error *err)
         if (w->state == W_STOPPING && now - w->stop_sent_at > self->stop_grace_s) {
             self->launcher->kill(self, w, 1);
             tcx_worker_bury(w);
+            tc_runner_on_ended(self->runner, w->token);
             tc_trial *t = tc_runner_attempt(self->runner, w->token);   /* NULL: moved on */
             if (t)
                 tc_runner_on_released(self->runner, t, 0, err);
             if (t && t->status == TC_RUNNING)
                 tc_runner_on_stopped(self->runner, t, NULL);
-        }
-    }
-}
-
-/* A busy worker whose trial a scheduler ended from outside (a Python
- * scheduler's trial_runner.stop_trial) is told to stop. */
-void tcx_stop_orphans(RunObject *self)
-{
-    for (int i = 0; i < self->nworkers; i++) {
-        worker *w = &self->workers[i];
-        if (w->state != W_BUSY || w->token <= 0)
-            continue;
-        tc_trial *t = tc_runner_attempt(self->runner, w->token);
-        if (t && t->status != TC_RUNNING && !t->saving)
-            tcx_request_stop(w);
-    }
-}
-
-/* Stops every running trial (stop_all, time budget, fail_fast). */
-void tcx_stop_running(RunObject *self)
-{
-    for (int i = 0; i < self->nworkers; i++) {
-        worker *w = &self->workers[i];
-        if (w->state == W_BUSY || w->state == W_STARTING) {
-            if (w->token > 0) {
-                tcx_request_stop(w);
-                if (w->state == W_STARTING)
-                    w->state = W_STOPPING, w->stop_sent_at = tcx_now();
-                tc_trial *t = tc_runner_attempt(self->runner, w->token);
-                if (t && t->status == TC_RUNNING)
-                    tc_runner_on_stopped(self->runner, t, NULL);
-            }
         }
     }
 }

@@ -1013,6 +1013,72 @@ static void test_pbt_clone(void)
     mem_host_free(h);
 }
 
+/* The executor's side of a PBT exploit (runner_actions.h): the donor's
+ * SAVE, then the clone's RESTORE (its attempt ends without saving), then
+ * the clone's START with a new token, from the donor's checkpoint copy. */
+static tc_action take(tc_runner *r)
+{
+    tc_error err;
+    tc_error_init(&err);
+    tc_action a;
+    int got = tc_runner_next_action(r, &a, &err);
+    CHECK(got >= 0);
+    if (got == 0)
+        a.kind = (tc_action_kind)0;
+    return a;
+}
+
+static void test_pbt_exploit_actions(void)
+{
+    mem_host *h = mem_host_new();
+    tc_runner *r = make_runner(h, &(setup){GRID4, 1, PBT_SPEC, 0, 4, 0, NULL});
+    tc_trial *t[4];
+    for (int i = 0; i < 4; i++)
+        t[i] = start_next(r);
+    static const double first[4] = {4, 3, 2, 1};
+    for (int i = 0; i < 4; i++)
+        CHECK_INT(report(r, t[i], 1, first[i]), TC_CONTINUE);
+    CHECK_INT(save_ckpt(h, r, t[3], 1, 0), 0);
+    CHECK_INT(tc_runner_actions_pending(r), 0);
+    CHECK_INT(report(r, t[0], 2, 5.0), TC_SAVE);
+    tc_runner_expect_checkpoint(r, t[0]);
+    CHECK_INT(save_ckpt(h, r, t[0], 2, 1), 0);
+    tc_token old = t[3]->token;
+    CHECK_INT(report(r, t[3], 3, 0.0), TC_RESTART);
+    tc_action a = take(r);
+    CHECK_INT(a.kind, TC_ACT_SAVE);
+    CHECK_INT(a.trial, 0);
+    CHECK_INT(a.token, t[0]->token);
+    tc_action_clear(&a);
+    a = take(r);
+    CHECK_INT(a.kind, TC_ACT_RESTORE);
+    CHECK_INT(a.trial, 3);
+    CHECK_INT(a.token, old);
+    tc_action_clear(&a);
+    CHECK_INT(take(r).kind, 0);
+    /* Its worker is done with the old attempt: the clone starts at once. */
+    tc_runner_on_ended(r, old);
+    CHECK_INT(release(r, t[3], 0), 0);
+    tc_error err;
+    tc_error_init(&err);
+    CHECK_INT(tc_runner_fill(r, 1, &err), 1);
+    a = take(r);
+    CHECK_INT(a.kind, TC_ACT_START);
+    CHECK_INT(a.trial, 3);
+    CHECK(a.token > old && a.token == t[3]->token);
+    char want[1200];
+    snprintf(want, sizeof want, "%s/checkpoint_2/checkpoint", t[3]->logdir);
+    CHECK_STR(a.checkpoint, want);
+    CHECK_INT(a.restore_iteration, 2);
+    json_t *config = json_loads(a.config, 0, NULL);
+    CHECK(config && json_equal(config, t[3]->config));   /* the explored config */
+    json_decref(config);
+    tc_action_clear(&a);
+    CHECK_INT(take(r).kind, 0);
+    free_checked(r);
+    mem_host_free(h);
+}
+
 /* Time-sharing: with a trial waiting, every perturbation result PAUSEs; an
  * upper-quantile trial saves through the pause, a clone restarts through
  * TC_RESTART into PAUSED; pause checkpoints are transient. */
@@ -1711,6 +1777,7 @@ int main(void)
     test_stuck();
     test_median();
     test_pbt_clone();
+    test_pbt_exploit_actions();
     test_pbt_paused_clone();
     test_pbt_donor_ready();
     test_pbt_replay();
