@@ -183,8 +183,7 @@ int tc_runner_set_resume(tc_runner *r, json_t *records, int resume_unfinished,
     }
     tc_state *st = NULL;
     if (records) {
-        tc_state_host host = {r->host.ctx, r->host.cold_put, r->host.cold_get, NULL, NULL};
-        st = tc_state_from_records(records, &host, err);
+        st = tc_state_from_records(records, NULL, err);
         json_decref(records);
         if (!st)
             return -1;

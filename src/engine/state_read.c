@@ -14,7 +14,7 @@
 #include "state_scan.h"
 
 typedef struct piece {
-    long long pos;      /* in the host's store, when it has one */
+    long long pos;      /* in its file, when the host reads it back */
     char *mem;          /* else the text itself (tc_malloc'd) */
     size_t len;
     int journal;        /* a journal event (else a snapshot entry) */
@@ -148,8 +148,10 @@ static void drop_pieces(trial_rec *t)
     t->n = 0;
 }
 
-static int add_piece(tc_state *st, trial_rec *t, const char *text, size_t len, int journal,
-                     tc_error *err)
+/* base: the file's text text lies in (its position is kept), or NULL: a
+ * text of its own (copied). */
+static int add_piece(tc_state *st, trial_rec *t, const char *base, const char *text, size_t len,
+                     int journal, tc_error *err)
 {
     if (t->n == t->cap) {
         unsigned cap = t->cap ? t->cap * 2 : 2;
@@ -163,20 +165,19 @@ static int add_piece(tc_state *st, trial_rec *t, const char *text, size_t len, i
     memset(p, 0, sizeof *p);
     p->len = len;
     p->journal = journal;
-    if (st->host.put) {
-        if ((p->pos = st->host.put(st->host.ctx, text, len)) < 0)
-            return tc_error_set(err, TC_ERR_IO, "Cannot resume: the experiment state could not be "
-                                "kept in the driver's temporary store");
-    } else if (!(p->mem = tc_strndup(text, len))) {
+    if (base && st->host.read_at)
+        p->pos = (long long)(text - base);
+    else if (!(p->mem = tc_strndup(text, len)))
         return nomem(err);
-    }
     t->n++;
     return 0;
 }
 
 static char *piece_text(const tc_state *st, const piece *p)
 {
-    return p->mem ? p->mem : st->host.get(st->host.ctx, p->pos, p->len);
+    return p->mem ? p->mem
+                  : st->host.read_at(st->host.ctx, p->journal ? TC_STATE_JOURNAL
+                                                              : TC_STATE_SNAPSHOT, p->pos, p->len);
 }
 
 /* The string value at span, tc_malloc'd, or NULL (not a string, or out of
@@ -232,7 +233,8 @@ static int truthy(const json_t *v)
 /* One entry of "checkpoints": an object, or (Ray's format) its JSON text as
  * a string. Entries that are not objects with a string trial_id are not
  * trials and are skipped. */
-static int snapshot_entry(tc_state *st, const char *p, const char *end, tc_error *err)
+static int snapshot_entry(tc_state *st, const char *base, const char *p, const char *end,
+                          tc_error *err)
 {
     json_t *decoded = NULL;
     int rc = 0, oom = 0, present;
@@ -250,6 +252,7 @@ static int snapshot_entry(tc_state *st, const char *p, const char *end, tc_error
             return corrupt(err, st->snapshot_name, "an entry of checkpoints is not valid JSON");
         }
         p = tc_scan_ws(p, end);
+        base = NULL;   /* a text of its own */
     }
     if (*p == '{') {
         char *id = member_string(p, end, "trial_id", &present, &oom);
@@ -261,7 +264,7 @@ static int snapshot_entry(tc_state *st, const char *p, const char *end, tc_error
                 rc = nomem(err);
             else {
                 drop_pieces(t);   /* a later entry of the same id wins */
-                rc = add_piece(st, t, p, (size_t)(end - p), 0, err);
+                rc = add_piece(st, t, base, p, (size_t)(end - p), 0, err);
             }
         }
         tc_free(id);
@@ -298,7 +301,7 @@ static const char *read_entries(tc_state *st, const char *text, const char *p, c
             corrupt(err, st->snapshot_name, "not valid JSON");
             return NULL;
         }
-        if (snapshot_entry(st, tc_scan_ws(p, e), e, err) < 0)
+        if (snapshot_entry(st, text, tc_scan_ws(p, e), e, err) < 0)
             return NULL;
         if (st->host.consumed)
             st->host.consumed(st->host.ctx, text, e);
@@ -407,7 +410,8 @@ static int event_kind(const char *line, const char *end, int *oom)
 }
 
 /* One whole JSON object line of the journal. */
-static int journal_event(tc_state *st, const char *line, const char *end, tc_error *err)
+static int journal_event(tc_state *st, const char *base, const char *line, const char *end,
+                         tc_error *err)
 {
     int oom, present;
     char *id = member_string(line, end, "trial_id", &present, &oom);
@@ -449,7 +453,7 @@ static int journal_event(tc_state *st, const char *line, const char *end, tc_err
         json_decref(ev);
     }
     if (t && rc == 0)
-        rc = add_piece(st, t, line, (size_t)(end - line), 1, err);
+        rc = add_piece(st, t, base, line, (size_t)(end - line), 1, err);
     tc_free(id);
     return rc;
 }
@@ -472,7 +476,7 @@ static int read_journal(tc_state *st, const char *text, size_t len, tc_error *er
             damaged = 0;
             const char *s = tc_scan_ws(p, le), *ve = tc_scan_value(s, le, 0);
             if (ve && tc_scan_ws(ve, le) == le && *s == '{') {
-                if (journal_event(st, s, ve, err) < 0)
+                if (journal_event(st, text, s, ve, err) < 0)
                     return -1;
             } else {
                 damaged = number;   /* warned about once a later line shows it was not the last */
@@ -492,13 +496,13 @@ static tc_state *state_new(const char *exp_dir, const char *snapshot_name,
 {
     tc_state *st = tc_calloc(1, sizeof *st);
     if (!st) {
+        if (host && host->release)
+            host->release(host->ctx);
         nomem(err);
         return NULL;
     }
     if (host)
         st->host = *host;
-    if (!st->host.get || !st->host.put)
-        st->host.put = NULL;
     st->relocate = exp_dir != NULL;
     st->exp_dir = tc_strdup(exp_dir ? exp_dir : "");
     st->snapshot_name = tc_strdup(snapshot_name ? snapshot_name : "(snapshot)");
@@ -533,7 +537,7 @@ tc_state *tc_state_from_records(const json_t *records, const tc_state_host *host
             tc_error_set(err, TC_ERR_VALUE, "the resume record of %s is not an object", id);
         } else if (tc_json_dump(rec, &text, TC_DUMP_COMPACT) < 0 || !(t = intern(st, id))) {
             nomem(err);
-        } else if (add_piece(st, t, text.data, text.len, 0, err) == 0) {
+        } else if (add_piece(st, t, NULL, text.data, text.len, 0, err) == 0) {
             continue;
         }
         tc_state_free(st);
@@ -578,6 +582,8 @@ void tc_state_free(tc_state *st)
     tc_free(st->exp_dir);
     tc_free(st->snapshot_name);
     tc_free(st->journal_name);
+    if (st->host.release)
+        st->host.release(st->host.ctx);
     tc_free(st);
 }
 

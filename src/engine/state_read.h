@@ -3,9 +3,10 @@
  *
  * The snapshot (experiment_state-<session>.json) and the journal
  * (experiment_state-<session>.journal) are scanned once: each trial's pieces
- * (its snapshot entry, its journal events in order) are validated, indexed by
- * trial id, and their texts handed to a store (the host's cold store, so a
- * 100,000-trial state does not stay in memory). A trial's record — the dict
+ * (its snapshot entry, its journal events in order) are validated and
+ * indexed by trial id as byte ranges of the files, which the host reads back
+ * when the record is needed (so a 100,000-trial state does not stay in
+ * memory, and nothing is copied). A trial's record — the dict
  * tunec/_resume.py used to build — is parsed from its pieces only when it is
  * asked for (tc_state_take), one trial at a time. The merge rules are those
  * of spec §15.4 as tunec wrote them:
@@ -29,23 +30,28 @@ typedef struct tc_state tc_state;
 
 typedef struct tc_state_host {
     void *ctx;
-    /* Where the pieces' texts go: put keeps len bytes and returns their
-     * position (-1: failed), get returns them tc_malloc'd and NUL-terminated
-     * (NULL: failed). Both NULL: the texts stay in memory. */
-    long long (*put)(void *ctx, const char *data, size_t len);
-    char *(*get)(void *ctx, long long pos, size_t len);
+    /* Optional: len bytes at pos of the snapshot (src TC_STATE_SNAPSHOT) or
+     * the journal (TC_STATE_JOURNAL) as they were read, tc_malloc'd and
+     * NUL-terminated (NULL: failed). Without it the reader copies each
+     * piece's text into memory. */
+    char *(*read_at)(void *ctx, int src, long long pos, size_t len);
     /* Optional: the text before `upto` is no longer read (the host may drop
      * the pages of a mapped file: they would count as the driver's memory). */
     void (*consumed)(void *ctx, const char *base, const char *upto);
     /* Optional: is path a directory (a moved experiment's trial dirs)? */
     int (*is_dir)(void *ctx, const char *path);
+    /* Optional: called once by tc_state_free (ctx is no longer used). */
+    void (*release)(void *ctx);
 } tc_state_host;
+
+enum { TC_STATE_SNAPSHOT = 0, TC_STATE_JOURNAL = 1 };
 
 /* Reads the state. snapshot / journal may be NULL (absent file); their
  * names are for messages. exp_dir: the directory the trials are found in
  * now (records get "local_dir" and, if moved, their "logdir" relocated).
  * NULL with err set: TC_ERR_TUNE "Cannot resume: the experiment state <file>
- * is corrupt (<why>)." for a bad snapshot, TC_ERR_NOMEM, TC_ERR_IO (store). */
+ * is corrupt (<why>)." for a bad snapshot, TC_ERR_NOMEM. The state owns
+ * host->ctx from then on (release), on failure too. */
 tc_state *tc_state_read(const char *snapshot, size_t snapshot_len, const char *snapshot_name,
                         const char *journal, size_t journal_len, const char *journal_name,
                         const char *exp_dir, const tc_state_host *host, tc_error *err);

@@ -183,6 +183,53 @@ const char *tc_scan_value(const char *p, const char *end, int depth)
     }
 }
 
+/* Past the string at p (already validated): the next quote no backslash
+ * escapes. */
+static const char *skip_string(const char *p, const char *end)
+{
+    p++;
+    for (;;) {
+        const char *q = memchr(p, '"', (size_t)(end - p));
+        if (!q)
+            return end;
+        const char *b = q;
+        while (b > p && b[-1] == '\\')
+            b--;
+        if ((q - b) % 2 == 0)
+            return q + 1;
+        p = q + 1;
+    }
+}
+
+/* Past the value at p, which a validation already passed: only strings and
+ * brackets matter (tc_scan_member looks up keys in validated objects, so it
+ * need not check them again). */
+static const char *skip_valid(const char *p, const char *end)
+{
+    int depth = 0;
+    while (p < end) {
+        char c = *p;
+        if (c == '"') {
+            p = skip_string(p, end);
+        } else if (c == '{' || c == '[') {
+            depth++;
+            p++;
+        } else if (c == '}' || c == ']') {
+            if (depth == 0)
+                return p;   /* the end of the enclosing container */
+            depth--;
+            p++;
+        } else if (depth == 0 && (c == ',' || c == ' ' || c == '\n' || c == '\t' || c == '\r')) {
+            return p;
+        } else {
+            p++;
+        }
+        if (depth == 0 && (c == '"' || c == '}' || c == ']'))
+            return p;
+    }
+    return p;
+}
+
 int tc_scan_member(const char *obj, const char *end, const char *key, tc_scan_span *out)
 {
     const char *p = ws(obj, end);
@@ -194,18 +241,16 @@ int tc_scan_member(const char *obj, const char *end, const char *key, tc_scan_sp
     if (p < end && *p == '}')
         return 0;
     while (p < end && *p == '"') {
-        int escaped = 0;
-        const char *kend = string(p, end, &escaped);
-        if (!kend)
-            return 0;
+        const char *kend = skip_string(p, end);
+        int escaped = memchr(p + 1, '\\', (size_t)(kend - p - 1)) != NULL;
         /* tunec's keys carry no escapes; an escaped key never matches (it
          * would only be one of tunec's by accident) */
         int match = !escaped && (size_t)(kend - p - 2) == klen && memcmp(p + 1, key, klen) == 0;
         p = ws(kend, end);
         if (p >= end || *p != ':')
             return 0;
-        const char *vs = ws(p + 1, end), *ve = tc_scan_value(vs, end, 1);
-        if (!ve)
+        const char *vs = ws(p + 1, end), *ve = skip_valid(vs, end);
+        if (ve == vs)
             return 0;
         if (match) {   /* the last of duplicate keys wins, as in a dict */
             out->start = vs;

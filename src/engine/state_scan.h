@@ -15,8 +15,9 @@ const char *tc_scan_ws(const char *p, const char *end);
 /* Past the one JSON value at p (leading whitespace skipped), or NULL when
  * the text there is not one. depth: nesting so far (0 at the top). */
 const char *tc_scan_value(const char *p, const char *end, int depth);
-/* The value of key in the object at obj (already validated): 1 and *out
- * set, 0 when absent or obj is not an object. */
+/* The value of key in the object at obj, which tc_scan_value validated
+ * (it is not checked again): 1 and *out set, 0 when absent or obj is not an
+ * object. */
 int tc_scan_member(const char *obj, const char *end, const char *key, tc_scan_span *out);
 /* A string value without escapes (its text between the quotes is its value). */
 int tc_scan_is_plain_string(const tc_scan_span *s);

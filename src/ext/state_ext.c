@@ -1,11 +1,13 @@
 /* state_ext.c — _tunec.read_state: an experiment's state read back for
  * resume by the engine's reader (src/engine/state_read.c), without the GIL
- * and without a Python object per trial. The files are mapped, and the
- * pages the reader has passed are dropped as it goes, so that a 100,000-trial
- * state (a few hundred MB of text) never sits in the driver's memory: each
- * trial's pieces go to the cold store (host_cold.c). The result is an opaque
- * state that tune.run hands to Run (callbacks["resume_state"]), which gives
- * it to the runner; records are parsed when their trials are regenerated. */
+ * and without a Python object per trial. The files are mapped for the scan,
+ * and the pages the reader has passed are dropped as it goes, so that a
+ * 100,000-trial state (a few hundred MB of text) never sits in the driver's
+ * memory; the files stay open, and a trial's pieces are read back from them
+ * (pread) when the runner takes its record. An open descriptor keeps the
+ * text even when the new session replaces or removes the file. The result
+ * is an opaque state that tune.run hands to Run (callbacks["resume_state"]),
+ * which gives it to the runner. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <errno.h>
@@ -16,7 +18,6 @@
 #include <unistd.h>
 #include "state_read.h"
 #include "tcx.h"
-#include "tcx_host.h"
 
 #define CAPSULE "tunec.resume_state"
 #define DROP_EVERY (16u << 20)   /* bytes passed before their pages are dropped */
@@ -24,16 +25,19 @@
 typedef struct mapped {
     const char *base;
     size_t len, dropped;
+    int fd;             /* -1: absent */
 } mapped;
 
 typedef struct read_ctx {
-    mapped files[2];
+    mapped files[2];    /* TC_STATE_SNAPSHOT, TC_STATE_JOURNAL */
 } read_ctx;
 
-/* A file mapped read-only: 0 (absent: base NULL), -1 with err set. */
+/* A file mapped read-only and kept open: 0 (absent: base NULL), -1 with err
+ * set. */
 static int map_file(const char *path, mapped *m, tc_error *err)
 {
     memset(m, 0, sizeof *m);
+    m->fd = -1;
     if (!path)
         return 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -55,7 +59,10 @@ static int map_file(const char *path, mapped *m, tc_error *err)
             m->len = (size_t)sb.st_size;
         }
     }
-    close(fd);
+    if (rc == 0)
+        m->fd = fd;
+    else
+        close(fd);
     return rc;
 }
 
@@ -63,6 +70,39 @@ static void unmap_file(mapped *m)
 {
     if (m->len)
         munmap((void *)m->base, m->len);
+    m->base = NULL;
+}
+
+static char *read_at(void *ctx, int src, long long pos, size_t len)
+{
+    read_ctx *rc = ctx;
+    int fd = rc->files[src == TC_STATE_JOURNAL].fd;
+    char *out = tc_malloc(len + 1);
+    size_t done = 0;
+    while (out && done < len) {
+        ssize_t n = pread(fd, out + done, len - done, (off_t)(pos + (long long)done));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            tc_free(out);
+            return NULL;
+        }
+        done += (size_t)n;
+    }
+    if (out)
+        out[len] = '\0';
+    return out;
+}
+
+static void release(void *ctx)
+{
+    read_ctx *rc = ctx;
+    for (int i = 0; i < 2; i++) {
+        unmap_file(&rc->files[i]);
+        if (rc->files[i].fd >= 0)
+            close(rc->files[i].fd);
+    }
+    tc_free(rc);
 }
 
 /* The reader passed `upto`: the whole pages before it are dropped from the
@@ -145,15 +185,29 @@ static PyObject *read_state(PyObject *module, PyObject *args)
     tc_error err;
     tc_error_init(&err);
     tc_state *st = NULL;
-    read_ctx ctx;
-    memset(&ctx, 0, sizeof ctx);
-    tc_state_host host = {&ctx, tcx_cold_put, tcx_cold_get, consumed, is_dir};
+    read_ctx *ctx = tc_calloc(1, sizeof *ctx);
+    if (!ctx) {
+        Py_XDECREF(snap_b);
+        Py_XDECREF(journal_b);
+        Py_DECREF(dir_obj);
+        return PyErr_NoMemory();
+    }
+    ctx->files[0].fd = ctx->files[1].fd = -1;
+    tc_state_host host = {ctx, read_at, consumed, is_dir, release};
     Py_BEGIN_ALLOW_THREADS
-    if (map_file(snap, &ctx.files[0], &err) == 0 && map_file(journal, &ctx.files[1], &err) == 0)
-        st = tc_state_read(ctx.files[0].base, ctx.files[0].len, snap,
-                           ctx.files[1].base, ctx.files[1].len, journal, dir, &host, &err);
-    unmap_file(&ctx.files[0]);
-    unmap_file(&ctx.files[1]);
+    mapped *f = ctx->files;
+    if (map_file(snap, &f[TC_STATE_SNAPSHOT], &err) == 0 &&
+        map_file(journal, &f[TC_STATE_JOURNAL], &err) == 0) {
+        st = tc_state_read(f[0].base, f[0].len, snap, f[1].base, f[1].len, journal, dir, &host,
+                           &err);   /* owns ctx from here, on failure too */
+        ctx = NULL;
+    }
+    if (st) {   /* the scan is over: only the descriptors stay */
+        unmap_file(&f[0]);
+        unmap_file(&f[1]);
+    }
+    if (ctx)
+        release(ctx);
     Py_END_ALLOW_THREADS
     Py_XDECREF(snap_b);
     Py_XDECREF(journal_b);
