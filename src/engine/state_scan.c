@@ -56,8 +56,10 @@ static size_t utf8_seq(const unsigned char *s, const unsigned char *end)
 }
 
 /* p at the opening quote: past the closing quote, or NULL. *escaped: the
- * string holds a backslash (its text is not its value). */
-static const char *string(const char *p, const char *end, int *escaped)
+ * string holds a backslash (its text is not its value). An object key may
+ * not hold \u0000: the parser that builds the record refuses it (jansson's
+ * rule), so the state is refused here, where the file can be named. */
+static const char *string(const char *p, const char *end, int *escaped, int is_key)
 {
     const unsigned char *s = (const unsigned char *)p + 1, *e = (const unsigned char *)end;
     while (s < e) {
@@ -75,6 +77,8 @@ static const char *string(const char *p, const char *end, int *escaped)
             if (c == 'u') {
                 if (e - s < 6 || !is_hex((char)s[2]) || !is_hex((char)s[3]) ||
                     !is_hex((char)s[4]) || !is_hex((char)s[5]))
+                    return NULL;
+                if (is_key && memcmp(s + 2, "0000", 4) == 0)
                     return NULL;
                 s += 6;
             } else if (strchr("\"\\/bfnrt", c) && c) {
@@ -138,7 +142,7 @@ const char *tc_scan_value(const char *p, const char *end, int depth)
         return NULL;
     switch (*p) {
     case '"':
-        return string(p, end, NULL);
+        return string(p, end, NULL, 0);
     case '{':
     case '[': {
         char close = *p == '{' ? '}' : ']';
@@ -149,7 +153,7 @@ const char *tc_scan_value(const char *p, const char *end, int depth)
             return p + 1;
         for (;;) {
             if (close == '}') {
-                if (p >= end || *p != '"' || !(p = string(p, end, NULL)))
+                if (p >= end || *p != '"' || !(p = string(p, end, NULL, 1)))
                     return NULL;
                 p = ws(p, end);
                 if (p >= end || *p != ':')

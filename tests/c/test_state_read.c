@@ -267,9 +267,11 @@ static void test_garbage_is_a_clear_error(void)
 static void test_scanner(void)
 {
     const char *ok[] = {"0", "-0.5e+3", "NaN", "-Infinity", "\"\\u00e9\\ud800\"", "[]",
-                        "{\"a\": [true, false, null]}", " 1 "};
+                        "{\"a\": [true, false, null]}", " 1 ",
+                        "{\"a\": \"\\u0000\"}"};
     const char *bad[] = {"-", "1.", "1e", "tru", "\"\\x\"", "\"abc", "[1 2]", "{1: 2}",
-                         "{\"a\" 1}", "\"\\u12g4\""};
+                         "{\"a\" 1}", "\"\\u12g4\"",
+                         "{\"a\\u0000\": 1}"};   /* a NUL key: the parser refuses it */
     for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
         const char *end = ok[i] + strlen(ok[i]), *e = tc_scan_value(ok[i], end, 0);
         CHECK(e && tc_scan_ws(e, end) == end);
@@ -298,6 +300,27 @@ static void test_from_records(void)
     json_decref(records);
 }
 
+/* A real too large for a double (1e999) is valid JSON to the scanner, which
+ * reads no values, but the engine's parser refuses it (jansson's rule, where
+ * Python reads inf). Found by fuzz_state (regress/state/real_overflow): the
+ * read succeeds, and taking that trial's record is an error naming why. */
+static void test_real_overflow_is_refused_when_taken(void)
+{
+    const char *snap = "{\"checkpoints\": [{\"trial_id\": \"00000\", \"status\": "
+                       "\"TERMINATED\", \"last_result\": {\"score\": 1e999}}]}";
+    store s = {{0}};
+    tc_error err;
+    tc_state *st = read_texts(snap, NULL, &s, &err);
+    CHECK(st != NULL);
+    CHECK_INT(st ? tc_state_count(st) : 0, 1);
+    tc_error_init(&err);
+    json_t *r = st ? tc_state_take(st, "00000", &err) : NULL;
+    CHECK(r == NULL && err.code != TC_OK);
+    CHECK(strstr(err.text, "overflow") != NULL);
+    json_decref(r);
+    tc_state_free(st);
+}
+
 int main(void)
 {
     test_snapshot_and_journal_merge();
@@ -306,5 +329,6 @@ int main(void)
     test_garbage_is_a_clear_error();
     test_scanner();
     test_from_records();
+    test_real_overflow_is_refused_when_taken();
     TEST_MAIN_END();
 }

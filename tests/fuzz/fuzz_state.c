@@ -9,7 +9,8 @@
  * trial it did not count. The scanner alone must also agree with the
  * parser on what it accepts as one whole value: a text tc_scan_value
  * passes is one tc_json_loads reads, so a validated piece never fails to
- * parse for a reason the scan could have seen. */
+ * parse for a reason the scan could have seen (a real past a double's
+ * range aside: the scan reads no values). */
 #include "fuzz_common.h"
 #include "state_read.h"
 #include "state_scan.h"
@@ -55,7 +56,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         tc_error e;
         tc_error_init(&e);
         json_t *v = tc_json_loads(text, size, &e);
-        FUZZ_ASSERT(v != NULL || e.code == TC_ERR_NOMEM);
+        /* Reals past a double's range are refused by the parser (jansson's
+         * rule) and left to it: the scanner reads no values, and taking
+         * such a record fails with that error (test_state_read.c). */
+        FUZZ_ASSERT(v != NULL || e.code == TC_ERR_NOMEM || strstr(e.text, "real number overflow"));
         json_decref(v);
     }
     return 0;
