@@ -703,8 +703,9 @@ static int runner_sched_act_impl(tc_runner *r, tc_trial *t, int action, tc_error
         t->restart_first = 0;
         tcp_journal_status(r, t);
     } else if (t->status == TC_RUNNING) {
-        /* The host's loop sees a busy worker whose trial is no longer
-         * RUNNING and stops it. */
+        /* Leaving RUNNING queues the attempt's STOP for the executor
+         * (runner_actions.h; the attempt being decided gets it from
+         * tc_runner_on_result). */
         tcp_leave_running(r, t, TC_TERMINATED);
     }
     return 0;
