@@ -87,10 +87,10 @@ def scale_figures():
                           fig["rss_kb_per_trial"]))
             else:
                 print("scale resume, {:,} trials killed after {:,}: state read {:.2f} s "
-                      "(peak RSS {:.0f} MB), first trial {:.2f} s after tune.run, resumed run "
+                      "({:.2f} s CPU, peak RSS {:.0f} MB), first trial {:.2f} s after tune.run, resumed run "
                       "{:.1f} s, peak RSS growth {:.1f} MB ({:.2f} KB/trial)".format(
                           n, fig["killed_after_trials"], fig["state_read_s"],
-                          fig["state_read_peak_rss_mb"], fig["first_trial_s"], fig["wall_s"],
+                          fig["state_read_cpu_s"], fig["state_read_peak_rss_mb"], fig["first_trial_s"], fig["wall_s"],
                           fig["peak_rss_growth_mb"], fig["rss_kb_per_trial"]))
 
 

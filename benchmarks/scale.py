@@ -14,7 +14,9 @@ kills the driver process (SIGKILL, as a crash would) once half the trials
 have ended, then times ``tune.run(resume=True)`` in a fresh process: the
 seconds until the first trial of the resumed session starts (the state read
 and the matching, measured by the engine's first trial start), and the
-whole resumed run.
+whole resumed run. The state read (``_resume.load``: the engine's indexing
+reader, src/engine/state_read.c) is also timed alone, wall and CPU, in its
+own process.
 """
 import json
 import os
@@ -94,8 +96,9 @@ def resume_killed(n, storage):
     exp_dir = os.path.join(storage, NAME)
     read = subprocess.run([sys.executable, "-c", (
         "import time, resource; from tunec import _resume; t = time.perf_counter(); "
-        "_resume.load({!r}); print(time.perf_counter() - t, "
-        "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)").format(exp_dir)],
+        "c = time.process_time(); _resume.load({!r}); "
+        "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "
+        "time.process_time() - c)").format(exp_dir)],
         capture_output=True, text=True, check=True).stdout.split()
     mark = os.path.join(storage, "first-start")
     code = ("import sys, json, time; sys.path.insert(0, {!r}); import scale, tunec; "
@@ -110,6 +113,7 @@ def resume_killed(n, storage):
         raise SystemExit(out.stderr)
     fig = json.loads(out.stdout.strip().splitlines()[-1])
     fig["state_read_s"] = round(float(read[0]), 3)
+    fig["state_read_cpu_s"] = round(float(read[2]), 3)
     fig["state_read_peak_rss_mb"] = round(int(read[1]) / 1024, 1)
     fig["killed_after_trials"] = n // 2
     return fig

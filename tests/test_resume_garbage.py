@@ -1,8 +1,8 @@
-"""Garbage in an experiment's state files, read back for resume (tunec/_resume.py).
+"""Garbage in an experiment's state files, read back for resume (tunec/_resume.py over
+the engine's reader, src/engine/state_read.c).
 
-The experiment_state / journal reader is Python (not C), so it is fuzzed here with
-hypothesis rather than libFuzzer (tests/fuzz/ holds the C parsers' fuzzers): random
-bytes, random JSON values, and tunec's own snapshot and journal shapes with fields
+Fuzzed here through Python with hypothesis (tests/fuzz/fuzz_state.c fuzzes the C reader
+alone with libFuzzer): random bytes, random JSON values, and tunec's own snapshot and journal shapes with fields
 replaced by values of every type. Whatever the files hold, the reader either returns
 records the engine can take (a dict of dicts keyed by string trial ids) or raises
 TuneError naming the file; it never fails with some other exception.
@@ -68,11 +68,12 @@ def test_garbage_state_gives_records_or_tune_error(tmp_path, snapshot, journal):
     if journal is not None:
         (exp_dir / "experiment_state-2026-01-01_00-00-00.journal").write_bytes(journal)
     try:
-        records, runner_data = _resume.load(str(exp_dir))
+        state, runner_data = _resume.load(str(exp_dir))
+        records = dict(state)   # every record built, as the engine would one by one
     except TuneError as e:
         assert str(exp_dir) in str(e)
         return
-    assert isinstance(records, dict) and isinstance(runner_data, dict)
+    assert isinstance(runner_data, dict)
     for trial_id, record in records.items():
         assert isinstance(trial_id, str) and isinstance(record, dict)
         assert record["local_dir"] == str(exp_dir)

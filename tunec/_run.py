@@ -605,10 +605,10 @@ class _Runner:
         if resume_info is not None:
             options["resume"] = {k: resume_info[k] for k in (
                 "resume_unfinished", "resume_errored", "restart_errored")}
-            # The records go to the engine as dicts (converted in C), not
-            # through the options text: ~150 MB of JSON for 100,000 trials.
+            # The state the engine's reader indexed goes to the engine as
+            # it is: records are parsed there when their trials come back.
             options["resume"]["records"] = {}
-            callbacks["resume_records"] = resume_info["records"]
+            callbacks["resume_state"] = resume_info["records"].handle
         self.reporter = self._make_reporter(progress_reporter, metric, mode)
         _reporter_search_properties(self.reporter, metric, mode)
         from tunec.progress_bar import ProgressBarReporter, expected_trials
@@ -617,10 +617,7 @@ class _Runner:
             self.reporter.set_total_samples(expected_trials(experiments))
         # The engine checks every option by name and type (src/engine/options.c).
         self.run_handle = _tunec.Run(json.dumps(options, default=_json_default), blobs, callbacks)
-        if resume_info is not None:
-            # The engine has its own copy: the dicts (~1 GB for 100,000
-            # trials) would otherwise live as long as tune.run's frame.
-            callbacks.pop("resume_records").clear()
+        callbacks.pop("resume_state", None)   # the engine took it
         if not self.local_mode and self.launcher is None:
             from tunec import _zygote
             self.run_handle.use_zygote(_zygote.ensure())

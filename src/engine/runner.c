@@ -260,7 +260,7 @@ void tc_runner_free(tc_runner *r)
     tc_buf_free(&r->line);
     tc_scan_free(&r->scan);
     tc_scan_free(&r->line_scan);
-    json_decref(r->records);
+    tc_state_free(r->state);
     tc_runner_record_events(r, 0, NULL);
     tcp_sched_free(r);
     tcp_search_free(r);
@@ -560,10 +560,12 @@ long tc_runner_generate(tc_runner *r, tc_eval_fn fn, void *ctx, long max_new, tc
             tc_trial *t = tcp_add_trial(r, e, &v, err);
             if (!t)
                 return -1;
-            json_t *record = r->records ? json_object_get(r->records, t->trial_id) : NULL;
+            json_t *record = NULL;
+            if (tcp_take_record(r, t->trial_id, &record, err) < 0)
+                return -1;
             if (record) {
                 int rc = tcp_apply_record(r, t, record, err);
-                json_object_del(r->records, t->trial_id);
+                json_decref(record);
                 if (rc < 0)
                     return -1;
             }

@@ -368,6 +368,12 @@ int tc_runner_interrupted(const tc_runner *r);
  * (from scratch). */
 int tc_runner_set_resume(tc_runner *r, json_t *records, int resume_unfinished,
                          int resume_errored, int restart_errored, tc_error *err);
+/* The same from the state the reader indexed (state_read.h; taken, also on
+ * failure): what tune.run's resume hands the runner, so that no record is
+ * parsed before its trial is regenerated. 0. */
+struct tc_state;
+int tc_runner_set_resume_state(tc_runner *r, struct tc_state *st, int resume_unfinished,
+                               int resume_errored, int restart_errored);
 /* Records not yet matched by a regenerated variant (0 once all were). */
 long tc_runner_resume_pending(const tc_runner *r);
 

@@ -9,6 +9,7 @@
 #include "runner.h"
 #include "runner_events.h"
 #include "runner_actions.h"
+#include "state_read.h"
 
 typedef struct experiment {
     tc_experiment_opts opts;       /* strings below are owned copies */
@@ -47,7 +48,8 @@ struct tc_runner {
     tc_buf line;                   /* the result.json line being built */
     tc_scan scan;                  /* the worker's result, scanned */
     tc_scan line_scan;             /* the final line, scanned (CSV, metrics) */
-    json_t *records;               /* resume: {trial_id: record} not yet matched */
+    struct tc_state *state;        /* resume: the records not yet matched
+                                      (state_read.c), parsed one at a time */
     struct runner_sched *sched;    /* NULL: FIFO (runner_sched.c) */
     struct runner_search *search;  /* NULL: no searcher (runner_search.c) */
     long search_ends;              /* trials with search_end_pending set */
@@ -143,6 +145,10 @@ int tcp_write_state_streamed(tc_runner *r, double start_time, tc_error *err);
 /* runner_resume.c */
 /* Resume: the regenerated trial t takes over its earlier session's record. */
 int tcp_apply_record(tc_runner *r, tc_trial *t, const json_t *rec, tc_error *err);
+/* The resume record of trial id, removed from the ones not yet matched:
+ * *out a new reference or NULL (none). -1 when it could not be read. */
+int tcp_take_record(tc_runner *r, const char *id, json_t **out, tc_error *err);
+
 /* Cuts a restarting trial's result files back to keep_iteration (-1: none,
  * -2: all) and rebuilds its metric analysis from the rows kept. */
 int tcp_prepare_restart(tc_runner *r, tc_trial *t, long keep_iteration, long keep_rows,

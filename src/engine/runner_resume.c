@@ -177,22 +177,43 @@ int tcp_apply_record(tc_runner *r, tc_trial *t, const json_t *rec, tc_error *err
 int tc_runner_set_resume(tc_runner *r, json_t *records, int resume_unfinished,
                          int resume_errored, int restart_errored, tc_error *err)
 {
-    json_decref(r->records);
-    r->records = records;
+    if (records && !json_is_object(records)) {
+        json_decref(records);
+        return tc_error_set(err, TC_ERR_VALUE, "resume records must be an object");
+    }
+    tc_state *st = NULL;
+    if (records) {
+        st = tc_state_from_records(records, NULL, err);
+        json_decref(records);
+        if (!st)
+            return -1;
+    }
+    return tc_runner_set_resume_state(r, st, resume_unfinished, resume_errored, restart_errored);
+}
+
+int tc_runner_set_resume_state(tc_runner *r, tc_state *st, int resume_unfinished,
+                               int resume_errored, int restart_errored)
+{
+    tc_state_free(r->state);
+    r->state = st;
     r->resume_unfinished = resume_unfinished;
     r->resume_errored = resume_errored;
     r->restart_errored = restart_errored;
-    if (records && !json_is_object(records)) {
-        json_decref(records);
-        r->records = NULL;
-        return tc_error_set(err, TC_ERR_VALUE, "resume records must be an object");
-    }
     return 0;
 }
 
 long tc_runner_resume_pending(const tc_runner *r)
 {
-    return r->records ? (long)json_object_size(r->records) : 0;
+    return (long)tc_state_count(r->state);
+}
+
+int tcp_take_record(tc_runner *r, const char *id, json_t **out, tc_error *err)
+{
+    tc_error e;
+    tc_error_init(&e);
+    if ((*out = tc_state_take(r->state, id, &e)) == NULL && e.code != TC_OK)
+        return tc_error_set(err, e.code, "%s", e.text);
+    return 0;
 }
 
 /* keep(): a result.json line the host kept while cutting the files. */

@@ -304,53 +304,59 @@ static int by_trial_id(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* One record of recover(): its trial added back with the recorded config. */
+static int recover_one(tc_runner *r, struct runner_search *s, const char *id, const json_t *rec,
+                       tc_error *err)
+{
+    const json_t *config = json_object_get(rec, "tunec_config");
+    const json_t *params = json_object_get(rec, "evaluated_params");
+    const char *tag = json_string_value(json_object_get(rec, "experiment_tag"));
+    char *end = NULL;
+    long number = strtol(id, &end, 10);
+    if (!json_is_object(config) || !end || *end)
+        return tc_error_set(err, TC_ERR_VALUE, "resume: the record of trial %s has no config "
+                            "a searcher's trial can restart from", id);
+    tc_variant v;
+    memset(&v, 0, sizeof v);
+    v.config = json_deep_copy(config);
+    v.evaluated_params = json_is_object(params) ? json_deep_copy(params) : json_object();
+    v.tag = tcp_xstrdup(tag ? tag : "");
+    r->next_trial_number = number;
+    tc_trial *t = tcp_add_trial(r, s->experiment, &v, err);
+    if (!t)
+        return -1;
+    s->made++;
+    int rc = s->ops->recovered(r, s->impl, t, s->made, err);
+    if (rc == 0)
+        rc = tcp_apply_record(r, t, rec, err);
+    if (rc == 0 && t->status == TC_PENDING)
+        rc = tcp_sched_on_add(r, t, err);
+    return rc;
+}
+
 /* Resume: every record is one of the searcher's trials (a run with a
  * searcher has one experiment); they come back in id order, with their
  * recorded configs, and the numbering continues after them. */
 static int recover(tc_runner *r, struct runner_search *s, tc_error *err)
 {
     s->recovered = 1;
-    if (!r->records || json_object_size(r->records) == 0)
+    size_t n = tc_state_count(r->state), k = 0, pos = 0;
+    if (n == 0)
         return 0;
-    size_t n = json_object_size(r->records), k = 0;
     const char **ids = tc_malloc(n * sizeof *ids);
     if (!ids)
         return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
     const char *id;
-    json_t *rec;
-    json_object_foreach(r->records, id, rec)
-        ids[k++] = id;
+    while (k < n && (id = tc_state_next_id(r->state, &pos)) != NULL)
+        ids[k++] = id;   /* valid until the state is freed */
     qsort(ids, n, sizeof *ids, by_trial_id);
     int rc = 0;
     for (k = 0; k < n && rc == 0; k++) {
-        rec = json_object_get(r->records, ids[k]);
-        const json_t *config = json_object_get(rec, "tunec_config");
-        const json_t *params = json_object_get(rec, "evaluated_params");
-        const char *tag = json_string_value(json_object_get(rec, "experiment_tag"));
-        char *end = NULL;
-        long number = strtol(ids[k], &end, 10);
-        if (!json_is_object(config) || !end || *end) {
-            rc = tc_error_set(err, TC_ERR_VALUE, "resume: the record of trial %s has no config "
-                              "a searcher's trial can restart from", ids[k]);
-            break;
-        }
-        tc_variant v;
-        memset(&v, 0, sizeof v);
-        v.config = json_deep_copy(config);
-        v.evaluated_params = json_is_object(params) ? json_deep_copy(params) : json_object();
-        v.tag = tcp_xstrdup(tag ? tag : "");
-        r->next_trial_number = number;
-        tc_trial *t = tcp_add_trial(r, s->experiment, &v, err);
-        if (!t) {
-            rc = -1;
-            break;
-        }
-        s->made++;
-        rc = s->ops->recovered(r, s->impl, t, s->made, err);
+        json_t *rec = NULL;
+        rc = tcp_take_record(r, ids[k], &rec, err);
         if (rc == 0)
-            rc = tcp_apply_record(r, t, rec, err);
-        if (rc == 0 && t->status == TC_PENDING)
-            rc = tcp_sched_on_add(r, t, err);
+            rc = recover_one(r, s, ids[k], rec, err);
+        json_decref(rec);
     }
     /* Numbering goes on after the highest id, even past a failed record. */
     long next = 0;
@@ -361,7 +367,8 @@ static int recover(tc_runner *r, struct runner_search *s, tc_error *err)
     }
     r->next_trial_number = next;
     tc_free(ids);
-    json_object_clear(r->records);
+    tc_state_free(r->state);   /* what a failed record left is not carried forward */
+    r->state = NULL;
     return rc;
 }
 

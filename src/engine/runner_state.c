@@ -119,12 +119,16 @@ json_t *tcp_runner_state(const tc_runner *r, double start_time, int with_checkpo
         append(checkpoints, tcp_state_entry(r, r->trials[i]), &ok);
     /* A resumed session carries forward the records its spaces have not
      * regenerated yet, so resuming it again finds every trial. */
-    if (r->records && with_checkpoints) {
+    if (with_checkpoints) {
+        size_t pos = 0;
         const char *id;
         json_t *rec;
-        json_object_foreach(r->records, id, rec) {
-            append(checkpoints, json_incref(rec), &ok);
-        }
+        tc_error e;
+        tc_error_init(&e);
+        while ((rec = tc_state_next(r->state, &pos, &id, &e)) != NULL)
+            append(checkpoints, rec, &ok);
+        if (e.code != TC_OK)
+            ok = 0;
     }
     put(state, "checkpoints", checkpoints, &ok);
     double now = r->host.now(r->host.ctx);

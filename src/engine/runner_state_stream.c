@@ -17,7 +17,7 @@ typedef struct state_gen {
     size_t head_len;
     int phase;                 /* 0 head, 1 trials, 2 records, 3 tail, 4 done */
     long next;                 /* next trial index */
-    void *rec_iter;            /* next resume record (json object iterator) */
+    size_t rec_pos;            /* next resume record (tc_state_next) */
     long emitted;              /* list entries written so far */
     tc_buf entry;              /* one entry's text */
 } state_gen;
@@ -54,7 +54,7 @@ static int next_piece(void *gp, tc_buf *out, tc_error *err)
         } else if (g->phase == 1) {
             if (g->next >= r->ntrials) {
                 g->phase = 2;
-                g->rec_iter = r->records ? json_object_iter(r->records) : NULL;
+                g->rec_pos = 0;
                 continue;
             }
             json_t *snap = tcp_state_entry(r, r->trials[g->next++]);
@@ -63,13 +63,20 @@ static int next_piece(void *gp, tc_buf *out, tc_error *err)
             if (rc < 0)
                 goto nomem;
         } else if (g->phase == 2) {
-            if (!g->rec_iter) {
+            const char *id;
+            tc_error e;
+            tc_error_init(&e);
+            json_t *rec = tc_state_next(r->state, &g->rec_pos, &id, &e);
+            if (!rec && e.code != TC_OK)
+                return tc_error_set(err, e.code, "%s", e.text);
+            if (!rec) {
                 g->phase = 3;
                 continue;
             }
-            if (put_entry(g, json_object_iter_value(g->rec_iter), out) < 0)
+            int rc = put_entry(g, rec, out);
+            json_decref(rec);
+            if (rc < 0)
                 goto nomem;
-            g->rec_iter = json_object_iter_next(r->records, g->rec_iter);
         } else if (g->phase == 3) {
             if (tc_buf_puts(out, g->emitted ? "\n  ]" : "]") < 0 || tc_buf_puts(out, g->tail) < 0)
                 goto nomem;

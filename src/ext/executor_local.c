@@ -931,23 +931,29 @@ static int Run_init(RunObject *self, PyObject *args, PyObject *kwds)
     if (add_experiments(self, &ro, &err) < 0)
         goto fail;
     if (ro.has_resume) {
-        /* tune.run hands the records as the dicts it read (callbacks'
-         * "resume_records"): converted directly, not dumped into the options
-         * text and parsed again (for 100,000 trials, ~150 MB of text). */
-        PyObject *given = PyDict_GetItemString(callbacks, "resume_records");   /* borrowed */
-        json_t *records = given ? tcx_to_json_exact(given, "resume records")
-                                : json_deep_copy(ro.resume.records);
-        if (!records && given) {
-            tc_run_options_free(&ro);
-            json_decref(opts);
-            return -1;   /* the conversion's Python error */
+        /* tune.run hands the state its reader indexed (callbacks'
+         * "resume_state", state_ext.c): records are parsed one at a time as
+         * their trials come back, never all at once (100,000 trials). */
+        PyObject *given = PyDict_GetItemString(callbacks, "resume_state");   /* borrowed */
+        if (given) {
+            struct tc_state *st = tcx_take_resume_state(given);
+            if (!st) {
+                tc_run_options_free(&ro);
+                json_decref(opts);
+                return -1;
+            }
+            tc_runner_set_resume_state(self->runner, st, ro.resume.resume_unfinished,
+                                       ro.resume.resume_errored, ro.resume.restart_errored);
+        } else {
+            json_t *records = json_deep_copy(ro.resume.records);
+            if (!records)
+                tc_error_set(&err, TC_ERR_NOMEM, "out of memory");
+            if (!records ||
+                tc_runner_set_resume(self->runner, records, ro.resume.resume_unfinished,
+                                     ro.resume.resume_errored, ro.resume.restart_errored,
+                                     &err) < 0)
+                goto fail;
         }
-        if (!records)
-            tc_error_set(&err, TC_ERR_NOMEM, "out of memory");
-        if (!records || tc_runner_set_resume(self->runner, records, ro.resume.resume_unfinished,
-                                             ro.resume.resume_errored,
-                                             ro.resume.restart_errored, &err) < 0)
-            goto fail;
     }
     if (tcx_setup_searcher(self, &ro, &err) < 0)
         goto fail;

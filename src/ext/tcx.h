@@ -79,5 +79,10 @@ int tcx_wire_exec(PyObject *m);      /* wire_ext.c */
 int tcx_checkpoint_exec(PyObject *m);
 int tcx_tpe_exec(PyObject *m);
 int tcx_leak_check_exec(PyObject *m);
+int tcx_state_exec(PyObject *m);      /* state_ext.c */
+/* state_ext.c: the engine state inside read_state's object, taken from it
+ * (the object is then empty); NULL with a Python exception. */
+struct tc_state;
+struct tc_state *tcx_take_resume_state(PyObject *obj);
 
 #endif

@@ -82,6 +82,21 @@ SEEDS = {
         json.dumps({"experiments": [], "resume": {"records": {}, "resume_unfinished": True}}).encode(),
         b'{"max_concurrent": "3"}',
     ],
+    # fuzz_state.c: snapshot NUL journal
+    "state": [
+        b'{"checkpoints": [{"trial_id": "00000", "status": "TERMINATED", "logdir": "/exp/t0", '
+        b'"last_result": {"score": 1}, "metric_analysis": {}}, "{\\"trial_id\\": \\"00001\\"}"], '
+        b'"runner_data": {"tunec": {"experiments": [{"name": "e", "seed": 1}]}}}\0'
+        b'{"event": "start", "record": {"trial_id": "00002", "config": {"x": NaN}}}\n'
+        b'{"event": "status", "trial_id": "00002", "status": "TERMINATED", "last_result": {}, '
+        b'"metric_analysis": {}, "n_results": 1}\n'
+        b'{"event": "checkpoint", "trial_id": "00000", "checkpoints": [{"dir": "c", "path": "c/x", '
+        b'"iteration": 1}, {"dir": "../x"}]}\n'
+        b'{"event": "reconfig", "trial_id": "00001", "config": {"x": 2}, "experiment_tag": "t"}\n'
+        b'{"event": "status", "trial_id": "00002", "sta',
+        b'{"checkpoints": [], "checkpoints": [{"trial_id": "a"}, {"trial_id": "a"}]}\0junk\n\n[1]\n',
+        b'{"event": "start", "record": {"trial_id": "\\u00e9", "logdir": "x/../y"}}\n',
+    ],
 }
 
 
