@@ -27,6 +27,10 @@ typedef struct worker {
                                 so the next START may be queued behind it */
     int starts_pending;      /* STARTs sent whose READY has not come back: a READY for
                                 an earlier attempt means a queued START follows */
+    tc_token awaits_answer;  /* the attempt whose class trainable waits for the answer
+                                to its last result (0: none): the engine's action for
+                                that attempt carries it (tcx_run_actions), else
+                                CONTINUE */
     tc_buf in, out;          /* unparsed input, unsent output */
     char hostname[256];
     double last_seen;        /* when it last sent anything (heartbeats included) */

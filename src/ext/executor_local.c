@@ -270,7 +270,15 @@ static void do_end(RunObject *self, const tc_action *a)
         if (w->token != a->token || (w->state != W_BUSY && w->state != W_STARTING))
             continue;
         int starting = w->state == W_STARTING;
+        /* PAUSE: save a checkpoint first (STOP flag); the trial restarts
+         * from it once this worker is free (READY). The STOP frame is also
+         * the answer a class trainable waits for after its result: it stops
+         * right away, so its worker can take the next trial. */
         tcx_request_stop_flags(w, a->kind == TC_ACT_PAUSE ? TC_FLAG_STOP_SAVE : 0);
+        if (w->awaits_answer == a->token) {
+            w->finishing = 1;
+            w->awaits_answer = 0;
+        }
         if (a->kind != TC_ACT_STOP)
             return;
         if (starting)
@@ -278,6 +286,21 @@ static void do_end(RunObject *self, const tc_action *a)
         tc_trial *t = tc_runner_attempt(self->runner, a->token);
         if (t && t->status == TC_RUNNING)
             tc_runner_on_stopped(self->runner, t, NULL);
+        return;
+    }
+}
+
+/* SAVE (PBT's upper quantile): a class trainable waiting for its answer
+ * saves a checkpoint now and goes on; a function trainable checkpoints on
+ * its own, so there is nothing to send it. */
+static void do_save(RunObject *self, const tc_action *a)
+{
+    for (int i = 0; i < self->nworkers; i++) {
+        worker *w = &self->workers[i];
+        if (w->awaits_answer != a->token || w->state != W_BUSY)
+            continue;
+        tc_frame_append_flags(&w->out, TC_MSG_CONTINUE, TC_FLAG_CONTINUE_SAVE, a->token, NULL, 0);
+        w->awaits_answer = 0;
         return;
     }
 }
@@ -291,7 +314,9 @@ int tcx_run_actions(RunObject *self, int may_start, tc_error *err)
         if (a.kind == TC_ACT_START)
             rc = may_start ? do_start(self, &a, err)
                            : tc_error_set(err, TC_ERR_TUNE, "a trial started outside a start step");
-        else if (a.kind != TC_ACT_SAVE)
+        else if (a.kind == TC_ACT_SAVE)
+            do_save(self, &a);
+        else
             do_end(self, &a);
         tc_action_clear(&a);
         if (rc < 0)

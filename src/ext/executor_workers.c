@@ -292,25 +292,25 @@ int tcx_handle_frame(RunObject *self, worker *w, const tc_frame *f, tc_error *er
         tc_decision d;
         if (tc_runner_on_result(self->runner, t, f->payload, f->len, &d, err) < 0)
             return -1;
-        self->last_decision = d;
+        self->last_decision = d;   /* local mode's answer (local_frame) */
         if ((d == TC_SAVE || d == TC_PAUSE) && wants_answer)
             tc_runner_expect_checkpoint(self->runner, t);   /* a class trainable saves */
-        if (d == TC_STOP || d == TC_PAUSE || d == TC_RESTART) {
-            /* PAUSE: save a checkpoint first (STOP flag 1); the trial
-             * restarts from it once this worker is free (READY). */
-            uint16_t flags = d == TC_PAUSE ? TC_FLAG_STOP_SAVE : 0;
-            int was_busy = w->state == W_BUSY;
-            tcx_request_stop_flags(w, flags);
-            if (wants_answer && !was_busy)
-                tc_frame_append_flags(&w->out, TC_MSG_STOP, flags, f->token, NULL, 0);
-            /* A class trainable waits for this answer: it stops right away,
-             * so its worker can take the next trial (no new process). */
-            if (wants_answer)
+        /* What this worker does next is the engine's action for the attempt
+         * (STOP, PAUSE, RESTORE, SAVE), carried out now, in this turn, as a
+         * class trainable waits for it; with none, it goes on. */
+        w->awaits_answer = wants_answer ? f->token : 0;
+        if (tcx_run_actions(self, 0, err) < 0)
+            return -1;
+        if (w->awaits_answer) {
+            /* No action: CONTINUE — or STOP when the attempt had its one
+             * ending action before this result (the worker is stopping). */
+            int going_on = w->state == W_BUSY;
+            uint16_t flags = !going_on && d == TC_PAUSE ? TC_FLAG_STOP_SAVE : 0;
+            tc_frame_append_flags(&w->out, going_on ? TC_MSG_CONTINUE : TC_MSG_STOP, flags,
+                                  f->token, NULL, 0);
+            if (!going_on)
                 w->finishing = 1;
-        } else if (wants_answer) {
-            /* TC_SAVE: a checkpoint now, then go on (PBT's upper quantile). */
-            tc_frame_append_flags(&w->out, TC_MSG_CONTINUE, d == TC_SAVE ? TC_FLAG_CONTINUE_SAVE : 0, f->token,
-                                  NULL, 0);
+            w->awaits_answer = 0;
         }
         return 0;
     }
