@@ -81,7 +81,6 @@ typedef struct {
     int unbounded;           /* some experiment has num_samples = -1 */
     PyThreadState *saved;    /* set while the GIL is released */
     int callback_failed;     /* a Python callback raised during the loop */
-    int last_decision;       /* tc_decision of the last result (local mode reads it) */
     struct tcx_events *events;/* the event outbox for Python callbacks, or NULL
                                 (executor_events.c) */
     tc_buf scratch;

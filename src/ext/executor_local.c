@@ -674,6 +674,26 @@ PyDoc_STRVAR(local_frame_doc,
 "LOCAL_STOP, LOCAL_STOP_SAVE (stop after saving a checkpoint: a pause) or\n"
 "LOCAL_GO_ON_SAVE (go on after saving one: PBT).");
 
+/* The answer to attempt `token` among the frames in out (the last one for
+ * it), as a local-mode code; -1 if there is none. */
+static int local_answer(const tc_buf *out, tc_token token)
+{
+    int answer = -1;
+    size_t off = 0;
+    while (off < out->len) {
+        tc_frame f;
+        long used = tc_frame_parse(out->data + off, out->len - off, &f);
+        if (used <= 0)
+            break;
+        if ((tc_token)f.token == token && f.type == TC_MSG_STOP)
+            answer = f.flags & TC_FLAG_STOP_SAVE ? TC_LOCAL_STOP_SAVE : TC_LOCAL_STOP;
+        else if ((tc_token)f.token == token && f.type == TC_MSG_CONTINUE)
+            answer = f.flags & TC_FLAG_CONTINUE_SAVE ? TC_LOCAL_GO_ON_SAVE : TC_LOCAL_GO_ON;
+        off += (size_t)used;
+    }
+    return answer;
+}
+
 static PyObject *Run_local_frame(RunObject *self, PyObject *args)
 {
     int type;
@@ -684,13 +704,18 @@ static PyObject *Run_local_frame(RunObject *self, PyObject *args)
         return NULL;
     tc_error err;
     tc_error_init(&err);
-    tc_frame f = {(uint32_t)len, (uint16_t)type, 0, (int32_t)token, payload};
-    self->last_decision = TC_CONTINUE;
+    /* The trainable waits for the answer to its result, as a class
+     * trainable's worker does: the frame handler has the engine's action
+     * for the attempt carried out, and the answer is the frame it leaves
+     * for this "worker" to read. */
+    uint16_t flags = type == TC_MSG_RESULT ? TC_FLAG_RESULT_ANSWER : 0;
+    tc_frame f = {(uint32_t)len, (uint16_t)type, flags, (int32_t)token, payload};
+    tc_buf_clear(&self->local.out);
     if (tcx_handle_frame(self, &self->local, &f, &err) < 0)
         return tcx_raise(self->module, &err);
-    tc_buf_clear(&self->local.out);   /* a STOP frame has no reader here */
-    /* The decision for this trial is its answer below; actions for others
-     * have no worker here. */
+    int answer = local_answer(&self->local.out, (tc_token)token);
+    tc_buf_clear(&self->local.out);
+    /* Actions for other trials have no worker here. */
     if (tcx_run_actions(self, 0, &err) < 0)
         return tcx_raise(self->module, &err);
     tcx_sinks_flush(&self->host_ctx);
@@ -698,10 +723,7 @@ static PyObject *Run_local_frame(RunObject *self, PyObject *args)
     if (tcx_host_failed(&self->host_ctx, &err))
         return tcx_raise(self->module, &err);
     tc_trial *t = tc_runner_attempt(self->runner, (tc_token)token);
-    int code = TC_LOCAL_GO_ON;
-    if (type == TC_MSG_RESULT)
-        code = self->last_decision == TC_PAUSE ? TC_LOCAL_STOP_SAVE
-             : self->last_decision == TC_SAVE ? TC_LOCAL_GO_ON_SAVE : TC_LOCAL_GO_ON;
+    int code = type == TC_MSG_RESULT && answer >= 0 ? answer : TC_LOCAL_GO_ON;
     if (code == TC_LOCAL_GO_ON && (self->local.state != W_BUSY || !t || t->status != TC_RUNNING))
         code = TC_LOCAL_STOP;
     return PyLong_FromLong(code);

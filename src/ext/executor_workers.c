@@ -292,7 +292,6 @@ int tcx_handle_frame(RunObject *self, worker *w, const tc_frame *f, tc_error *er
         tc_decision d;
         if (tc_runner_on_result(self->runner, t, f->payload, f->len, &d, err) < 0)
             return -1;
-        self->last_decision = d;   /* local mode's answer (local_frame) */
         if ((d == TC_SAVE || d == TC_PAUSE) && wants_answer)
             tc_runner_expect_checkpoint(self->runner, t);   /* a class trainable saves */
         /* What this worker does next is the engine's action for the attempt
