@@ -261,8 +261,7 @@ static int do_start(RunObject *self, const tc_action *a, tc_error *err)
 /* STOP, PAUSE (save first), RESTORE: the worker running the attempt is
  * asked to end it. A worker not yet started ends once it is (no frame is
  * read before HELLO). A STOP of a trial still RUNNING (stop_all, the time
- * budget) is reported back as stopped. (SAVE needs nothing here: a class
- * trainable's answer to its result carries it, tcx_handle_frame.) */
+ * budget) is reported back as stopped. */
 static void do_end(RunObject *self, const tc_action *a)
 {
     for (int i = 0; i < self->nworkers; i++) {
