@@ -533,3 +533,24 @@ int tc_py_repr(const json_t *v, tc_buf *out)
         return -1;
     return py_value(v, out, 0, 0);
 }
+
+/* Python's truth value of a JSON value as json.loads gives it: null,
+ * false, 0, 0.0, "" and empty containers are false (a marker string, NaN
+ * or a big integer, is true as Python's float or int is). */
+int tc_json_truthy(const json_t *v)
+{
+    double d;
+    if (!v || json_is_null(v) || json_is_false(v))
+        return 0;
+    if (json_is_true(v))
+        return 1;
+    if (json_is_string(v))
+        return json_string_length(v) > 0;
+    if (tc_json_number(v, &d))
+        return d != 0.0;
+    if (json_is_array(v))
+        return json_array_size(v) > 0;
+    if (json_is_object(v))
+        return json_object_size(v) > 0;
+    return 0;
+}

@@ -110,24 +110,6 @@ json_t *tcp_public_copy(const json_t *v)
     return json_deep_copy(v);
 }
 
-int tcp_truthy(const json_t *v)
-{
-    double d;
-    if (!v || json_is_null(v) || json_is_false(v))
-        return 0;
-    if (json_is_true(v))
-        return 1;
-    if (json_is_string(v))
-        return json_string_length(v) > 0;
-    if (tc_json_number(v, &d))
-        return d != 0.0;
-    if (json_is_array(v))
-        return json_array_size(v) > 0;
-    if (json_is_object(v))
-        return json_object_size(v) > 0;
-    return 0;
-}
-
 /* ------------------------------------------------------------------------ */
 /* construction                                                             */
 /* ------------------------------------------------------------------------ */
@@ -427,7 +409,7 @@ int tcp_trial_set_name(tc_trial *t, const char *trainable)
     } else {
         tc_buf_puts(&b, trainable);
         const json_t *env = json_object_get(t->config, "env");
-        if (env && tcp_truthy(env)) {
+        if (env && tc_json_truthy(env)) {
             tc_buf_putc(&b, '_');
             tcp_env_name(env, &b);
         }
@@ -672,7 +654,7 @@ static char *logdir_prefix(tc_runner *r, tc_trial *t, double now)
     } else {
         tc_buf_puts(&b, ex->opts.trainable_name);
         const json_t *env = json_object_get(t->config, "env");
-        if (env && tcp_truthy(env)) {
+        if (env && tc_json_truthy(env)) {
             tc_buf_putc(&b, '_');
             tcp_env_name(env, &b);
         }

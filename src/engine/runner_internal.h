@@ -98,7 +98,6 @@ void tcp_format_date(double epoch, char out[32]);
 void tcp_env_name(const json_t *env, tc_buf *out);
 void tcp_make_path_safe(char *s);
 json_t *tcp_public_copy(const json_t *v);
-int tcp_truthy(const json_t *v);
 char *tcp_join_path(const char *dir, const char *name);
 /* final: the trial ends (TensorBoard gets its hparams); a pause is not final. */
 void tcp_trial_close_sinks(tc_runner *r, tc_trial *t, int final);

@@ -114,22 +114,6 @@ int tcp_state_apply_event(json_t **rec, const json_t *ev)
     return rc;
 }
 
-static int truthy_text(const json_t *v)
-{
-    if (!v || json_is_null(v) || json_is_false(v))
-        return 0;
-    if (json_is_string(v))
-        return json_string_length(v) != 0;
-    if (json_is_integer(v))
-        return json_integer_value(v) != 0;
-    if (json_is_real(v))
-        return json_real_value(v) != 0;
-    if (json_is_array(v))
-        return json_array_size(v) != 0;
-    if (json_is_object(v))
-        return json_object_size(v) != 0;
-    return 1;
-}
 
 /* os.path.join(exp_dir, os.path.basename(logdir without trailing slashes)) */
 static int moved_path(tc_buf *out, const char *exp_dir, const char *logdir)
@@ -156,7 +140,7 @@ int tcp_state_relocate(json_t *rec, const char *exp_dir, int (*is_dir)(void *, c
     if (json_is_string(logdir) && json_string_length(logdir) > 0) {
         tc_buf moved;
         tc_buf_init(&moved);
-        int efile = truthy_text(json_object_get(rec, "error_file"));
+        int efile = tc_json_truthy(json_object_get(rec, "error_file"));
         if (moved_path(&moved, exp_dir, json_string_value(logdir)) < 0 ||
             tc_buf_puts(&moved, "") < 0) {
             rc = -1;

@@ -213,22 +213,6 @@ static char *member_string(const char *obj, const char *end, const char *key, in
 
 /* --- the snapshot ---------------------------------------------------------- */
 
-static int truthy(const json_t *v)
-{
-    if (!v || json_is_null(v) || json_is_false(v))
-        return 0;
-    if (json_is_integer(v))
-        return json_integer_value(v) != 0;
-    if (json_is_real(v))
-        return json_real_value(v) != 0;
-    if (json_is_string(v))
-        return json_string_length(v) != 0;
-    if (json_is_array(v))
-        return json_array_size(v) != 0;
-    if (json_is_object(v))
-        return json_object_size(v) != 0;
-    return 1;
-}
 
 /* One entry of "checkpoints": an object, or (Ray's format) its JSON text as
  * a string. Entries that are not objects with a string trial_id are not
@@ -372,7 +356,7 @@ static int read_snapshot(tc_state *st, const char *text, size_t len, tc_error *e
         json_t *v = tc_json_loads(runner_data, (size_t)(runner_data_end - runner_data), &e);
         if (!v)
             return e.code == TC_ERR_NOMEM ? nomem(err) : corrupt(err, st->snapshot_name, e.text);
-        if (truthy(v)) {
+        if (tc_json_truthy(v)) {
             json_decref(st->runner_data);
             st->runner_data = v;
         } else {

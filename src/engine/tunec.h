@@ -92,6 +92,7 @@ uint64_t tc_hash_bytes(const char *s, size_t n);
 
 json_t *tc_json_real(double v);                     /* new; finite -> json_real, else marker string */
 int tc_json_number(const json_t *v, double *out);   /* 1 if integer, real or marker; 0 otherwise (NULL too) */
+int tc_json_truthy(const json_t *v);               /* Python's bool() of the value; NULL: 0 */
 int tc_json_is_nonfinite(const json_t *v);         /* NaN / ±Infinity marker */
 /* An integer outside json_int_t (2**63, 10**30) is a string of
  * TC_NONFINITE_MARK + its decimal digits ("-" first when negative); the
