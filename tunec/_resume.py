@@ -38,8 +38,9 @@ def has_state(exp_dir):
 class ResumeState(Mapping):
     """The state of the session being resumed, as the engine's reader indexed
     it (src/engine/state_read.c, without the GIL): trial ids and where their
-    snapshot entry and journal events are, their texts in the driver's cold
-    store. ``tune.run`` hands it to the engine, which parses each record
+    snapshot entry and journal events are in the state files, which stay
+    open and are read back a record at a time (src/ext/state_ext.c).
+    ``tune.run`` hands it to the engine, which parses each record
     only when its trial is regenerated; reading a 100,000-trial state builds
     no Python object per trial. As a mapping it builds every record (for
     tests and tools)."""
