@@ -266,13 +266,17 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 def test_ls_in_a_real_terminal_fits_its_width(project):
     tmux = _tmux()
     session = "tunec-cli-{}".format(uuid.uuid4().hex[:8])
-    done = "LS-DONE-{}".format(uuid.uuid4().hex[:6])
+    tag = uuid.uuid4().hex[:6]
+    done = "LS-DONE-{}".format(tag)
+    # The marker is printed from two pieces, so the typed command (echoed by
+    # the terminal, and wrapped at 70 columns) never shows it whole: only the
+    # output after `tune ls` has ended does.
     env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
     subprocess.run([tmux, "-L", session, "new-session", "-d", "-s", session, "-x", "70",
                     "-y", "50", "sh"], check=True, env=env, timeout=60)
     try:
         subprocess.run([tmux, "-L", session, "send-keys", "-t", session,
-                        "{} ls {}; echo {}".format(TUNE, project / "exp", done), "Enter"],
+                        "{} ls {}; printf '%s-%s\\n' LS-DONE {}".format(TUNE, project / "exp", tag), "Enter"],
                        check=True, timeout=60)
         deadline = time.monotonic() + 120      # a hang guard, not a speed check
         while True:
