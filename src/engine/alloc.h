@@ -8,7 +8,7 @@
  *   - a test can see that every block it caused was released (tc_alloc_live),
  *     and how many bytes the live ones take (tc_alloc_live_bytes).
  * Memory one side allocates and the other frees crosses with these too: the
- * strings a host callback returns for the engine to own (make_trial_dir,
+ * strings a host callback returns for the engine to own (name_trial_dir,
  * read_file's text) come from tc_malloc / tc_strdup, and what the
  * engine hands out as "malloc'd" is released with tc_free.
  *

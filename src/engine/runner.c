@@ -846,14 +846,24 @@ static int runner_start_impl(tc_runner *r, tc_trial *t, tc_error *err)
         char *prefix = exact ? tcp_xstrdup(t->custom_dirname) : logdir_prefix(r, t, now);
         if (!prefix)
             return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
-        t->logdir = r->host.make_trial_dir(r->host.ctx, ex->opts.exp_dir, prefix, exact, err);
+        t->logdir = r->host.name_trial_dir(r->host.ctx, ex->opts.exp_dir, prefix, exact, err);
         tc_free(prefix);
-        if (!t->logdir || write_params(r, t, err) < 0)
+        if (!t->logdir)
             return -1;
         t->restored_iteration = -1;
+        /* The journal names the directory before it exists (tc_host
+         * name_trial_dir): a driver killed now leaves no directory that no
+         * record names, and the resume makes the missing one (below). */
         json_t *rec = tc_trial_snapshot(r, t);
         tcp_journal(r, json_pack("{s:s,s:o}", "event", "start", "record", rec));
+        if (r->host.make_dir(r->host.ctx, t->logdir, err) < 0 || write_params(r, t, err) < 0)
+            return -1;
     } else {
+        /* A resumed trial whose first start the killed driver journaled
+         * but did not finish: its directory (and params.json) come now. */
+        int made = r->host.make_dir(r->host.ctx, t->logdir, err);
+        if (made < 0 || (made && write_params(r, t, err) < 0))
+            return -1;
         /* A restart: from the newest checkpoint, files cut back to it —
          * unless the files end there already (a paused trial), or the
          * checkpoint is another trial's (a PBT clone continues its files). */

@@ -44,13 +44,20 @@ typedef struct tc_sink tc_sink;
 typedef struct tc_host {
     void *ctx;
     double (*now)(void *ctx);  /* wall clock, epoch seconds */
-    /* Creates a new directory `<parent>/<prefix><8 random chars>` (mkdtemp
-     * style, spec §5.6), or with `exact` (trial_dirname_creator's name)
-     * `<parent>/<prefix>`, and `<parent>/<prefix>_<4 hex>` when that exists
-     * (Ray 1.x/2.x create_logdir); returns the malloc'd absolute path or
-     * NULL + err. */
-    char *(*make_trial_dir)(void *ctx, const char *parent, const char *prefix, int exact,
+    /* Names a new trial directory `<parent>/<prefix><8 random chars>`
+     * (mkdtemp style, spec §5.6), or with `exact` (trial_dirname_creator's
+     * name) `<parent>/<prefix>`, and `<parent>/<prefix>_<4 hex>` when that
+     * exists (Ray 1.x/2.x create_logdir): a path nothing holds when it is
+     * called. It does not make the directory: make_dir does, once the
+     * trial's start is in the journal, so that a driver killed in between
+     * leaves a record naming a missing directory (made on resume) rather
+     * than a directory no record names. Returns the malloc'd absolute path
+     * or NULL + err. */
+    char *(*name_trial_dir)(void *ctx, const char *parent, const char *prefix, int exact,
                             tc_error *err);
+    /* Makes the directory path and its missing parents: 1 when it made
+     * path, 0 when path was a directory already, -1 + err. */
+    int (*make_dir)(void *ctx, const char *path, tc_error *err);
     /* Opens path for appending (created if missing); *existed tells whether
      * it held data already. */
     tc_sink *(*open_sink)(void *ctx, const char *path, int *existed, tc_error *err);

@@ -59,11 +59,15 @@ static double host_now(void *ctx)
     return (double)tv.tv_sec + (double)tv.tv_usec * 1e-6;
 }
 
-/* mkdtemp with Python's alphabet and length (spec §5.6: 8 characters of
- * [a-z0-9_] glued to the prefix). With `exact` (trial_dirname_creator) the
- * name itself first, then as Ray's create_logdir "_" and 4 hex characters
- * when a directory of that name exists. */
-static char *host_make_trial_dir(void *ctx, const char *parent, const char *prefix, int exact,
+/* mkdtemp's names with Python's alphabet and length (spec §5.6: 8
+ * characters of [a-z0-9_] glued to the prefix), without the mkdir: the
+ * runner journals the name first (tc_host.name_trial_dir) and then calls
+ * host_make_dir. With `exact` (trial_dirname_creator) the name itself first,
+ * then as Ray's create_logdir "_" and 4 hex characters when a file of that
+ * name exists. The runner names and makes one directory at a time, so a
+ * name found free here is still free when it is made (two drivers writing
+ * one experiment directory are not supported). */
+static char *host_name_trial_dir(void *ctx, const char *parent, const char *prefix, int exact,
                                  tc_error *err)
 {
     static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789_";
@@ -74,9 +78,7 @@ static char *host_make_trial_dir(void *ctx, const char *parent, const char *pref
         tc_error_set(err, TC_ERR_NOMEM, "out of memory");
         return NULL;
     }
-    /* The experiment directory exists after the first trial: the parents
-     * are created only when the first mkdir says they are missing. */
-    int parents_made = 0;
+    int failure = EEXIST;
     for (int attempt = 0; attempt < 100; attempt++) {
         unsigned char rnd[8];
         char suffix[9];
@@ -98,23 +100,40 @@ static char *host_make_trial_dir(void *ctx, const char *parent, const char *pref
             suffix[8] = '\0';
         }
         snprintf(path, n, "%s/%s%s", parent, prefix, suffix);
-        if (mkdir(path, 0777) == 0)
-            return path;
-        if (errno == ENOENT && !parents_made) {
-            parents_made = 1;
-            if (tcx_mkdirs(parent, err) < 0) {
-                tc_free(path);
-                return NULL;
-            }
-            attempt--;
-            continue;
+        struct stat st;
+        if (lstat(path, &st) == 0) {
+            failure = EEXIST;
+            continue;       /* taken: another name */
         }
-        if (errno != EEXIST)
-            break;
+        if (errno == ENOENT)
+            return path;    /* free (a missing parent is made with it) */
+        failure = errno;
+        break;
     }
-    tc_error_set(err, TC_ERR_IO, "cannot create trial directory %s: %s", path, strerror(errno));
+    tc_error_set(err, TC_ERR_IO, "cannot create trial directory %s: %s", path,
+                 strerror(failure));
     tc_free(path);
     return NULL;
+}
+
+static int host_make_dir(void *ctx, const char *path, tc_error *err)
+{
+    (void)ctx;
+    struct stat st;
+    if (mkdir(path, 0777) == 0)
+        return 1;
+    if (errno == EEXIST) {
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+            return 0;
+        return tc_error_set(err, TC_ERR_IO, "cannot create trial directory %s: %s", path,
+                            "a file of that name is in the way");
+    }
+    if (errno != ENOENT)
+        return tc_error_set(err, TC_ERR_IO, "cannot create trial directory %s: %s", path,
+                            strerror(errno));
+    /* The experiment directory exists after the first trial: the parents
+     * are made only when the first mkdir says they are missing. */
+    return tcx_mkdirs(path, err) < 0 ? -1 : 1;
 }
 
 static tc_sink *host_open_sink(void *ctx, const char *path, int *existed, tc_error *err)
@@ -434,7 +453,8 @@ void tcx_host_init(tc_host *host, tcx_host_ctx *h)
     memset(host, 0, sizeof *host);
     host->ctx = h;
     host->now = host_now;
-    host->make_trial_dir = host_make_trial_dir;
+    host->name_trial_dir = host_name_trial_dir;
+    host->make_dir = host_make_dir;
     host->open_sink = host_open_sink;
     host->sink_write = host_sink_write;
     host->sink_close = host_sink_close;

@@ -77,7 +77,7 @@ static inline void mem_fs_free(mem_fs *fs)
 
 static inline double mem_now(void *ctx) { return ((mem_fs *)ctx)->clock; }
 
-static inline char *mem_mkdir(void *ctx, const char *parent, const char *prefix, int exact,
+static inline char *mem_name_dir(void *ctx, const char *parent, const char *prefix, int exact,
                               tc_error *err)
 {
     mem_fs *fs = ctx;
@@ -130,6 +130,19 @@ static inline int mem_atomic(void *ctx, const char *path, const char *data, size
     return 0;
 }
 
+/* host.make_dir: the directories made so far are entries of their own,
+ * "<path>/" (never a file's path), so that a test sees which exist. */
+static inline int mem_make_dir(void *ctx, const char *path, tc_error *err)
+{
+    mem_fs *fs = ctx;
+    char key[520];
+    snprintf(key, sizeof key, "%.510s/", path);
+    if (mem_find_file(fs, key) >= 0)
+        return 0;
+    mem_file_index(fs, key);
+    return 1;
+}
+
 /* host.read_file: a copy of path's text (tc_malloc: the engine frees it),
  * NULL when there is no such file. Not set by mem_fs_host: a test that
  * wants restarts to read result files back (and cut them) sets it. */
@@ -159,7 +172,8 @@ static inline tc_host mem_fs_host(void *ctx)
     memset(&host, 0, sizeof host);
     host.ctx = ctx;
     host.now = mem_now;
-    host.make_trial_dir = mem_mkdir;
+    host.name_trial_dir = mem_name_dir;
+    host.make_dir = mem_make_dir;
     host.open_sink = mem_open;
     host.sink_write = mem_write;
     host.sink_close = mem_close;

@@ -2,7 +2,9 @@
  * compacted (runner_cold.c), the experiment state streamed one trial at a
  * time with the same bytes as the whole-tree dump (runner_state_stream.c),
  * finished trials' texts in the host's cold store, and FIFO's start positions (runner_sched.c) still choosing the first
- * PENDING trial when a lower one becomes PENDING again. */
+ * PENDING trial when a lower one becomes PENDING again. Also what a resume
+ * of such a run finds: records kept without their files, and a trial whose
+ * start the killed driver journaled without making its directory. */
 #include <stdlib.h>
 #include <string.h>
 #include "tc_test.h"
@@ -314,6 +316,83 @@ static void test_final_journal_event_has_results(void)
     mem_fs_free(&fs);
 }
 
+/* host.make_dir of a driver killed after the journal line of a start. */
+static int killed_before_mkdir(void *ctx, const char *path, tc_error *err)
+{
+    return tc_error_set(err, TC_ERR_IO, "killed before making %s", path);
+}
+
+/* The "start" record the journal holds for trial_id (a new reference), or
+ * NULL. */
+static json_t *journaled_start(const char *trial_id)
+{
+    json_t *found = NULL;
+    const char *p = journal.data;
+    while (p && p < journal.data + journal.len) {
+        const char *nl = memchr(p, '\n', (size_t)(journal.data + journal.len - p));
+        json_t *ev = tc_json_loads(p, (size_t)(nl - p), NULL);
+        json_t *rec = json_object_get(ev, "record");
+        const char *kind = json_string_value(json_object_get(ev, "event"));
+        if (kind && strcmp(kind, "start") == 0 &&
+            strcmp(json_string_value(json_object_get(rec, "trial_id")), trial_id) == 0) {
+            json_decref(found);
+            found = json_incref(rec);
+        }
+        json_decref(ev);
+        p = nl + 1;
+    }
+    return found;
+}
+
+static int count_dirs(mem_fs *fs)
+{
+    int n = 0;
+    for (int i = 0; i < fs->nfiles; i++) {
+        size_t len = strlen(fs->files[i].path);
+        n += !fs->files[i].gone && len && fs->files[i].path[len - 1] == '/';
+    }
+    return n;
+}
+
+/* A driver killed between a trial's journaled start and its directory
+ * leaves a record naming a directory that does not exist, never a
+ * directory no record names (a resume would start that trial in a second
+ * one); the resume makes the named directory, with its params.json. */
+static void test_killed_start_resumes_into_its_journaled_directory(void)
+{
+    tc_error err;
+    tc_error_init(&err);
+    mem_fs disk = {.clock = 1000.0};
+    tc_runner *ra = make(&disk, 0, 1);
+    ra->host.journal = journal_line;
+    ra->host.make_dir = killed_before_mkdir;
+    journal.len = 0;
+    tc_trial *t = tc_runner_choose(ra, NULL);
+    CHECK(start_attempt(ra, t, 100, "host", &err) < 0);
+    tc_error_clear(&err);
+    json_t *rec = journaled_start("00000");
+    CHECK(rec != NULL);
+    char logdir[512];
+    snprintf(logdir, sizeof logdir, "%s", json_string_value(json_object_get(rec, "logdir")));
+    CHECK(strncmp(logdir, "/r/exp/train_", 13) == 0);
+    CHECK_INT(count_dirs(&disk), 0);
+    CHECK(mem_file_text(&disk, logdir, "params.json") == NULL);
+    tc_runner_free(ra);
+
+    resume_records = json_object();
+    json_object_set_new(resume_records, "00000", rec);
+    tc_runner *rb = make(&disk, 0, 1);
+    tc_trial *again = tc_runner_choose(rb, NULL);
+    CHECK(again != NULL && strcmp(again->trial_id, "00000") == 0);
+    CHECK_INT(start_attempt(rb, again, 101, "host", &err), 0);
+    CHECK_STR(again->logdir, logdir);
+    CHECK_INT(count_dirs(&disk), 1);
+    const char *params = mem_file_text(&disk, logdir, "params.json");
+    CHECK(params != NULL && strstr(params, "\"x\"") != NULL);
+    tc_runner_free(rb);
+    mem_fs_free(&disk);
+}
+
 int main(void)
 {
     test_streamed_state_is_the_same_file();
@@ -321,6 +400,7 @@ int main(void)
     test_fifo_takes_the_lowest_pending();
     test_resume_keeps_finished_trials_without_reading_files();
     test_final_journal_event_has_results();
+    test_killed_start_resumes_into_its_journaled_directory();
     tc_buf_free(&journal);
     tc_buf_free(&cold);
     TEST_MAIN_END();
