@@ -9,7 +9,6 @@ scheme=http``) or the usual AWS environment variables.
 """
 import os
 import shutil
-import urllib.parse
 
 
 def is_uri(path):
@@ -18,6 +17,7 @@ def is_uri(path):
 
 def join(uri, *parts):
     """``uri`` with path parts appended before any query string."""
+    import urllib.parse
     parsed = urllib.parse.urlsplit(uri)
     path = parsed.path.rstrip("/")
     for part in parts:
@@ -30,6 +30,7 @@ def open_storage(uri):
     neither library can reach it."""
     if not is_uri(uri):
         raise ValueError("not a URI: {!r}".format(uri))
+    import urllib.parse
     if uri.startswith("file://"):
         return _LocalStorage(urllib.parse.urlsplit(uri).path)
     errors = []

@@ -11,8 +11,6 @@ import datetime
 import numbers
 import os
 import platform
-import tempfile
-import uuid
 
 from tunec.error import TuneError
 from tunec.resources import Resources
@@ -374,6 +372,7 @@ class Trial:
 
     @classmethod
     def generate_id(cls):
+        import uuid
         return str(uuid.uuid1().hex)[:8]
 
     @classmethod
@@ -382,6 +381,7 @@ class Trial:
         (spec §5.6)."""
         local_dir = os.path.abspath(os.path.expanduser(local_dir))
         os.makedirs(local_dir, exist_ok=True)
+        import tempfile
         return tempfile.mkdtemp(prefix="{}_{}".format(identifier[:MAX_LEN_IDENTIFIER],
                                                       date_str()), dir=local_dir)
 
