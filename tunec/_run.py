@@ -172,11 +172,13 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
     ``resume``, what happens to unfinished and errored trials (Ray 2.x's
     ``Tuner.restore`` choices).
     """
-    # The worker fork server starts first, while the options are checked
-    # and the trials generated (issue 12: the first trial starts sooner).
+    # An exec'd worker fork server starts first, while the options are
+    # checked and the trials generated (issue 12: the first trial starts
+    # sooner); one forked from this driver waits for the first worker
+    # (tunec/_zygote.py, prestart).
     from tunec import _zygote
     if not _capacity._settings.get("local_mode"):
-        _zygote.ensure()
+        _zygote.prestart()
     _check_python_options(metric=metric, raise_on_failed_trial=raise_on_failed_trial,
                           return_trials=return_trials)
     if mode is not None and mode not in ("min", "max"):
