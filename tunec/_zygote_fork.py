@@ -27,11 +27,17 @@ The rule (``eligible``): the driver may be forked only when
   for the driver's lifetime small).
 
 Otherwise — and with ``TUNEC_ZYGOTE=exec`` — the zygote is exec'd as before.
-``scrub`` then makes the copy look like a fresh interpreter where it could
+In the copy, ``scrub`` makes it look like a fresh interpreter where it could
 matter to a trial: a fresh ``__main__``, stdio objects over fds 0-2, default
 signal handlers, no logging handlers, tracers or exception hooks of the
 driver, faulthandler on stderr — and no object of the driver's is ever
-freed in it, so none can close an fd number it reuses (``scrub``).
+freed in it, so none can close an fd number it reuses.
+
+What it does not undo: changes the driver made to the standard library's or
+tunec's own modules before the fork (a monkeypatch, a module-level setting
+such as ``socket.setdefaulttimeout``, a warnings filter) are what its
+workers see, as with multiprocessing's "fork" start method.
+``TUNEC_ZYGOTE=exec`` gives workers a pristine interpreter.
 """
 import os
 import sys
@@ -42,7 +48,7 @@ MAX_RSS = 256 << 20
 # unpickle with, and what the interpreter imported at start-up from .pth files.
 _KEEP = ("tunec", "cloudpickle", "_distutils_hack", "_virtualenv", "sitecustomize",
          "usercustomize")
-_pinned = []
+_pinned = []   # every object the driver had, kept alive in the copy (scrub)
 _GPU_LIBS = (b"libcuda.", b"libnvidia-ml", b"libcudart", b"libamdhip", b"libhsa-runtime",
              b"libtpu", b"libze_loader")
 
