@@ -7,10 +7,10 @@ changing one does not change the running experiment. Names, defaults and the
 semantics of the methods follow Ray 0.8's ``trial.py`` (spec §6), so code
 written against Ray's Trial reads these the same way.
 """
-import datetime
 import numbers
 import os
 import platform
+import time
 
 from tunec.error import TuneError
 from tunec.resources import Resources
@@ -20,7 +20,7 @@ MAX_LEN_IDENTIFIER = int(os.environ.get("MAX_LEN_IDENTIFIER", 130))
 
 
 def date_str():
-    return datetime.datetime.today().strftime("%Y-%m-%d_%H-%M-%S")
+    return time.strftime("%Y-%m-%d_%H-%M-%S")   # datetime.today()'s format, local time
 
 
 class Location:
@@ -291,7 +291,6 @@ class Trial:
     def update_last_result(self, result, terminate=False):
         """Takes `result` as the last one (Ray's bookkeeping: trial_id, done,
         experiment_tag, location, metric_analysis). Changes this object only."""
-        import time
         result.update(trial_id=self.trial_id, done=terminate)
         if self.experiment_tag:
             result.update(experiment_tag=self.experiment_tag)
@@ -352,7 +351,6 @@ class Trial:
     def set_status(self, status):
         self.status = status
         if status == Trial.RUNNING and self.start_time is None:
-            import time
             self.start_time = time.time()
 
     def set_verbose(self, verbose):
