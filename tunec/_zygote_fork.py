@@ -36,7 +36,9 @@ freed in it, so none can close an fd number it reuses.
 What it does not undo: changes the driver made to the standard library's or
 tunec's own modules before the fork (a monkeypatch, a module-level setting
 such as ``socket.setdefaulttimeout``, a warnings filter) are what its
-workers see, as with multiprocessing's "fork" start method.
+workers see, and handlers the driver gave ``os.register_at_fork`` run at
+each fork (``random`` reseeds each worker that way), as with
+multiprocessing's "fork" start method.
 ``TUNEC_ZYGOTE=exec`` gives workers a pristine interpreter.
 """
 import os
