@@ -40,7 +40,9 @@ def _whoami():
     with open("/proc/self/cmdline", "rb") as f:
         cmdline = f.read().split(b"\0")
     return {"pid": os.getpid(), "ppid": os.getppid(),
-            "forked": b"tunec._zygote" in cmdline,
+            # a spawned worker runs `python -m tunec._worker`; a forked one
+            # has the exec'd zygote's command line, or the driver's
+            "forked": b"tunec._worker" not in cmdline,
             "cuda": os.environ.get("CUDA_VISIBLE_DEVICES")}
 
 
@@ -159,7 +161,7 @@ def test_main_module_code_runs_in_forked_workers(tmp_path):
 
         def train(config):
             with open("/proc/self/cmdline", "rb") as f:
-                forked = b"tunec._zygote" in f.read()
+                forked = b"tunec._worker" not in f.read()
             tune.report(v=config["x"] + OFFSET, forked=forked)
 
         class Model(tune.Trainable):

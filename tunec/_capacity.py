@@ -59,7 +59,7 @@ def init(num_cpus=None, num_gpus=None, resources=None, local_mode=False, address
                      local_mode=bool(local_mode))
     if not local_mode:
         from tunec import _zygote
-        _zygote.ensure()   # a tune.run follows: its workers' fork server starts now
+        _zygote.prestart()   # a tune.run follows: its workers' fork server starts now
 
 
 def _connect_ray(address, ray_options):

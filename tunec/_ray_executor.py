@@ -26,7 +26,6 @@ for any ``ray.init`` session and ``=0`` turns it off.
 import json
 import logging
 import os
-import socket
 import sys
 import threading
 
@@ -148,6 +147,7 @@ class RayLauncher:
         self._lock = threading.Lock()
 
     def __call__(self, fd, request_text):
+        import socket
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM, fileno=fd)
         try:
             actor, group = self._start_actor(json.loads(request_text))
@@ -261,6 +261,7 @@ class _Relay:
     def _close_socket(self):
         # Both directions: the engine reads the end of its worker, and the
         # other thread's recv returns.
+        import socket
         try:
             self._sock.shutdown(socket.SHUT_RDWR)
         except OSError:

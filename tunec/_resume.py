@@ -8,7 +8,6 @@ loses none of them. The latest session's snapshot plus its journal give every
 trial's record; the engine matches them to the regenerated trials. The files
 are read by the engine (src/engine/state_read.c: the merge rules are there).
 """
-import glob
 import logging
 import os
 from collections.abc import Mapping
@@ -23,6 +22,7 @@ _PREFIX = "experiment_state-"
 
 def _sessions(exp_dir):
     names = set()
+    import glob
     for path in glob.glob(os.path.join(glob.escape(exp_dir), _PREFIX + "*")):
         base = os.path.basename(path)
         for ext in (".json", ".journal"):

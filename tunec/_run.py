@@ -5,7 +5,6 @@ the local executor (``_tunec.Run``) until every trial is finished. The per-
 result work happens in C (a Stopper is called back after each result); Python
 wakes up a few times a second to print the status table.
 """
-import datetime
 import json
 import os
 import sys
@@ -127,7 +126,7 @@ def _seed_python_rngs(seed):
 
 
 def _session_str():
-    return datetime.datetime.today().strftime("%Y-%m-%d_%H-%M-%S")
+    return time.strftime("%Y-%m-%d_%H-%M-%S")   # datetime.today()'s format, local time
 
 
 def _worker_env():
@@ -173,11 +172,13 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
     ``resume``, what happens to unfinished and errored trials (Ray 2.x's
     ``Tuner.restore`` choices).
     """
-    # The worker fork server starts first, while the options are checked
-    # and the trials generated (issue 12: the first trial starts sooner).
+    # An exec'd worker fork server starts first, while the options are
+    # checked and the trials generated (issue 12: the first trial starts
+    # sooner); one forked from this driver waits for the first worker
+    # (tunec/_zygote.py, prestart).
     from tunec import _zygote
     if not _capacity._settings.get("local_mode"):
-        _zygote.ensure()
+        _zygote.prestart()
     _check_python_options(metric=metric, raise_on_failed_trial=raise_on_failed_trial,
                           return_trials=return_trials)
     if mode is not None and mode not in ("min", "max"):
@@ -190,7 +191,9 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
         resume, resume_unfinished, resume_errored, restart_errored)
     if sync_to_cloud is not None and upload_dir is None:
         raise ValueError("Need `upload_dir` if `sync_to_cloud` given.")
-    if isinstance(time_budget_s, datetime.timedelta):
+    # A timedelta exists only once datetime was imported: tune.run need not import it.
+    datetime = sys.modules.get("datetime")
+    if datetime is not None and isinstance(time_budget_s, datetime.timedelta):
         time_budget_s = time_budget_s.total_seconds()
     if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
         raise TypeError("seed must be an int, got {!r}".format(seed))
@@ -611,10 +614,10 @@ class _Runner:
             callbacks["resume_state"] = resume_info["records"].handle
         self.reporter = self._make_reporter(progress_reporter, metric, mode)
         _reporter_search_properties(self.reporter, metric, mode)
-        from tunec.progress_bar import ProgressBarReporter, expected_trials
-        if isinstance(self.reporter, ProgressBarReporter) and native is None \
-                and searcher is None and self.reporter._total_samples is None:
-            self.reporter.set_total_samples(expected_trials(experiments))
+        bar = sys.modules.get("tunec.progress_bar")   # a ProgressBarReporter imported it
+        if bar is not None and isinstance(self.reporter, bar.ProgressBarReporter) \
+                and native is None and searcher is None and self.reporter._total_samples is None:
+            self.reporter.set_total_samples(bar.expected_trials(experiments))
         # The engine checks every option by name and type (src/engine/options.c).
         self.run_handle = _tunec.Run(json.dumps(options, default=_json_default), blobs, callbacks)
         callbacks.pop("resume_state", None)   # the engine took it

@@ -8,8 +8,6 @@ parameters on the URI (``s3://bucket/path?endpoint_override=127.0.0.1:9000&
 scheme=http``) or the usual AWS environment variables.
 """
 import os
-import shutil
-import urllib.parse
 
 
 def is_uri(path):
@@ -18,6 +16,7 @@ def is_uri(path):
 
 def join(uri, *parts):
     """``uri`` with path parts appended before any query string."""
+    import urllib.parse
     parsed = urllib.parse.urlsplit(uri)
     path = parsed.path.rstrip("/")
     for part in parts:
@@ -30,6 +29,7 @@ def open_storage(uri):
     neither library can reach it."""
     if not is_uri(uri):
         raise ValueError("not a URI: {!r}".format(uri))
+    import urllib.parse
     if uri.startswith("file://"):
         return _LocalStorage(urllib.parse.urlsplit(uri).path)
     errors = []
@@ -89,10 +89,12 @@ class _LocalStorage(_Storage):
         target = self._path(rel)
         os.makedirs(os.path.dirname(target), exist_ok=True)
         tmp = "{}.tmp.{}".format(target, os.getpid())
+        import shutil
         shutil.copyfile(local_path, tmp)
         os.replace(tmp, target)     # a reader never sees half a file
 
     def download_tree(self, local_dir):
+        import shutil
         count = 0
         for dirpath, _, files in os.walk(self.root):
             rel_dir = os.path.relpath(dirpath, self.root)
@@ -106,6 +108,7 @@ class _LocalStorage(_Storage):
         return os.path.exists(self._path(rel))
 
     def delete_tree(self):
+        import shutil
         shutil.rmtree(self.root, ignore_errors=True)
 
 
@@ -120,10 +123,12 @@ class _ArrowStorage(_Storage):
     def upload(self, local_path, rel):
         target = self._path(rel)
         self.fs.create_dir(target.rsplit("/", 1)[0], recursive=True)
+        import shutil
         with open(local_path, "rb") as src, self.fs.open_output_stream(target) as dst:
             shutil.copyfileobj(src, dst, 1 << 20)
 
     def download_tree(self, local_dir):
+        import shutil
         import pyarrow.fs
         count = 0
         selector = pyarrow.fs.FileSelector(self.root, recursive=True)

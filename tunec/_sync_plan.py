@@ -10,7 +10,6 @@ folder first and moves it in place only when complete.
 """
 import logging
 import os
-import shutil
 import threading
 import time
 
@@ -154,6 +153,7 @@ def download(syncer, remote, local_dir):
     """resume="REMOTE": the remote experiment into ``local_dir``, through a
     staging folder so a failed download leaves the local copy as it was.
     Raises TuneError when nothing could be downloaded."""
+    import shutil
     from tunec.error import TuneError
     parent = os.path.dirname(os.path.abspath(local_dir))
     os.makedirs(parent, exist_ok=True)

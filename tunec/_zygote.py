@@ -3,26 +3,34 @@
 A worker started from scratch spends most of its first 100 ms starting an
 interpreter and importing tunec. The zygote does that once per driver
 process and then forks a worker per request, ready to run in about a
-millisecond, with the isolation a fresh process has:
+millisecond, with the isolation a fresh process has. Where the driver is
+in a state that a fork copies safely (tunec/_zygote_fork.py has the rule),
+the zygote is not exec'd but forked from the driver, ready at once; it then
+serves the same requests the same way:
 
 * Each worker is its own process and, as with posix_spawn, a child of the
   driver: the zygote forks an intermediate that forks the worker and exits,
   and the driver, a child subreaper for that moment (executor_workers.c),
   adopts it. The driver waits for it, sees how it died, and the worker's
   PR_SET_PDEATHSIG names the driver.
-* The zygote imports no CUDA library (nothing beyond tunec's own modules):
+* The zygote imports no CUDA library (nothing beyond tunec's own modules,
+  and a forked one only the standard library's besides):
   the worker gets its CUDA_VISIBLE_DEVICES, TUNEC_* variables and
   PYTHONPATH, the driver's current directory and stdin/stdout/stderr, with
   each request, and sets them before it runs any user code.
 * The worker keeps only fds 0-3 (3 is its socket to the driver); the zygote
   has no threads, so a fork copies none (the worker's heartbeat thread
   starts after the fork).
+* Its objects are frozen out of the cyclic GC (``gc.freeze``) once loaded:
+  a worker's collections neither walk them nor copy their pages.
 * Trainables still come pickled over the socket: nothing of the driver's
   ``__main__`` is needed here.
 
 The zygote dies with the driver (PR_SET_PDEATHSIG) and leaves when its
-socket closes. The driver side (``ensure`` / ``stop``) is at the end of this
-file; the request format is written and read in executor_workers.c.
+socket closes. ``TUNEC_ZYGOTE=exec`` always execs it; ``TUNEC_ZYGOTE=0``
+starts workers with posix_spawn. The driver side (``prestart`` / ``ensure``
+/ ``stop``) is at the end of this file; the request format is written and
+read in executor_workers.c.
 
 Request (one SOCK_SEQPACKET message): NUL-separated ``driver pid``, ``cwd``,
 ``mask`` (which of fds 0, 1, 2 follow) and the environment's ``KEY=VALUE``
@@ -30,7 +38,6 @@ strings, with the worker's socket and the fds of ``mask`` as SCM_RIGHTS.
 Reply: ``pid <n>`` or ``error <text>``.
 """
 import os
-import socket
 import sys
 
 MAX_REQUEST = 1 << 20
@@ -54,17 +61,24 @@ def _preload():
 
 
 def serve(fd):
+    """The exec'd zygote: ``python -m tunec._zygote 3``."""
+    pythonpath = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+    # The interpreter's own path (stdlib, site-packages): each worker puts
+    # its PYTHONPATH and cwd in front of it.
+    return _serve(fd, [p for p in sys.path[1:] if p not in pythonpath])
+
+
+def _serve(fd, base):
+    import gc
     import signal
+    import socket
     from tunec import _tunec
     # Ctrl-C reaches the whole process group: the driver handles it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _tunec.die_with_parent()
     sock = socket.socket(fileno=fd)
-    pythonpath = os.environ.get("PYTHONPATH", "").split(os.pathsep)
-    # The interpreter's own path (stdlib, site-packages): each worker puts
-    # its PYTHONPATH and cwd in front of it.
-    base = [p for p in sys.path[1:] if p not in pythonpath]
     _preload()
+    gc.freeze()
     while True:
         try:
             msg, fds, _flags, _addr = socket.recv_fds(sock, MAX_REQUEST, 4)
@@ -184,10 +198,16 @@ def enabled():
     return os.environ.get("TUNEC_ZYGOTE", "1") != "0"
 
 
+def mode():
+    """How this process's zygote was started: "fork", "exec", or None."""
+    return _zygote.get("mode") if pid() is not None else None
+
+
 def ensure():
-    """Starts this process's zygote unless one is running; does not wait for
-    it to be ready (the first request waits). Returns the driver end's fd,
-    or -1 when workers are to be started without it."""
+    """Starts this process's zygote unless one is running — forked from
+    this driver when tunec/_zygote_fork.py allows it, else exec'd — and does
+    not wait for it to be ready (the first request waits). Returns the
+    driver end's fd, or -1 when workers are to be started without it."""
     if not enabled():
         return -1
     if _zygote["owner"] != os.getpid():
@@ -197,9 +217,28 @@ def ensure():
         return _zygote["sock"].fileno()
     stop()
     try:
+        if os.environ.get("TUNEC_ZYGOTE") != "exec":
+            from tunec import _zygote_fork
+            if _zygote_fork.eligible() is None:
+                return _fork()
         return _start()
     except OSError:
         return -1
+
+
+def prestart():
+    """Starts the zygote ahead of the run (tune.init, the top of tune.run)
+    when it is to be exec'd: its interpreter then starts while the driver
+    sets the run up. A zygote forked from the driver is left to ``ensure``
+    at the run's first worker: the copy then has the driver's imports and
+    serves at once, with no import done twice on a busy machine."""
+    if not enabled() or (_zygote["sock"] is not None and _zygote["owner"] == os.getpid()):
+        return
+    if os.environ.get("TUNEC_ZYGOTE") != "exec":
+        from tunec import _zygote_fork
+        if _zygote_fork.eligible() is None:
+            return
+    ensure()
 
 
 def pid():
@@ -245,9 +284,55 @@ def _alive():
     return not p.poll(0)     # it never speaks unasked: anything is a hang-up
 
 
-def _start():
+def _socketpair():
+    import _socket   # not socket: its enums cost the driver's first tune.run ~5 ms
+    return _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
+
+
+def _fork():
+    """The zygote as a copy of this driver (tunec/_zygote_fork.py)."""
+    ours, theirs = _socketpair()
+    # Where the workers import from: this process's path, made absolute (the
+    # exec'd zygote gets it as PYTHONPATH); each request's PYTHONPATH and
+    # cwd go in front of it.
+    base = []
+    for p in sys.path:
+        p = os.path.abspath(p) if p else os.getcwd()
+        if p not in base:
+            base.append(p)
+    try:
+        zpid = os.fork()
+    except BaseException:
+        ours.close()
+        theirs.close()
+        raise
+    if zpid == 0:
+        code = 1
+        try:
+            from tunec import _zygote_fork
+            ours.close()
+            fd = _zygote_fork.scrub(theirs.detach())   # the object no longer owns it
+            code = _serve(fd, base)
+        except BaseException:   # noqa: B902 - on the driver's stderr; the driver falls back
+            import traceback
+            traceback.print_exc()
+        finally:
+            os._exit(code)   # never the driver's atexit handlers or finally blocks
+    theirs.close()
+    _started(zpid, ours, "fork")
+    return ours.fileno()
+
+
+def _started(zpid, ours, how):
     import atexit
-    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    if _zygote["owner"] is None and not _zygote.get("atexit"):
+        atexit.register(stop)
+        _zygote["atexit"] = True
+    _zygote.update(pid=zpid, sock=ours, owner=os.getpid(), mode=how)
+
+
+def _start():
+    ours, theirs = _socketpair()
     try:
         env = dict(os.environ)
         path = [os.path.abspath(p) if p else os.getcwd() for p in sys.path]
@@ -266,10 +351,7 @@ def _start():
         raise
     finally:
         theirs.close()
-    if _zygote["owner"] is None and not _zygote.get("atexit"):
-        atexit.register(stop)
-        _zygote["atexit"] = True
-    _zygote.update(pid=zpid, sock=ours, owner=os.getpid())
+    _started(zpid, ours, "exec")
     return ours.fileno()
 
 

@@ -30,10 +30,10 @@ class WithExport:
 def validate(formats):
     """The formats normalised as Ray does (stripped, lower case); TuneError
     for one Ray does not know."""
+    if formats is None or (isinstance(formats, (list, tuple)) and not formats):
+        return []
     from tunec.error import TuneError
     from tunec.trial import ExportFormat
-    if formats is None:
-        return []
     if isinstance(formats, str) or not isinstance(formats, (list, tuple)):
         raise TuneError("export_formats must be a list of format names, got {!r}".format(
             formats))

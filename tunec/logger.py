@@ -16,14 +16,12 @@ formats as in spec §10.2-§10.5.
 Log messages go to the logger named ``ray.tune.logger`` (spec §18.20), so a
 Ray user's logging configuration keeps applying.
 """
-import csv
 import json
 import logging
 import math
 import numbers
 import os
 
-from tunec._yaml import safe_dump
 from tunec.callback import Callback
 from tunec.result import (EXPR_PARAM_FILE, EXPR_PARAM_PICKLE_FILE, EXPR_PROGRESS_FILE,
                           EXPR_RESULT_FILE, TIME_TOTAL_S, TIMESTEPS_TOTAL,
@@ -210,6 +208,7 @@ class CSVLogger(Logger):
         result = _flatten_dict(tmp, delimiter="/")
         if self._csv_out is None:
             fields = self._existing_header() if self._continuing else None
+            import csv
             self._csv_out = csv.DictWriter(self._file, fields or list(result.keys()))
             if not self._continuing:
                 self._csv_out.writeheader()
@@ -220,6 +219,7 @@ class CSVLogger(Logger):
     def _existing_header(self):
         """The header of the file being continued, so that new rows line up
         with it (Ray used the new first result's key order instead)."""
+        import csv
         try:
             with open(os.path.join(self.logdir, EXPR_PROGRESS_FILE), newline="") as f:
                 return next(csv.reader(f), None)
@@ -539,4 +539,5 @@ def pretty_print(result):
         cleaned = json.dumps(out, cls=_SafeFallbackEncoder)
     except TypeError:  # a key json rejects, e.g. a tuple
         cleaned = json.dumps(_str_keys(out), cls=_SafeFallbackEncoder)
+    from tunec._yaml import safe_dump
     return safe_dump(json.loads(cleaned))

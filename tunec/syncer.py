@@ -11,8 +11,6 @@ A syncer is one of:
 """
 import dataclasses
 import os
-import shlex
-import subprocess
 from typing import Any, Optional
 
 from tunec.error import TuneError
@@ -85,6 +83,8 @@ class _CommandSyncer(Syncer):
         self.timeout = timeout
 
     def _run(self, source, target):
+        import shlex
+        import subprocess
         command = self.template.format(source=shlex.quote(source), target=shlex.quote(target))
         proc = subprocess.run(command, shell=True, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, timeout=self.timeout)

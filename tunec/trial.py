@@ -7,12 +7,10 @@ changing one does not change the running experiment. Names, defaults and the
 semantics of the methods follow Ray 0.8's ``trial.py`` (spec §6), so code
 written against Ray's Trial reads these the same way.
 """
-import datetime
 import numbers
 import os
 import platform
-import tempfile
-import uuid
+import time
 
 from tunec.error import TuneError
 from tunec.resources import Resources
@@ -22,7 +20,7 @@ MAX_LEN_IDENTIFIER = int(os.environ.get("MAX_LEN_IDENTIFIER", 130))
 
 
 def date_str():
-    return datetime.datetime.today().strftime("%Y-%m-%d_%H-%M-%S")
+    return time.strftime("%Y-%m-%d_%H-%M-%S")   # datetime.today()'s format, local time
 
 
 class Location:
@@ -293,7 +291,6 @@ class Trial:
     def update_last_result(self, result, terminate=False):
         """Takes `result` as the last one (Ray's bookkeeping: trial_id, done,
         experiment_tag, location, metric_analysis). Changes this object only."""
-        import time
         result.update(trial_id=self.trial_id, done=terminate)
         if self.experiment_tag:
             result.update(experiment_tag=self.experiment_tag)
@@ -354,7 +351,6 @@ class Trial:
     def set_status(self, status):
         self.status = status
         if status == Trial.RUNNING and self.start_time is None:
-            import time
             self.start_time = time.time()
 
     def set_verbose(self, verbose):
@@ -374,6 +370,7 @@ class Trial:
 
     @classmethod
     def generate_id(cls):
+        import uuid
         return str(uuid.uuid1().hex)[:8]
 
     @classmethod
@@ -382,6 +379,7 @@ class Trial:
         (spec §5.6)."""
         local_dir = os.path.abspath(os.path.expanduser(local_dir))
         os.makedirs(local_dir, exist_ok=True)
+        import tempfile
         return tempfile.mkdtemp(prefix="{}_{}".format(identifier[:MAX_LEN_IDENTIFIER],
                                                       date_str()), dir=local_dir)
 

@@ -1,10 +1,21 @@
-"""``tunec.schedulers`` (``ray.tune.schedulers``), spec §8."""
-from tunec.schedulers.async_hyperband import ASHAScheduler, AsyncHyperBandScheduler
-from tunec.schedulers.hb_bohb import HyperBandForBOHB
-from tunec.schedulers.hyperband import HyperBandScheduler
-from tunec.schedulers.median_stopping_rule import MedianStoppingRule
-from tunec.schedulers.pbt import PopulationBasedTraining, PopulationBasedTrainingReplay
-from tunec.schedulers.trial_scheduler import FIFOScheduler, TrialScheduler
+"""``tunec.schedulers`` (``ray.tune.schedulers``), spec §8.
+
+The names load on first use (PEP 562): ``tune.run`` reaches its scheduler
+bridge through this package, and a run without a scheduler should not
+import every scheduler on its way to the first trial (issue 12, start-up).
+"""
+import importlib
+
+_NAMES = {
+    "TrialScheduler": "trial_scheduler", "FIFOScheduler": "trial_scheduler",
+    "AsyncHyperBandScheduler": "async_hyperband", "ASHAScheduler": "async_hyperband",
+    "HyperBandScheduler": "hyperband", "HyperBandForBOHB": "hb_bohb",
+    "MedianStoppingRule": "median_stopping_rule",
+    "PopulationBasedTraining": "pbt", "PopulationBasedTrainingReplay": "pbt",
+    # PB2 (Ray 1.x): constructing one imports NumPy. Not in __all__: Ray's
+    # package exports it only from ray.tune.schedulers.pb2.
+    "PB2": "pb2",
+}
 
 __all__ = ["TrialScheduler", "FIFOScheduler", "AsyncHyperBandScheduler", "ASHAScheduler",
            "HyperBandScheduler", "HyperBandForBOHB", "MedianStoppingRule",
@@ -12,14 +23,12 @@ __all__ = ["TrialScheduler", "FIFOScheduler", "AsyncHyperBandScheduler", "ASHASc
 
 
 def __getattr__(name):
-    # PB2 (Ray 1.x) is loaded on first use (PEP 562) so that importing
-    # tunec.schedulers stays light; constructing a PB2 imports NumPy. Not in
-    # __all__: Ray's package exports it only from ray.tune.schedulers.pb2.
-    if name == "PB2":
-        from tunec.schedulers.pb2 import PB2
-        return PB2
+    if name in _NAMES:
+        value = getattr(importlib.import_module("tunec.schedulers." + _NAMES[name]), name)
+        globals()[name] = value
+        return value
     raise AttributeError("module {!r} has no attribute {!r}".format(__name__, name))
 
 
 def __dir__():
-    return sorted(set(globals()) | {"PB2"})
+    return sorted(set(globals()) | set(_NAMES))

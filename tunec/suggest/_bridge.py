@@ -31,7 +31,6 @@ resume:
 * trial ends the restored searcher had not heard of are delivered again;
   those it had are dropped (each end is heard once).
 """
-import glob
 import json
 import logging
 import os
@@ -213,6 +212,7 @@ class SearchBridge:
     def _restore(self):
         # Read before this session writes; a resume within the same second
         # has the same session name, so its own path may be the newest.
+        import glob
         paths = sorted(glob.glob(os.path.join(self.exp_dir, STATE_GLOB)))
         if not paths:
             return
@@ -233,6 +233,8 @@ def native_spec(search_alg, searcher, functions, objects, seed):
     itself (a TPESearch given as search_alg, or in a SearchGenerator), else
     None. Wrapped in a ConcurrencyLimiter or Repeater it is a Python
     searcher like any other."""
+    if searcher is None:
+        return None
     from tunec.suggest.tpe import TPESearch
     if type(searcher) is not TPESearch or not (
             search_alg is searcher or isinstance(search_alg, SearchGenerator)):

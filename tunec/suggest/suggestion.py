@@ -10,7 +10,6 @@ suggestion yet" (asked again after the next event); ``Searcher.FINISHED``
 means the searcher has no more trials to give.
 """
 import copy
-import glob
 import logging
 import os
 import pickle
@@ -241,6 +240,7 @@ class Searcher:
     def restore_from_dir(self, checkpoint_dir):
         """Restores the state of a searcher from a given checkpoint_dir
         (the most recent ``searcher-state-*.pkl`` in it)."""
+        import glob
         full_paths = glob.glob(os.path.join(checkpoint_dir, self.CKPT_FILE_TMPL.format("*")))
         if not full_paths:
             raise RuntimeError("Searcher unable to find checkpoint in {}".format(checkpoint_dir))
@@ -489,6 +489,7 @@ class SearchGenerator(SearchAlgorithm):
         self.searcher.restore(checkpoint_path)
 
     def has_checkpoint(self, dirpath):
+        import glob
         return bool(glob.glob(os.path.join(dirpath, Searcher.CKPT_FILE_TMPL.format("*"))))
 
     def save_to_dir(self, dirpath, session_str="default"):

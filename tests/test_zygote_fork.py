@@ -1,0 +1,177 @@
+"""The zygote forked from the driver (tunec/_zygote_fork.py, issue 12): used
+only when the driver is in a state a fork copies safely, and then with the
+isolation of the exec'd zygote — nothing of the driver's ``__main__``,
+stdio objects, logging handlers, signal handlers, hooks or user modules
+reaches a worker. Each case is a fresh driver script, as a user runs one
+(the test runner's own process is never eligible: it has C extensions)."""
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from run_helpers import HANG_S
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def drive(tmp_path, body, env=None):
+    """Runs ``body`` as a driver script; returns (the JSON object it printed
+    last, its whole stdout)."""
+    path = tmp_path / "driver.py"
+    path.write_text(textwrap.dedent(body))
+    run_env = dict(os.environ, PYTHONPATH=ROOT)
+    run_env.pop("TUNEC_ZYGOTE", None)
+    run_env.update(env or {})
+    proc = subprocess.run([sys.executable, str(path)], capture_output=True, text=True,
+                          env=run_env, timeout=HANG_S, cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1]), proc.stdout
+
+
+def test_a_fresh_driver_forks_its_zygote(tmp_path):
+    """__main__ functions (a closure over a driver global) still travel by
+    cloudpickle; the worker's own __main__ is empty, its stdout is fd 1, and
+    it is the driver's child."""
+    out, stdout = drive(tmp_path, """
+        import json, os, sys
+        import tunec as tune
+        from tunec import _zygote
+
+        OFFSET = 10
+
+        def make(scale):
+            def train(config):
+                import sys
+                main = sys.modules["__main__"]
+                print("printed by trial {}".format(config["x"]))
+                tune.report(v=scale * config["x"] + OFFSET, ppid=os.getppid(),
+                            main_names=sorted(n for n in vars(main) if not n.startswith("__")),
+                            stdout=type(sys.stdout).__name__,
+                            stdout_fd=sys.stdout.fileno())
+            return train
+
+        a = tune.run(make(2), config={"x": tune.grid_search([1, 2])}, verbose=0,
+                     local_dir=".")
+        rows = [t.last_result for t in a.trials]
+        print(json.dumps({"mode": _zygote.mode(), "pid": os.getpid(),
+                          "v": sorted(r["v"] for r in rows), "rows": rows}))
+    """)
+    assert out["mode"] == "fork"
+    assert out["v"] == [12, 14]
+    for row in out["rows"]:
+        assert row["ppid"] == out["pid"]
+        assert row["main_names"] == []
+        assert row["stdout"] == "TextIOWrapper" and row["stdout_fd"] == 1
+    assert "printed by trial 1" in stdout and "printed by trial 2" in stdout
+
+
+def test_the_drivers_state_does_not_reach_workers(tmp_path):
+    """Logging handlers, signal handlers, hooks and atexit handlers stay the
+    driver's; a user module is imported afresh in the worker (here changed
+    on disk after the driver imported it); an object of the driver's that a
+    worker drops does not close the worker's fds."""
+    (tmp_path / "usermod.py").write_text("VALUE = 'old'\n")
+    out, _ = drive(tmp_path, """
+        import sys
+        # fd 3, the first the script opens, held only by the sys module: a
+        # worker that drops it must not close its own fd 3, its socket.
+        sys.driver_file = open("driver-file.txt", "w")
+        import atexit, json, logging, os, signal
+        import usermod
+        import tunec as tune
+        from tunec import _zygote
+
+        logging.basicConfig(filename="driver.log", level=logging.INFO)
+        signal.signal(signal.SIGTERM, lambda *a: None)
+        sys.excepthook = lambda *a: None
+        atexit.register(lambda: open("atexit.txt", "a").write("ran\\n"))
+        with open("usermod.py", "w") as f:
+            f.write("VALUE = 'new'\\n")
+
+        def train(config):
+            import logging, signal, sys
+            import usermod
+            del sys.driver_file
+            logging.getLogger("trial").warning("from the trial")
+            tune.report(value=usermod.VALUE,
+                        sigterm_default=signal.getsignal(signal.SIGTERM) == signal.SIG_DFL,
+                        hook_default=sys.excepthook is sys.__excepthook__,
+                        handlers=len(logging.getLogger().handlers))
+
+        a = tune.run(train, verbose=0, local_dir=".")
+        print(json.dumps({"mode": _zygote.mode(), "row": a.trials[0].last_result}))
+    """)
+    assert out["mode"] == "fork"
+    row = out["row"]
+    assert row["value"] == "new"
+    assert row["sigterm_default"] and row["hook_default"] and row["handlers"] == 0
+    with open(str(tmp_path / "driver.log")) as f:
+        assert "from the trial" not in f.read()
+    with open(str(tmp_path / "atexit.txt")) as f:
+        assert f.read() == "ran\n"     # the driver's exit only
+
+
+@pytest.mark.parametrize("setup,env", [
+    ("import threading; threading.Thread(target=threading.Event().wait, daemon=True).start()",
+     None),
+    ("import psutil", None),
+    ("", {"TUNEC_ZYGOTE": "exec"}),
+], ids=["a-thread", "a-c-extension", "TUNEC_ZYGOTE=exec"])
+def test_other_drivers_exec_the_zygote(tmp_path, setup, env):
+    out, _ = drive(tmp_path, """
+        import json
+        {}
+        import tunec as tune
+        from tunec import _zygote
+
+        def train(config):
+            tune.report(v=1)
+
+        a = tune.run(train, verbose=0, local_dir=".")
+        print(json.dumps({{"mode": _zygote.mode(), "v": a.trials[0].last_result["v"]}}))
+    """.format(setup), env=env)
+    assert out == {"mode": "exec", "v": 1}
+
+
+def test_a_crashing_trial_leaves_a_forked_zygote_and_the_driver(tmp_path):
+    out, _ = drive(tmp_path, """
+        import json, os, signal
+        import tunec as tune
+        from tunec import _zygote
+
+        def train(config):
+            if config["crash"]:
+                os.kill(os.getpid(), signal.SIGSEGV)
+            tune.report(v=1)
+
+        a = tune.run(train, config={"crash": tune.grid_search([True, False])}, verbose=0,
+                     local_dir=".", raise_on_failed_trial=False)
+        first = _zygote.pid()
+        b = tune.run(train, config={"crash": False}, verbose=0, local_dir=".")
+        print(json.dumps({"mode": _zygote.mode(), "statuses": [t.status for t in a.trials],
+                          "again": b.trials[0].status, "same_zygote": first == _zygote.pid()}))
+    """)
+    assert out == {"mode": "fork", "statuses": ["ERROR", "TERMINATED"], "again": "TERMINATED",
+                   "same_zygote": True}
+
+
+def test_cuda_visible_devices_per_trial_from_a_forked_zygote(tmp_path):
+    out, _ = drive(tmp_path, """
+        import json, os
+        import tunec as tune
+        from tunec import _zygote
+
+        tune.init(num_cpus=2, num_gpus=2)
+
+        def train(config):
+            tune.report(cuda=os.environ.get("CUDA_VISIBLE_DEVICES"))
+
+        a = tune.run(train, config={"i": tune.grid_search([0, 1, 2, 3])}, verbose=0,
+                     local_dir=".", resources_per_trial={"cpu": 1, "gpu": 1})
+        print(json.dumps({"mode": _zygote.mode(),
+                          "cuda": sorted({t.last_result["cuda"] for t in a.trials})}))
+    """)
+    assert out == {"mode": "fork", "cuda": ["0", "1"]}
