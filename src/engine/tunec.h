@@ -347,6 +347,9 @@ typedef struct tc_column {
     unsigned char *tag;   /* n_rows TC_CELL_* (NULL when n_rows is 0) */
     uint32_t *ref;   /* n_rows string-pool ids for STRING/LIST cells; NULL
                         until the column holds one */
+    int64_t *ival;   /* n_rows exact values of the INT cells; NULL until the
+                        column holds one past 2**53, where num[] rounds
+                        (read them with tc_column_int) */
     unsigned kinds;  /* TC_CELL_BIT of every tag present */
     int is_int;      /* every row holds an integer (pandas would read int64) */
 } tc_column;
@@ -359,6 +362,11 @@ typedef enum {
     TC_COLTYPE_OBJECT   /* anything else: one value per cell */
 } tc_coltype;
 tc_coltype tc_column_type(const tc_column *c, size_t n_rows);
+/* The exact value of the INT cell at row r. */
+static inline int64_t tc_column_int(const tc_column *c, size_t r)
+{
+    return c->ival ? c->ival[r] : (int64_t)c->num[r];
+}
 
 /* The strings of one table, each stored once (cells refer to them by id). */
 typedef struct tc_strpool {

@@ -150,7 +150,7 @@ static PyObject *cell_object(const tc_trial_table *t, const tc_column *c, size_t
                              str_cache *sc)
 {
     switch (c->tag[r]) {
-    case TC_CELL_INT: return PyLong_FromDouble(c->num[r]);
+    case TC_CELL_INT: return PyLong_FromLongLong(tc_column_int(c, r));
     case TC_CELL_REAL: return PyFloat_FromDouble(c->num[r]);
     case TC_CELL_TRUE: Py_INCREF(Py_True); return Py_True;
     case TC_CELL_FALSE: Py_INCREF(Py_False); return Py_False;
@@ -180,8 +180,11 @@ static int fill_column(const tc_trial_table *t, const tc_column *c, PyArrayObjec
         break;
     case TC_COLTYPE_INT: {
         npy_int64 *out = (npy_int64 *)PyArray_DATA(arr) + start;
-        for (size_t r = 0; r < n; r++)
-            out[r] = (npy_int64)c->num[r];
+        if (c->ival)
+            memcpy(out, c->ival, n * sizeof *out);
+        else
+            for (size_t r = 0; r < n; r++)
+                out[r] = (npy_int64)c->num[r];
         break;
     }
     case TC_COLTYPE_BOOL: {
