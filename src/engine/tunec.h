@@ -428,6 +428,10 @@ int tc_analysis_load_dirs(tc_analysis *a, const char *const *logdirs, size_t n, 
  * -1 on ENOMEM or when dir is not a directory. */
 int tc_analysis_find(const char *dir, char ***dirs, size_t *n, tc_error *err);
 void tc_analysis_dirs_free(char **dirs, size_t n);
+/* Runs fn(ctx, i) for every i < n on the loader's threads (the caller's
+ * among them), each i once, in no set order; returns when all are done.
+ * For the extension's copies of loaded tables into arrays (no GIL). */
+void tc_analysis_parallel(size_t n, void (*fn)(void *ctx, size_t i), void *ctx);
 /* analysis_last.c: only the last result of the trial in logdir (the tail of
  * result.json, else progress.csv's header and last row): one row or none;
  * params is not read. -1 only on ENOMEM. For listings (`tune ls`). */

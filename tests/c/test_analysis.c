@@ -457,6 +457,25 @@ static void test_csv_header_nul(void)
     tc_trial_table_clear(&t);
 }
 
+/* tc_analysis_parallel: every index exactly once, whatever the threads. */
+static void count_index(void *ctx, size_t i)
+{
+    __atomic_fetch_add(&((int *)ctx)[i], 1, __ATOMIC_RELAXED);
+}
+
+static void test_parallel_each_index_once(void)
+{
+    static int seen[1000];
+    for (size_t n = 0; n <= 1000; n += 333) {
+        memset(seen, 0, sizeof seen);
+        tc_analysis_parallel(n, count_index, seen);
+        size_t once = 0;
+        for (size_t i = 0; i < 1000; i++)
+            once += seen[i] == (i < n ? 1 : 0);
+        CHECK_INT(once, 1000);
+    }
+}
+
 static void cleanup(void)
 {
     char cmd[300];
@@ -470,6 +489,7 @@ int main(void)
     run_parse_cases(json_cases, sizeof json_cases / sizeof *json_cases, 0);
     run_parse_cases(csv_cases, sizeof csv_cases / sizeof *csv_cases, 1);
     test_csv_header_nul();
+    test_parallel_each_index_once();
 
     snprintf(root, sizeof root, "/tmp/tunec_analysis_XXXXXX");
     if (!mkdtemp(root)) {

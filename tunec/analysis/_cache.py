@@ -168,6 +168,7 @@ def _freeze_group(_tunec, group):
         else:
             data[name] = np.ascontiguousarray(values)
     frozen = dict(group)
+    frozen.pop("blocks", None)   # views of what "data" holds: not stored twice
     frozen["data"] = data
     return frozen
 
