@@ -215,21 +215,24 @@ static int fill_objects(const tc_trial_table *t, const tc_column *c, PyArrayObje
     return 0;
 }
 
-/* The numeric columns of a batch of trials, copied on the loader's
- * threads with the GIL released; each column's buffers are freed once
- * copied, so the tables shrink as the arrays fill. */
+/* The numeric columns of every trial, copied on the loader's threads with
+ * the GIL released (one parallel pass: a join per batch would wait for a
+ * thread the scheduler has not run yet, on a busy machine); each column's
+ * buffers are freed once copied, so the tables shrink as the arrays fill. */
 typedef struct fill_batch {
     tc_analysis *a;
     const long *group;        /* per trial */
     const size_t *start;      /* per trial */
     PyArrayObject ***arrays;  /* per group */
-    size_t first;             /* the batch's first trial */
+    size_t done;              /* trials copied (atomic): a trim every BATCH */
 } fill_batch;
 
-static void fill_numbers(void *ctx, size_t k)
+static void release_freed(void);
+#define BATCH 128
+
+static void fill_numbers(void *ctx, size_t i)
 {
     fill_batch *fb = ctx;
-    size_t i = fb->first + k;
     tc_trial_table *t = &fb->a->trials[i];
     long grp = fb->group[i];
     if (grp < 0)
@@ -250,6 +253,8 @@ static void fill_numbers(void *ctx, size_t k)
         col->ref = NULL;
         col->ival = NULL;
     }
+    if (__atomic_add_fetch(&fb->done, 1, __ATOMIC_RELAXED) % BATCH == 0)
+        release_freed();
 }
 
 /* ------------------------------------------------------------------------- */
@@ -259,10 +264,8 @@ static void fill_numbers(void *ctx, size_t k)
 /* The C tables are freed trial by trial as the arrays fill, but the heap
  * keeps what they held (small blocks, in the load threads' arenas too):
  * without handing it back, the peak holds every table and every array at
- * once. After every batch of BATCH trials the free pages go back to the
- * system, so the tables' memory is reused for the arrays' pages. */
-#define BATCH 128
-
+ * once. After every BATCH trials the free pages go back to the system, so
+ * the tables' memory is reused for the arrays' pages. */
 static void release_freed(void)
 {
 #ifdef __GLIBC__
@@ -454,36 +457,36 @@ static PyObject *grouped_result(tc_analysis *a, PyObject *stats)
             goto done;
         PyList_SET_ITEM(groups, (Py_ssize_t)k, group);   /* steals */
     }
-    for (size_t first = 0; first < a->n_trials; first += BATCH) {
-        size_t last = first + BATCH < a->n_trials ? first + BATCH : a->n_trials;
-        /* The numbers without the GIL, on every load thread; then the
-         * object cells and the trial dicts with it. */
-        fill_batch fb = {a, g.group, g.start, arrays, first};
-        Py_BEGIN_ALLOW_THREADS
-        tc_analysis_parallel(last - first, fill_numbers, &fb);
-        Py_END_ALLOW_THREADS
-        for (size_t i = first; i < last; i++) {
-            tc_trial_table *t = &a->trials[i];
-            long k = g.group[i];
-            if (k >= 0) {
-                str_cache sc = {&t->strings, NULL};
-                for (size_t c = 0; c < t->n_cols; c++)
-                    if (tc_column_type(&t->cols[c], t->n_rows) == TC_COLTYPE_OBJECT &&
-                        fill_objects(t, &t->cols[c], arrays[k][c], g.start[i], &sc) < 0) {
-                        str_cache_free(&sc);
-                        goto done;
-                    }
-                str_cache_free(&sc);
-            }
-            PyObject *info = trial_info(t, k, g.start[i]);
-            tc_trial_table_clear(t);
-            if (!info)
-                goto done;
-            PyList_SET_ITEM(trials, (Py_ssize_t)i, info);   /* steals */
+    /* The numbers without the GIL, on every load thread; then the object
+     * cells and the trial dicts with it. */
+    fill_batch fb = {a, g.group, g.start, arrays, 0};
+    Py_BEGIN_ALLOW_THREADS
+    tc_analysis_parallel(a->n_trials, fill_numbers, &fb);
+    release_freed();
+    Py_END_ALLOW_THREADS
+    for (size_t i = 0; i < a->n_trials; i++) {
+        tc_trial_table *t = &a->trials[i];
+        long k = g.group[i];
+        if (k >= 0) {
+            str_cache sc = {&t->strings, NULL};
+            for (size_t c = 0; c < t->n_cols; c++)
+                if (tc_column_type(&t->cols[c], t->n_rows) == TC_COLTYPE_OBJECT &&
+                    fill_objects(t, &t->cols[c], arrays[k][c], g.start[i], &sc) < 0) {
+                    str_cache_free(&sc);
+                    goto done;
+                }
+            str_cache_free(&sc);
         }
-        Py_BEGIN_ALLOW_THREADS
-        release_freed();
-        Py_END_ALLOW_THREADS
+        PyObject *info = trial_info(t, k, g.start[i]);
+        tc_trial_table_clear(t);
+        if (!info)
+            goto done;
+        PyList_SET_ITEM(trials, (Py_ssize_t)i, info);   /* steals */
+        if ((i + 1) % BATCH == 0 || i + 1 == a->n_trials) {
+            Py_BEGIN_ALLOW_THREADS
+            release_freed();
+            Py_END_ALLOW_THREADS
+        }
     }
     res = PyTuple_Pack(2, trials, groups);
 done:
