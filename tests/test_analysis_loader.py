@@ -167,6 +167,11 @@ RESULT_LINES = {
     "duplicate_key": ['{"a": 1, "a": 2.5}', '{"a": 3}'],
     "big_int": ['{"a": 12345678901234}', '{"a": -7}'],
     "empty_dict": ['{"e": {}, "v": 1.0}', '{"e": {}, "v": 2.0}'],
+    # int64 cells past 2**53 stay exact (a double would make 2**60 + 1 of
+    # 2**60); the third row's keys are reordered (the general path).
+    "int64_exact": ['{"a": 1152921504606846977, "b": 9223372036854775807, "m": 3}',
+                    '{"a": -1152921504606846977, "b": -9223372036854775808, "m": "s"}',
+                    '{"b": 9007199254740993, "a": 2, "m": 1152921504606846977}'],
 }
 
 
@@ -193,6 +198,16 @@ def test_many_trials_keep_their_order(tmp_path):
                for i in range(40)]
     analysis = check_experiment(str(tmp_path), logdirs)
     assert list(analysis.trial_dataframes) == logdirs
+
+
+def test_progress_csv_int64_cells_are_exact(tmp_path):
+    logdir = tmp_path / "t"
+    logdir.mkdir()
+    (logdir / "progress.csv").write_text("a,b\n1152921504606846977,x\n-9007199254740993,y\n")
+    (logdir / "params.json").write_text("{}")
+    frame = Analysis(str(tmp_path)).trial_dataframes[str(logdir)]
+    assert frame["a"].dtype == np.int64
+    assert frame["a"].tolist() == [2 ** 60 + 1, -(2 ** 53) - 1]
 
 
 def test_ray08_fixture(tmp_path):

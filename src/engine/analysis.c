@@ -282,6 +282,39 @@ static size_t thread_count(size_t n_trials)
     return n ? n : 1;
 }
 
+/* tc_analysis_parallel's shared state: the next index to take. */
+typedef struct each_job {
+    size_t n;
+    size_t next;   /* atomically claimed */
+    void (*fn)(void *ctx, size_t i);
+    void *ctx;
+} each_job;
+
+static void *each_worker(void *arg)
+{
+    each_job *job = arg;
+    for (;;) {
+        size_t i = __atomic_fetch_add(&job->next, 1, __ATOMIC_RELAXED);
+        if (i >= job->n)
+            break;
+        job->fn(job->ctx, i);
+    }
+    return NULL;
+}
+
+void tc_analysis_parallel(size_t n, void (*fn)(void *ctx, size_t i), void *ctx)
+{
+    each_job job = {n, 0, fn, ctx};
+    pthread_t threads[MAX_THREADS];
+    size_t n_threads = thread_count(n), started = 0;
+    while (started + 1 < n_threads &&
+           pthread_create(&threads[started], NULL, each_worker, &job) == 0)
+        started++;
+    each_worker(&job);
+    for (size_t i = 0; i < started; i++)
+        pthread_join(threads[i], NULL);
+}
+
 static int load_all(tc_analysis *a, const char *const *dirs, size_t n, tc_error *err)
 {
     if (!(a->trials = tc_calloc(n ? n : 1, sizeof *a->trials)))

@@ -81,21 +81,6 @@ static int columns_from_line(tc_trial_table *t, tc_table_builder *b, const char 
     return rc;
 }
 
-/* 1 if the integer text v[0..n) lies outside json_int_t (2**63, 10**30):
- * its double would lose the digits, so the cell keeps the text as a JSON
- * cell (read back as a big-integer marker, then an exact Python int). */
-int tcp_big_integer_text(const char *v, size_t n)
-{
-    if (n > 20)   /* strlen("-9223372036854775808") */
-        return 1;
-    char tmp[24];
-    memcpy(tmp, v, n);
-    tmp[n] = '\0';
-    errno = 0;
-    (void)strtoll(tmp, NULL, 10);
-    return errno == ERANGE;
-}
-
 /* Stores the scanned fields of one line as a new row. -1 on ENOMEM. */
 static int row_from_scan(tc_trial_table *t, tc_table_builder *b, const tc_scan *s,
                          tc_buf *scratch, tc_error *err)
@@ -111,10 +96,10 @@ static int row_from_scan(tc_trial_table *t, tc_table_builder *b, const tc_scan *
         int rc = 0;
         switch (f->type) {
         case TC_F_NUMBER:
-            if (f->is_int && fabs(f->num) >= 9e18 && tcp_big_integer_text(v, f->val_len))
-                rc = tc_table_put_text(t, b, (size_t)col, TC_CELL_LIST, v, f->val_len);
+            if (f->is_int)
+                rc = tc_table_put_int_text(t, b, (size_t)col, v, f->val_len, f->num);
             else
-                tc_table_put_number(t, (size_t)col, f->num, f->is_int);
+                tc_table_put_real(t, (size_t)col, f->num);
             break;
         case TC_F_TRUE: tc_table_put_tag(t, (size_t)col, TC_CELL_TRUE); break;
         case TC_F_FALSE: tc_table_put_tag(t, (size_t)col, TC_CELL_FALSE); break;

@@ -215,13 +215,11 @@ static const char *leaf_value(tc_trial_table *t, tc_table_builder *b, long col, 
             return NULL;
         if (col < 0)
             return p;
-        if (is_int && fabs(d) >= 9e18 && tcp_big_integer_text(s, n)) {
-            if (tc_table_put_text(t, b, (size_t)col, TC_CELL_LIST, s, n) < 0) {
-                *nomem = 1;
-                return NULL;
-            }
-        } else {
-            tc_table_put_number(t, (size_t)col, d, is_int);
+        if (!is_int) {
+            tc_table_put_real(t, (size_t)col, d);
+        } else if (tc_table_put_int_text(t, b, (size_t)col, s, n, d) < 0) {
+            *nomem = 1;
+            return NULL;
         }
         return p;
     }
@@ -245,7 +243,7 @@ static const char *leaf_value(tc_trial_table *t, tc_table_builder *b, long col, 
         return NULL;   /* a long integer, or not a value: the general path */
     if (col >= 0) {
         if (tag < 0)
-            tc_table_put_number(t, (size_t)col, d, 0);
+            tc_table_put_real(t, (size_t)col, d);
         else
             tc_table_put_tag(t, (size_t)col, tag);
     }

@@ -12,10 +12,13 @@
  *     unless tag[r] is INT or REAL; ref[r] is meaningful only for STRING and
  *     LIST cells (ref is NULL until the column has one); an integer outside
  *     json_int_t is a LIST cell of its digits (JSON text, read back exact);
+ *   - INT cells are exact: num[r] is their double, and once a column holds
+ *     one past 2**53 (where the double rounds) ival[] keeps them all;
  *   - a row is added to every column at once (tc_table_add_row), so a failed
  *     parse leaves a table that tc_trial_table_clear releases completely;
  *   - kinds and is_int are settled by tc_table_finish.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +122,7 @@ void tc_trial_table_clear(tc_trial_table *t)
         tc_free(t->cols[i].num);
         tc_free(t->cols[i].tag);
         tc_free(t->cols[i].ref);
+        tc_free(t->cols[i].ival);
         tc_free(t->cols[i].name);
     }
     tc_free(t->cols);
@@ -232,6 +236,12 @@ int tc_table_add_row(tc_trial_table *t, tc_table_builder *b, tc_error *err)
                     return nomem(err, "a column");
                 c->ref = ref;
             }
+            if (c->ival) {
+                int64_t *ival = tc_realloc(c->ival, cap * sizeof *ival);
+                if (!ival)
+                    return nomem(err, "a column");
+                c->ival = ival;
+            }
         }
         b->cap = cap;
     }
@@ -243,13 +253,55 @@ int tc_table_add_row(tc_trial_table *t, tc_table_builder *b, tc_error *err)
     return 0;
 }
 
-void tc_table_put_number(tc_trial_table *t, size_t col, double v, int is_int)
+void tc_table_put_real(tc_trial_table *t, size_t col, double v)
 {
     tc_column *c = &t->cols[col];
     size_t r = t->n_rows - 1;
     c->num[r] = v;
-    /* An integer past int64 is read as a float, as pandas does. */
-    c->tag[r] = is_int && v > -9.2e18 && v < 9.2e18 ? TC_CELL_INT : TC_CELL_REAL;
+    c->tag[r] = TC_CELL_REAL;
+}
+
+/* 2**53: every integer of smaller magnitude is exact as a double. */
+#define EXACT_DOUBLE_INT 9007199254740992LL
+
+int tc_table_put_int(tc_trial_table *t, tc_table_builder *b, size_t col, int64_t v)
+{
+    tc_column *c = &t->cols[col];
+    size_t r = t->n_rows - 1;
+    c->num[r] = (double)v;
+    c->tag[r] = TC_CELL_INT;
+    if (!c->ival && (v > EXACT_DOUBLE_INT || v < -EXACT_DOUBLE_INT)) {
+        /* The first integer a double would round: from here on the column
+         * keeps every INT cell exactly (the earlier ones were exact). */
+        if (!(c->ival = tc_calloc(b->cap, sizeof *c->ival)))
+            return -1;
+        for (size_t k = 0; k < r; k++)
+            if (c->tag[k] == TC_CELL_INT)
+                c->ival[k] = (int64_t)c->num[k];
+    }
+    if (c->ival)
+        c->ival[r] = v;
+    return 0;
+}
+
+int tc_table_put_int_text(tc_trial_table *t, tc_table_builder *b, size_t col, const char *s,
+                          size_t n, double d)
+{
+    if (d > -(double)EXACT_DOUBLE_INT && d < (double)EXACT_DOUBLE_INT)
+        return tc_table_put_int(t, b, col, (int64_t)d);
+    /* Past 2**53 the double may have rounded: the digits say. Outside
+     * int64 (2**63, 10**30) the cell keeps its text as a LIST cell, read
+     * back as an exact Python int. */
+    char tmp[24];
+    if (n <= 20) {   /* strlen("-9223372036854775808") */
+        memcpy(tmp, s, n);
+        tmp[n] = '\0';
+        errno = 0;
+        long long v = strtoll(tmp, NULL, 10);
+        if (errno != ERANGE)
+            return tc_table_put_int(t, b, col, (int64_t)v);
+    }
+    return tc_table_put_text(t, b, col, TC_CELL_LIST, s, n);
 }
 
 void tc_table_put_tag(tc_trial_table *t, size_t col, int tag)
@@ -296,8 +348,10 @@ int tc_table_put_json(tc_trial_table *t, tc_table_builder *b, size_t col, const 
     if (tc_json_is_bigint(v))   /* its digits, read back exactly (result_table.c) */
         return tc_table_put_text(t, b, col, TC_CELL_LIST, json_string_value(v) + 1,
                                  json_string_length(v) - 1);
+    if (json_is_integer(v))
+        return tc_table_put_int(t, b, col, (int64_t)json_integer_value(v));
     if (tc_json_number(v, &d)) {
-        tc_table_put_number(t, col, d, json_is_integer(v));
+        tc_table_put_real(t, col, d);
         return 0;
     }
     if (json_is_string(v))
@@ -377,7 +431,7 @@ json_t *tc_column_cell_json(const tc_trial_table *t, const tc_column *c, size_t 
 {
     const tc_strpool *p = &t->strings;
     switch (c->tag[row]) {
-    case TC_CELL_INT: return json_integer((json_int_t)c->num[row]);
+    case TC_CELL_INT: return json_integer((json_int_t)tc_column_int(c, row));
     case TC_CELL_REAL: return tc_json_real(c->num[row]);
     case TC_CELL_TRUE: return json_true();
     case TC_CELL_FALSE: return json_false();

@@ -28,7 +28,12 @@ long tc_table_find_column(const tc_trial_table *t, tc_table_builder *b, size_t p
                           const char *key, size_t key_len);
 /* Sets the cell (col, last row). put_text interns STRING texts; LIST texts
  * are stored as they are. -1 only on ENOMEM. */
-void tc_table_put_number(tc_trial_table *t, size_t col, double v, int is_int);
+void tc_table_put_real(tc_trial_table *t, size_t col, double v);
+int tc_table_put_int(tc_trial_table *t, tc_table_builder *b, size_t col, int64_t v);
+/* An integer number's text s[0..n) and its double d (tc_fastnum's): INT,
+ * exact, when it fits int64, else a LIST cell of its digits. */
+int tc_table_put_int_text(tc_trial_table *t, tc_table_builder *b, size_t col, const char *s,
+                          size_t n, double d);
 void tc_table_put_tag(tc_trial_table *t, size_t col, int tag);
 int tc_table_put_text(tc_trial_table *t, tc_table_builder *b, size_t col, int tag,
                       const char *s, size_t n);
@@ -39,10 +44,6 @@ void tc_table_finish(tc_trial_table *t);
 /* New JSON string of s; bytes that are not UTF-8 become U+FFFD, as Python's
  * errors="replace" would make them (jansson only holds valid UTF-8). */
 json_t *tc_json_utf8_string(const char *s, size_t n);
-
-/* 1 if the integer text v[0..n) lies outside json_int_t: the cell keeps
- * its digits as a LIST cell (result_table.c). */
-int tcp_big_integer_text(const char *v, size_t n);
 
 /* row_template.c: the first row's key sequence, matched against later
  * result.json lines (see the file's comment). */

@@ -347,6 +347,9 @@ typedef struct tc_column {
     unsigned char *tag;   /* n_rows TC_CELL_* (NULL when n_rows is 0) */
     uint32_t *ref;   /* n_rows string-pool ids for STRING/LIST cells; NULL
                         until the column holds one */
+    int64_t *ival;   /* n_rows exact values of the INT cells; NULL until the
+                        column holds one past 2**53, where num[] rounds
+                        (read them with tc_column_int) */
     unsigned kinds;  /* TC_CELL_BIT of every tag present */
     int is_int;      /* every row holds an integer (pandas would read int64) */
 } tc_column;
@@ -359,6 +362,11 @@ typedef enum {
     TC_COLTYPE_OBJECT   /* anything else: one value per cell */
 } tc_coltype;
 tc_coltype tc_column_type(const tc_column *c, size_t n_rows);
+/* The exact value of the INT cell at row r. */
+static inline int64_t tc_column_int(const tc_column *c, size_t r)
+{
+    return c->ival ? c->ival[r] : (int64_t)c->num[r];
+}
 
 /* The strings of one table, each stored once (cells refer to them by id). */
 typedef struct tc_strpool {
@@ -420,6 +428,10 @@ int tc_analysis_load_dirs(tc_analysis *a, const char *const *logdirs, size_t n, 
  * -1 on ENOMEM or when dir is not a directory. */
 int tc_analysis_find(const char *dir, char ***dirs, size_t *n, tc_error *err);
 void tc_analysis_dirs_free(char **dirs, size_t n);
+/* Runs fn(ctx, i) for every i < n on the loader's threads (the caller's
+ * among them), each i once, in no set order; returns when all are done.
+ * For the extension's copies of loaded tables into arrays (no GIL). */
+void tc_analysis_parallel(size_t n, void (*fn)(void *ctx, size_t i), void *ctx);
 /* analysis_last.c: only the last result of the trial in logdir (the tail of
  * result.json, else progress.csv's header and last row): one row or none;
  * params is not read. -1 only on ENOMEM. For listings (`tune ls`). */

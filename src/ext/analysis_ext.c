@@ -65,7 +65,7 @@ static PyObject *cell_object(const tc_trial_table *t, const tc_column *c, size_t
                              str_cache *sc)
 {
     switch (c->tag[r]) {
-    case TC_CELL_INT: return PyLong_FromDouble(c->num[r]);
+    case TC_CELL_INT: return PyLong_FromLongLong(tc_column_int(c, r));
     case TC_CELL_REAL: return PyFloat_FromDouble(c->num[r]);
     case TC_CELL_TRUE: Py_INCREF(Py_True); return Py_True;
     case TC_CELL_FALSE: Py_INCREF(Py_False); return Py_False;
@@ -102,7 +102,7 @@ static PyObject *column_values(const tc_trial_table *t, const tc_column *c, str_
         break;
     case TC_COLTYPE_INT:
         for (npy_intp r = 0; r < n; r++)
-            ((npy_int64 *)data)[r] = (npy_int64)c->num[r];
+            ((npy_int64 *)data)[r] = tc_column_int(c, (size_t)r);
         break;
     case TC_COLTYPE_BOOL:
         for (npy_intp r = 0; r < n; r++)

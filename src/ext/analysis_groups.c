@@ -13,7 +13,10 @@
  *             "group": index into groups or None (no readable rows),
  *             "start": the trial's first row in its group}]
  *   groups: [{"columns": [names], "int_columns": [names], "rows": int,
- *             "data": {name: ndarray}}]
+ *             "data": {name: ndarray},
+ *             "blocks": [(2-D ndarray, [column positions])]}]
+ *   (the float64, int64 and bool columns of "data" are rows of "blocks":
+ *   see new_group)
  * Column typing is the per-trial one (tc_column_type); the layout includes
  * the types, so a trial's rows are typed exactly as analysis_ext.c types them.
  *
@@ -150,7 +153,7 @@ static PyObject *cell_object(const tc_trial_table *t, const tc_column *c, size_t
                              str_cache *sc)
 {
     switch (c->tag[r]) {
-    case TC_CELL_INT: return PyLong_FromDouble(c->num[r]);
+    case TC_CELL_INT: return PyLong_FromLongLong(tc_column_int(c, r));
     case TC_CELL_REAL: return PyFloat_FromDouble(c->num[r]);
     case TC_CELL_TRUE: Py_INCREF(Py_True); return Py_True;
     case TC_CELL_FALSE: Py_INCREF(Py_False); return Py_False;
@@ -167,21 +170,24 @@ static PyObject *cell_object(const tc_trial_table *t, const tc_column *c, size_t
     }
 }
 
-/* Copies trial t's column c into arr[start:start+n_rows]. */
-static int fill_column(const tc_trial_table *t, const tc_column *c, PyArrayObject *arr,
-                       size_t start, str_cache *sc)
+/* Copies trial t's float64, int64 or bool column c into
+ * arr[start:start+n_rows]: plain memory, no Python object, so without the
+ * GIL (fill_numbers). */
+static void fill_numeric(const tc_trial_table *t, const tc_column *c, tc_coltype type,
+                         PyArrayObject *arr, size_t start)
 {
     size_t n = t->n_rows;
-    if (n == 0)
-        return 0;
-    switch (tc_column_type(c, n)) {
+    switch (type) {
     case TC_COLTYPE_FLOAT:
         memcpy((double *)PyArray_DATA(arr) + start, c->num, n * sizeof(double));
         break;
     case TC_COLTYPE_INT: {
         npy_int64 *out = (npy_int64 *)PyArray_DATA(arr) + start;
-        for (size_t r = 0; r < n; r++)
-            out[r] = (npy_int64)c->num[r];
+        if (c->ival)
+            memcpy(out, c->ival, n * sizeof *out);
+        else
+            for (size_t r = 0; r < n; r++)
+                out[r] = (npy_int64)c->num[r];
         break;
     }
     case TC_COLTYPE_BOOL: {
@@ -190,18 +196,65 @@ static int fill_column(const tc_trial_table *t, const tc_column *c, PyArrayObjec
             out[r] = c->tag[r] == TC_CELL_TRUE;
         break;
     }
-    case TC_COLTYPE_OBJECT: {
-        PyObject **out = (PyObject **)PyArray_DATA(arr) + start;
-        for (size_t r = 0; r < n; r++) {
-            PyObject *item = cell_object(t, c, r, sc);   /* new */
-            if (!item)
-                return -1;
-            Py_XSETREF(out[r], item);
-        }
+    case TC_COLTYPE_OBJECT:
         break;
     }
+}
+
+/* Copies trial t's object column c into arr[start:start+n_rows] (GIL). */
+static int fill_objects(const tc_trial_table *t, const tc_column *c, PyArrayObject *arr,
+                        size_t start, str_cache *sc)
+{
+    PyObject **out = (PyObject **)PyArray_DATA(arr) + start;
+    for (size_t r = 0; r < t->n_rows; r++) {
+        PyObject *item = cell_object(t, c, r, sc);   /* new */
+        if (!item)
+            return -1;
+        Py_XSETREF(out[r], item);
     }
     return 0;
+}
+
+/* The numeric columns of every trial, copied on the loader's threads with
+ * the GIL released (one parallel pass: a join per batch would wait for a
+ * thread the scheduler has not run yet, on a busy machine); each column's
+ * buffers are freed once copied, so the tables shrink as the arrays fill. */
+typedef struct fill_batch {
+    tc_analysis *a;
+    const long *group;        /* per trial */
+    const size_t *start;      /* per trial */
+    PyArrayObject ***arrays;  /* per group */
+    size_t done;              /* trials copied (atomic): a trim every BATCH */
+} fill_batch;
+
+static void release_freed(void);
+#define BATCH 128
+
+static void fill_numbers(void *ctx, size_t i)
+{
+    fill_batch *fb = ctx;
+    tc_trial_table *t = &fb->a->trials[i];
+    long grp = fb->group[i];
+    if (grp < 0)
+        return;
+    for (size_t c = 0; c < t->n_cols; c++) {
+        tc_column *col = &t->cols[c];
+        tc_coltype type = tc_column_type(col, t->n_rows);
+        if (type == TC_COLTYPE_OBJECT)
+            continue;
+        if (t->n_rows)
+            fill_numeric(t, col, type, fb->arrays[grp][c], fb->start[i]);
+        tc_free(col->num);
+        tc_free(col->tag);
+        tc_free(col->ref);
+        tc_free(col->ival);
+        col->num = NULL;
+        col->tag = NULL;
+        col->ref = NULL;
+        col->ival = NULL;
+    }
+    if (__atomic_add_fetch(&fb->done, 1, __ATOMIC_RELAXED) % BATCH == 0)
+        release_freed();
 }
 
 /* ------------------------------------------------------------------------- */
@@ -211,18 +264,12 @@ static int fill_column(const tc_trial_table *t, const tc_column *c, PyArrayObjec
 /* The C tables are freed trial by trial as the arrays fill, but the heap
  * keeps what they held (small blocks, in the load threads' arenas too):
  * without handing it back, the peak holds every table and every array at
- * once. Every TRIM_EVERY trials (and at the end) the free pages go back to
- * the system, so the tables' memory is reused for the arrays' pages. */
-#define TRIM_EVERY 128
-
-static void release_freed(size_t done, size_t total)
+ * once. After every BATCH trials the free pages go back to the system, so
+ * the tables' memory is reused for the arrays' pages. */
+static void release_freed(void)
 {
 #ifdef __GLIBC__
-    if (done % TRIM_EVERY == 0 || done == total)
-        malloc_trim(0);
-#else
-    (void)done;
-    (void)total;
+    malloc_trim(0);
 #endif
 }
 
@@ -245,29 +292,83 @@ static PyObject *column_name(const tc_column *c)
     return PyUnicode_DecodeUTF8(c->name, (Py_ssize_t)strlen(c->name), "replace");
 }
 
+static int npy_type(tc_coltype type)
+{
+    return type == TC_COLTYPE_FLOAT ? NPY_FLOAT64 : type == TC_COLTYPE_INT ? NPY_INT64
+           : type == TC_COLTYPE_BOOL ? NPY_BOOL : NPY_OBJECT;
+}
+
 /* New reference: the group dict of layout owner t, its arrays allocated
  * (object arrays hold None) for `rows` rows; the arrays, in column order,
- * are also put in arrays[] (borrowed). */
+ * are also put in arrays[] (borrowed).
+ *
+ * The float64, int64 and bool columns are rows of one 2-D array per dtype,
+ * the shape of a pandas block ((columns, rows), C order): "blocks" lists
+ * them as (array, [column positions]) and "data" holds the row views, so
+ * Python makes the group's DataFrame from the blocks as they are
+ * (_columns.py) instead of pandas copying every column into new ones. */
 static PyObject *new_group(const tc_trial_table *t, size_t rows, PyArrayObject **arrays)
 {
+    static const tc_coltype block_types[] = {TC_COLTYPE_FLOAT, TC_COLTYPE_INT, TC_COLTYPE_BOOL};
     PyObject *g = PyDict_New(), *names = PyList_New(0), *ints = PyList_New(0);
-    PyObject *data = PyDict_New();
-    if (!g || !names || !ints || !data)
+    PyObject *data = PyDict_New(), *blocks = PyList_New(0);
+    size_t owned_from = 0;   /* arrays[i >= this] of the blocks are owned views */
+    if (!g || !names || !ints || !data || !blocks)
         goto error;
     npy_intp n = (npy_intp)rows;
+    for (size_t k = 0; k < sizeof block_types / sizeof *block_types; k++) {
+        PyObject *locs = PyList_New(0), *block = NULL, *pair = NULL;
+        for (size_t i = 0; locs && i < t->n_cols; i++) {
+            if (tc_column_type(&t->cols[i], t->n_rows) != block_types[k])
+                continue;
+            PyObject *pos = PyLong_FromSize_t(i);
+            int bad = !pos || PyList_Append(locs, pos) < 0;
+            Py_XDECREF(pos);
+            if (bad)
+                Py_CLEAR(locs);
+        }
+        if (!locs)
+            goto error;
+        npy_intp dims[2] = {PyList_GET_SIZE(locs), n};
+        if (dims[0] == 0) {
+            Py_DECREF(locs);
+            continue;
+        }
+        block = PyArray_SimpleNew(2, dims, npy_type(block_types[k]));   /* new */
+        pair = block ? PyTuple_Pack(2, block, locs) : NULL;
+        int rc = pair ? PyList_Append(blocks, pair) : -1;
+        for (Py_ssize_t j = 0; rc == 0 && j < dims[0]; j++) {
+            size_t i = PyLong_AsSize_t(PyList_GET_ITEM(locs, j));
+            PyObject *row = PySequence_GetItem(block, j);   /* new: a view */
+            if (!row)
+                rc = -1;
+            else
+                arrays[i] = (PyArrayObject *)row;   /* owned until data holds it */
+        }
+        Py_XDECREF(pair);
+        Py_XDECREF(block);
+        Py_DECREF(locs);
+        if (rc < 0)
+            goto error;
+    }
     for (size_t i = 0; i < t->n_cols; i++) {
         const tc_column *c = &t->cols[i];
         tc_coltype type = tc_column_type(c, t->n_rows);
-        int npy = type == TC_COLTYPE_FLOAT ? NPY_FLOAT64 : type == TC_COLTYPE_INT ? NPY_INT64
-                  : type == TC_COLTYPE_BOOL ? NPY_BOOL : NPY_OBJECT;
         PyObject *name = column_name(c);
-        PyObject *arr = name ? PyArray_SimpleNew(1, &n, npy) : NULL;   /* new */
-        int rc = arr ? PyDict_SetItem(data, name, arr) : -1;
+        PyObject *arr = NULL;   /* new */
+        if (type != TC_COLTYPE_OBJECT)
+            arr = (PyObject *)arrays[i];   /* the block's row, taken over */
+        else if (name)
+            arr = PyArray_SimpleNew(1, &n, NPY_OBJECT);
+        arrays[i] = NULL;
+        int rc = name && arr ? PyDict_SetItem(data, name, arr) : -1;
         if (rc == 0)
             rc = PyList_Append(names, name);
         if (rc == 0 && c->is_int)
             rc = PyList_Append(ints, name);
-        arrays[i] = (PyArrayObject *)arr;   /* data holds it */
+        if (rc == 0)
+            arrays[i] = (PyArrayObject *)arr;   /* data holds it */
+        owned_from = i + 1;
         Py_XDECREF(name);
         Py_XDECREF(arr);
         if (rc < 0)
@@ -276,16 +377,22 @@ static PyObject *new_group(const tc_trial_table *t, size_t rows, PyArrayObject *
     if (PyDict_SetItemString(g, "columns", names) < 0 ||
         PyDict_SetItemString(g, "int_columns", ints) < 0 ||
         PyDict_SetItemString(g, "data", data) < 0 ||
+        PyDict_SetItemString(g, "blocks", blocks) < 0 ||
         set_new(g, "rows", PyLong_FromSize_t(rows)) < 0)
         goto error;
     Py_DECREF(names);
     Py_DECREF(ints);
     Py_DECREF(data);
+    Py_DECREF(blocks);
     return g;
 error:
+    for (size_t j = owned_from; j < t->n_cols; j++)
+        if (tc_column_type(&t->cols[j], t->n_rows) != TC_COLTYPE_OBJECT)
+            Py_CLEAR(arrays[j]);
     Py_XDECREF(names);
     Py_XDECREF(ints);
     Py_XDECREF(data);
+    Py_XDECREF(blocks);
     Py_XDECREF(g);
     return NULL;
 }
@@ -350,13 +457,21 @@ static PyObject *grouped_result(tc_analysis *a, PyObject *stats)
             goto done;
         PyList_SET_ITEM(groups, (Py_ssize_t)k, group);   /* steals */
     }
+    /* The numbers without the GIL, on every load thread; then the object
+     * cells and the trial dicts with it. */
+    fill_batch fb = {a, g.group, g.start, arrays, 0};
+    Py_BEGIN_ALLOW_THREADS
+    tc_analysis_parallel(a->n_trials, fill_numbers, &fb);
+    release_freed();
+    Py_END_ALLOW_THREADS
     for (size_t i = 0; i < a->n_trials; i++) {
         tc_trial_table *t = &a->trials[i];
         long k = g.group[i];
         if (k >= 0) {
             str_cache sc = {&t->strings, NULL};
             for (size_t c = 0; c < t->n_cols; c++)
-                if (fill_column(t, &t->cols[c], arrays[k][c], g.start[i], &sc) < 0) {
+                if (tc_column_type(&t->cols[c], t->n_rows) == TC_COLTYPE_OBJECT &&
+                    fill_objects(t, &t->cols[c], arrays[k][c], g.start[i], &sc) < 0) {
                     str_cache_free(&sc);
                     goto done;
                 }
@@ -367,7 +482,11 @@ static PyObject *grouped_result(tc_analysis *a, PyObject *stats)
         if (!info)
             goto done;
         PyList_SET_ITEM(trials, (Py_ssize_t)i, info);   /* steals */
-        release_freed(i + 1, a->n_trials);
+        if ((i + 1) % BATCH == 0 || i + 1 == a->n_trials) {
+            Py_BEGIN_ALLOW_THREADS
+            release_freed();
+            Py_END_ALLOW_THREADS
+        }
     }
     res = PyTuple_Pack(2, trials, groups);
 done:

@@ -15,7 +15,7 @@ static PyObject *last_cell(const tc_trial_table *t, const tc_column *c)
 {
     size_t r = t->n_rows - 1;
     switch (c->tag[r]) {
-    case TC_CELL_INT: return PyLong_FromDouble(c->num[r]);
+    case TC_CELL_INT: return PyLong_FromLongLong(tc_column_int(c, r));
     case TC_CELL_REAL: return PyFloat_FromDouble(c->num[r]);
     case TC_CELL_TRUE: Py_RETURN_TRUE;
     case TC_CELL_FALSE: Py_RETURN_FALSE;

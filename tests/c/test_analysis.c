@@ -38,8 +38,12 @@ static void render_column(const tc_trial_table *t, const tc_column *c, tc_buf *o
         json_t *v = type == TC_COLTYPE_OBJECT || type == TC_COLTYPE_BOOL
                         ? tc_column_cell_json(t, c, r) : NULL;
         double d;
-        if (!v) {
+        if (!v && type == TC_COLTYPE_INT) {
+            tc_buf_printf(out, "%lld", (long long)tc_column_int(c, r));   /* exact */
+        } else if (!v) {
             render_num(c->num[r], out);
+        } else if (json_is_integer(v)) {
+            tc_buf_printf(out, "%lld", (long long)json_integer_value(v));
         } else if (tc_json_number(v, &d)) {
             render_num(d, out);
         } else {
@@ -91,6 +95,13 @@ typedef struct parse_case {
 } parse_case;
 
 static const parse_case json_cases[] = {
+    {"int64 cells past 2**53 are exact, template, general path and object column",
+     "{\"a\": 1152921504606846977, \"m\": 9223372036854775807}\n"
+     "{\"a\": -9007199254740993, \"m\": \"s\"}\n"
+     "{\"m\": -9223372036854775808, \"a\": 3}\n",
+     3, 0, 0, TC_SOURCE_RESULT_JSON,
+     {"a=i:1152921504606846977|-9007199254740993|3",
+      "m=o:9223372036854775807|\"s\"|-9223372036854775808", NULL}},
     {"nested dicts flatten after the plain keys, config dropped",
      "{\"a\": 1, \"b\": {\"c\": 2.5, \"d\": {\"e\": \"x\"}}, \"config\": {\"lr\": 0.1}, \"f\": true}\n"
      "{\"a\": 2, \"b\": {\"c\": NaN, \"d\": {\"e\": \"y\"}}, \"config\": {\"lr\": 0.1}, \"f\": false}\n",
@@ -125,6 +136,9 @@ static const parse_case json_cases[] = {
 };
 
 static const parse_case csv_cases[] = {
+    {"int64 cells past 2**53 are exact",
+     "a,b\r\n1152921504606846977,x\r\n-9007199254740993,y\r\n", 2, 0, 0,
+     TC_SOURCE_PROGRESS_CSV, {"a=i:1152921504606846977|-9007199254740993", "b=o:\"x\"|\"y\"", NULL}},
     {"csv.DictWriter output: ints, floats, empty cells, bools, quoting",
      "a,b/c,done,s\r\n1,2.5,False,x\r\n2,,True,\"q,\"\"r\"\"\"\r\n", 2, 0, 0,
      TC_SOURCE_PROGRESS_CSV,
@@ -443,6 +457,25 @@ static void test_csv_header_nul(void)
     tc_trial_table_clear(&t);
 }
 
+/* tc_analysis_parallel: every index exactly once, whatever the threads. */
+static void count_index(void *ctx, size_t i)
+{
+    __atomic_fetch_add(&((int *)ctx)[i], 1, __ATOMIC_RELAXED);
+}
+
+static void test_parallel_each_index_once(void)
+{
+    static int seen[1000];
+    for (size_t n = 0; n <= 1000; n += 333) {
+        memset(seen, 0, sizeof seen);
+        tc_analysis_parallel(n, count_index, seen);
+        size_t once = 0;
+        for (size_t i = 0; i < 1000; i++)
+            once += seen[i] == (i < n ? 1 : 0);
+        CHECK_INT(once, 1000);
+    }
+}
+
 static void cleanup(void)
 {
     char cmd[300];
@@ -456,6 +489,7 @@ int main(void)
     run_parse_cases(json_cases, sizeof json_cases / sizeof *json_cases, 0);
     run_parse_cases(csv_cases, sizeof csv_cases / sizeof *csv_cases, 1);
     test_csv_header_nul();
+    test_parallel_each_index_once();
 
     snprintf(root, sizeof root, "/tmp/tunec_analysis_XXXXXX");
     if (!mkdtemp(root)) {

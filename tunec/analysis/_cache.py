@@ -21,7 +21,9 @@ ignored (and replaced); one that cannot be written (a read-only directory)
 is not written; nor is one of trial dirs that are not all next to the state
 file (where relocation could later pick another dir).  Object columns are
 stored as codes into their distinct objects (``_tunec.object_codes``),
-which is what makes reading one cheap.
+which is what makes reading one cheap; numeric columns as the loader's
+blocks (one 2-D array per dtype), so a frame made from a cached load takes
+them without a copy, as one made from a fresh load does.
 ``TUNEC_ANALYSIS_CACHE=0`` turns the cache off.  The file is a pickle, read
 only from the experiment directory it describes (as params.pkl is).
 """
@@ -30,7 +32,7 @@ import pickle
 
 CACHE_NAME = ".tunec-analysis-cache"
 WALK_CACHE_NAME = ".tunec-analysis-cache-walk"   # Analysis(dir): the dirs a walk finds
-_VERSION = 1
+_VERSION = 2   # 2: the numeric columns stored as their blocks
 _TRIAL_FILES = ("params.json", "result.json", "progress.csv")
 
 
@@ -159,24 +161,40 @@ def through(experiment_dir, state_path, logdirs, paths, load, cache=None):
 
 
 def _freeze_group(_tunec, group):
+    """The group as the file keeps it: object columns as codes, numeric
+    columns as rows of their blocks (the 2-D arrays of the loader, stored
+    once; a reference in "data"), other arrays as they are."""
     import numpy as np
+    blocks = group.get("blocks") or []
+    columns = group["columns"]
+    in_block = {}
+    for b, (_, locs) in enumerate(blocks):
+        for row, pos in enumerate(locs):
+            in_block[columns[pos]] = (b, row)
     data = {}
     for name, values in group["data"].items():
-        if values.dtype == object:
+        if name in in_block:
+            data[name] = ("block",) + in_block[name]
+        elif values.dtype == object:
             codes, uniques = _tunec.object_codes(values)
             data[name] = ("codes", codes, uniques)
         else:
             data[name] = np.ascontiguousarray(values)
     frozen = dict(group)
+    frozen["blocks"] = [(np.ascontiguousarray(values), list(locs)) for values, locs in blocks]
     frozen["data"] = data
     return frozen
 
 
 def _thaw_group(frozen):
     import numpy as np
+    blocks = frozen.get("blocks") or []
     data = {}
     for name, values in frozen["data"].items():
-        if isinstance(values, tuple):
+        if isinstance(values, tuple) and values[0] == "block":
+            _, b, row = values
+            data[name] = blocks[b][0][row]   # a view: the frame takes the block as it is
+        elif isinstance(values, tuple):
             _, codes, uniques = values
             table = np.empty(len(uniques), dtype=object)
             for i, value in enumerate(uniques):   # element-wise: a list stays one cell

@@ -15,13 +15,16 @@ class Layout:
     """One group: ``columns`` (in order), ``int_columns``, ``data``
     ({name: ndarray over every trial of the group}) and ``rows``."""
 
-    __slots__ = ("columns", "int_columns", "data", "rows", "_frame")
+    __slots__ = ("columns", "int_columns", "data", "rows", "_blocks", "_frame")
 
     def __init__(self, raw):
         self.columns = raw["columns"]
         self.int_columns = frozenset(raw["int_columns"])
         self.data = raw["data"]
         self.rows = raw["rows"]
+        # The numeric columns as pandas blocks (C: analysis_groups.c's
+        # new_group); absent in a group read back from the cache.
+        self._blocks = raw.get("blocks")
         self._frame = None
 
     def views(self, start, rows):
@@ -34,10 +37,13 @@ class Layout:
         of one dtype in one block (see _consolidated)."""
         if self._frame is None:
             pd = require_pandas()
-            frame = pd.DataFrame(self.data, columns=self.columns, copy=False)
-            self._frame = _consolidated(frame, self.data)
-            from tunec import _tunec
-            _tunec.release_free_memory()   # the arrays the blocks copied
+            frame = _frame_from_blocks(pd, self) if self._blocks else None
+            self._blocks = None
+            if frame is None:
+                frame = pd.DataFrame(self.data, columns=self.columns, copy=False)
+                frame = _consolidated(frame, self.data)
+            self._frame = frame
+            _release_free_memory()
         return self._frame
 
     def trial_frame(self, start, rows):
@@ -46,6 +52,54 @@ class Layout:
         big = self.frame()
         index = pd.RangeIndex(rows)
         return _slice(pd, big, start, rows, index)
+
+
+def _release_free_memory():
+    """Hands back what making the frame freed: the heap's free pages (the
+    arrays the blocks copied, pandas' temporaries) and, when pandas made
+    its str columns with pyarrow, the pages pyarrow's pool keeps for reuse
+    (about 7 MB after 1,000 x 100 rows).  pyarrow is not imported here."""
+    import sys
+    from tunec import _tunec
+    _tunec.release_free_memory()
+    pa = sys.modules.get("pyarrow")
+    if pa is not None:
+        try:
+            pa.default_memory_pool().release_unused()
+        except Exception:   # an older pyarrow, another pool: nothing to hand back
+            pass
+
+
+def _frame_from_blocks(pd, layout):
+    """The layout's frame with its numeric blocks taken as they are (the
+    C loader made them in pandas' block shape): no copy of the numbers, so
+    the load's peak does not hold them twice.  The other columns go through
+    the DataFrame constructor, which types them as it would in one frame
+    of every column (pandas 3 makes its str columns there).  None where
+    pandas has no ``create_dataframe_from_blocks`` (before 2.3)."""
+    try:
+        from pandas.api.internals import create_dataframe_from_blocks
+    except ImportError:
+        return None
+    import numpy as np
+    blocks = [(values, np.asarray(locs, dtype=np.intp)) for values, locs in layout._blocks]
+    taken = set()
+    for _, locs in layout._blocks:
+        taken.update(locs)
+    positions = [i for i in range(len(layout.columns)) if i not in taken]
+    if positions:
+        names = [layout.columns[i] for i in positions]
+        rest = pd.DataFrame({name: layout.data[name] for name in names}, columns=names,
+                            copy=False)
+        try:
+            rest_blocks = [(block.values, block.mgr_locs.as_array)
+                           for block in rest._mgr.blocks]
+        except AttributeError:
+            return None
+        where = np.asarray(positions, dtype=np.intp)
+        blocks.extend((values, where[locs]) for values, locs in rest_blocks)
+    return create_dataframe_from_blocks(blocks, index=pd.RangeIndex(layout.rows),
+                                        columns=pd.Index(layout.columns))
 
 
 def _consolidated(frame, data):

