@@ -239,6 +239,7 @@ struct tc_tpe {
     double *cand;           /* model values of the candidates [slot * ne + i] */
     size_t ne;              /* candidates of the last suggestion (candidates_for) */
     long *cand_k;
+    double *dscratch;       /* kset_log_pdfs' per-candidate scratch (6 words each) */
 };
 
 void tc_tpe_opts_default(tc_tpe_opts *o)
@@ -410,8 +411,9 @@ tc_tpe *tc_tpe_new(const tc_tpe_param *params, size_t n_params, const tc_tpe_opt
     t->tr_chosen = tc_calloc(n_params, sizeof(long));
     t->cand = tc_calloc(n_params * (size_t)opts->n_ei_candidates, sizeof(double));
     t->cand_k = tc_calloc((size_t)opts->n_ei_candidates, sizeof(long));
+    t->dscratch = tc_calloc(6 * (size_t)opts->n_ei_candidates, sizeof(double));
     if (!t->pm || !t->joint || !t->slot || !t->tr_val || !t->tr_ll || !t->tr_lg ||
-        !t->tr_chosen || !t->cand || !t->cand_k)
+        !t->tr_chosen || !t->cand || !t->cand_k || !t->dscratch)
         goto nomem;
     for (size_t i = 0; i < n_params; i++)
         if (setup_param(&t->pm[i], &params[i], i, err) < 0) {
@@ -514,6 +516,7 @@ void tc_tpe_free(tc_tpe *t)
     tc_free(t->tr_chosen);
     tc_free(t->cand);
     tc_free(t->cand_k);
+    tc_free(t->dscratch);
     tc_free(t);
 }
 
@@ -1378,98 +1381,134 @@ static double side_bound(const kset *k, const double *cb, const double *isg, siz
     return k->log_n + cb[i >> BLK_SHIFT] - 0.5 * eff * eff;
 }
 
+/* A suggestion evaluates each estimator at all its candidates at once
+ * (kset_log_pdfs), so that the three bisections a density needs (x's place
+ * among the kernels, and the window's two ends) run for every candidate
+ * side by side: one candidate's bisection is a chain of dependent loads
+ * whose steps cannot be predicted, but the candidates' chains are
+ * independent, so the processor overlaps them. For that, every candidate's
+ * bisection takes the same steps: each runs over all n kernels, with a
+ * predicate that is monotone over all of them ("before" the answer, then
+ * not), and moves its base by a mask rather than a branch. Invariant: the
+ * answer lies in [base, base + len]; ceil(log2 n) halvings, then one test.
+ * The answers are the first index whose predicate is false, as before. */
+#define STEP_IF(base, half, before) ((base) += (half) & ((size_t)0 - (size_t)(before)))
+
 /* A side's bound never grows outward (the running maxima cover fewer
- * kernels, the distance grows), so the window's end is the first index from
- * lo up whose bound is below floor_ (n if none): found by a bisection whose
- * steps pick their half without a branch (a candidate's window ends are
- * unpredictable, and a mispredicted step costs more than the step). */
-static size_t window_right(const kset *k, size_t lo, double x, double hs, double floor_)
+ * kernels, the distance grows). Right of lo: inside while the bound reaches
+ * floor_ (every index below lo counts as inside). */
+static int right_before(const kset *k, size_t i, size_t lo, double x, double hs, double floor_)
 {
-    size_t base = lo, len = k->n - lo;
-    while (len > 0) {
-        size_t half = len >> 1, mid = base + half;
-        int out = side_bound(k, k->rcb, k->rsig, mid, k->mu[mid] - x, hs) < floor_;
-        base = out ? base : mid + 1;
-        len = out ? half : len - half - 1;
-    }
-    return base;
+    return (i < lo) | !(side_bound(k, k->rcb, k->rsig, i, k->mu[i] - x, hs) < floor_);
 }
 
-/* The same leftwards: the smallest a <= lo such that every kernel in [a, lo)
- * is inside, kernel a - 1 (if any) outside. */
-static size_t window_left(const kset *k, size_t lo, double x, double hs, double floor_)
+/* Left of lo: outside while the bound is below floor_ (no index from lo on
+ * is outside). */
+static int left_before(const kset *k, size_t i, size_t lo, double x, double hs, double floor_)
 {
-    size_t base = 0, len = lo;
-    while (len > 0) {
-        size_t half = len >> 1, mid = base + half;
-        int in = !(side_bound(k, k->lcb, k->lsig, mid, x - k->mu[mid], hs) < floor_);
-        base = in ? base : mid + 1;
-        len = in ? half : len - half - 1;
-    }
-    return base;
+    return (i < lo) & (side_bound(k, k->lcb, k->lsig, i, x - k->mu[i], hs) < floor_);
 }
 
-/* The first index whose value is not below x (n if none), branch-free as
- * above. */
-static size_t lower_index(const double *mu, size_t n, double x)
+/* Per candidate c < ne: lo[c], the first index whose value is not below
+ * x[c] (n if none). */
+static void lower_indices(const double *mu, size_t n, const double *x, size_t ne, size_t *lo)
 {
-    size_t base = 0, len = n;
-    while (len > 0) {
-        size_t half = len >> 1, mid = base + half;
-        int ge = !(mu[mid] < x);
-        base = ge ? base : mid + 1;
-        len = ge ? half : len - half - 1;
+    size_t len = n;
+    for (size_t c = 0; c < ne; c++)
+        lo[c] = 0;
+    if (n == 0)
+        return;
+    for (; len > 1; len -= len >> 1) {
+        size_t half = len >> 1;
+        for (size_t c = 0; c < ne; c++)
+            STEP_IF(lo[c], half, mu[lo[c] + half] < x[c]);
     }
-    return base;
+    for (size_t c = 0; c < ne; c++)
+        lo[c] += mu[lo[c]] < x[c];
 }
 
-/* log of the kernel mixture at model value x (numeric parameters). The
- * prior and the two kernels around x give a lower bound on the largest
- * term; the window then extends on each side while the side's bound could
- * still reach e^-KSET_CUT of it, and only the window is summed, relative
- * to that lower bound (so every exponent is at most a few dozen and the sum
- * at least 1). */
-static double kset_log_pdf(pmodel *m, kset *k, int g, double x)
+/* Per candidate: the window [a, b) around lo, the kernels whose side's bound
+ * can reach floor_. */
+static void window_ends(const kset *k, const double *x, size_t ne, double hs, const size_t *lo,
+                        const double *floor_, size_t *a, size_t *b)
 {
-    double floor_, ref, mx, s, hs = m->step / 2, prior_term = -INFINITY;
-    size_t lo = lower_index(k->mu, k->n, x), a, b, n = k->n;
-    int prior_apart;
-    if (k->prior_at != (size_t)-1)
-        prior_term = kernel_term(m, k, g, k->prior_at, x);
-    floor_ = prior_term;
-    if (lo < n && lo != k->prior_at)
-        floor_ = MAXD(floor_, kernel_term(m, k, g, lo, x));
-    if (lo > 0 && lo - 1 != k->prior_at)
-        floor_ = MAXD(floor_, kernel_term(m, k, g, lo - 1, x));
-    ref = floor_;
-    floor_ -= KSET_CUT;
-    b = window_right(k, lo, x, hs, floor_);
-    a = window_left(k, lo, x, hs, floor_);
-    prior_apart = k->prior_at != (size_t)-1 && (k->prior_at < a || k->prior_at >= b);
-    /* relative to ref, every window term is at most the window's largest
-     * constant less ref: usually a few dozen, but a kernel of tiny sigma next
-     * to x (no magic clip) can put ref far below a wider kernel's term, and
-     * then the terms and their maximum are computed first, as for a grid */
-    if (m->step == 0 && ref > -INFINITY &&
-        (b == a || k->lcb[(b - 1) >> BLK_SHIFT] - ref < EXP_HEADROOM)) {
-        s = tc_tpe_gauss_window_sum(k->mu + a, k->isig + a, k->c + a, b - a, x, ref);
+    size_t n = k->n, len = n;
+    for (size_t c = 0; c < ne; c++)
+        a[c] = b[c] = 0;
+    if (n == 0)
+        return;
+    for (; len > 1; len -= len >> 1) {
+        size_t half = len >> 1;
+        for (size_t c = 0; c < ne; c++) {
+            STEP_IF(b[c], half, right_before(k, b[c] + half, lo[c], x[c], hs, floor_[c]));
+            STEP_IF(a[c], half, left_before(k, a[c] + half, lo[c], x[c], hs, floor_[c]));
+        }
+    }
+    for (size_t c = 0; c < ne; c++) {
+        b[c] += (size_t)right_before(k, b[c], lo[c], x[c], hs, floor_[c]);
+        a[c] += (size_t)left_before(k, a[c], lo[c], x[c], hs, floor_[c]);
+    }
+}
+
+/* log of the kernel mixture at model values x[0..ne) into out (numeric
+ * parameters). The prior and the two kernels around x give a lower bound
+ * on the largest term; the window then extends on each side while the
+ * side's bound could still reach e^-KSET_CUT of it, and only the window is
+ * summed, relative to that lower bound (so every exponent is at most a few
+ * dozen and the sum at least 1). ws: the scratch of 6 * ne words. */
+static void kset_log_pdfs(pmodel *m, kset *k, int g, const double *x, size_t ne, double *out,
+                          void *ws)
+{
+    double hs = m->step / 2, *ref = ws, *floor_ = ref + ne, *prior_term = floor_ + ne;
+    size_t *lo = (size_t *)(prior_term + ne), *a = lo + ne, *b = a + ne, n = k->n;
+    lower_indices(k->mu, n, x, ne, lo);
+    for (size_t c = 0; c < ne; c++) {
+        double f = -INFINITY;
+        size_t l = lo[c];
+        if (k->prior_at != (size_t)-1)
+            f = kernel_term(m, k, g, k->prior_at, x[c]);
+        prior_term[c] = f;
+        if (l < n && l != k->prior_at)
+            f = MAXD(f, kernel_term(m, k, g, l, x[c]));
+        if (l > 0 && l - 1 != k->prior_at)
+            f = MAXD(f, kernel_term(m, k, g, l - 1, x[c]));
+        ref[c] = f;
+        floor_[c] = f - KSET_CUT;
+    }
+    window_ends(k, x, ne, hs, lo, floor_, a, b);
+    for (size_t c = 0; c < ne; c++) {
+        double mx, s, r = ref[c], pt = prior_term[c];
+        size_t ac = a[c], bc = b[c];
+        int prior_apart = k->prior_at != (size_t)-1 && (k->prior_at < ac || k->prior_at >= bc);
+        /* relative to ref, every window term is at most the window's largest
+         * constant less ref: usually a few dozen, but a kernel of tiny sigma
+         * next to x (no magic clip) can put ref far below a wider kernel's
+         * term, and then the terms and their maximum are computed first, as
+         * for a grid */
+        if (m->step == 0 && r > -INFINITY &&
+            (bc == ac || k->lcb[(bc - 1) >> BLK_SHIFT] - r < EXP_HEADROOM)) {
+            s = tc_tpe_gauss_window_sum(k->mu + ac, k->isig + ac, k->c + ac, bc - ac, x[c], r);
+            if (prior_apart)
+                s += exp(pt - r);
+            out[c] = r + log(s);
+            continue;
+        }
+        /* grid kernels (a bin mass may underflow to -inf), or a ref too far
+         * below the largest term: the terms, their maximum, the sum */
+        mx = pt;
+        for (size_t i = ac; i < bc; i++) {
+            k->tmp[i - ac] = kernel_term(m, k, g, i, x[c]);
+            mx = MAXD(mx, k->tmp[i - ac]);
+        }
+        if (mx == -INFINITY) {
+            out[c] = -INFINITY;
+            continue;
+        }
+        s = tc_tpe_exp_sum(k->tmp, bc - ac, mx);
         if (prior_apart)
-            s += exp(prior_term - ref);
-        return ref + log(s);
+            s += exp(pt - mx);
+        out[c] = mx + log(s);
     }
-    /* grid kernels (a bin mass may underflow to -inf), or a ref too far
-     * below the largest term: the terms, their maximum, the sum */
-    mx = prior_term;
-    for (size_t i = a; i < b; i++) {
-        k->tmp[i - a] = kernel_term(m, k, g, i, x);
-        mx = MAXD(mx, k->tmp[i - a]);
-    }
-    if (mx == -INFINITY)
-        return -INFINITY;
-    s = tc_tpe_exp_sum(k->tmp, b - a, mx);
-    if (prior_apart)
-        s += exp(prior_term - mx);
-    return mx + log(s);
 }
 
 /* Categorical: the mixture's marginal over the choices into k->catp. */
@@ -2131,12 +2170,20 @@ static int suggest_univariate(tc_tpe *t, size_t p, double *out)
             size_t k = pick_cum(&t->rng, kb->tmp, kb->n);
             x[i] = to_grid(m, sample_trunc(&t->rng, kb->mu[k], kb->sig[k], m->L, m->H));
         }
-        for (size_t i = 0; i < ne; i++)
-            ll[i] = kset_log_pdf(m, kb, BELOW, x[i]);
-        for (size_t i = 0; i < ne; i++) {
-            lg[i] = kset_log_pdf(m, ka, ABOVE, x[i]);
-            val[i] = to_external(m, x[i]);
+        if (m->step == 0) {
+            kset_log_pdfs(m, kb, BELOW, x, ne, ll, t->dscratch);
+            kset_log_pdfs(m, ka, ABOVE, x, ne, lg, t->dscratch);
+        } else {
+            /* a grid's bin masses are tabled on first use, from the first
+             * candidate and kernel that need one (to the last bit, the mass
+             * depends on which), so candidates go one at a time, in order */
+            for (size_t i = 0; i < ne; i++)
+                kset_log_pdfs(m, kb, BELOW, x + i, 1, ll + i, t->dscratch);
+            for (size_t i = 0; i < ne; i++)
+                kset_log_pdfs(m, ka, ABOVE, x + i, 1, lg + i, t->dscratch);
         }
+        for (size_t i = 0; i < ne; i++)
+            val[i] = to_external(m, x[i]);
     }
     t->tr_chosen[p] = argmax_score(ll, lg, ne);
     out[p] = val[t->tr_chosen[p]];
