@@ -239,7 +239,7 @@ struct tc_tpe {
     double *cand;           /* model values of the candidates [slot * ne + i] */
     size_t ne;              /* candidates of the last suggestion (candidates_for) */
     long *cand_k;
-    double *dscratch;       /* kset_log_pdfs' per-candidate scratch (6 words each) */
+    double *dscratch;       /* kset_log_pdfs' per-candidate scratch (7 words each) */
 };
 
 void tc_tpe_opts_default(tc_tpe_opts *o)
@@ -411,7 +411,7 @@ tc_tpe *tc_tpe_new(const tc_tpe_param *params, size_t n_params, const tc_tpe_opt
     t->tr_chosen = tc_calloc(n_params, sizeof(long));
     t->cand = tc_calloc(n_params * (size_t)opts->n_ei_candidates, sizeof(double));
     t->cand_k = tc_calloc((size_t)opts->n_ei_candidates, sizeof(long));
-    t->dscratch = tc_calloc(6 * (size_t)opts->n_ei_candidates, sizeof(double));
+    t->dscratch = tc_calloc(7 * (size_t)opts->n_ei_candidates, sizeof(double));
     if (!t->pm || !t->joint || !t->slot || !t->tr_val || !t->tr_ll || !t->tr_lg ||
         !t->tr_chosen || !t->cand || !t->cand_k || !t->dscratch)
         goto nomem;
@@ -1455,12 +1455,13 @@ static void window_ends(const kset *k, const double *x, size_t ne, double hs, co
  * on the largest term; the window then extends on each side while the
  * side's bound could still reach e^-KSET_CUT of it, and only the window is
  * summed, relative to that lower bound (so every exponent is at most a few
- * dozen and the sum at least 1). ws: the scratch of 6 * ne words. */
+ * dozen and the sum at least 1). ws: the scratch of 7 * ne words. */
 static void kset_log_pdfs(pmodel *m, kset *k, int g, const double *x, size_t ne, double *out,
                           void *ws)
 {
     double hs = m->step / 2, *ref = ws, *floor_ = ref + ne, *prior_term = floor_ + ne;
-    size_t *lo = (size_t *)(prior_term + ne), *a = lo + ne, *b = a + ne, n = k->n;
+    double *sum = prior_term + ne;
+    size_t *lo = (size_t *)(sum + ne), *a = lo + ne, *b = a + ne, n = k->n;
     lower_indices(k->mu, n, x, ne, lo);
     for (size_t c = 0; c < ne; c++) {
         double f = -INFINITY;
@@ -1490,7 +1491,8 @@ static void kset_log_pdfs(pmodel *m, kset *k, int g, const double *x, size_t ne,
             s = tc_tpe_gauss_window_sum(k->mu + ac, k->isig + ac, k->c + ac, bc - ac, x[c], r);
             if (prior_apart)
                 s += exp(pt - r);
-            out[c] = r + log(s);
+            out[c] = r;
+            sum[c] = s;
             continue;
         }
         /* grid kernels (a bin mass may underflow to -inf), or a ref too far
@@ -1502,13 +1504,20 @@ static void kset_log_pdfs(pmodel *m, kset *k, int g, const double *x, size_t ne,
         }
         if (mx == -INFINITY) {
             out[c] = -INFINITY;
+            sum[c] = 1;
             continue;
         }
         s = tc_tpe_exp_sum(k->tmp, bc - ac, mx);
         if (prior_apart)
             s += exp(pt - mx);
-        out[c] = mx + log(s);
+        out[c] = mx;
+        sum[c] = s;
     }
+    /* the logs in one vectorised pass (a sum is at least ~1: ref's own
+     * term is in it; libm's log takes anything else) */
+    tc_tpe_log_array(sum, ref, ne);
+    for (size_t c = 0; c < ne; c++)
+        out[c] += sum[c] >= 1e-300 && sum[c] < INFINITY ? ref[c] : log(sum[c]);
 }
 
 /* Categorical: the mixture's marginal over the choices into k->catp. */
