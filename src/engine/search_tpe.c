@@ -98,7 +98,7 @@
 #define GRID_TABLE_MAX 65536 /* grid points up to which bin masses are tabled */
 #define GK_MAX 16           /* sigmas of up to this many steps get a bin-mass table, */
 #define GK_GRID_MAX 4096    /* on grids of up to this many points */
-#define BLK_SHIFT 2         /* the window bound's maxima are kept per block of 4 kernels
+#define BLK_SHIFT TC_TPE_BLK_SHIFT  /* the window bound's maxima are kept per block of 4 kernels
                                (block_maxima's flat pass reads blocks of exactly 4): */
 #define BLK (1 << BLK_SHIFT) /* a block's own maximum needs no serial chain */
 /* fmax is a libm call unless NaNs are ruled out; the hot loops never see one
@@ -1369,86 +1369,20 @@ static double kernel_term(pmodel *m, const kset *k, int g, size_t i, double x)
     }
 }
 
-/* The window bound of kernels from index i outward (one side's running
- * maxima, from i's block on: a few kernels more than needed): every
- * remaining kernel at the side's largest constant and sigma, at the nearest
- * remaining distance; a grid kernel's bin mass is below the
- * normal tail beyond the bin's near edge, so the same bound holds. */
-static double side_bound(const kset *k, const double *cb, const double *isg, size_t i, double d,
-                         double hs)
-{
-    double eff = (d > hs ? d - hs : 0) * isg[i >> BLK_SHIFT];
-    return k->log_n + cb[i >> BLK_SHIFT] - 0.5 * eff * eff;
-}
-
 /* A suggestion evaluates each estimator at all its candidates at once
  * (kset_log_pdfs), so that the three bisections a density needs (x's place
  * among the kernels, and the window's two ends) run for every candidate
- * side by side: one candidate's bisection is a chain of dependent loads
- * whose steps cannot be predicted, but the candidates' chains are
- * independent, so the processor overlaps them. For that, every candidate's
- * bisection takes the same steps: each runs over all n kernels, with a
- * predicate that is monotone over all of them ("before" the answer, then
- * not), and moves its base by a mask rather than a branch. Invariant: the
- * answer lies in [base, base + len]; ceil(log2 n) halvings, then one test.
- * The answers are the first index whose predicate is false, as before. */
-#define STEP_IF(base, half, before) ((base) += (half) & ((size_t)0 - (size_t)(before)))
-
-/* A side's bound never grows outward (the running maxima cover fewer
- * kernels, the distance grows). Right of lo: inside while the bound reaches
- * floor_ (every index below lo counts as inside). */
-static int right_before(const kset *k, size_t i, size_t lo, double x, double hs, double floor_)
-{
-    return (i < lo) | !(side_bound(k, k->rcb, k->rsig, i, k->mu[i] - x, hs) < floor_);
-}
-
-/* Left of lo: outside while the bound is below floor_ (no index from lo on
- * is outside). */
-static int left_before(const kset *k, size_t i, size_t lo, double x, double hs, double floor_)
-{
-    return (i < lo) & (side_bound(k, k->lcb, k->lsig, i, x - k->mu[i], hs) < floor_);
-}
-
-/* Per candidate c < ne: lo[c], the first index whose value is not below
- * x[c] (n if none). */
-static void lower_indices(const double *mu, size_t n, const double *x, size_t ne, size_t *lo)
-{
-    size_t len = n;
-    for (size_t c = 0; c < ne; c++)
-        lo[c] = 0;
-    if (n == 0)
-        return;
-    for (; len > 1; len -= len >> 1) {
-        size_t half = len >> 1;
-        for (size_t c = 0; c < ne; c++)
-            STEP_IF(lo[c], half, mu[lo[c] + half] < x[c]);
-    }
-    for (size_t c = 0; c < ne; c++)
-        lo[c] += mu[lo[c]] < x[c];
-}
-
-/* Per candidate: the window [a, b) around lo, the kernels whose side's bound
- * can reach floor_. */
-static void window_ends(const kset *k, const double *x, size_t ne, double hs, const size_t *lo,
-                        const double *floor_, size_t *a, size_t *b)
-{
-    size_t n = k->n, len = n;
-    for (size_t c = 0; c < ne; c++)
-        a[c] = b[c] = 0;
-    if (n == 0)
-        return;
-    for (; len > 1; len -= len >> 1) {
-        size_t half = len >> 1;
-        for (size_t c = 0; c < ne; c++) {
-            STEP_IF(b[c], half, right_before(k, b[c] + half, lo[c], x[c], hs, floor_[c]));
-            STEP_IF(a[c], half, left_before(k, a[c] + half, lo[c], x[c], hs, floor_[c]));
-        }
-    }
-    for (size_t c = 0; c < ne; c++) {
-        b[c] += (size_t)right_before(k, b[c], lo[c], x[c], hs, floor_[c]);
-        a[c] += (size_t)left_before(k, a[c], lo[c], x[c], hs, floor_[c]);
-    }
-}
+ * side by side (tc_tpe_lower_indices, tc_tpe_window_ends in
+ * search_tpe_sum.c): one candidate's bisection is a chain of dependent
+ * loads whose steps cannot be predicted, but the candidates' chains are
+ * independent, so the processor overlaps them, and the loop over candidates
+ * vectorises. For that, every candidate's bisection takes the same steps:
+ * each runs over all n kernels, with a predicate that is monotone over all
+ * of them ("before" the answer, then not; a side's bound never grows
+ * outward, as the running maxima cover fewer kernels and the distance
+ * grows), and moves its base by a mask rather than a branch. The answers
+ * are the first index whose predicate is false, as a bisection of the side
+ * alone finds. */
 
 /* log of the kernel mixture at model values x[0..ne) into out (numeric
  * parameters). The prior and the two kernels around x give a lower bound
@@ -1462,7 +1396,8 @@ static void kset_log_pdfs(pmodel *m, kset *k, int g, const double *x, size_t ne,
     double hs = m->step / 2, *ref = ws, *floor_ = ref + ne, *prior_term = floor_ + ne;
     double *sum = prior_term + ne;
     size_t *lo = (size_t *)(sum + ne), *a = lo + ne, *b = a + ne, n = k->n;
-    lower_indices(k->mu, n, x, ne, lo);
+    tc_tpe_window w = {k->mu, k->lcb, k->lsig, k->rcb, k->rsig, n, hs, k->log_n};
+    tc_tpe_lower_indices(k->mu, n, x, ne, lo);
     for (size_t c = 0; c < ne; c++) {
         double f = -INFINITY;
         size_t l = lo[c];
@@ -1476,7 +1411,7 @@ static void kset_log_pdfs(pmodel *m, kset *k, int g, const double *x, size_t ne,
         ref[c] = f;
         floor_[c] = f - KSET_CUT;
     }
-    window_ends(k, x, ne, hs, lo, floor_, a, b);
+    tc_tpe_window_ends(&w, x, ne, lo, floor_, a, b);
     for (size_t c = 0; c < ne; c++) {
         double mx, s, r = ref[c], pt = prior_term[c];
         size_t ac = a[c], bc = b[c];

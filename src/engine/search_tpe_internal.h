@@ -35,4 +35,21 @@ void tc_tpe_joint_first(double *t, const double *ub, const double *mu, const dou
 /* The largest t[k] (-inf when n is 0) and, in *at, the first index holding it. */
 double tc_tpe_max_at(const double *t, size_t n, size_t *at);
 
+/* The univariate densities' bisections for ne candidates side by side
+ * (search_tpe.c, kset_log_pdfs): lo[c] the first kernel whose centre is not
+ * below x[c]; [a[c], b[c]) the window of kernels whose side's bound reaches
+ * floor_[c]. The window bound's maxima are per block of 1 << TC_TPE_BLK_SHIFT
+ * kernels. */
+#define TC_TPE_BLK_SHIFT 2
+typedef struct tc_tpe_window {
+    const double *mu;               /* the kernels' centres, sorted */
+    const double *lcb, *lsig;       /* per block: running maxima from the left */
+    const double *rcb, *rsig;       /* and from the right (see kset) */
+    size_t n;
+    double hs, log_n;               /* half a grid step (0: continuous); log n */
+} tc_tpe_window;
+void tc_tpe_lower_indices(const double *mu, size_t n, const double *x, size_t ne, size_t *lo);
+void tc_tpe_window_ends(const tc_tpe_window *w, const double *x, size_t ne, const size_t *lo,
+                        const double *floor_, size_t *a, size_t *b);
+
 #endif

@@ -236,3 +236,74 @@ double tc_tpe_max_at(const double *t, size_t n, size_t *at)
         }
     return best;
 }
+
+/* The branch-free bisections of the univariate densities (search_tpe.c,
+ * kset_log_pdfs), every candidate taking the same steps, so that the loop
+ * over candidates vectorises: its loads become gathers, its tests masks.
+ * STEP_IF moves a base by half where "before" holds. */
+#define STEP_IF(base, half, before) ((base) += (half) & ((size_t)0 - (size_t)(before)))
+#define MAXD(a, b) ((a) > (b) ? (a) : (b))
+
+VECTOR_CLONES_WIDE
+void tc_tpe_lower_indices(const double *restrict mu, size_t n, const double *restrict x,
+                          size_t ne, size_t *restrict lo)
+{
+    for (size_t c = 0; c < ne; c++)
+        lo[c] = 0;
+    if (n == 0)
+        return;
+    for (size_t len = n; len > 1; len -= len >> 1) {
+        size_t half = len >> 1;
+        for (size_t c = 0; c < ne; c++)
+            STEP_IF(lo[c], half, mu[lo[c] + half] < x[c]);
+    }
+    for (size_t c = 0; c < ne; c++)
+        lo[c] += mu[lo[c]] < x[c];
+}
+
+/* The window bound of kernels from index i outward (one side's running
+ * maxima, from i's block on: a few kernels more than needed): every
+ * remaining kernel at the side's largest constant and sigma, at the nearest
+ * remaining distance d; a grid kernel's bin mass is below the normal tail
+ * beyond the bin's near edge (hs: half a step), so the same bound holds. */
+static inline __attribute__((always_inline)) double
+bound_at(const double *cb, const double *isg, size_t i, double d, double hs, double log_n)
+{
+    double eff = MAXD(d - hs, 0.0) * isg[i >> TC_TPE_BLK_SHIFT];
+    return log_n + cb[i >> TC_TPE_BLK_SHIFT] - 0.5 * eff * eff;
+}
+
+VECTOR_CLONES_WIDE
+void tc_tpe_window_ends(const tc_tpe_window *w, const double *restrict x, size_t ne,
+                        const size_t *restrict lo, const double *restrict floor_,
+                        size_t *restrict a, size_t *restrict b)
+{
+    const double *restrict mu = w->mu, *restrict lcb = w->lcb, *restrict lsig = w->lsig,
+                 *restrict rcb = w->rcb, *restrict rsig = w->rsig;
+    double hs = w->hs, log_n = w->log_n;
+    size_t n = w->n;
+    for (size_t c = 0; c < ne; c++)
+        a[c] = b[c] = 0;
+    if (n == 0)
+        return;
+    for (size_t len = n; len > 1; len -= len >> 1) {
+        size_t half = len >> 1;
+        for (size_t c = 0; c < ne; c++) {
+            size_t i = b[c] + half, j = a[c] + half;
+            /* right of lo: inside while the bound reaches floor_ (every
+             * index below lo counts as inside); left of lo: outside while
+             * it does not (no index from lo on is outside) */
+            int in = (i < lo[c]) | !(bound_at(rcb, rsig, i, mu[i] - x[c], hs, log_n) < floor_[c]);
+            int out = (j < lo[c]) & (bound_at(lcb, lsig, j, x[c] - mu[j], hs, log_n) < floor_[c]);
+            STEP_IF(b[c], half, in);
+            STEP_IF(a[c], half, out);
+        }
+    }
+    for (size_t c = 0; c < ne; c++) {
+        size_t i = b[c], j = a[c];
+        b[c] += (size_t)((i < lo[c]) |
+                         !(bound_at(rcb, rsig, i, mu[i] - x[c], hs, log_n) < floor_[c]));
+        a[c] += (size_t)((j < lo[c]) &
+                         (bound_at(lcb, lsig, j, x[c] - mu[j], hs, log_n) < floor_[c]));
+    }
+}
