@@ -1205,11 +1205,7 @@ static void kset_remove(pmodel *m, kset *k, int g, long tr)
  * several times per suggestion). */
 static void kset_constants(kset *k)
 {
-    const long *restrict ktr = k->trial;
-    const double *restrict nrm = k->nrm, *restrict ctab = k->ctab;
-    double *restrict c = k->c;
-    for (size_t i = 0; i < k->n; i++)
-        c[i] = ctab[ktr[i] + 1] - nrm[i];
+    tc_tpe_constants(k->c, k->ctab + 1, k->trial, k->nrm, k->n);
 }
 
 /* Brings both groups' sets of parameter p to this suggestion's split. */

@@ -51,5 +51,6 @@ typedef struct tc_tpe_window {
 void tc_tpe_lower_indices(const double *mu, size_t n, const double *x, size_t ne, size_t *lo);
 void tc_tpe_window_ends(const tc_tpe_window *w, const double *x, size_t ne, const size_t *lo,
                         const double *floor_, size_t *a, size_t *b);
-
+/* c[i] = wt[tr[i]] - nrm[i] for i < n (wt[-1]: the prior's). */
+void tc_tpe_constants(double *c, const double *wt, const long *tr, const double *nrm, size_t n);
 #endif

@@ -307,3 +307,15 @@ void tc_tpe_window_ends(const tc_tpe_window *w, const double *restrict x, size_t
                          (bound_at(lcb, lsig, j, x[c] - mu[j], hs, log_n) < floor_[c]));
     }
 }
+
+/* c[i] = wt[tr[i]] - nrm[i]: a univariate estimator's kernel constants for
+ * this suggestion's weights (search_tpe.c, kset_constants), every kernel of
+ * every set, every suggestion. */
+VECTOR_CLONES
+void tc_tpe_constants(double *restrict c, const double *restrict wt, const long *restrict tr,
+                      const double *restrict nrm, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        c[i] = wt[tr[i]] - nrm[i];
+}
+
