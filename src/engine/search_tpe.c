@@ -1354,15 +1354,20 @@ static double grid_log_mass(pmodel *m, const kset *k, int g, size_t i, double x)
                          k->isig[i], x);
 }
 
-/* Kernel i's log weighted density at model value x. */
-static double kernel_term(pmodel *m, const kset *k, int g, size_t i, double x)
+/* A continuous kernel i's log weighted density at model value x. */
+static inline double cont_term(const kset *k, size_t i, double x)
 {
-    if (m->step > 0) {
+    double z = (x - k->mu[i]) * k->isig[i];
+    return k->c[i] - 0.5 * z * z;
+}
+
+/* Kernel i's log weighted density at model value x (the continuous case
+ * inlined: three per candidate and set). */
+static inline double kernel_term(pmodel *m, const kset *k, int g, size_t i, double x)
+{
+    if (m->step > 0)
         return k->c[i] + grid_log_mass(m, k, g, i, x);
-    } else {
-        double z = (x - k->mu[i]) * k->isig[i];
-        return k->c[i] - 0.5 * z * z;
-    }
+    return cont_term(k, i, x);
 }
 
 /* A suggestion evaluates each estimator at all its candidates at once
