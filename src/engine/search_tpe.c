@@ -213,8 +213,8 @@ struct tc_tpe {
     unsigned char *grp;     /* per trial, this suggestion: BELOW, ABOVE or NONE */
     long *grank;            /* per trial: age rank within its group */
     size_t gcount[2];       /* trials per group */
-    double *tw[2], *tlw[2]; /* per trial: raw weight in its group (default_weights by age) and
-                               its log; [g] is valid for the trials of group g */
+    double *tw, *tlw;       /* per trial: raw weight in its group (default_weights by age) and
+                               its log */
     double gsum[2];         /* each group's sum of raw weights */
     double *pw, *plw;       /* the same for a parameter some trials lack */
     long *below;            /* the below trials, by age */
@@ -496,10 +496,8 @@ void tc_tpe_free(tc_tpe *t)
     tc_free(t->grank);
     tc_free(t->pw);
     tc_free(t->plw);
-    for (int g = 0; g < 2; g++) {
-        tc_free(t->tw[g]);
-        tc_free(t->tlw[g]);
-    }
+    tc_free(t->tw);
+    tc_free(t->tlw);
     tc_free(t->logramp);
     tc_free(t->ramp);
     for (int g = 0; g < 2; g++) {
@@ -565,10 +563,8 @@ static int ensure_trials(tc_tpe *t, size_t need)
     RE(t->grank, long);
     RE(t->pw, double);
     RE(t->plw, double);
-    RE(t->tw[0], double);
-    RE(t->tw[1], double);
-    RE(t->tlw[0], double);
-    RE(t->tlw[1], double);
+    RE(t->tw, double);
+    RE(t->tlw, double);
     for (int g = 0; g < 2; g++) {
         void *c_ = tc_realloc(t->ctab[g], (n + 1) * sizeof(double));
         if (!c_)
@@ -792,52 +788,50 @@ static int considered(const tc_tpe *t, long tr)
     return t->state[tr] == ST_COMPLETE || (t->o.constant_liar && t->state[tr] == ST_RUNNING);
 }
 
-/* default_weights for group g by age rank, in trial order: the oldest n -
- * 25 on numpy's linspace(1/n, 1, n - 25), the rest 1; their logs in one
- * vectorised pass (about a thousand per suggestion). */
-static void group_weights(tc_tpe *t, int g)
-{
-    size_t n = t->gcount[g], m = n > RAMP_FLAT ? n - RAMP_FLAT : 0;
-    double start = n ? 1.0 / (double)n : 0, step = m > 1 ? (1.0 - start) / (double)(m - 1) : 0;
-    double sum = 0, *w = t->tw[g];
-    for (size_t tr = 0; tr < t->ntrials; tr++) {
-        size_t r;
-        if (t->grp[tr] != g) {
-            w[tr] = 1.0;        /* keeps the log pass finite */
-            continue;
-        }
-        r = (size_t)t->grank[tr];
-        w[tr] = r < m ? ((m > 1 && r == m - 1) ? 1.0 : (double)r * step + start) : 1.0;
-        if (r < m)
-            sum += w[tr];
-    }
-    t->gsum[g] = m ? sum + (double)RAMP_FLAT : (double)n;
-    tc_tpe_log_array(w, t->tlw[g], t->ntrials);
-}
-
 /* Splits the trials for a suggestion: the best nbelow completed ones by
  * loss are BELOW, the other considered ones ABOVE; each gets its age rank
- * within its group, and below[] lists the below group by age. */
+ * within its group, and below[] lists the below group by age. Each gets its
+ * raw weight in its group too (default_weights by age rank: the oldest n -
+ * 25 on numpy's linspace(1/n, 1, n - 25), the rest 1), in the same pass, as
+ * both groups' sizes are known before it; their logs follow in one
+ * vectorised pass over every trial (about a thousand per suggestion). */
 static void split_groups(tc_tpe *t, size_t nbelow)
 {
+    size_t n[2], m[2];
+    double start[2], step[2], sum[2] = {0, 0}, *w = t->tw;
+    n[BELOW] = nbelow;
+    n[ABOVE] = t->ncomplete + (t->o.constant_liar ? t->nrunning : 0) - nbelow;
+    for (int g = 0; g < 2; g++) {
+        m[g] = n[g] > RAMP_FLAT ? n[g] - RAMP_FLAT : 0;
+        start[g] = n[g] ? 1.0 / (double)n[g] : 0;
+        step[g] = m[g] > 1 ? (1.0 - start[g]) / (double)(m[g] - 1) : 0;
+    }
     for (size_t i = 0; i < nbelow; i++)
         t->in_below[t->by_loss[i]] = 1;
     t->gcount[BELOW] = t->gcount[ABOVE] = 0;
     for (size_t tr = 0; tr < t->ntrials; tr++) {
         int g = !considered(t, (long)tr) ? NONE : t->in_below[tr] ? BELOW : ABOVE;
+        size_t r;
         t->grp[tr] = (unsigned char)g;
         if (g == NONE) {
             t->grank[tr] = 0;       /* read (not used) by joint_sigmas' gather */
+            w[tr] = 1.0;            /* keeps the log pass finite */
             continue;
         }
         if (g == BELOW)
             t->below[t->gcount[BELOW]] = (long)tr;
-        t->grank[tr] = (long)t->gcount[g]++;
+        r = t->gcount[g]++;
+        t->grank[tr] = (long)r;
+        w[tr] = r < m[g] ? ((m[g] > 1 && r == m[g] - 1) ? 1.0 : (double)r * step[g] + start[g])
+                         : 1.0;
+        if (r < m[g])
+            sum[g] += w[tr];
     }
     for (size_t i = 0; i < nbelow; i++)
         t->in_below[t->by_loss[i]] = 0;
-    group_weights(t, BELOW);
-    group_weights(t, ABOVE);
+    for (int g = 0; g < 2; g++)
+        t->gsum[g] = m[g] ? sum[g] + (double)RAMP_FLAT : (double)t->gcount[g];
+    tc_tpe_log_array(w, t->tlw, t->ntrials);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -991,11 +985,11 @@ static int kset_prepare(tc_tpe *t, size_t p, int g, kprep *q)
     kset *k = &m->ks[g];
     if (m->nabsent == 0) {
         q->nobs = t->gcount[g];
-        q->tw = t->tw[g];
+        q->tw = t->tw;
         q->rawsum = t->gsum[g];
         q->with_prior = t->o.consider_prior || q->nobs == 0;
         if (!(t->ctab_ready & (1 << g))) {     /* once per suggestion and group */
-            weight_table(t, g, NULL, t->tlw[g], q->rawsum, q->nobs, q->with_prior, t->ctab[g]);
+            weight_table(t, g, NULL, t->tlw, q->rawsum, q->nobs, q->with_prior, t->ctab[g]);
             t->ctab_ready |= 1 << g;
         }
         k->ctab = t->ctab[g];
@@ -1805,8 +1799,8 @@ static int build_jset(tc_tpe *t, int g, size_t njoint)
     log_total = log(total);
     for (size_t k = 0; k < nobs; k++) {
         long tr = t->rank[k];
-        j->logw[k] = t->tlw[g][tr] - log_total;
-        j->w[k] = t->tw[g][tr] / total;
+        j->logw[k] = t->tlw[tr] - log_total;
+        j->w[k] = t->tw[tr] / total;
     }
     if (with_prior) {
         j->logw[nobs] = nobs ? log(t->o.prior_weight) - log_total : 0.0;
