@@ -38,7 +38,10 @@
  * (the largest remaining weight constant, the largest remaining sigma, the
  * distance) falling below e^-36 of a lower bound on the largest term: the
  * densities stay exact to ~1e-12 relative while a candidate touches only the
- * kernels near it, summed by a vectorised loop (search_tpe_sum.c). The joint
+ * kernels near it, summed by a vectorised loop (search_tpe_sum.c). Each set
+ * is evaluated at all the candidates at once (kset_log_pdfs), the
+ * candidates' bisections side by side, so that their chains of dependent
+ * loads overlap. The joint
  * density applies its first continuous factor to every kernel (vectorised)
  * and every further factor only to the kernels still within e^-36 of a
  * lower bound on the largest term (the prior's, and the drawn-from
@@ -2104,7 +2107,7 @@ static int suggest_univariate(tc_tpe *t, size_t p, double *out)
     } else {
         /* model values; the joint group's rows were read out before this */
         double *x = t->cand + p * ne;
-        cumulate(kb->w, kb->n, kb->tmp);    /* tmp: free until kset_log_pdf */
+        cumulate(kb->w, kb->n, kb->tmp);    /* tmp: free until kset_log_pdfs */
         for (size_t i = 0; i < ne; i++) {
             size_t k = pick_cum(&t->rng, kb->tmp, kb->n);
             x[i] = to_grid(m, sample_trunc(&t->rng, kb->mu[k], kb->sig[k], m->L, m->H));

@@ -1,11 +1,14 @@
-/* search_tpe_sum.c — the TPE core's innermost loop: the sum of a window of
- * Gaussian kernel terms at one candidate, exp(c_i - z_i^2 / 2 - ref).
+/* search_tpe_sum.c — the TPE core's innermost loops: the sum of a window of
+ * Gaussian kernel terms at one candidate, exp(c_i - z_i^2 / 2 - ref); the
+ * bisections that find a univariate window for every candidate of a
+ * suggestion; the flat passes over every kernel (constants, logs, the joint
+ * model's first factor).
  *
  * About 30,000 such terms make one suggestion at 1,000 trials x 8
  * parameters, so the exponential is ours rather than libm's: a call per term
  * cannot be vectorised, and libm's special cases (NaN, overflow, errno) are
  * dead weight here, where every argument is finite and at most a few dozen
- * (ref is a lower bound on the largest term, see kset_log_pdf). The
+ * (ref is a lower bound on the largest term, see kset_log_pdfs). The
  * polynomial below is accurate to 3e-13 relative, far inside the 1e-9 the
  * densities are checked to. On x86-64 Linux with GCC 12+ the loop is also built
  * for Haswell's AVX2 and FMA (the univariate window sum also for AVX-512,
