@@ -254,7 +254,7 @@ double tc_tpe_max_at(const double *t, size_t n, size_t *at)
 #define MAXD(a, b) ((a) > (b) ? (a) : (b))
 
 VECTOR_CLONES_WIDE
-void tc_tpe_lower_indices(const double *restrict mu, size_t n, const double *restrict x,
+static void lower_indices(const double *restrict mu, size_t n, const double *restrict x,
                           size_t ne, size_t *restrict lo)
 {
     for (size_t c = 0; c < ne; c++)
@@ -283,7 +283,7 @@ bound_at(const double *cb, const double *isg, size_t i, double d, double hs, dou
 }
 
 VECTOR_CLONES_WIDE
-void tc_tpe_window_ends(const tc_tpe_window *w, const double *restrict x, size_t ne,
+static void window_ends(const tc_tpe_window *w, const double *restrict x, size_t ne,
                         const size_t *restrict lo, const double *restrict floor_,
                         size_t *restrict a, size_t *restrict b)
 {
@@ -321,10 +321,29 @@ void tc_tpe_window_ends(const tc_tpe_window *w, const double *restrict x, size_t
  * this suggestion's weights (search_tpe.c, kset_constants), every kernel of
  * every set, every suggestion. */
 VECTOR_CLONES
-void tc_tpe_constants(double *restrict c, const double *restrict wt, const long *restrict tr,
+static void constants(double *restrict c, const double *restrict wt, const long *restrict tr,
                       const double *restrict nrm, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         c[i] = wt[tr[i]] - nrm[i];
+}
+
+/* The cloned functions stay static, called through these: GCC gives a
+ * cloned function's resolver default visibility, so an extern one would
+ * be exported from the extension (tests/test_build_hygiene.py). */
+void tc_tpe_lower_indices(const double *mu, size_t n, const double *x, size_t ne, size_t *lo)
+{
+    lower_indices(mu, n, x, ne, lo);
+}
+
+void tc_tpe_window_ends(const tc_tpe_window *w, const double *x, size_t ne, const size_t *lo,
+                        const double *floor_, size_t *a, size_t *b)
+{
+    window_ends(w, x, ne, lo, floor_, a, b);
+}
+
+void tc_tpe_constants(double *c, const double *wt, const long *tr, const double *nrm, size_t n)
+{
+    constants(c, wt, tr, nrm, n);
 }
 
