@@ -1,8 +1,8 @@
-/* search_tpe_internal.h — what search_tpe.c shares with search_tpe_norm.c
- * (the standard normal's log CDF and the log of its mass on an interval,
- * computed without cancellation in the tails: a kernel far from a bound, a
- * candidate far from a kernel) and with search_tpe_sum.c (the vectorised
- * loops). */
+/* search_tpe_internal.h — what the TPE core (search_tpe_model.h) shares
+ * with search_tpe_norm.c (the standard normal's log CDF and the log of its
+ * mass on an interval, computed without cancellation in the tails: a kernel
+ * far from a bound, a candidate far from a kernel) and with search_tpe_sum.c
+ * (the vectorised loops). */
 #ifndef TUNEC_SEARCH_TPE_INTERNAL_H
 #define TUNEC_SEARCH_TPE_INTERNAL_H
 
