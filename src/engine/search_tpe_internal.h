@@ -1,7 +1,8 @@
-/* search_tpe_internal.h — what search_tpe.c shares with search_tpe_norm.c:
- * the standard normal's log CDF and the log of its mass on an interval,
- * computed without cancellation in the tails (a kernel far from a bound, a
- * candidate far from a kernel). */
+/* search_tpe_internal.h — what the TPE core (search_tpe_model.h) shares
+ * with search_tpe_norm.c (the standard normal's log CDF and the log of its
+ * mass on an interval, computed without cancellation in the tails: a kernel
+ * far from a bound, a candidate far from a kernel) and with search_tpe_sum.c
+ * (the vectorised loops). */
 #ifndef TUNEC_SEARCH_TPE_INTERNAL_H
 #define TUNEC_SEARCH_TPE_INTERNAL_H
 
@@ -35,4 +36,22 @@ void tc_tpe_joint_first(double *t, const double *ub, const double *mu, const dou
 /* The largest t[k] (-inf when n is 0) and, in *at, the first index holding it. */
 double tc_tpe_max_at(const double *t, size_t n, size_t *at);
 
+/* The univariate densities' bisections for ne candidates side by side
+ * (search_tpe.c, kset_log_pdfs): lo[c] the first kernel whose centre is not
+ * below x[c]; [a[c], b[c]) the window of kernels whose side's bound reaches
+ * floor_[c]. The window bound's maxima are per block of 1 << TC_TPE_BLK_SHIFT
+ * kernels. */
+#define TC_TPE_BLK_SHIFT 2
+typedef struct tc_tpe_window {
+    const double *mu;               /* the kernels' centres, sorted */
+    const double *lcb, *lsig;       /* per block: running maxima from the left */
+    const double *rcb, *rsig;       /* and from the right (see kset) */
+    size_t n;
+    double hs, log_n;               /* half a grid step (0: continuous); log n */
+} tc_tpe_window;
+void tc_tpe_lower_indices(const double *mu, size_t n, const double *x, size_t ne, size_t *lo);
+void tc_tpe_window_ends(const tc_tpe_window *w, const double *x, size_t ne, const size_t *lo,
+                        const double *floor_, size_t *a, size_t *b);
+/* c[i] = wt[tr[i]] - nrm[i] for i < n (wt[-1]: the prior's). */
+void tc_tpe_constants(double *c, const double *wt, const long *tr, const double *nrm, size_t n);
 #endif

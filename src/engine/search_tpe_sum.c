@@ -1,12 +1,15 @@
-/* search_tpe_sum.c — the TPE core's innermost loop: the sum of a window of
- * Gaussian kernel terms at one candidate, exp(c_i - z_i^2 / 2 - ref).
+/* search_tpe_sum.c — the TPE core's innermost loops: the sum of a window of
+ * Gaussian kernel terms at one candidate, exp(c_i - z_i^2 / 2 - ref); the
+ * bisections that find a univariate window for every candidate of a
+ * suggestion; the flat passes over every kernel (constants, logs, the joint
+ * model's first factor).
  *
  * About 30,000 such terms make one suggestion at 1,000 trials x 8
  * parameters, so the exponential is ours rather than libm's: a call per term
  * cannot be vectorised, and libm's special cases (NaN, overflow, errno) are
  * dead weight here, where every argument is finite and at most a few dozen
- * (ref is a lower bound on the largest term, see kset_log_pdf). The
- * polynomial below is accurate to 3e-13 relative, far inside the 1e-9 the
+ * (ref is a lower bound on the largest term, see kset_log_pdfs). The
+ * polynomial below is accurate to 2e-14 relative, far inside the 1e-9 the
  * densities are checked to. On x86-64 Linux with GCC 12+ the loop is also built
  * for Haswell's AVX2 and FMA (the univariate window sum also for AVX-512,
  * x86-64-v4: a few per cent off a univariate suggestion) and picked at load
@@ -41,11 +44,18 @@
 #define ROUND_MAGIC 6755399441055744.0      /* 1.5 * 2^52: adding it rounds to an integer */
 
 /* e^y for y in [-708, 708] (clamped below: a term e^-708 under the largest
- * one cannot change the sum). y = k ln2 + r with |r| <= ln2 / 2, e^r by its
- * Taylor series to r^10 (the remainder is below 3e-13 relative: the sums
- * are checked to 1e-9), and 2^k added to the exponent bits: k comes from
- * the low bits of y log2(e) + 1.5 * 2^52, whose mantissa then holds k as an
- * integer. */
+ * one cannot change the sum). y = k ln2 + r with |r| <= ln2 / 2, e^r by a
+ * degree-9 polynomial, and 2^k added to the exponent bits: k comes from the
+ * low bits of y log2(e) + 1.5 * 2^52, whose mantissa then holds k as an
+ * integer. The polynomial is the near-minimax (Chebyshev) fit of e^r on
+ * [-ln2/2, ln2/2] (mpmath's chebyfit at 50 digits), its coefficients
+ * rounded to doubles: its relative error is below 1.9e-14 (its maximum
+ * over 20,001 evenly spaced points of the interval, in 50-digit
+ * arithmetic; the error curve is a smooth polynomial-minus-exponential
+ * with ten extrema, far wider apart than the points), and Horner's
+ * rounding in doubles adds ~1e-15. The Taylor series it replaces needed
+ * degree 10 for 2.2e-13: one multiply-add less per term, and seven times
+ * closer. Either is far inside the 1e-9 the densities are checked to. */
 static inline __attribute__((always_inline)) double exp_approx(double y)
 {
     double t, k, r, p;
@@ -54,17 +64,16 @@ static inline __attribute__((always_inline)) double exp_approx(double y)
     t = y * LOG2E + ROUND_MAGIC;
     k = t - ROUND_MAGIC;
     r = (y - k * LN2_HI) - k * LN2_LO;
-    p = 1.0 / 3628800.0;
-    p = p * r + 1.0 / 362880.0;
-    p = p * r + 1.0 / 40320.0;
-    p = p * r + 1.0 / 5040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
+    p = 2.7632640675430236e-06;
+    p = p * r + 2.4884459751751116e-05;
+    p = p * r + 0.0001984119064754424;
+    p = p * r + 0.0013888801749656543;
+    p = p * r + 0.008333333367311603;
+    p = p * r + 0.04166666704055191;
+    p = p * r + 0.16666666666615648;
+    p = p * r + 0.4999999999943859;
+    p = p * r + 1.0000000000000013;
+    p = p * r + 1.0000000000000135;
     memcpy(&bits, &p, sizeof bits);
     memcpy(&kb, &t, sizeof kb);
     bits += kb << 52;
@@ -92,15 +101,40 @@ static double sum4(const double *e, size_t n)
     return s + ((a0 + a1) + (a2 + a3));
 }
 
+/* The window sum in one pass: eight running partial sums, one per lane of
+ * AVX-512 (two AVX2 registers, four SSE2 ones), which the compiler keeps
+ * in registers as it vectorises the inner loop (a single running sum it may
+ * not split: the engine's floating point is strict); no scratch block to
+ * store the exponentials in and read back. The first n % 8 kernels go
+ * through the same vector step, as the first vector with its other lanes
+ * masked off (those kernels are read again by the next vector), so that no
+ * scalar tail of up to seven exponentials remains: a window is ~100-200
+ * kernels, and such a tail cost a fifth as much as the rest. */
+#define LANES 8
+
 VECTOR_CLONES_WIDE
-static void gauss_block(const double *restrict mu, const double *restrict isig,
-                        const double *restrict c, size_t n, double x, double ref,
-                        double *restrict e)
+static double gauss_sum(const double *restrict mu, const double *restrict isig,
+                        const double *restrict c, size_t n, double x, double ref)
 {
-    for (size_t i = 0; i < n; i++) {
-        double z = (x - mu[i]) * isig[i];
-        e[i] = exp_approx(c[i] - 0.5 * z * z - ref);
+    double acc[LANES] = {0};
+    size_t i = n % LANES;
+    if (n < LANES) {
+        for (size_t j = 0; j < n; j++) {
+            double z = (x - mu[j]) * isig[j];
+            acc[j] = exp_approx(c[j] - 0.5 * z * z - ref);
+        }
+    } else if (i) {
+        for (size_t j = 0; j < LANES; j++) {
+            double z = (x - mu[j]) * isig[j], e = exp_approx(c[j] - 0.5 * z * z - ref);
+            acc[j] = j < i ? e : 0.0;
+        }
     }
+    for (; i + LANES <= n; i += LANES)
+        for (size_t j = 0; j < LANES; j++) {
+            double z = (x - mu[i + j]) * isig[i + j];
+            acc[j] += exp_approx(c[i + j] - 0.5 * z * z - ref);
+        }
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
 VECTOR_CLONES
@@ -113,13 +147,7 @@ static void exp_block(const double *restrict terms, size_t n, double ref, double
 double tc_tpe_gauss_window_sum(const double *mu, const double *isig, const double *c, size_t n,
                                double x, double ref)
 {
-    double e[BLOCK], s = 0;
-    for (size_t i = 0; i < n; i += BLOCK) {
-        size_t m = n - i < BLOCK ? n - i : BLOCK;
-        gauss_block(mu + i, isig + i, c + i, m, x, ref, e);
-        s += sum4(e, m);
-    }
-    return s;
+    return gauss_sum(mu, isig, c, n, x, ref);
 }
 
 double tc_tpe_exp_sum(const double *terms, size_t n, double ref)
@@ -217,3 +245,105 @@ double tc_tpe_max_at(const double *t, size_t n, size_t *at)
         }
     return best;
 }
+
+/* The branch-free bisections of the univariate densities (search_tpe.c,
+ * kset_log_pdfs), every candidate taking the same steps, so that the loop
+ * over candidates vectorises: its loads become gathers, its tests masks.
+ * STEP_IF moves a base by half where "before" holds. */
+#define STEP_IF(base, half, before) ((base) += (half) & ((size_t)0 - (size_t)(before)))
+#define MAXD(a, b) ((a) > (b) ? (a) : (b))
+
+VECTOR_CLONES_WIDE
+static void lower_indices(const double *restrict mu, size_t n, const double *restrict x,
+                          size_t ne, size_t *restrict lo)
+{
+    for (size_t c = 0; c < ne; c++)
+        lo[c] = 0;
+    if (n == 0)
+        return;
+    for (size_t len = n; len > 1; len -= len >> 1) {
+        size_t half = len >> 1;
+        for (size_t c = 0; c < ne; c++)
+            STEP_IF(lo[c], half, mu[lo[c] + half] < x[c]);
+    }
+    for (size_t c = 0; c < ne; c++)
+        lo[c] += mu[lo[c]] < x[c];
+}
+
+/* The window bound of kernels from index i outward (one side's running
+ * maxima, from i's block on: a few kernels more than needed): every
+ * remaining kernel at the side's largest constant and sigma, at the nearest
+ * remaining distance d; a grid kernel's bin mass is below the normal tail
+ * beyond the bin's near edge (hs: half a step), so the same bound holds. */
+static inline __attribute__((always_inline)) double
+bound_at(const double *cb, const double *isg, size_t i, double d, double hs, double log_n)
+{
+    double eff = MAXD(d - hs, 0.0) * isg[i >> TC_TPE_BLK_SHIFT];
+    return log_n + cb[i >> TC_TPE_BLK_SHIFT] - 0.5 * eff * eff;
+}
+
+VECTOR_CLONES_WIDE
+static void window_ends(const tc_tpe_window *w, const double *restrict x, size_t ne,
+                        const size_t *restrict lo, const double *restrict floor_,
+                        size_t *restrict a, size_t *restrict b)
+{
+    const double *restrict mu = w->mu, *restrict lcb = w->lcb, *restrict lsig = w->lsig,
+                 *restrict rcb = w->rcb, *restrict rsig = w->rsig;
+    double hs = w->hs, log_n = w->log_n;
+    size_t n = w->n;
+    for (size_t c = 0; c < ne; c++)
+        a[c] = b[c] = 0;
+    if (n == 0)
+        return;
+    for (size_t len = n; len > 1; len -= len >> 1) {
+        size_t half = len >> 1;
+        for (size_t c = 0; c < ne; c++) {
+            size_t i = b[c] + half, j = a[c] + half;
+            /* right of lo: inside while the bound reaches floor_ (every
+             * index below lo counts as inside); left of lo: outside while
+             * it does not (no index from lo on is outside) */
+            int in = (i < lo[c]) | !(bound_at(rcb, rsig, i, mu[i] - x[c], hs, log_n) < floor_[c]);
+            int out = (j < lo[c]) & (bound_at(lcb, lsig, j, x[c] - mu[j], hs, log_n) < floor_[c]);
+            STEP_IF(b[c], half, in);
+            STEP_IF(a[c], half, out);
+        }
+    }
+    for (size_t c = 0; c < ne; c++) {
+        size_t i = b[c], j = a[c];
+        b[c] += (size_t)((i < lo[c]) |
+                         !(bound_at(rcb, rsig, i, mu[i] - x[c], hs, log_n) < floor_[c]));
+        a[c] += (size_t)((j < lo[c]) &
+                         (bound_at(lcb, lsig, j, x[c] - mu[j], hs, log_n) < floor_[c]));
+    }
+}
+
+/* c[i] = wt[tr[i]] - nrm[i]: a univariate estimator's kernel constants for
+ * this suggestion's weights (search_tpe.c, kset_constants), every kernel of
+ * every set, every suggestion. */
+VECTOR_CLONES
+static void constants(double *restrict c, const double *restrict wt, const long *restrict tr,
+                      const double *restrict nrm, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        c[i] = wt[tr[i]] - nrm[i];
+}
+
+/* The cloned functions stay static, called through these: GCC gives a
+ * cloned function's resolver default visibility, so an extern one would
+ * be exported from the extension (tests/test_build_hygiene.py). */
+void tc_tpe_lower_indices(const double *mu, size_t n, const double *x, size_t ne, size_t *lo)
+{
+    lower_indices(mu, n, x, ne, lo);
+}
+
+void tc_tpe_window_ends(const tc_tpe_window *w, const double *x, size_t ne, const size_t *lo,
+                        const double *floor_, size_t *a, size_t *b)
+{
+    window_ends(w, x, ne, lo, floor_, a, b);
+}
+
+void tc_tpe_constants(double *c, const double *wt, const long *tr, const double *nrm, size_t n)
+{
+    constants(c, wt, tr, nrm, n);
+}
+

@@ -1,0 +1,671 @@
+/* search_tpe_kset.c — the TPE core's univariate estimators: per parameter
+ * and group, one truncated Gaussian (or categorical) kernel per observation
+ * plus the prior, in value order, with each kernel's sigma, inverse sigma
+ * and normaliser kept from one suggestion to the next (ksets_sync), and the
+ * log density at every candidate of a suggestion at once (kset_log_pdfs),
+ * summed over a window around each candidate. Invariant: a kept set and
+ * one rebuilt from the sorted values agree to the bit
+ * (tests/c/test_search_tpe_update.c). search_tpe.c says what is computed. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "search_tpe_model.h"
+
+void tcp_tpe_kset_free(kset *k)
+{
+    tc_free(k->trial);
+    tc_free(k->mu);
+    tc_free(k->sig);
+    tc_free(k->w);
+    tc_free(k->nrm);
+    tc_free(k->c);
+    tc_free(k->lcb);
+    tc_free(k->lsig);
+    tc_free(k->rcb);
+    tc_free(k->rsig);
+    tc_free(k->isig);
+    tc_free(k->tmp);
+    tc_free(k->catp);
+}
+
+/* ------------------------------------------------------------------------- */
+/* univariate estimators                                                      */
+/* ------------------------------------------------------------------------- */
+
+static int kset_reserve(kset *k, size_t n)
+{
+    size_t cap = k->cap;
+    if (n <= k->cap)
+        return 0;
+    /* every array grows from the same old capacity to the same new one */
+#define G(ptr, type) do {                                          \
+        size_t c_ = cap;                                           \
+        if (tcp_tpe_grow((void **)&k->ptr, &c_, n, sizeof(type)) < 0)      \
+            return -1;                                             \
+        k->cap = c_;                                               \
+    } while (0)
+    G(trial, long);
+    G(mu, double);
+    G(sig, double);
+    G(w, double);
+    G(nrm, double);
+    G(c, double);
+    G(lcb, double);
+    G(lsig, double);
+    G(rcb, double);
+    G(rsig, double);
+    G(isig, double);
+    G(tmp, double);
+#undef G
+    return 0;
+}
+
+/* Normaliser of a kernel: log sigma + log sqrt(2 pi) + log mass for a
+ * continuous kernel, log mass for a grid kernel. */
+double tcp_tpe_kernel_norm(const pmodel *m, double mu, double sig)
+{
+    double lm = tc_tpe_log_gauss_mass((m->L - mu) / sig, (m->H - mu) / sig);
+    return m->step > 0 ? lm : log(sig) + TC_TPE_LOG_SQRT_2PI + lm;
+}
+
+/* Points the grid tables of group g at its clip sigma for this build (the
+ * sigma most kernels have), emptying them when that sigma changed. */
+void tcp_tpe_grid_tables_for(pmodel *m, int g, double clip)
+{
+    if (!m->gt_n || m->gt_sig[g] == clip)
+        return;
+    m->gt_sig[g] = clip;
+    for (size_t i = 0; i < m->gt_n; i++)
+        m->gt[g][i] = NAN;
+}
+
+/* The window bound's maxima per block of BLK kernels (see kset), the prior
+ * left out: its sigma is the whole width, and it is summed apart. A block's
+ * own maxima come from independent comparisons; only the running maxima
+ * over blocks form a chain, BLK times shorter than one over kernels. */
+static void block_maxima(kset *k)
+{
+    size_t n = k->n, prior_at = k->prior_at, nb = (n + BLK - 1) >> BLK_SHIFT;
+    double cbm = -INFINITY, sgm = 0, isgm = INFINITY;
+    double *bc = k->tmp, *bs = k->tmp + nb;     /* each block's own maxima */
+    double *lcb = k->lcb, *lsg = k->lsig, *rcb = k->rcb, *rsg = k->rsig;
+    double pc = 0, ps = 0;
+    if (prior_at != (size_t)-1) {   /* the prior left out: masked for the flat pass */
+        pc = k->c[prior_at];
+        ps = k->sig[prior_at];
+        k->c[prior_at] = -INFINITY;
+        k->sig[prior_at] = 0;
+    }
+    {
+        const double *restrict cv = k->c, *restrict sv = k->sig;
+        size_t full = n >> BLK_SHIFT;
+        for (size_t b = 0; b < full; b++) {
+            const double *c4 = cv + (b << BLK_SHIFT), *s4 = sv + (b << BLK_SHIFT);
+            bc[b] = MAXD(MAXD(c4[0], c4[1]), MAXD(c4[2], c4[3]));
+            bs[b] = MAXD(MAXD(s4[0], s4[1]), MAXD(s4[2], s4[3]));
+        }
+        if (full < nb) {
+            double mc = -INFINITY, ms = 0;
+            for (size_t i = full << BLK_SHIFT; i < n; i++) {
+                mc = MAXD(mc, cv[i]);
+                ms = MAXD(ms, sv[i]);
+            }
+            bc[full] = mc;
+            bs[full] = ms;
+        }
+    }
+    if (prior_at != (size_t)-1) {
+        k->c[prior_at] = pc;
+        k->sig[prior_at] = ps;
+    }
+    for (size_t b = 0; b < nb; b++) {
+        cbm = MAXD(cbm, bc[b]);
+        if (bs[b] > sgm) {
+            sgm = bs[b];
+            isgm = 1.0 / sgm;
+        }
+        lcb[b] = cbm;
+        lsg[b] = isgm;
+    }
+    cbm = -INFINITY;
+    sgm = 0;
+    isgm = INFINITY;
+    for (size_t b = nb; b-- > 0;) {
+        cbm = MAXD(cbm, bc[b]);
+        if (bs[b] > sgm) {
+            sgm = bs[b];
+            isgm = 1.0 / sgm;
+        }
+        rcb[b] = cbm;
+        rsg[b] = isgm;
+    }
+}
+
+/* What a group's estimator of one parameter is built with this suggestion. */
+typedef struct kprep {
+    size_t nobs;
+    const double *tw;           /* the observations' raw weights by trial */
+    double rawsum;
+    int with_prior;
+    double minsig;              /* the magic clip */
+} kprep;
+
+/* Per-trial log weight constants of group g: ctab[0] the prior's, ctab[tr +
+ * 1] trial tr's (log raw weight - log total), for the trials of the group
+ * that have the parameter (m, or every trial when m is NULL; other entries
+ * are not read). */
+static void weight_table(const tc_tpe *t, int g, const pmodel *m, const double *tlw,
+                         double rawsum, size_t nobs, int with_prior, double *ctab)
+{
+    double total = nobs ? rawsum + (with_prior ? t->o.prior_weight : 0) : 1.0,
+           log_total = log(total);
+    ctab[0] = nobs ? log(t->o.prior_weight) - log_total : 0.0;
+    if (!m) {
+        for (size_t tr = 0; tr < t->ntrials; tr++)
+            ctab[tr + 1] = tlw[tr] - log_total;
+        return;
+    }
+    for (size_t tr = 0; tr < t->ntrials; tr++)
+        if (t->grp[tr] == g && !isnan(m->col[tr]))
+            ctab[tr + 1] = tlw[tr] - log_total;
+}
+
+/* Group g's weights for parameter p: the group's own (t->ctab, filled once
+ * per suggestion) when every trial has p, else from the ranks among the
+ * group's trials that have p (t->pctab). Points the kset at its table. */
+static int kset_prepare(tc_tpe *t, size_t p, int g, kprep *q)
+{
+    pmodel *m = &t->pm[p];
+    kset *k = &m->ks[g];
+    if (m->nabsent == 0) {
+        q->nobs = t->gcount[g];
+        q->tw = t->tw;
+        q->rawsum = t->gsum[g];
+        q->with_prior = t->o.consider_prior || q->nobs == 0;
+        if (!(t->ctab_ready & (1 << g))) {     /* once per suggestion and group */
+            weight_table(t, g, NULL, t->tlw, q->rawsum, q->nobs, q->with_prior, t->ctab[g]);
+            t->ctab_ready |= 1 << g;
+        }
+        k->ctab = t->ctab[g];
+    } else {
+        /* pw, plw are per trial: the two groups' trials are disjoint */
+        size_t r = 0, nobs;
+        for (size_t tr = 0; tr < t->ntrials; tr++)
+            if (t->grp[tr] == g && !isnan(m->col[tr]))
+                t->rank[tr] = (long)r++;
+        q->nobs = nobs = r;
+        if (tcp_tpe_ramp_for(t, nobs) < 0)
+            return -1;
+        for (size_t tr = 0; tr < t->ntrials; tr++)
+            if (t->grp[tr] == g && !isnan(m->col[tr])) {
+                size_t rk = (size_t)t->rank[tr];
+                t->pw[tr] = rk + RAMP_FLAT < nobs ? t->ramp[rk] : 1.0;
+                t->plw[tr] = tcp_tpe_log_raw_weight(t, rk, nobs);
+            }
+        q->tw = t->pw;
+        q->rawsum = tcp_tpe_raw_sum(t);
+        q->with_prior = t->o.consider_prior || q->nobs == 0;
+        weight_table(t, g, m, t->plw, q->rawsum, nobs, q->with_prior, t->pctab[g]);
+        k->ctab = t->pctab[g];
+    }
+    q->minsig = t->o.consider_magic_clip
+                    ? m->width / fmin(100.0, 1.0 + (double)q->nobs + (double)q->with_prior)
+                    : EPS_SIGMA;
+    if (kset_reserve(k, q->nobs + 2) < 0)
+        return -1;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------- */
+/* keeping a univariate estimator from one suggestion to the next             */
+/* ------------------------------------------------------------------------- */
+/* A parameter's two ksets hold its kernels in (value, trial) order, the
+ * prior after every value <= its centre, with each kernel's sigma, inverse
+ * sigma and normaliser: what depends only on the values and the split, not
+ * on the weights (those change with every trial: they come from the
+ * per-trial ctab at each use). A suggestion finds the trials whose group
+ * changed since the parameter's last build (m->um) and inserts or removes
+ * just those kernels, re-deriving the sigmas of their neighbours; a set is
+ * built afresh from the sorted values when its clip, prior or end rule
+ * changed (the clip moves with the group's size below ~100 observations)
+ * or when many trials moved. Either way every kernel's numbers are those of
+ * the same formulas on the same inputs, so the two paths agree to the bit
+ * (tests/c/test_search_tpe_update.c). */
+
+#define RESYNC_MAX 32       /* more moved trials than this: rebuild the sets */
+
+/* Kernel i's sigma under the set's clip and end rule: the larger gap to a
+ * neighbour, the domain's ends as neighbours (the end kernels' inner gap
+ * without endpoints); the prior's is the width. */
+static double kernel_sigma(const pmodel *m, const kset *k, size_t i)
+{
+    const double *mu = k->mu;
+    size_t n = k->n;
+    double s;
+    if (i == k->prior_at)
+        return m->width;
+    if (i == 0)
+        s = k->ends ? mu[1] - mu[0] : MAXD(mu[0] - m->L, (n > 1 ? mu[1] : m->H) - mu[0]);
+    else if (i == n - 1)
+        s = k->ends ? mu[n - 1] - mu[n - 2] : MAXD(mu[n - 1] - mu[n - 2], m->H - mu[n - 1]);
+    else
+        s = MAXD(mu[i] - mu[i - 1], mu[i + 1] - mu[i]);
+    return clampd(s, k->minsig, m->width);
+}
+
+/* Sets kernel i's sigma and what follows from it (inverse sigma,
+ * normaliser): a kernel at the clip lying CLIP_FAR sigmas inside both
+ * truncation bounds has a mass within 1e-19 of 1, so its normaliser is the
+ * clip's; others come from the trial's cache while their sigma is
+ * unchanged. */
+static void kernel_set(pmodel *m, kset *k, int g, size_t i)
+{
+    double sig = kernel_sigma(m, k, i), mu = k->mu[i], minsig = k->minsig;
+    long tr = k->trial[i];
+    k->sig[i] = sig;
+    if (m->cat) {
+        k->isig[i] = 1.0 / sig;
+        k->nrm[i] = 0;
+    } else if (tr < 0) {
+        k->isig[i] = 1.0 / sig;
+        k->nrm[i] = tcp_tpe_kernel_norm(m, mu, sig);
+    } else if (sig == minsig && mu > m->L + CLIP_FAR * minsig && mu < m->H - CLIP_FAR * minsig) {
+        k->isig[i] = 1.0 / minsig;
+        k->nrm[i] = m->step > 0 ? 0.0 : log(minsig) + TC_TPE_LOG_SQRT_2PI;
+    } else {
+        kcache *kc = &m->kc[g][tr];
+        if (kc->sig != sig) {
+            kc->sig = sig;
+            kc->norm = tcp_tpe_kernel_norm(m, mu, sig);
+            kc->isig = 1.0 / sig;
+        }
+        k->isig[i] = kc->isig;
+        k->nrm[i] = kc->norm;
+    }
+}
+
+static void kset_set_range(pmodel *m, kset *k, int g, size_t i0, size_t i1)
+{
+    for (size_t i = i0; i < i1; i++)
+        kernel_set(m, k, g, i);
+}
+
+/* Group g's set of parameter m from scratch: its trials from the sorted
+ * values, the prior placed, every kernel set. */
+static void kset_rebuild(tc_tpe *t, pmodel *m, int g, const kprep *q)
+{
+    kset *k = &m->ks[g];
+    const unsigned char *grp = t->grp;
+    double prior_mu = 0.5 * (m->lo + m->hi);
+    size_t j = 0;
+    k->prior_at = (size_t)-1;
+    for (size_t s = 0; s < m->nsorted; s++) {
+        long tr = m->sorted[s];
+        double v = m->col[tr];
+        if (grp[tr] != g)
+            continue;
+        if (q->with_prior && k->prior_at == (size_t)-1 && v > prior_mu) {
+            k->prior_at = j;
+            k->mu[j] = prior_mu;
+            k->trial[j++] = -1;
+        }
+        k->mu[j] = v;
+        k->trial[j++] = tr;
+    }
+    if (q->with_prior && k->prior_at == (size_t)-1) {
+        k->prior_at = j;
+        k->mu[j] = prior_mu;
+        k->trial[j++] = -1;
+    }
+    k->n = j;
+    k->nobs = q->nobs;
+    k->with_prior = q->with_prior;
+    k->minsig = q->minsig;
+    k->ends = !t->o.consider_endpoints && j >= 2;
+    k->valid = 1;
+    kset_set_range(m, k, g, 0, j);
+}
+
+/* The first index whose kernel sorts after (v, tr) (insert) or not before
+ * it (find): the prior sorts after every value <= its centre. */
+static size_t kset_bisect(const kset *k, double v, long tr, int after)
+{
+    size_t lo = 0, hi = k->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        double mv = k->mu[mid];
+        long mt = k->trial[mid];
+        int before = mv < v || (mv == v && (after ? mt >= 0 && mt <= tr : mt >= 0 && mt < tr));
+        if (before)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static void kset_shift(kset *k, size_t at, size_t from, size_t count)
+{
+    memmove(k->mu + at, k->mu + from, count * sizeof(double));
+    memmove(k->trial + at, k->trial + from, count * sizeof(long));
+    memmove(k->sig + at, k->sig + from, count * sizeof(double));
+    memmove(k->isig + at, k->isig + from, count * sizeof(double));
+    memmove(k->nrm + at, k->nrm + from, count * sizeof(double));
+}
+
+/* Re-derives the kernels in [i0, i1) (clamped to the set). */
+static void kset_touch(pmodel *m, kset *k, int g, size_t i0, size_t i1)
+{
+    kset_set_range(m, k, g, i0, i1 < k->n ? i1 : k->n);
+}
+
+static void kset_insert(pmodel *m, kset *k, int g, long tr)
+{
+    double v = m->col[tr];
+    size_t at = kset_bisect(k, v, tr, 1);
+    kset_shift(k, at + 1, at, k->n - at);
+    k->mu[at] = v;
+    k->trial[at] = tr;
+    k->n++;
+    k->nobs++;
+    if (k->prior_at != (size_t)-1 && k->prior_at >= at)
+        k->prior_at++;
+    kset_touch(m, k, g, at ? at - 1 : 0, at + 2);
+}
+
+static void kset_remove(pmodel *m, kset *k, int g, long tr)
+{
+    size_t at = kset_bisect(k, m->col[tr], tr, 0);
+    if (at >= k->n || k->trial[at] != tr) {     /* cannot happen: resync from scratch */
+        k->valid = 0;
+        return;
+    }
+    kset_shift(k, at, at + 1, k->n - at - 1);
+    k->n--;
+    k->nobs--;
+    if (k->prior_at != (size_t)-1 && k->prior_at > at)
+        k->prior_at--;
+    kset_touch(m, k, g, at ? at - 1 : 0, at + 1);
+}
+
+/* Each kernel's constant for this suggestion's weights: the log weight
+ * less the log normaliser, in one flat pass (a window touches each kernel
+ * several times per suggestion). */
+static void kset_constants(kset *k)
+{
+    tc_tpe_constants(k->c, k->ctab + 1, k->trial, k->nrm, k->n);
+}
+
+/* Brings both groups' sets of parameter p to this suggestion's split. */
+static void ksets_sync(tc_tpe *t, size_t p, const kprep q[2])
+{
+    pmodel *m = &t->pm[p];
+    unsigned char *um = m->um;
+    const unsigned char *grp = t->grp;
+    int fresh[2];
+    size_t moved = 0;
+    for (int g = 0; g < 2; g++) {
+        kset *k = &m->ks[g];
+        int ends = !t->o.consider_endpoints && q[g].nobs + (size_t)q[g].with_prior >= 2;
+        fresh[g] = !k->valid || k->with_prior != q[g].with_prior || k->minsig != q[g].minsig ||
+                   k->ends != ends;
+    }
+    if (!fresh[BELOW] || !fresh[ABOVE]) {
+        /* eight trials at a time: most words are equal */
+        size_t nt = t->ntrials, tr = 0;
+        for (; tr + 8 <= nt && moved <= RESYNC_MAX; tr += 8) {
+            uint64_t a, b;
+            memcpy(&a, um + tr, 8);
+            memcpy(&b, grp + tr, 8);
+            if (a == b)
+                continue;
+            for (size_t j = tr; j < tr + 8; j++)
+                moved += um[j] != grp[j] && !isnan(m->col[j]);
+        }
+        for (; tr < nt && moved <= RESYNC_MAX; tr++)
+            moved += um[tr] != grp[tr] && !isnan(m->col[tr]);
+        if (moved > RESYNC_MAX)
+            fresh[BELOW] = fresh[ABOVE] = 1;
+    }
+    if (!fresh[BELOW] || !fresh[ABOVE]) {
+        for (size_t tr = 0; tr < t->ntrials && moved; tr++) {
+            int from = um[tr], to = grp[tr];
+            if (tr + 8 <= t->ntrials && !(tr & 7)) {   /* skip equal words */
+                uint64_t a, b;
+                memcpy(&a, um + tr, 8);
+                memcpy(&b, grp + tr, 8);
+                if (a == b) {
+                    tr += 7;
+                    continue;
+                }
+            }
+            if (from == to || isnan(m->col[tr]))
+                continue;
+            moved--;
+            if (from != NONE && !fresh[from]) {
+                kset_remove(m, &m->ks[from], from, (long)tr);
+                t->kernel_updates++;
+            }
+            if (to != NONE && !fresh[to]) {
+                kset_insert(m, &m->ks[to], to, (long)tr);
+                t->kernel_updates++;
+            }
+        }
+    }
+    for (int g = 0; g < 2; g++) {
+        kset *k = &m->ks[g];
+        if (fresh[g] || !k->valid || k->nobs != q[g].nobs)
+            kset_rebuild(t, m, g, &q[g]);
+        tcp_tpe_grid_tables_for(m, g, k->minsig);
+        k->log_n = log((double)k->n);
+        kset_constants(k);
+        block_maxima(k);
+    }
+    memcpy(um, grp, t->ntrials);
+}
+
+/* Group g's kernel weights (for drawing from it, and for a categorical's
+ * marginal), from the raw weights by trial. */
+static void kset_weights(const tc_tpe *t, kset *k, const kprep *q)
+{
+    double total = q->nobs ? q->rawsum + (q->with_prior ? t->o.prior_weight : 0) : 1.0,
+           inv_total = 1.0 / total, w_prior = q->nobs ? t->o.prior_weight * inv_total : 1.0;
+    for (size_t i = 0; i < k->n; i++) {
+        long tr = k->trial[i];
+        k->w[i] = tr < 0 ? w_prior : q->tw[tr] * inv_total;
+    }
+}
+
+/* Builds (or updates) both groups' estimators of parameter p. */
+int tcp_tpe_build_ksets(tc_tpe *t, size_t p)
+{
+    pmodel *m = &t->pm[p];
+    kprep q[2];
+    if (kset_prepare(t, p, BELOW, &q[BELOW]) < 0 || kset_prepare(t, p, ABOVE, &q[ABOVE]) < 0)
+        return -1;
+    ksets_sync(t, p, q);
+    kset_weights(t, &m->ks[BELOW], &q[BELOW]);
+    if (m->cat)
+        kset_weights(t, &m->ks[ABOVE], &q[ABOVE]);
+    return 0;
+}
+
+/* The log mass of the grid bin around model value x (a grid point) under a
+ * kernel at mu with sigma sig (isig its inverse) of group g. An
+ * observation's kernel (kind GB_OBS) at the group's clip sigma, centred on
+ * the grid, reads the group's table (the mass then depends only on the
+ * offset in steps), and one at a sigma of k steps the parameter's table for
+ * k; the prior (GB_PRIOR) reads the parameter's table by the
+ * candidate's grid index (its centre and sigma are fixed). */
+double tcp_tpe_grid_bin_mass(pmodel *m, int g, int kind, double mu, double sig, double isig,
+                             double x)
+{
+    double hs = m->step / 2, xl = fmax(x - hs, m->L), xh = fmin(x + hs, m->H), d, ad;
+    double *e = NULL;
+    if (kind == GB_OBS && m->gt_n) {
+        /* off the clip, a grid kernel's sigma is a gap between grid values:
+         * a whole number of steps (to rounding), tabled up to GK_MAX */
+        double r = sig / m->step, kr = floor(r + 0.5);
+        int clip = sig == m->gt_sig[g];
+        d = (x - mu) / m->step;
+        ad = floor(fabs(d) + 0.5);
+        if (fabs(fabs(d) - ad) < 1e-9 && ad < (double)m->gt_n) {
+            if (clip) {
+                e = &m->gt[g][(size_t)ad];
+            } else if (fabs(r - kr) < 1e-9 && kr >= 1 && kr <= GK_MAX &&
+                       m->gt_n <= GK_GRID_MAX) {
+                if (!m->gk && (m->gk = tc_malloc(GK_MAX * m->gt_n * sizeof(double))))
+                    for (size_t i = 0; i < GK_MAX * m->gt_n; i++)
+                        m->gk[i] = NAN;
+                if (m->gk)      /* no memory: computed directly, as without a table */
+                    e = &m->gk[((size_t)kr - 1) * m->gt_n + (size_t)ad];
+            }
+        }
+    } else if (kind == GB_PRIOR && m->gt_n) {
+        d = (x - m->lo) / m->step;
+        ad = floor(d + 0.5);
+        if (fabs(d - ad) < 1e-9 && ad >= 0 && ad < (double)m->gt_n)
+            e = &m->pt[(size_t)ad];
+    }
+    if (!e)
+        return tc_tpe_log_gauss_mass((xl - mu) * isig, (xh - mu) * isig);
+    if (isnan(*e))
+        *e = tc_tpe_log_gauss_mass((xl - mu) * isig, (xh - mu) * isig);
+    return *e;
+}
+
+/* Grid kernel i's log bin mass at model value x (a grid point). */
+static double grid_log_mass(pmodel *m, const kset *k, int g, size_t i, double x)
+{
+    return tcp_tpe_grid_bin_mass(m, g, k->trial[i] >= 0 ? GB_OBS : GB_PRIOR, k->mu[i], k->sig[i],
+                                 k->isig[i], x);
+}
+
+/* A continuous kernel i's log weighted density at model value x. */
+static inline double cont_term(const kset *k, size_t i, double x)
+{
+    double z = (x - k->mu[i]) * k->isig[i];
+    return k->c[i] - 0.5 * z * z;
+}
+
+/* Kernel i's log weighted density at model value x (the continuous case
+ * inlined: three per candidate and set). */
+static inline double kernel_term(pmodel *m, const kset *k, int g, size_t i, double x)
+{
+    if (m->step > 0)
+        return k->c[i] + grid_log_mass(m, k, g, i, x);
+    return cont_term(k, i, x);
+}
+
+/* A suggestion evaluates each estimator at all its candidates at once
+ * (tcp_tpe_kset_log_pdfs), so that the three bisections a density needs (x's place
+ * among the kernels, and the window's two ends) run for every candidate
+ * side by side (tc_tpe_lower_indices, tc_tpe_window_ends in
+ * search_tpe_sum.c): one candidate's bisection is a chain of dependent
+ * loads whose steps cannot be predicted, but the candidates' chains are
+ * independent, so the processor overlaps them, and the loop over candidates
+ * vectorises. For that, every candidate's bisection takes the same steps:
+ * each runs over all n kernels, with a predicate that is monotone over all
+ * of them ("before" the answer, then not; a side's bound never grows
+ * outward, as the running maxima cover fewer kernels and the distance
+ * grows), and moves its base by a mask rather than a branch. The answers
+ * are the first index whose predicate is false, as a bisection of the side
+ * alone finds. */
+
+/* log of the kernel mixture at model values x[0..ne) into out (numeric
+ * parameters). The prior and the two kernels around x give a lower bound
+ * on the largest term; the window then extends on each side while the
+ * side's bound could still reach e^-KSET_CUT of it, and only the window is
+ * summed, relative to that lower bound (so every exponent is at most a few
+ * dozen and the sum at least 1). ws: the scratch of 7 * ne words. */
+void tcp_tpe_kset_log_pdfs(pmodel *m, kset *k, int g, const double *x, size_t ne, double *out,
+                           void *ws)
+{
+    double hs = m->step / 2, *ref = ws, *floor_ = ref + ne, *prior_term = floor_ + ne;
+    double *sum = prior_term + ne;
+    size_t *lo = (size_t *)(sum + ne), *a = lo + ne, *b = a + ne, n = k->n;
+    tc_tpe_window w = {k->mu, k->lcb, k->lsig, k->rcb, k->rsig, n, hs, k->log_n};
+    tc_tpe_lower_indices(k->mu, n, x, ne, lo);
+    for (size_t c = 0; c < ne; c++) {
+        double f = -INFINITY;
+        size_t l = lo[c];
+        if (k->prior_at != (size_t)-1)
+            f = kernel_term(m, k, g, k->prior_at, x[c]);
+        prior_term[c] = f;
+        if (l < n && l != k->prior_at)
+            f = MAXD(f, kernel_term(m, k, g, l, x[c]));
+        if (l > 0 && l - 1 != k->prior_at)
+            f = MAXD(f, kernel_term(m, k, g, l - 1, x[c]));
+        ref[c] = f;
+        floor_[c] = f - KSET_CUT;
+    }
+    tc_tpe_window_ends(&w, x, ne, lo, floor_, a, b);
+    for (size_t c = 0; c < ne; c++) {
+        double mx, s, r = ref[c], pt = prior_term[c];
+        size_t ac = a[c], bc = b[c];
+        int prior_apart = k->prior_at != (size_t)-1 && (k->prior_at < ac || k->prior_at >= bc);
+        /* relative to ref, every window term is at most the window's largest
+         * constant less ref: usually a few dozen, but a kernel of tiny sigma
+         * next to x (no magic clip) can put ref far below a wider kernel's
+         * term, and then the terms and their maximum are computed first, as
+         * for a grid */
+        if (m->step == 0 && r > -INFINITY &&
+            (bc == ac || k->lcb[(bc - 1) >> BLK_SHIFT] - r < EXP_HEADROOM)) {
+            s = tc_tpe_gauss_window_sum(k->mu + ac, k->isig + ac, k->c + ac, bc - ac, x[c], r);
+            if (prior_apart)
+                s += exp(pt - r);
+            out[c] = r;
+            sum[c] = s;
+            continue;
+        }
+        /* grid kernels (a bin mass may underflow to -inf), or a ref too far
+         * below the largest term: the terms, their maximum, the sum */
+        mx = pt;
+        for (size_t i = ac; i < bc; i++) {
+            k->tmp[i - ac] = kernel_term(m, k, g, i, x[c]);
+            mx = MAXD(mx, k->tmp[i - ac]);
+        }
+        if (mx == -INFINITY) {
+            out[c] = -INFINITY;
+            sum[c] = 1;
+            continue;
+        }
+        s = tc_tpe_exp_sum(k->tmp, bc - ac, mx);
+        if (prior_apart)
+            s += exp(pt - mx);
+        out[c] = mx;
+        sum[c] = s;
+    }
+    /* the logs in one vectorised pass (a sum is at least ~1: ref's own
+     * term is in it; libm's log takes anything else) */
+    tc_tpe_log_array(sum, ref, ne);
+    for (size_t c = 0; c < ne; c++)
+        out[c] += sum[c] >= 1e-300 && sum[c] < INFINITY ? ref[c] : log(sum[c]);
+}
+
+/* Categorical: the mixture's marginal over the choices into k->catp. */
+int tcp_tpe_kset_cat_marginal(tc_tpe *t, const pmodel *m, kset *k)
+{
+    size_t nc = (size_t)m->p.n_choices;
+    double nk, a = 0, wprior = 0, den;
+    if (tcp_tpe_grow((void **)&k->catp, &k->catcap, nc, sizeof(double)) < 0)
+        return -1;
+    for (size_t j = 0; j < nc; j++)
+        k->catp[j] = 0;
+    nk = (double)k->nobs + (t->o.consider_prior ? 1.0 : 0.0);
+    den = (double)nc * t->o.prior_weight / (nk > 0 ? nk : 1.0) + 1.0;
+    for (size_t i = 0; i < k->n; i++) {
+        if (k->trial[i] < 0) {
+            wprior += k->w[i];
+            continue;
+        }
+        a += k->w[i];
+        k->catp[(size_t)k->mu[i]] += k->w[i];
+    }
+    for (size_t j = 0; j < nc; j++) {
+        double obs_part = k->nobs ? (a * t->o.prior_weight / nk + k->catp[j]) / den : 0;
+        k->catp[j] = obs_part + wprior / (double)nc;
+    }
+    return 0;
+}
