@@ -12,8 +12,9 @@
  *
  * result.json lines are read with the hot path's scanner (result_scan.c):
  * one pass per line, cells typed as they are met and written straight into
- * the columns (table_columns.c), no tree per row. Only the first row is
- * also parsed by jansson, for its flattening order (progress.csv's header).
+ * the columns (table_columns.c), no tree per row. The first row also names
+ * the columns in progress.csv's header order: from its text (first_row.c)
+ * when it is plain, else from a jansson tree and tc_flatten.
  *
  * Invariants:
  *   - the columns are those of table_columns.c (typed cells, pooled strings);
@@ -180,7 +181,9 @@ int tc_table_from_json_lines(tc_trial_table *t, const char *text, size_t len, tc
             goto done;
         }
         if (ok && !have_columns) {
-            int got = columns_from_line(t, &b, text + a, z - a, err);
+            int got = tc_table_columns_plain(t, &b, text + a, z - a, "config", err);
+            if (got == 0)
+                got = columns_from_line(t, &b, text + a, z - a, err);
             if (got < 0)
                 goto done;
             ok = have_columns = got;

@@ -119,13 +119,12 @@ void tc_trial_table_init(tc_trial_table *t)
 void tc_trial_table_clear(tc_trial_table *t)
 {
     for (size_t i = 0; i < t->n_cols; i++) {
-        tc_free(t->cols[i].num);
-        tc_free(t->cols[i].tag);
+        tc_free(t->cols[i].num);   /* tag[] with it */
         tc_free(t->cols[i].ref);
         tc_free(t->cols[i].ival);
-        tc_free(t->cols[i].name);
     }
     tc_free(t->cols);
+    tc_free(t->col_names);
     strpool_free(&t->strings);
     tc_free(t->logdir);
     json_decref(t->params);
@@ -160,7 +159,7 @@ void tc_table_builder_free(tc_table_builder *b)
 int tc_table_set_columns(tc_trial_table *t, tc_table_builder *b, size_t n,
                          const char *const *names, tc_error *err)
 {
-    size_t n_slots = 16;
+    size_t n_slots = 16, names_size = 1;
     while (n_slots < 2 * n)
         n_slots *= 2;
     t->cols = tc_calloc(n ? n : 1, sizeof *t->cols);
@@ -168,12 +167,21 @@ int tc_table_set_columns(tc_trial_table *t, tc_table_builder *b, size_t n,
     b->slots = tc_calloc(n_slots, sizeof *b->slots);
     if (!t->cols || !b->name_len || !b->slots)
         return nomem(err, "column names");
+    for (size_t i = 0; i < n; i++) {
+        b->name_len[i] = strlen(names[i]);
+        names_size += b->name_len[i] + 1;
+    }
+    /* The names in one block: a table has tens of columns, a load thousands
+     * of tables, and one allocation each was a measurable part of it. */
+    if (!(t->col_names = tc_malloc(names_size)))
+        return nomem(err, "column names");
     b->n_slots = n_slots;
     t->n_cols = n;
+    char *name = t->col_names;
     for (size_t i = 0; i < n; i++) {
-        if (!(t->cols[i].name = tc_strdup(names[i])))
-            return nomem(err, "column names");
-        b->name_len[i] = strlen(names[i]);
+        memcpy(name, names[i], b->name_len[i] + 1);
+        t->cols[i].name = name;
+        name += b->name_len[i] + 1;
         size_t s = hash_bytes(names[i], b->name_len[i]) & (n_slots - 1);
         while (b->slots[s])
             s = (s + 1) & (n_slots - 1);
@@ -222,14 +230,15 @@ int tc_table_add_row(tc_trial_table *t, tc_table_builder *b, tc_error *err)
         size_t cap = b->cap ? b->cap * 2 : b->rows_hint > 16 ? b->rows_hint : 16;
         for (size_t i = 0; i < t->n_cols; i++) {
             tc_column *c = &t->cols[i];
-            double *num = tc_realloc(c->num, cap * sizeof *num);
-            if (!num)
+            /* num[] and tag[] share one allocation (tag[] after num[]):
+             * half the allocations of a table. */
+            unsigned char *blk = tc_realloc(c->num, cap * (sizeof *c->num + 1));
+            if (!blk)
                 return nomem(err, "a column");
-            c->num = num;
-            unsigned char *tag = tc_realloc(c->tag, cap);
-            if (!tag)
-                return nomem(err, "a column");
-            c->tag = tag;
+            if (t->n_rows)   /* the tags sat after the old capacity's numbers */
+                memmove(blk + cap * sizeof *c->num, blk + b->cap * sizeof *c->num, t->n_rows);
+            c->num = (double *)(void *)blk;
+            c->tag = blk + cap * sizeof *c->num;
             if (c->ref) {
                 uint32_t *ref = tc_realloc(c->ref, cap * sizeof *ref);
                 if (!ref)

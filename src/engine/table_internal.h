@@ -45,6 +45,13 @@ void tc_table_finish(tc_trial_table *t);
  * errors="replace" would make them (jansson only holds valid UTF-8). */
 json_t *tc_json_utf8_string(const char *s, size_t n);
 
+/* first_row.c: the columns of t (it has none yet) named from the first
+ * result.json line without a tree, when the line is plain enough that
+ * tc_json_loads + tc_flatten would surely name them the same (see the
+ * file's comment). 1 = set, 0 = not sure (nothing set), -1 = ENOMEM. */
+int tc_table_columns_plain(tc_trial_table *t, tc_table_builder *b, const char *line, size_t len,
+                           const char *skip_key, tc_error *err);
+
 /* row_template.c: the first row's key sequence, matched against later
  * result.json lines (see the file's comment). */
 typedef struct tc_row_template tc_row_template;

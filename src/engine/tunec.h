@@ -341,10 +341,11 @@ enum {
 #define TC_KINDS_BOOL (TC_CELL_BIT(TC_CELL_TRUE) | TC_CELL_BIT(TC_CELL_FALSE))
 
 typedef struct tc_column {
-    char *name;      /* malloc'd "/"-flattened result key */
+    char *name;      /* "/"-flattened result key, in the table's col_names */
     double *num;     /* n_rows numbers; NaN where the cell is not a number
-                        (NULL when n_rows is 0) */
-    unsigned char *tag;   /* n_rows TC_CELL_* (NULL when n_rows is 0) */
+                        (NULL when n_rows is 0); malloc'd with tag[] */
+    unsigned char *tag;   /* n_rows TC_CELL_* (NULL when n_rows is 0), in
+                             num's allocation: freeing num frees it */
     uint32_t *ref;   /* n_rows string-pool ids for STRING/LIST cells; NULL
                         until the column holds one */
     int64_t *ival;   /* n_rows exact values of the INT cells; NULL until the
@@ -384,6 +385,7 @@ typedef struct tc_trial_table {
     int source;         /* tc_table_source */
     size_t n_rows, n_cols;
     tc_column *cols;
+    char *col_names;    /* malloc'd: every column's name, NUL-terminated */
     tc_strpool strings; /* the STRING and LIST cells' texts */
     size_t n_bad_lines; /* invalid lines skipped, the last line not counted */
     int torn_tail;      /* the last line was invalid (a write in progress) */

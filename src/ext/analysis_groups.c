@@ -244,8 +244,7 @@ static void fill_numbers(void *ctx, size_t i)
             continue;
         if (t->n_rows)
             fill_numeric(t, col, type, fb->arrays[grp][c], fb->start[i]);
-        tc_free(col->num);
-        tc_free(col->tag);
+        tc_free(col->num);   /* tag[] with it */
         tc_free(col->ref);
         tc_free(col->ival);
         col->num = NULL;

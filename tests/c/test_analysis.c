@@ -463,6 +463,40 @@ static void count_index(void *ctx, size_t i)
     __atomic_fetch_add(&((int *)ctx)[i], 1, __ATOMIC_RELAXED);
 }
 
+/* progress.csv has no line count up front: its columns start at 16 rows and
+ * grow, num[] and tag[] in one allocation (table_columns.c); every cell must
+ * survive each regrowth. */
+static void test_csv_columns_grow(void)
+{
+    tc_buf text;
+    tc_buf_init(&text);
+    tc_buf_puts(&text, "i,s,r\n");
+    for (int r = 0; r < 100; r++)
+        tc_buf_printf(&text, "%d,%s,%s\n", r, r % 3 ? "x" : "", r % 2 ? "0.5" : "True");
+    tc_trial_table t;
+    tc_error err;
+    tc_trial_table_init(&t);
+    tc_error_init(&err);
+    CHECK_INT(tc_table_from_csv(&t, text.data, text.len, &err), 0);
+    CHECK_INT(t.n_rows, 100);
+    CHECK_INT(t.n_cols, 3);
+    const tc_column *i = tc_trial_table_find(&t, "i"), *s = tc_trial_table_find(&t, "s"),
+                    *real = tc_trial_table_find(&t, "r");
+    CHECK(i && s && real);
+    if (i && s && real) {
+        CHECK(i->is_int);
+        for (size_t r = 0; r < 100; r++) {
+            CHECK_INT(tc_column_int(i, r), (long long)r);
+            CHECK_INT(s->tag[r], r % 3 ? TC_CELL_STRING : TC_CELL_MISSING);
+            CHECK_INT(real->tag[r], r % 2 ? TC_CELL_REAL : TC_CELL_TRUE);
+        }
+        CHECK_STR(tc_strpool_get(&t.strings, s->ref[1]), "x");
+        CHECK_STR(tc_strpool_get(&t.strings, s->ref[98]), "x");
+    }
+    tc_trial_table_clear(&t);
+    tc_buf_free(&text);
+}
+
 static void test_parallel_each_index_once(void)
 {
     static int seen[1000];
@@ -489,6 +523,7 @@ int main(void)
     run_parse_cases(json_cases, sizeof json_cases / sizeof *json_cases, 0);
     run_parse_cases(csv_cases, sizeof csv_cases / sizeof *csv_cases, 1);
     test_csv_header_nul();
+    test_csv_columns_grow();
     test_parallel_each_index_once();
 
     snprintf(root, sizeof root, "/tmp/tunec_analysis_XXXXXX");
