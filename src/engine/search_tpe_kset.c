@@ -33,6 +33,8 @@ void tcp_tpe_kset_free(kset *k)
 /* univariate estimators                                                      */
 /* ------------------------------------------------------------------------- */
 
+#define RESYNC_MAX 32       /* more moved trials than this: rebuild the sets (ksets_sync) */
+
 static int kset_reserve(kset *k, size_t n)
 {
     size_t cap = k->cap;
@@ -212,7 +214,12 @@ static int kset_prepare(tc_tpe *t, size_t p, int g, kprep *q)
     q->minsig = t->o.consider_magic_clip
                     ? m->width / fmin(100.0, 1.0 + (double)q->nobs + (double)q->with_prior)
                     : EPS_SIGMA;
-    if (kset_reserve(k, q->nobs + 2) < 0)
+    /* Room for the set after this suggestion's sync (its observations and
+     * the prior), plus what ksets_sync can hold for a moment: it takes the
+     * moved trials in trial order, so a trial entering this set may be
+     * inserted before one leaving it is removed — at most RESYNC_MAX of
+     * them, or the set is rebuilt instead. */
+    if (kset_reserve(k, q->nobs + 2 + RESYNC_MAX) < 0)
         return -1;
     return 0;
 }
@@ -233,7 +240,6 @@ static int kset_prepare(tc_tpe *t, size_t p, int g, kprep *q)
  * the same formulas on the same inputs, so the two paths agree to the bit
  * (tests/c/test_search_tpe_update.c). */
 
-#define RESYNC_MAX 32       /* more moved trials than this: rebuild the sets */
 
 /* Kernel i's sigma under the set's clip and end rule: the larger gap to a
  * neighbour, the domain's ends as neighbours (the end kernels' inner gap
@@ -362,6 +368,10 @@ static void kset_touch(pmodel *m, kset *k, int g, size_t i0, size_t i1)
 
 static void kset_insert(pmodel *m, kset *k, int g, long tr)
 {
+    if (!k->valid || k->n >= k->cap) {   /* no room (see kset_prepare): rebuilt after the sync */
+        k->valid = 0;
+        return;
+    }
     double v = m->col[tr];
     size_t at = kset_bisect(k, v, tr, 1);
     kset_shift(k, at + 1, at, k->n - at);
