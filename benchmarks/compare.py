@@ -113,13 +113,13 @@ def plan(runs):
     # search: suggestion latency with 8 parameters.
     for past in (100, 1000):
         add("search-latency-{}".format(past), "search-latency",
-            ["tunec", "optuna-tpe", "hyperopt-tpe"], {"past": past, "k": 20},
+            ["tunec", "tunec-random", "optuna-tpe", "hyperopt-tpe"], {"past": past, "k": 20},
             metric="latency_median_s",
             title="search: time to suggest one 8-parameter config after {} trials".format(past))
     # search quality: deterministic given the seeds, so one run each.
     for problem in ("branin", "hartmann6", "rosenbrock6"):
         add("search-quality-" + problem, "search-quality",
-            ["tunec", "optuna-tpe", "hyperopt-tpe", "optuna-random"],
+            ["tunec", "tunec-random", "optuna-tpe", "hyperopt-tpe", "optuna-random"],
             {"problem": problem, "evals": 100, "seeds": 20}, metric="best",
             title="search quality: {}, 100 evaluations, 20 seeds".format(problem), rounds=1,
             timeout=600)
