@@ -113,7 +113,8 @@ def plan(runs):
     # search: suggestion latency with 8 parameters.
     for past in (100, 1000):
         add("search-latency-{}".format(past), "search-latency",
-            ["tunec", "tunec-random", "optuna-tpe", "hyperopt-tpe"], {"past": past, "k": 20},
+            ["tunec", "tunec-uni", "tunec-random", "optuna-tpe", "hyperopt-tpe"],
+            {"past": past, "k": 20},
             metric="latency_median_s",
             title="search: time to suggest one 8-parameter config after {} trials".format(past))
     # search quality: deterministic given the seeds, so one run each.

@@ -130,8 +130,9 @@ def quality(system, problem, evals, seeds):
 # suggestion latency
 # --------------------------------------------------------------------------
 
-def _latency_tunec_tpe(past, k):
-    """TPESearch with its defaults: ``past`` random configurations given as
+def _latency_tunec_tpe(past, k, multivariate=True):
+    """TPESearch with its defaults (multivariate), or univariate: ``past``
+    random configurations given as
     evaluated points; before each timed suggestion the previous suggestion
     is completed (untimed), so the engine's kept estimators must take one
     new trial each time, as in a run."""
@@ -143,7 +144,8 @@ def _latency_tunec_tpe(past, k):
               for _ in range(past)]
     space = {n: tune.uniform(lo, hi) for n, (lo, hi) in LATENCY_SPACE.items()}
     searcher = TPESearch(space, metric="loss", mode="min", seed=0, points_to_evaluate=points,
-                         evaluated_rewards=[_latency_objective(p) for p in points])
+                         evaluated_rewards=[_latency_objective(p) for p in points],
+                         multivariate=multivariate)
     times = []
     for i in range(k + 1):                          # the first is a warm-up
         start = time.perf_counter()
@@ -225,7 +227,9 @@ def _latency_hyperopt(past, k):
     return {"latencies_s": times}
 
 
-LATENCY = {"tunec": _latency_tunec_tpe, "tunec-random": _latency_tunec_random,
+LATENCY = {"tunec": _latency_tunec_tpe,
+           "tunec-uni": lambda past, k: _latency_tunec_tpe(past, k, multivariate=False),
+           "tunec-random": _latency_tunec_random,
            "optuna-tpe": _latency_optuna,
            "hyperopt-tpe": _latency_hyperopt}
 
