@@ -48,8 +48,11 @@
  * is evaluated at all the candidates at once (tcp_tpe_kset_log_pdfs), the
  * candidates' bisections side by side, so that their chains of dependent
  * loads overlap. The joint
- * density applies its first continuous factor to every kernel (vectorised)
- * and every further factor only to the kernels still within e^-36 of a
+ * density applies its first continuous factor only to the kernels that a
+ * bisection on running maxima (of the bounds, and of that parameter's
+ * sigmas, over the kernels in that parameter's value order) leaves within
+ * reach of the candidate, every kernel in a small group, and every further
+ * factor only to the kernels still within e^-36 of a
  * lower bound on the largest term (the prior's, and the drawn-from
  * kernel's), so in several dimensions most kernels drop out after a factor
  * or two (tcp_tpe_jset_log_pdf). The joint estimators are kept from one

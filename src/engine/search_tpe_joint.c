@@ -26,6 +26,16 @@ void tcp_tpe_jset_free(jset *j)
     tc_free(j->isig);
     tc_free(j->c);
     tc_free(j->obs);
+    tc_free(j->ord);
+    tc_free(j->sv);
+    tc_free(j->lcb);
+    tc_free(j->lis);
+    tc_free(j->rcb);
+    tc_free(j->ris);
+    tc_free(j->sub);
+    tc_free(j->sis);
+    tc_free(j->smu1);
+    tc_free(j->sis1);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -65,10 +75,22 @@ static int jset_reserve(jset *j, size_t n, size_t np)
     j->isig = tc_malloc(n * np * sizeof(double));
     j->c = tc_malloc(n * np * sizeof(double));
     j->obs = tc_malloc(n * np * sizeof(long));
+    j->ord = tc_malloc((n + 1) * sizeof(size_t));     /* + 1: jset_window's gather */
+    j->sv = tc_malloc(n * sizeof(double));
+    j->lcb = tc_malloc(n * sizeof(double));
+    j->lis = tc_malloc(n * sizeof(double));
+    j->rcb = tc_malloc(n * sizeof(double));
+    j->ris = tc_malloc(n * sizeof(double));
+    j->sub = tc_malloc(n * sizeof(double));
+    j->sis = tc_malloc(n * sizeof(double));
+    j->smu1 = tc_malloc(n * sizeof(double));
+    j->sis1 = tc_malloc(n * sizeof(double));
     j->cap = n;
     j->np = np;
     return j->logw && j->w && j->ub && j->term && j->idx && j->tv && j->csum && j->ktr &&
-                   j->minsig && j->mu && j->sig && j->isig && j->c && j->obs
+                   j->minsig && j->mu && j->sig && j->isig && j->c && j->obs && j->ord &&
+                   j->sv && j->lcb && j->lis && j->rcb && j->ris && j->sub && j->sis &&
+                   j->smu1 && j->sis1
                ? 0
                : -1;
 }
@@ -245,16 +267,127 @@ static int jset_updatable(const tc_tpe *t, const jset *j, size_t nobs, int with_
     return memcmp(j->ktr, t->rank, j->nobs * sizeof(long)) == 0;
 }
 
+#define WINDOW_MIN 32    /* fewer observed kernels: no window (the flat pass is as cheap) */
+
+/* The first and second continuous joint parameters' slots (-1: none). */
+static void continuous_slots(const tc_tpe *t, long *s0, long *s1)
+{
+    *s0 = *s1 = -1;
+    for (size_t p = 0; p < t->np; p++)
+        if (t->joint[p] && !t->pm[p].cat && t->pm[p].step == 0) {
+            if (*s0 < 0) {
+                *s0 = (long)t->slot[p];
+            } else {
+                *s1 = (long)t->slot[p];
+                return;
+            }
+        }
+}
+
+/* Group g's window index (see jset): the first continuous joint parameter's
+ * sorted values filtered to the group give its kernels in value order. */
+static void jset_window(tc_tpe *t, int g, size_t kept)
+{
+    jset *j = &t->js[g];
+    size_t nobs = j->nobs, q = 0;
+    long s0, s1;
+    const pmodel *m = NULL;
+    const long *restrict sorted, *restrict grank = t->grank;
+    const unsigned char *restrict grp = t->grp;
+    size_t *restrict ord = j->ord;
+    const double *restrict ub = j->ub, *restrict isig, *restrict mu, *restrict mu1,
+                           *restrict isig1;
+    double *restrict sub = j->sub, *restrict sis = j->sis, *restrict sv = j->sv;
+    double cb = -INFINITY, is = INFINITY;
+    continuous_slots(t, &s0, &s1);
+    j->wslot = j->wslot1 = -1;
+    if (s0 < 0 || nobs < WINDOW_MIN) {
+        j->wn = 0;
+        return;
+    }
+    for (size_t p = 0; p < t->np && !m; p++)
+        if (t->joint[p] && (long)t->slot[p] == s0)
+            m = &t->pm[p];
+    mu = j->mu + (size_t)s0 * j->cap;
+    isig = j->isig + (size_t)s0 * j->cap;
+    if (kept && j->wn == kept && j->wn0 == s0) {
+        /* the last build's kernels 0..kept-1 with the same values, and new
+         * ones after them: each new one goes in after its equals (its trial
+         * is the newest), where the sorted pass would put it */
+        for (size_t k = kept; k < nobs; k++) {
+            double v = mu[k];
+            size_t lo = 0, hi = k;
+            while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (sv[mid] <= v)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            memmove(ord + lo + 1, ord + lo, (k - lo) * sizeof(size_t));
+            memmove(sv + lo + 1, sv + lo, (k - lo) * sizeof(double));
+            ord[lo] = k;
+            sv[lo] = v;
+        }
+    } else {
+        sorted = m->sorted;
+        for (size_t s = 0; s < m->nsorted; s++) {   /* ord has room for one more */
+            long tr = sorted[s];
+            ord[q] = (size_t)grank[tr];
+            q += grp[tr] == g;
+        }
+        if (q != nobs) {                            /* not expected: no window */
+            j->wn = 0;
+            return;
+        }
+        for (size_t r = 0; r < nobs; r++)
+            sv[r] = mu[ord[r]];
+    }
+    j->wn = nobs;
+    j->wn0 = s0;
+    j->wslot = s0;
+    j->wslot1 = s1;
+    for (size_t r = 0; r < nobs; r++) {
+        size_t k = ord[r];
+        sub[r] = ub[k];
+        sis[r] = isig[k];
+    }
+    if (s1 >= 0) {
+        mu1 = j->mu + (size_t)s1 * j->cap;
+        isig1 = j->isig + (size_t)s1 * j->cap;
+        for (size_t r = 0; r < nobs; r++) {
+            size_t k = ord[r];
+            j->smu1[r] = mu1[k];
+            j->sis1[r] = isig1[k];
+        }
+    }
+    for (size_t r = 0; r < nobs; r++) {
+        cb = MAXD(cb, sub[r]);
+        is = sis[r] < is ? sis[r] : is;
+        j->lcb[r] = cb;
+        j->lis[r] = is;
+    }
+    cb = -INFINITY;
+    is = INFINITY;
+    for (size_t r = nobs; r-- > 0;) {
+        cb = MAXD(cb, sub[r]);
+        is = sis[r] < is ? sis[r] : is;
+        j->rcb[r] = cb;
+        j->ris[r] = is;
+    }
+}
+
 /* Builds group g's joint estimator over the njoint parameters in t->joint. */
 int tcp_tpe_build_jset(tc_tpe *t, int g, size_t njoint)
 {
     jset *j = &t->js[g];
-    size_t nobs = 0, n, cap;
+    size_t nobs = 0, n, cap, prev = j->nobs;
     int with_prior, inc;
     double total, log_total;
-    for (size_t tr = 0; tr < t->ntrials; tr++)
-        if (t->grp[tr] == g)
-            t->rank[nobs++] = (long)tr;     /* rank[] reused as the age-ordered list */
+    for (size_t tr = 0; tr < t->ntrials; tr++) {    /* rank[] reused as the age-ordered */
+        t->rank[nobs] = (long)tr;                     /* list (branch-free: nobs <= tr) */
+        nobs += t->grp[tr] == g;
+    }
     with_prior = t->o.consider_prior || nobs == 0;
     n = nobs + (size_t)with_prior;
     if (jset_reserve(j, n, njoint) < 0)
@@ -266,11 +399,11 @@ int tcp_tpe_build_jset(tc_tpe *t, int g, size_t njoint)
     inc = jset_updatable(t, j, nobs, with_prior);
     total = nobs ? t->gsum[g] + (with_prior ? t->o.prior_weight : 0) : 1.0;
     log_total = log(total);
-    for (size_t k = 0; k < nobs; k++) {
-        long tr = t->rank[k];
-        j->logw[k] = t->tlw[tr] - log_total;
-        j->w[k] = t->tw[tr] / total;
-    }
+    for (size_t k = 0; k < nobs; k++)
+        j->logw[k] = t->tlw[t->rank[k]] - log_total;
+    if (g == BELOW)     /* the weights proper only for sampling (tcp_tpe_sample_joint) */
+        for (size_t k = 0; k < nobs; k++)
+            j->w[k] = t->tw[t->rank[k]] / total;
     if (with_prior) {
         j->logw[nobs] = nobs ? log(t->o.prior_weight) - log_total : 0.0;
         j->w[nobs] = nobs ? t->o.prior_weight / total : 1.0;
@@ -359,6 +492,7 @@ int tcp_tpe_build_jset(tc_tpe *t, int g, size_t njoint)
     for (size_t p = 0; p < t->np; p++)
         j->pslot[p] = t->joint[p] ? (long)t->slot[p] : -1;
     j->valid = 1;
+    jset_window(t, g, inc ? prev : 0);
     return 0;
 }
 
@@ -411,6 +545,118 @@ static double joint_full_term(tc_tpe *t, int g, size_t i, size_t k)
     return joint_other_factors(t, g, i, k, tt, -INFINITY);
 }
 
+/* The kernels whose term could reach floor_ by the window slot's factor
+ * alone, at value x: [*a, *b) in value order (jset's ord), every kernel
+ * outside it bounded below floor_ by the running maxima. The bounds only
+ * fall away from x (the same rounded operations on larger distances,
+ * smaller inverse sigmas, smaller maxima), so each end is a bisection. */
+static void window_at(const jset *j, double x, double floor_, size_t *a, size_t *b)
+{
+    const double *sv = j->sv;
+    size_t lo = 0, hi = j->nobs, at;
+    while (lo < hi) {                   /* at: the first value not below x */
+        size_t mid = lo + (hi - lo) / 2;
+        if (sv[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    at = lo;
+    lo = 0;
+    hi = at;
+    while (lo < hi) {                   /* the first left of x whose bound reaches floor_ */
+        size_t mid = lo + (hi - lo) / 2;
+        double e = (x - sv[mid]) * j->lis[mid];
+        if (j->lcb[mid] - 0.5 * e * e < floor_)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *a = lo;
+    lo = at;
+    hi = j->nobs;
+    while (lo < hi) {                   /* the first right of x whose bound misses it */
+        size_t mid = lo + (hi - lo) / 2;
+        double e = (sv[mid] - x) * j->ris[mid];
+        if (j->rcb[mid] - 0.5 * e * e < floor_)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    *b = lo;
+}
+
+/* A window's kernels [a, b) (value order) at candidate i: their terms
+ * after the window slot's factor (x) and the next continuous slot's, in flat
+ * passes over the value-ordered copies, the same doubles as the full pass
+ * (the first factor as tc_tpe_joint_first computes it, the second as the
+ * gather in tcp_tpe_jset_log_pdf does); those reaching cut, and the prior's,
+ * into idx and tv. Returns how many. */
+static size_t window_terms(tc_tpe *t, int g, size_t i, size_t a, size_t b, double x, double cut)
+{
+    jset *j = &t->js[g];
+    size_t cap = j->cap, ne = t->ne, n = j->n, len = b - a, kept = 0;
+    size_t *restrict idx = j->idx;
+    const size_t *restrict ord = j->ord + a;
+    double *restrict tv = j->tv, *restrict w = j->term;
+    double x1 = j->wslot1 >= 0 ? t->cand[(size_t)j->wslot1 * ne + i] : 0;
+    tc_tpe_joint_first(w, j->sub + a, j->sv + a, j->sis + a, len, x);
+    if (j->wslot1 >= 0)
+        tc_tpe_joint_next(w, j->smu1 + a, j->sis1 + a, len, x1);
+    for (size_t r = 0; r < len; r++) {
+        idx[kept] = ord[r];
+        tv[kept] = w[r];
+        kept += w[r] >= cut;
+    }
+    if (n > j->nobs) {          /* the prior, outside the value order */
+        size_t pk = n - 1, b0 = (size_t)j->wslot * cap;
+        double v;
+        tc_tpe_joint_first(w, j->ub + pk, j->mu + b0 + pk, j->isig + b0 + pk, 1, x);
+        v = w[0];
+        if (j->wslot1 >= 0) {
+            size_t b1 = (size_t)j->wslot1 * cap;
+            double z = (x1 - j->mu[b1 + pk]) * j->isig[b1 + pk];
+            v = v - 0.5 * z * z;
+        }
+        idx[kept] = pk;
+        tv[kept] = v;
+        kept += v >= cut;
+    }
+    return kept;
+}
+
+#define SORT_SMALL 64   /* survivors up to this many are sorted by insertion */
+
+/* The survivors of a window (value order) back in kernel order, the order
+ * in which the full pass keeps them (the sum's rounding depends on it). */
+static void by_kernel(size_t *restrict idx, double *restrict tv, size_t m, double *restrict scr,
+                      size_t n)
+{
+    if (m <= SORT_SMALL) {
+        for (size_t r = 1; r < m; r++) {
+            size_t k = idx[r], q = r;
+            double v = tv[r];
+            for (; q > 0 && idx[q - 1] > k; q--) {
+                idx[q] = idx[q - 1];
+                tv[q] = tv[q - 1];
+            }
+            idx[q] = k;
+            tv[q] = v;
+        }
+        return;
+    }
+    for (size_t k = 0; k < n; k++)      /* many: through a table by kernel (NaN: none) */
+        scr[k] = NAN;
+    for (size_t r = 0; r < m; r++)
+        scr[idx[r]] = tv[r];
+    m = 0;
+    for (size_t k = 0; k < n; k++)
+        if (!isnan(scr[k])) {
+            idx[m] = k;
+            tv[m++] = scr[k];
+        }
+}
+
 /* Joint log density of candidate i (model values in t->cand). A kernel's
  * partial term only falls as its factors are applied (each factor is at
  * most its share of the bound ub), so once it is below e^-WINDOW_CUT of a
@@ -422,21 +668,41 @@ static double joint_full_term(tc_tpe *t, int g, size_t i, size_t k)
  * pass, and the kernels still within reach are gathered; each further
  * continuous factor, then the grid and categorical ones, thin that list.
  * In 8 dimensions at 1,000 trials a candidate keeps a few dozen kernels
- * after two factors, so most of the n x parameters work is never done. The
- * survivors are summed relative to the largest. */
+ * after two factors, so most of the n x parameters work is never done.
+ * With a window (jset's ord; a large group) not even the first factor
+ * touches every kernel: the running maxima bound the first factor's term
+ * by the distance in that parameter, and only the kernels in the window
+ * they leave around the candidate's value get their first two factors,
+ * in flat passes over the value-ordered copies; a window wider than half
+ * the kernels is not worth its sort and takes the flat pass. The kept set
+ * is the same either way (exactly the kernels whose continuous term
+ * reaches the cut: a term only falls, and the window leaves out only
+ * kernels bounded below it), the terms are the same doubles, and the
+ * window's survivors go back to kernel order, so the sum is the same to
+ * the last bit. The survivors are summed relative to the largest. */
 double tcp_tpe_jset_log_pdf(tc_tpe *t, int g, size_t i, long seed_k)
 {
     const jset *j = &t->js[g];
     size_t cap = j->cap, ne = t->ne, n = j->n, m = 0, top;
     size_t *restrict idx = j->idx;
     double *restrict tv = j->tv;
-    int others = 0, first = 1;
+    int others = 0, first = 1, windowed = 0;
+    long skip = -1;
     double lb = -INFINITY, cut, mx;
+    size_t wa = 0, wb = 0;
     if (t->o.consider_prior && n > 0)
         lb = joint_full_term(t, g, i, n - 1);
     if (seed_k >= 0)
         lb = MAXD(lb, joint_full_term(t, g, i, (size_t)seed_k));
     cut = lb - WINDOW_CUT;
+    if (j->wslot >= 0 && cut > -INFINITY) {
+        /* the floor sits a little below the cut, so that no kernel that
+         * reaches the cut is left out over the bound's own rounding */
+        window_at(j, t->cand[(size_t)j->wslot * ne + i], cut - 1e-6 * (1.0 + fabs(cut)), &wa,
+                  &wb);
+        windowed = 2 * (wb - wa) < j->nobs;     /* else the flat pass is as cheap */
+        skip = windowed ? j->wslot1 : -1;
+    }
     for (size_t p = 0; p < t->np; p++) {
         const pmodel *pm = &t->pm[p];
         size_t base = t->slot[p] * cap, kept = 0;
@@ -448,6 +714,15 @@ double tcp_tpe_jset_log_pdf(tc_tpe *t, int g, size_t i, long seed_k)
             continue;
         }
         x = t->cand[t->slot[p] * ne + i];
+        if (first && windowed) {
+            m = window_terms(t, g, i, wa, wb, x, cut);
+            first = 0;
+            continue;
+        }
+        if ((long)t->slot[p] == skip) {  /* applied with the window's first */
+            skip = -1;
+            continue;
+        }
         if (first) {
             const double *term = j->term;
             tc_tpe_joint_first(j->term, j->ub, j->mu + base, j->isig + base, n, x);
@@ -469,6 +744,8 @@ double tcp_tpe_jset_log_pdf(tc_tpe *t, int g, size_t i, long seed_k)
         }
         m = kept;
     }
+    if (windowed)
+        by_kernel(idx, tv, m, j->term, n);
     if (first) {                /* no continuous factor: every kernel */
         for (size_t k = 0; k < n; k++) {
             idx[m] = k;

@@ -122,6 +122,21 @@ typedef struct jset {
     long *ktr;              /* the trial of each kernel (age order) */
     long *pslot;            /* per parameter: its slot, -1 outside the joint group */
     double *minsig;         /* per slot: the clip the sigmas were made with */
+    /* the window of the first continuous parameter (slot wslot, -1: none):
+     * the observed kernels in the order of its values (ord, their values
+     * sv), with running maxima of ub and minima of that slot's inverse
+     * sigma from the left (lcb, lis: over sorted 0..r) and from the right
+     * (rcb, ris: over r..nobs-1), which bound every kernel beyond r */
+    long wslot;
+    size_t *ord;
+    double *sv, *lcb, *lis, *rcb, *ris;
+    /* in the same order: ub, the window slot's inverse sigmas, and the next
+     * continuous slot's (wslot1, -1: none) centres and inverse sigmas, so
+     * that a window's first two factors are flat vectorised passes */
+    long wslot1;
+    double *sub, *sis, *smu1, *sis1;
+    size_t wn;              /* kernels ord and sv were made for (0: none), */
+    long wn0;               /* and the slot */
 } jset;
 
 struct tc_tpe {
