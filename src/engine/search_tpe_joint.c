@@ -34,16 +34,22 @@ void tcp_tpe_jset_free(jset *j)
     tc_free(j->ris);
     tc_free(j->sub);
     tc_free(j->sis);
-    tc_free(j->smu1);
-    tc_free(j->sis1);
+    for (int f = 1; f < TC_TPE_WIN_F; f++) {
+        tc_free(j->smu[f]);
+        tc_free(j->sisf[f]);
+    }
+    tc_free(j->dirty);
 }
 
 /* ------------------------------------------------------------------------- */
 /* the multivariate group                                                     */
 /* ------------------------------------------------------------------------- */
 
+#define INC_MAX 8   /* more new kernels than this since the last build: a full one */
+
 static int jset_reserve(jset *j, size_t n, size_t np)
 {
+    int ok = 1;
     if (n <= j->cap && np <= j->np)
         return 0;
     /* grows by half again, so that a run that adds one trial per suggestion
@@ -83,14 +89,19 @@ static int jset_reserve(jset *j, size_t n, size_t np)
     j->ris = tc_malloc(n * sizeof(double));
     j->sub = tc_malloc(n * sizeof(double));
     j->sis = tc_malloc(n * sizeof(double));
-    j->smu1 = tc_malloc(n * sizeof(double));
-    j->sis1 = tc_malloc(n * sizeof(double));
+    for (int f = 1; f < TC_TPE_WIN_F; f++) {
+        j->smu[f] = tc_malloc(n * sizeof(double));
+        j->sisf[f] = tc_malloc(n * sizeof(double));
+        ok = ok && j->smu[f] && j->sisf[f];
+    }
+    j->dcap = 3 * INC_MAX * np;     /* joint_update re-derives at most 3 per new kernel */
+    j->dirty = tc_malloc(j->dcap * sizeof(size_t));
     j->cap = n;
     j->np = np;
     return j->logw && j->w && j->ub && j->term && j->idx && j->tv && j->csum && j->ktr &&
                    j->minsig && j->mu && j->sig && j->isig && j->c && j->obs && j->ord &&
                    j->sv && j->lcb && j->lis && j->rcb && j->ris && j->sub && j->sis &&
-                   j->smu1 && j->sis1
+                   j->dirty && ok
                ? 0
                : -1;
 }
@@ -226,6 +237,9 @@ static int joint_refresh(tc_tpe *t, pmodel *m, int g, size_t base, size_t nobs, 
     }
     j->c[at] = -kc->norm;
     j->isig[at] = kc->isig;
+    if (j->ndirty < j->dcap)            /* else build_jset sums every kernel afresh */
+        j->dirty[j->ndirty] = (size_t)t->grank[tr];
+    j->ndirty++;
     return 0;
 }
 
@@ -250,8 +264,6 @@ static int joint_update(tc_tpe *t, pmodel *m, int g, size_t base, size_t from, s
     return 0;
 }
 
-#define INC_MAX 8   /* more new kernels than this since the last build: a full one */
-
 /* Whether group g's last build can be updated: built at this capacity and
  * joint group, with the same prior, and its trials now are the same ones
  * followed by at most INC_MAX new ones (nothing left, failed or moved to
@@ -267,21 +279,18 @@ static int jset_updatable(const tc_tpe *t, const jset *j, size_t nobs, int with_
     return memcmp(j->ktr, t->rank, j->nobs * sizeof(long)) == 0;
 }
 
+#define WBLK 8          /* the window's running maxima are per block of this many kernels */
 #define WINDOW_MIN 32    /* fewer observed kernels: no window (the flat pass is as cheap) */
 
-/* The first and second continuous joint parameters' slots (-1: none). */
-static void continuous_slots(const tc_tpe *t, long *s0, long *s1)
+/* The first TC_TPE_WIN_F continuous joint parameters' slots into sl;
+ * returns how many there are. */
+static size_t continuous_slots(const tc_tpe *t, long *sl)
 {
-    *s0 = *s1 = -1;
-    for (size_t p = 0; p < t->np; p++)
-        if (t->joint[p] && !t->pm[p].cat && t->pm[p].step == 0) {
-            if (*s0 < 0) {
-                *s0 = (long)t->slot[p];
-            } else {
-                *s1 = (long)t->slot[p];
-                return;
-            }
-        }
+    size_t nf = 0;
+    for (size_t p = 0; p < t->np && nf < TC_TPE_WIN_F; p++)
+        if (t->joint[p] && !t->pm[p].cat && t->pm[p].step == 0)
+            sl[nf++] = (long)t->slot[p];
+    return nf;
 }
 
 /* Group g's window index (see jset): the first continuous joint parameter's
@@ -289,19 +298,19 @@ static void continuous_slots(const tc_tpe *t, long *s0, long *s1)
 static void jset_window(tc_tpe *t, int g, size_t kept)
 {
     jset *j = &t->js[g];
-    size_t nobs = j->nobs, q = 0;
-    long s0, s1;
+    size_t nobs = j->nobs, q = 0, nb, nf;
+    long sl[TC_TPE_WIN_F], s0;
     const pmodel *m = NULL;
     const long *restrict sorted, *restrict grank = t->grank;
     const unsigned char *restrict grp = t->grp;
     size_t *restrict ord = j->ord;
-    const double *restrict ub = j->ub, *restrict isig, *restrict mu, *restrict mu1,
-                           *restrict isig1;
+    const double *restrict ub = j->ub, *restrict isig, *restrict mu;
     double *restrict sub = j->sub, *restrict sis = j->sis, *restrict sv = j->sv;
     double cb = -INFINITY, is = INFINITY;
-    continuous_slots(t, &s0, &s1);
-    j->wslot = j->wslot1 = -1;
-    if (s0 < 0 || nobs < WINDOW_MIN) {
+    nf = continuous_slots(t, sl);
+    s0 = nf ? sl[0] : -1;
+    j->wslot = -1;
+    if (!nf || nobs < WINDOW_MIN) {
         j->wn = 0;
         return;
     }
@@ -346,35 +355,62 @@ static void jset_window(tc_tpe *t, int g, size_t kept)
     j->wn = nobs;
     j->wn0 = s0;
     j->wslot = s0;
-    j->wslot1 = s1;
+    j->wnf = nf;
+    for (size_t f = 0; f < nf; f++)
+        j->wsl[f] = sl[f];
     for (size_t r = 0; r < nobs; r++) {
         size_t k = ord[r];
         sub[r] = ub[k];
         sis[r] = isig[k];
     }
-    if (s1 >= 0) {
-        mu1 = j->mu + (size_t)s1 * j->cap;
-        isig1 = j->isig + (size_t)s1 * j->cap;
+    for (size_t f = 1; f < nf; f++) {
+        const double *restrict muf = j->mu + (size_t)sl[f] * j->cap,
+                               *restrict isf = j->isig + (size_t)sl[f] * j->cap;
+        double *restrict smu = j->smu[f], *restrict sisf = j->sisf[f];
         for (size_t r = 0; r < nobs; r++) {
             size_t k = ord[r];
-            j->smu1[r] = mu1[k];
-            j->sis1[r] = isig1[k];
+            smu[r] = muf[k];
+            sisf[r] = isf[k];
         }
     }
-    for (size_t r = 0; r < nobs; r++) {
-        cb = MAXD(cb, sub[r]);
-        is = sis[r] < is ? sis[r] : is;
-        j->lcb[r] = cb;
-        j->lis[r] = is;
+    /* per block of WBLK kernels, then running over the blocks: the chains
+     * of maxima are an eighth as long as per kernel */
+    nb = (nobs + WBLK - 1) / WBLK;
+    for (size_t b = 0; b < nb; b++) {
+        size_t end = (b + 1) * WBLK < nobs ? (b + 1) * WBLK : nobs;
+        double bc = sub[b * WBLK], bi = sis[b * WBLK];
+        for (size_t r = b * WBLK + 1; r < end; r++) {
+            bc = MAXD(bc, sub[r]);
+            bi = sis[r] < bi ? sis[r] : bi;
+        }
+        j->rcb[b] = bc;         /* the block's own, until the pass from the right */
+        j->ris[b] = bi;
+    }
+    for (size_t b = 0; b < nb; b++) {
+        cb = MAXD(cb, j->rcb[b]);
+        is = j->ris[b] < is ? j->ris[b] : is;
+        j->lcb[b] = cb;
+        j->lis[b] = is;
     }
     cb = -INFINITY;
     is = INFINITY;
-    for (size_t r = nobs; r-- > 0;) {
-        cb = MAXD(cb, sub[r]);
-        is = sis[r] < is ? sis[r] : is;
-        j->rcb[r] = cb;
-        j->ris[r] = is;
+    for (size_t b = nb; b-- > 0;) {
+        cb = MAXD(cb, j->rcb[b]);
+        is = j->ris[b] < is ? j->ris[b] : is;
+        j->rcb[b] = cb;
+        j->ris[b] = is;
     }
+}
+
+/* Kernel k's csum, as the full pass in tcp_tpe_build_jset adds it up
+ * (continuous and grid factors only: an update has no categorical one). */
+static void kernel_csum(const tc_tpe *t, jset *j, size_t k)
+{
+    double cs = 0;
+    for (size_t p = 0; p < t->np; p++)
+        if (t->joint[p])
+            cs += j->c[t->slot[p] * j->cap + k];
+    j->csum[k] = cs;
 }
 
 /* Builds group g's joint estimator over the njoint parameters in t->joint. */
@@ -382,7 +418,7 @@ int tcp_tpe_build_jset(tc_tpe *t, int g, size_t njoint)
 {
     jset *j = &t->js[g];
     size_t nobs = 0, n, cap, prev = j->nobs;
-    int with_prior, inc;
+    int with_prior, inc, sum_all;
     double total, log_total;
     for (size_t tr = 0; tr < t->ntrials; tr++) {    /* rank[] reused as the age-ordered */
         t->rank[nobs] = (long)tr;                     /* list (branch-free: nobs <= tr) */
@@ -397,6 +433,8 @@ int tcp_tpe_build_jset(tc_tpe *t, int g, size_t njoint)
     cap = j->cap;
     j->n = n;
     inc = jset_updatable(t, j, nobs, with_prior);
+    j->ndirty = 0;
+    sum_all = !inc;
     total = nobs ? t->gsum[g] + (with_prior ? t->o.prior_weight : 0) : 1.0;
     log_total = log(total);
     for (size_t k = 0; k < nobs; k++)
@@ -430,6 +468,7 @@ int tcp_tpe_build_jset(tc_tpe *t, int g, size_t njoint)
                 j->obs[s * cap + nobs] = -1;
                 j->c[s * cap + nobs] = j->mu[s * cap + nobs] = -log(nc);
             }
+            sum_all = 1;    /* every kernel's bound changes with nobs */
             continue;
         }
         minsig = t->o.consider_magic_clip
@@ -441,6 +480,7 @@ int tcp_tpe_build_jset(tc_tpe *t, int g, size_t njoint)
             joint_update(t, m, g, s * cap, j->nobs, nobs, minsig) == 0)
             goto prior;
         j->minsig[s] = minsig;
+        sum_all = 1;
         joint_sigmas(t, m, g, s * cap, nobs, minsig);
         {
             const long *restrict rank = t->rank;
@@ -468,20 +508,31 @@ int tcp_tpe_build_jset(tc_tpe *t, int g, size_t njoint)
     }
     /* the pruning bound: a continuous or grid term is at most its constant,
      * a categorical one the observed choice's probability */
-    for (size_t k = 0; k < n; k++)
-        j->csum[k] = 0;
-    for (size_t p = 0; p < t->np; p++) {
-        double *restrict cs = j->csum;
-        const double *restrict c = j->c + t->slot[p] * cap, *restrict mu = j->mu + t->slot[p] * cap;
-        if (!t->joint[p])
-            continue;
-        if (t->pm[p].cat) {
-            for (size_t k = 0; k < n; k++)
-                cs[k] += MAXD(c[k], mu[k]);
-        } else {
-            for (size_t k = 0; k < n; k++)
-                cs[k] += c[k];
+    if (sum_all || j->ndirty > j->dcap) {
+        for (size_t k = 0; k < n; k++)
+            j->csum[k] = 0;
+        for (size_t p = 0; p < t->np; p++) {
+            double *restrict cs = j->csum;
+            const double *restrict c = j->c + t->slot[p] * cap,
+                                   *restrict mu = j->mu + t->slot[p] * cap;
+            if (!t->joint[p])
+                continue;
+            if (t->pm[p].cat) {
+                for (size_t k = 0; k < n; k++)
+                    cs[k] += MAXD(c[k], mu[k]);
+            } else {
+                for (size_t k = 0; k < n; k++)
+                    cs[k] += c[k];
+            }
         }
+    } else {
+        /* an update of continuous and grid factors only: the sums of the
+         * kernels it re-derived, the new ones and the prior, the others'
+         * as they were (each in the same order, so the same doubles) */
+        for (size_t d = 0; d < j->ndirty; d++)
+            kernel_csum(t, j, j->dirty[d]);
+        for (size_t k = prev; k < n; k++)
+            kernel_csum(t, j, k);
     }
     for (size_t k = 0; k < n; k++)
         j->ub[k] = j->logw[k] + j->csum[k];
@@ -547,13 +598,14 @@ static double joint_full_term(tc_tpe *t, int g, size_t i, size_t k)
 
 /* The kernels whose term could reach floor_ by the window slot's factor
  * alone, at value x: [*a, *b) in value order (jset's ord), every kernel
- * outside it bounded below floor_ by the running maxima. The bounds only
- * fall away from x (the same rounded operations on larger distances,
- * smaller inverse sigmas, smaller maxima), so each end is a bisection. */
+ * outside it bounded below floor_ by the running maxima of the blocks
+ * wholly to one side of x. The bounds only fall away from x (the same
+ * rounded operations on larger distances, smaller inverse sigmas, smaller
+ * maxima), so each end is a bisection over blocks. */
 static void window_at(const jset *j, double x, double floor_, size_t *a, size_t *b)
 {
     const double *sv = j->sv;
-    size_t lo = 0, hi = j->nobs, at;
+    size_t n = j->nobs, nb = (n + WBLK - 1) / WBLK, lo = 0, hi = n, at;
     while (lo < hi) {                   /* at: the first value not below x */
         size_t mid = lo + (hi - lo) / 2;
         if (sv[mid] < x)
@@ -563,68 +615,74 @@ static void window_at(const jset *j, double x, double floor_, size_t *a, size_t 
     }
     at = lo;
     lo = 0;
-    hi = at;
-    while (lo < hi) {                   /* the first left of x whose bound reaches floor_ */
+    hi = at / WBLK;                     /* blocks wholly left of x */
+    while (lo < hi) {                   /* the first whose bound reaches floor_ */
         size_t mid = lo + (hi - lo) / 2;
-        double e = (x - sv[mid]) * j->lis[mid];
+        double e = (x - sv[mid * WBLK + WBLK - 1]) * j->lis[mid];
         if (j->lcb[mid] - 0.5 * e * e < floor_)
             lo = mid + 1;
         else
             hi = mid;
     }
-    *a = lo;
-    lo = at;
-    hi = j->nobs;
-    while (lo < hi) {                   /* the first right of x whose bound misses it */
+    *a = lo * WBLK;
+    lo = (at + WBLK - 1) / WBLK;        /* blocks wholly right of x */
+    hi = nb;
+    while (lo < hi) {                   /* the first whose bound misses it */
         size_t mid = lo + (hi - lo) / 2;
-        double e = (sv[mid] - x) * j->ris[mid];
+        double e = (sv[mid * WBLK] - x) * j->ris[mid];
         if (j->rcb[mid] - 0.5 * e * e < floor_)
             hi = mid;
         else
             lo = mid + 1;
     }
-    *b = lo;
+    *b = lo * WBLK < n ? lo * WBLK : n;
 }
 
 /* A window's kernels [a, b) (value order) at candidate i: their terms
- * after the window slot's factor (x) and the next continuous slot's, in flat
- * passes over the value-ordered copies, the same doubles as the full pass
- * (the first factor as tc_tpe_joint_first computes it, the second as the
- * gather in tcp_tpe_jset_log_pdf does); those reaching cut, and the prior's,
- * into idx and tv. Returns how many. */
-static size_t window_terms(tc_tpe *t, int g, size_t i, size_t a, size_t b, double x, double cut)
+ * after the window slot's factor (x) and the next continuous slots' (up to
+ * TC_TPE_WIN_F in all), in flat passes over the value-ordered copies, the
+ * same doubles as the full pass (the first factor as tc_tpe_joint_first
+ * computes it, the others as the gather in tcp_tpe_jset_log_pdf does);
+ * those reaching cut, and the prior's, into idx and tv. Returns how many.
+ * Few reach it, so the test is a branch: rarely taken, cheaper than
+ * writing every kernel. */
+static size_t window_terms(tc_tpe *t, int g, size_t i, size_t a, size_t b, double cut)
 {
     jset *j = &t->js[g];
-    size_t cap = j->cap, ne = t->ne, n = j->n, len = b - a, kept = 0;
+    size_t cap = j->cap, ne = t->ne, n = j->n, len = b - a, kept = 0, nf = j->wnf;
     size_t *restrict idx = j->idx;
     const size_t *restrict ord = j->ord + a;
-    double *restrict tv = j->tv, *restrict w = j->term;
-    double x1 = j->wslot1 >= 0 ? t->cand[(size_t)j->wslot1 * ne + i] : 0;
-    tc_tpe_joint_first(w, j->sub + a, j->sv + a, j->sis + a, len, x);
-    if (j->wslot1 >= 0)
-        tc_tpe_joint_next(w, j->smu1 + a, j->sis1 + a, len, x1);
-    for (size_t r = 0; r < len; r++) {
-        idx[kept] = ord[r];
-        tv[kept] = w[r];
-        kept += w[r] >= cut;
-    }
+    double *restrict tv = j->tv, *restrict w = j->term, x[TC_TPE_WIN_F] = {0};
+    for (size_t f = 0; f < nf; f++)
+        x[f] = t->cand[(size_t)j->wsl[f] * ne + i];
+    tc_tpe_joint_first(w, j->sub + a, j->sv + a, j->sis + a, len, x[0]);
+    for (size_t f = 1; f < nf; f++)
+        tc_tpe_joint_next(w, j->smu[f] + a, j->sisf[f] + a, len, x[f]);
+    for (size_t r = 0; r < len; r++)
+        if (w[r] >= cut) {
+            idx[kept] = ord[r];
+            tv[kept++] = w[r];
+        }
     if (n > j->nobs) {          /* the prior, outside the value order */
         size_t pk = n - 1, b0 = (size_t)j->wslot * cap;
         double v;
-        tc_tpe_joint_first(w, j->ub + pk, j->mu + b0 + pk, j->isig + b0 + pk, 1, x);
+        tc_tpe_joint_first(w, j->ub + pk, j->mu + b0 + pk, j->isig + b0 + pk, 1, x[0]);
         v = w[0];
-        if (j->wslot1 >= 0) {
-            size_t b1 = (size_t)j->wslot1 * cap;
-            double z = (x1 - j->mu[b1 + pk]) * j->isig[b1 + pk];
+        for (size_t f = 1; f < nf; f++) {
+            size_t at = (size_t)j->wsl[f] * cap + pk;
+            double z = (x[f] - j->mu[at]) * j->isig[at];
             v = v - 0.5 * z * z;
         }
-        idx[kept] = pk;
-        tv[kept] = v;
-        kept += v >= cut;
+        if (v >= cut) {
+            idx[kept] = pk;
+            tv[kept++] = v;
+        }
     }
     return kept;
 }
 
+#define FLAT_MAX 64     /* kernels up to which every continuous factor is a flat pass over all:
+                           a small group's kernels are broad and most stay in reach */
 #define SORT_SMALL 64   /* survivors up to this many are sorted by insertion */
 
 /* The survivors of a window (value order) back in kernel order, the order
@@ -679,17 +737,19 @@ static void by_kernel(size_t *restrict idx, double *restrict tv, size_t m, doubl
  * reaches the cut: a term only falls, and the window leaves out only
  * kernels bounded below it), the terms are the same doubles, and the
  * window's survivors go back to kernel order, so the sum is the same to
- * the last bit. The survivors are summed relative to the largest. */
+ * the last bit. A small group (FLAT_MAX) takes every continuous factor as a
+ * flat pass over all its kernels and keeps those that reach the cut at the
+ * end: the same set again. The survivors are summed relative to the
+ * largest. */
 double tcp_tpe_jset_log_pdf(tc_tpe *t, int g, size_t i, long seed_k)
 {
     const jset *j = &t->js[g];
     size_t cap = j->cap, ne = t->ne, n = j->n, m = 0, top;
     size_t *restrict idx = j->idx;
     double *restrict tv = j->tv;
-    int others = 0, first = 1, windowed = 0;
-    long skip = -1;
+    int others = 0, first = 1, windowed = 0, flat;
     double lb = -INFINITY, cut, mx;
-    size_t wa = 0, wb = 0;
+    size_t wa = 0, wb = 0, nc = 0;
     if (t->o.consider_prior && n > 0)
         lb = joint_full_term(t, g, i, n - 1);
     if (seed_k >= 0)
@@ -701,8 +761,8 @@ double tcp_tpe_jset_log_pdf(tc_tpe *t, int g, size_t i, long seed_k)
         window_at(j, t->cand[(size_t)j->wslot * ne + i], cut - 1e-6 * (1.0 + fabs(cut)), &wa,
                   &wb);
         windowed = 2 * (wb - wa) < j->nobs;     /* else the flat pass is as cheap */
-        skip = windowed ? j->wslot1 : -1;
     }
+    flat = !windowed && n <= FLAT_MAX;
     for (size_t p = 0; p < t->np; p++) {
         const pmodel *pm = &t->pm[p];
         size_t base = t->slot[p] * cap, kept = 0;
@@ -714,13 +774,18 @@ double tcp_tpe_jset_log_pdf(tc_tpe *t, int g, size_t i, long seed_k)
             continue;
         }
         x = t->cand[t->slot[p] * ne + i];
-        if (first && windowed) {
-            m = window_terms(t, g, i, wa, wb, x, cut);
+        if (windowed && nc < j->wnf) {  /* the window's factors, all at the first */
+            if (nc++ == 0)
+                m = window_terms(t, g, i, wa, wb, cut);
             first = 0;
             continue;
         }
-        if ((long)t->slot[p] == skip) {  /* applied with the window's first */
-            skip = -1;
+        if (flat) {
+            if (first)
+                tc_tpe_joint_first(j->term, j->ub, j->mu + base, j->isig + base, n, x);
+            else
+                tc_tpe_joint_next(j->term, j->mu + base, j->isig + base, n, x);
+            first = 0;
             continue;
         }
         if (first) {
@@ -746,6 +811,14 @@ double tcp_tpe_jset_log_pdf(tc_tpe *t, int g, size_t i, long seed_k)
     }
     if (windowed)
         by_kernel(idx, tv, m, j->term, n);
+    if (flat && !first) {
+        const double *term = j->term;
+        for (size_t k = 0; k < n; k++) {
+            idx[m] = k;
+            tv[m] = term[k];
+            m += term[k] >= cut;
+        }
+    }
     if (first) {                /* no continuous factor: every kernel */
         for (size_t k = 0; k < n; k++) {
             idx[m] = k;

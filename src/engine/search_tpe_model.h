@@ -32,6 +32,7 @@
 /* fmax is a libm call unless NaNs are ruled out; the hot loops never see one
  * (a NaN kernel constant would have to come from a NaN bound or value). */
 #define MAXD(a, b) ((a) > (b) ? (a) : (b))
+#define TC_TPE_WIN_F 3      /* continuous factors a joint window applies in flat passes */
 
 enum { ST_RUNNING = 0, ST_COMPLETE = 1, ST_GONE = 2 };
 enum { BELOW = 0, ABOVE = 1, NONE = 2 };
@@ -125,18 +126,24 @@ typedef struct jset {
     /* the window of the first continuous parameter (slot wslot, -1: none):
      * the observed kernels in the order of its values (ord, their values
      * sv), with running maxima of ub and minima of that slot's inverse
-     * sigma from the left (lcb, lis: over sorted 0..r) and from the right
-     * (rcb, ris: over r..nobs-1), which bound every kernel beyond r */
+     * sigma per block of 8 of them, from the left (lcb, lis: over blocks
+     * 0..b) and from the right (rcb, ris: over blocks b..), which bound
+     * every kernel beyond a block */
     long wslot;
     size_t *ord;
     double *sv, *lcb, *lis, *rcb, *ris;
     /* in the same order: ub, the window slot's inverse sigmas, and the next
-     * continuous slot's (wslot1, -1: none) centres and inverse sigmas, so
-     * that a window's first two factors are flat vectorised passes */
-    long wslot1;
-    double *sub, *sis, *smu1, *sis1;
+     * continuous slots' (wsl[1..wnf), wnf <= TC_TPE_WIN_F) centres and
+     * inverse sigmas, so that a window's first wnf factors are flat
+     * vectorised passes */
+    long wsl[TC_TPE_WIN_F];
+    size_t wnf;
+    double *sub, *sis, *smu[TC_TPE_WIN_F], *sisf[TC_TPE_WIN_F];
     size_t wn;              /* kernels ord and sv were made for (0: none), */
     long wn0;               /* and the slot */
+    /* an update's re-derived kernels, whose csum it recomputes (build_jset) */
+    size_t *dirty;
+    size_t ndirty, dcap;
 } jset;
 
 struct tc_tpe {
