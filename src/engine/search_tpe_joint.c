@@ -106,6 +106,8 @@ static int jset_reserve(jset *j, size_t n, size_t np)
                : -1;
 }
 
+#define SMALL_SORT 64   /* a group of up to this many sorts its own values (joint_sigmas) */
+
 /* Optuna 5's sigmas for one parameter of the joint estimator (its
  * parzen_estimator.py, which uses them for the multivariate model too): per
  * observation the larger gap to its neighbours among the group's values
@@ -130,11 +132,27 @@ static void joint_sigmas(tc_tpe *t, const pmodel *m, int g, size_t base, size_t 
     double W = m->width;
     size_t q = 0;
     int ends = !t->o.consider_endpoints && nobs >= 2;
-    for (size_t s = 0; s < m->nsorted; s++) {   /* v and kk have room for one more */
-        long tr = sorted[s];
-        v[q] = col[tr];
-        kk[q] = (size_t)grank[tr];
-        q += grp[tr] == g;
+    if (nobs <= SMALL_SORT && nobs * 4 < m->nsorted) {
+        /* a small group among many trials: its own values sorted, by
+         * (value, age rank) as the sorted values are by (value, trial),
+         * rather than a pass over every trial's */
+        for (size_t k = 0; k < nobs; k++) {
+            double x = col[t->rank[k]];
+            size_t at = k;
+            for (; at > 0 && v[at - 1] > x; at--) {
+                v[at] = v[at - 1];
+                kk[at] = kk[at - 1];
+            }
+            v[at] = x;
+            kk[at] = k;
+        }
+    } else {
+        for (size_t s = 0; s < m->nsorted; s++) {  /* v and kk have room for one more */
+            long tr = sorted[s];
+            v[q] = col[tr];
+            kk[q] = (size_t)grank[tr];
+            q += grp[tr] == g;
+        }
     }
     if (nobs == 0)
         return;
