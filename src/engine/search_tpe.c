@@ -56,7 +56,8 @@
  * lower bound on the largest term (the prior's, and the drawn-from
  * kernel's), so in several dimensions most kernels drop out after a factor
  * or two (tcp_tpe_jset_log_pdf). The joint estimators are kept from one
- * suggestion to the next and, when a group only gained trials, updated for the new
+ * suggestion to the next and, when a group only gained trials (new ones, or
+ * one pushed out of "below" into the above group), updated for the new
  * kernels and their neighbours instead of rebuilt (tcp_tpe_build_jset). A kernel's
  * normaliser (log sigma plus the log of its mass inside the domain, an
  * erfc) is cached per trial and group and recomputed only when its sigma

@@ -45,7 +45,7 @@ void tcp_tpe_jset_free(jset *j)
 /* the multivariate group                                                     */
 /* ------------------------------------------------------------------------- */
 
-#define INC_MAX 8   /* more new kernels than this since the last build: a full one */
+#define INC_MAX TC_TPE_INC_MAX
 
 static int jset_reserve(jset *j, size_t n, size_t np)
 {
@@ -261,14 +261,15 @@ static int joint_refresh(tc_tpe *t, pmodel *m, int g, size_t base, size_t nobs, 
     return 0;
 }
 
-/* The group gained the kernels from..nobs-1 (new trials) since the last
- * build, at the same clip: only they and their neighbours among the group's
- * values of this parameter change. -1: do a full build. */
-static int joint_update(tc_tpe *t, pmodel *m, int g, size_t base, size_t from, size_t nobs,
-                        double minsig)
+/* The group gained the kernels at j->ins[0..nins) (new indices: new trials,
+ * or older ones moved in from the other group) since the last build, at
+ * the same clip: only they and their neighbours among the group's values of
+ * this parameter change. -1: do a full build. */
+static int joint_update(tc_tpe *t, pmodel *m, int g, size_t base, size_t nobs, double minsig)
 {
-    for (size_t k = from; k < nobs; k++) {
-        long s = sorted_pos(m, t->rank[k]), lp, rp;
+    const jset *j = &t->js[g];
+    for (size_t u = 0; u < j->nins; u++) {
+        long s = sorted_pos(m, t->rank[j->ins[u]]), lp, rp;
         int far = 0;
         if (s < 0)
             return -1;
@@ -284,17 +285,44 @@ static int joint_update(tc_tpe *t, pmodel *m, int g, size_t base, size_t from, s
 
 /* Whether group g's last build can be updated: built at this capacity and
  * joint group, with the same prior, and its trials now are the same ones
- * followed by at most INC_MAX new ones (nothing left, failed or moved to
- * the other group). */
-static int jset_updatable(const tc_tpe *t, const jset *j, size_t nobs, int with_prior)
+ * with at most INC_MAX others among them (nothing left, failed or moved to
+ * the other group; a trial that moved in from it is fine). The others' new
+ * indices (age ranks) into j->ins. */
+static int jset_updatable(const tc_tpe *t, jset *j, size_t nobs, int with_prior)
 {
+    size_t i = 0;
     if (!j->valid || j->with_prior != with_prior || nobs < j->nobs ||
         nobs - j->nobs > INC_MAX || !j->pslot)
         return 0;
     for (size_t p = 0; p < t->np; p++)
         if (j->pslot[p] != (t->joint[p] ? (long)t->slot[p] : -1))
             return 0;
-    return memcmp(j->ktr, t->rank, j->nobs * sizeof(long)) == 0;
+    j->nins = 0;
+    for (size_t k = 0; k < nobs; k++) {     /* both lists are in trial order */
+        if (i < j->nobs && j->ktr[i] == t->rank[k]) {
+            i++;
+            continue;
+        }
+        if (j->nins == INC_MAX)
+            return 0;
+        j->ins[j->nins++] = k;
+    }
+    return i == j->nobs;
+}
+
+/* An array of the last build's kernels (old indices 0..prev-1, elem bytes
+ * each) moved to the new indices around the inserted ones (j->ins): each
+ * run between two insertions moves up by the insertions before it. */
+static void spread(const jset *j, void *a, size_t prev, size_t elem)
+{
+    char *c = a;
+    size_t end = prev;
+    for (size_t u = j->nins; u-- > 0;) {
+        size_t from = j->ins[u] - u;    /* the old index now right after insertion u */
+        if (from < end)
+            memmove(c + (from + u + 1) * elem, c + from * elem, (end - from) * elem);
+        end = from < end ? from : end;
+    }
 }
 
 #define WBLK 8          /* the window's running maxima are per block of this many kernels */
@@ -338,12 +366,20 @@ static void jset_window(tc_tpe *t, int g, size_t kept)
     mu = j->mu + (size_t)s0 * j->cap;
     isig = j->isig + (size_t)s0 * j->cap;
     if (kept && j->wn == kept && j->wn0 == s0) {
-        /* the last build's kernels 0..kept-1 with the same values, and new
-         * ones after them: each new one goes in after its equals (its trial
-         * is the newest), where the sorted pass would put it */
-        for (size_t k = kept; k < nobs; k++) {
+        /* the last build's kernels with the same values, at their new
+         * indices, and the ones in (j->ins) put in after their equals
+         * (ties keep any order: the window only needs the values sorted,
+         * and its survivors go back to kernel order) */
+        if (j->nins && j->ins[0] < kept)
+            for (size_t r = 0; r < kept; r++) {
+                size_t o = ord[r], up = 0;
+                for (size_t u = 0; u < j->nins; u++)
+                    up += j->ins[u] - u <= o;
+                ord[r] = o + up;
+            }
+        for (size_t u = 0; u < j->nins; u++) {
+            size_t k = j->ins[u], len = kept + u, lo = 0, hi = len;
             double v = mu[k];
-            size_t lo = 0, hi = k;
             while (lo < hi) {
                 size_t mid = lo + (hi - lo) / 2;
                 if (sv[mid] <= v)
@@ -351,8 +387,8 @@ static void jset_window(tc_tpe *t, int g, size_t kept)
                 else
                     hi = mid;
             }
-            memmove(ord + lo + 1, ord + lo, (k - lo) * sizeof(size_t));
-            memmove(sv + lo + 1, sv + lo, (k - lo) * sizeof(double));
+            memmove(ord + lo + 1, ord + lo, (len - lo) * sizeof(size_t));
+            memmove(sv + lo + 1, sv + lo, (len - lo) * sizeof(double));
             ord[lo] = k;
             sv[lo] = v;
         }
@@ -453,6 +489,20 @@ int tcp_tpe_build_jset(tc_tpe *t, int g, size_t njoint)
     inc = jset_updatable(t, j, nobs, with_prior);
     j->ndirty = 0;
     sum_all = !inc;
+    if (inc && j->nins && j->ins[0] < prev) {
+        /* a kernel in among the old ones: their per-kernel values move up
+         * (the categorical slots and the rest are written afresh below) */
+        for (size_t p = 0; p < t->np; p++) {
+            size_t b = t->slot[p] * cap;
+            if (!t->joint[p] || t->pm[p].cat)
+                continue;
+            spread(j, j->mu + b, prev, sizeof(double));
+            spread(j, j->sig + b, prev, sizeof(double));
+            spread(j, j->isig + b, prev, sizeof(double));
+            spread(j, j->c + b, prev, sizeof(double));
+        }
+        spread(j, j->csum, prev, sizeof(double));
+    }
     total = nobs ? t->gsum[g] + (with_prior ? t->o.prior_weight : 0) : 1.0;
     log_total = log(total);
     for (size_t k = 0; k < nobs; k++)
@@ -494,8 +544,7 @@ int tcp_tpe_build_jset(tc_tpe *t, int g, size_t njoint)
                      : EPS_SIGMA;
         if (m->step > 0)
             tcp_tpe_grid_tables_for(m, g, minsig);     /* a grid's bin masses at this clip */
-        if (inc && j->minsig[s] == minsig &&
-            joint_update(t, m, g, s * cap, j->nobs, nobs, minsig) == 0)
+        if (inc && j->minsig[s] == minsig && joint_update(t, m, g, s * cap, nobs, minsig) == 0)
             goto prior;
         j->minsig[s] = minsig;
         sum_all = 1;
@@ -549,8 +598,10 @@ int tcp_tpe_build_jset(tc_tpe *t, int g, size_t njoint)
          * as they were (each in the same order, so the same doubles) */
         for (size_t d = 0; d < j->ndirty; d++)
             kernel_csum(t, j, j->dirty[d]);
-        for (size_t k = prev; k < n; k++)
-            kernel_csum(t, j, k);
+        for (size_t u = 0; u < j->nins; u++)
+            kernel_csum(t, j, j->ins[u]);
+        if (n > nobs)
+            kernel_csum(t, j, n - 1);
     }
     for (size_t k = 0; k < n; k++)
         j->ub[k] = j->logw[k] + j->csum[k];

@@ -33,6 +33,8 @@
  * (a NaN kernel constant would have to come from a NaN bound or value). */
 #define MAXD(a, b) ((a) > (b) ? (a) : (b))
 #define TC_TPE_WIN_F 3      /* continuous factors a joint window applies in flat passes */
+#define TC_TPE_INC_MAX 8    /* kernels in since the last build up to which a joint set is
+                               updated rather than rebuilt */
 
 enum { ST_RUNNING = 0, ST_COMPLETE = 1, ST_GONE = 2 };
 enum { BELOW = 0, ABOVE = 1, NONE = 2 };
@@ -144,6 +146,8 @@ typedef struct jset {
     /* an update's re-derived kernels, whose csum it recomputes (build_jset) */
     size_t *dirty;
     size_t ndirty, dcap;
+    size_t ins[TC_TPE_INC_MAX]; /* an update's kernels in (new indices) */
+    size_t nins;
 } jset;
 
 struct tc_tpe {
