@@ -129,7 +129,9 @@ static int digit_count(uint64_t w)
 /* Takes digits eight at a time into w while 19 significant digits cannot
  * be exceeded (w < 10^digits, so w * 10^8 + 8 digits < 10^19 < 2^64): the
  * same w and digit count as the one-by-one loop, which does the rest. */
-static size_t digit_blocks(const char *s, size_t i, size_t n, uint64_t *w, int *digits)
+static inline __attribute__((always_inline)) size_t digit_blocks(const char *s, size_t i,
+                                                                size_t n, uint64_t *w,
+                                                                int *digits)
 {
     uint64_t word;
     while (i + 8 <= n && *digits <= 11 && eight_digits(s + i, &word)) {
