@@ -52,6 +52,23 @@ def mixed_experiment(tmp_path):
     return root
 
 
+def check_same_column(got, want, name):
+    """A grouped column against the per-trial one: the same dtype and
+    cells, except that a column of nothing but strings may be pandas' own
+    str array (src/ext/analysis_strings.c) where pandas keeps strings in
+    one -- the array pandas makes of those strings."""
+    if isinstance(got, np.ndarray):
+        assert got.dtype == want.dtype, name
+    else:
+        assert want.dtype == object and all(type(v) is str for v in want), name
+        assert got.dtype == pd.Series(list(want), dtype=object).infer_objects().dtype == \
+            pd.Series(["a"]).dtype, name
+    assert list(got) == list(want) or \
+        all(pd.isna(a) == pd.isna(b) for a, b in zip(got, want)), name
+    np.testing.assert_array_equal(np.asarray(got, dtype=object if not
+                                             isinstance(got, np.ndarray) else None), want)
+
+
 def test_grouped_trials_match_the_per_trial_arrays(mixed_experiment):
     plain = [TrialData(raw) for raw in _tunec.load_experiment(mixed_experiment)]
     raws, groups = _tunec.load_experiment_grouped(mixed_experiment)
@@ -66,8 +83,7 @@ def test_grouped_trials_match_the_per_trial_arrays(mixed_experiment):
         assert trial.columns == ref.columns
         assert trial.int_columns == ref.int_columns
         for name in ref.columns:
-            assert trial.data[name].dtype == ref.data[name].dtype, name
-            np.testing.assert_array_equal(trial.data[name], ref.data[name])
+            check_same_column(trial.data[name], ref.data[name], name)
         if ref.readable:
             pd.testing.assert_frame_equal(trial.dataframe(), ref.dataframe())
 
@@ -132,10 +148,12 @@ def test_layout_frame_blocks_replace_the_column_arrays(mixed_experiment):
     for layout in layouts.values():
         blocks = [b.values for b in layout.frame()._mgr.blocks
                   if getattr(b.values, "ndim", 1) == 2 and b.values.dtype != object]
-        dtypes = {values.dtype for values in layout.data.values() if values.dtype != object}
+        numeric = [values for values in layout.data.values()
+                   if isinstance(values, np.ndarray) and values.dtype != object]
+        dtypes = {values.dtype for values in numeric}
         assert len(blocks) == len(dtypes)   # one block per dtype
         for name, values in layout.data.items():
-            if values.dtype != object:
+            if isinstance(values, np.ndarray) and values.dtype != object:
                 assert any(np.shares_memory(values, block) for block in blocks), name
     for path, frame in frames.items():
         expected = plain[path]
@@ -143,10 +161,54 @@ def test_layout_frame_blocks_replace_the_column_arrays(mixed_experiment):
         pd.testing.assert_frame_equal(frame, reference)
         trial = analysis._trials_data[path]
         for name in expected.columns:
-            got, want = trial.data[name], expected.data[name]
-            assert got.dtype == want.dtype
+            check_same_column(trial.data[name], expected.data[name], name)
             assert [trial.value(name, r) for r in range(trial.rows)] == \
                 [expected.value(name, r) for r in range(expected.rows)] or \
                 all(pd.isna(trial.value(name, r)) == pd.isna(expected.value(name, r))
                     for r in range(trial.rows))
     assert len(analysis.dataframe()) == len([t for t in plain.values() if t.rows])
+
+
+def test_string_columns(tmp_path):
+    # A column of nothing but strings comes as Arrow's offsets and bytes
+    # (pandas' str array where pandas keeps strings so, else objects); one
+    # with a missing cell, another type, or bytes that are not UTF-8 stays an
+    # object column; all give the per-trial cells and frames.
+    root = str(tmp_path)
+    for i in range(3):
+        write_trial(root, "s{}".format(i),
+                    [{"tag": "t{}".format(i), "empty": "", "uni": "caf\u00e9 \u20ac{}".format(s),
+                      "esc": "a\"b\\c", "gap": None if s == 1 else "g", "mixed": "m" if s else 1,
+                      "v": s} for s in range(4)], {"lr": i})
+    os.makedirs(os.path.join(root, "u"))   # bytes that are not UTF-8: another layout
+    with open(os.path.join(root, "u", "result.json"), "wb") as f:
+        f.write(b'{"tag": "u", "bad": "ok"}\n{"tag": "u", "bad": "caf\xff"}\n')
+    plain = {t.logdir: t for t in (TrialData(raw) for raw in _tunec.load_experiment(root))}
+    raws, groups = _tunec.load_experiment_grouped(root)
+    from tunec.analysis._columns import Layout
+    assert len(groups) == 2
+    assert set(groups[0]["str_columns"]) == {"tag", "empty", "uni", "esc"}
+    assert not groups[1]["str_columns"]   # its strings are decoded with "replace" instead
+    layouts = [Layout(g) for g in groups]
+    for raw in raws:
+        trial = TrialData(raw, layouts[raw["group"]])
+        ref = plain[raw["logdir"]]
+        for name in ref.columns:
+            check_same_column(trial.data[name], ref.data[name], name)
+        pd.testing.assert_frame_equal(trial.dataframe(), ref.dataframe())
+        assert trial.row(-1) == ref.row(-1)
+        assert np.isnan(trial.numbers("tag")).all()
+    # Without pandas' Arrow strings: object arrays, a repeated string one object.
+    offsets, data = groups[0]["str_columns"]["tag"]
+    objects = _tunec.strings_to_objects(offsets, data)
+    assert objects.dtype == object and list(objects) == list(layouts[0].data["tag"])
+    assert objects[0] is objects[1]
+
+
+def test_strings_to_objects_rejects_bad_offsets():
+    data = np.frombuffer(b"abc", dtype=np.uint8)
+    for offsets in ([], [-1, 2], [0, 4], [0, 2, 1]):
+        with pytest.raises(ValueError):
+            _tunec.strings_to_objects(np.array(offsets, dtype=np.int64), data)
+    assert list(_tunec.strings_to_objects(np.array([0, 1, 1, 3]), data)) == ["a", "", "bc"]
+    assert len(_tunec.strings_to_objects(np.array([0]), data)) == 0

@@ -216,3 +216,30 @@ def test_ray08_fixture(tmp_path):
     logdirs = sorted(os.path.join(exp, n) for n in os.listdir(exp)
                      if os.path.isdir(os.path.join(exp, n)))
     check_experiment(exp, logdirs)
+
+
+def test_trial_paths_of_every_shape_load_as_opened_alone(tmp_path, monkeypatch):
+    # A load thread opens siblings through their parent (src/engine/
+    # analysis.c); a trailing slash, a relative path, a link to a trial dir,
+    # a trial under a linked parent, a missing dir and a file all load as
+    # each would alone.
+    from tunec import _tunec
+    root = tmp_path / "exp"
+    for name, value in (("a", 1), ("b", 2)):
+        (root / name).mkdir(parents=True)
+        (root / name / "result.json").write_text(json.dumps({"v": value}) + "\n")
+    os.symlink(str(root / "b"), str(root / "link_b"))
+    os.symlink(str(root), str(tmp_path / "link_root"))
+    (root / "file").write_text("x")
+    monkeypatch.chdir(str(tmp_path))
+    paths = [str(root / "a"), str(root / "b") + "/", os.path.join("exp", "a"),
+             str(root / "link_b"), str(tmp_path / "link_root" / "b"), str(root / "missing"),
+             str(root / "file"), str(root / "a")] * 3
+    raws, groups = _tunec.load_trials_grouped(paths)
+    got = [None if raw["group"] is None else
+           groups[raw["group"]]["data"]["v"][raw["start"]] for raw in raws]
+    alone = []
+    for path in paths:
+        (raw,), grps = _tunec.load_trials_grouped([path])
+        alone.append(None if raw["group"] is None else grps[raw["group"]]["data"]["v"][0])
+    assert got == alone == [1, 2, 1, 2, 2, None, None, 1] * 3

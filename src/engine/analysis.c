@@ -116,13 +116,61 @@ static void reset_rows(tc_trial_table *t)
     t->params = params;
 }
 
-/* tc_trial_table_load with the caller's read buffer (a load thread keeps
- * one for all its trials). */
-static int trial_load(tc_trial_table *t, const char *logdir, tc_buf *buf, tc_error *err)
+/* A load thread's last parent directory, opened once: the trial dirs of an
+ * experiment are siblings, and resolving each one's whole path again was a
+ * measurable part of a load (the kernel's lookup of every component). */
+typedef struct parent_dir {
+    char *path;   /* malloc'd, without the trailing '/' */
+    size_t len;
+    int fd;       /* O_PATH, or -1 */
+} parent_dir;
+
+static void parent_dir_clear(parent_dir *pd)
+{
+    if (pd->fd >= 0)
+        close(pd->fd);
+    tc_free(pd->path);
+    pd->path = NULL;
+    pd->len = 0;
+    pd->fd = -1;
+}
+
+/* open(logdir) as a directory, through pd's parent when logdir is
+ * "<parent>/<name>" (the same resolution: the parent's path, then the
+ * name). Anything unusual -- no parent, a trailing '/', a parent that will
+ * not open, a name that will not open under it -- takes the plain open, so
+ * the outcome is open()'s. */
+static int open_logdir(const char *logdir, parent_dir *pd)
+{
+    const char *slash = pd ? strrchr(logdir, '/') : NULL;
+    if (slash && slash != logdir && slash[1] != '\0') {
+        size_t len = (size_t)(slash - logdir);
+        if (!pd->path || pd->len != len || memcmp(pd->path, logdir, len) != 0) {
+            parent_dir_clear(pd);
+            if ((pd->path = tc_malloc(len + 1)) != NULL) {
+                memcpy(pd->path, logdir, len);
+                pd->path[len] = '\0';
+                pd->len = len;
+                pd->fd = open(pd->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+            }
+        }
+        if (pd->fd >= 0) {
+            int fd = openat(pd->fd, slash + 1, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (fd >= 0)
+                return fd;
+        }
+    }
+    return open(logdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+/* tc_trial_table_load with the caller's read buffer and parent directory
+ * (a load thread keeps them for all its trials; pd may be NULL). */
+static int trial_load(tc_trial_table *t, const char *logdir, tc_buf *buf, parent_dir *pd,
+                      tc_error *err)
 {
     tc_buf text = *buf;   /* given back at the end, grown */
     int rc = -1, got;
-    int dir_fd = open(logdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int dir_fd = open_logdir(logdir, pd);
     tc_trial_table_init(t);
     if (!(t->logdir = tc_strdup(logdir))) {
         nomem(err, logdir);
@@ -178,7 +226,7 @@ int tc_trial_table_load(tc_trial_table *t, const char *logdir, tc_error *err)
 {
     tc_buf text;
     tc_buf_init(&text);
-    int rc = trial_load(t, logdir, &text, err);
+    int rc = trial_load(t, logdir, &text, NULL, err);
     tc_buf_free(&text);
     return rc;
 }
@@ -249,6 +297,7 @@ static void *load_worker(void *arg)
 {
     load_job *job = arg;
     tc_buf text;   /* this thread's read buffer, for all its trials */
+    parent_dir pd = {NULL, 0, -1};
     tc_buf_init(&text);
     for (;;) {
         if (__atomic_load_n(&job->failed, __ATOMIC_RELAXED))
@@ -258,7 +307,7 @@ static void *load_worker(void *arg)
             break;
         tc_error err;
         tc_error_init(&err);
-        if (trial_load(&job->a->trials[i], job->dirs[i], &text, &err) < 0) {
+        if (trial_load(&job->a->trials[i], job->dirs[i], &text, &pd, &err) < 0) {
             pthread_mutex_lock(&job->err_lock);
             if (!job->failed)
                 tc_error_set(job->err, err.code, "%s", err.text);
@@ -267,6 +316,7 @@ static void *load_worker(void *arg)
         }
     }
     tc_buf_free(&text);
+    parent_dir_clear(&pd);
     return NULL;
 }
 

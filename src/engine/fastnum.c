@@ -3,49 +3,77 @@
  * scanner and the analysis loader read millions of them).
  *
  * The text's digits (at most 19 significant) form an exact 64-bit integer w
- * and a power of ten k. When |k| <= 27, 10^|k| is exact in x87's 64-bit
- * long double, so w * 10^k or w / 10^-k is one correctly rounded long double
- * operation; rounding that to double is then exact unless the long double
- * lands on, or next to, a point halfway between two doubles -- those rare
- * cases go to strtod, as does everything where long double is not x87's
- * (other platforms, valgrind). Clinger's fast path (w < 2^53, |k| <= 22:
- * one rounding of exact doubles) is taken first, before any of that: most
- * numbers of a result are integers or short decimals. tests/c/test_fastnum.c
+ * and a power of ten k. Clinger's fast path (w < 2^53, |k| <= 22: one
+ * rounding of exact doubles) is taken first: most numbers of a result are
+ * integers or short decimals. The rest -- metrics printed with 17 digits,
+ * which w >= 2^53 keeps off that path -- take the Eisel-Lemire step (one or
+ * two 64x64-bit products against a table of 128-bit powers of ten,
+ * pow10_table.c), which is exact whenever it answers; the few it cannot
+ * decide (a halfway point, a subnormal or infinite result) and texts of
+ * more than 19 significant digits go to strtod. Plain integer arithmetic:
+ * the same bits on every platform and under valgrind. tests/c/test_fastnum.c
  * checks the result against strtod on random and edge inputs.
  */
-#include <float.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "fastnum_table.h"
 #include "tunec.h"
 
-#if defined(__x86_64__) && LDBL_MANT_DIG == 64
-#define HAVE_X87 1
-static const long double pow10_ld[28] = {
-    1e0L, 1e1L, 1e2L, 1e3L, 1e4L, 1e5L, 1e6L, 1e7L, 1e8L, 1e9L, 1e10L, 1e11L, 1e12L, 1e13L,
-    1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L, 1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L,
-    1e27L};
-
-/* Whether long double arithmetic really carries 64 bits here: not under
- * valgrind (which computes x87 operations in double precision) nor with the
- * x87 precision control set to double by some library. Checked per call (a
- * volatile add): a thread's control word can change at any time. */
-static int x87_extended(void)
+/* The Eisel-Lemire step (Lemire, "Number Parsing at a Gigabyte per Second",
+ * 2021; this is Go's strconv.eiselLemire64, which fast_float also follows):
+ * w * 10^q, w exact and nonzero, rounded to the nearest double from the top
+ * bits of w times the 128-bit mantissa of 10^q. The truncated product is
+ * within one unit of its last bit of the exact one, so the rounding it gives
+ * is the correctly rounded one except when the bits that decide it are all
+ * ones (the second product settles most of those) or the value sits on a
+ * halfway point; those, and subnormal or infinite results, return 0 and go
+ * to strtod. 1 = *out set. */
+static int eisel_lemire(uint64_t w, int q, int neg, double *out)
 {
-    volatile long double one = 1.0L, tiny = 0x1p-63L;
-    return one + tiny != one;
+    if (q < TCP_POW10_Q_MIN || q > TCP_POW10_Q_MAX)
+        return 0;
+    const uint64_t *pow10 = tcp_pow10_128[q - TCP_POW10_Q_MIN];
+    int clz = __builtin_clzll(w);
+    w <<= clz;
+    /* floor(q * log2(10)) + 64 + the bias, less the shift: 217706 / 2^16
+     * is log2(10) closely enough over the table's range. */
+    int64_t scaled = (int64_t)217706 * q;
+    int64_t log2_10q = (scaled >= 0 ? scaled : scaled - 65535) / 65536;
+    uint64_t exp2 = (uint64_t)(log2_10q + 64 + 1023) - (uint64_t)clz;
+    unsigned __int128 x = (unsigned __int128)w * pow10[0];
+    uint64_t hi = (uint64_t)(x >> 64), lo = (uint64_t)x;
+    if ((hi & 0x1FF) == 0x1FF && lo + w < w) {
+        /* The low half of 10^q could carry into the bits that decide. */
+        unsigned __int128 y = (unsigned __int128)w * pow10[1];
+        uint64_t y_hi = (uint64_t)(y >> 64), y_lo = (uint64_t)y;
+        uint64_t merged_hi = hi, merged_lo = lo + y_hi;
+        if (merged_lo < lo)
+            merged_hi++;
+        if ((merged_hi & 0x1FF) == 0x1FF && merged_lo + 1 == 0 && y_lo + w < w)
+            return 0;
+        hi = merged_hi;
+        lo = merged_lo;
+    }
+    uint64_t msb = hi >> 63;
+    uint64_t mant = hi >> (msb + 9);
+    exp2 -= 1 ^ msb;
+    if (lo == 0 && (hi & 0x1FF) == 0 && (mant & 3) == 1)
+        return 0;   /* exactly halfway: strtod breaks the tie */
+    mant += mant & 1;
+    mant >>= 1;
+    if (mant >> 53) {
+        mant >>= 1;
+        exp2++;
+    }
+    if (exp2 - 1 >= 0x7FF - 1)
+        return 0;   /* subnormal, zero or infinite: strtod */
+    uint64_t bits = exp2 << 52 | (mant & 0x000FFFFFFFFFFFFFull);
+    if (neg)
+        bits |= 0x8000000000000000ull;
+    memcpy(out, &bits, sizeof *out);
+    return 1;
 }
-
-/* The 11 mantissa bits a double drops from a long double: a value at or
- * next to 0x400 is at, or within one long double step of, a halfway point. */
-static int near_halfway(long double r)
-{
-    uint64_t mant;
-    memcpy(&mant, &r, sizeof mant);   /* x87: the explicit 64-bit mantissa first */
-    unsigned low = (unsigned)(mant & 0x7FF);
-    return low >= 0x3FF && low <= 0x401;
-}
-#endif
 
 /* strtod of the n bytes at s (not NUL-terminated); the caller has checked
  * that they are a JSON number. */
@@ -101,7 +129,9 @@ static int digit_count(uint64_t w)
 /* Takes digits eight at a time into w while 19 significant digits cannot
  * be exceeded (w < 10^digits, so w * 10^8 + 8 digits < 10^19 < 2^64): the
  * same w and digit count as the one-by-one loop, which does the rest. */
-static size_t digit_blocks(const char *s, size_t i, size_t n, uint64_t *w, int *digits)
+static inline __attribute__((always_inline)) size_t digit_blocks(const char *s, size_t i,
+                                                                size_t n, uint64_t *w,
+                                                                int *digits)
 {
     uint64_t word;
     while (i + 8 <= n && *digits <= 11 && eight_digits(s + i, &word)) {
@@ -186,17 +216,8 @@ int tc_fastnum_prefix(const char *s, size_t n, double *out, int *is_int, size_t 
         *out = neg ? -d : d;
         return 0;
     }
-#ifdef HAVE_X87
-    if (dropped == 0 && exp10 >= -27 && exp10 <= 27 && x87_extended()) {
-        long double r = exp10 < 0 ? (long double)w / pow10_ld[-exp10]
-                                  : (long double)w * pow10_ld[exp10];
-        if (!near_halfway(r)) {
-            double d = (double)r;
-            *out = neg ? -d : d;
-            return 0;
-        }
-    }
-#endif
+    if (dropped == 0 && w != 0 && eisel_lemire(w, exp10, neg, out))
+        return 0;
     *out = slow(s, i);
     return 0;
 }

@@ -16,6 +16,16 @@
  *     ends, literals, tc_fastnum, big integers kept as text, lists and the
  *     skipped key's value passed over by tc_scan_skip_value);
  *   - a string value with an escape is no match (the general path decodes).
+ *
+ * Two shortcuts keep a matched line cheap; both accept only text the plain
+ * matching would accept the same way:
+ *   - each op keeps the first line's exact bytes from the end of the value
+ *     before it to the start of its own value (", \"acc\": "): a line written
+ *     by the same writer repeats them, so one inline compare replaces the
+ *     blank, comma, key and colon steps; any other spelling takes them;
+ *   - a string value is first compared with the last string of its column
+ *     known to hold no '"' or '\\' (b->plain_str): equal bytes followed by a
+ *     quote are that string, with no search for the quote or an escape.
  */
 #include <math.h>
 #include <string.h>
@@ -28,12 +38,42 @@ enum { OP_LEAF, OP_SKIP, OP_OPEN, OP_CLOSE };
 struct tc_row_template {
     struct op {
         size_t key_off, key_len;   /* raw key text in keys (OP_CLOSE: none) */
+        size_t gap_off, gap_len;   /* the first line's bytes before the value, in gaps */
         long col;                  /* OP_LEAF: the column, -1 = not kept */
         int kind;
     } *ops;
     size_t n, cap;
     tc_buf keys;
+    tc_buf gaps;
 };
+
+/* Whether the n bytes at a and b are equal: inline, 8 at a time (keys and
+ * gaps are a few to a few tens of bytes; a libc call per compare was a
+ * measurable part of a load). */
+static inline int same_bytes(const char *a, const char *b, size_t n)
+{
+    for (; n >= 8; a += 8, b += 8, n -= 8) {
+        uint64_t x, y;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        if (x != y)
+            return 0;
+    }
+    if (n >= 4) {
+        uint32_t x, y;
+        memcpy(&x, a, 4);
+        memcpy(&y, b, 4);
+        if (x != y)
+            return 0;
+        a += 4;
+        b += 4;
+        n -= 4;
+    }
+    for (; n; a++, b++, n--)
+        if (*a != *b)
+            return 0;
+    return 1;
+}
 
 /* JSON's blanks, as result_scan.c's skip_ws has them. */
 static const unsigned char is_ws[256] = {[' '] = 1, ['\n'] = 1, ['\r'] = 1, ['\t'] = 1};
@@ -51,10 +91,13 @@ void tc_row_template_free(tc_row_template *tp)
         return;
     tc_free(tp->ops);
     tc_buf_free(&tp->keys);
+    tc_buf_free(&tp->gaps);
     tc_free(tp);
 }
 
-static int add_op(tc_row_template *tp, int kind, const char *key, size_t key_len, long col)
+/* Appends an op; its gap is the text [gap, gap_end). */
+static int add_op(tc_row_template *tp, int kind, const char *key, size_t key_len, long col,
+                  const char *gap, const char *gap_end)
 {
     if (tp->n == tp->cap) {
         size_t cap = tp->cap ? tp->cap * 2 : 32;
@@ -69,14 +112,19 @@ static int add_op(tc_row_template *tp, int kind, const char *key, size_t key_len
     o->key_off = tp->keys.len;
     o->key_len = key_len;
     o->col = col;
+    o->gap_off = tp->gaps.len;
+    o->gap_len = (size_t)(gap_end - gap);
+    if (o->gap_len && tc_buf_append(&tp->gaps, gap, o->gap_len) < 0)
+        return -1;
     return key_len ? tc_buf_append(&tp->keys, key, key_len) : 0;
 }
 
 /* Records the object at *pp (at '{'), its flattened names under prefix.
- * 1 = recorded, 0 = no template possible, -1 = ENOMEM. */
+ * *mark: where the next op's gap starts (after the last value or brace
+ * consumed). 1 = recorded, 0 = no template possible, -1 = ENOMEM. */
 static int build_object(tc_row_template *tp, const tc_trial_table *t, tc_table_builder *b,
                         const char **pp, const char *end, tc_buf *prefix, int depth,
-                        const char *skip_key, size_t *leaves)
+                        const char *skip_key, size_t *leaves, const char **mark)
 {
     const char *p = skip_ws(*pp + 1, end);
     size_t prefix_len = prefix->len;
@@ -103,26 +151,30 @@ static int build_object(tc_row_template *tp, const tc_trial_table *t, tc_table_b
             return -1;
         if (depth == 0 && skip_key && strlen(skip_key) == key_len &&
             memcmp(key, skip_key, key_len) == 0) {
-            if (add_op(tp, OP_SKIP, key, key_len, -1) < 0)
+            if (add_op(tp, OP_SKIP, key, key_len, -1, *mark, p) < 0)
                 return -1;
             if (!(p = tc_scan_skip_value(p, end, depth + 1)))
                 return 0;
+            *mark = p;
         } else if (*p == '{') {
             if (depth + 1 > MAX_DEPTH)
                 return 0;
-            if (add_op(tp, OP_OPEN, key, key_len, -1) < 0)
+            if (add_op(tp, OP_OPEN, key, key_len, -1, *mark, p + 1) < 0)
                 return -1;
-            int rc = build_object(tp, t, b, &p, end, prefix, depth + 1, NULL, leaves);
+            *mark = p + 1;
+            int rc = build_object(tp, t, b, &p, end, prefix, depth + 1, NULL, leaves, mark);
             if (rc <= 0)
                 return rc;
-            if (add_op(tp, OP_CLOSE, NULL, 0, -1) < 0)
+            if (add_op(tp, OP_CLOSE, NULL, 0, -1, *mark, p) < 0)   /* p: after the '}' */
                 return -1;
+            *mark = p;
         } else {
             long col = tc_table_find_column(t, b, (*leaves)++, prefix->data, prefix->len);
-            if (add_op(tp, OP_LEAF, key, key_len, col) < 0)
+            if (add_op(tp, OP_LEAF, key, key_len, col, *mark, p) < 0)
                 return -1;
             if (!(p = tc_scan_skip_value(p, end, depth + 1)))
                 return 0;
+            *mark = p;
         }
         p = skip_ws(p, end);
         if (p < end && *p == ',') {
@@ -150,8 +202,10 @@ int tc_row_template_new(tc_row_template **out, const tc_trial_table *t, tc_table
     if (!tp)
         return -1;
     tc_buf_init(&tp->keys);
+    tc_buf_init(&tp->gaps);
     tc_buf_init(&prefix);
-    int rc = build_object(tp, t, b, &p, end, &prefix, 0, skip_key, &leaves);
+    const char *mark = p + 1;   /* the reader's first gap starts after the '{' */
+    int rc = build_object(tp, t, b, &p, end, &prefix, 0, skip_key, &leaves, &mark);
     tc_buf_free(&prefix);
     if (rc == 1 && skip_ws(p, end) != end)
         rc = 0;
@@ -178,13 +232,30 @@ static const char *leaf_value(tc_trial_table *t, tc_table_builder *b, long col, 
     char c = *p;
     if (c == '"') {
         const char *s = p + 1;
+        if (col >= 0 && b->plain_str && b->plain_str[col]) {
+            /* The column's last plain string again (trial_id, hostname...):
+             * it holds no quote or escape, so equal bytes and a quote are it. */
+            uint32_t id = b->plain_str[col] - 1;
+            size_t n = t->strings.len[id];
+            if ((size_t)(end - s) > n && s[n] == '"' &&
+                same_bytes(s, tc_strpool_get(&t->strings, id), n)) {
+                if (tc_table_put_string_id(t, b, (size_t)col, id) < 0) {
+                    *nomem = 1;
+                    return NULL;
+                }
+                return s + n + 1;
+            }
+        }
         const char *quote = memchr(s, '"', (size_t)(end - s));
         if (!quote || memchr(s, '\\', (size_t)(quote - s)))
             return NULL;
-        if (col >= 0 &&
-            tc_table_put_text(t, b, (size_t)col, TC_CELL_STRING, s, (size_t)(quote - s)) < 0) {
-            *nomem = 1;
-            return NULL;
+        if (col >= 0) {
+            if (tc_table_put_text(t, b, (size_t)col, TC_CELL_STRING, s, (size_t)(quote - s)) < 0 ||
+                (!b->plain_str && !(b->plain_str = tc_calloc(t->n_cols, sizeof *b->plain_str)))) {
+                *nomem = 1;
+                return NULL;
+            }
+            b->plain_str[col] = t->cols[col].ref[t->n_rows - 1] + 1;
         }
         return quote + 1;
     }
@@ -255,6 +326,7 @@ int tc_row_template_read(const tc_row_template *tp, tc_trial_table *t, tc_table_
 {
     const char *end = line + len, *p = skip_ws(line, end);
     const char *keys = tp->keys.data ? tp->keys.data : "";   /* NULL when every key is "" */
+    const char *gaps = tp->gaps.data ? tp->gaps.data : "";
     int depth = 0, first = 1, nomem = 0;
     if (p >= end || *p != '{')
         return 0;
@@ -263,6 +335,21 @@ int tc_row_template_read(const tc_row_template *tp, tc_trial_table *t, tc_table_
         return -1;
     for (size_t i = 0; i < tp->n; i++) {
         const struct op *o = &tp->ops[i];
+        if ((size_t)(end - p) > o->gap_len && same_bytes(p, gaps + o->gap_off, o->gap_len)) {
+            /* The first line's spelling: blanks, comma, key, colon (or
+             * brace) as they were there, so the steps below would pass. */
+            p += o->gap_len;
+            first = o->kind == OP_OPEN;
+            depth += o->kind == OP_OPEN ? 1 : o->kind == OP_CLOSE ? -1 : 0;
+            if (o->kind == OP_SKIP) {
+                if (!(p = tc_scan_skip_value(p, end, depth + 1)))
+                    goto no_match;
+            } else if (o->kind == OP_LEAF) {
+                if (!(p = leaf_value(t, b, o->col, p, end, depth + 1, &nomem)))
+                    goto no_match;
+            }
+            continue;
+        }
         p = skip_ws(p, end);
         if (o->kind == OP_CLOSE) {
             if (p >= end || *p != '}')

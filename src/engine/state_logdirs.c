@@ -16,6 +16,7 @@
  *   - strings are decoded by jansson (the escapes of one literal), so a
  *     logdir comes out exactly as a full parse gives it.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "tunec.h"
@@ -35,10 +36,32 @@ static int nomem(reader *r)
     return tc_error_set(r->err, TC_ERR_NOMEM, "out of memory reading the experiment state");
 }
 
+/* JSON's blanks, and the characters of a number after its first one. */
+static const unsigned char is_ws[256] = {[' '] = 1, ['\n'] = 1, ['\r'] = 1, ['\t'] = 1};
+static const unsigned char in_number[256] = {
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
+    ['8'] = 1, ['9'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1, ['e'] = 1, ['E'] = 1};
+
 static void ws(reader *r)
 {
-    while (r->p < r->end && (*r->p == ' ' || *r->p == '\n' || *r->p == '\r' || *r->p == '\t'))
-        r->p++;
+    /* A state file is indented: runs of spaces, taken eight at a time
+     * (locals: through r->p every step cost a store and a load). */
+    const char *p = r->p, *end = r->end;
+    for (;;) {
+        while (end - p >= 8) {
+            uint64_t w;
+            memcpy(&w, p, 8);
+            if (w != 0x2020202020202020ull)
+                break;
+            p += 8;
+        }
+        if (p < end && is_ws[(unsigned char)*p]) {
+            p++;
+            continue;
+        }
+        break;
+    }
+    r->p = p;
 }
 
 /* Skips the string literal at r->p (its quotes included). */
@@ -139,8 +162,10 @@ static int skip_value(reader *r, int depth)
         return literal(r, "Infinity");
     }
     const char *start = r->p;
-    while (r->p < r->end && (strchr("+-.eE", *r->p) ? 1 : (*r->p >= '0' && *r->p <= '9')))
-        r->p++;
+    const char *p = r->p;
+    while (p < r->end && in_number[(unsigned char)*p])
+        p++;
+    r->p = p;
     if (r->p == start || !(start[0] == '-' || (start[0] >= '0' && start[0] <= '9')))
         return bad(r, "unexpected character");
     return 0;

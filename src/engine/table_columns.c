@@ -153,6 +153,7 @@ void tc_table_builder_free(tc_table_builder *b)
     tc_free(b->name_len);
     tc_free(b->slots);
     tc_free(b->hint);
+    tc_free(b->plain_str);
     memset(b, 0, sizeof *b);
 }
 
@@ -319,6 +320,18 @@ void tc_table_put_tag(tc_trial_table *t, size_t col, int tag)
     size_t r = t->n_rows - 1;
     c->num[r] = NAN;
     c->tag[r] = (unsigned char)tag;
+}
+
+int tc_table_put_string_id(tc_trial_table *t, tc_table_builder *b, size_t col, uint32_t id)
+{
+    tc_column *c = &t->cols[col];
+    size_t r = t->n_rows - 1;
+    if (!c->ref && !(c->ref = tc_calloc(b->cap, sizeof *c->ref)))
+        return -1;
+    c->num[r] = NAN;
+    c->tag[r] = TC_CELL_STRING;
+    c->ref[r] = id;
+    return 0;
 }
 
 int tc_table_put_text(tc_trial_table *t, tc_table_builder *b, size_t col, int tag,

@@ -15,6 +15,8 @@ typedef struct tc_table_builder {
     size_t n_slots;
     size_t *hint;          /* per field position: the column it matched last row */
     size_t n_hint;
+    uint32_t *plain_str;   /* row_template.c: per column, a pooled string id + 1 that
+                              holds no '"' or '\\' (0 = none yet), NULL until used */
 } tc_table_builder;
 
 void tc_table_builder_free(tc_table_builder *b);
@@ -35,6 +37,8 @@ int tc_table_put_int(tc_trial_table *t, tc_table_builder *b, size_t col, int64_t
 int tc_table_put_int_text(tc_trial_table *t, tc_table_builder *b, size_t col, const char *s,
                           size_t n, double d);
 void tc_table_put_tag(tc_trial_table *t, size_t col, int tag);
+/* A STRING cell of the pooled string `id`. -1 only on ENOMEM. */
+int tc_table_put_string_id(tc_trial_table *t, tc_table_builder *b, size_t col, uint32_t id);
 int tc_table_put_text(tc_trial_table *t, tc_table_builder *b, size_t col, int tag,
                       const char *s, size_t n);
 /* A jansson value (CSV cells): NULL = missing. -1 only on ENOMEM. */

@@ -14,9 +14,11 @@
  *             "start": the trial's first row in its group}]
  *   groups: [{"columns": [names], "int_columns": [names], "rows": int,
  *             "data": {name: ndarray},
- *             "blocks": [(2-D ndarray, [column positions])]}]
+ *             "blocks": [(2-D ndarray, [column positions])],
+ *             "str_columns": {name: (offsets, bytes)}}]
  *   (the float64, int64 and bool columns of "data" are rows of "blocks":
- *   see new_group)
+ *   see new_group; a column of nothing but strings is in "str_columns"
+ *   instead of "data", as Arrow's offsets and bytes: analysis_strings.c)
  * Column typing is the per-trial one (tc_column_type); the layout includes
  * the types, so a trial's rows are typed exactly as analysis_ext.c types them.
  *
@@ -219,11 +221,19 @@ static int fill_objects(const tc_trial_table *t, const tc_column *c, PyArrayObje
  * the GIL released (one parallel pass: a join per batch would wait for a
  * thread the scheduler has not run yet, on a busy machine); each column's
  * buffers are freed once copied, so the tables shrink as the arrays fill. */
+/* A group's string column (analysis_strings.c), borrowed from its dict. */
+typedef struct str_column {
+    PyArrayObject *offsets, *data;   /* NULL: not a string column */
+} str_column;
+
 typedef struct fill_batch {
     tc_analysis *a;
     const long *group;        /* per trial */
     const size_t *start;      /* per trial */
     PyArrayObject ***arrays;  /* per group */
+    str_column **strs;        /* per group, per column */
+    const size_t *str_base;   /* per trial and column (at col_at[trial]): its first byte */
+    const size_t *col_at;     /* per trial */
     size_t done;              /* trials copied (atomic): a trim every BATCH */
 } fill_batch;
 
@@ -240,9 +250,13 @@ static void fill_numbers(void *ctx, size_t i)
     for (size_t c = 0; c < t->n_cols; c++) {
         tc_column *col = &t->cols[c];
         tc_coltype type = tc_column_type(col, t->n_rows);
-        if (type == TC_COLTYPE_OBJECT)
+        const str_column *sc = &fb->strs[grp][c];
+        if (type == TC_COLTYPE_OBJECT && !sc->offsets)
             continue;
-        if (t->n_rows)
+        if (sc->offsets)
+            tcx_str_fill(t, col, (int64_t *)PyArray_DATA(sc->offsets) + fb->start[i],
+                         PyArray_DATA(sc->data), fb->str_base[fb->col_at[i] + c]);
+        else if (t->n_rows)
             fill_numeric(t, col, type, fb->arrays[grp][c], fb->start[i]);
         tc_free(col->num);   /* tag[] with it */
         tc_free(col->ref);
@@ -306,13 +320,14 @@ static int npy_type(tc_coltype type)
  * them as (array, [column positions]) and "data" holds the row views, so
  * Python makes the group's DataFrame from the blocks as they are
  * (_columns.py) instead of pandas copying every column into new ones. */
-static PyObject *new_group(const tc_trial_table *t, size_t rows, PyArrayObject **arrays)
+static PyObject *new_group(const tc_trial_table *t, size_t rows, PyArrayObject **arrays,
+                           const size_t *str_bytes, str_column *strs)
 {
     static const tc_coltype block_types[] = {TC_COLTYPE_FLOAT, TC_COLTYPE_INT, TC_COLTYPE_BOOL};
     PyObject *g = PyDict_New(), *names = PyList_New(0), *ints = PyList_New(0);
-    PyObject *data = PyDict_New(), *blocks = PyList_New(0);
+    PyObject *data = PyDict_New(), *blocks = PyList_New(0), *str_columns = PyDict_New();
     size_t owned_from = 0;   /* arrays[i >= this] of the blocks are owned views */
-    if (!g || !names || !ints || !data || !blocks)
+    if (!g || !names || !ints || !data || !blocks || !str_columns)
         goto error;
     npy_intp n = (npy_intp)rows;
     for (size_t k = 0; k < sizeof block_types / sizeof *block_types; k++) {
@@ -355,6 +370,29 @@ static PyObject *new_group(const tc_trial_table *t, size_t rows, PyArrayObject *
         tc_coltype type = tc_column_type(c, t->n_rows);
         PyObject *name = column_name(c);
         PyObject *arr = NULL;   /* new */
+        if (type == TC_COLTYPE_OBJECT && str_bytes[i] != TCX_NOT_STR) {
+            /* Arrow's shape: rows + 1 offsets from 0, and the bytes. */
+            npy_intp n_off = n + 1, n_bytes = (npy_intp)str_bytes[i];
+            PyObject *off = PyArray_SimpleNew(1, &n_off, NPY_INT64);
+            PyObject *bytes = off ? PyArray_SimpleNew(1, &n_bytes, NPY_UINT8) : NULL;
+            PyObject *pair = bytes ? PyTuple_Pack(2, off, bytes) : NULL;
+            int rc = name && pair ? PyDict_SetItem(str_columns, name, pair) : -1;
+            if (rc == 0) {
+                ((int64_t *)PyArray_DATA((PyArrayObject *)off))[0] = 0;
+                strs[i].offsets = (PyArrayObject *)off;   /* str_columns holds them */
+                strs[i].data = (PyArrayObject *)bytes;
+                rc = PyList_Append(names, name);
+            }
+            arrays[i] = NULL;
+            owned_from = i + 1;
+            Py_XDECREF(off);
+            Py_XDECREF(bytes);
+            Py_XDECREF(pair);
+            Py_XDECREF(name);
+            if (rc < 0)
+                goto error;
+            continue;
+        }
         if (type != TC_COLTYPE_OBJECT)
             arr = (PyObject *)arrays[i];   /* the block's row, taken over */
         else if (name)
@@ -377,12 +415,14 @@ static PyObject *new_group(const tc_trial_table *t, size_t rows, PyArrayObject *
         PyDict_SetItemString(g, "int_columns", ints) < 0 ||
         PyDict_SetItemString(g, "data", data) < 0 ||
         PyDict_SetItemString(g, "blocks", blocks) < 0 ||
+        PyDict_SetItemString(g, "str_columns", str_columns) < 0 ||
         set_new(g, "rows", PyLong_FromSize_t(rows)) < 0)
         goto error;
     Py_DECREF(names);
     Py_DECREF(ints);
     Py_DECREF(data);
     Py_DECREF(blocks);
+    Py_DECREF(str_columns);
     return g;
 error:
     for (size_t j = owned_from; j < t->n_cols; j++)
@@ -392,6 +432,7 @@ error:
     Py_XDECREF(ints);
     Py_XDECREF(data);
     Py_XDECREF(blocks);
+    Py_XDECREF(str_columns);
     Py_XDECREF(g);
     return NULL;
 }
@@ -424,6 +465,53 @@ static PyObject *trial_info(const tc_trial_table *t, long group, size_t start)
     return d;
 }
 
+/* tcx_str_measure over every trial, on the load threads. */
+typedef struct measure_job {
+    const tc_analysis *a;
+    const long *group;
+    const size_t *col_at;
+    size_t *bytes;
+} measure_job;
+
+static void measure_strings(void *ctx, size_t i)
+{
+    measure_job *mj = ctx;
+    if (mj->group[i] >= 0)
+        tcx_str_measure(&mj->a->trials[i], mj->bytes + mj->col_at[i]);
+}
+
+/* Which object columns of each group are string columns, and where each
+ * trial's strings start in them: per group, per column, the total bytes
+ * (TCX_NOT_STR: not one); bytes[] (per trial and column, tcx_str_measure's)
+ * becomes each trial's first byte. Trials take their rows in index order
+ * (group_trials), so they take their bytes in the same order. */
+static void plan_strings(const tc_analysis *a, const grouping *g, const size_t *col_at,
+                         size_t *bytes, size_t **totals)
+{
+    for (size_t k = 0; k < g->n_groups; k++) {
+        const tc_trial_table *rep = &a->trials[g->rep[k]];
+        for (size_t c = 0; c < rep->n_cols; c++)
+            totals[k][c] = tc_column_type(&rep->cols[c], rep->n_rows) == TC_COLTYPE_OBJECT
+                           ? 0 : TCX_NOT_STR;
+    }
+    for (size_t i = 0; i < a->n_trials; i++) {
+        if (g->group[i] < 0)
+            continue;
+        size_t *total = totals[g->group[i]], *b = bytes + col_at[i];
+        for (size_t c = 0; c < a->trials[i].n_cols; c++) {
+            if (total[c] == TCX_NOT_STR)
+                continue;
+            if (b[c] == TCX_NOT_STR) {
+                total[c] = TCX_NOT_STR;
+                continue;
+            }
+            size_t n = b[c];
+            b[c] = total[c];
+            total[c] += n;
+        }
+    }
+}
+
 /* New reference: (trials, groups), releasing each trial's table once its
  * rows are copied. Fills `stats` (a dict or None). */
 static PyObject *grouped_result(tc_analysis *a, PyObject *stats)
@@ -431,6 +519,9 @@ static PyObject *grouped_result(tc_analysis *a, PyObject *stats)
     grouping g = {0};
     PyObject *trials = NULL, *groups = NULL, *res = NULL;
     PyArrayObject ***arrays = NULL;   /* per group: its column arrays (borrowed) */
+    str_column **strs = NULL;         /* per group: its string columns (borrowed) */
+    size_t **totals = NULL;           /* per group: plan_strings' */
+    size_t *col_at = NULL, *str_bytes = NULL;   /* per trial: see plan_strings */
     if (stats != Py_None &&
         (set_new(stats, "trials", PyLong_FromSize_t(a->n_trials)) < 0 ||
          set_new(stats, "skipped", PyLong_FromSize_t(a->n_skipped)) < 0 ||
@@ -441,24 +532,49 @@ static PyObject *grouped_result(tc_analysis *a, PyObject *stats)
     if (!(groups = PyList_New((Py_ssize_t)g.n_groups)) ||
         !(trials = PyList_New((Py_ssize_t)a->n_trials)))
         goto done;
-    if (!(arrays = PyMem_Calloc(g.n_groups ? g.n_groups : 1, sizeof *arrays))) {
+    size_t n_cells = 0;
+    if (!(arrays = PyMem_Calloc(g.n_groups ? g.n_groups : 1, sizeof *arrays)) ||
+        !(strs = PyMem_Calloc(g.n_groups ? g.n_groups : 1, sizeof *strs)) ||
+        !(totals = PyMem_Calloc(g.n_groups ? g.n_groups : 1, sizeof *totals)) ||
+        !(col_at = PyMem_Calloc(a->n_trials ? a->n_trials : 1, sizeof *col_at))) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (size_t i = 0; i < a->n_trials; i++) {
+        col_at[i] = n_cells;
+        n_cells += a->trials[i].n_cols;
+    }
+    if (!(str_bytes = PyMem_Calloc(n_cells ? n_cells : 1, sizeof *str_bytes))) {
         PyErr_NoMemory();
         goto done;
     }
     for (size_t k = 0; k < g.n_groups; k++) {
-        const tc_trial_table *rep = &a->trials[g.rep[k]];
-        if (!(arrays[k] = PyMem_Calloc(rep->n_cols ? rep->n_cols : 1, sizeof **arrays))) {
+        size_t n_cols = a->trials[g.rep[k]].n_cols;
+        if (!(totals[k] = PyMem_Calloc(n_cols ? n_cols : 1, sizeof **totals))) {
             PyErr_NoMemory();
             goto done;
         }
-        PyObject *group = new_group(rep, g.rows[k], arrays[k]);
+    }
+    measure_job mj = {a, g.group, col_at, str_bytes};
+    Py_BEGIN_ALLOW_THREADS
+    tc_analysis_parallel(a->n_trials, measure_strings, &mj);
+    Py_END_ALLOW_THREADS
+    plan_strings(a, &g, col_at, str_bytes, totals);
+    for (size_t k = 0; k < g.n_groups; k++) {
+        const tc_trial_table *rep = &a->trials[g.rep[k]];
+        if (!(arrays[k] = PyMem_Calloc(rep->n_cols ? rep->n_cols : 1, sizeof **arrays)) ||
+            !(strs[k] = PyMem_Calloc(rep->n_cols ? rep->n_cols : 1, sizeof **strs))) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        PyObject *group = new_group(rep, g.rows[k], arrays[k], totals[k], strs[k]);
         if (!group)
             goto done;
         PyList_SET_ITEM(groups, (Py_ssize_t)k, group);   /* steals */
     }
     /* The numbers without the GIL, on every load thread; then the object
      * cells and the trial dicts with it. */
-    fill_batch fb = {a, g.group, g.start, arrays, 0};
+    fill_batch fb = {a, g.group, g.start, arrays, strs, str_bytes, col_at, 0};
     Py_BEGIN_ALLOW_THREADS
     tc_analysis_parallel(a->n_trials, fill_numbers, &fb);
     release_freed();
@@ -470,6 +586,7 @@ static PyObject *grouped_result(tc_analysis *a, PyObject *stats)
             str_cache sc = {&t->strings, NULL};
             for (size_t c = 0; c < t->n_cols; c++)
                 if (tc_column_type(&t->cols[c], t->n_rows) == TC_COLTYPE_OBJECT &&
+                    !strs[k][c].offsets &&
                     fill_objects(t, &t->cols[c], arrays[k][c], g.start[i], &sc) < 0) {
                     str_cache_free(&sc);
                     goto done;
@@ -489,10 +606,19 @@ static PyObject *grouped_result(tc_analysis *a, PyObject *stats)
     }
     res = PyTuple_Pack(2, trials, groups);
 done:
-    if (arrays)
-        for (size_t k = 0; k < g.n_groups; k++)
+    for (size_t k = 0; k < g.n_groups; k++) {
+        if (arrays)
             PyMem_Free(arrays[k]);
+        if (strs)
+            PyMem_Free(strs[k]);
+        if (totals)
+            PyMem_Free(totals[k]);
+    }
     PyMem_Free(arrays);
+    PyMem_Free(strs);
+    PyMem_Free(totals);
+    PyMem_Free(col_at);
+    PyMem_Free(str_bytes);
     grouping_free(&g);
     Py_XDECREF(trials);
     Py_XDECREF(groups);

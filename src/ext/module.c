@@ -28,6 +28,7 @@ static int module_exec(PyObject *m)
         tcx_run_exec(m) < 0 || tcx_worker_exec(m) < 0 || tcx_wire_exec(m) < 0 || tcx_checkpoint_exec(m) < 0 ||
         tcx_tpe_exec(m) < 0 || tcx_analysis_groups_exec(m) < 0 ||
         tcx_analysis_state_exec(m) < 0 || tcx_analysis_codes_exec(m) < 0 ||
+        tcx_analysis_strings_exec(m) < 0 ||
         tcx_analysis_stat_exec(m) < 0 || tcx_leak_check_exec(m) < 0 ||
         tcx_state_exec(m) < 0)
         return -1;

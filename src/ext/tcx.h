@@ -64,6 +64,17 @@ json_t *tcx_eval_fn(void *ctx, json_int_t id, const json_t *path, const json_t *
  * when the API is loaded, 0 when NumPy is not imported, -1 on error. */
 int tcx_numpy_ready(void);
 
+/* analysis_strings.c — string columns as Arrow's offsets and bytes (no
+ * GIL needed for either). tcx_str_measure: per column of t, the bytes of
+ * its strings, or TCX_NOT_STR when the column is not all strings of valid
+ * UTF-8. tcx_str_fill: column c's strings into data from byte `base`, and
+ * their ends into offsets[1..n_rows] (offsets[0], the start, is the
+ * caller's). */
+#define TCX_NOT_STR ((size_t)-1)
+void tcx_str_measure(const tc_trial_table *t, size_t *bytes);
+void tcx_str_fill(const tc_trial_table *t, const tc_column *c, int64_t *offsets, char *data,
+                  size_t base);
+
 /* Exec hooks, one per file; each returns 0 / -1. */
 int tcx_convert_exec(PyObject *m);
 int tcx_space_exec(PyObject *m);
@@ -71,6 +82,7 @@ int tcx_analysis_exec(PyObject *m);
 int tcx_analysis_last_exec(PyObject *m);
 int tcx_analysis_groups_exec(PyObject *m);
 int tcx_analysis_codes_exec(PyObject *m);
+int tcx_analysis_strings_exec(PyObject *m);
 int tcx_analysis_stat_exec(PyObject *m);
 int tcx_analysis_state_exec(PyObject *m);
 int tcx_run_exec(PyObject *m);

@@ -87,6 +87,26 @@ static void test_random(void)
     CHECK_INT(mismatches, 0);
 }
 
+/* Texts of 17 to 19 digits next to the point halfway between two doubles,
+ * over the whole exponent range: where the Eisel-Lemire step must see that
+ * its truncated product cannot decide, and where it still can. */
+static void test_near_halfway(void)
+{
+    char text[64];
+    for (int i = 0; i < 200000; i++) {
+        uint64_t bits = next_u64() & 0x7FFFFFFFFFFFFFFFull;
+        double d, up;
+        memcpy(&d, &bits, sizeof d);
+        up = nextafter(d, INFINITY);
+        if (!isfinite(d) || !isfinite(up))
+            continue;
+        long double mid = ((long double)d + (long double)up) / 2;
+        snprintf(text, sizeof text, "%.*Le", 16 + (int)(bits % 3), mid);
+        same_as_strtod(text);
+    }
+    CHECK_INT(mismatches, 0);
+}
+
 static void test_rejects(void)
 {
     static const char *const bad[] = {"", "-", ".5", "1.", "1e", "1e+", "+1", "abc", "1x",
@@ -133,6 +153,7 @@ int main(void)
     test_prefix();
     test_edges();
     test_random();
+    test_near_halfway();
     test_rejects();
     TEST_MAIN_END();
 }

@@ -139,6 +139,23 @@ static const shape_case shape_cases[] = {
      {"k=1|2"}},
     {"a repeated key: the last value wins", "{\"a\": 1, \"a\": 2}\n{\"a\": 3, \"a\": 4}\n", 2,
      0, {"a=2|4"}},
+    /* the first line's spelling as a shortcut: later lines spelled otherwise,
+     * cut inside a gap, or with a nested object's brace moved */
+    {"other blanks than the first line", "{\"a\": 1, \"d\": {\"x\": 2}, \"b\": 3}\n"
+     "{\"a\":4,\"d\":{\"x\":5},\"b\":6}\n{ \"a\" : 7 , \"d\" : { \"x\" : 8 } , \"b\" : 9 }\n"
+     "{\"a\": 10, \"d\": {\"x\": 11}, \"b\": 12}\n", 4, 0,
+     {"a=1|4|7|10", "b=3|6|9|12", "d/x=2|5|8|11"}},
+    {"a line cut inside a gap", "{\"a\": 1, \"b\": 2}\n{\"a\": 3, \"b\"\n{\"a\": 5, \"b\": 6}\n{\"a\": 7, \"", 2,
+     1, {"a=1|5", "b=2|6"}},
+    /* the column's last plain string as a shortcut: a longer string that
+     * starts with it, one that runs into junk, one decoded from escapes */
+    {"a string that starts with the last one", "{\"s\": \"ab\"}\n{\"s\": \"abc\"}\n"
+     "{\"s\": \"ab\"}\n{\"s\": \"a\"}\n", 4, 0, {"s=\"ab\"|\"abc\"|\"ab\"|\"a\""}},
+    {"the last string then junk", "{\"s\": \"ab\", \"v\": 1}\n{\"s\": \"ab\"x, \"v\": 2}\n"
+     "{\"s\": \"ab\", \"v\": 3}\n", 2, 1, {"s=\"ab\"|\"ab\"", "v=1|3"}},
+    {"an escaped string between plain ones", "{\"s\": \"a\"}\n{\"s\": \"a\\\"b\"}\n"
+     "{\"s\": \"a\"}\n{\"s\": \"a\\\"b\"}\n", 4, 0,
+     {"s=\"a\"|\"a\\\"b\"|\"a\"|\"a\\\"b\""}},
 };
 
 static void test_shapes(void)

@@ -23,7 +23,8 @@ file (where relocation could later pick another dir).  Object columns are
 stored as codes into their distinct objects (``_tunec.object_codes``),
 which is what makes reading one cheap; numeric columns as the loader's
 blocks (one 2-D array per dtype), so a frame made from a cached load takes
-them without a copy, as one made from a fresh load does.
+them without a copy, as one made from a fresh load does; string columns as
+the loader's offsets and bytes ("str_columns"), as they are.
 ``TUNEC_ANALYSIS_CACHE=0`` turns the cache off.  The file is a pickle, read
 only from the experiment directory it describes (as params.pkl is).
 """
@@ -32,7 +33,7 @@ import pickle
 
 CACHE_NAME = ".tunec-analysis-cache"
 WALK_CACHE_NAME = ".tunec-analysis-cache-walk"   # Analysis(dir): the dirs a walk finds
-_VERSION = 2   # 2: the numeric columns stored as their blocks
+_VERSION = 3   # 2: the numeric columns stored as their blocks; 3: string columns as bytes
 _TRIAL_FILES = ("params.json", "result.json", "progress.csv")
 
 

@@ -13,19 +13,34 @@ from tunec.analysis._trial_data import require_pandas
 
 class Layout:
     """One group: ``columns`` (in order), ``int_columns``, ``data``
-    ({name: ndarray over every trial of the group}) and ``rows``."""
+    ({name: array over every trial of the group}) and ``rows``."""
 
-    __slots__ = ("columns", "int_columns", "data", "rows", "_blocks", "_frame")
+    __slots__ = ("columns", "int_columns", "rows", "_data", "_strings", "_blocks", "_frame")
 
     def __init__(self, raw):
         self.columns = raw["columns"]
         self.int_columns = frozenset(raw["int_columns"])
-        self.data = raw["data"]
         self.rows = raw["rows"]
+        self._data = raw["data"]
+        # Columns of nothing but strings, as Arrow's offsets and bytes
+        # (src/ext/analysis_strings.c): made arrays on first use of data.
+        self._strings = raw.get("str_columns") or None
         # The numeric columns as pandas blocks (C: analysis_groups.c's
         # new_group); absent in a group read back from the cache.
         self._blocks = raw.get("blocks")
         self._frame = None
+
+    @property
+    def data(self):
+        """{name: array}: NumPy arrays, and for the string columns pandas'
+        own ``str`` array over the loader's bytes where pandas keeps
+        strings that way (see _string_arrays)."""
+        if self._strings is not None:
+            made = _string_arrays(self._strings)
+            self._strings = None
+            self._data = {name: made[name] if name in made else self._data[name]
+                          for name in self.columns}
+        return self._data
 
     def views(self, start, rows):
         """{name: view of the trial's rows}."""
@@ -52,6 +67,50 @@ class Layout:
         big = self.frame()
         index = pd.RangeIndex(rows)
         return _slice(pd, big, start, rows, index)
+
+
+def _string_arrays(strings):
+    """{name: array} of the loader's string columns ({name: (offsets,
+    bytes)}): where pandas is imported and keeps ``str`` columns in Arrow
+    (pandas 3 with pyarrow), pandas' ``ArrowStringArray`` over those very
+    buffers -- the column pandas would make from the strings, without a
+    Python object per cell or a copy; otherwise an object array of str,
+    a repeated string one object (as pandas before 3 keeps them, and as
+    the frame's constructor then types them)."""
+    from tunec import _tunec
+    make = _arrow_strings()
+    if make is not None:
+        try:
+            return {name: make(offsets, data) for name, (offsets, data) in strings.items()}
+        except Exception:   # an Arrow or pandas that does not take them: objects
+            pass
+    return {name: _tunec.strings_to_objects(offsets, data)
+            for name, (offsets, data) in strings.items()}
+
+
+def _arrow_strings():
+    """A maker of pandas' Arrow-backed str array from (offsets, bytes), or
+    None where pandas is not imported (it is not imported for this) or
+    would not make str columns that way."""
+    import sys
+    pd = sys.modules.get("pandas")
+    if pd is None:
+        return None
+    try:
+        dtype = pd.Series(["a"]).dtype   # what pandas makes of strings
+        if getattr(dtype, "storage", None) != "pyarrow":
+            return None
+        import pyarrow as pa
+        array_cls = pd.arrays.ArrowStringArray
+        large_string = pa.large_string()
+    except Exception:   # no pyarrow, an older pandas
+        return None
+
+    def make(offsets, data):
+        arr = pa.Array.from_buffers(large_string, len(offsets) - 1,
+                                    [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+        return array_cls(pa.chunked_array([arr]), dtype=dtype)
+    return make
 
 
 def _release_free_memory():

@@ -83,8 +83,11 @@ class TrialData:
         """Cell ``name`` at ``row`` as a plain Python value: int for integer
         columns, float for numeric ones (NaN where missing), bool for boolean
         ones, else as loaded."""
-        return self.data[name][row].item() if self.data[name].dtype != object \
-            else self.data[name][row]
+        col = self.data[name]
+        cell = col[row]
+        # A NumPy scalar becomes a plain one; an object or str column's
+        # cell is one already.
+        return cell.item() if col.dtype != object and hasattr(cell, "item") else cell
 
     def row(self, index):
         """The row at ``index`` (negative counts from the end) as a dict in
@@ -99,7 +102,7 @@ class TrialData:
         col = self.data.get(name)
         if col is None or col.dtype == np.float64:
             return col
-        if col.dtype != object:
+        if isinstance(col, np.ndarray) and col.dtype != object:
             return col.astype(np.float64)
         return np.array([float(v) if isinstance(v, numbers.Real) else math.nan for v in col],
                         dtype=np.float64)
