@@ -190,8 +190,20 @@ int tcp_trial_final_fields(const tc_runner *r, const tc_trial *t, tc_buf *out)
 {
     /* from memory, or from the cold store; a text the store cannot give
      * back is left out (the resume reads that trial's files instead) */
-    char *result = t->last_text ? NULL : fetch(r, t, 0);
-    char *metrics = t->cold_metrics || t->metrics ? NULL : fetch(r, t, 1);
+    char *result = NULL, *metrics = NULL;
+    if (t->cold_stored && !t->last_text && !t->cold_metrics && !t->metrics &&
+        r->host.cold_get) {
+        /* both from the store in one read: they are one record */
+        result = r->host.cold_get(r->host.ctx, t->cold_pos,
+                                  t->last_text_len + t->cold_metrics_len);
+        if (result && !(metrics = tc_strndup(result + t->last_text_len, t->cold_metrics_len))) {
+            tc_free(result);
+            result = NULL;
+        }
+    } else {
+        result = t->last_text ? NULL : fetch(r, t, 0);
+        metrics = t->cold_metrics || t->metrics ? NULL : fetch(r, t, 1);
+    }
     const char *result_text = t->last_text ? t->last_text : result;
     const char *metrics_text = t->cold_metrics ? t->cold_metrics : metrics;
     json_t *live = NULL, *update = NULL;
