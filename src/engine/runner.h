@@ -212,6 +212,9 @@ struct tc_trial {
                                      bytes), not in memory */
     long long cold_pos;
     size_t cold_metrics_len;
+    size_t cold_sorted_len[2];    /* the last result and the metric analysis as the state
+                                     file prints them (sorted keys, indent 2), after them in
+                                     the cold store; 0: not there (runner_cold.c) */
     tc_status status;
     int num_failures;
     char *error_msg;              /* last failure text */

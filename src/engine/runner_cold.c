@@ -10,7 +10,7 @@
 #include <string.h>
 #include "runner_internal.h"
 
-static void store(tc_runner *r, tc_trial *t);
+static void store(tc_runner *r, tc_trial *t, tc_buf *sorted);
 
 static int is_final(tc_status s)
 {
@@ -48,6 +48,16 @@ void tcp_trial_compact(tc_runner *r, tc_trial *t)
     tc_free(t->id_json);
     tc_free(t->tag_json);
     t->config_text = t->id_json = t->tag_json = NULL;
+    /* sorted[0], sorted[1]: the last result and the metric analysis as the
+     * state file prints them, made now from the trees at hand, so that a
+     * snapshot copies them instead of parsing both texts back and dumping
+     * them again (tcp_state_entry_cold). Only the first compaction has the
+     * trees; a later one (a searcher's end delivered) stores none. */
+    tc_buf sorted[2];
+    tc_buf_init(&sorted[0]);
+    tc_buf_init(&sorted[1]);
+    int with_sorted = t->metrics && t->last_result && !t->cold_stored &&
+                      tc_json_dump(t->last_result, &sorted[0], TC_DUMP_INDENT2_SORTED) == 0;
     if (t->metrics) {
         json_t *m = tc_metrics_to_json((const tc_metrics *)t->metrics);
         tc_buf b;
@@ -57,18 +67,24 @@ void tcp_trial_compact(tc_runner *r, tc_trial *t)
             t->cold_metrics = fit(&b);
             tc_metrics_free((tc_metrics *)t->metrics);
             t->metrics = NULL;
+            with_sorted = with_sorted &&
+                          tc_json_dump(m, &sorted[1], TC_DUMP_INDENT2_SORTED) == 0;
         } else {
             tc_buf_free(&b);              /* out of memory: keep the struct */
+            with_sorted = 0;
         }
         json_decref(m);
     }
     tcp_trial_drop_result_tree(t);
-    store(r, t);
+    store(r, t, with_sorted && sorted[0].data && sorted[1].data ? sorted : NULL);
+    tc_buf_free(&sorted[0]);
+    tc_buf_free(&sorted[1]);
 }
 
 /* The texts go to the host's cold store, when it has one: last result then
- * metric analysis, one record. */
-static void store(tc_runner *r, tc_trial *t)
+ * metric analysis, one record; then, when given, the two as the state file
+ * prints them (sorted[0], sorted[1]). */
+static void store(tc_runner *r, tc_trial *t, tc_buf *sorted)
 {
     /* A searcher still to hear of its end reads the text (runner_search.c
      * compacts it again once it has). */
@@ -77,18 +93,26 @@ static void store(tc_runner *r, tc_trial *t)
         return;
     size_t mlen = strlen(t->cold_metrics);
     size_t n = t->last_text_len + mlen;
-    char *both = tc_malloc(n + 1);
-    if (!both)
+    size_t s0 = sorted ? sorted[0].len : 0, s1 = sorted ? sorted[1].len : 0;
+    char *all = tc_malloc(n + s0 + s1 + 1);
+    if (!all)
         return;
-    memcpy(both, t->last_text, t->last_text_len);
-    memcpy(both + t->last_text_len, t->cold_metrics, mlen + 1);
-    long long pos = r->host.cold_put(r->host.ctx, both, n);
-    tc_free(both);
+    memcpy(all, t->last_text, t->last_text_len);
+    memcpy(all + t->last_text_len, t->cold_metrics, mlen);
+    if (sorted) {
+        memcpy(all + n, sorted[0].data, s0);
+        memcpy(all + n + s0, sorted[1].data, s1);
+    }
+    all[n + s0 + s1] = '\0';
+    long long pos = r->host.cold_put(r->host.ctx, all, n + s0 + s1);
+    tc_free(all);
     if (pos < 0)
         return;
     t->cold_stored = 1;
     t->cold_pos = pos;
     t->cold_metrics_len = mlen;
+    t->cold_sorted_len[0] = s0;
+    t->cold_sorted_len[1] = s1;
     tc_free(t->last_text);
     tc_free(t->cold_metrics);
     t->last_text = t->cold_metrics = NULL;
@@ -108,6 +132,19 @@ char *tcp_trial_cold_text(const tc_runner *r, const tc_trial *t, size_t *len)
 {
     *len = t->last_text_len;
     return fetch(r, t, 0);
+}
+
+char *tcp_trial_cold_sorted(const tc_runner *r, const tc_trial *t, size_t *len0,
+                            size_t *len1)
+{
+    if (!t->cold_stored || !r->host.cold_get || !t->cold_sorted_len[0] ||
+        !t->cold_sorted_len[1])
+        return NULL;
+    *len0 = t->cold_sorted_len[0];
+    *len1 = t->cold_sorted_len[1];
+    return r->host.cold_get(r->host.ctx,
+                            t->cold_pos + (long long)(t->last_text_len + t->cold_metrics_len),
+                            *len0 + *len1);
 }
 
 void tcp_trial_drop_result_tree(tc_trial *t)
@@ -153,8 +190,20 @@ int tcp_trial_final_fields(const tc_runner *r, const tc_trial *t, tc_buf *out)
 {
     /* from memory, or from the cold store; a text the store cannot give
      * back is left out (the resume reads that trial's files instead) */
-    char *result = t->last_text ? NULL : fetch(r, t, 0);
-    char *metrics = t->cold_metrics || t->metrics ? NULL : fetch(r, t, 1);
+    char *result = NULL, *metrics = NULL;
+    if (t->cold_stored && !t->last_text && !t->cold_metrics && !t->metrics &&
+        r->host.cold_get) {
+        /* both from the store in one read: they are one record */
+        result = r->host.cold_get(r->host.ctx, t->cold_pos,
+                                  t->last_text_len + t->cold_metrics_len);
+        if (result && !(metrics = tc_strndup(result + t->last_text_len, t->cold_metrics_len))) {
+            tc_free(result);
+            result = NULL;
+        }
+    } else {
+        result = t->last_text ? NULL : fetch(r, t, 0);
+        metrics = t->cold_metrics || t->metrics ? NULL : fetch(r, t, 1);
+    }
     const char *result_text = t->last_text ? t->last_text : result;
     const char *metrics_text = t->cold_metrics ? t->cold_metrics : metrics;
     json_t *live = NULL, *update = NULL;

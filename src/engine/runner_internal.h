@@ -127,6 +127,11 @@ json_t *tcp_trial_metrics_json(const tc_runner *r, const tc_trial *t);
 /* The last result text of a trial whose texts are in the cold store
  * (malloc'd; *len its length), or NULL. */
 char *tcp_trial_cold_text(const tc_runner *r, const tc_trial *t, size_t *len);
+/* The last result (*len0 bytes) and then the metric analysis (*len1) of a
+ * trial in the cold store, as the state file prints them (sorted keys,
+ * indent 2, at depth 0): malloc'd, or NULL when the store has not got them. */
+char *tcp_trial_cold_sorted(const tc_runner *r, const tc_trial *t, size_t *len0,
+                            size_t *len1);
 
 /* Appends `, "last_result": <text>, "metric_analysis": <text>, "n_results":
  * N, "last_update_time": T` of a finished trial (nothing when it has no
@@ -137,6 +142,18 @@ int tcp_trial_final_fields(const tc_runner *r, const tc_trial *t, tc_buf *out);
  * with its "checkpoints" list; one entry of that list (new). */
 json_t *tcp_runner_state(const tc_runner *r, double start_time, int with_checkpoints);
 json_t *tcp_state_entry(const tc_runner *r, tc_trial *t);
+/* The same entry (new) for the streamed state file: when the cold store
+ * holds t's last result and metric analysis as the file prints them,
+ * *sorted is that text (malloc'd: *len0 bytes of the one, then *len1 of the
+ * other) and the entry has the marker strings TCP_COLD_MARK "last_result"
+ * and TCP_COLD_MARK "metric_analysis" in their places, which the writer
+ * replaces by the texts (runner_state_stream.c); else *sorted is NULL and
+ * the entry is tcp_state_entry's. */
+json_t *tcp_state_entry_cold(const tc_runner *r, tc_trial *t, char **sorted, size_t *len0,
+                             size_t *len1);
+/* A control character no value of a snapshot's last_result or
+ * metric_analysis key holds: dumped as "\u0001". */
+#define TCP_COLD_MARK "\001tunec:"
 /* runner_state_stream.c: tc_runner_write_state through
  * host.write_atomic_stream, one trial at a time (same bytes). */
 int tcp_write_state_streamed(tc_runner *r, double start_time, tc_error *err);

@@ -38,7 +38,9 @@ static void append(json_t *a, json_t *v, int *ok)
         *ok = 0;
 }
 
-json_t *tc_trial_snapshot(const tc_runner *r, tc_trial *t)
+/* marks: the last result and the metric analysis are the marker strings of
+ * TCP_COLD_MARK instead (tcp_state_entry_cold). */
+static json_t *snapshot(const tc_runner *r, tc_trial *t, int marks)
 {
     const experiment *ex = &r->exps[t->experiment];
     int ok = 1;
@@ -56,17 +58,21 @@ json_t *tc_trial_snapshot(const tc_runner *r, tc_trial *t)
     put(o, "status", json_string(tc_status_names[t->status]), &ok);
     put(o, "start_time", t->start_time ? json_real(t->start_time) : json_null(), &ok);
     put(o, "logdir", str_or_null(t->logdir), &ok);
-    json_t *last = tc_trial_last_result(t);
-    if (!last && t->cold_stored) {
+    json_t *last = marks ? NULL : tc_trial_last_result(t);
+    if (!marks && !last && t->cold_stored) {
         size_t len;
         char *text = tcp_trial_cold_text(r, t, &len);
         last = t->last_result = text ? tc_json_loads(text, len, NULL) : NULL;
         tc_free(text);
     }
-    put(o, "last_result", last ? json_incref(last) : json_object(), &ok);
+    if (marks)
+        put(o, "last_result", json_string(TCP_COLD_MARK "last_result"), &ok);
+    else
+        put(o, "last_result", last ? json_incref(last) : json_object(), &ok);
     put(o, "last_update_time",
         tc_json_real(t->last_update_time ? t->last_update_time : -INFINITY), &ok);
-    put(o, "metric_analysis", tcp_trial_metrics_json(r, t), &ok);
+    put(o, "metric_analysis", marks ? json_string(TCP_COLD_MARK "metric_analysis")
+                                    : tcp_trial_metrics_json(r, t), &ok);
     put(o, "error_file", str_or_null(t->error_file), &ok);
     put(o, "error_msg", str_or_null(t->error_msg), &ok);
     put(o, "custom_trial_name", str_or_null(t->custom_name), &ok);
@@ -94,13 +100,36 @@ json_t *tc_trial_snapshot(const tc_runner *r, tc_trial *t)
     return o;
 }
 
-json_t *tcp_state_entry(const tc_runner *r, tc_trial *t)
+json_t *tc_trial_snapshot(const tc_runner *r, tc_trial *t)
 {
-    json_t *snap = tc_trial_snapshot(r, t);
-    /* Files hold the public form of configs (objects as their repr). */
+    return snapshot(r, t, 0);
+}
+
+/* Files hold the public form of configs (objects as their repr). Takes snap. */
+static json_t *public_config(tc_trial *t, json_t *snap)
+{
     if (snap && json_object_set_new(snap, "config", tcp_public_copy(t->config)) < 0) {
         json_decref(snap);
         return NULL;
+    }
+    return snap;
+}
+
+json_t *tcp_state_entry(const tc_runner *r, tc_trial *t)
+{
+    return public_config(t, snapshot(r, t, 0));
+}
+
+json_t *tcp_state_entry_cold(const tc_runner *r, tc_trial *t, char **sorted, size_t *len0,
+                             size_t *len1)
+{
+    *sorted = tcp_trial_cold_sorted(r, t, len0, len1);
+    if (!*sorted)
+        return tcp_state_entry(r, t);
+    json_t *snap = public_config(t, snapshot(r, t, 1));
+    if (!snap) {
+        tc_free(*sorted);
+        *sorted = NULL;
     }
     return snap;
 }

@@ -5,6 +5,7 @@
  * with TC_DUMP_INDENT2_SORTED: the state without its trials is dumped once,
  * and each entry, dumped alone, is indented to its place in the
  * "checkpoints" list ("checkpoints" sorts first among the state's keys). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "runner_internal.h"
@@ -20,11 +21,48 @@ typedef struct state_gen {
     size_t rec_pos;            /* next resume record (tc_state_next) */
     long emitted;              /* list entries written so far */
     tc_buf entry;              /* one entry's text */
+    tc_buf marks[2];           /* the marked keys' lines as an entry's dump has them */
+    size_t mark_prefix[2];     /* the bytes of each before its value */
 } state_gen;
 
+/* text[0..n) with every line break followed by `indent` more spaces. */
+static int put_indented(tc_buf *out, const char *p, size_t n, const char *indent)
+{
+    const char *end = p + n;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t k = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        if (tc_buf_append(out, p, k) < 0 || (nl && (tc_buf_putc(out, '\n') < 0 ||
+                                                     tc_buf_puts(out, indent) < 0)))
+            return -1;
+        p += k + (nl != NULL);
+    }
+    return 0;
+}
+
+/* "\n  \"<key>\": <the marker string, dumped>": how a marked key's line
+ * starts in an entry's dump. Its indent is depth 1's: a config holding the
+ * same key and string is deeper, so it cannot be taken for it. */
+static int mark_line(tc_buf *b, size_t *prefix, const char *key)
+{
+    char text[64];
+    snprintf(text, sizeof text, "%s%s", TCP_COLD_MARK, key);
+    json_t *mark = json_string(text);
+    int rc = mark && tc_buf_printf(b, "\n  \"%s\": ", key) == 0 ? 0 : -1;
+    *prefix = b->len;
+    if (rc == 0 && (tc_json_dump(mark, b, TC_DUMP_COMPACT) < 0 || b->failed))
+        rc = -1;
+    json_decref(mark);
+    return rc;
+}
+
 /* Appends entry v at list depth: ",\n    " before all but the first, and
- * every line break of its own dump indented four more spaces. */
-static int put_entry(state_gen *g, const json_t *v, tc_buf *out)
+ * every line break of its own dump indented four more spaces. With sorted
+ * (tcp_state_entry_cold), the last_result and metric_analysis markers are
+ * replaced by the texts it holds, indented to their depth: the bytes are
+ * those of the entry dumped with the values themselves. */
+static int put_entry(state_gen *g, const json_t *v, const char *sorted, size_t len0,
+                     size_t len1, tc_buf *out)
 {
     tc_buf_clear(&g->entry);
     if (tc_json_dump(v, &g->entry, TC_DUMP_INDENT2_SORTED) < 0)
@@ -32,14 +70,24 @@ static int put_entry(state_gen *g, const json_t *v, tc_buf *out)
     if (tc_buf_puts(out, g->emitted++ ? ",\n    " : "\n    ") < 0)
         return -1;
     const char *p = g->entry.data, *end = p + g->entry.len;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        if (tc_buf_append(out, p, n) < 0 || (nl && tc_buf_puts(out, "\n    ") < 0))
-            return -1;
-        p += n + (nl != NULL);
+    if (sorted) {
+        /* "last_result" sorts before "metric_analysis": the texts in order */
+        const char *texts[2] = {sorted, sorted + len0};
+        size_t lens[2] = {len0, len1};
+        for (int k = 0; k < 2; k++) {
+            const tc_buf *m = &g->marks[k];
+            const char *at = memmem(p, (size_t)(end - p), m->data, m->len);
+            if (!at)
+                return -1;
+            /* up to the value (its key's line included), then the value */
+            size_t upto = (size_t)(at - p) + g->mark_prefix[k];
+            if (put_indented(out, p, upto, "    ") < 0 ||
+                put_indented(out, texts[k], lens[k], "      ") < 0)
+                return -1;
+            p = at + m->len;
+        }
     }
-    return 0;
+    return put_indented(out, p, (size_t)(end - p), "    ");
 }
 
 static int next_piece(void *gp, tc_buf *out, tc_error *err)
@@ -57,9 +105,12 @@ static int next_piece(void *gp, tc_buf *out, tc_error *err)
                 g->rec_pos = 0;
                 continue;
             }
-            json_t *snap = tcp_state_entry(r, r->trials[g->next++]);
-            int rc = snap ? put_entry(g, snap, out) : -1;
+            char *sorted = NULL;
+            size_t len0 = 0, len1 = 0;
+            json_t *snap = tcp_state_entry_cold(r, r->trials[g->next++], &sorted, &len0, &len1);
+            int rc = snap ? put_entry(g, snap, sorted, len0, len1, out) : -1;
             json_decref(snap);
+            tc_free(sorted);
             if (rc < 0)
                 goto nomem;
         } else if (g->phase == 2) {
@@ -73,7 +124,7 @@ static int next_piece(void *gp, tc_buf *out, tc_error *err)
                 g->phase = 3;
                 continue;
             }
-            int rc = put_entry(g, rec, out);
+            int rc = put_entry(g, rec, NULL, 0, 0, out);
             json_decref(rec);
             if (rc < 0)
                 goto nomem;
@@ -116,15 +167,23 @@ int tcp_write_state_streamed(tc_runner *r, double start_time, tc_error *err)
         g.head_len = (size_t)(at - head.data) + sizeof LIST_KEY - 3;   /* up to the "[" */
         g.tail = at + sizeof LIST_KEY - 1;
         tc_buf_init(&g.entry);
+        tc_buf_init(&g.marks[0]);
+        tc_buf_init(&g.marks[1]);
+        if (mark_line(&g.marks[0], &g.mark_prefix[0], "last_result") < 0 ||
+            mark_line(&g.marks[1], &g.mark_prefix[1], "metric_analysis") < 0)
+            rc = tc_error_set(err, TC_ERR_NOMEM, "out of memory");
         tc_buf name;
         tc_buf_init(&name);
         tc_buf_printf(&name, "%s/experiment_state-%s.json", r->exps[e].opts.exp_dir,
                       r->session_str);
-        rc = name.data ? r->host.write_atomic_stream(r->host.ctx, name.data, next_piece, &g, 1,
-                                                     err)
-                       : tc_error_set(err, TC_ERR_NOMEM, "out of memory");
+        if (rc == 0)
+            rc = name.data ? r->host.write_atomic_stream(r->host.ctx, name.data, next_piece, &g,
+                                                         1, err)
+                           : tc_error_set(err, TC_ERR_NOMEM, "out of memory");
         tc_buf_free(&name);
         tc_buf_free(&g.entry);
+        tc_buf_free(&g.marks[0]);
+        tc_buf_free(&g.marks[1]);
     }
     tc_buf_free(&head);
     return rc;

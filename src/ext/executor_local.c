@@ -1033,6 +1033,7 @@ static PyObject *Run_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     self->local.state = W_DEAD;
     self->launcher = &tcx_local_launcher;
     self->host_ctx.journal_fd = -1;
+    self->host_ctx.dir_fd = -1;
     return (PyObject *)self;
 }
 

@@ -537,6 +537,7 @@ void tcx_shutdown_workers(RunObject *self, double grace_s)
         worker *w = &self->workers[i];
         if (w->state == W_DEAD)
             continue;
+        int closed = 0;   /* its socket's end came: the process is exiting */
         for (;;) {
             if (self->launcher->ended(self, w))
                 break;
@@ -544,7 +545,17 @@ void tcx_shutdown_workers(RunObject *self, double grace_s)
                 self->launcher->kill(self, w, 1);
                 break;
             }
-            usleep(2000);
+            /* Wait for the socket's end (a worker closes it as it exits)
+             * rather than sleeping 2 ms steps: tune.run returns that much
+             * sooner. What the worker still sends is dropped. */
+            struct pollfd p = {.fd = w->fd, .events = POLLIN};
+            if (closed || poll(&p, 1, 2) <= 0) {
+                usleep(closed ? 100 : 0);
+                continue;
+            }
+            char sink[4096];
+            ssize_t m = read(w->fd, sink, sizeof sink);
+            closed = m == 0 || (m < 0 && errno != EAGAIN && errno != EINTR);
         }
         tcx_worker_bury(w);
     }

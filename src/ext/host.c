@@ -116,35 +116,89 @@ static char *host_name_trial_dir(void *ctx, const char *parent, const char *pref
     return NULL;
 }
 
+/* The trial directory just made is kept open (O_PATH): the files a start
+ * then creates in it (params.json, result.json, progress.csv, the events
+ * file) are opened relative to it, which spares the kernel a walk of their
+ * whole path each (trivial trials: a few percent of the driver). */
+static void keep_dir(tcx_host_ctx *h, const char *path)
+{
+    if (h->dir_fd >= 0)
+        close(h->dir_fd);
+    tc_free(h->dir_path);
+    h->dir_path = tc_strdup(path);
+    h->dir_fd = h->dir_path ? open(path, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+    h->dir_len = h->dir_path ? strlen(path) : 0;
+}
+
+static void drop_dir(tcx_host_ctx *h)
+{
+    if (h->dir_fd >= 0)
+        close(h->dir_fd);
+    h->dir_fd = -1;
+    tc_free(h->dir_path);
+    h->dir_path = NULL;
+}
+
+/* path's name inside the kept directory, or NULL when it is elsewhere. */
+static const char *in_kept_dir(const tcx_host_ctx *h, const char *path)
+{
+    if (!h || h->dir_fd < 0 || strncmp(path, h->dir_path, h->dir_len) != 0 ||
+        path[h->dir_len] != '/' || strchr(path + h->dir_len + 1, '/'))
+        return NULL;
+    return path + h->dir_len + 1;
+}
+
+static int open_at(const tcx_host_ctx *h, const char *path, int flags)
+{
+    const char *name = in_kept_dir(h, path);
+    return name ? openat(h->dir_fd, name, flags, 0666) : open(path, flags, 0666);
+}
+
 static int host_make_dir(void *ctx, const char *path, tc_error *err)
 {
-    (void)ctx;
+    tcx_host_ctx *h = ctx;
     struct stat st;
-    if (mkdir(path, 0777) == 0)
-        return 1;
-    if (errno == EEXIST) {
-        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-            return 0;
-        return tc_error_set(err, TC_ERR_IO, "cannot create trial directory %s: %s", path,
-                            "a file of that name is in the way");
-    }
-    if (errno != ENOENT)
+    int rc;
+    if (mkdir(path, 0777) == 0) {
+        rc = 1;
+    } else if (errno == EEXIST) {
+        if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+            return tc_error_set(err, TC_ERR_IO, "cannot create trial directory %s: %s", path,
+                                "a file of that name is in the way");
+        rc = 0;
+    } else if (errno != ENOENT) {
         return tc_error_set(err, TC_ERR_IO, "cannot create trial directory %s: %s", path,
                             strerror(errno));
-    /* The experiment directory exists after the first trial: the parents
-     * are made only when the first mkdir says they are missing. */
-    return tcx_mkdirs(path, err) < 0 ? -1 : 1;
+    } else {
+        /* The experiment directory exists after the first trial: the parents
+         * are made only when the first mkdir says they are missing. */
+        if (tcx_mkdirs(path, err) < 0)
+            return -1;
+        rc = 1;
+    }
+    keep_dir(h, path);
+    return rc;
 }
 
 static tc_sink *host_open_sink(void *ctx, const char *path, int *existed, tc_error *err)
 {
     tcx_host_ctx *h = ctx;
     struct stat st;
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
-    if (fd < 0 || fstat(fd, &st) < 0) {
-        host_fail(h, err, "cannot open %s: %s", path);
-        if (fd >= 0)
+    /* A new file first (a trial's start makes its files): then its size is
+     * known to be 0 without an fstat. */
+    int fd = open_at(h, path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC);
+    st.st_size = 0;
+    if (fd < 0 && errno == EEXIST) {
+        fd = open_at(h, path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC);
+        if (fd >= 0 && fstat(fd, &st) < 0) {
+            int saved = errno;
             close(fd);
+            fd = -1;
+            errno = saved;
+        }
+    }
+    if (fd < 0) {
+        host_fail(h, err, "cannot open %s: %s", path);
         return NULL;
     }
     *existed = st.st_size > 0;
@@ -250,7 +304,7 @@ static int write_all(int fd, const char *data, size_t len)
 /* write_atomic with the data from next() in pieces (tc_host.write_atomic_stream).
  * A storage failure is the experiment's, so a TuneError naming the file;
  * the old file stays as it was (the temp file is removed). */
-static int write_atomic_stream(const char *path,
+static int write_atomic_stream(const tcx_host_ctx *h, const char *path,
                                int (*next)(void *gen, tc_buf *out, tc_error *err), void *gen,
                                int durable, tc_error *err)
 {
@@ -259,7 +313,7 @@ static int write_atomic_stream(const char *path,
     if (!tmp)
         return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
     snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    int fd = open_at(h, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC);
     int rc = fd < 0 ? tc_error_set(err, TC_ERR_TUNE, "cannot write %s: %s", path, strerror(errno))
                     : 1;
     tc_buf b;
@@ -275,7 +329,9 @@ static int write_atomic_stream(const char *path,
         rc = tc_error_set(err, TC_ERR_TUNE, "cannot write %s: %s", path, strerror(errno));
     if (fd >= 0 && close(fd) < 0 && rc == 0)
         rc = tc_error_set(err, TC_ERR_TUNE, "cannot write %s: %s", path, strerror(errno));
-    if (rc == 0 && rename(tmp, path) < 0)
+    const char *tmp_name = in_kept_dir(h, tmp), *name = in_kept_dir(h, path);
+    if (rc == 0 && (tmp_name && name ? renameat(h->dir_fd, tmp_name, h->dir_fd, name)
+                                     : rename(tmp, path)) < 0)
         rc = tc_error_set(err, TC_ERR_TUNE, "cannot replace %s: %s", path, strerror(errno));
     if (rc < 0)
         unlink(tmp);
@@ -304,21 +360,21 @@ int tcx_write_atomic(const char *path, const char *data, size_t len, int durable
                      tc_error *err)
 {
     struct one_piece piece = {data ? data : "", len};
-    return write_atomic_stream(path, next_piece, &piece, durable, err);
+    return write_atomic_stream(NULL, path, next_piece, &piece, durable, err);
 }
 
 static int host_write_atomic_stream(void *ctx, const char *path,
                                     int (*next)(void *gen, tc_buf *out, tc_error *err),
                                     void *gen, int durable, tc_error *err)
 {
-    (void)ctx;
-    return write_atomic_stream(path, next, gen, durable, err);
+    return write_atomic_stream(ctx, path, next, gen, durable, err);
 }
 
 static int host_write_atomic(void *ctx, const char *path, const char *data, size_t len,
                              int durable, tc_error *err)
 {
-    return tcx_write_atomic(path, data, len, durable, err);
+    struct one_piece piece = {data ? data : "", len};
+    return write_atomic_stream(ctx, path, next_piece, &piece, durable, err);
 }
 
 int tcx_mkdirs(const char *path, tc_error *err)
@@ -344,6 +400,10 @@ void tcx_sinks_flush(tcx_host_ctx *h)
 {
     for (tc_sink *s = h->sinks; s; s = s->next)
         sink_flush(h, s, NULL);
+    /* The executor flushes after each round of starts and before a step
+     * returns: the kept directory has served its start, and no file of an
+     * experiment stays open once a run is over. */
+    drop_dir(h);
 }
 
 int tcx_host_failed(tcx_host_ctx *h, tc_error *err)
@@ -476,6 +536,7 @@ void tcx_host_init(tc_host *host, tcx_host_ctx *h)
 void tcx_host_done(tcx_host_ctx *h)
 {
     tcx_close_journal(h);
+    drop_dir(h);
     if (h->holds_cold) {
         tcx_cold_release();
         h->holds_cold = 0;

@@ -13,9 +13,13 @@ typedef struct tcx_host_ctx {
     int failed;              /* a write of the experiment's files failed: */
     tc_error io_err;         /* the first such failure, naming the file */
     int holds_cold;          /* holds the cold store (tcx_cold_hold) */
+    int dir_fd;              /* the trial directory made last (O_PATH), -1 if none: */
+    char *dir_path;          /* its path (owned); files in it are opened relative to it */
+    size_t dir_len;
 } tcx_host_ctx;
 
-/* Fills host with the functions of host.c; h must outlive the runner.
+/* Fills host with the functions of host.c; h must outlive the runner (its
+ * journal_fd and dir_fd start at -1).
  * Callers may then override host->stopper. It holds the cold store until
  * tcx_host_done, which the runner's owner calls once the runner is freed. */
 void tcx_host_init(tc_host *host, tcx_host_ctx *h);

@@ -71,6 +71,8 @@ static int journal_line(void *ctx, const char *line, size_t len, tc_error *err)
 }
 
 static json_t *resume_records;   /* set: the runner resumes them before generating */
+/* the experiment's spec (make) */
+static const char *spec_text = "{\"config\": {\"x\": {\"grid_search\": [1, 2.5, \"a\"]}}}";
 
 static tc_runner *make(mem_fs *fs, int streamed, long n)
 {
@@ -87,8 +89,7 @@ static tc_runner *make(mem_fs *fs, int streamed, long n)
     ro.session_str = "2020-01-01_00-00-00";
     tc_runner *r = tc_runner_new(&ro, &host, &err);
     tc_capacity_init(tc_runner_capacity_mut(r), 2, 0, NULL);
-    json_t *spec = json_loads("{\"config\": {\"x\": {\"grid_search\": [1, 2.5, \"a\"]}}}", 0,
-                              NULL);
+    json_t *spec = json_loads(spec_text, 0, NULL);
     tc_space *space = tc_space_new(spec, n, 7, &err);
     tc_experiment_opts xo;
     memset(&xo, 0, sizeof xo);
@@ -157,6 +158,16 @@ static void test_streamed_state_is_the_same_file(void)
     json_t *state = ta ? tc_json_loads(ta, strlen(ta), NULL) : NULL;
     CHECK_INT((long)json_array_size(json_object_get(state, "checkpoints")), 60);
     json_decref(state);
+    /* the finished trials' last results and metric analyses came from the
+     * cold store's printed texts, not from parsing them back */
+    long printed = 0;
+    for (long i = 0; i < tc_runner_num_trials(rb); i++)
+        printed += tc_runner_trial(rb, i)->cold_sorted_len[0] > 0;
+    CHECK(printed >= 30);
+    /* written again, the same (the texts are read, not used up) */
+    CHECK_INT(tc_runner_write_state(rb, 999.0, &err), 0);
+    const char *tb2 = mem_file_text(&b, "/r/exp", "experiment_state-2020-01-01_00-00-00.json");
+    CHECK(ta && tb2 && strcmp(ta, tb2) == 0);
     /* an empty list is written as [] */
     mem_fs c = {.clock = 1000.0};
     tc_runner *rc = make(&c, 1, 0);
@@ -175,6 +186,34 @@ static void test_streamed_state_is_the_same_file(void)
     mem_fs_free(&a);
     mem_fs_free(&b);
     mem_fs_free(&c);
+}
+
+/* A config holding the keys and the strings the streamed writer marks its
+ * places with (runner_state_stream.c): the file is still the whole-tree
+ * dump's, byte for byte. */
+static void test_streamed_state_with_marker_lookalikes(void)
+{
+    const char *saved = spec_text;
+    spec_text = "{\"config\": {\"last_result\": \"\\u0001tunec:last_result\", "
+                "\"metric_analysis\": \"\\u0001tunec:metric_analysis\", "
+                "\"x\": {\"grid_search\": [1, 2]}}}";
+    mem_fs a = {.clock = 1000.0}, b = {.clock = 1000.0};
+    tc_runner *ra = make(&a, 0, 3), *rb = make(&b, 1, 3);
+    drive(ra, &a);
+    drive(rb, &b);
+    tc_error err;
+    tc_error_init(&err);
+    CHECK_INT(tc_runner_write_state(ra, 999.0, &err), 0);
+    CHECK_INT(tc_runner_write_state(rb, 999.0, &err), 0);
+    const char *ta = mem_file_text(&a, "/r/exp", "experiment_state-2020-01-01_00-00-00.json");
+    const char *tb = mem_file_text(&b, "/r/exp", "experiment_state-2020-01-01_00-00-00.json");
+    CHECK(ta && tb && strcmp(ta, tb) == 0);
+    CHECK(ta && strstr(ta, "\\u0001tunec:last_result") != NULL);
+    tc_runner_free(ra);
+    tc_runner_free(rb);
+    mem_fs_free(&a);
+    mem_fs_free(&b);
+    spec_text = saved;
 }
 
 static void test_finished_trials_are_compact(void)
@@ -396,6 +435,7 @@ static void test_killed_start_resumes_into_its_journaled_directory(void)
 int main(void)
 {
     test_streamed_state_is_the_same_file();
+    test_streamed_state_with_marker_lookalikes();
     test_finished_trials_are_compact();
     test_fifo_takes_the_lowest_pending();
     test_resume_keeps_finished_trials_without_reading_files();
