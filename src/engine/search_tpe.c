@@ -306,7 +306,6 @@ void tc_tpe_free(tc_tpe *t)
     tc_free(t->logramp);
     tc_free(t->ramp);
     for (int g = 0; g < 2; g++) {
-        tc_free(t->ctab[g]);
         tc_free(t->pctab[g]);
         tcp_tpe_jset_free(&t->js[g]);
         tc_free(t->js[g].pslot);
@@ -371,11 +370,7 @@ int tcp_tpe_ensure_trials(tc_tpe *t, size_t need)
     RE(t->tw, double);
     RE(t->tlw, double);
     for (int g = 0; g < 2; g++) {
-        void *c_ = tc_realloc(t->ctab[g], (n + 1) * sizeof(double));
-        if (!c_)
-            return -1;
-        t->ctab[g] = c_;
-        c_ = tc_realloc(t->pctab[g], (n + 1) * sizeof(double));
+        void *c_ = tc_realloc(t->pctab[g], (n + 1) * sizeof(double));
         if (!c_)
             return -1;
         t->pctab[g] = c_;

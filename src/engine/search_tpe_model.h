@@ -19,6 +19,8 @@
  * so what it leaves out is below 2 e^-KSET_CUT (1.4e-12) of the density in
  * all; the joint model's cut (WINDOW_CUT) is per kernel, hence deeper. */
 #define KSET_CUT 28.0
+#define WINDOW_MIN 32        /* a univariate set of at most this many kernels is summed whole
+                               (kset_log_pdfs) */
 #define EXP_HEADROOM 600.0  /* the window sum's exponents stay below this (e^709 overflows) */
 #define MAX_REJECT 1000     /* rejection tries before falling back to the centre */
 #define RAMP_FLAT 25        /* default_weights: the newest 25 weigh 1 */
@@ -32,6 +34,7 @@
 /* fmax is a libm call unless NaNs are ruled out; the hot loops never see one
  * (a NaN kernel constant would have to come from a NaN bound or value). */
 #define MAXD(a, b) ((a) > (b) ? (a) : (b))
+#define MIND(a, b) ((a) < (b) ? (a) : (b))
 
 enum { ST_RUNNING = 0, ST_COMPLETE = 1, ST_GONE = 2 };
 enum { BELOW = 0, ABOVE = 1, NONE = 2 };
@@ -52,6 +55,7 @@ typedef struct kset {
     double *mu, *sig, *isig;
     double *nrm;            /* the kernel's log normaliser (kept) */
     double *c;              /* this suggestion: log weight - nrm (kset_constants) */
+    double *c2;             /* c log2(e): the window sums' constants, in base 2 */
     double *w;              /* weights, this suggestion (below, and a categorical) */
     double *lcb, *lsig, *rcb, *rsig;   /* per block of BLK kernels, running maxima of
                                           c and of the sigmas from the left (up to
@@ -60,7 +64,9 @@ typedef struct kset {
                                           hold 1 / the largest sigma */
     double *tmp;            /* one candidate's terms */
     double log_n;
-    const double *ctab;     /* this suggestion's log weight constants by trial + 1 */
+    const double *wt;       /* this suggestion's log raw weights by trial, */
+    double wt_shift;        /* less this (the group's log total), */
+    double wt_prior;        /* and the prior's log weight constant (kset_constants) */
     /* what the kernels were derived with (ksets_sync) */
     int valid, with_prior, ends;
     double minsig;
@@ -150,10 +156,11 @@ struct tc_tpe {
     size_t logramp_n, logramp_cap;
     double ramp_sum;        /* sum of the n raw weights for logramp_n */
     double flat_sum;        /* the sum when the last tcp_tpe_ramp_for had n <= 25, else -1 */
-    double *ctab[2];        /* per group, this suggestion: log weight constants by trial + 1
-                               (weight_table), for the parameters every trial has */
-    int ctab_ready;
-    double *pctab[2];       /* the same for a parameter some trials lack */
+    double glt[2];          /* per group, this suggestion: the log total weight, */
+    double gprior[2];       /* and the prior's log weight constant (kset_prepare), */
+    int ctab_ready;         /* for the parameters every trial has, once computed */
+    double *pctab[2];       /* per group, for a parameter some trials lack: log weight
+                               constants by trial + 1, the prior's at 0 (weight_table) */
     long kernel_updates;    /* kernels inserted or removed by ksets_sync (diagnostics) */
     jset js[2];
     int *joint;             /* per parameter: in the joint group */

@@ -38,7 +38,8 @@
 #define VECTOR_CLONES_WIDE
 #endif
 
-#define LOG2E 1.4426950408889634074
+#define LOG2E TC_TPE_LOG2E
+#define HALF_LOG2E 0.7213475204444817037   /* log2(e) / 2: z^2 / 2 in base 2 */
 #define LN2_HI 6.93147180369123816490e-01   /* ln 2 split in two: k * LN2_HI is exact */
 #define LN2_LO 1.90821492927058770002e-10
 #define ROUND_MAGIC 6755399441055744.0      /* 1.5 * 2^52: adding it rounds to an integer */
@@ -81,6 +82,40 @@ static inline __attribute__((always_inline)) double exp_approx(double y)
     return p;
 }
 
+/* 2^y for y in [-1000, 1000] (clamped below: a term 2^-1000 under the
+ * largest one cannot change the sum), for the univariate window sums, whose
+ * kernel constants and reference come in base 2 (kset's c2): y = k + f with
+ * k the nearest integer and |f| <= 1/2, 2^f by the degree-9 near-minimax
+ * fit of 2^f on [-1/2, 1/2] (mpmath's chebyfit at 50 digits; relative error
+ * below 1.9e-14 with its coefficients rounded to doubles, measured as for
+ * exp_approx), and k added to the exponent bits. In base 2 the reduction is
+ * one subtraction, where e^y's needs a multiply and two multiply-adds, and
+ * the clamp is a maximum. */
+static inline __attribute__((always_inline)) double exp2_approx(double y)
+{
+    double t, k, f, p;
+    uint64_t bits, kb;
+    y = y > -1000.0 ? y : -1000.0;
+    t = y + ROUND_MAGIC;
+    k = t - ROUND_MAGIC;
+    f = y - k;
+    p = 1.0205905413765595e-07;
+    p = p * f + 1.325964524488711e-06;
+    p = p * f + 1.5252672924850737e-05;
+    p = p * f + 0.0001540343375125101;
+    p = p * f + 0.0013333558200794592;
+    p = p * f + 0.009618129193934313;
+    p = p * f + 0.05550410866465167;
+    p = p * f + 0.2402265069564034;
+    p = p * f + 0.6931471805599462;
+    p = p * f + 1.0000000000000135;
+    memcpy(&bits, &p, sizeof bits);
+    memcpy(&kb, &t, sizeof kb);
+    bits += kb << 52;
+    memcpy(&p, &bits, sizeof p);
+    return p;
+}
+
 /* The exponentials go through a block of scratch first: the map vectorises,
  * and the sum is then taken in four partial sums (the engine's strict
  * floating point forbids the compiler to reassociate one). */
@@ -114,25 +149,25 @@ static double sum4(const double *e, size_t n)
 
 VECTOR_CLONES_WIDE
 static double gauss_sum(const double *restrict mu, const double *restrict isig,
-                        const double *restrict c, size_t n, double x, double ref)
+                        const double *restrict c2, size_t n, double x, double ref2)
 {
     double acc[LANES] = {0};
     size_t i = n % LANES;
     if (n < LANES) {
         for (size_t j = 0; j < n; j++) {
             double z = (x - mu[j]) * isig[j];
-            acc[j] = exp_approx(c[j] - 0.5 * z * z - ref);
+            acc[j] = exp2_approx(c2[j] - HALF_LOG2E * z * z - ref2);
         }
     } else if (i) {
         for (size_t j = 0; j < LANES; j++) {
-            double z = (x - mu[j]) * isig[j], e = exp_approx(c[j] - 0.5 * z * z - ref);
+            double z = (x - mu[j]) * isig[j], e = exp2_approx(c2[j] - HALF_LOG2E * z * z - ref2);
             acc[j] = j < i ? e : 0.0;
         }
     }
     for (; i + LANES <= n; i += LANES)
         for (size_t j = 0; j < LANES; j++) {
             double z = (x - mu[i + j]) * isig[i + j];
-            acc[j] += exp_approx(c[i + j] - 0.5 * z * z - ref);
+            acc[j] += exp2_approx(c2[i + j] - HALF_LOG2E * z * z - ref2);
         }
     return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
@@ -144,10 +179,10 @@ static void exp_block(const double *restrict terms, size_t n, double ref, double
         e[i] = exp_approx(terms[i] - ref);
 }
 
-double tc_tpe_gauss_window_sum(const double *mu, const double *isig, const double *c, size_t n,
+double tc_tpe_gauss_window_sum(const double *mu, const double *isig, const double *c2, size_t n,
                                double x, double ref)
 {
-    return gauss_sum(mu, isig, c, n, x, ref);
+    return gauss_sum(mu, isig, c2, n, x, ref * LOG2E);
 }
 
 double tc_tpe_exp_sum(const double *terms, size_t n, double ref)
@@ -321,11 +356,36 @@ static void window_ends(const tc_tpe_window *w, const double *restrict x, size_t
  * this suggestion's weights (search_tpe.c, kset_constants), every kernel of
  * every set, every suggestion. */
 VECTOR_CLONES
-static void constants(double *restrict c, const double *restrict wt, const long *restrict tr,
-                      const double *restrict nrm, size_t n)
+static void constants(double *restrict c, double *restrict c2, const double *restrict wt,
+                      double shift, const long *restrict tr, const double *restrict nrm,
+                      size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        c[i] = wt[tr[i]] - nrm[i];
+    for (size_t i = 0; i < n; i++) {
+        long j = tr[i] < 0 ? 0 : tr[i];     /* the prior's (tr -1) is set by the caller */
+        double v = (wt[j] - shift) - nrm[i];
+        c[i] = v;
+        c2[i] = v * LOG2E;
+    }
+}
+
+/* Each full block of 1 << TC_TPE_BLK_SHIFT kernels' largest constant and
+ * smallest inverse sigma (the window bound's per-block extrema, kset's
+ * block_maxima), in a pass the compiler vectorises. */
+VECTOR_CLONES_WIDE
+static void block_extrema(const double *restrict c, const double *restrict isig, size_t nfull,
+                          double *restrict bc, double *restrict bi)
+{
+    enum { B = 1 << TC_TPE_BLK_SHIFT };
+    for (size_t b = 0; b < nfull; b++) {
+        const double *cb = c + b * B, *ib = isig + b * B;
+        double mc = cb[0], mi = ib[0];
+        for (size_t j = 1; j < B; j++) {
+            mc = MAXD(mc, cb[j]);
+            mi = ib[j] < mi ? ib[j] : mi;
+        }
+        bc[b] = mc;
+        bi[b] = mi;
+    }
 }
 
 /* The cloned functions stay static, called through these: GCC gives a
@@ -342,8 +402,15 @@ void tc_tpe_window_ends(const tc_tpe_window *w, const double *x, size_t ne, cons
     window_ends(w, x, ne, lo, floor_, a, b);
 }
 
-void tc_tpe_constants(double *c, const double *wt, const long *tr, const double *nrm, size_t n)
+void tc_tpe_block_extrema(const double *c, const double *isig, size_t nfull, double *bc,
+                          double *bi)
 {
-    constants(c, wt, tr, nrm, n);
+    block_extrema(c, isig, nfull, bc, bi);
+}
+
+void tc_tpe_constants(double *c, double *c2, const double *wt, double shift, const long *tr,
+                      const double *nrm, size_t n)
+{
+    constants(c, c2, wt, shift, tr, nrm, n);
 }
 
