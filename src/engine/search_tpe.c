@@ -295,6 +295,7 @@ void tc_tpe_free(tc_tpe *t)
     tc_free(t->loss);
     tc_free(t->by_loss);
     tc_free(t->in_below);
+    tc_free(t->moved);
     tc_free(t->below);
     tc_free(t->rank);
     tc_free(t->grp);
@@ -364,6 +365,7 @@ int tcp_tpe_ensure_trials(tc_tpe *t, size_t need)
     RE(t->below, long);
     RE(t->rank, long);
     RE(t->grp, unsigned char);
+    RE(t->moved, long);
     RE(t->grank, long);
     RE(t->pw, double);
     RE(t->plw, double);
@@ -604,9 +606,13 @@ void tcp_tpe_split_groups(tc_tpe *t, size_t nbelow)
     for (size_t i = 0; i < nbelow; i++)
         t->in_below[t->by_loss[i]] = 1;
     t->gcount[BELOW] = t->gcount[ABOVE] = 0;
+    t->nmoved = 0;
     for (size_t tr = 0; tr < t->ntrials; tr++) {
         int g = !considered(t, (long)tr) ? NONE : t->in_below[tr] ? BELOW : ABOVE;
+        int was = tr < t->split_nt ? t->grp[tr] : NONE;   /* a new trial's um is NONE */
         size_t r;
+        if (g != was)
+            t->moved[t->nmoved++] = (long)tr;
         t->grp[tr] = (unsigned char)g;
         if (g == NONE) {
             t->grank[tr] = 0;       /* read (not used) by joint_sigmas' gather */
@@ -627,4 +633,6 @@ void tcp_tpe_split_groups(tc_tpe *t, size_t nbelow)
     for (int g = 0; g < 2; g++)
         t->gsum[g] = m[g] ? sum[g] + (double)RAMP_FLAT : (double)t->gcount[g];
     tc_tpe_log_array(w, t->tlw, t->ntrials);
+    t->split_nt = t->ntrials;
+    t->split_epoch++;
 }

@@ -471,13 +471,31 @@ static void kset_constants(kset *k)
     }
 }
 
-/* Brings both groups' sets of parameter p to this suggestion's split. */
+/* Moves trial tr from the set of its group in m->um to that of its group in
+ * t->grp (the kernels' neighbours re-derived), where those sets are kept. */
+static void kset_move(tc_tpe *t, pmodel *m, const int fresh[2], size_t tr)
+{
+    int from = m->um[tr], to = t->grp[tr];
+    if (from != NONE && !fresh[from]) {
+        kset_remove(m, &m->ks[from], from, (long)tr);
+        t->kernel_updates++;
+    }
+    if (to != NONE && !fresh[to]) {
+        kset_insert(m, &m->ks[to], to, (long)tr);
+        t->kernel_updates++;
+    }
+}
+
+/* Brings both groups' sets of parameter p to this suggestion's split. The
+ * trials to move are those whose group differs from m->um: when the sets
+ * were synced at the split before this one, the split's own list of changed
+ * trials (t->moved, in trial order) is that, else every trial is compared. */
 static void ksets_sync(tc_tpe *t, size_t p, const kprep q[2])
 {
     pmodel *m = &t->pm[p];
     unsigned char *um = m->um;
     const unsigned char *grp = t->grp;
-    int fresh[2];
+    int fresh[2], listed = m->sync_epoch + 1 == t->split_epoch;
     size_t moved = 0;
     for (int g = 0; g < 2; g++) {
         kset *k = &m->ks[g];
@@ -485,7 +503,10 @@ static void ksets_sync(tc_tpe *t, size_t p, const kprep q[2])
         fresh[g] = !k->valid || k->with_prior != q[g].with_prior || k->minsig != q[g].minsig ||
                    k->ends != ends;
     }
-    if (!fresh[BELOW] || !fresh[ABOVE]) {
+    if ((!fresh[BELOW] || !fresh[ABOVE]) && listed) {
+        for (size_t i = 0; i < t->nmoved && moved <= RESYNC_MAX; i++)
+            moved += !isnan(m->col[t->moved[i]]);
+    } else if (!fresh[BELOW] || !fresh[ABOVE]) {
         /* eight trials at a time: most words are equal */
         size_t nt = t->ntrials, tr = 0;
         for (; tr + 8 <= nt && moved <= RESYNC_MAX; tr += 8) {
@@ -499,12 +520,19 @@ static void ksets_sync(tc_tpe *t, size_t p, const kprep q[2])
         }
         for (; tr < nt && moved <= RESYNC_MAX; tr++)
             moved += um[tr] != grp[tr] && !isnan(m->col[tr]);
-        if (moved > RESYNC_MAX)
-            fresh[BELOW] = fresh[ABOVE] = 1;
     }
-    if (!fresh[BELOW] || !fresh[ABOVE]) {
+    if (moved > RESYNC_MAX)
+        fresh[BELOW] = fresh[ABOVE] = 1;
+    if ((!fresh[BELOW] || !fresh[ABOVE]) && listed) {
+        for (size_t i = 0; i < t->nmoved && moved; i++) {
+            size_t tr = (size_t)t->moved[i];
+            if (isnan(m->col[tr]))
+                continue;
+            moved--;
+            kset_move(t, m, fresh, tr);
+        }
+    } else if (!fresh[BELOW] || !fresh[ABOVE]) {
         for (size_t tr = 0; tr < t->ntrials && moved; tr++) {
-            int from = um[tr], to = grp[tr];
             if (tr + 8 <= t->ntrials && !(tr & 7)) {   /* skip equal words */
                 uint64_t a, b;
                 memcpy(&a, um + tr, 8);
@@ -514,17 +542,10 @@ static void ksets_sync(tc_tpe *t, size_t p, const kprep q[2])
                     continue;
                 }
             }
-            if (from == to || isnan(m->col[tr]))
+            if (um[tr] == grp[tr] || isnan(m->col[tr]))
                 continue;
             moved--;
-            if (from != NONE && !fresh[from]) {
-                kset_remove(m, &m->ks[from], from, (long)tr);
-                t->kernel_updates++;
-            }
-            if (to != NONE && !fresh[to]) {
-                kset_insert(m, &m->ks[to], to, (long)tr);
-                t->kernel_updates++;
-            }
+            kset_move(t, m, fresh, tr);
         }
     }
     for (int g = 0; g < 2; g++) {
@@ -537,6 +558,7 @@ static void ksets_sync(tc_tpe *t, size_t p, const kprep q[2])
         block_maxima(k);
     }
     memcpy(um, grp, t->ntrials);
+    m->sync_epoch = t->split_epoch;
 }
 
 /* Group g's kernel weights (for drawing from it, and for a categorical's

@@ -105,6 +105,7 @@ typedef struct pmodel {
                                     grid values); allocated on first use, NULL: none */
     kset ks[2];                  /* the univariate estimators, kept (ksets_sync) */
     unsigned char *um;           /* per trial: its group when ks was last synced */
+    unsigned long sync_epoch;    /* the split (tc_tpe's split_epoch) ks were last synced at */
 } pmodel;
 
 /* The multivariate estimator of one group: kernels in age order, prior last. */
@@ -143,6 +144,11 @@ struct tc_tpe {
     /* scratch */
     unsigned char *in_below;
     unsigned char *grp;     /* per trial, this suggestion: BELOW, ABOVE or NONE */
+    long *moved;            /* the trials whose group this split changed, in trial order */
+    size_t nmoved;
+    size_t split_nt;        /* trials at the last split (later ones were NONE before it) */
+    unsigned long split_epoch;  /* splits so far: a parameter synced at the one before the
+                                   last finds its moved trials in moved (ksets_sync) */
     long *grank;            /* per trial: age rank within its group */
     size_t gcount[2];       /* trials per group */
     double *tw, *tlw;       /* per trial: raw weight in its group (default_weights by age) and
