@@ -55,6 +55,17 @@ typedef struct tc_tpe_window {
 void tc_tpe_lower_indices(const double *mu, size_t n, const double *x, size_t ne, size_t *lo);
 void tc_tpe_window_ends(const tc_tpe_window *w, const double *x, size_t ne, const size_t *lo,
                         const double *floor_, size_t *a, size_t *b);
+/* For each candidate k < ne of a continuous univariate set (kset_log_pdfs):
+ * prior_term[k] the prior's term c - z^2 / 2 at x[k] (-inf without a
+ * prior), ref[k] the largest of it and the terms of kernels lo[k] - 1 and
+ * lo[k] (those that exist and are not the prior), floor_[k] = ref[k] - cut. */
+typedef struct tc_tpe_refs {
+    const double *mu, *isig, *c;
+    size_t n, prior_at;             /* prior_at >= n: none */
+    double cut;
+} tc_tpe_refs;
+void tc_tpe_window_refs(const tc_tpe_refs *w, const double *x, const size_t *lo, size_t ne,
+                        double *prior_term, double *ref, double *floor_);
 /* For each of the nfull full blocks of kernels (1 << TC_TPE_BLK_SHIFT
  * each): bc[b] the largest c, bi[b] the smallest isig in it. */
 void tc_tpe_block_extrema(const double *c, const double *isig, size_t nfull, double *bc,

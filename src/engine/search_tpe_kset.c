@@ -683,7 +683,11 @@ void tcp_tpe_kset_log_pdfs(pmodel *m, kset *k, int g, const double *x, size_t ne
     size_t *lo = (size_t *)(sum + ne), *a = lo + ne, *b = a + ne, n = k->n;
     tc_tpe_window w = {k->mu, k->lcb, k->lsig, k->rcb, k->rsig, n, hs, k->log_n};
     tc_tpe_lower_indices(k->mu, n, x, ne, lo);
-    for (size_t c = 0; c < ne; c++) {
+    if (m->step == 0) {
+        tc_tpe_refs rw = {k->mu, k->isig, k->c, n, k->prior_at, KSET_CUT};
+        tc_tpe_window_refs(&rw, x, lo, ne, prior_term, ref, floor_);
+    }
+    for (size_t c = 0; c < ne && m->step > 0; c++) {
         double f = -INFINITY;
         size_t l = lo[c];
         if (k->prior_at != (size_t)-1)

@@ -33,9 +33,16 @@
 #define VECTOR_CLONES_WIDE                                                                \
     __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"),             \
                    optimize("O3", "no-trapping-math", "fp-contract=fast")))
+/* vectorised without contracting a * b + c into one rounding: the same
+ * doubles as the scalar code of the engine's other files (-std=c11 keeps
+ * contraction off) */
+#define VECTOR_CLONES_EXACT                                                               \
+    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"),             \
+                   optimize("O3", "no-trapping-math", "fp-contract=off")))
 #else
 #define VECTOR_CLONES
 #define VECTOR_CLONES_WIDE
+#define VECTOR_CLONES_EXACT
 #endif
 
 #define LOG2E TC_TPE_LOG2E
@@ -352,6 +359,37 @@ static void window_ends(const tc_tpe_window *w, const double *restrict x, size_t
     }
 }
 
+/* The reference of each candidate's window (search_tpe.c, kset_log_pdfs):
+ * the largest of the prior's term and those of the two kernels around x
+ * (lo[c] - 1 and lo[c]), for continuous kernels, c[i] - z^2 / 2. The
+ * candidates side by side: the kernels' loads become gathers (indices
+ * clamped into the set, the terms of kernels that do not exist masked). */
+VECTOR_CLONES_EXACT
+static void window_refs(const tc_tpe_refs *w, const double *restrict x,
+                        const size_t *restrict lo, size_t ne, double *restrict prior_term,
+                        double *restrict ref, double *restrict floor_)
+{
+    const double *restrict mu = w->mu, *restrict isig = w->isig, *restrict c = w->c;
+    size_t n = w->n, pa = w->prior_at, last = n ? n - 1 : 0;
+    int has_prior = pa < n;
+    double pmu = has_prior ? mu[pa] : 0, pis = has_prior ? isig[pa] : 0,
+           pc = has_prior ? c[pa] : -INFINITY, cut = w->cut;
+    for (size_t k = 0; k < ne; k++) {
+        size_t l = lo[k], r = l < n ? l : last, q = l > 0 ? l - 1 : 0;
+        double zp = (x[k] - pmu) * pis, zr = (x[k] - mu[r]) * isig[r],
+               zq = (x[k] - mu[q]) * isig[q];
+        double tp = has_prior ? pc - 0.5 * zp * zp : -INFINITY;
+        double tr = c[r] - 0.5 * zr * zr, tq = c[q] - 0.5 * zq * zq, f = tp;
+        tr = l < n && l != pa ? tr : -INFINITY;
+        tq = l > 0 && q != pa ? tq : -INFINITY;
+        f = MAXD(f, tr);
+        f = MAXD(f, tq);
+        prior_term[k] = tp;
+        ref[k] = f;
+        floor_[k] = f - cut;
+    }
+}
+
 /* c[i] = wt[tr[i]] - nrm[i]: a univariate estimator's kernel constants for
  * this suggestion's weights (search_tpe.c, kset_constants), every kernel of
  * every set, every suggestion. */
@@ -406,6 +444,12 @@ void tc_tpe_block_extrema(const double *c, const double *isig, size_t nfull, dou
                           double *bi)
 {
     block_extrema(c, isig, nfull, bc, bi);
+}
+
+void tc_tpe_window_refs(const tc_tpe_refs *w, const double *x, const size_t *lo, size_t ne,
+                        double *prior_term, double *ref, double *floor_)
+{
+    window_refs(w, x, lo, ne, prior_term, ref, floor_);
 }
 
 void tc_tpe_constants(double *c, double *c2, const double *wt, double shift, const long *tr,
