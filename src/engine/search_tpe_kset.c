@@ -14,18 +14,18 @@
 
 void tcp_tpe_kset_free(kset *k)
 {
-    tc_free(k->trial);
-    tc_free(k->mu);
-    tc_free(k->sig);
+    tc_free(k->trial_b);
+    tc_free(k->mu_b);
+    tc_free(k->sig_b);
+    tc_free(k->isig_b);
+    tc_free(k->nrm_b);
     tc_free(k->w);
-    tc_free(k->nrm);
     tc_free(k->c);
     tc_free(k->c2);
     tc_free(k->lcb);
     tc_free(k->lsig);
     tc_free(k->rcb);
     tc_free(k->rsig);
-    tc_free(k->isig);
     tc_free(k->tmp);
     tc_free(k->catp);
 }
@@ -36,30 +36,53 @@ void tcp_tpe_kset_free(kset *k)
 
 #define RESYNC_MAX 32       /* more moved trials than this: rebuild the sets (ksets_sync) */
 
+/* Points the kept arrays at offset off of their buffers. */
+static void kset_place(kset *k, size_t off)
+{
+    k->off = off;
+    k->trial = k->trial_b + off;
+    k->mu = k->mu_b + off;
+    k->sig = k->sig_b + off;
+    k->isig = k->isig_b + off;
+    k->nrm = k->nrm_b + off;
+}
+
 static int kset_reserve(kset *k, size_t n)
 {
-    size_t cap = k->cap;
+    size_t cap = k->cap, ncap = cap ? cap : 16;
     if (n <= k->cap)
         return 0;
-    /* every array grows from the same old capacity to the same new one */
+    while (ncap < n)                /* tcp_tpe_grow's growth */
+        ncap *= 2;
+    /* the kept arrays' buffers first, twice the capacity (kset_shift_in):
+     * their contents stay at the same offset */
+#define B(ptr, type) do {                                          \
+        void *g_ = tc_realloc(k->ptr##_b, 2 * ncap * sizeof(type)); \
+        if (!g_)                                                   \
+            return -1;                                             \
+        k->ptr##_b = g_;                                           \
+        kset_place(k, k->off);                                     \
+    } while (0)
+    B(trial, long);
+    B(mu, double);
+    B(sig, double);
+    B(isig, double);
+    B(nrm, double);
+#undef B
+    /* every other array grows from the same old capacity to the same new one */
 #define G(ptr, type) do {                                          \
         size_t c_ = cap;                                           \
         if (tcp_tpe_grow((void **)&k->ptr, &c_, n, sizeof(type)) < 0)      \
             return -1;                                             \
         k->cap = c_;                                               \
     } while (0)
-    G(trial, long);
-    G(mu, double);
-    G(sig, double);
     G(w, double);
-    G(nrm, double);
     G(c, double);
     G(c2, double);
     G(lcb, double);
     G(lsig, double);
     G(rcb, double);
     G(rsig, double);
-    G(isig, double);
     G(tmp, double);
 #undef G
     return 0;
@@ -363,6 +386,7 @@ static void kset_rebuild(tc_tpe *t, pmodel *m, int g, const kprep *q)
     const unsigned char *grp = t->grp;
     double prior_mu = 0.5 * (m->lo + m->hi);
     size_t j = 0;
+    kset_place(k, k->cap / 2);      /* room to shift either way (kset_shift_in) */
     k->prior_at = (size_t)-1;
     for (size_t s = 0; s < m->nsorted; s++) {
         long tr = m->sorted[s];
@@ -418,6 +442,31 @@ static void kset_shift(kset *k, size_t at, size_t from, size_t count)
     memmove(k->nrm + at, k->nrm + from, count * sizeof(double));
 }
 
+/* Makes room for a kernel at index at (the kernels from at on move up one),
+ * moving the shorter side: the kernels before at move down into the
+ * buffers' room below the set when there is some, else those from at move
+ * up (the buffers hold twice the capacity, so one side has room). */
+static void kset_shift_in(kset *k, size_t at)
+{
+    if (k->off > 0 && (at < k->n - at || k->off + k->n >= 2 * k->cap)) {
+        kset_place(k, k->off - 1);
+        kset_shift(k, 0, 1, at);
+    } else {
+        kset_shift(k, at + 1, at, k->n - at);
+    }
+}
+
+/* Closes the gap of a kernel taken out at index at, moving the shorter side. */
+static void kset_shift_out(kset *k, size_t at)
+{
+    if (at < k->n - 1 - at) {
+        kset_shift(k, 1, 0, at);
+        kset_place(k, k->off + 1);
+    } else {
+        kset_shift(k, at, at + 1, k->n - at - 1);
+    }
+}
+
 /* Re-derives the kernels in [i0, i1) (clamped to the set). */
 static void kset_touch(pmodel *m, kset *k, int g, size_t i0, size_t i1)
 {
@@ -432,7 +481,7 @@ static void kset_insert(pmodel *m, kset *k, int g, long tr)
     }
     double v = m->col[tr];
     size_t at = kset_bisect(k, v, tr, 1);
-    kset_shift(k, at + 1, at, k->n - at);
+    kset_shift_in(k, at);
     k->mu[at] = v;
     k->trial[at] = tr;
     k->n++;
@@ -449,7 +498,7 @@ static void kset_remove(pmodel *m, kset *k, int g, long tr)
         k->valid = 0;
         return;
     }
-    kset_shift(k, at, at + 1, k->n - at - 1);
+    kset_shift_out(k, at);
     k->n--;
     k->nobs--;
     if (k->prior_at != (size_t)-1 && k->prior_at > at)

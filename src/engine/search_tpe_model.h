@@ -54,6 +54,12 @@ typedef struct kset {
     long *trial;            /* -1: the prior */
     double *mu, *sig, *isig;
     double *nrm;            /* the kernel's log normaliser (kept) */
+    /* the kept arrays above point at offset off of these buffers of 2 cap
+     * entries, so that a kernel put in or taken out moves the shorter
+     * side of the set (kset_shift_in, kset_shift_out) */
+    long *trial_b;
+    double *mu_b, *sig_b, *isig_b, *nrm_b;
+    size_t off;
     double *c;              /* this suggestion: log weight - nrm (kset_constants) */
     double *c2;             /* c log2(e): the window sums' constants, in base 2 */
     double *w;              /* weights, this suggestion (below, and a categorical) */
