@@ -125,26 +125,32 @@ static void scan_blocks(const double *restrict bc, const double *restrict bi, si
 {
     /* runs [k q, (k + 1) q) for k < 3 and [3q, n): the last takes the rest */
     size_t q = n / 4, r1 = q, r2 = 2 * q, r3 = 3 * q;
-    double ec[4], ei[4], c0, c1, c2, c3, i0, i1, i2, i3;
-    for (int k = 0; k < 4; k++) {
-        size_t s0 = (size_t)k * q, e = k < 3 ? s0 + q : n;
-        double mc = -INFINITY, mi = INFINITY;
-        for (size_t b = s0; b < e; b++) {
-            mc = MAXD(mc, bc[b]);
-            mi = MIND(mi, bi[b]);
-        }
-        ec[k] = mc;
-        ei[k] = mi;
+    double e0 = -INFINITY, e1 = -INFINITY, e2 = -INFINITY, e3 = -INFINITY;
+    double f0 = INFINITY, f1 = INFINITY, f2 = INFINITY, f3 = INFINITY;
+    double c0, c1, c2, c3, i0, i1, i2, i3;
+    for (size_t i = 0; i < q; i++) {        /* the runs' own extrema, side by side */
+        RUN_MAX(e0, bc[i]);
+        RUN_MIN(f0, bi[i]);
+        RUN_MAX(e1, bc[r1 + i]);
+        RUN_MIN(f1, bi[r1 + i]);
+        RUN_MAX(e2, bc[r2 + i]);
+        RUN_MIN(f2, bi[r2 + i]);
+        RUN_MAX(e3, bc[r3 + i]);
+        RUN_MIN(f3, bi[r3 + i]);
+    }
+    for (size_t b = r3 + q; b < n; b++) {
+        RUN_MAX(e3, bc[b]);
+        RUN_MIN(f3, bi[b]);
     }
     /* from the left: each run starts from the runs before it */
     c0 = -INFINITY;
     i0 = INFINITY;
-    c1 = ec[0];
-    i1 = ei[0];
-    c2 = MAXD(c1, ec[1]);
-    i2 = MIND(i1, ei[1]);
-    c3 = MAXD(c2, ec[2]);
-    i3 = MIND(i2, ei[2]);
+    c1 = e0;
+    i1 = f0;
+    c2 = MAXD(c1, e1);
+    i2 = MIND(i1, f1);
+    c3 = MAXD(c2, e2);
+    i3 = MIND(i2, f2);
     for (size_t i = 0; i < q; i++) {
         lc[i] = RUN_MAX(c0, bc[i]);
         li[i] = RUN_MIN(i0, bi[i]);
@@ -166,12 +172,12 @@ static void scan_blocks(const double *restrict bc, const double *restrict bi, si
         rc[b] = RUN_MAX(c3, bc[b]);
         ri[b] = RUN_MIN(i3, bi[b]);
     }
-    c2 = ec[3];
-    i2 = ei[3];
-    c1 = MAXD(c2, ec[2]);
-    i1 = MIND(i2, ei[2]);
-    c0 = MAXD(c1, ec[1]);
-    i0 = MIND(i1, ei[1]);
+    c2 = e3;
+    i2 = f3;
+    c1 = MAXD(c2, e2);
+    i1 = MIND(i2, f2);
+    c0 = MAXD(c1, e1);
+    i0 = MIND(i1, f1);
     for (size_t i = q; i-- > 0;) {
         rc[i] = RUN_MAX(c0, bc[i]);
         ri[i] = RUN_MIN(i0, bi[i]);
