@@ -393,7 +393,7 @@ static void window_refs(const tc_tpe_refs *w, const double *restrict x,
 /* c[i] = wt[tr[i]] - nrm[i]: a univariate estimator's kernel constants for
  * this suggestion's weights (search_tpe.c, kset_constants), every kernel of
  * every set, every suggestion. */
-VECTOR_CLONES
+VECTOR_CLONES_WIDE
 static void constants(double *restrict c, double *restrict c2, const double *restrict wt,
                       double shift, const long *restrict tr, const double *restrict nrm,
                       size_t n)
