@@ -251,7 +251,7 @@ tc_tpe *tc_tpe_new(const tc_tpe_param *params, size_t n_params, const tc_tpe_opt
     t->tr_chosen = tc_calloc(n_params, sizeof(long));
     t->cand = tc_calloc(n_params * (size_t)opts->n_ei_candidates, sizeof(double));
     t->cand_k = tc_calloc((size_t)opts->n_ei_candidates, sizeof(long));
-    t->dscratch = tc_calloc(7 * (size_t)opts->n_ei_candidates, sizeof(double));
+    t->dscratch = tc_calloc(8 * (size_t)opts->n_ei_candidates, sizeof(double));
     if (!t->pm || !t->joint || !t->slot || !t->tr_val || !t->tr_ll || !t->tr_lg ||
         !t->tr_chosen || !t->cand || !t->cand_k || !t->dscratch)
         goto nomem;

@@ -41,9 +41,10 @@ double tc_tpe_max_at(const double *t, size_t n, size_t *at);
 
 /* The univariate densities' bisections for ne candidates side by side
  * (search_tpe.c, kset_log_pdfs): lo[c] the first kernel whose centre is not
- * below x[c]; [a[c], b[c]) the window of kernels whose side's bound reaches
- * floor_[c]. The window bound's maxima are per block of 1 << TC_TPE_BLK_SHIFT
- * kernels. */
+ * below x[c]; [a[c], b[c]) the window of kernels within the reach, on each
+ * side of x[c], where the side's bound (its running maxima seen from lo[c])
+ * falls below floor_[c]; xl, xr: scratch of ne doubles each. The window
+ * bound's maxima are per block of 1 << TC_TPE_BLK_SHIFT kernels. */
 #define TC_TPE_BLK_SHIFT 2
 typedef struct tc_tpe_window {
     const double *mu;               /* the kernels' centres, sorted */
@@ -54,7 +55,7 @@ typedef struct tc_tpe_window {
 } tc_tpe_window;
 void tc_tpe_lower_indices(const double *mu, size_t n, const double *x, size_t ne, size_t *lo);
 void tc_tpe_window_ends(const tc_tpe_window *w, const double *x, size_t ne, const size_t *lo,
-                        const double *floor_, size_t *a, size_t *b);
+                        const double *floor_, double *xl, double *xr, size_t *a, size_t *b);
 /* For each candidate k < ne of a continuous univariate set (kset_log_pdfs):
  * prior_term[k] the prior's term c - z^2 / 2 at x[k] (-inf without a
  * prior), ref[k] the largest of it and the terms of kernels lo[k] - 1 and

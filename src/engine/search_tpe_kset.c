@@ -729,13 +729,13 @@ static inline double kernel_term(pmodel *m, const kset *k, int g, size_t i, doub
  * on the largest term; the window then extends on each side while the
  * side's bound could still reach e^-KSET_CUT of it, and only the window is
  * summed, relative to that lower bound (so every exponent is at most a few
- * dozen and the sum at least 1). ws: the scratch of 7 * ne words. */
+ * dozen and the sum at least 1). ws: the scratch of 8 * ne words. */
 void tcp_tpe_kset_log_pdfs(pmodel *m, kset *k, int g, const double *x, size_t ne, double *out,
                            void *ws)
 {
     double hs = m->step / 2, *ref = ws, *floor_ = ref + ne, *prior_term = floor_ + ne;
-    double *sum = prior_term + ne;
-    size_t *lo = (size_t *)(sum + ne), *a = lo + ne, *b = a + ne, n = k->n;
+    double *sum = prior_term + ne, *xr = sum + ne;
+    size_t *lo = (size_t *)(xr + ne), *a = lo + ne, *b = a + ne, n = k->n;
     tc_tpe_window w = {k->mu, k->lcb, k->lsig, k->rcb, k->rsig, n, hs, k->log_n};
     tc_tpe_lower_indices(k->mu, n, x, ne, lo);
     if (m->step == 0) {
@@ -756,7 +756,7 @@ void tcp_tpe_kset_log_pdfs(pmodel *m, kset *k, int g, const double *x, size_t ne
         floor_[c] = f - KSET_CUT;
     }
     if (n > WINDOW_MIN) {
-        tc_tpe_window_ends(&w, x, ne, lo, floor_, a, b);
+        tc_tpe_window_ends(&w, x, ne, lo, floor_, sum, xr, a, b);  /* sum: scratch */
     } else {
         /* a small set (the below group's, at Optuna's gamma_max of 25) is
          * summed whole: its bisections cost more than the kernels they

@@ -184,7 +184,7 @@ struct tc_tpe {
     double *cand;           /* model values of the candidates [slot * ne + i] */
     size_t ne;              /* candidates of the last suggestion (candidates_for) */
     long *cand_k;
-    double *dscratch;       /* tcp_tpe_kset_log_pdfs' per-candidate scratch (7 words each) */
+    double *dscratch;       /* tcp_tpe_kset_log_pdfs' per-candidate scratch (8 words each) */
 };
 
 static inline double clampd(double v, double lo, double hi)

@@ -18,6 +18,7 @@
  * them (a suggestion is reproducible on one machine); elsewhere it is the
  * plain loop, which the compiler vectorises for the baseline ISA.
  */
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -312,50 +313,38 @@ static void lower_indices(const double *restrict mu, size_t n, const double *res
         lo[c] += mu[lo[c]] < x[c];
 }
 
-/* The window bound of kernels from index i outward (one side's running
- * maxima, from i's block on: a few kernels more than needed): every
- * remaining kernel at the side's largest constant and sigma, at the nearest
- * remaining distance d; a grid kernel's bin mass is below the normal tail
- * beyond the bin's near edge (hs: half a step), so the same bound holds. */
-static inline __attribute__((always_inline)) double
-bound_at(const double *cb, const double *isg, size_t i, double d, double hs, double log_n)
-{
-    double eff = MAXD(d - hs, 0.0) * isg[i >> TC_TPE_BLK_SHIFT];
-    return log_n + cb[i >> TC_TPE_BLK_SHIFT] - 0.5 * eff * eff;
-}
-
+/* Each candidate's window (search_tpe.c, kset_log_pdfs) as how far it
+ * reaches on each side of x: every kernel on a side, at the side's largest
+ * constant and sigma (the running maxima seen from lo, the first kernel
+ * not below x: they cover every kernel of the side), lies below floor_
+ * beyond the distance d where log_n + cb - ((d - hs) isg)^2 / 2 = floor_
+ * (a grid kernel's bin mass is below the normal tail beyond the bin's near
+ * edge, hs: half a step, so the same bound holds). xl[c], xr[c]: x less and
+ * plus that distance, widened by a relative 1e-9 and a few ulps of x so
+ * that rounding cannot cut a kernel the bound keeps; +-inf where the side
+ * is empty. The window is then the kernels in [xl, xr): two bisections for
+ * the value (tc_tpe_lower_indices), each reading one array. The bound at
+ * lo covers its side at least as widely as at any kernel further out, so
+ * this window holds every kernel a search of the bound kernel by kernel
+ * keeps, and a few more. */
 VECTOR_CLONES_WIDE
-static void window_ends(const tc_tpe_window *w, const double *restrict x, size_t ne,
-                        const size_t *restrict lo, const double *restrict floor_,
-                        size_t *restrict a, size_t *restrict b)
+static void window_reach(const tc_tpe_window *w, const double *restrict x, size_t ne,
+                         const size_t *restrict lo, const double *restrict floor_,
+                         double *restrict xl, double *restrict xr)
 {
-    const double *restrict mu = w->mu, *restrict lcb = w->lcb, *restrict lsig = w->lsig,
-                 *restrict rcb = w->rcb, *restrict rsig = w->rsig;
+    const double *restrict lcb = w->lcb, *restrict lsig = w->lsig, *restrict rcb = w->rcb,
+                 *restrict rsig = w->rsig;
     double hs = w->hs, log_n = w->log_n;
     size_t n = w->n;
-    for (size_t c = 0; c < ne; c++)
-        a[c] = b[c] = 0;
-    if (n == 0)
-        return;
-    for (size_t len = n; len > 1; len -= len >> 1) {
-        size_t half = len >> 1;
-        for (size_t c = 0; c < ne; c++) {
-            size_t i = b[c] + half, j = a[c] + half;
-            /* right of lo: inside while the bound reaches floor_ (every
-             * index below lo counts as inside); left of lo: outside while
-             * it does not (no index from lo on is outside) */
-            int in = (i < lo[c]) | !(bound_at(rcb, rsig, i, mu[i] - x[c], hs, log_n) < floor_[c]);
-            int out = (j < lo[c]) & (bound_at(lcb, lsig, j, x[c] - mu[j], hs, log_n) < floor_[c]);
-            STEP_IF(b[c], half, in);
-            STEP_IF(a[c], half, out);
-        }
-    }
     for (size_t c = 0; c < ne; c++) {
-        size_t i = b[c], j = a[c];
-        b[c] += (size_t)((i < lo[c]) |
-                         !(bound_at(rcb, rsig, i, mu[i] - x[c], hs, log_n) < floor_[c]));
-        a[c] += (size_t)((j < lo[c]) &
-                         (bound_at(lcb, lsig, j, x[c] - mu[j], hs, log_n) < floor_[c]));
+        size_t l = lo[c], r = (l < n ? l : 0) >> TC_TPE_BLK_SHIFT,
+               q = (l > 0 ? l - 1 : 0) >> TC_TPE_BLK_SHIFT;
+        double sr = 2.0 * (log_n + rcb[r] - floor_[c]), sl = 2.0 * (log_n + lcb[q] - floor_[c]);
+        double dr = sr > 0 ? hs + sqrt(sr) / rsig[r] : 0.0;
+        double dl = sl > 0 ? hs + sqrt(sl) / lsig[q] : 0.0;
+        double slack = 4.0 * DBL_EPSILON * fabs(x[c]);
+        xr[c] = l < n ? x[c] + (dr * (1.0 + 1e-9) + slack) : INFINITY;
+        xl[c] = l > 0 ? x[c] - (dl * (1.0 + 1e-9) + slack) : -INFINITY;
     }
 }
 
@@ -435,9 +424,16 @@ void tc_tpe_lower_indices(const double *mu, size_t n, const double *x, size_t ne
 }
 
 void tc_tpe_window_ends(const tc_tpe_window *w, const double *x, size_t ne, const size_t *lo,
-                        const double *floor_, size_t *a, size_t *b)
+                        const double *floor_, double *xl, double *xr, size_t *a, size_t *b)
 {
-    window_ends(w, x, ne, lo, floor_, a, b);
+    if (w->n == 0) {
+        for (size_t c = 0; c < ne; c++)
+            a[c] = b[c] = 0;
+        return;
+    }
+    window_reach(w, x, ne, lo, floor_, xl, xr);
+    lower_indices(w->mu, w->n, xl, ne, a);
+    lower_indices(w->mu, w->n, xr, ne, b);
 }
 
 void tc_tpe_block_extrema(const double *c, const double *isig, size_t nfull, double *bc,
