@@ -110,10 +110,12 @@ def plan(runs):
     add("analysis-load-1000", "analysis-load", ["tunec", "tunec-cold"],
         {"n": 1000, "results": 100},
         title="analysis-load, 1,000 trials x 100 results (tunec's directory)")
-    # search: suggestion latency with 8 parameters.
+    # search: suggestion latency with 8 parameters ("tunec" is random search,
+    # "tunec-tpe" / "tunec-tpe-mv" the native TPE, univariate / multivariate).
     for past in (100, 1000):
         add("search-latency-{}".format(past), "search-latency",
-            ["tunec", "optuna-tpe", "hyperopt-tpe"], {"past": past, "k": 20},
+            ["tunec", "tunec-tpe", "tunec-tpe-mv", "optuna-tpe", "hyperopt-tpe"],
+            {"past": past, "k": 20},
             metric="latency_median_s",
             title="search: time to suggest one 8-parameter config after {} trials".format(past))
     # search quality: deterministic given the seeds, so one run each.

@@ -26,6 +26,11 @@ LABELS = {
 
 
 LABELS_BY_WORKLOAD = {
+    "search-latency": {"tunec": "tunec random search (`generate_variants`)",
+                       "tunec-tpe": "tunec TPESearch(multivariate=False)",
+                       "tunec-tpe-mv": "tunec TPESearch (default: multivariate)",
+                       "optuna-tpe": "Optuna TPESampler (default)",
+                       "hyperopt-tpe": "Hyperopt tpe"},
     "analysis-load": {"tunec": "tunec `ExperimentAnalysis` (tunec's directory)",
                       "ray": "Ray Tune `ExperimentAnalysis` (Ray's directory)",
                       "tunec-reads-ray": "tunec `Analysis` (Ray's directory)",
@@ -353,12 +358,12 @@ def same_dir_ratio(group, system="tunec-reads-ray", metric="wall_s"):
 def sec_search(results):
     g = groups_by_id(results)
     out = ["## search", "",
-           "tunec's only searcher today is the basic variant generator (random search, "
-           "sampled in C); TPE is not implemented yet. Latency is the time to produce one "
-           "8-parameter configuration given N completed trials (Optuna: `study.ask()` plus 8 "
-           "`suggest_float`; Hyperopt: one `tpe.suggest`; tunec: one "
-           "`tunec.sample.generate_variants(space, 1)`, which does not depend on N). Each run "
-           "takes the median of 20 suggestions after one warm-up suggestion.", ""]
+           "Latency is the time to produce one 8-parameter configuration given N completed "
+           "trials (Optuna: `study.ask()` plus 8 `suggest_float`; Hyperopt: one "
+           "`tpe.suggest`; tunec TPE: one `TPESearch.suggest`, each suggestion then "
+           "completed untimed so that the next one models one more trial; tunec random "
+           "search: one `tunec.sample.generate_variants(space, 1)`, which does not depend on "
+           "N). Each run takes the median of 20 suggestions after one warm-up suggestion.", ""]
     for past in (100, 1000):
         grp = g.get("search-latency-{}".format(past))
         if not grp:

@@ -130,6 +130,32 @@ def _latency_tunec(past, k):
     return {"latencies_s": single, "batch_per_config_s": batch}
 
 
+def _latency_tunec_tpe(past, k, multivariate):
+    """tunec's native TPE through its Python face (TPESearch.suggest): `past`
+    random completed trials given as points_to_evaluate with their rewards,
+    then k timed suggestions after a warm-up, each completed (untimed) before
+    the next, as benchmarks/tpe_latency.c does, so that every suggestion
+    updates its estimators for one more trial."""
+    import tunec as tune
+    from tunec.suggest import TPESearch
+    rng = __import__("random").Random(0)
+    space = {n: tune.uniform(lo, hi) for n, (lo, hi) in LATENCY_SPACE.items()}
+    points = [{n: rng.uniform(lo, hi) for n, (lo, hi) in LATENCY_SPACE.items()}
+              for _ in range(past)]
+    searcher = TPESearch(space, metric="loss", mode="min", points_to_evaluate=points,
+                         evaluated_rewards=[_latency_objective(p) for p in points],
+                         multivariate=multivariate, seed=0)
+    times = []
+    for i in range(k + 1):                          # the first is a warm-up
+        start = time.perf_counter()
+        config = searcher.suggest("t%d" % i)
+        elapsed = time.perf_counter() - start
+        searcher.on_trial_complete("t%d" % i, {"loss": _latency_objective(config)})
+        if i:
+            times.append(elapsed)
+    return {"latencies_s": times}
+
+
 def _latency_optuna(past, k):
     import optuna
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -185,7 +211,9 @@ def _latency_hyperopt(past, k):
 
 
 LATENCY = {"tunec": _latency_tunec, "optuna-tpe": _latency_optuna,
-           "hyperopt-tpe": _latency_hyperopt}
+           "hyperopt-tpe": _latency_hyperopt,
+           "tunec-tpe": lambda past, k: _latency_tunec_tpe(past, k, False),
+           "tunec-tpe-mv": lambda past, k: _latency_tunec_tpe(past, k, True)}
 
 
 def run(spec):
