@@ -38,13 +38,20 @@
  * the trials whose group changed are inserted or removed and their
  * neighbours' sigmas re-derived, and only the weights are applied afresh, in
  * one flat pass (ksets_sync); a set is rebuilt from the sorted values when
- * its clip, prior or end rule changed. Kernels
+ * its clip, prior or end rule changed. The split lists the trials whose
+ * group it changed, so a set synced at the split before finds its moves
+ * without comparing every trial, and a kernel put in or taken out moves
+ * the shorter side of the set (its arrays sit in buffers with room on both
+ * sides). Kernels
  * are then in value order, so log g(x) at a candidate sums a window around x
- * whose ends are found by bisection on a bound on everything further out
- * (the largest remaining weight constant, the largest remaining sigma, the
- * distance) falling below e^-36 of a lower bound on the largest term: the
- * densities stay exact to ~1e-12 relative while a candidate touches only the
- * kernels near it, summed by a vectorised loop (search_tpe_sum.c). Each set
+ * bounded by a bound on everything further out (the side's largest weight
+ * constant and sigma, the distance) falling below e^-28 of a lower bound on
+ * the largest term, with log n for their count: the densities stay exact to
+ * ~1e-12 relative while a candidate touches only the kernels near it,
+ * summed by a vectorised loop in base 2 (search_tpe_sum.c). The bound seen
+ * from x's place among the kernels gives the window's reach in closed form,
+ * and its ends are two bisections of the centres; a set of at most 32
+ * kernels (the below group at gamma_max 25) is summed whole. Each set
  * is evaluated at all the candidates at once (tcp_tpe_kset_log_pdfs), the
  * candidates' bisections side by side, so that their chains of dependent
  * loads overlap. The joint

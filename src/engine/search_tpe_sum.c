@@ -1,8 +1,9 @@
 /* search_tpe_sum.c — the TPE core's innermost loops: the sum of a window of
- * Gaussian kernel terms at one candidate, exp(c_i - z_i^2 / 2 - ref); the
+ * Gaussian kernel terms at one candidate, exp(c_i - z_i^2 / 2 - ref) (taken
+ * in base 2 for the univariate windows); the reference terms, reaches and
  * bisections that find a univariate window for every candidate of a
- * suggestion; the flat passes over every kernel (constants, logs, the joint
- * model's first factor).
+ * suggestion; the flat passes over every kernel (constants, block extrema,
+ * logs, the joint model's first factor).
  *
  * About 30,000 such terms make one suggestion at 1,000 trials x 8
  * parameters, so the exponential is ours rather than libm's: a call per term
