@@ -341,8 +341,9 @@ static void window_reach(const tc_tpe_window *w, const double *restrict x, size_
         size_t l = lo[c], r = (l < n ? l : 0) >> TC_TPE_BLK_SHIFT,
                q = (l > 0 ? l - 1 : 0) >> TC_TPE_BLK_SHIFT;
         double sr = 2.0 * (log_n + rcb[r] - floor_[c]), sl = 2.0 * (log_n + lcb[q] - floor_[c]);
-        double dr = sr > 0 ? hs + sqrt(sr) / rsig[r] : 0.0;
-        double dl = sl > 0 ? hs + sqrt(sl) / lsig[q] : 0.0;
+        /* sr < 0: the bound is below floor_ at any distance (-inf: no kernel) */
+        double dr = sr >= 0 ? hs + sqrt(sr) / rsig[r] : 0.0;
+        double dl = sl >= 0 ? hs + sqrt(sl) / lsig[q] : 0.0;
         double slack = 4.0 * DBL_EPSILON * fabs(x[c]);
         xr[c] = l < n ? x[c] + (dr * (1.0 + 1e-9) + slack) : INFINITY;
         xl[c] = l > 0 ? x[c] - (dl * (1.0 + 1e-9) + slack) : -INFINITY;
