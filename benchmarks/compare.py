@@ -110,18 +110,17 @@ def plan(runs):
     add("analysis-load-1000", "analysis-load", ["tunec", "tunec-cold"],
         {"n": 1000, "results": 100},
         title="analysis-load, 1,000 trials x 100 results (tunec's directory)")
-    # search: suggestion latency with 8 parameters ("tunec" is random search,
-    # "tunec-tpe" / "tunec-tpe-mv" the native TPE, univariate / multivariate).
+    # search: suggestion latency with 8 parameters.
     for past in (100, 1000):
         add("search-latency-{}".format(past), "search-latency",
-            ["tunec", "tunec-tpe", "tunec-tpe-mv", "optuna-tpe", "hyperopt-tpe"],
+            ["tunec", "tunec-uni", "tunec-random", "optuna-tpe", "hyperopt-tpe"],
             {"past": past, "k": 20},
             metric="latency_median_s",
             title="search: time to suggest one 8-parameter config after {} trials".format(past))
     # search quality: deterministic given the seeds, so one run each.
     for problem in ("branin", "hartmann6", "rosenbrock6"):
         add("search-quality-" + problem, "search-quality",
-            ["tunec", "optuna-tpe", "hyperopt-tpe", "optuna-random"],
+            ["tunec", "tunec-random", "optuna-tpe", "hyperopt-tpe", "optuna-random"],
             {"problem": problem, "evals": 100, "seeds": 20}, metric="best",
             title="search quality: {}, 100 evaluations, 20 seeds".format(problem), rounds=1,
             timeout=600)

@@ -1,14 +1,16 @@
 """The search workload: suggestion latency and search quality, in-process.
 
-tunec has one searcher today, the basic variant generator (random search,
-sampled in C); it is compared with Optuna's TPESampler and Hyperopt's tpe
-(and Optuna's RandomSampler as a control for "random vs random"). Runs one
-(system, problem) per process, started by compare.py through _child.py.
+tunec's TPESearch (the engine's TPE, through its Python API as a user calls
+it: ``suggest`` / ``on_trial_complete``) is compared with Optuna's
+TPESampler and Hyperopt's tpe; tunec's random search (the basic variant
+generator, sampled in C) and Optuna's RandomSampler are the controls. Runs
+one (system, problem) per process, started by compare.py through _child.py.
 
 Quality: best value found after ``evals`` evaluations of a standard test
-function, for each of ``seeds`` seeds. Latency: seconds to produce one
-8-parameter configuration given ``past`` completed trials (random search
-does not look at past trials, so tunec's figure is independent of it).
+function, one at a time, for each of ``seeds`` seeds. Latency: seconds to
+produce one 8-parameter configuration given ``past`` completed trials of
+random configurations (random search does not look at past trials, so
+tunec-random's figure is independent of it).
 """
 import math
 import time
@@ -63,6 +65,19 @@ def _latency_objective(x):
 # one search run per system: returns the best value after `evals` evaluations
 # --------------------------------------------------------------------------
 
+def _tunec_tpe(fn, bounds, evals, seed):
+    import tunec as tune
+    from tunec.suggest import TPESearch
+    space = {k: tune.uniform(lo, hi) for k, (lo, hi) in bounds.items()}
+    searcher = TPESearch(space, metric="loss", mode="min", seed=seed)
+    best = math.inf
+    for i in range(evals):
+        loss = fn(searcher.suggest(str(i)))
+        searcher.on_trial_complete(str(i), {"loss": loss})
+        best = min(best, loss)
+    return best
+
+
 def _tunec_random(fn, bounds, evals, seed):
     import tunec as tune
     from tunec.sample import generate_variants
@@ -93,7 +108,8 @@ def _hyperopt(fn, bounds, evals, seed):
 
 
 SEARCHERS = {
-    "tunec": _tunec_random,
+    "tunec": _tunec_tpe,
+    "tunec-random": _tunec_random,
     "optuna-tpe": lambda fn, b, e, s: _optuna(fn, b, e, s, "tpe"),
     "hyperopt-tpe": _hyperopt,
     "optuna-random": lambda fn, b, e, s: _optuna(fn, b, e, s, "random"),
@@ -114,7 +130,34 @@ def quality(system, problem, evals, seeds):
 # suggestion latency
 # --------------------------------------------------------------------------
 
-def _latency_tunec(past, k):
+def _latency_tunec_tpe(past, k, multivariate=True):
+    """TPESearch with its defaults (multivariate), or univariate: ``past``
+    random configurations given as
+    evaluated points; before each timed suggestion the previous suggestion
+    is completed (untimed), so the engine's kept estimators must take one
+    new trial each time, as in a run."""
+    import random
+    import tunec as tune
+    from tunec.suggest import TPESearch
+    rng = random.Random(0)
+    points = [{n: rng.uniform(lo, hi) for n, (lo, hi) in LATENCY_SPACE.items()}
+              for _ in range(past)]
+    space = {n: tune.uniform(lo, hi) for n, (lo, hi) in LATENCY_SPACE.items()}
+    searcher = TPESearch(space, metric="loss", mode="min", seed=0, points_to_evaluate=points,
+                         evaluated_rewards=[_latency_objective(p) for p in points],
+                         multivariate=multivariate)
+    times = []
+    for i in range(k + 1):                          # the first is a warm-up
+        start = time.perf_counter()
+        config = searcher.suggest(str(i))
+        elapsed = time.perf_counter() - start
+        searcher.on_trial_complete(str(i), {"loss": _latency_objective(config)})
+        if i:
+            times.append(elapsed)
+    return {"latencies_s": times}
+
+
+def _latency_tunec_random(past, k):
     import tunec as tune
     from tunec.sample import generate_variants
     space = {n: tune.uniform(lo, hi) for n, (lo, hi) in LATENCY_SPACE.items()}
@@ -128,32 +171,6 @@ def _latency_tunec(past, k):
     generate_variants(space, 1000, seed=12345)
     batch = (time.perf_counter() - start) / 1000
     return {"latencies_s": single, "batch_per_config_s": batch}
-
-
-def _latency_tunec_tpe(past, k, multivariate):
-    """tunec's native TPE through its Python face (TPESearch.suggest): `past`
-    random completed trials given as points_to_evaluate with their rewards,
-    then k timed suggestions after a warm-up, each completed (untimed) before
-    the next, as benchmarks/tpe_latency.c does, so that every suggestion
-    updates its estimators for one more trial."""
-    import tunec as tune
-    from tunec.suggest import TPESearch
-    rng = __import__("random").Random(0)
-    space = {n: tune.uniform(lo, hi) for n, (lo, hi) in LATENCY_SPACE.items()}
-    points = [{n: rng.uniform(lo, hi) for n, (lo, hi) in LATENCY_SPACE.items()}
-              for _ in range(past)]
-    searcher = TPESearch(space, metric="loss", mode="min", points_to_evaluate=points,
-                         evaluated_rewards=[_latency_objective(p) for p in points],
-                         multivariate=multivariate, seed=0)
-    times = []
-    for i in range(k + 1):                          # the first is a warm-up
-        start = time.perf_counter()
-        config = searcher.suggest("t%d" % i)
-        elapsed = time.perf_counter() - start
-        searcher.on_trial_complete("t%d" % i, {"loss": _latency_objective(config)})
-        if i:
-            times.append(elapsed)
-    return {"latencies_s": times}
 
 
 def _latency_optuna(past, k):
@@ -210,10 +227,11 @@ def _latency_hyperopt(past, k):
     return {"latencies_s": times}
 
 
-LATENCY = {"tunec": _latency_tunec, "optuna-tpe": _latency_optuna,
-           "hyperopt-tpe": _latency_hyperopt,
-           "tunec-tpe": lambda past, k: _latency_tunec_tpe(past, k, False),
-           "tunec-tpe-mv": lambda past, k: _latency_tunec_tpe(past, k, True)}
+LATENCY = {"tunec": _latency_tunec_tpe,
+           "tunec-uni": lambda past, k: _latency_tunec_tpe(past, k, multivariate=False),
+           "tunec-random": _latency_tunec_random,
+           "optuna-tpe": _latency_optuna,
+           "hyperopt-tpe": _latency_hyperopt}
 
 
 def run(spec):

@@ -309,7 +309,7 @@ static int object(scanner *sc, size_t prefix_len, int depth, const char *skip_ke
         if (sc->p >= sc->end || *sc->p != '"')
             return fail(sc, "expected a key");
         s->keys.len = prefix_len;
-        if (prefix_len > 0 && tc_buf_putc(&s->keys, '/') < 0)
+        if (depth > 0 && tc_buf_putc(&s->keys, '/') < 0)
             return tc_error_set(sc->err, TC_ERR_NOMEM, "out of memory");
         size_t key_start = s->keys.len;
         if (string_token(sc, &s->keys) < 0)

@@ -99,7 +99,7 @@ static int build_object(tc_row_template *tp, const tc_trial_table *t, tc_table_b
         if (p >= end)
             return 0;
         prefix->len = prefix_len;
-        if ((prefix_len && tc_buf_putc(prefix, '/') < 0) || tc_buf_append(prefix, key, key_len) < 0)
+        if ((depth > 0 && tc_buf_putc(prefix, '/') < 0) || tc_buf_append(prefix, key, key_len) < 0)
             return -1;
         if (depth == 0 && skip_key && strlen(skip_key) == key_len &&
             memcmp(key, skip_key, key_len) == 0) {

@@ -55,12 +55,16 @@
  * is evaluated at all the candidates at once (tcp_tpe_kset_log_pdfs), the
  * candidates' bisections side by side, so that their chains of dependent
  * loads overlap. The joint
- * density applies its first continuous factor to every kernel (vectorised)
- * and every further factor only to the kernels still within e^-36 of a
+ * density applies its first continuous factor only to the kernels that a
+ * bisection on running maxima (of the bounds, and of that parameter's
+ * sigmas, over the kernels in that parameter's value order) leaves within
+ * reach of the candidate, every kernel in a small group, and every further
+ * factor only to the kernels still within e^-36 of a
  * lower bound on the largest term (the prior's, and the drawn-from
  * kernel's), so in several dimensions most kernels drop out after a factor
  * or two (tcp_tpe_jset_log_pdf). The joint estimators are kept from one
- * suggestion to the next and, when a group only gained trials, updated for the new
+ * suggestion to the next and, when a group only gained trials (new ones, or
+ * one pushed out of "below" into the above group), updated for the new
  * kernels and their neighbours instead of rebuilt (tcp_tpe_build_jset). A kernel's
  * normaliser (log sigma plus the log of its mass inside the domain, an
  * erfc) is cached per trial and group and recomputed only when its sigma

@@ -36,6 +36,9 @@ void tc_tpe_log_array(const double *x, double *out, size_t n);
  * density's first continuous factor at every kernel, from their bounds ub. */
 void tc_tpe_joint_first(double *t, const double *ub, const double *mu, const double *isig,
                         size_t n, double x);
+/* t[k] -= ((x - mu[k]) * isig[k])^2 / 2 for k < n, without a fused
+ * multiply-add: a further factor, as the joint density's gather rounds it. */
+void tc_tpe_joint_next(double *t, const double *mu, const double *isig, size_t n, double x);
 /* The largest t[k] (-inf when n is 0) and, in *at, the first index holding it. */
 double tc_tpe_max_at(const double *t, size_t n, size_t *at);
 

@@ -35,6 +35,9 @@
  * (a NaN kernel constant would have to come from a NaN bound or value). */
 #define MAXD(a, b) ((a) > (b) ? (a) : (b))
 #define MIND(a, b) ((a) < (b) ? (a) : (b))
+#define TC_TPE_WIN_F 3      /* continuous factors a joint window applies in flat passes */
+#define TC_TPE_INC_MAX 8    /* kernels in since the last build up to which a joint set is
+                               updated rather than rebuilt */
 
 enum { ST_RUNNING = 0, ST_COMPLETE = 1, ST_GONE = 2 };
 enum { BELOW = 0, ABOVE = 1, NONE = 2 };
@@ -135,6 +138,29 @@ typedef struct jset {
     long *ktr;              /* the trial of each kernel (age order) */
     long *pslot;            /* per parameter: its slot, -1 outside the joint group */
     double *minsig;         /* per slot: the clip the sigmas were made with */
+    /* the window of the first continuous parameter (slot wslot, -1: none):
+     * the observed kernels in the order of its values (ord, their values
+     * sv), with running maxima of ub and minima of that slot's inverse
+     * sigma per block of 8 of them, from the left (lcb, lis: over blocks
+     * 0..b) and from the right (rcb, ris: over blocks b..), which bound
+     * every kernel beyond a block */
+    long wslot;
+    size_t *ord;
+    double *sv, *lcb, *lis, *rcb, *ris;
+    /* in the same order: ub, the window slot's inverse sigmas, and the next
+     * continuous slots' (wsl[1..wnf), wnf <= TC_TPE_WIN_F) centres and
+     * inverse sigmas, so that a window's first wnf factors are flat
+     * vectorised passes */
+    long wsl[TC_TPE_WIN_F];
+    size_t wnf;
+    double *sub, *sis, *smu[TC_TPE_WIN_F], *sisf[TC_TPE_WIN_F];
+    size_t wn;              /* kernels ord and sv were made for (0: none), */
+    long wn0;               /* and the slot */
+    /* an update's re-derived kernels, whose csum it recomputes (build_jset) */
+    size_t *dirty;
+    size_t ndirty, dcap;
+    size_t ins[TC_TPE_INC_MAX]; /* an update's kernels in (new indices) */
+    size_t nins;
 } jset;
 
 struct tc_tpe {

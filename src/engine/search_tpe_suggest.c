@@ -171,6 +171,11 @@ static size_t choose_joint(tc_tpe *t)
         t->joint[p] = 0;
         if (!t->o.multivariate || m->constant)
             continue;
+        if (m->nabsent == 0) {      /* every trial has it (a failed one is not considered) */
+            t->joint[p] = 1;
+            t->slot[p] = nj++;
+            continue;
+        }
         for (size_t s = 0; s < m->nsorted; s++)
             have += (size_t)considered(t, m->sorted[s]);
         if (have == nconsidered) {

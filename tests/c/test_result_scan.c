@@ -70,6 +70,18 @@ static void test_flatten_and_spans(void)
     CHECK_INT(tc_scan_find(&scan, "config", 6), -1);
 }
 
+/* Ray's flatten_dict puts the delimiter after every parent key, an empty
+ * one too: {"": {"": 1}} is "/" and {"a": {"": 2}} is "a/". */
+static void test_empty_keys_are_joined_as_ray_joins_them(void)
+{
+    CHECK_INT(scan_text("{\"\": {\"\": 1, \"x\": {\"\": 3}}, \"a\": {\"\": 2}, \"\": 4}", NULL), 0);
+    CHECK_INT(scan.n, 4);
+    CHECK_STR(key(0), "/");
+    CHECK_STR(key(1), "/x/");
+    CHECK_STR(key(2), "a/");
+    CHECK_STR(key(3), "");
+}
+
 static void test_numbers(void)
 {
     CHECK_INT(scan_text("{\"i\": -12, \"f\": 1e-05, \"nan\": NaN, \"inf\": Infinity, "
@@ -149,6 +161,7 @@ int main(void)
 {
     tc_scan_init(&scan);
     test_flatten_and_spans();
+    test_empty_keys_are_joined_as_ray_joins_them();
     test_numbers();
     test_long_integers();
     test_strings_and_truthiness();

@@ -130,8 +130,11 @@ static const shape_case shape_cases[] = {
      "{\"v\": 1e}\n{\"v\": -Inf}\n{\"v\": 2}\n", 2, 5, {"v=1|2"}},
     {"a string value not closed", "{\"v\": \"a\"}\n{\"v\": \"b}\n{\"v\": \"c\"}\n", 2, 1,
      {"v=\"a\"|\"c\""}},
-    /* (the scanner joins an empty parent key without a "/") */
-    {"only empty keys", "{\"\": 1}\n{\"\": 2}\n{\"\": {\"\": 3}}\n", 3, 0, {"=1|2|3"}},
+    /* an empty parent key is joined with a "/", as Ray's flatten_dict joins it */
+    {"only empty keys", "{\"\": 1}\n{\"\": 2}\n{\"\": {\"\": 3}}\n", 3, 0, {"=1|2|-"}},
+    {"an empty key nested under an empty key",
+     "{\"\": {\"\": 1}, \"a\": {\"\": 2}}\n{\"\": {\"\": 3}, \"a\": {\"\": 4}}\n", 2, 0,
+     {"/=1|3", "a/=2|4"}},
     {"an escaped key later is the same column", "{\"k\": 1}\n{\"\\u006b\": 2}\n", 2, 0,
      {"k=1|2"}},
     {"a repeated key: the last value wins", "{\"a\": 1, \"a\": 2}\n{\"a\": 3, \"a\": 4}\n", 2,

@@ -12,7 +12,8 @@
  * candidates, densities and choices are compared. The univariate runs
  * also move the split: a small gamma_max makes a good new trial push one out
  * of "below", and without the magic clip the above group's kernels are kept
- * from the first suggestions on. */
+ * from the first suggestions on; so do three joint runs, where the trial
+ * pushed out goes in among the above group's kernels. */
 #include <stdlib.h>
 #include "tc_test.h"
 #include "search.h"
@@ -26,10 +27,20 @@ static const tc_tpe_param PARAMS[NP] = {
     {"c", TC_TPE_CATEGORICAL, 0, 0, 0, 0, 4}, {"cond", TC_TPE_FLOAT, -2, 2, 0, 0, 0},
 };
 
+/* The same with "c" a float (its values stay whole numbers, so ties): a
+ * joint group of continuous and grid parameters only, which the joint
+ * estimator updates without re-summing every kernel's bound. */
+static const tc_tpe_param PARAMS_F[NP] = {
+    {"u", TC_TPE_FLOAT, 0, 1, 0, 0, 0},      {"lu", TC_TPE_FLOAT, 1e-4, 1, 0, 1, 0},
+    {"q", TC_TPE_FLOAT, -1, 1, 0.05, 0, 0},  {"i", TC_TPE_INT, 0, 40, 1, 0, 0},
+    {"c", TC_TPE_FLOAT, 0, 3, 0, 0, 0},      {"cond", TC_TPE_FLOAT, -2, 2, 0, 0, 0},
+};
+
 /* How a run's searchers are configured. */
 typedef struct setup {
     int liar, multivariate, magic_clip;
     long gamma_max;
+    int c_float;            /* PARAMS_F rather than PARAMS */
 } setup;
 
 typedef struct event {
@@ -50,7 +61,7 @@ static tc_tpe *fresh(const setup *su)
     o.consider_magic_clip = su->magic_clip;
     o.gamma_max = su->gamma_max;
     tc_error_init(&err);
-    t = tc_tpe_new(PARAMS, NP, &o, &err);
+    t = tc_tpe_new(su->c_float ? PARAMS_F : PARAMS, NP, &o, &err);
     if (!t)
         fprintf(stderr, "tc_tpe_new: %s\n", err.text);
     return t;
@@ -174,6 +185,10 @@ int main(void)
         {0, 1, 1, 25}, {1, 1, 1, 25},                   /* the joint model */
         {0, 0, 1, 25}, {1, 0, 1, 25},                   /* univariate, Optuna's split */
         {0, 0, 0, 25}, {1, 0, 0, 4}, {0, 0, 1, 3},      /* kept from the start; split moving */
+        /* the joint model with the split moving: a trial pushed out of
+         * "below" goes in among the above group's kernels (updated, not
+         * rebuilt), with and without a categorical factor */
+        {0, 1, 1, 3, 0}, {1, 1, 1, 4, 1}, {0, 1, 1, 3, 1},
     };
     for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++)
         compare_runs(&runs[i]);
