@@ -38,13 +38,20 @@
  * the trials whose group changed are inserted or removed and their
  * neighbours' sigmas re-derived, and only the weights are applied afresh, in
  * one flat pass (ksets_sync); a set is rebuilt from the sorted values when
- * its clip, prior or end rule changed. Kernels
+ * its clip, prior or end rule changed. The split lists the trials whose
+ * group it changed, so a set synced at the split before finds its moves
+ * without comparing every trial, and a kernel put in or taken out moves
+ * the shorter side of the set (its arrays sit in buffers with room on both
+ * sides). Kernels
  * are then in value order, so log g(x) at a candidate sums a window around x
- * whose ends are found by bisection on a bound on everything further out
- * (the largest remaining weight constant, the largest remaining sigma, the
- * distance) falling below e^-36 of a lower bound on the largest term: the
- * densities stay exact to ~1e-12 relative while a candidate touches only the
- * kernels near it, summed by a vectorised loop (search_tpe_sum.c). Each set
+ * bounded by a bound on everything further out (the side's largest weight
+ * constant and sigma, the distance) falling below e^-28 of a lower bound on
+ * the largest term, with log n for their count: the densities stay exact to
+ * ~1e-12 relative while a candidate touches only the kernels near it,
+ * summed by a vectorised loop in base 2 (search_tpe_sum.c). The bound seen
+ * from x's place among the kernels gives the window's reach in closed form,
+ * and its ends are two bisections of the centres; a set of at most 32
+ * kernels (the below group at gamma_max 25) is summed whole. Each set
  * is evaluated at all the candidates at once (tcp_tpe_kset_log_pdfs), the
  * candidates' bisections side by side, so that their chains of dependent
  * loads overlap. The joint
@@ -255,7 +262,7 @@ tc_tpe *tc_tpe_new(const tc_tpe_param *params, size_t n_params, const tc_tpe_opt
     t->tr_chosen = tc_calloc(n_params, sizeof(long));
     t->cand = tc_calloc(n_params * (size_t)opts->n_ei_candidates, sizeof(double));
     t->cand_k = tc_calloc((size_t)opts->n_ei_candidates, sizeof(long));
-    t->dscratch = tc_calloc(7 * (size_t)opts->n_ei_candidates, sizeof(double));
+    t->dscratch = tc_calloc(8 * (size_t)opts->n_ei_candidates, sizeof(double));
     if (!t->pm || !t->joint || !t->slot || !t->tr_val || !t->tr_ll || !t->tr_lg ||
         !t->tr_chosen || !t->cand || !t->cand_k || !t->dscratch)
         goto nomem;
@@ -299,6 +306,7 @@ void tc_tpe_free(tc_tpe *t)
     tc_free(t->loss);
     tc_free(t->by_loss);
     tc_free(t->in_below);
+    tc_free(t->moved);
     tc_free(t->below);
     tc_free(t->rank);
     tc_free(t->grp);
@@ -310,7 +318,6 @@ void tc_tpe_free(tc_tpe *t)
     tc_free(t->logramp);
     tc_free(t->ramp);
     for (int g = 0; g < 2; g++) {
-        tc_free(t->ctab[g]);
         tc_free(t->pctab[g]);
         tcp_tpe_jset_free(&t->js[g]);
         tc_free(t->js[g].pslot);
@@ -369,17 +376,14 @@ int tcp_tpe_ensure_trials(tc_tpe *t, size_t need)
     RE(t->below, long);
     RE(t->rank, long);
     RE(t->grp, unsigned char);
+    RE(t->moved, long);
     RE(t->grank, long);
     RE(t->pw, double);
     RE(t->plw, double);
     RE(t->tw, double);
     RE(t->tlw, double);
     for (int g = 0; g < 2; g++) {
-        void *c_ = tc_realloc(t->ctab[g], (n + 1) * sizeof(double));
-        if (!c_)
-            return -1;
-        t->ctab[g] = c_;
-        c_ = tc_realloc(t->pctab[g], (n + 1) * sizeof(double));
+        void *c_ = tc_realloc(t->pctab[g], (n + 1) * sizeof(double));
         if (!c_)
             return -1;
         t->pctab[g] = c_;
@@ -613,9 +617,13 @@ void tcp_tpe_split_groups(tc_tpe *t, size_t nbelow)
     for (size_t i = 0; i < nbelow; i++)
         t->in_below[t->by_loss[i]] = 1;
     t->gcount[BELOW] = t->gcount[ABOVE] = 0;
+    t->nmoved = 0;
     for (size_t tr = 0; tr < t->ntrials; tr++) {
         int g = !considered(t, (long)tr) ? NONE : t->in_below[tr] ? BELOW : ABOVE;
+        int was = tr < t->split_nt ? t->grp[tr] : NONE;   /* a new trial's um is NONE */
         size_t r;
+        if (g != was)
+            t->moved[t->nmoved++] = (long)tr;
         t->grp[tr] = (unsigned char)g;
         if (g == NONE) {
             t->grank[tr] = 0;       /* read (not used) by joint_sigmas' gather */
@@ -636,4 +644,6 @@ void tcp_tpe_split_groups(tc_tpe *t, size_t nbelow)
     for (int g = 0; g < 2; g++)
         t->gsum[g] = m[g] ? sum[g] + (double)RAMP_FLAT : (double)t->gcount[g];
     tc_tpe_log_array(w, t->tlw, t->ntrials);
+    t->split_nt = t->ntrials;
+    t->split_epoch++;
 }

@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+/* log2(e): the univariate window sums are taken in base 2. */
+#define TC_TPE_LOG2E 1.4426950408889634074
 /* log(2 pi) / 2: the normal density's log normaliser. */
 #define TC_TPE_LOG_SQRT_2PI 0.91893853320467274178032973640562
 
@@ -23,8 +25,9 @@ double tc_tpe_log_ndtr(double a);
 double tc_tpe_log_gauss_mass(double a, double b);
 
 /* search_tpe_sum.c: sum over i < n of exp(c[i] - ((x - mu[i]) * isig[i])^2 / 2
- * - ref), and of exp(terms[i] - ref); every exponent at most a few dozen. */
-double tc_tpe_gauss_window_sum(const double *mu, const double *isig, const double *c, size_t n,
+ * - ref), from c2[i] = c[i] log2(e) (the sum is taken in base 2), and of
+ * exp(terms[i] - ref); every exponent at most a few dozen. */
+double tc_tpe_gauss_window_sum(const double *mu, const double *isig, const double *c2, size_t n,
                                double x, double ref);
 double tc_tpe_exp_sum(const double *terms, size_t n, double ref);
 /* out[i] = log x[i] for positive normal x[i], to about 1e-16 absolute. */
@@ -41,9 +44,10 @@ double tc_tpe_max_at(const double *t, size_t n, size_t *at);
 
 /* The univariate densities' bisections for ne candidates side by side
  * (search_tpe.c, kset_log_pdfs): lo[c] the first kernel whose centre is not
- * below x[c]; [a[c], b[c]) the window of kernels whose side's bound reaches
- * floor_[c]. The window bound's maxima are per block of 1 << TC_TPE_BLK_SHIFT
- * kernels. */
+ * below x[c]; [a[c], b[c]) the window of kernels within the reach, on each
+ * side of x[c], where the side's bound (its running maxima seen from lo[c])
+ * falls below floor_[c]; xl, xr: scratch of ne doubles each. The window
+ * bound's maxima are per block of 1 << TC_TPE_BLK_SHIFT kernels. */
 #define TC_TPE_BLK_SHIFT 2
 typedef struct tc_tpe_window {
     const double *mu;               /* the kernels' centres, sorted */
@@ -54,7 +58,24 @@ typedef struct tc_tpe_window {
 } tc_tpe_window;
 void tc_tpe_lower_indices(const double *mu, size_t n, const double *x, size_t ne, size_t *lo);
 void tc_tpe_window_ends(const tc_tpe_window *w, const double *x, size_t ne, const size_t *lo,
-                        const double *floor_, size_t *a, size_t *b);
-/* c[i] = wt[tr[i]] - nrm[i] for i < n (wt[-1]: the prior's). */
-void tc_tpe_constants(double *c, const double *wt, const long *tr, const double *nrm, size_t n);
+                        const double *floor_, double *xl, double *xr, size_t *a, size_t *b);
+/* For each candidate k < ne of a continuous univariate set (kset_log_pdfs):
+ * prior_term[k] the prior's term c - z^2 / 2 at x[k] (-inf without a
+ * prior), ref[k] the largest of it and the terms of kernels lo[k] - 1 and
+ * lo[k] (those that exist and are not the prior), floor_[k] = ref[k] - cut. */
+typedef struct tc_tpe_refs {
+    const double *mu, *isig, *c;
+    size_t n, prior_at;             /* prior_at >= n: none */
+    double cut;
+} tc_tpe_refs;
+void tc_tpe_window_refs(const tc_tpe_refs *w, const double *x, const size_t *lo, size_t ne,
+                        double *prior_term, double *ref, double *floor_);
+/* For each of the nfull full blocks of kernels (1 << TC_TPE_BLK_SHIFT
+ * each): bc[b] the largest c, bi[b] the smallest isig in it. */
+void tc_tpe_block_extrema(const double *c, const double *isig, size_t nfull, double *bc,
+                          double *bi);
+/* c[i] = (wt[tr[i]] - shift) - nrm[i] for i < n, and c2[i] = c[i] log2(e)
+ * for the window sums (the prior's, tr[i] == -1, is left for the caller). */
+void tc_tpe_constants(double *c, double *c2, const double *wt, double shift, const long *tr,
+                      const double *nrm, size_t n);
 #endif

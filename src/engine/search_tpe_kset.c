@@ -14,17 +14,18 @@
 
 void tcp_tpe_kset_free(kset *k)
 {
-    tc_free(k->trial);
-    tc_free(k->mu);
-    tc_free(k->sig);
+    tc_free(k->trial_b);
+    tc_free(k->mu_b);
+    tc_free(k->sig_b);
+    tc_free(k->isig_b);
+    tc_free(k->nrm_b);
     tc_free(k->w);
-    tc_free(k->nrm);
     tc_free(k->c);
+    tc_free(k->c2);
     tc_free(k->lcb);
     tc_free(k->lsig);
     tc_free(k->rcb);
     tc_free(k->rsig);
-    tc_free(k->isig);
     tc_free(k->tmp);
     tc_free(k->catp);
 }
@@ -35,29 +36,53 @@ void tcp_tpe_kset_free(kset *k)
 
 #define RESYNC_MAX 32       /* more moved trials than this: rebuild the sets (ksets_sync) */
 
+/* Points the kept arrays at offset off of their buffers. */
+static void kset_place(kset *k, size_t off)
+{
+    k->off = off;
+    k->trial = k->trial_b + off;
+    k->mu = k->mu_b + off;
+    k->sig = k->sig_b + off;
+    k->isig = k->isig_b + off;
+    k->nrm = k->nrm_b + off;
+}
+
 static int kset_reserve(kset *k, size_t n)
 {
-    size_t cap = k->cap;
+    size_t cap = k->cap, ncap = cap ? cap : 16;
     if (n <= k->cap)
         return 0;
-    /* every array grows from the same old capacity to the same new one */
+    while (ncap < n)                /* tcp_tpe_grow's growth */
+        ncap *= 2;
+    /* the kept arrays' buffers first, twice the capacity (kset_shift_in):
+     * their contents stay at the same offset */
+#define B(ptr, type) do {                                          \
+        void *g_ = tc_realloc(k->ptr##_b, 2 * ncap * sizeof(type)); \
+        if (!g_)                                                   \
+            return -1;                                             \
+        k->ptr##_b = g_;                                           \
+        kset_place(k, k->off);                                     \
+    } while (0)
+    B(trial, long);
+    B(mu, double);
+    B(sig, double);
+    B(isig, double);
+    B(nrm, double);
+#undef B
+    /* every other array grows from the same old capacity to the same new one */
 #define G(ptr, type) do {                                          \
         size_t c_ = cap;                                           \
         if (tcp_tpe_grow((void **)&k->ptr, &c_, n, sizeof(type)) < 0)      \
             return -1;                                             \
         k->cap = c_;                                               \
     } while (0)
-    G(trial, long);
-    G(mu, double);
-    G(sig, double);
     G(w, double);
-    G(nrm, double);
     G(c, double);
+    G(c2, double);
     G(lcb, double);
     G(lsig, double);
     G(rcb, double);
     G(rsig, double);
-    G(isig, double);
     G(tmp, double);
 #undef G
     return 0;
@@ -82,66 +107,118 @@ void tcp_tpe_grid_tables_for(pmodel *m, int g, double clip)
         m->gt[g][i] = NAN;
 }
 
+/* Running maxima (the largest constant) and minima (the smallest inverse
+ * sigma, i.e. 1 / the largest sigma) over the n block values bc, bi, from
+ * the left into lc, li and from the right into rc, ri. A serial scan is one
+ * chain of dependent comparisons, so the blocks are cut into four
+ * contiguous runs: each run's own extrema first (independent), then the
+ * four runs scanned side by side (independent chains, in registers), each
+ * seeded with the extrema of the runs before it (from the left) or after it
+ * (from the right). Extrema are exact in any order: the values are those of
+ * one serial scan. */
+#define RUN_MAX(m, v) ((m) = MAXD((m), (v)))
+#define RUN_MIN(m, v) ((m) = MIND((m), (v)))
+
+static void scan_blocks(const double *restrict bc, const double *restrict bi, size_t n,
+                        double *restrict lc, double *restrict li, double *restrict rc,
+                        double *restrict ri)
+{
+    /* runs [k q, (k + 1) q) for k < 3 and [3q, n): the last takes the rest */
+    size_t q = n / 4, r1 = q, r2 = 2 * q, r3 = 3 * q;
+    double e0 = -INFINITY, e1 = -INFINITY, e2 = -INFINITY, e3 = -INFINITY;
+    double f0 = INFINITY, f1 = INFINITY, f2 = INFINITY, f3 = INFINITY;
+    double c0, c1, c2, c3, i0, i1, i2, i3;
+    for (size_t i = 0; i < q; i++) {        /* the runs' own extrema, side by side */
+        RUN_MAX(e0, bc[i]);
+        RUN_MIN(f0, bi[i]);
+        RUN_MAX(e1, bc[r1 + i]);
+        RUN_MIN(f1, bi[r1 + i]);
+        RUN_MAX(e2, bc[r2 + i]);
+        RUN_MIN(f2, bi[r2 + i]);
+        RUN_MAX(e3, bc[r3 + i]);
+        RUN_MIN(f3, bi[r3 + i]);
+    }
+    for (size_t b = r3 + q; b < n; b++) {
+        RUN_MAX(e3, bc[b]);
+        RUN_MIN(f3, bi[b]);
+    }
+    /* from the left: each run starts from the runs before it */
+    c0 = -INFINITY;
+    i0 = INFINITY;
+    c1 = e0;
+    i1 = f0;
+    c2 = MAXD(c1, e1);
+    i2 = MIND(i1, f1);
+    c3 = MAXD(c2, e2);
+    i3 = MIND(i2, f2);
+    for (size_t i = 0; i < q; i++) {
+        lc[i] = RUN_MAX(c0, bc[i]);
+        li[i] = RUN_MIN(i0, bi[i]);
+        lc[r1 + i] = RUN_MAX(c1, bc[r1 + i]);
+        li[r1 + i] = RUN_MIN(i1, bi[r1 + i]);
+        lc[r2 + i] = RUN_MAX(c2, bc[r2 + i]);
+        li[r2 + i] = RUN_MIN(i2, bi[r2 + i]);
+        lc[r3 + i] = RUN_MAX(c3, bc[r3 + i]);
+        li[r3 + i] = RUN_MIN(i3, bi[r3 + i]);
+    }
+    for (size_t b = r3 + q; b < n; b++) {
+        lc[b] = RUN_MAX(c3, bc[b]);
+        li[b] = RUN_MIN(i3, bi[b]);
+    }
+    /* from the right: each run starts from the runs after it */
+    c3 = -INFINITY;
+    i3 = INFINITY;
+    for (size_t b = n; b-- > r3 + q;) {
+        rc[b] = RUN_MAX(c3, bc[b]);
+        ri[b] = RUN_MIN(i3, bi[b]);
+    }
+    c2 = e3;
+    i2 = f3;
+    c1 = MAXD(c2, e2);
+    i1 = MIND(i2, f2);
+    c0 = MAXD(c1, e1);
+    i0 = MIND(i1, f1);
+    for (size_t i = q; i-- > 0;) {
+        rc[i] = RUN_MAX(c0, bc[i]);
+        ri[i] = RUN_MIN(i0, bi[i]);
+        rc[r1 + i] = RUN_MAX(c1, bc[r1 + i]);
+        ri[r1 + i] = RUN_MIN(i1, bi[r1 + i]);
+        rc[r2 + i] = RUN_MAX(c2, bc[r2 + i]);
+        ri[r2 + i] = RUN_MIN(i2, bi[r2 + i]);
+        rc[r3 + i] = RUN_MAX(c3, bc[r3 + i]);
+        ri[r3 + i] = RUN_MIN(i3, bi[r3 + i]);
+    }
+}
+
 /* The window bound's maxima per block of BLK kernels (see kset), the prior
  * left out: its sigma is the whole width, and it is summed apart. A block's
- * own maxima come from independent comparisons; only the running maxima
- * over blocks form a chain, BLK times shorter than one over kernels. */
+ * own extrema come from a flat vectorised pass (tc_tpe_block_extrema), the
+ * prior's block then again without it; the running maxima over blocks are
+ * scan_blocks'. The largest sigma is kept as its inverse, the smallest of
+ * the kernels' inverse sigmas (1 / sig, so the same double as 1 / the
+ * largest sigma), which needs no division. */
+static void block_one(const kset *k, size_t b, double *bc, double *bi)
+{
+    double mc = -INFINITY, mi = INFINITY;
+    for (size_t i = b << BLK_SHIFT; i < (b + 1) << BLK_SHIFT && i < k->n; i++)
+        if (i != k->prior_at) {
+            mc = MAXD(mc, k->c[i]);
+            mi = MIND(mi, k->isig[i]);
+        }
+    bc[b] = mc;
+    bi[b] = mi;
+}
+
 static void block_maxima(kset *k)
 {
-    size_t n = k->n, prior_at = k->prior_at, nb = (n + BLK - 1) >> BLK_SHIFT;
-    double cbm = -INFINITY, sgm = 0, isgm = INFINITY;
-    double *bc = k->tmp, *bs = k->tmp + nb;     /* each block's own maxima */
-    double *lcb = k->lcb, *lsg = k->lsig, *rcb = k->rcb, *rsg = k->rsig;
-    double pc = 0, ps = 0;
-    if (prior_at != (size_t)-1) {   /* the prior left out: masked for the flat pass */
-        pc = k->c[prior_at];
-        ps = k->sig[prior_at];
-        k->c[prior_at] = -INFINITY;
-        k->sig[prior_at] = 0;
-    }
-    {
-        const double *restrict cv = k->c, *restrict sv = k->sig;
-        size_t full = n >> BLK_SHIFT;
-        for (size_t b = 0; b < full; b++) {
-            const double *c4 = cv + (b << BLK_SHIFT), *s4 = sv + (b << BLK_SHIFT);
-            bc[b] = MAXD(MAXD(c4[0], c4[1]), MAXD(c4[2], c4[3]));
-            bs[b] = MAXD(MAXD(s4[0], s4[1]), MAXD(s4[2], s4[3]));
-        }
-        if (full < nb) {
-            double mc = -INFINITY, ms = 0;
-            for (size_t i = full << BLK_SHIFT; i < n; i++) {
-                mc = MAXD(mc, cv[i]);
-                ms = MAXD(ms, sv[i]);
-            }
-            bc[full] = mc;
-            bs[full] = ms;
-        }
-    }
-    if (prior_at != (size_t)-1) {
-        k->c[prior_at] = pc;
-        k->sig[prior_at] = ps;
-    }
-    for (size_t b = 0; b < nb; b++) {
-        cbm = MAXD(cbm, bc[b]);
-        if (bs[b] > sgm) {
-            sgm = bs[b];
-            isgm = 1.0 / sgm;
-        }
-        lcb[b] = cbm;
-        lsg[b] = isgm;
-    }
-    cbm = -INFINITY;
-    sgm = 0;
-    isgm = INFINITY;
-    for (size_t b = nb; b-- > 0;) {
-        cbm = MAXD(cbm, bc[b]);
-        if (bs[b] > sgm) {
-            sgm = bs[b];
-            isgm = 1.0 / sgm;
-        }
-        rcb[b] = cbm;
-        rsg[b] = isgm;
-    }
+    size_t n = k->n, nb = (n + BLK - 1) >> BLK_SHIFT, full = n >> BLK_SHIFT;
+    double *bc = k->tmp, *bi = k->tmp + nb;     /* each block's own extrema */
+    tc_tpe_block_extrema(k->c, k->isig, full, bc, bi);
+    if (full < nb)                              /* the last block, partial */
+        block_one(k, full, bc, bi);
+    if (k->prior_at != (size_t)-1)              /* the prior's block, without it */
+        block_one(k, k->prior_at >> BLK_SHIFT, bc, bi);
+    scan_blocks(bc, bi, nb, k->lcb, k->lsig, k->rcb, k->rsig);
 }
 
 /* What a group's estimator of one parameter is built with this suggestion. */
@@ -153,29 +230,35 @@ typedef struct kprep {
     double minsig;              /* the magic clip */
 } kprep;
 
-/* Per-trial log weight constants of group g: ctab[0] the prior's, ctab[tr +
- * 1] trial tr's (log raw weight - log total), for the trials of the group
- * that have the parameter (m, or every trial when m is NULL; other entries
- * are not read). */
-static void weight_table(const tc_tpe *t, int g, const pmodel *m, const double *tlw,
-                         double rawsum, size_t nobs, int with_prior, double *ctab)
+/* The log of a group's total weight, and the prior's log weight constant
+ * (its log weight less that): a kernel's constant is its trial's log raw
+ * weight less the log total (kset_constants). */
+static double log_total_of(const tc_tpe *t, double rawsum, size_t nobs, int with_prior,
+                           double *prior)
 {
     double total = nobs ? rawsum + (with_prior ? t->o.prior_weight : 0) : 1.0,
            log_total = log(total);
-    ctab[0] = nobs ? log(t->o.prior_weight) - log_total : 0.0;
-    if (!m) {
-        for (size_t tr = 0; tr < t->ntrials; tr++)
-            ctab[tr + 1] = tlw[tr] - log_total;
-        return;
-    }
+    *prior = nobs ? log(t->o.prior_weight) - log_total : 0.0;
+    return log_total;
+}
+
+/* Per-trial log weight constants of group g for parameter m (some trials
+ * lack it): ctab[0] the prior's, ctab[tr + 1] trial tr's (log raw weight -
+ * log total), for the trials of the group that have the parameter (other
+ * entries are not read). */
+static void weight_table(const tc_tpe *t, int g, const pmodel *m, const double *tlw,
+                         double rawsum, size_t nobs, int with_prior, double *ctab)
+{
+    double log_total = log_total_of(t, rawsum, nobs, with_prior, &ctab[0]);
     for (size_t tr = 0; tr < t->ntrials; tr++)
         if (t->grp[tr] == g && !isnan(m->col[tr]))
             ctab[tr + 1] = tlw[tr] - log_total;
 }
 
-/* Group g's weights for parameter p: the group's own (t->ctab, filled once
- * per suggestion) when every trial has p, else from the ranks among the
- * group's trials that have p (t->pctab). Points the kset at its table. */
+/* Group g's weights for parameter p: the group's own (the per-trial log
+ * raw weights t->tlw less the group's log total, computed once per
+ * suggestion) when every trial has p, else from the ranks among the
+ * group's trials that have p (t->pctab). Points the kset at them. */
 static int kset_prepare(tc_tpe *t, size_t p, int g, kprep *q)
 {
     pmodel *m = &t->pm[p];
@@ -186,10 +269,12 @@ static int kset_prepare(tc_tpe *t, size_t p, int g, kprep *q)
         q->rawsum = t->gsum[g];
         q->with_prior = t->o.consider_prior || q->nobs == 0;
         if (!(t->ctab_ready & (1 << g))) {     /* once per suggestion and group */
-            weight_table(t, g, NULL, t->tlw, q->rawsum, q->nobs, q->with_prior, t->ctab[g]);
+            t->glt[g] = log_total_of(t, q->rawsum, q->nobs, q->with_prior, &t->gprior[g]);
             t->ctab_ready |= 1 << g;
         }
-        k->ctab = t->ctab[g];
+        k->wt = t->tlw;
+        k->wt_shift = t->glt[g];
+        k->wt_prior = t->gprior[g];
     } else {
         /* pw, plw are per trial: the two groups' trials are disjoint */
         size_t r = 0, nobs;
@@ -209,7 +294,9 @@ static int kset_prepare(tc_tpe *t, size_t p, int g, kprep *q)
         q->rawsum = tcp_tpe_raw_sum(t);
         q->with_prior = t->o.consider_prior || q->nobs == 0;
         weight_table(t, g, m, t->plw, q->rawsum, nobs, q->with_prior, t->pctab[g]);
-        k->ctab = t->pctab[g];
+        k->wt = t->pctab[g] + 1;
+        k->wt_shift = 0.0;      /* x - 0.0 is x: the table's constants as they are */
+        k->wt_prior = t->pctab[g][0];
     }
     q->minsig = t->o.consider_magic_clip
                     ? m->width / fmin(100.0, 1.0 + (double)q->nobs + (double)q->with_prior)
@@ -231,9 +318,9 @@ static int kset_prepare(tc_tpe *t, size_t p, int g, kprep *q)
  * prior after every value <= its centre, with each kernel's sigma, inverse
  * sigma and normaliser: what depends only on the values and the split, not
  * on the weights (those change with every trial: they come from the
- * per-trial ctab at each use). A suggestion finds the trials whose group
- * changed since the parameter's last build (m->um) and inserts or removes
- * just those kernels, re-deriving the sigmas of their neighbours; a set is
+ * per-trial log weights at each use, kset_constants). A suggestion finds
+ * the trials whose group changed since the parameter's last build (m->um)
+ * and inserts or removes just those kernels, re-deriving the sigmas of their neighbours; a set is
  * built afresh from the sorted values when its clip, prior or end rule
  * changed (the clip moves with the group's size below ~100 observations)
  * or when many trials moved. Either way every kernel's numbers are those of
@@ -305,6 +392,7 @@ static void kset_rebuild(tc_tpe *t, pmodel *m, int g, const kprep *q)
     const unsigned char *grp = t->grp;
     double prior_mu = 0.5 * (m->lo + m->hi);
     size_t j = 0;
+    kset_place(k, k->cap / 2);      /* room to shift either way (kset_shift_in) */
     k->prior_at = (size_t)-1;
     for (size_t s = 0; s < m->nsorted; s++) {
         long tr = m->sorted[s];
@@ -360,6 +448,31 @@ static void kset_shift(kset *k, size_t at, size_t from, size_t count)
     memmove(k->nrm + at, k->nrm + from, count * sizeof(double));
 }
 
+/* Makes room for a kernel at index at (the kernels from at on move up one),
+ * moving the shorter side: the kernels before at move down into the
+ * buffers' room below the set when there is some, else those from at move
+ * up (the buffers hold twice the capacity, so one side has room). */
+static void kset_shift_in(kset *k, size_t at)
+{
+    if (k->off > 0 && (at < k->n - at || k->off + k->n >= 2 * k->cap)) {
+        kset_place(k, k->off - 1);
+        kset_shift(k, 0, 1, at);
+    } else {
+        kset_shift(k, at + 1, at, k->n - at);
+    }
+}
+
+/* Closes the gap of a kernel taken out at index at, moving the shorter side. */
+static void kset_shift_out(kset *k, size_t at)
+{
+    if (at < k->n - 1 - at) {
+        kset_shift(k, 1, 0, at);
+        kset_place(k, k->off + 1);
+    } else {
+        kset_shift(k, at, at + 1, k->n - at - 1);
+    }
+}
+
 /* Re-derives the kernels in [i0, i1) (clamped to the set). */
 static void kset_touch(pmodel *m, kset *k, int g, size_t i0, size_t i1)
 {
@@ -374,7 +487,7 @@ static void kset_insert(pmodel *m, kset *k, int g, long tr)
     }
     double v = m->col[tr];
     size_t at = kset_bisect(k, v, tr, 1);
-    kset_shift(k, at + 1, at, k->n - at);
+    kset_shift_in(k, at);
     k->mu[at] = v;
     k->trial[at] = tr;
     k->n++;
@@ -391,7 +504,7 @@ static void kset_remove(pmodel *m, kset *k, int g, long tr)
         k->valid = 0;
         return;
     }
-    kset_shift(k, at, at + 1, k->n - at - 1);
+    kset_shift_out(k, at);
     k->n--;
     k->nobs--;
     if (k->prior_at != (size_t)-1 && k->prior_at > at)
@@ -400,20 +513,44 @@ static void kset_remove(pmodel *m, kset *k, int g, long tr)
 }
 
 /* Each kernel's constant for this suggestion's weights: the log weight
- * less the log normaliser, in one flat pass (a window touches each kernel
+ * (the trial's log raw weight less the group's log total; the prior's set
+ * apart) less the log normaliser, in one flat pass (a window touches each kernel
  * several times per suggestion). */
 static void kset_constants(kset *k)
 {
-    tc_tpe_constants(k->c, k->ctab + 1, k->trial, k->nrm, k->n);
+    size_t p = k->prior_at;
+    tc_tpe_constants(k->c, k->c2, k->wt, k->wt_shift, k->trial, k->nrm, k->n);
+    if (p != (size_t)-1) {
+        k->c[p] = k->wt_prior - k->nrm[p];
+        k->c2[p] = k->c[p] * TC_TPE_LOG2E;
+    }
 }
 
-/* Brings both groups' sets of parameter p to this suggestion's split. */
+/* Moves trial tr from the set of its group in m->um to that of its group in
+ * t->grp (the kernels' neighbours re-derived), where those sets are kept. */
+static void kset_move(tc_tpe *t, pmodel *m, const int fresh[2], size_t tr)
+{
+    int from = m->um[tr], to = t->grp[tr];
+    if (from != NONE && !fresh[from]) {
+        kset_remove(m, &m->ks[from], from, (long)tr);
+        t->kernel_updates++;
+    }
+    if (to != NONE && !fresh[to]) {
+        kset_insert(m, &m->ks[to], to, (long)tr);
+        t->kernel_updates++;
+    }
+}
+
+/* Brings both groups' sets of parameter p to this suggestion's split. The
+ * trials to move are those whose group differs from m->um: when the sets
+ * were synced at the split before this one, the split's own list of changed
+ * trials (t->moved, in trial order) is that, else every trial is compared. */
 static void ksets_sync(tc_tpe *t, size_t p, const kprep q[2])
 {
     pmodel *m = &t->pm[p];
     unsigned char *um = m->um;
     const unsigned char *grp = t->grp;
-    int fresh[2];
+    int fresh[2], listed = m->sync_epoch + 1 == t->split_epoch;
     size_t moved = 0;
     for (int g = 0; g < 2; g++) {
         kset *k = &m->ks[g];
@@ -421,7 +558,10 @@ static void ksets_sync(tc_tpe *t, size_t p, const kprep q[2])
         fresh[g] = !k->valid || k->with_prior != q[g].with_prior || k->minsig != q[g].minsig ||
                    k->ends != ends;
     }
-    if (!fresh[BELOW] || !fresh[ABOVE]) {
+    if ((!fresh[BELOW] || !fresh[ABOVE]) && listed) {
+        for (size_t i = 0; i < t->nmoved && moved <= RESYNC_MAX; i++)
+            moved += !isnan(m->col[t->moved[i]]);
+    } else if (!fresh[BELOW] || !fresh[ABOVE]) {
         /* eight trials at a time: most words are equal */
         size_t nt = t->ntrials, tr = 0;
         for (; tr + 8 <= nt && moved <= RESYNC_MAX; tr += 8) {
@@ -435,12 +575,19 @@ static void ksets_sync(tc_tpe *t, size_t p, const kprep q[2])
         }
         for (; tr < nt && moved <= RESYNC_MAX; tr++)
             moved += um[tr] != grp[tr] && !isnan(m->col[tr]);
-        if (moved > RESYNC_MAX)
-            fresh[BELOW] = fresh[ABOVE] = 1;
     }
-    if (!fresh[BELOW] || !fresh[ABOVE]) {
+    if (moved > RESYNC_MAX)
+        fresh[BELOW] = fresh[ABOVE] = 1;
+    if ((!fresh[BELOW] || !fresh[ABOVE]) && listed) {
+        for (size_t i = 0; i < t->nmoved && moved; i++) {
+            size_t tr = (size_t)t->moved[i];
+            if (isnan(m->col[tr]))
+                continue;
+            moved--;
+            kset_move(t, m, fresh, tr);
+        }
+    } else if (!fresh[BELOW] || !fresh[ABOVE]) {
         for (size_t tr = 0; tr < t->ntrials && moved; tr++) {
-            int from = um[tr], to = grp[tr];
             if (tr + 8 <= t->ntrials && !(tr & 7)) {   /* skip equal words */
                 uint64_t a, b;
                 memcpy(&a, um + tr, 8);
@@ -450,17 +597,10 @@ static void ksets_sync(tc_tpe *t, size_t p, const kprep q[2])
                     continue;
                 }
             }
-            if (from == to || isnan(m->col[tr]))
+            if (um[tr] == grp[tr] || isnan(m->col[tr]))
                 continue;
             moved--;
-            if (from != NONE && !fresh[from]) {
-                kset_remove(m, &m->ks[from], from, (long)tr);
-                t->kernel_updates++;
-            }
-            if (to != NONE && !fresh[to]) {
-                kset_insert(m, &m->ks[to], to, (long)tr);
-                t->kernel_updates++;
-            }
+            kset_move(t, m, fresh, tr);
         }
     }
     for (int g = 0; g < 2; g++) {
@@ -473,6 +613,7 @@ static void ksets_sync(tc_tpe *t, size_t p, const kprep q[2])
         block_maxima(k);
     }
     memcpy(um, grp, t->ntrials);
+    m->sync_epoch = t->split_epoch;
 }
 
 /* Group g's kernel weights (for drawing from it, and for a categorical's
@@ -588,16 +729,20 @@ static inline double kernel_term(pmodel *m, const kset *k, int g, size_t i, doub
  * on the largest term; the window then extends on each side while the
  * side's bound could still reach e^-KSET_CUT of it, and only the window is
  * summed, relative to that lower bound (so every exponent is at most a few
- * dozen and the sum at least 1). ws: the scratch of 7 * ne words. */
+ * dozen and the sum at least 1). ws: the scratch of 8 * ne words. */
 void tcp_tpe_kset_log_pdfs(pmodel *m, kset *k, int g, const double *x, size_t ne, double *out,
                            void *ws)
 {
     double hs = m->step / 2, *ref = ws, *floor_ = ref + ne, *prior_term = floor_ + ne;
-    double *sum = prior_term + ne;
-    size_t *lo = (size_t *)(sum + ne), *a = lo + ne, *b = a + ne, n = k->n;
+    double *sum = prior_term + ne, *xr = sum + ne;
+    size_t *lo = (size_t *)(xr + ne), *a = lo + ne, *b = a + ne, n = k->n;
     tc_tpe_window w = {k->mu, k->lcb, k->lsig, k->rcb, k->rsig, n, hs, k->log_n};
     tc_tpe_lower_indices(k->mu, n, x, ne, lo);
-    for (size_t c = 0; c < ne; c++) {
+    if (m->step == 0) {
+        tc_tpe_refs rw = {k->mu, k->isig, k->c, n, k->prior_at, KSET_CUT};
+        tc_tpe_window_refs(&rw, x, lo, ne, prior_term, ref, floor_);
+    }
+    for (size_t c = 0; c < ne && m->step > 0; c++) {
         double f = -INFINITY;
         size_t l = lo[c];
         if (k->prior_at != (size_t)-1)
@@ -610,7 +755,17 @@ void tcp_tpe_kset_log_pdfs(pmodel *m, kset *k, int g, const double *x, size_t ne
         ref[c] = f;
         floor_[c] = f - KSET_CUT;
     }
-    tc_tpe_window_ends(&w, x, ne, lo, floor_, a, b);
+    if (n > WINDOW_MIN) {
+        tc_tpe_window_ends(&w, x, ne, lo, floor_, sum, xr, a, b);  /* sum: scratch */
+    } else {
+        /* a small set (the below group's, at Optuna's gamma_max of 25) is
+         * summed whole: its bisections cost more than the kernels they
+         * leave out, and the prior is then one of the summed terms */
+        for (size_t c = 0; c < ne; c++) {
+            a[c] = 0;
+            b[c] = n;
+        }
+    }
     for (size_t c = 0; c < ne; c++) {
         double mx, s, r = ref[c], pt = prior_term[c];
         size_t ac = a[c], bc = b[c];
@@ -622,7 +777,7 @@ void tcp_tpe_kset_log_pdfs(pmodel *m, kset *k, int g, const double *x, size_t ne
          * for a grid */
         if (m->step == 0 && r > -INFINITY &&
             (bc == ac || k->lcb[(bc - 1) >> BLK_SHIFT] - r < EXP_HEADROOM)) {
-            s = tc_tpe_gauss_window_sum(k->mu + ac, k->isig + ac, k->c + ac, bc - ac, x[c], r);
+            s = tc_tpe_gauss_window_sum(k->mu + ac, k->isig + ac, k->c2 + ac, bc - ac, x[c], r);
             if (prior_apart)
                 s += exp(pt - r);
             out[c] = r;

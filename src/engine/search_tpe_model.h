@@ -19,6 +19,8 @@
  * so what it leaves out is below 2 e^-KSET_CUT (1.4e-12) of the density in
  * all; the joint model's cut (WINDOW_CUT) is per kernel, hence deeper. */
 #define KSET_CUT 28.0
+#define WINDOW_MIN 32        /* a univariate set of at most this many kernels is summed whole
+                               (kset_log_pdfs) */
 #define EXP_HEADROOM 600.0  /* the window sum's exponents stay below this (e^709 overflows) */
 #define MAX_REJECT 1000     /* rejection tries before falling back to the centre */
 #define RAMP_FLAT 25        /* default_weights: the newest 25 weigh 1 */
@@ -32,6 +34,7 @@
 /* fmax is a libm call unless NaNs are ruled out; the hot loops never see one
  * (a NaN kernel constant would have to come from a NaN bound or value). */
 #define MAXD(a, b) ((a) > (b) ? (a) : (b))
+#define MIND(a, b) ((a) < (b) ? (a) : (b))
 #define TC_TPE_WIN_F 3      /* continuous factors a joint window applies in flat passes */
 #define TC_TPE_INC_MAX 8    /* kernels in since the last build up to which a joint set is
                                updated rather than rebuilt */
@@ -54,7 +57,14 @@ typedef struct kset {
     long *trial;            /* -1: the prior */
     double *mu, *sig, *isig;
     double *nrm;            /* the kernel's log normaliser (kept) */
+    /* the kept arrays above point at offset off of these buffers of 2 cap
+     * entries, so that a kernel put in or taken out moves the shorter
+     * side of the set (kset_shift_in, kset_shift_out) */
+    long *trial_b;
+    double *mu_b, *sig_b, *isig_b, *nrm_b;
+    size_t off;
     double *c;              /* this suggestion: log weight - nrm (kset_constants) */
+    double *c2;             /* c log2(e): the window sums' constants, in base 2 */
     double *w;              /* weights, this suggestion (below, and a categorical) */
     double *lcb, *lsig, *rcb, *rsig;   /* per block of BLK kernels, running maxima of
                                           c and of the sigmas from the left (up to
@@ -63,7 +73,9 @@ typedef struct kset {
                                           hold 1 / the largest sigma */
     double *tmp;            /* one candidate's terms */
     double log_n;
-    const double *ctab;     /* this suggestion's log weight constants by trial + 1 */
+    const double *wt;       /* this suggestion's log raw weights by trial, */
+    double wt_shift;        /* less this (the group's log total), */
+    double wt_prior;        /* and the prior's log weight constant (kset_constants) */
     /* what the kernels were derived with (ksets_sync) */
     int valid, with_prior, ends;
     double minsig;
@@ -102,6 +114,7 @@ typedef struct pmodel {
                                     grid values); allocated on first use, NULL: none */
     kset ks[2];                  /* the univariate estimators, kept (ksets_sync) */
     unsigned char *um;           /* per trial: its group when ks was last synced */
+    unsigned long sync_epoch;    /* the split (tc_tpe's split_epoch) ks were last synced at */
 } pmodel;
 
 /* The multivariate estimator of one group: kernels in age order, prior last. */
@@ -163,6 +176,11 @@ struct tc_tpe {
     /* scratch */
     unsigned char *in_below;
     unsigned char *grp;     /* per trial, this suggestion: BELOW, ABOVE or NONE */
+    long *moved;            /* the trials whose group this split changed, in trial order */
+    size_t nmoved;
+    size_t split_nt;        /* trials at the last split (later ones were NONE before it) */
+    unsigned long split_epoch;  /* splits so far: a parameter synced at the one before the
+                                   last finds its moved trials in moved (ksets_sync) */
     long *grank;            /* per trial: age rank within its group */
     size_t gcount[2];       /* trials per group */
     double *tw, *tlw;       /* per trial: raw weight in its group (default_weights by age) and
@@ -176,10 +194,11 @@ struct tc_tpe {
     size_t logramp_n, logramp_cap;
     double ramp_sum;        /* sum of the n raw weights for logramp_n */
     double flat_sum;        /* the sum when the last tcp_tpe_ramp_for had n <= 25, else -1 */
-    double *ctab[2];        /* per group, this suggestion: log weight constants by trial + 1
-                               (weight_table), for the parameters every trial has */
-    int ctab_ready;
-    double *pctab[2];       /* the same for a parameter some trials lack */
+    double glt[2];          /* per group, this suggestion: the log total weight, */
+    double gprior[2];       /* and the prior's log weight constant (kset_prepare), */
+    int ctab_ready;         /* for the parameters every trial has, once computed */
+    double *pctab[2];       /* per group, for a parameter some trials lack: log weight
+                               constants by trial + 1, the prior's at 0 (weight_table) */
     long kernel_updates;    /* kernels inserted or removed by ksets_sync (diagnostics) */
     jset js[2];
     int *joint;             /* per parameter: in the joint group */
@@ -191,7 +210,7 @@ struct tc_tpe {
     double *cand;           /* model values of the candidates [slot * ne + i] */
     size_t ne;              /* candidates of the last suggestion (candidates_for) */
     long *cand_k;
-    double *dscratch;       /* tcp_tpe_kset_log_pdfs' per-candidate scratch (7 words each) */
+    double *dscratch;       /* tcp_tpe_kset_log_pdfs' per-candidate scratch (8 words each) */
 };
 
 static inline double clampd(double v, double lo, double hi)
