@@ -383,8 +383,9 @@ def sec_search(results):
     if quality:
         out += ["### search quality", "",
                 "Best value after 100 evaluations (minimisation), over seeds 0–19: median "
-                "and quartiles, and the median gap to the known minimum f*. Random search is "
-                "what tunec can do today; Optuna's RandomSampler is the control.", ""]
+                "and quartiles, and the median gap to the known minimum f*, each search run one "
+                "evaluation at a time in-process. The random searches (tunec's and Optuna's) "
+                "are the controls.", ""]
         rows = []
         fstar = {"branin": 0.397887, "hartmann6": -3.32237, "rosenbrock6": 0.0}
         for grp in quality:
