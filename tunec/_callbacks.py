@@ -20,14 +20,13 @@ once the trials are stopped. ``on_experiment_end`` is called at the end,
 also after an error or Ctrl-C.
 """
 import json
-import logging
 import sys
-import threading
 
+from tunec import _lazylog
 from tunec.callback import Callback
 from tunec.error import TuneError
 
-logger = logging.getLogger("ray.tune.callback")
+logger = _lazylog.getLogger("ray.tune.callback")
 
 # The backlog bound (see the module docstring): a fraction of a second of a
 # fast experiment's output; larger batches cost memory and gain nothing
@@ -179,6 +178,7 @@ class Dispatcher:
         self.handle.record_events(True, max_events=MAX_EVENTS, max_bytes=MAX_BYTES)
         self._switch = sys.getswitchinterval()
         sys.setswitchinterval(min(self._switch, SWITCH_INTERVAL_S))
+        import threading
         self._thread = threading.Thread(target=self._loop, name="tunec-callbacks", daemon=True)
         self._thread.start()
 

@@ -469,8 +469,10 @@ class _Runner:
         self.dirname_creators = []
         # On a Ray cluster (tunec/_ray_executor.py) trials run as actors and
         # the engine reserves the cluster's resources; else this machine's.
-        from tunec import _ray_executor
-        ray_cluster = _ray_executor.cluster()
+        ray_cluster = None
+        if "ray" in sys.modules:     # else there is no cluster to ask about
+            from tunec import _ray_executor
+            ray_cluster = _ray_executor.cluster()
         capacity = _capacity.current() if ray_cluster is None else \
             _ray_executor.capacity(ray_cluster)
         self.local_mode = capacity["local_mode"]

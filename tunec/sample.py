@@ -35,15 +35,15 @@ custom objects, numpy arrays, subclasses of str/int/float) are opaque
 ``import tunec.sample`` imports neither numpy nor the extension.
 """
 import copy
-import logging
 import math
 import operator
 import os
 import random
 
+from tunec import _lazylog
 from tunec.error import RecursiveDependencyError, TuneError
 
-logger = logging.getLogger("ray.tune.sample")
+logger = _lazylog.getLogger("ray.tune.sample")
 
 __all__ = [
     "Domain", "Float", "Integer", "Categorical", "Normal", "sample_from", "function",
