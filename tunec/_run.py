@@ -129,6 +129,15 @@ def _session_str():
     return time.strftime("%Y-%m-%d_%H-%M-%S")   # datetime.today()'s format, local time
 
 
+def _trainable_blob(trainable):
+    """What workers get for a trainable: a marker when the zygote forked at
+    the top of this call holds it (tunec/_zygote.py, held_blob), else its
+    cloudpickle bytes."""
+    from tunec import _zygote
+    return _zygote.held_blob(trainable) or _pickle(trainable, "the trainable {!r}".format(
+        trainable))
+
+
 def _worker_env():
     path = [os.path.abspath(p) if p else os.getcwd() for p in sys.path]
     return ["PYTHONPATH=" + os.pathsep.join(path), "PYTHONUNBUFFERED=1"]
@@ -172,13 +181,13 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
     ``resume``, what happens to unfinished and errored trials (Ray 2.x's
     ``Tuner.restore`` choices).
     """
-    # An exec'd worker fork server starts first, while the options are
-    # checked and the trials generated (issue 12: the first trial starts
-    # sooner); one forked from this driver waits for the first worker
-    # (tunec/_zygote.py, prestart).
+    # The worker fork server starts first, before anything else is imported
+    # or checked: it gets ready while the options are checked and the
+    # trials generated, and a zygote forked now holds this call's trainable
+    # (issue 12: the first trial starts sooner; tunec/_zygote.py, prestart).
     from tunec import _zygote
     if not _capacity._settings.get("local_mode"):
-        _zygote.prestart()
+        _zygote.prestart(_trainables_of(run_or_experiment))
     _check_python_options(metric=metric, raise_on_failed_trial=raise_on_failed_trial,
                           return_trials=return_trials)
     if mode is not None and mode not in ("min", "max"):
@@ -324,6 +333,12 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
     from tunec.analysis import ExperimentAnalysis
     return ExperimentAnalysis(runner.state_file, trials=trials, default_metric=metric,
                               default_mode=mode)
+
+
+def _trainables_of(run_or_experiment):
+    """The trainable objects tune.run was given, as Experiment keeps them."""
+    items = run_or_experiment if isinstance(run_or_experiment, list) else [run_or_experiment]
+    return [e.trainable if isinstance(e, Experiment) else e for e in items]
 
 
 def _check_python_options(metric, raise_on_failed_trial, return_trials):
@@ -567,8 +582,7 @@ class _Runner:
         from tunec import _tunec
         from tunec.trial import Trial
         self._Trial = Trial
-        blobs = [b"" if self.local_mode else _pickle(t, "the trainable {!r}".format(t))
-                 for t in self.trainables]
+        blobs = [b"" if self.local_mode else _trainable_blob(t) for t in self.trainables]
         callbacks = {"resolver": sample.make_resolver(self.functions, self.objects)}
         from tunec._with_resources import engine_callback
         trial_resources = engine_callback([exp.trainable for exp in experiments], self.objects)
@@ -625,7 +639,13 @@ class _Runner:
         callbacks.pop("resume_state", None)   # the engine took it
         if not self.local_mode and self.launcher is None:
             from tunec import _zygote
-            self.run_handle.use_zygote(_zygote.ensure())
+            unheld = None
+            if any(blob.startswith(_zygote.HELD) for blob in blobs):
+                # A worker the zygote does not fork (it failed) gets the bytes.
+                sent = list(self.trainables)
+                unheld = lambda: [_pickle(t, "the trainable {!r}".format(t))  # noqa: E731
+                                  for t in sent]
+            self.run_handle.use_zygote(_zygote.ensure(), unheld)
         if self.bridge is not None:
             self.bridge.handle = self.run_handle
         if scheduler[1] is not None and scheduler[1]["kind"] != "fifo":

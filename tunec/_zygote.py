@@ -45,19 +45,30 @@ MAX_REQUEST = 1 << 20
 
 def _preload():
     """What a worker imports before its first trial (tunec/_worker.py)."""
+    import fcntl  # noqa: F401  (_become_worker)
     import json  # noqa: F401
     import pickle  # noqa: F401
-    import platform  # noqa: F401
-    import signal  # noqa: F401
-    import traceback  # noqa: F401
     from tunec import _execute, _tunec, _worker  # noqa: F401
-    # The first host-name lookup loads the resolver's libraries (~10 ms):
-    # done here once, not in every worker's HELLO.
-    _worker._node_ip()
+    # The first host-name lookup loads the resolver's libraries: done here
+    # once, not in every worker's HELLO.
+    _worker.node()
+
+
+def _preload_later():
+    """What a worker may need later and the first trial does not (a
+    cloudpickled trainable or config, an error's traceback): imported once
+    the zygote has had no request for a moment, so that the first worker
+    does not wait for it and later ones need not import it themselves."""
+    import traceback  # noqa: F401
     try:
-        import cloudpickle  # noqa: F401  (trainables are cloudpickled)
+        import cloudpickle  # noqa: F401
     except ImportError:
         pass
+
+
+# How long the zygote waits for a next request before _preload_later: the
+# workers a run starts at once are asked for within a few ms of each other.
+_IDLE_S = 0.05
 
 
 def serve(fd):
@@ -69,19 +80,24 @@ def serve(fd):
 
 
 def _serve(fd, base):
+    import _socket   # not socket: building its enums is ~5 ms of a busy CPU
     import gc
     import signal
-    import socket
     from tunec import _tunec
     # Ctrl-C reaches the whole process group: the driver handles it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _tunec.die_with_parent()
-    sock = socket.socket(fileno=fd)
+    sock = _socket.socket(fileno=fd)
     _preload()
     gc.freeze()
+    later = True
     while True:
         try:
-            msg, fds, _flags, _addr = socket.recv_fds(sock, MAX_REQUEST, 4)
+            if later and not _wait_readable(fd, _IDLE_S):
+                _preload_later()
+                gc.freeze()
+                later = False
+            msg, fds = _recv_fds(sock)
         except InterruptedError:
             continue
         except OSError:
@@ -96,6 +112,26 @@ def _serve(fd, base):
             for f in fds:
                 os.close(f)
         sock.send(reply.encode())
+
+
+def _wait_readable(fd, timeout_s):
+    import select
+    p = select.poll()
+    p.register(fd, select.POLLIN)
+    return bool(p.poll(timeout_s * 1000))
+
+
+def _recv_fds(sock, maxfds=4):
+    """One request and the fds that came with it (``socket.recv_fds``
+    without the socket module)."""
+    import _socket
+    msg, ancdata, _flags, _addr = sock.recvmsg(MAX_REQUEST, _socket.CMSG_SPACE(maxfds * 4))
+    fds = []
+    for level, kind, data in ancdata:
+        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+            fds += [int.from_bytes(data[i:i + 4], sys.byteorder, signed=True)
+                    for i in range(0, len(data) - len(data) % 4, 4)]
+    return msg, fds
 
 
 def _fork_worker(sock, msg, fds, base):
@@ -191,7 +227,11 @@ def _max_fd():
 # the driver side
 # --------------------------------------------------------------------------
 
-_zygote = {"pid": None, "sock": None, "owner": None}
+_zygote = {"pid": None, "sock": None, "owner": None, "held": ()}
+
+# A trainable the zygote holds (below) travels as this marker and its index.
+HELD = b"\0tunec-held "
+_FUNCTION = type(lambda: None)
 
 
 def enabled():
@@ -203,42 +243,86 @@ def mode():
     return _zygote.get("mode") if pid() is not None else None
 
 
-def ensure():
+def ensure(held=None):
     """Starts this process's zygote unless one is running — forked from
     this driver when tunec/_zygote_fork.py allows it, else exec'd — and does
     not wait for it to be ready (the first request waits). Returns the
-    driver end's fd, or -1 when workers are to be started without it."""
+    driver end's fd, or -1 when workers are to be started without it.
+    ``held``: the trainables a forked zygote is to hold (``prestart``);
+    by default those the zygote it replaces held."""
     if not enabled():
         return -1
     if _zygote["owner"] != os.getpid():
         # A fork of the driver has its parent's socket: not its zygote.
-        _zygote.update(pid=None, sock=None, owner=None)
+        _zygote.update(pid=None, sock=None, owner=None, held=())
     if _zygote["sock"] is not None and _alive():
         return _zygote["sock"].fileno()
+    held = _zygote["held"] if held is None else tuple(held)
     stop()
     try:
         if os.environ.get("TUNEC_ZYGOTE") != "exec":
             from tunec import _zygote_fork
             if _zygote_fork.eligible() is None:
-                return _fork()
+                return _fork(held)
         return _start()
     except OSError:
         return -1
 
 
-def prestart():
-    """Starts the zygote ahead of the run (tune.init, the top of tune.run)
-    when it is to be exec'd: its interpreter then starts while the driver
-    sets the run up. A zygote forked from the driver is left to ``ensure``
-    at the run's first worker: the copy then has the driver's imports and
-    serves at once, with no import done twice on a busy machine."""
+def prestart(held=()):
+    """Starts the zygote ahead of the run (tune.init, the very top of
+    tune.run), whichever kind it is: it gets ready (a forked one scrubs
+    itself and imports what a worker runs; an exec'd one starts its
+    interpreter) while the driver checks the options and sets the run up,
+    on the machine's other CPU.
+
+    ``held``: the trainables of the tune.run calling. A zygote forked now
+    has them in memory as the driver has them at this moment, so that this
+    run need not cloudpickle them (``held_blob``). A zygote already running
+    holds nothing for this run: the driver may have changed what a
+    trainable reads since that zygote was forked."""
+    _zygote["held"] = ()
     if not enabled() or (_zygote["sock"] is not None and _zygote["owner"] == os.getpid()):
         return
-    if os.environ.get("TUNEC_ZYGOTE") != "exec":
-        from tunec import _zygote_fork
-        if _zygote_fork.eligible() is None:
-            return
-    ensure()
+    ensure(held)
+
+
+def held_blob(obj):
+    """What to send a worker for the trainable ``obj`` instead of its
+    cloudpickle bytes: a marker naming it, when this process's zygote is a
+    fork that holds it (``prestart``) and cloudpickle would send its code
+    by value (a function or class of ``__main__``, a closure). None
+    otherwise: an importable one is pickled by name as before, so that the
+    worker imports its module afresh."""
+    if mode() != "fork":
+        return None
+    for i, held in enumerate(_zygote["held"]):
+        if held is obj and _by_value(obj):
+            return HELD + str(i).encode()
+    return None
+
+
+def _by_value(obj):
+    """True when cloudpickle would pickle this function or class by value:
+    its module is ``__main__`` or not imported, or its qualified name does
+    not lead back to it (cloudpickle's ``_lookup_module_and_qualname``)."""
+    if not isinstance(obj, type) and type(obj) is not _FUNCTION:
+        return False     # an instance, a partial...: cloudpickle as before
+    module = sys.modules.get(getattr(obj, "__module__", None) or "__main__")
+    if module is None or module.__name__ == "__main__":
+        return True
+    target = module
+    for part in getattr(obj, "__qualname__", "<locals>").split("."):
+        target = getattr(target, part, None)
+    return target is not obj
+
+
+def load_trainable(blob):
+    """In a worker: the trainable a TRAINABLE frame names."""
+    if blob.startswith(HELD):
+        return _zygote["held"][int(blob[len(HELD):])]
+    import pickle
+    return pickle.loads(blob)
 
 
 def pid():
@@ -249,7 +333,7 @@ def pid():
 def stop():
     """Ends the zygote (tune.shutdown, interpreter exit)."""
     sock, zpid = _zygote["sock"], _zygote["pid"]
-    _zygote.update(pid=None, sock=None, owner=None)
+    _zygote.update(pid=None, sock=None, owner=None, held=())
     if sock is not None:
         sock.close()          # the zygote sees EOF and leaves
     if zpid is not None:
@@ -289,8 +373,10 @@ def _socketpair():
     return _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
 
 
-def _fork():
-    """The zygote as a copy of this driver (tunec/_zygote_fork.py)."""
+def _fork(held=()):
+    """The zygote as a copy of this driver (tunec/_zygote_fork.py), holding
+    ``held`` (the copy and its workers find them in ``_zygote["held"]``)."""
+    _zygote["held"] = held
     ours, theirs = _socketpair()
     # Where the workers import from: this process's path, made absolute (the
     # exec'd zygote gets it as PYTHONPATH); each request's PYTHONPATH and
