@@ -5,7 +5,6 @@ the local executor (``_tunec.Run``) until every trial is finished. The per-
 result work happens in C (a Stopper is called back after each result); Python
 wakes up a few times a second to print the status table.
 """
-import json
 import os
 import sys
 import time
@@ -401,6 +400,17 @@ def _reporter_search_properties(reporter, metric, mode):
                       "No sorting is performed.")
 
 
+def _options_text(options):
+    """The options as JSON text; json itself only for what is not plain
+    data (tunec/_plain_json.py)."""
+    from tunec import _plain_json
+    text = _plain_json.dumps(options)
+    if text is None:
+        import json
+        text = json.dumps(options, default=_json_default)
+    return text
+
+
 def _json_default(value):
     """What json.dumps cannot hold: numpy integers and floats become numbers;
     anything else a marker the engine names in its error ("got Foo")."""
@@ -504,11 +514,10 @@ class _Runner:
             log_json = log_json and "json" not in replaced_loggers
             log_csv = log_csv and "csv" not in replaced_loggers
             log_tbx = log_tbx and "tbx" not in replaced_loggers
-            spec_json, functions, objects = sample.encode_space(
+            spec_tree, functions, objects = sample.encode_space_tree(
                 spec["config"], id_offset=len(self.functions) + len(self.objects))
             self.functions.update(functions)
             self.objects.update(objects)
-            spec_tree = json.loads(spec_json)
             spec_tree.update(self._variant_order(variant_order or {}))
             # Experiments that share a trainable share its id, unless their
             # export formats differ (tunec/export.py).
@@ -635,7 +644,7 @@ class _Runner:
                 and native is None and searcher is None and self.reporter._total_samples is None:
             self.reporter.set_total_samples(bar.expected_trials(experiments))
         # The engine checks every option by name and type (src/engine/options.c).
-        self.run_handle = _tunec.Run(json.dumps(options, default=_json_default), blobs, callbacks)
+        self.run_handle = _tunec.Run(_options_text(options), blobs, callbacks)
         callbacks.pop("resume_state", None)   # the engine took it
         if not self.local_mode and self.launcher is None:
             from tunec import _zygote
@@ -683,11 +692,11 @@ class _Runner:
             keys["shuffle"] = True
         points = []
         for point in order.get("points_to_evaluate") or []:
-            text, functions, objects = sample.encode_space(
+            tree, functions, objects = sample.encode_space_tree(
                 point, id_offset=len(self.functions) + len(self.objects))
             self.functions.update(functions)
             self.objects.update(objects)
-            points.append(json.loads(text)["config"])
+            points.append(tree["config"])
         if points:
             keys["points_to_evaluate"] = points
         return keys

@@ -788,17 +788,33 @@ def encode_space(config, id_offset=0):
     ``{"config": <marker tree>}`` (NaN/Infinity as bare tokens), the fn nodes'
     ``{id: sample_from}`` and the opaque constants' ``{id: object}``; ids are
     unique across both tables and start at ``id_offset``."""
-    import json
+    _tree, text, functions, objects = _encode_space(config, id_offset)
+    return text, functions, objects
+
+
+def encode_space_tree(config, id_offset=0):
+    """As encode_space, with the marker tree itself where encode_space has
+    its text: what ``json.loads(spec_json)`` would give, for a caller that
+    puts it into more JSON (tune.run's options)."""
+    tree, _text, functions, objects = _encode_space(config, id_offset)
+    return tree, functions, objects
+
+
+def _encode_space(config, id_offset):
+    from tunec import _plain_json
     functions, objects = {}, {}
     codec = _Codec(functions, objects, id_offset)
     tree = {"config": codec.encode(config if config is not None else {}, ["config"])}
-    text = json.dumps(tree, ensure_ascii=False)
+    text = _plain_json.dumps(tree)
+    if text is None:
+        import json
+        text = json.dumps(tree, ensure_ascii=False)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:   # a lone surrogate: no UTF-8, so no engine string
         raise ValueError("{}: strings must be valid Unicode (no lone surrogates)".format(
             _render_path(_bad_string_path(tree, []) or ["config"]))) from None
-    return text, functions, objects
+    return tree, text, functions, objects
 
 
 def _bad_string_path(value, path):

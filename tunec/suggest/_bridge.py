@@ -31,11 +31,9 @@ resume:
 * trial ends the restored searcher had not heard of are delivered again;
   those it had are dropped (each end is heard once).
 """
-import json
 import os
 
 from tunec import _lazylog, _tunec
-from tunec.logger import _flatten_dict
 from tunec.suggest.suggestion import (Searcher, SearchGenerator, SuggestionAlgorithm,
                                       _restore_bytes, _saved_bytes)
 
@@ -123,6 +121,8 @@ def _flat_result(text):
     flat result (TuneBOHB reads ``result["hyperband_info"]["budget"]``)."""
     if not text:
         return None
+    import json
+    from tunec.logger import _flatten_dict
     result = json.loads(text)
     info = result.pop("hyperband_info", None)
     result = _flatten_dict(result)
