@@ -25,9 +25,9 @@ def _write_params_pickle(logdir, config):
     write by itself (plain values, importable classes) gives the same
     bytes; only one holding code of ``__main__`` or a closure needs
     cloudpickle, whose import is ~10 ms of a busy CPU in the first worker."""
-    import pickle
+    import _pickle   # pickle's own C half: pickle.py would bring re and struct
     try:
-        data = pickle.dumps(config, protocol=pickle.HIGHEST_PROTOCOL)   # cloudpickle's
+        data = _pickle.dumps(config, protocol=5)   # cloudpickle's: HIGHEST_PROTOCOL
     except Exception:   # noqa: B902 - whatever pickle cannot do, cloudpickle tries
         import cloudpickle
         data = cloudpickle.dumps(config)

@@ -6,7 +6,6 @@ time, until EXIT or until the driver goes away — it never outlives the driver:
 the kernel kills it when the driver dies (PR_SET_PDEATHSIG) and a closed
 socket ends it too.
 """
-import json
 import os
 import sys
 
@@ -35,7 +34,7 @@ def node():
 def main(argv=None):
     argv = sys.argv if argv is None else argv
     fd = int(argv[1]) if len(argv) > 1 else 3
-    import signal
+    import _signal as signal   # signal's enums are not needed here
     from tunec import _tunec
     # Under `tunec run`, a user module the trainable imports may say
     # `from ray import tune`: the worker gets the driver's Ray aliases.
@@ -49,7 +48,7 @@ def main(argv=None):
     hostname, node_ip = node()
     session = _tunec.Session(fd, hostname, node_ip)
     hello = {"pid": os.getpid(), "hostname": hostname, "node_ip": node_ip}
-    session.send(_tunec.MSG_HELLO, -1, json.dumps(hello).encode())
+    session.send(_tunec.MSG_HELLO, -1, _tunec.dumps(hello))
     blobs, trainables, objects = {}, {}, {}
     from tunec._execute import run_trial, shutdown
     session.start_heartbeat()
@@ -66,7 +65,7 @@ def main(argv=None):
 
 
 def _serve(session, blobs, trainables, objects, run_trial):
-    import pickle
+    import _pickle as pickle   # pickle.py's loads, without its re and struct
     from tunec import _tunec
     from tunec._zygote import load_trainable
     while True:
@@ -81,7 +80,7 @@ def _serve(session, blobs, trainables, objects, run_trial):
         elif kind == _tunec.MSG_OBJECTS:
             objects.update(pickle.loads(payload))
         elif kind == _tunec.MSG_START:
-            start = json.loads(payload)
+            start = _tunec.loads(payload)   # the engine's text, its parser
             tid = start["trainable"]
             if tid not in trainables:
                 trainables[tid] = load_trainable(blobs[tid])

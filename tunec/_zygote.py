@@ -46,8 +46,7 @@ MAX_REQUEST = 1 << 20
 def _preload():
     """What a worker imports before its first trial (tunec/_worker.py)."""
     import fcntl  # noqa: F401  (_become_worker)
-    import json  # noqa: F401
-    import pickle  # noqa: F401
+    import _pickle  # noqa: F401  (params.pkl, OBJECTS; pickle.py adds re and struct)
     from tunec import _execute, _tunec, _worker  # noqa: F401
     # The first host-name lookup loads the resolver's libraries: done here
     # once, not in every worker's HELLO.
@@ -80,9 +79,9 @@ def serve(fd):
 
 
 def _serve(fd, base):
-    import _socket   # not socket: building its enums is ~5 ms of a busy CPU
+    import _signal as signal   # not signal, nor socket: building their enums is
+    import _socket             # ~5 ms of a busy CPU
     import gc
-    import signal
     from tunec import _tunec
     # Ctrl-C reaches the whole process group: the driver handles it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -321,8 +320,8 @@ def load_trainable(blob):
     """In a worker: the trainable a TRAINABLE frame names."""
     if blob.startswith(HELD):
         return _zygote["held"][int(blob[len(HELD):])]
-    import pickle
-    return pickle.loads(blob)
+    import _pickle   # pickle.loads itself, without pickle.py's re and struct
+    return _pickle.loads(blob)
 
 
 def pid():

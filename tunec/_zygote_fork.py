@@ -106,9 +106,8 @@ def scrub(sock_fd):
     references writes to every object once, a few ms for a small driver.)
     Their atexit handlers never run: the zygote and its workers leave with
     os._exit."""
+    import _signal as signal   # signal's enums: ~5 ms of a busy CPU, nothing needed here
     import gc
-    import signal
-    import types
     _pinned.append(gc.get_objects())
     gc.freeze()
     os.setpgid(0, 0)   # as the exec'd zygote: Ctrl-C is the driver's to handle
@@ -140,7 +139,7 @@ def scrub(sock_fd):
     # the copy's __main__ is empty, as the exec'd zygote's is.
     for name in [n for n in sys.modules if not _kept(n)]:
         del sys.modules[name]
-    main = types.ModuleType("__main__")
+    main = type(sys)("__main__")
     main.__builtins__ = __builtins__
     sys.modules["__main__"] = main
     sys.path_importer_cache.clear()

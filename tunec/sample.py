@@ -38,7 +38,6 @@ import copy
 import math
 import operator
 import os
-import random
 
 from tunec import _lazylog
 from tunec.error import RecursiveDependencyError, TuneError
@@ -120,6 +119,7 @@ class Domain:
         raise NotImplementedError
 
     def sample(self, spec=None, size=1):
+        import random   # not at import: workers decode configs, they do not draw
         if size == 1:
             return self._draw(random)
         return [self._draw(random) for _ in range(size)]
@@ -433,6 +433,7 @@ class _EvalExpr:
         self.expr = expr
 
     def __call__(self, spec):
+        import random
         import numpy as np
         return eval(self.expr, {"random": random, "np": np}, {"spec": spec})
 
