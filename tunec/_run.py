@@ -194,9 +194,12 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
     if verbose not in (0, 1, 2, 3) and not isinstance(verbose, bool):
         raise ValueError("verbose must be 0, 1, 2 or 3, got {!r}".format(verbose))
     fail_fast, raise_on_error = _fail_fast_mode(fail_fast)
-    from tunec import _resume
-    resuming, resume_unfinished, resume_errored, restart_errored = _resume.mode(
-        resume, resume_unfinished, resume_errored, restart_errored)
+    if resume in (False, None):      # Ray's defaults; tunec._resume only to resume
+        resuming, resume_unfinished, resume_errored, restart_errored = False, True, False, False
+    else:
+        from tunec import _resume
+        resuming, resume_unfinished, resume_errored, restart_errored = _resume.mode(
+            resume, resume_unfinished, resume_errored, restart_errored)
     if sync_to_cloud is not None and upload_dir is None:
         raise ValueError("Need `upload_dir` if `sync_to_cloud` given.")
     # A timedelta exists only once datetime was imported: tune.run need not import it.
@@ -231,14 +234,23 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
     if (with_server or server_port is not None) and _capacity._settings.get("local_mode"):
         raise NotImplementedError("with_server is not supported in local mode")
     _unsupported("trial_executor", trial_executor, None)
-    from tunec._callbacks import split_callbacks
-    callbacks, replaced_loggers = split_callbacks(callbacks)
+    # What the options leave unused is not imported (issue 12: the first
+    # trial waits for every module imported on the way).
+    replaced_loggers = set()
+    if callbacks is None:
+        callbacks = []
+    else:
+        from tunec._callbacks import split_callbacks
+        callbacks, replaced_loggers = split_callbacks(callbacks)
     _unsupported("sync_to_driver", sync_to_driver, None)
-    from tunec.schedulers import _bridge
-    sched_spec, sched_hosted = _bridge.plan(scheduler, metric, mode)
-    from tunec.suggest import BasicVariantGenerator
+    sched_spec, sched_hosted = None, False
+    if scheduler is not None:
+        from tunec.schedulers import _bridge
+        sched_spec, sched_hosted = _bridge.plan(scheduler, metric, mode)
     variant_order = {}
-    if isinstance(search_alg, BasicVariantGenerator):
+    if search_alg is not None:
+        from tunec.suggest import BasicVariantGenerator
+    if search_alg is not None and isinstance(search_alg, BasicVariantGenerator):
         # The engine's space expansion orders the variants (src/engine/space.c).
         variant_order = {"points_to_evaluate": search_alg._points_to_evaluate,
                          "shuffle": search_alg._shuffle}
@@ -248,8 +260,10 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
             max_concurrent_trials = min(max_concurrent_trials or search_alg._max_concurrent,
                                         search_alg._max_concurrent)
 
-    from tunec.stopper import make_stopper
-    stopper, stop_dict = make_stopper(stop)
+    stopper, stop_dict = None, {}
+    if stop is not None:
+        from tunec.stopper import make_stopper
+        stopper, stop_dict = make_stopper(stop)
     from tunec import _storage, _sync_plan
     storage_uri = None
     if storage_path is not None and _storage.is_uri(os.fspath(storage_path)):
@@ -283,13 +297,14 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
                                   keep_checkpoints_num=keep_checkpoints_num,
                                   checkpoint_score_attr=checkpoint_score_attr,
                                   export_formats=export_formats, restore=restore)]
-    from tunec.suggest import _bridge as search_bridge
-    if search_alg is not None and len(experiments) != 1 and not isinstance(
-            search_alg, BasicVariantGenerator):
-        raise ValueError("search_alg: a searcher runs exactly one experiment, got {}".format(
-            len(experiments)))
-    searcher = search_bridge.plan(search_alg, metric, mode, experiments[0].spec["config"],
-                                  {"num_samples": experiments[0].spec["num_samples"]})
+    searcher = None
+    if search_alg is not None:
+        from tunec.suggest import _bridge as search_bridge
+        if len(experiments) != 1 and not isinstance(search_alg, BasicVariantGenerator):
+            raise ValueError("search_alg: a searcher runs exactly one experiment, got {}".format(
+                len(experiments)))
+        searcher = search_bridge.plan(search_alg, metric, mode, experiments[0].spec["config"],
+                                      {"num_samples": experiments[0].spec["num_samples"]})
     resume_info = _resume_info(experiments[0], resume, resuming, resume_unfinished,
                                resume_errored, restart_errored, sync)
     runner = _Runner(experiments, stopper=stopper, fail_fast=fail_fast, verbose=int(verbose),
@@ -425,9 +440,9 @@ def _json_default(value):
 def _resume_info(exp, resume, resuming, resume_unfinished, resume_errored, restart_errored,
                  sync=None):
     """What the engine needs to resume, or None for a fresh start."""
-    from tunec import _resume
     if not resuming:
         return None
+    from tunec import _resume
     exp_dir = os.path.join(exp.local_dir, exp.name)
     exists = _resume.has_state(exp_dir)
     if str(resume).upper().startswith("AUTO") and not exists:
@@ -589,8 +604,6 @@ class _Runner:
                                     "experiment_state-{}.journal".format(self.session_str)),
         }
         from tunec import _tunec
-        from tunec.trial import Trial
-        self._Trial = Trial
         blobs = [b"" if self.local_mode else _trainable_blob(t) for t in self.trainables]
         callbacks = {"resolver": sample.make_resolver(self.functions, self.objects)}
         from tunec._with_resources import engine_callback
@@ -620,16 +633,19 @@ class _Runner:
                 scheduler[0], scheduler[1], scheduler[2], self.functions, self.objects,
                 sched_seed, self._trial)
             callbacks.update(sched_callbacks)
-        from tunec.suggest import _bridge as search_bridge
-        native = search_bridge.native_spec(searcher[0], searcher[1], self.functions,
-                                           self.objects, exp_options[0]["seed"])
-        if native is not None:
-            options["searcher"] = native
-        searcher = None if native is not None else searcher[1]
-        search_callbacks, self.search_bridge = search_bridge.engine_setup(
-            searcher, exp_options[0]["exp_dir"], self.session_str, self.functions, self.objects,
-            resuming=resume_info is not None)
-        callbacks.update(search_callbacks)
+        native, self.search_bridge = None, None
+        search_alg, searcher = searcher
+        if searcher is not None:     # else the engine's own variant generation
+            from tunec.suggest import _bridge as search_bridge
+            native = search_bridge.native_spec(search_alg, searcher, self.functions,
+                                               self.objects, exp_options[0]["seed"])
+            if native is not None:
+                options["searcher"] = native
+                searcher = None
+            search_callbacks, self.search_bridge = search_bridge.engine_setup(
+                searcher, exp_options[0]["exp_dir"], self.session_str, self.functions,
+                self.objects, resuming=resume_info is not None)
+            callbacks.update(search_callbacks)
         if resume_info is not None:
             options["resume"] = {k: resume_info[k] for k in (
                 "resume_unfinished", "resume_errored", "restart_errored")}
@@ -709,7 +725,8 @@ class _Runner:
         snap = dict(snap)
         snap["config"] = decode_value(snap["config"], self.objects)
         exp = self.experiments[snap.get("tunec_experiment") or 0]
-        return self._Trial._from_snapshot(snap, exp.spec)
+        from tunec.trial import Trial   # imported when a Trial is first asked for
+        return Trial._from_snapshot(snap, exp.spec)
 
     def _update_trial(self, trial, snap):
         from tunec.sample import decode_value

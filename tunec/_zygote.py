@@ -281,7 +281,8 @@ def prestart(held=()):
     holds nothing for this run: the driver may have changed what a
     trainable reads since that zygote was forked."""
     _zygote["held"] = ()
-    if not enabled() or (_zygote["sock"] is not None and _zygote["owner"] == os.getpid()):
+    if not enabled() or (_zygote["sock"] is not None and _zygote["owner"] == os.getpid()
+                         and _alive()):
         return
     ensure(held)
 
@@ -355,6 +356,8 @@ def _alive():
     """False when the zygote exited, or a failed request shut its socket."""
     import select
     zpid = _zygote["pid"]
+    if zpid is None:
+        return False     # an earlier call saw it exit
     try:
         if os.waitpid(zpid, os.WNOHANG)[0] == zpid:
             _zygote["pid"] = None

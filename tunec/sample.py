@@ -34,7 +34,6 @@ custom objects, numpy arrays, subclasses of str/int/float) are opaque
 
 ``import tunec.sample`` imports neither numpy nor the extension.
 """
-import copy
 import math
 import operator
 import os
@@ -152,17 +151,17 @@ class Float(Domain):
 
     # Ray 1.x's builder methods; each returns a checked copy.
     def uniform(self):
-        new = copy.copy(self)
+        new = _copy(self)
         new.sampler = "uniform"
         return new._check()
 
     def loguniform(self, base=10):
-        new = copy.copy(self)
+        new = _copy(self)
         new.sampler, new.base = "loguniform", base
         return new._check()
 
     def quantized(self, q):
-        new = copy.copy(self)
+        new = _copy(self)
         new.q = q
         return new._check()
 
@@ -236,17 +235,17 @@ class Integer(Domain):
         self.base = 10
 
     def uniform(self):
-        new = copy.copy(self)
+        new = _copy(self)
         new.sampler = "uniform"
         return new._check()
 
     def loguniform(self, base=10):
-        new = copy.copy(self)
+        new = _copy(self)
         new.sampler, new.base = "loguniform", base
         return new._check()
 
     def quantized(self, q):
-        new = copy.copy(self)
+        new = _copy(self)
         new.q = q
         return new._check()
 
@@ -593,6 +592,13 @@ def choice(*args, **kwargs):
 # --------------------------------------------------------------------------
 
 _JSON_TYPES = (str, int, float, bool, type(None))
+
+
+def _copy(obj):
+    """copy.copy, importing copy (with weakref) only for the builder methods
+    that use it, not on tune.run's way to its first trial."""
+    import copy
+    return copy.copy(obj)
 
 
 def _render_path(path):
