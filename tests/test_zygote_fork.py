@@ -241,3 +241,26 @@ def test_a_later_run_sees_the_drivers_globals_as_they_are_then(tmp_path):
                                                         b.trials[0].last_result["v"]]}))
     """)
     assert out == {"mode": "fork", "v": [1, 2]}
+
+
+def test_tune_init_leaves_the_fork_to_tune_run(tmp_path):
+    """tune.init forks nothing in a driver it could fork: the zygote forked
+    at the top of tune.run holds the run's trainable, which then travels
+    without cloudpickle (not even imported by the driver)."""
+    out, _ = drive(tmp_path, """
+        import json, sys
+        import tunec as tune
+        from tunec import _zygote
+
+        tune.init(num_cpus=2)
+        before = _zygote.pid()
+
+        def train(config):
+            tune.report(v=1)
+
+        a = tune.run(train, verbose=0, local_dir=".")
+        print(json.dumps({"before": before, "mode": _zygote.mode(),
+                          "v": a.trials[0].last_result["v"],
+                          "cloudpickle": "cloudpickle" in sys.modules}))
+    """)
+    assert out == {"before": None, "mode": "fork", "v": 1, "cloudpickle": False}

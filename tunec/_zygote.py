@@ -268,22 +268,30 @@ def ensure(held=None):
         return -1
 
 
-def prestart(held=()):
-    """Starts the zygote ahead of the run (tune.init, the very top of
-    tune.run), whichever kind it is: it gets ready (a forked one scrubs
-    itself and imports what a worker runs; an exec'd one starts its
-    interpreter) while the driver checks the options and sets the run up,
-    on the machine's other CPU.
+def prestart(held=(), fork=True):
+    """Starts the zygote ahead of the run, whichever kind it is: it gets
+    ready (a forked one scrubs itself and imports what a worker runs; an
+    exec'd one starts its interpreter) while the driver checks the options
+    and sets the run up, on the machine's other CPU.
 
-    ``held``: the trainables of the tune.run calling. A zygote forked now
-    has them in memory as the driver has them at this moment, so that this
-    run need not cloudpickle them (``held_blob``). A zygote already running
-    holds nothing for this run: the driver may have changed what a
-    trainable reads since that zygote was forked."""
+    ``held``: the trainables of the tune.run calling (at its very top). A
+    zygote forked now has them in memory as the driver has them at this
+    moment, so that this run need not cloudpickle them (``held_blob``). A
+    zygote already running holds nothing for this run: the driver may have
+    changed what a trainable reads since that zygote was forked.
+
+    ``fork=False`` (tune.init): only an exec'd zygote starts now, its
+    interpreter being the long part; one the driver may fork is left to the
+    top of tune.run, where it holds the run's trainable — a fork now would
+    hold nothing, and the run would import cloudpickle to send it."""
     _zygote["held"] = ()
     if not enabled() or (_zygote["sock"] is not None and _zygote["owner"] == os.getpid()
                          and _alive()):
         return
+    if not fork and os.environ.get("TUNEC_ZYGOTE") != "exec":
+        from tunec import _zygote_fork
+        if _zygote_fork.eligible() is None:
+            return
     ensure(held)
 
 
