@@ -5,8 +5,8 @@ interpreter and importing tunec. The zygote does that once per driver
 process and then forks a worker per request, ready to run in about a
 millisecond, with the isolation a fresh process has. Where the driver is
 in a state that a fork copies safely (tunec/_zygote_fork.py has the rule),
-the zygote is not exec'd but forked from the driver, ready at once; it then
-serves the same requests the same way:
+the zygote is not exec'd but forked from the driver at the top of tune.run,
+with no interpreter to start; it then serves the same requests the same way:
 
 * Each worker is its own process and, as with posix_spawn, a child of the
   driver: the zygote forks an intermediate that forks the worker and exits,
@@ -23,8 +23,10 @@ serves the same requests the same way:
   starts after the fork).
 * Its objects are frozen out of the cyclic GC (``gc.freeze``) once loaded:
   a worker's collections neither walk them nor copy their pages.
-* Trainables still come pickled over the socket: nothing of the driver's
-  ``__main__`` is needed here.
+* Trainables come pickled over the socket (nothing of the driver's
+  ``__main__`` is needed here), except those a zygote forked at the top of a
+  tune.run holds from that call (``held_blob``): its workers find them in
+  its memory, as the driver had them when tune.run was called.
 
 The zygote dies with the driver (PR_SET_PDEATHSIG) and leaves when its
 socket closes. ``TUNEC_ZYGOTE=exec`` always execs it; ``TUNEC_ZYGOTE=0``

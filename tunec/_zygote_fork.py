@@ -3,8 +3,9 @@
 ``python -m tunec._zygote`` costs a new interpreter and tunec's imports
 (40-100 ms of CPU) before it can fork the first worker. When the driver is
 in a state a fork copies safely, the zygote is instead ``os.fork()`` of the
-driver: it has the driver's imports already and serves its first request a
-few milliseconds later. Everything else is as for the exec'd zygote: the
+driver, taken first thing in tune.run: it imports what a worker needs (about
+10 ms of CPU) while the driver sets the run up, and holds the run's
+trainable (``_zygote.held_blob``). Everything else is as for the exec'd zygote: the
 same request loop (``_zygote._serve``), the same workers (the driver's
 children, fds 0-3 only, the request's environment and directory).
 
