@@ -665,6 +665,8 @@ class _Runner:
         if not self.local_mode and self.launcher is None:
             from tunec import _zygote
             unheld = None
+            if not all(blob.startswith(_zygote.HELD) for blob in blobs):
+                _zygote.expect_pickles()
             if any(blob.startswith(_zygote.HELD) for blob in blobs):
                 # A worker the zygote does not fork (it failed) gets the bytes.
                 sent = list(self.trainables)

@@ -70,6 +70,10 @@ def _preload_later():
 # How long the zygote waits for a next request before _preload_later: the
 # workers a run starts at once are asked for within a few ms of each other.
 _IDLE_S = 0.05
+# Sent by the driver (expect_pickles) before the requests of a run whose
+# trainables come as cloudpickle bytes: _preload_later now, so that its
+# workers do not each import cloudpickle. Answered with nothing.
+PRELOAD = b"\0preload"
 
 
 def serve(fd):
@@ -105,6 +109,12 @@ def _serve(fd, base):
             return 0
         if not msg:
             return 0      # the driver closed its end
+        if msg == PRELOAD:    # a hint, not a request: no reply
+            if later:
+                _preload_later()
+                gc.freeze()
+                later = False
+            continue
         try:
             reply = _fork_worker(sock, msg, fds, base)
         except Exception as exc:   # noqa: B902 - the driver falls back to posix_spawn
@@ -325,6 +335,18 @@ def _by_value(obj):
     for part in getattr(obj, "__qualname__", "<locals>").split("."):
         target = getattr(target, part, None)
     return target is not obj
+
+
+def expect_pickles():
+    """Tells this process's zygote that the coming workers unpickle their
+    trainables (a tune.run after the one that forked it): it imports
+    cloudpickle once, before it forks them, rather than each worker."""
+    if _zygote["sock"] is None or _zygote["owner"] != os.getpid():
+        return
+    try:
+        _zygote["sock"].send(PRELOAD)
+    except OSError:
+        pass           # gone: ensure() starts another
 
 
 def load_trainable(blob):
