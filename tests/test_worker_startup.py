@@ -349,3 +349,25 @@ def test_a_failed_start_keeps_the_zygote(tmp_path, monkeypatch, workers, gives_u
     assert fake.requests == workers
     gave_up = [w for w in caught if "fork server failed" in str(w.message)]
     assert len(gave_up) == (1 if gives_up else 0), [str(w.message) for w in caught]
+
+
+def test_params_pkl_holds_plain_values_and_code(tmp_path):
+    """The worker writes params.pkl with pickle where it can (the bytes
+    cloudpickle writes for plain values) and with cloudpickle where the
+    config holds code; both load as the trial's config."""
+    import pickle
+    import cloudpickle
+
+    def fn(config):
+        tune.report(v=1)
+    analysis = run(fn, tmp_path, config={"lr": tune.grid_search([0.1, 0.2]), "b": [1, "s"],
+                                         "f": lambda x: x + 1})
+    plain = run(fn, tmp_path / "plain", config={"lr": 0.5, "b": {"c": [1, 2]}})
+    for trial in analysis.trials:
+        with open(os.path.join(trial.logdir, "params.pkl"), "rb") as f:
+            config = pickle.load(f)
+        assert config["f"](1) == 2 and config["b"] == [1, "s"]
+        assert config["lr"] == trial.config["lr"]
+    with open(os.path.join(plain.trials[0].logdir, "params.pkl"), "rb") as f:
+        data = f.read()
+    assert data == cloudpickle.dumps({"lr": 0.5, "b": {"c": [1, 2]}})

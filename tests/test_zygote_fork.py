@@ -175,3 +175,92 @@ def test_cuda_visible_devices_per_trial_from_a_forked_zygote(tmp_path):
                           "cuda": sorted({t.last_result["cuda"] for t in a.trials})}))
     """)
     assert out == {"mode": "fork", "cuda": ["0", "1"]}
+
+
+def test_a_worker_the_zygote_does_not_fork_gets_the_trainable_itself(tmp_path):
+    """The zygote forked at the top of tune.run holds that call's __main__
+    trainable, so the workers it forks get a marker instead of cloudpickle
+    bytes; a worker it fails to fork (posix_spawn takes over) gets the
+    trainable's own bytes."""
+    started = tmp_path / "started"
+    started.mkdir()
+    out, _ = drive(tmp_path, """
+        import json, os, time
+        import tunec as tune
+        from tunec import _zygote
+
+        # The zygote is a copy of this driver, so this reaches it: the first
+        # worker is forked, the second refused, as when a zygote's
+        # intermediate process is killed.
+        real, served = _zygote._fork_worker, []
+        def refuse_after_one(*args):
+            served.append(1)
+            return real(*args) if len(served) == 1 else "error refused by the test"
+        _zygote._fork_worker = refuse_after_one
+
+        OFFSET = 10
+
+        def train(config):
+            # Both trials run at once, so that the run needs two workers.
+            open(os.path.join("{started}", str(config["x"])), "w").close()
+            deadline = time.monotonic() + 300
+            while len(os.listdir("{started}")) < 2 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            with open("/proc/self/cmdline", "rb") as f:
+                forked = b"tunec._worker" not in f.read()
+            tune.report(v=config["x"] + OFFSET, forked=forked)
+
+        # fail_fast: a trial that fails ends the other's wait at once.
+        a = tune.run(train, config={{"x": tune.grid_search([1, 2])}}, verbose=0, local_dir=".",
+                     resources_per_trial={{"cpu": 0.5}}, fail_fast=True)
+        rows = [t.last_result for t in a.trials]
+        print(json.dumps({{"mode": _zygote.mode(), "v": sorted(r["v"] for r in rows),
+                          "forked": sorted(r["forked"] for r in rows)}}))
+    """.format(started=started))
+    assert out == {"mode": "fork", "v": [11, 12], "forked": [False, True]}
+
+
+def test_a_later_run_sees_the_drivers_globals_as_they_are_then(tmp_path):
+    """A zygote holds the trainable of the tune.run that forked it, as the
+    driver had it then; the next tune.run sends what the function reads as
+    it is at that call (cloudpickle), as before."""
+    out, _ = drive(tmp_path, """
+        import json
+        import tunec as tune
+        from tunec import _zygote
+
+        SCALE = 1
+
+        def train(config):
+            tune.report(v=SCALE)
+
+        a = tune.run(train, verbose=0, local_dir=".")
+        SCALE = 2
+        b = tune.run(train, verbose=0, local_dir=".")
+        print(json.dumps({"mode": _zygote.mode(), "v": [a.trials[0].last_result["v"],
+                                                        b.trials[0].last_result["v"]]}))
+    """)
+    assert out == {"mode": "fork", "v": [1, 2]}
+
+
+def test_tune_init_leaves_the_fork_to_tune_run(tmp_path):
+    """tune.init forks nothing in a driver it could fork: the zygote forked
+    at the top of tune.run holds the run's trainable, which then travels
+    without cloudpickle (not even imported by the driver)."""
+    out, _ = drive(tmp_path, """
+        import json, sys
+        import tunec as tune
+        from tunec import _zygote
+
+        tune.init(num_cpus=2)
+        before = _zygote.pid()
+
+        def train(config):
+            tune.report(v=1)
+
+        a = tune.run(train, verbose=0, local_dir=".")
+        print(json.dumps({"before": before, "mode": _zygote.mode(),
+                          "v": a.trials[0].last_result["v"],
+                          "cloudpickle": "cloudpickle" in sys.modules}))
+    """)
+    assert out == {"before": None, "mode": "fork", "v": 1, "cloudpickle": False}

@@ -19,15 +19,13 @@ A hook that raises ends the run: the exception is re-raised by ``tune.run``
 once the trials are stopped. ``on_experiment_end`` is called at the end,
 also after an error or Ctrl-C.
 """
-import json
-import logging
 import sys
-import threading
 
+from tunec import _lazylog
 from tunec.callback import Callback
 from tunec.error import TuneError
 
-logger = logging.getLogger("ray.tune.callback")
+logger = _lazylog.getLogger("ray.tune.callback")
 
 # The backlog bound (see the module docstring): a fraction of a second of a
 # fast experiment's output; larger batches cost memory and gain nothing
@@ -52,10 +50,10 @@ def split_callbacks(callbacks):
     they run no Python. A subclass of one replaces that writer (Ray adds a
     default one only when no callback is an instance of its class).
     """
-    from tunec.logger import (CSVLogger, CSVLoggerCallback, JsonLogger, JsonLoggerCallback,
-                              TBXLogger, TBXLoggerCallback, _builtin_kind)
     if callbacks is None:
         return [], set()
+    from tunec.logger import (CSVLogger, CSVLoggerCallback, JsonLogger, JsonLoggerCallback,
+                              TBXLogger, TBXLoggerCallback, _builtin_kind)
     if not isinstance(callbacks, (list, tuple)):
         raise TypeError("callbacks must be a list of tune.Callback instances, got {!r}".format(
             callbacks))
@@ -179,6 +177,7 @@ class Dispatcher:
         self.handle.record_events(True, max_events=MAX_EVENTS, max_bytes=MAX_BYTES)
         self._switch = sys.getswitchinterval()
         sys.setswitchinterval(min(self._switch, SWITCH_INTERVAL_S))
+        import threading
         self._thread = threading.Thread(target=self._loop, name="tunec-callbacks", daemon=True)
         self._thread.start()
 
@@ -283,7 +282,11 @@ class Dispatcher:
                     continue
                 if want_results:
                     # A str: text the C decoder leaves to json.loads.
-                    result = json.loads(payload) if payload.__class__ is str else payload
+                    if payload.__class__ is str:
+                        import json
+                        result = json.loads(payload)
+                    else:
+                        result = payload
                     trial.last_result = result
                     for hook in hooks["on_trial_result"]:
                         try:
@@ -339,6 +342,7 @@ class Dispatcher:
         the trial's last_result."""
         text = trial.__dict__.pop("_pending_result", None)
         if text is not None:
+            import json
             trial.last_result = json.loads(text)
 
 

@@ -59,7 +59,8 @@ def init(num_cpus=None, num_gpus=None, resources=None, local_mode=False, address
                      local_mode=bool(local_mode))
     if not local_mode:
         from tunec import _zygote
-        _zygote.prestart()   # a tune.run follows: its workers' fork server starts now
+        # A tune.run follows: an exec'd fork server starts its interpreter now.
+        _zygote.prestart(fork=False)
 
 
 def _connect_ray(address, ray_options):

@@ -6,7 +6,6 @@ markers, replaced here from the OBJECTS table), its logdir and names, and how
 to checkpoint and restore it.
 """
 import os
-import traceback
 
 from tunec import _log_to_file, export
 from tunec import session as _session_mod
@@ -22,12 +21,20 @@ _cached = {"cls": None, "instance": None}
 
 def _write_params_pickle(logdir, config):
     """params.pkl (spec §10.3): cloudpickle of the config, written by the
-    worker, which has the real Python objects."""
-    import cloudpickle
+    worker, which has the real Python objects. A config that pickle can
+    write by itself (plain values, importable classes) gives the same
+    bytes; only one holding code of ``__main__`` or a closure needs
+    cloudpickle, whose import is ~10 ms of a busy CPU in the first worker."""
+    import _pickle   # pickle's own C half: pickle.py would bring re and struct
+    try:
+        data = _pickle.dumps(config, protocol=5)   # cloudpickle's: HIGHEST_PROTOCOL
+    except Exception:   # noqa: B902 - whatever pickle cannot do, cloudpickle tries
+        import cloudpickle
+        data = cloudpickle.dumps(config)
     path = os.path.join(logdir, "params.pkl")
     tmp = path + ".tmp.{}".format(os.getpid())
     with open(tmp, "wb") as f:
-        cloudpickle.dump(config, f)
+        f.write(data)
     os.replace(tmp, path)
 
 
@@ -82,6 +89,7 @@ def run_trial(session, start, trainable, objects, chdir=True, local=False):
             if local:
                 raise      # Ctrl-C in local mode stops the run, not just the trial
             return
+        import traceback
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         _write_error_pickle(logdir, exc)
         session.send(_tunec.MSG_ERROR, attempt, text.encode("utf-8", "replace"))

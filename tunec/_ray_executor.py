@@ -24,12 +24,13 @@ cluster has a node besides the driver's; ``TUNEC_RAY_EXECUTOR=1`` forces it
 for any ``ray.init`` session and ``=0`` turns it off.
 """
 import json
-import logging
 import os
 import sys
 import threading
 
-logger = logging.getLogger("tunec.ray")
+from tunec import _lazylog
+
+logger = _lazylog.getLogger("tunec.ray")
 
 _NOT_RESOURCES = ("memory", "object_store_memory")
 

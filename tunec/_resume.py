@@ -8,14 +8,13 @@ loses none of them. The latest session's snapshot plus its journal give every
 trial's record; the engine matches them to the regenerated trials. The files
 are read by the engine (src/engine/state_read.c: the merge rules are there).
 """
-import logging
 import os
 from collections.abc import Mapping
 
-from tunec import _tunec
+from tunec import _lazylog, _tunec
 from tunec.error import TuneError
 
-logger = logging.getLogger("ray.tune.trial_runner")
+logger = _lazylog.getLogger("ray.tune.trial_runner")
 
 _PREFIX = "experiment_state-"
 

@@ -5,7 +5,6 @@ the local executor (``_tunec.Run``) until every trial is finished. The per-
 result work happens in C (a Stopper is called back after each result); Python
 wakes up a few times a second to print the status table.
 """
-import json
 import os
 import sys
 import time
@@ -129,6 +128,15 @@ def _session_str():
     return time.strftime("%Y-%m-%d_%H-%M-%S")   # datetime.today()'s format, local time
 
 
+def _trainable_blob(trainable):
+    """What workers get for a trainable: a marker when the zygote forked at
+    the top of this call holds it (tunec/_zygote.py, held_blob), else its
+    cloudpickle bytes."""
+    from tunec import _zygote
+    return _zygote.held_blob(trainable) or _pickle(trainable, "the trainable {!r}".format(
+        trainable))
+
+
 def _worker_env():
     path = [os.path.abspath(p) if p else os.getcwd() for p in sys.path]
     return ["PYTHONPATH=" + os.pathsep.join(path), "PYTHONUNBUFFERED=1"]
@@ -172,13 +180,13 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
     ``resume``, what happens to unfinished and errored trials (Ray 2.x's
     ``Tuner.restore`` choices).
     """
-    # An exec'd worker fork server starts first, while the options are
-    # checked and the trials generated (issue 12: the first trial starts
-    # sooner); one forked from this driver waits for the first worker
-    # (tunec/_zygote.py, prestart).
+    # The worker fork server starts first, before anything else is imported
+    # or checked: it gets ready while the options are checked and the
+    # trials generated, and a zygote forked now holds this call's trainable
+    # (issue 12: the first trial starts sooner; tunec/_zygote.py, prestart).
     from tunec import _zygote
     if not _capacity._settings.get("local_mode"):
-        _zygote.prestart()
+        _zygote.prestart(_trainables_of(run_or_experiment))
     _check_python_options(metric=metric, raise_on_failed_trial=raise_on_failed_trial,
                           return_trials=return_trials)
     if mode is not None and mode not in ("min", "max"):
@@ -186,9 +194,12 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
     if verbose not in (0, 1, 2, 3) and not isinstance(verbose, bool):
         raise ValueError("verbose must be 0, 1, 2 or 3, got {!r}".format(verbose))
     fail_fast, raise_on_error = _fail_fast_mode(fail_fast)
-    from tunec import _resume
-    resuming, resume_unfinished, resume_errored, restart_errored = _resume.mode(
-        resume, resume_unfinished, resume_errored, restart_errored)
+    if resume in (False, None):      # Ray's defaults; tunec._resume only to resume
+        resuming, resume_unfinished, resume_errored, restart_errored = False, True, False, False
+    else:
+        from tunec import _resume
+        resuming, resume_unfinished, resume_errored, restart_errored = _resume.mode(
+            resume, resume_unfinished, resume_errored, restart_errored)
     if sync_to_cloud is not None and upload_dir is None:
         raise ValueError("Need `upload_dir` if `sync_to_cloud` given.")
     # A timedelta exists only once datetime was imported: tune.run need not import it.
@@ -223,14 +234,23 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
     if (with_server or server_port is not None) and _capacity._settings.get("local_mode"):
         raise NotImplementedError("with_server is not supported in local mode")
     _unsupported("trial_executor", trial_executor, None)
-    from tunec._callbacks import split_callbacks
-    callbacks, replaced_loggers = split_callbacks(callbacks)
+    # What the options leave unused is not imported (issue 12: the first
+    # trial waits for every module imported on the way).
+    replaced_loggers = set()
+    if callbacks is None:
+        callbacks = []
+    else:
+        from tunec._callbacks import split_callbacks
+        callbacks, replaced_loggers = split_callbacks(callbacks)
     _unsupported("sync_to_driver", sync_to_driver, None)
-    from tunec.schedulers import _bridge
-    sched_spec, sched_hosted = _bridge.plan(scheduler, metric, mode)
-    from tunec.suggest import BasicVariantGenerator
+    sched_spec, sched_hosted = None, False
+    if scheduler is not None:
+        from tunec.schedulers import _bridge
+        sched_spec, sched_hosted = _bridge.plan(scheduler, metric, mode)
     variant_order = {}
-    if isinstance(search_alg, BasicVariantGenerator):
+    if search_alg is not None:
+        from tunec.suggest import BasicVariantGenerator
+    if search_alg is not None and isinstance(search_alg, BasicVariantGenerator):
         # The engine's space expansion orders the variants (src/engine/space.c).
         variant_order = {"points_to_evaluate": search_alg._points_to_evaluate,
                          "shuffle": search_alg._shuffle}
@@ -240,8 +260,10 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
             max_concurrent_trials = min(max_concurrent_trials or search_alg._max_concurrent,
                                         search_alg._max_concurrent)
 
-    from tunec.stopper import make_stopper
-    stopper, stop_dict = make_stopper(stop)
+    stopper, stop_dict = None, {}
+    if stop is not None:
+        from tunec.stopper import make_stopper
+        stopper, stop_dict = make_stopper(stop)
     from tunec import _storage, _sync_plan
     storage_uri = None
     if storage_path is not None and _storage.is_uri(os.fspath(storage_path)):
@@ -275,13 +297,14 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
                                   keep_checkpoints_num=keep_checkpoints_num,
                                   checkpoint_score_attr=checkpoint_score_attr,
                                   export_formats=export_formats, restore=restore)]
-    from tunec.suggest import _bridge as search_bridge
-    if search_alg is not None and len(experiments) != 1 and not isinstance(
-            search_alg, BasicVariantGenerator):
-        raise ValueError("search_alg: a searcher runs exactly one experiment, got {}".format(
-            len(experiments)))
-    searcher = search_bridge.plan(search_alg, metric, mode, experiments[0].spec["config"],
-                                  {"num_samples": experiments[0].spec["num_samples"]})
+    searcher = None
+    if search_alg is not None:
+        from tunec.suggest import _bridge as search_bridge
+        if len(experiments) != 1 and not isinstance(search_alg, BasicVariantGenerator):
+            raise ValueError("search_alg: a searcher runs exactly one experiment, got {}".format(
+                len(experiments)))
+        searcher = search_bridge.plan(search_alg, metric, mode, experiments[0].spec["config"],
+                                      {"num_samples": experiments[0].spec["num_samples"]})
     resume_info = _resume_info(experiments[0], resume, resuming, resume_unfinished,
                                resume_errored, restart_errored, sync)
     runner = _Runner(experiments, stopper=stopper, fail_fast=fail_fast, verbose=int(verbose),
@@ -324,6 +347,12 @@ def run(run_or_experiment, name=None, stop=None, config=None, resources_per_tria
     from tunec.analysis import ExperimentAnalysis
     return ExperimentAnalysis(runner.state_file, trials=trials, default_metric=metric,
                               default_mode=mode)
+
+
+def _trainables_of(run_or_experiment):
+    """The trainable objects tune.run was given, as Experiment keeps them."""
+    items = run_or_experiment if isinstance(run_or_experiment, list) else [run_or_experiment]
+    return [e.trainable if isinstance(e, Experiment) else e for e in items]
 
 
 def _check_python_options(metric, raise_on_failed_trial, return_trials):
@@ -386,6 +415,17 @@ def _reporter_search_properties(reporter, metric, mode):
                       "No sorting is performed.")
 
 
+def _options_text(options):
+    """The options as JSON text; json itself only for what is not plain
+    data (tunec/_plain_json.py)."""
+    from tunec import _plain_json
+    text = _plain_json.dumps(options)
+    if text is None:
+        import json
+        text = json.dumps(options, default=_json_default)
+    return text
+
+
 def _json_default(value):
     """What json.dumps cannot hold: numpy integers and floats become numbers;
     anything else a marker the engine names in its error ("got Foo")."""
@@ -400,9 +440,9 @@ def _json_default(value):
 def _resume_info(exp, resume, resuming, resume_unfinished, resume_errored, restart_errored,
                  sync=None):
     """What the engine needs to resume, or None for a fresh start."""
-    from tunec import _resume
     if not resuming:
         return None
+    from tunec import _resume
     exp_dir = os.path.join(exp.local_dir, exp.name)
     exists = _resume.has_state(exp_dir)
     if str(resume).upper().startswith("AUTO") and not exists:
@@ -469,8 +509,10 @@ class _Runner:
         self.dirname_creators = []
         # On a Ray cluster (tunec/_ray_executor.py) trials run as actors and
         # the engine reserves the cluster's resources; else this machine's.
-        from tunec import _ray_executor
-        ray_cluster = _ray_executor.cluster()
+        ray_cluster = None
+        if "ray" in sys.modules:     # else there is no cluster to ask about
+            from tunec import _ray_executor
+            ray_cluster = _ray_executor.cluster()
         capacity = _capacity.current() if ray_cluster is None else \
             _ray_executor.capacity(ray_cluster)
         self.local_mode = capacity["local_mode"]
@@ -487,11 +529,10 @@ class _Runner:
             log_json = log_json and "json" not in replaced_loggers
             log_csv = log_csv and "csv" not in replaced_loggers
             log_tbx = log_tbx and "tbx" not in replaced_loggers
-            spec_json, functions, objects = sample.encode_space(
+            spec_tree, functions, objects = sample.encode_space_tree(
                 spec["config"], id_offset=len(self.functions) + len(self.objects))
             self.functions.update(functions)
             self.objects.update(objects)
-            spec_tree = json.loads(spec_json)
             spec_tree.update(self._variant_order(variant_order or {}))
             # Experiments that share a trainable share its id, unless their
             # export formats differ (tunec/export.py).
@@ -563,10 +604,7 @@ class _Runner:
                                     "experiment_state-{}.journal".format(self.session_str)),
         }
         from tunec import _tunec
-        from tunec.trial import Trial
-        self._Trial = Trial
-        blobs = [b"" if self.local_mode else _pickle(t, "the trainable {!r}".format(t))
-                 for t in self.trainables]
+        blobs = [b"" if self.local_mode else _trainable_blob(t) for t in self.trainables]
         callbacks = {"resolver": sample.make_resolver(self.functions, self.objects)}
         from tunec._with_resources import engine_callback
         trial_resources = engine_callback([exp.trainable for exp in experiments], self.objects)
@@ -595,16 +633,19 @@ class _Runner:
                 scheduler[0], scheduler[1], scheduler[2], self.functions, self.objects,
                 sched_seed, self._trial)
             callbacks.update(sched_callbacks)
-        from tunec.suggest import _bridge as search_bridge
-        native = search_bridge.native_spec(searcher[0], searcher[1], self.functions,
-                                           self.objects, exp_options[0]["seed"])
-        if native is not None:
-            options["searcher"] = native
-        searcher = None if native is not None else searcher[1]
-        search_callbacks, self.search_bridge = search_bridge.engine_setup(
-            searcher, exp_options[0]["exp_dir"], self.session_str, self.functions, self.objects,
-            resuming=resume_info is not None)
-        callbacks.update(search_callbacks)
+        native, self.search_bridge = None, None
+        search_alg, searcher = searcher
+        if searcher is not None:     # else the engine's own variant generation
+            from tunec.suggest import _bridge as search_bridge
+            native = search_bridge.native_spec(search_alg, searcher, self.functions,
+                                               self.objects, exp_options[0]["seed"])
+            if native is not None:
+                options["searcher"] = native
+                searcher = None
+            search_callbacks, self.search_bridge = search_bridge.engine_setup(
+                searcher, exp_options[0]["exp_dir"], self.session_str, self.functions,
+                self.objects, resuming=resume_info is not None)
+            callbacks.update(search_callbacks)
         if resume_info is not None:
             options["resume"] = {k: resume_info[k] for k in (
                 "resume_unfinished", "resume_errored", "restart_errored")}
@@ -619,11 +660,19 @@ class _Runner:
                 and native is None and searcher is None and self.reporter._total_samples is None:
             self.reporter.set_total_samples(bar.expected_trials(experiments))
         # The engine checks every option by name and type (src/engine/options.c).
-        self.run_handle = _tunec.Run(json.dumps(options, default=_json_default), blobs, callbacks)
+        self.run_handle = _tunec.Run(_options_text(options), blobs, callbacks)
         callbacks.pop("resume_state", None)   # the engine took it
         if not self.local_mode and self.launcher is None:
             from tunec import _zygote
-            self.run_handle.use_zygote(_zygote.ensure())
+            unheld = None
+            if not all(blob.startswith(_zygote.HELD) for blob in blobs):
+                _zygote.expect_pickles()
+            if any(blob.startswith(_zygote.HELD) for blob in blobs):
+                # A worker the zygote does not fork (it failed) gets the bytes.
+                sent = list(self.trainables)
+                unheld = lambda: [_pickle(t, "the trainable {!r}".format(t))  # noqa: E731
+                                  for t in sent]
+            self.run_handle.use_zygote(_zygote.ensure(), unheld)
         if self.bridge is not None:
             self.bridge.handle = self.run_handle
         if scheduler[1] is not None and scheduler[1]["kind"] != "fifo":
@@ -661,11 +710,11 @@ class _Runner:
             keys["shuffle"] = True
         points = []
         for point in order.get("points_to_evaluate") or []:
-            text, functions, objects = sample.encode_space(
+            tree, functions, objects = sample.encode_space_tree(
                 point, id_offset=len(self.functions) + len(self.objects))
             self.functions.update(functions)
             self.objects.update(objects)
-            points.append(json.loads(text)["config"])
+            points.append(tree["config"])
         if points:
             keys["points_to_evaluate"] = points
         return keys
@@ -678,7 +727,8 @@ class _Runner:
         snap = dict(snap)
         snap["config"] = decode_value(snap["config"], self.objects)
         exp = self.experiments[snap.get("tunec_experiment") or 0]
-        return self._Trial._from_snapshot(snap, exp.spec)
+        from tunec.trial import Trial   # imported when a Trial is first asked for
+        return Trial._from_snapshot(snap, exp.spec)
 
     def _update_trial(self, trial, snap):
         from tunec.sample import decode_value

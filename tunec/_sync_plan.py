@@ -8,14 +8,12 @@ with backoff; it never ends the run, and it only ever reads the local copy.
 ``download`` (resume="REMOTE", Tuner.restore of a URI) fills a staging
 folder first and moves it in place only when complete.
 """
-import logging
 import os
-import threading
 import time
 
-from tunec import syncer as _syncer
+from tunec import _lazylog
 
-logger = logging.getLogger("tunec.syncer")
+logger = _lazylog.getLogger("tunec.syncer")
 
 RETRY_TRIES = 3          # per periodic/checkpoint sync
 FINAL_TRIES = 4
@@ -25,6 +23,9 @@ BACKOFF_S = 0.5          # first wait between tries; doubles each time
 def plan(upload_dir, sync_config, sync_to_cloud, sync_on_checkpoint, storage_uri):
     """(remote root, Syncer, SyncConfig) from tune.run's arguments, or None
     when nothing is synced. Errors name the argument, before trials start."""
+    if sync_config is None and upload_dir is None and storage_uri is None:
+        return None      # nothing to sync: tunec.syncer (dataclasses, typing) stays unloaded
+    from tunec import syncer as _syncer
     from tunec.syncer import SyncConfig
     if sync_config is not None and not isinstance(sync_config, SyncConfig):
         raise TypeError("sync_config must be a tune.SyncConfig, got {!r}".format(sync_config))
@@ -97,6 +98,7 @@ class ExperimentSync:
         self.syncer = syncer
         self.config = config
         self.syncs_done = 0           # successful uploads (tests watch this)
+        import threading
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._lock = threading.Lock()  # one sync at a time: thread or final

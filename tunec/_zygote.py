@@ -5,8 +5,8 @@ interpreter and importing tunec. The zygote does that once per driver
 process and then forks a worker per request, ready to run in about a
 millisecond, with the isolation a fresh process has. Where the driver is
 in a state that a fork copies safely (tunec/_zygote_fork.py has the rule),
-the zygote is not exec'd but forked from the driver, ready at once; it then
-serves the same requests the same way:
+the zygote is not exec'd but forked from the driver at the top of tune.run,
+with no interpreter to start; it then serves the same requests the same way:
 
 * Each worker is its own process and, as with posix_spawn, a child of the
   driver: the zygote forks an intermediate that forks the worker and exits,
@@ -23,8 +23,10 @@ serves the same requests the same way:
   starts after the fork).
 * Its objects are frozen out of the cyclic GC (``gc.freeze``) once loaded:
   a worker's collections neither walk them nor copy their pages.
-* Trainables still come pickled over the socket: nothing of the driver's
-  ``__main__`` is needed here.
+* Trainables come pickled over the socket (nothing of the driver's
+  ``__main__`` is needed here), except those a zygote forked at the top of a
+  tune.run holds from that call (``held_blob``): its workers find them in
+  its memory, as the driver had them when tune.run was called.
 
 The zygote dies with the driver (PR_SET_PDEATHSIG) and leaves when its
 socket closes. ``TUNEC_ZYGOTE=exec`` always execs it; ``TUNEC_ZYGOTE=0``
@@ -45,19 +47,33 @@ MAX_REQUEST = 1 << 20
 
 def _preload():
     """What a worker imports before its first trial (tunec/_worker.py)."""
-    import json  # noqa: F401
-    import pickle  # noqa: F401
-    import platform  # noqa: F401
-    import signal  # noqa: F401
-    import traceback  # noqa: F401
+    import fcntl  # noqa: F401  (_become_worker)
+    import _pickle  # noqa: F401  (params.pkl, OBJECTS; pickle.py adds re and struct)
     from tunec import _execute, _tunec, _worker  # noqa: F401
-    # The first host-name lookup loads the resolver's libraries (~10 ms):
-    # done here once, not in every worker's HELLO.
-    _worker._node_ip()
+    # The first host-name lookup loads the resolver's libraries: done here
+    # once, not in every worker's HELLO.
+    _worker.node()
+
+
+def _preload_later():
+    """What a worker may need later and the first trial does not (a
+    cloudpickled trainable or config, an error's traceback): imported once
+    the zygote has had no request for a moment, so that the first worker
+    does not wait for it and later ones need not import it themselves."""
+    import traceback  # noqa: F401
     try:
-        import cloudpickle  # noqa: F401  (trainables are cloudpickled)
+        import cloudpickle  # noqa: F401
     except ImportError:
         pass
+
+
+# How long the zygote waits for a next request before _preload_later: the
+# workers a run starts at once are asked for within a few ms of each other.
+_IDLE_S = 0.05
+# Sent by the driver (expect_pickles) before the requests of a run whose
+# trainables come as cloudpickle bytes: _preload_later now, so that its
+# workers do not each import cloudpickle. Answered with nothing.
+PRELOAD = b"\0preload"
 
 
 def serve(fd):
@@ -69,25 +85,36 @@ def serve(fd):
 
 
 def _serve(fd, base):
+    import _signal as signal   # not signal, nor socket: building their enums is
+    import _socket             # ~5 ms of a busy CPU
     import gc
-    import signal
-    import socket
     from tunec import _tunec
     # Ctrl-C reaches the whole process group: the driver handles it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _tunec.die_with_parent()
-    sock = socket.socket(fileno=fd)
+    sock = _socket.socket(fileno=fd)
     _preload()
     gc.freeze()
+    later = True
     while True:
         try:
-            msg, fds, _flags, _addr = socket.recv_fds(sock, MAX_REQUEST, 4)
+            if later and not _wait_readable(fd, _IDLE_S):
+                _preload_later()
+                gc.freeze()
+                later = False
+            msg, fds = _recv_fds(sock)
         except InterruptedError:
             continue
         except OSError:
             return 0
         if not msg:
             return 0      # the driver closed its end
+        if msg == PRELOAD:    # a hint, not a request: no reply
+            if later:
+                _preload_later()
+                gc.freeze()
+                later = False
+            continue
         try:
             reply = _fork_worker(sock, msg, fds, base)
         except Exception as exc:   # noqa: B902 - the driver falls back to posix_spawn
@@ -96,6 +123,26 @@ def _serve(fd, base):
             for f in fds:
                 os.close(f)
         sock.send(reply.encode())
+
+
+def _wait_readable(fd, timeout_s):
+    import select
+    p = select.poll()
+    p.register(fd, select.POLLIN)
+    return bool(p.poll(timeout_s * 1000))
+
+
+def _recv_fds(sock, maxfds=4):
+    """One request and the fds that came with it (``socket.recv_fds``
+    without the socket module)."""
+    import _socket
+    msg, ancdata, _flags, _addr = sock.recvmsg(MAX_REQUEST, _socket.CMSG_SPACE(maxfds * 4))
+    fds = []
+    for level, kind, data in ancdata:
+        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+            fds += [int.from_bytes(data[i:i + 4], sys.byteorder, signed=True)
+                    for i in range(0, len(data) - len(data) % 4, 4)]
+    return msg, fds
 
 
 def _fork_worker(sock, msg, fds, base):
@@ -191,7 +238,11 @@ def _max_fd():
 # the driver side
 # --------------------------------------------------------------------------
 
-_zygote = {"pid": None, "sock": None, "owner": None}
+_zygote = {"pid": None, "sock": None, "owner": None, "held": ()}
+
+# A trainable the zygote holds (below) travels as this marker and its index.
+HELD = b"\0tunec-held "
+_FUNCTION = type(lambda: None)
 
 
 def enabled():
@@ -203,42 +254,107 @@ def mode():
     return _zygote.get("mode") if pid() is not None else None
 
 
-def ensure():
+def ensure(held=None):
     """Starts this process's zygote unless one is running — forked from
     this driver when tunec/_zygote_fork.py allows it, else exec'd — and does
     not wait for it to be ready (the first request waits). Returns the
-    driver end's fd, or -1 when workers are to be started without it."""
+    driver end's fd, or -1 when workers are to be started without it.
+    ``held``: the trainables a forked zygote is to hold (``prestart``);
+    by default those the zygote it replaces held."""
     if not enabled():
         return -1
     if _zygote["owner"] != os.getpid():
         # A fork of the driver has its parent's socket: not its zygote.
-        _zygote.update(pid=None, sock=None, owner=None)
+        _zygote.update(pid=None, sock=None, owner=None, held=())
     if _zygote["sock"] is not None and _alive():
         return _zygote["sock"].fileno()
+    held = _zygote["held"] if held is None else tuple(held)
     stop()
     try:
         if os.environ.get("TUNEC_ZYGOTE") != "exec":
             from tunec import _zygote_fork
             if _zygote_fork.eligible() is None:
-                return _fork()
+                return _fork(held)
         return _start()
     except OSError:
         return -1
 
 
-def prestart():
-    """Starts the zygote ahead of the run (tune.init, the top of tune.run)
-    when it is to be exec'd: its interpreter then starts while the driver
-    sets the run up. A zygote forked from the driver is left to ``ensure``
-    at the run's first worker: the copy then has the driver's imports and
-    serves at once, with no import done twice on a busy machine."""
-    if not enabled() or (_zygote["sock"] is not None and _zygote["owner"] == os.getpid()):
+def prestart(held=(), fork=True):
+    """Starts the zygote ahead of the run, whichever kind it is: it gets
+    ready (a forked one scrubs itself and imports what a worker runs; an
+    exec'd one starts its interpreter) while the driver checks the options
+    and sets the run up, on the machine's other CPU.
+
+    ``held``: the trainables of the tune.run calling (at its very top). A
+    zygote forked now has them in memory as the driver has them at this
+    moment, so that this run need not cloudpickle them (``held_blob``). A
+    zygote already running holds nothing for this run: the driver may have
+    changed what a trainable reads since that zygote was forked.
+
+    ``fork=False`` (tune.init): only an exec'd zygote starts now, its
+    interpreter being the long part; one the driver may fork is left to the
+    top of tune.run, where it holds the run's trainable — a fork now would
+    hold nothing, and the run would import cloudpickle to send it."""
+    _zygote["held"] = ()
+    if not enabled() or (_zygote["sock"] is not None and _zygote["owner"] == os.getpid()
+                         and _alive()):
         return
-    if os.environ.get("TUNEC_ZYGOTE") != "exec":
+    if not fork and os.environ.get("TUNEC_ZYGOTE") != "exec":
         from tunec import _zygote_fork
         if _zygote_fork.eligible() is None:
             return
-    ensure()
+    ensure(held)
+
+
+def held_blob(obj):
+    """What to send a worker for the trainable ``obj`` instead of its
+    cloudpickle bytes: a marker naming it, when this process's zygote is a
+    fork that holds it (``prestart``) and cloudpickle would send its code
+    by value (a function or class of ``__main__``, a closure). None
+    otherwise: an importable one is pickled by name as before, so that the
+    worker imports its module afresh."""
+    if mode() != "fork":
+        return None
+    for i, held in enumerate(_zygote["held"]):
+        if held is obj and _by_value(obj):
+            return HELD + str(i).encode()
+    return None
+
+
+def _by_value(obj):
+    """True when cloudpickle would pickle this function or class by value:
+    its module is ``__main__`` or not imported, or its qualified name does
+    not lead back to it (cloudpickle's ``_lookup_module_and_qualname``)."""
+    if not isinstance(obj, type) and type(obj) is not _FUNCTION:
+        return False     # an instance, a partial...: cloudpickle as before
+    module = sys.modules.get(getattr(obj, "__module__", None) or "__main__")
+    if module is None or module.__name__ == "__main__":
+        return True
+    target = module
+    for part in getattr(obj, "__qualname__", "<locals>").split("."):
+        target = getattr(target, part, None)
+    return target is not obj
+
+
+def expect_pickles():
+    """Tells this process's zygote that the coming workers unpickle their
+    trainables (a tune.run after the one that forked it): it imports
+    cloudpickle once, before it forks them, rather than each worker."""
+    if _zygote["sock"] is None or _zygote["owner"] != os.getpid():
+        return
+    try:
+        _zygote["sock"].send(PRELOAD)
+    except OSError:
+        pass           # gone: ensure() starts another
+
+
+def load_trainable(blob):
+    """In a worker: the trainable a TRAINABLE frame names."""
+    if blob.startswith(HELD):
+        return _zygote["held"][int(blob[len(HELD):])]
+    import _pickle   # pickle.loads itself, without pickle.py's re and struct
+    return _pickle.loads(blob)
 
 
 def pid():
@@ -249,7 +365,7 @@ def pid():
 def stop():
     """Ends the zygote (tune.shutdown, interpreter exit)."""
     sock, zpid = _zygote["sock"], _zygote["pid"]
-    _zygote.update(pid=None, sock=None, owner=None)
+    _zygote.update(pid=None, sock=None, owner=None, held=())
     if sock is not None:
         sock.close()          # the zygote sees EOF and leaves
     if zpid is not None:
@@ -272,6 +388,8 @@ def _alive():
     """False when the zygote exited, or a failed request shut its socket."""
     import select
     zpid = _zygote["pid"]
+    if zpid is None:
+        return False     # an earlier call saw it exit
     try:
         if os.waitpid(zpid, os.WNOHANG)[0] == zpid:
             _zygote["pid"] = None
@@ -289,8 +407,10 @@ def _socketpair():
     return _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
 
 
-def _fork():
-    """The zygote as a copy of this driver (tunec/_zygote_fork.py)."""
+def _fork(held=()):
+    """The zygote as a copy of this driver (tunec/_zygote_fork.py), holding
+    ``held`` (the copy and its workers find them in ``_zygote["held"]``)."""
+    _zygote["held"] = held
     ours, theirs = _socketpair()
     # Where the workers import from: this process's path, made absolute (the
     # exec'd zygote gets it as PYTHONPATH); each request's PYTHONPATH and

@@ -3,8 +3,9 @@
 ``python -m tunec._zygote`` costs a new interpreter and tunec's imports
 (40-100 ms of CPU) before it can fork the first worker. When the driver is
 in a state a fork copies safely, the zygote is instead ``os.fork()`` of the
-driver: it has the driver's imports already and serves its first request a
-few milliseconds later. Everything else is as for the exec'd zygote: the
+driver, taken first thing in tune.run: it imports what a worker needs (about
+10 ms of CPU) while the driver sets the run up, and holds the run's
+trainable (``_zygote.held_blob``). Everything else is as for the exec'd zygote: the
 same request loop (``_zygote._serve``), the same workers (the driver's
 children, fds 0-3 only, the request's environment and directory).
 
@@ -106,9 +107,8 @@ def scrub(sock_fd):
     references writes to every object once, a few ms for a small driver.)
     Their atexit handlers never run: the zygote and its workers leave with
     os._exit."""
+    import _signal as signal   # signal's enums: ~5 ms of a busy CPU, nothing needed here
     import gc
-    import signal
-    import types
     _pinned.append(gc.get_objects())
     gc.freeze()
     os.setpgid(0, 0)   # as the exec'd zygote: Ctrl-C is the driver's to handle
@@ -140,7 +140,7 @@ def scrub(sock_fd):
     # the copy's __main__ is empty, as the exec'd zygote's is.
     for name in [n for n in sys.modules if not _kept(n)]:
         del sys.modules[name]
-    main = types.ModuleType("__main__")
+    main = type(sys)("__main__")
     main.__builtins__ = __builtins__
     sys.modules["__main__"] = main
     sys.path_importer_cache.clear()

@@ -14,7 +14,6 @@ keeps the list, applies ``keep_checkpoints_num`` and deletes what it drops.
 """
 import contextlib
 import os
-import pickle
 
 from tunec import session as _session_mod
 
@@ -43,12 +42,14 @@ def write_metadata(path, counters, saved_as_dict):
     }
     target = metadata_path(path)
     tmp = target + ".tmp"
+    import pickle   # not at import: pickle.py brings re and struct to every worker
     with open(tmp, "wb") as f:
         pickle.dump(meta, f)
     os.replace(tmp, target)
 
 
 def read_metadata(path):
+    import pickle
     with open(metadata_path(path), "rb") as f:
         return pickle.load(f)
 
@@ -56,6 +57,7 @@ def read_metadata(path):
 def restore_counters(session, path):
     """Sets the session's counters from a checkpoint's metadata (a checkpoint
     without one, e.g. a hand-made restore= directory, starts counting at 0)."""
+    import pickle
     try:
         meta = read_metadata(path)
     except (OSError, pickle.UnpicklingError, EOFError):

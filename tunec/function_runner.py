@@ -4,13 +4,41 @@
 The check runs on the driver before any trial starts, so a function with an
 argument Tune cannot fill fails at ``tune.run`` with a message naming it.
 """
-import inspect
 from numbers import Number
 
 from tunec.error import TuneError
 from tunec.trainable import Trainable
 
 _EXTRA_ARGS = ("reporter", "checkpoint", "checkpoint_dir")
+_FunctionType = type(lambda: None)
+_CO_VARARGS = 0x04      # the code flags inspect reads (Include/cpython/code.h)
+_CO_GENERATOR = 0x20
+
+
+def _plain(func):
+    """True for a Python function whose code object is its signature: no
+    decorator's ``__wrapped__``, no ``__signature__``, not a partialmethod.
+    Those are read without ``inspect`` (6-13 ms of a busy CPU to import, on
+    the way to the first trial in the driver and in each worker)."""
+    return type(func) is _FunctionType and not (
+        hasattr(func, "__wrapped__") or hasattr(func, "__signature__")
+        or hasattr(func, "_partialmethod"))
+
+
+def _parameters(func):
+    """(names of the positional parameters, how many of them have no
+    default, whether there is ``*args``), as inspect.signature sees them;
+    TypeError/ValueError where it cannot."""
+    if _plain(func):
+        code = func.__code__
+        names = code.co_varnames[:code.co_argcount]
+        return list(names), len(names) - len(func.__defaults__ or ()), \
+            bool(code.co_flags & _CO_VARARGS)
+    import inspect
+    params = list(inspect.signature(func).parameters.values())
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return ([p.name for p in positional], sum(p.default is p.empty for p in positional),
+            any(p.kind == p.VAR_POSITIONAL for p in params))
 
 
 def call_style(func):
@@ -18,27 +46,32 @@ def call_style(func):
     (``f(config, reporter)``), or "checkpoint_dir"/"checkpoint" (checkpointing
     functions, called with ``None`` until restores exist)."""
     try:
-        params = list(inspect.signature(func).parameters.values())
+        positional, required, varargs = _parameters(func)
     except (TypeError, ValueError):
         return "reporter"      # Ray's fallback when inspection fails
-    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    required = [p for p in positional if p.default is p.empty]
-    if any(p.kind == p.VAR_POSITIONAL for p in params):
+    if varargs:
         return "config"
     if not positional:
         raise TuneError("Trainable function {} must take a `config` argument".format(
             _name(func)))
     if len(positional) == 1:
-        return "reporter" if positional[0].name == "reporter" else "config"
+        return "reporter" if positional[0] == "reporter" else "config"
     extra = positional[1]
-    if len(required) > 2 or extra.name not in _EXTRA_ARGS or len(positional) > 2:
-        bad = [p.name for p in positional[1:] if p.name not in _EXTRA_ARGS] or \
-            [p.name for p in positional[2:]]
+    if required > 2 or extra not in _EXTRA_ARGS or len(positional) > 2:
+        bad = [p for p in positional[1:] if p not in _EXTRA_ARGS] or positional[2:]
         raise ValueError(
             "Unknown argument found in the Trainable function {}: {}. Arguments other than "
             "the 'config' arg must be one of ['reporter', 'checkpoint_dir', "
             "'checkpoint']".format(_name(func), bad))
-    return extra.name
+    return extra
+
+
+def _is_generator_function(func):
+    """inspect.isgeneratorfunction, which reads the same flag of a plain function."""
+    if type(func) is _FunctionType:
+        return bool(func.__code__.co_flags & _CO_GENERATOR)
+    import inspect
+    return inspect.isgeneratorfunction(func)
 
 
 def _name(func):
@@ -59,7 +92,7 @@ def run_function(func, style, config, reporter, checkpoint=None):
         call = lambda: func(config, reporter)             # noqa: E731
     else:
         call = lambda: func(config, **{style: checkpoint})  # noqa: E731
-    if inspect.isgeneratorfunction(func):
+    if _is_generator_function(func):
         for output in call():
             report_output(output)
         return None

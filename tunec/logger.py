@@ -17,11 +17,11 @@ Log messages go to the logger named ``ray.tune.logger`` (spec §18.20), so a
 Ray user's logging configuration keeps applying.
 """
 import json
-import logging
 import math
 import numbers
 import os
 
+from tunec import _lazylog
 from tunec.callback import Callback
 from tunec.result import (EXPR_PARAM_FILE, EXPR_PARAM_PICKLE_FILE, EXPR_PROGRESS_FILE,
                           EXPR_RESULT_FILE, TIME_TOTAL_S, TIMESTEPS_TOTAL,
@@ -33,7 +33,7 @@ __all__ = [
     "CSVLoggerCallback", "TBXLoggerCallback", "LegacyLoggerCallback",
 ]
 
-logger = logging.getLogger("ray.tune.logger")
+logger = _lazylog.getLogger("ray.tune.logger")
 
 # One-time warnings, keyed by name (Ray's log_once).
 _logged_once = set()

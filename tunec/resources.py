@@ -5,7 +5,6 @@ A namedtuple with Ray's fields, so ``trial.resources.cpu`` and
 ``trial.resources._asdict()`` work as in Ray. The engine checks requests
 (resources.c); this is only the Python view of one.
 """
-import json
 from collections import namedtuple
 
 from tunec.error import TuneError
@@ -89,6 +88,7 @@ def json_to_resources(data):
     if data is None or data == "null":
         return None
     if isinstance(data, str):
+        import json
         data = json.loads(data)
     for k in data:
         if k in ("driver_cpu_limit", "driver_gpu_limit"):

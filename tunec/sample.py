@@ -34,16 +34,14 @@ custom objects, numpy arrays, subclasses of str/int/float) are opaque
 
 ``import tunec.sample`` imports neither numpy nor the extension.
 """
-import copy
-import logging
 import math
 import operator
 import os
-import random
 
+from tunec import _lazylog
 from tunec.error import RecursiveDependencyError, TuneError
 
-logger = logging.getLogger("ray.tune.sample")
+logger = _lazylog.getLogger("ray.tune.sample")
 
 __all__ = [
     "Domain", "Float", "Integer", "Categorical", "Normal", "sample_from", "function",
@@ -120,6 +118,7 @@ class Domain:
         raise NotImplementedError
 
     def sample(self, spec=None, size=1):
+        import random   # not at import: workers decode configs, they do not draw
         if size == 1:
             return self._draw(random)
         return [self._draw(random) for _ in range(size)]
@@ -152,17 +151,17 @@ class Float(Domain):
 
     # Ray 1.x's builder methods; each returns a checked copy.
     def uniform(self):
-        new = copy.copy(self)
+        new = _copy(self)
         new.sampler = "uniform"
         return new._check()
 
     def loguniform(self, base=10):
-        new = copy.copy(self)
+        new = _copy(self)
         new.sampler, new.base = "loguniform", base
         return new._check()
 
     def quantized(self, q):
-        new = copy.copy(self)
+        new = _copy(self)
         new.q = q
         return new._check()
 
@@ -236,17 +235,17 @@ class Integer(Domain):
         self.base = 10
 
     def uniform(self):
-        new = copy.copy(self)
+        new = _copy(self)
         new.sampler = "uniform"
         return new._check()
 
     def loguniform(self, base=10):
-        new = copy.copy(self)
+        new = _copy(self)
         new.sampler, new.base = "loguniform", base
         return new._check()
 
     def quantized(self, q):
-        new = copy.copy(self)
+        new = _copy(self)
         new.q = q
         return new._check()
 
@@ -433,6 +432,7 @@ class _EvalExpr:
         self.expr = expr
 
     def __call__(self, spec):
+        import random
         import numpy as np
         return eval(self.expr, {"random": random, "np": np}, {"spec": spec})
 
@@ -592,6 +592,13 @@ def choice(*args, **kwargs):
 # --------------------------------------------------------------------------
 
 _JSON_TYPES = (str, int, float, bool, type(None))
+
+
+def _copy(obj):
+    """copy.copy, importing copy (with weakref) only for the builder methods
+    that use it, not on tune.run's way to its first trial."""
+    import copy
+    return copy.copy(obj)
 
 
 def _render_path(path):
@@ -788,17 +795,33 @@ def encode_space(config, id_offset=0):
     ``{"config": <marker tree>}`` (NaN/Infinity as bare tokens), the fn nodes'
     ``{id: sample_from}`` and the opaque constants' ``{id: object}``; ids are
     unique across both tables and start at ``id_offset``."""
-    import json
+    _tree, text, functions, objects = _encode_space(config, id_offset)
+    return text, functions, objects
+
+
+def encode_space_tree(config, id_offset=0):
+    """As encode_space, with the marker tree itself where encode_space has
+    its text: what ``json.loads(spec_json)`` would give, for a caller that
+    puts it into more JSON (tune.run's options)."""
+    tree, _text, functions, objects = _encode_space(config, id_offset)
+    return tree, functions, objects
+
+
+def _encode_space(config, id_offset):
+    from tunec import _plain_json
     functions, objects = {}, {}
     codec = _Codec(functions, objects, id_offset)
     tree = {"config": codec.encode(config if config is not None else {}, ["config"])}
-    text = json.dumps(tree, ensure_ascii=False)
+    text = _plain_json.dumps(tree)
+    if text is None:
+        import json
+        text = json.dumps(tree, ensure_ascii=False)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:   # a lone surrogate: no UTF-8, so no engine string
         raise ValueError("{}: strings must be valid Unicode (no lone surrogates)".format(
             _render_path(_bad_string_path(tree, []) or ["config"]))) from None
-    return text, functions, objects
+    return tree, text, functions, objects
 
 
 def _bad_string_path(value, path):

@@ -14,13 +14,12 @@ and then ``stopper.stop_all()`` through one callback, as Ray's trial runner
 does. Once ``stop_all()`` returns True no trial starts any more and the
 running ones stop.
 """
-import inspect
-import logging
 import math
 import numbers
 import time
 from collections import defaultdict, deque
 
+from tunec import _lazylog
 from tunec.error import TuneError
 
 __all__ = [
@@ -30,7 +29,7 @@ __all__ = [
 ]
 
 # Ray logs stopper messages on the "ray.tune" hierarchy (spec §18.20).
-logger = logging.getLogger("ray.tune.stopper")
+logger = _lazylog.getLogger("ray.tune.stopper")
 
 
 def _std(values):
@@ -76,6 +75,7 @@ class FunctionStopper(Stopper):
     def __init__(self, function):
         if not callable(function):
             raise TuneError("stop function must be callable, got {!r}".format(function))
+        import inspect
         try:
             signature = inspect.signature(function)
         except (TypeError, ValueError):

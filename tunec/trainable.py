@@ -7,7 +7,6 @@ and hands the raw dict to the C session, which does the auto-filling of
 ``train()`` (spec §2.2). ``train()`` itself is for standalone use and goes
 through the same C code.
 """
-import copy
 import os
 import time
 
@@ -44,6 +43,7 @@ class Trainable:
             self._trial_id = None
         self._restored = False
         start = time.time()
+        import copy   # not at import: tune.run's way to its first trial needs no copy
         self._call_setup(copy.deepcopy(self.config))
         self._setup_time = time.time() - start
 
@@ -179,6 +179,7 @@ class Trainable:
         if logdir is not None:
             self._logdir = logdir
         self._trial_name, self._trial_id = trial_name, trial_id
+        import copy
         return self.reset_config(copy.deepcopy(self.config))
 
     def get_config(self):

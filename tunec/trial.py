@@ -9,7 +9,6 @@ written against Ray's Trial reads these the same way.
 """
 import numbers
 import os
-import platform
 import time
 
 from tunec.error import TuneError
@@ -35,7 +34,7 @@ class Location:
             return ""
         if self.pid < 0:   # a worker on a Ray cluster (src/ext/executor_remote.c)
             return "{}:actor{}".format(self.hostname or "ray", -1 - self.pid)
-        if self.hostname == platform.node():
+        if self.hostname == os.uname().nodename:    # platform.node(), without platform
             return "pid={}".format(self.pid)
         return "{}:{}".format(self.hostname, self.pid)
 

@@ -68,6 +68,10 @@ typedef struct {
     char **gpu_names;        /* device id -> CUDA_VISIBLE_DEVICES name */
     int has_zygote;          /* workers are forked by the zygote (tunec/_zygote.py) */
     int zygote_fd;           /* its socket (owned by tunec._zygote), when has_zygote */
+    PyObject *unheld;        /* callable() -> list of bytes, or NULL: the trainables' own
+                                bytes, where the list holds the markers of trainables the
+                                zygote holds (tunec/_zygote.py, held_blob), for workers it
+                                does not fork (executor_workers.c) */
     worker local;            /* the in-process "worker" of local mode */
     double start_time;
     double time_budget_s;
@@ -184,7 +188,11 @@ int tcx_spawn_worker(RunObject *self, const tc_trial *t, const char *key, tc_err
  * env as its environment); -1 when the run has none or it failed. */
 pid_t tcx_zygote_spawn(RunObject *self, int child_fd, char **env);
 extern const char tcx_use_zygote_doc[];
-PyObject *tcx_run_use_zygote(RunObject *self, PyObject *arg);
+PyObject *tcx_run_use_zygote(RunObject *self, PyObject *args);
+/* Before a worker the zygote did not fork gets a trainable: swaps the
+ * zygote's markers in self->trainables for the trainables' own bytes (the
+ * unheld callable, asked once). 0, or -1 with err set. */
+int tcx_zygote_unhold(RunObject *self, tc_error *err);
 int tcx_live_workers(RunObject *self);
 /* Queues a frame for the worker (sent by the poll loop). */
 void tcx_worker_send(worker *w, uint16_t type, int32_t trial, const void *data, size_t len);

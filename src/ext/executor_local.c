@@ -1054,6 +1054,7 @@ static int Run_traverse(RunObject *self, visitproc visit, void *arg)
     Py_VISIT(self->search_event);
     Py_VISIT(self->trial_resources);
     Py_VISIT(self->launcher_fn);
+    Py_VISIT(self->unheld);
     return 0;
 }
 
@@ -1073,6 +1074,7 @@ static int Run_clear(RunObject *self)
     Py_CLEAR(self->search_event);
     Py_CLEAR(self->trial_resources);
     Py_CLEAR(self->launcher_fn);
+    Py_CLEAR(self->unheld);
     return 0;
 }
 
@@ -1096,7 +1098,7 @@ static void Run_dealloc(RunObject *self)
 }
 
 static PyMethodDef Run_methods[] = {
-    {"use_zygote", (PyCFunction)tcx_run_use_zygote, METH_O, tcx_use_zygote_doc},
+    {"use_zygote", (PyCFunction)tcx_run_use_zygote, METH_VARARGS, tcx_use_zygote_doc},
     {"step", (PyCFunction)Run_step, METH_VARARGS, run_step_doc},
     {"add_experiment", (PyCFunction)Run_add_experiment, METH_VARARGS, run_add_experiment_doc},
     {"trials", (PyCFunction)Run_trials, METH_NOARGS, "Snapshots of every trial (list of dicts)."},

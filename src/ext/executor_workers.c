@@ -78,6 +78,10 @@ static int local_start(RunObject *self, int child_fd, const char *gpu_key, const
         return tc_error_set(err, TC_ERR_NOMEM, "out of memory");
     pid_t pid = tcx_zygote_spawn(self, child_fd, env);
     int rc = 0;
+    if (pid < 0 && tcx_zygote_unhold(self, err) < 0) {
+        tcx_free_strv(env);
+        return -1;
+    }
     if (pid < 0) {
         /* A process group of its own: a terminal's Ctrl-C (SIGINT to the
          * foreground group) is the driver's to handle, and must not reach a

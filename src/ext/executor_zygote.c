@@ -44,19 +44,57 @@ static pthread_mutex_t zygote_lock = PTHREAD_MUTEX_INITIALIZER;
 static int failed_starts_in_a_row;
 
 const char tcx_use_zygote_doc[] =
-    "use_zygote(fd)\n\n"
+    "use_zygote(fd, unheld=None)\n\n"
     "Start this run's workers through the fork server whose socket is fd\n"
-    "(tunec/_zygote.py); -1 starts them with posix_spawn.";
+    "(tunec/_zygote.py); -1 starts them with posix_spawn. unheld: where some\n"
+    "trainables were given as markers of the zygote's (held_blob), a callable\n"
+    "returning every trainable's own bytes, for a worker the zygote does not fork.";
 
-PyObject *tcx_run_use_zygote(RunObject *self, PyObject *arg)
+PyObject *tcx_run_use_zygote(RunObject *self, PyObject *args)
 {
-    long fd = PyLong_AsLong(arg);
-    if (fd == -1 && PyErr_Occurred())
+    long fd;
+    PyObject *unheld = Py_None;
+    if (!PyArg_ParseTuple(args, "l|O:use_zygote", &fd, &unheld))
         return NULL;
+    if (unheld != Py_None && !PyCallable_Check(unheld)) {
+        PyErr_SetString(PyExc_TypeError, "use_zygote: unheld must be callable or None");
+        return NULL;
+    }
     self->has_zygote = fd >= 0;
     self->zygote_fd = (int)fd;
+    Py_XSETREF(self->unheld, unheld == Py_None ? NULL : Py_NewRef(unheld));
     failed_starts_in_a_row = 0;
     Py_RETURN_NONE;
+}
+
+int tcx_zygote_unhold(RunObject *self, tc_error *err)
+{
+    if (!self->unheld)
+        return 0;
+    PyObject *fn = self->unheld;   /* ours now: asked once, whatever it answers */
+    self->unheld = NULL;
+    PyObject *blobs = PyObject_CallNoArgs(fn);
+    Py_DECREF(fn);
+    if (!blobs)
+        return tcx_error_from_python(err);
+    int rc = 0;
+    if (!PyList_Check(blobs) || PyList_GET_SIZE(blobs) > PyList_GET_SIZE(self->trainables)) {
+        rc = tc_error_set(err, TC_ERR_TYPE, "unheld must return a list of at most %zd "
+                          "bytes objects", PyList_GET_SIZE(self->trainables));
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(blobs); i++) {
+        PyObject *blob = PyList_GET_ITEM(blobs, i);   /* borrowed */
+        if (!PyBytes_Check(blob)) {
+            rc = tc_error_set(err, TC_ERR_TYPE, "unheld must return bytes objects");
+            goto done;
+        }
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(blobs); i++)
+        PyList_SetItem(self->trainables, i, Py_NewRef(PyList_GET_ITEM(blobs, i)));
+done:
+    Py_DECREF(blobs);
+    return rc;
 }
 
 /* The request: "pid\0cwd\0mask\0KEY=VALUE\0..." (see tunec/_zygote.py). */

@@ -15,10 +15,7 @@ This module owns the Trial objects a host-driven scheduler sees: one per
 trial, kept for the whole run (schedulers key dicts by them), refreshed from
 the engine before each call.
 """
-import json
-
 from tunec import _tunec
-from tunec.logger import _flatten_dict
 from tunec.schedulers.trial_scheduler import FIFOScheduler, TrialScheduler, _BuiltinScheduler
 
 # The engine's codes (src/engine/wire.h), by the names the scheduler API uses.
@@ -195,6 +192,8 @@ class SchedulerBridge:
         if event == "remove":
             scheduler.on_trial_remove(facade, trial)
             return 0
+        import json
+        from tunec.logger import _flatten_dict
         result = json.loads(result_text) if result_text is not None else {}
         trial.last_result = result
         flat = _flatten_dict(result)   # Ray's trial runner hands schedulers flat results

@@ -31,17 +31,13 @@ resume:
 * trial ends the restored searcher had not heard of are delivered again;
   those it had are dropped (each end is heard once).
 """
-import json
-import logging
 import os
-import pickle
 
-from tunec import _tunec
-from tunec.logger import _flatten_dict
+from tunec import _lazylog, _tunec
 from tunec.suggest.suggestion import (Searcher, SearchGenerator, SuggestionAlgorithm,
                                       _restore_bytes, _saved_bytes)
 
-logger = logging.getLogger("ray.tune.suggest")
+logger = _lazylog.getLogger("ray.tune.suggest")
 
 STATE_GLOB = Searcher.CKPT_FILE_TMPL.format("*")
 
@@ -125,6 +121,8 @@ def _flat_result(text):
     flat result (TuneBOHB reads ``result["hyperband_info"]["budget"]``)."""
     if not text:
         return None
+    import json
+    from tunec.logger import _flatten_dict
     result = json.loads(text)
     info = result.pop("hyperband_info", None)
     result = _flatten_dict(result)
@@ -202,6 +200,7 @@ class SearchBridge:
             self.can_save = False
             logger.warning("%s does not implement save(): a resumed run starts it afresh",
                            type(self.searcher).__name__)
+        import pickle
         data = pickle.dumps({"searcher": inner, "last": self.last,
                              "completed": sorted(self.completed), "finished": self.finished})
         tmp = self.path + ".tmp"
@@ -217,6 +216,7 @@ class SearchBridge:
         if not paths:
             return
         with open(paths[-1], "rb") as f:
+            import pickle
             state = pickle.load(f)
         self.last = state["last"]
         self.completed = set(state["completed"])

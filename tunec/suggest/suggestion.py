@@ -10,13 +10,12 @@ suggestion yet" (asked again after the next event); ``Searcher.FINISHED``
 means the searcher has no more trials to give.
 """
 import copy
-import logging
 import os
-import pickle
 
+from tunec import _lazylog
 from tunec.suggest.search import SearchAlgorithm
 
-logger = logging.getLogger("ray.tune.suggest")
+logger = _lazylog.getLogger("ray.tune.suggest")
 
 UNRESOLVED_SEARCH_SPACE = str(
     "You passed a `{par}` parameter to {cls} that contained unresolved search "
@@ -337,10 +336,12 @@ class _WrappingSearcher(Searcher):
     def save(self, checkpoint_path):
         inner = _saved_bytes(self.searcher, checkpoint_path)
         with open(checkpoint_path, "wb") as f:
+            import pickle
             pickle.dump({self._STATE_KEY: self.get_state(), "searcher": inner}, f)
 
     def restore(self, checkpoint_path):
         with open(checkpoint_path, "rb") as f:
+            import pickle
             state = pickle.load(f)
         self.set_state(state[self._STATE_KEY])
         _restore_bytes(self.searcher, state["searcher"], checkpoint_path)
