@@ -1,17 +1,23 @@
 """Helpers of the end-to-end tests: a quiet tune.run into a test's tmp_path,
-a trial's result.json rows, and the two ways a test may wait: for an event
+a trial's result.json rows, a fresh driver script run to its end
+(run_driver_script), and the two ways a test may wait: for an event
 (wait_for), or for a run that must end (no_hang). Neither assumes how fast
 anything runs: their deadline only ever passes when something hangs."""
 import contextlib
 import json
 import os
 import signal
+import subprocess
+import sys
+import textwrap
 import time
 
 import tunec as tune
 
 # Long enough that only a hang reaches it, on any machine however loaded.
 HANG_S = 300
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def run(trainable, tmp_path, **kw):
@@ -55,3 +61,18 @@ def no_hang(what, deadline_s=HANG_S):
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def run_driver_script(tmp_path, body, env=None):
+    """Runs ``body`` (dedented) as a fresh driver script in tmp_path, with
+    this tree's tunec and the zygote left to its default unless env says
+    otherwise; returns (the JSON object it printed last, its whole stdout)."""
+    path = tmp_path / "driver.py"
+    path.write_text(textwrap.dedent(body))
+    run_env = dict(os.environ, PYTHONPATH=ROOT)
+    run_env.pop("TUNEC_ZYGOTE", None)
+    run_env.update(env or {})
+    proc = subprocess.run([sys.executable, str(path)], capture_output=True, text=True,
+                          env=run_env, timeout=HANG_S, cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1]), proc.stdout

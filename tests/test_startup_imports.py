@@ -4,17 +4,11 @@ standard library's heavy ones (logging with traceback, inspect, typing,
 dataclasses, cloudpickle with all of them) are left to the paths that use
 them. A fresh driver records each import it makes until its first trial is
 named, just before that trial's START."""
-import json
-import os
-import subprocess
-import sys
-import textwrap
 
 import pytest
 
-from run_helpers import HANG_S
+from run_helpers import run_driver_script
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # cloudpickle and what it imports: needed where the trainable travels as
 # bytes (an exec'd zygote), not where the zygote forked from the driver
@@ -25,8 +19,7 @@ HEAVY = PICKLING + ("socket", "tunec.syncer", "tunec.analysis")
 
 
 def imports_before_first_trial(tmp_path, run_args, env=None):
-    script = tmp_path / "driver.py"
-    script.write_text(textwrap.dedent("""
+    out, _ = run_driver_script(tmp_path, """
         import json, sys
         import tunec as tune
 
@@ -49,14 +42,8 @@ def imports_before_first_trial(tmp_path, run_args, env=None):
         a = tune.run(train, verbose=0, local_dir=".", trial_name_creator=name, {})
         assert a.trials[0].last_result["v"] == 1
         print(json.dumps(seen[:seen.index("<first trial named>")]))
-    """.format(run_args)))
-    run_env = dict(os.environ, PYTHONPATH=ROOT)
-    run_env.pop("TUNEC_ZYGOTE", None)
-    run_env.update(env or {})
-    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                          env=run_env, timeout=HANG_S, cwd=str(tmp_path))
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    """.format(run_args), env)
+    return out
 
 
 @pytest.mark.parametrize("run_args, env", [

@@ -4,31 +4,10 @@ isolation of the exec'd zygote — nothing of the driver's ``__main__``,
 stdio objects, logging handlers, signal handlers, hooks or user modules
 reaches a worker. Each case is a fresh driver script, as a user runs one
 (the test runner's own process is never eligible: it has C extensions)."""
-import json
-import os
-import subprocess
-import sys
-import textwrap
 
 import pytest
 
-from run_helpers import HANG_S
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def drive(tmp_path, body, env=None):
-    """Runs ``body`` as a driver script; returns (the JSON object it printed
-    last, its whole stdout)."""
-    path = tmp_path / "driver.py"
-    path.write_text(textwrap.dedent(body))
-    run_env = dict(os.environ, PYTHONPATH=ROOT)
-    run_env.pop("TUNEC_ZYGOTE", None)
-    run_env.update(env or {})
-    proc = subprocess.run([sys.executable, str(path)], capture_output=True, text=True,
-                          env=run_env, timeout=HANG_S, cwd=str(tmp_path))
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout.strip().splitlines()[-1]), proc.stdout
+from run_helpers import run_driver_script as drive
 
 
 def test_a_fresh_driver_forks_its_zygote(tmp_path):
